@@ -1,0 +1,2 @@
+//! The `egress-policy` command.
+fn main() {}

@@ -1,0 +1,177 @@
+//! Decisions and explanations (README "Decision JSON").
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{HeaderMutations, ResourceRef};
+
+/// The stable reason code of a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// An ALLOW policy matched (and no DENY / CUSTOM denied).
+    AllowedByPolicy,
+    /// The enforcing gateway has no enforced ALLOW policy, and nothing denied.
+    NoAllowPolicies,
+    /// No gateway carried the request (ALLOW_ANY passthrough or a registered host without
+    /// an egress gateway): nothing enforced it.
+    Passthrough,
+    /// A DENY policy matched.
+    DeniedByPolicy,
+    /// ALLOW policies exist and none matched.
+    NoAllowMatch,
+    /// The only ALLOW policies have no rules (allow-nothing).
+    AllowNothing,
+    /// A TSB EgressGateway with an empty `authorization` list.
+    GatewayDeniesAll,
+    /// A CUSTOM provider denied (or gave no verdict).
+    DeniedByCustom,
+    /// REGISTRY_ONLY and the host is in no registry entry (502).
+    NotInRegistry,
+    /// Istio rejects the request before authorization (400).
+    MalformedRequest,
+}
+
+impl Reason {
+    /// The snake_case code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::AllowedByPolicy => "allowed_by_policy",
+            Reason::NoAllowPolicies => "no_allow_policies",
+            Reason::Passthrough => "passthrough",
+            Reason::DeniedByPolicy => "denied_by_policy",
+            Reason::NoAllowMatch => "no_allow_match",
+            Reason::AllowNothing => "allow_nothing",
+            Reason::GatewayDeniesAll => "gateway_denies_all",
+            Reason::DeniedByCustom => "denied_by_custom",
+            Reason::NotInRegistry => "not_in_registry",
+            Reason::MalformedRequest => "malformed_request",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// TLS origination applied on the way out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteTls {
+    /// `SIMPLE`, `MUTUAL` or `ISTIO_MUTUAL`.
+    pub mode: String,
+    /// SNI sent upstream.
+    pub sni: String,
+    /// The resource that asked for it.
+    pub origin: ResourceRef,
+}
+
+/// How an allowed request leaves the mesh.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    /// The gateway that carries the request, if any.
+    pub gateway: Option<ResourceRef>,
+    /// The registry entry that matched the host, if any.
+    pub service: Option<ResourceRef>,
+    /// Upstream host.
+    pub host: String,
+    /// Upstream port.
+    pub port: u16,
+    /// TLS origination, when the gateway originates TLS.
+    pub tls: Option<RouteTls>,
+    /// Request header mutations.
+    pub headers: HeaderMutations,
+    /// The VirtualService that supplied the header mutations.
+    pub virtual_service: Option<ResourceRef>,
+}
+
+/// What the dry-run policies would have decided had they been enforced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DryRunOutcome {
+    /// Whether the request would have been allowed.
+    pub allowed: bool,
+    /// The reason it would have had.
+    pub reason: Reason,
+    /// The policy that would have decided.
+    pub policy: Option<ResourceRef>,
+    /// The rule that would have decided.
+    pub rule: Option<usize>,
+}
+
+/// The answer for one request. Deciding never fails: malformed requests are denied (400).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    /// Whether the request may leave.
+    pub allowed: bool,
+    /// HTTP status: 200, 400, 403 or 502.
+    pub status: u16,
+    /// Stable reason code.
+    pub reason: Reason,
+    /// What the client sees (`RBAC: access denied` for 403) or a short summary.
+    pub message: String,
+    /// The deciding policy.
+    pub policy: Option<ResourceRef>,
+    /// The deciding rule's index in that policy.
+    pub rule: Option<usize>,
+    /// Outcome of dry-run policies, when any applied.
+    pub dry_run: Option<DryRunOutcome>,
+    /// Whether an AUDIT policy matched.
+    pub audit: bool,
+    /// The route, when allowed.
+    pub route: Option<Route>,
+}
+
+impl Decision {
+    /// The CLI's JSON form.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// How one rule fared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleVerdict {
+    /// Index in the policy.
+    pub index: usize,
+    /// Whether it matched.
+    pub matched: bool,
+    /// For a rule that did not match: the first field that failed, as a path such as
+    /// `to[0].operation.methods`.
+    pub failed_field: Option<String>,
+    /// A human explanation of the failure or of a special treatment (TCP skipping).
+    pub note: Option<String>,
+}
+
+/// How one attached policy fared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyVerdict {
+    /// The policy.
+    pub policy: ResourceRef,
+    /// `ALLOW`, `DENY`, `AUDIT` or `CUSTOM`.
+    pub action: String,
+    /// Whether it is a dry-run policy.
+    pub dry_run: bool,
+    /// Whether any rule matched.
+    pub matched: bool,
+    /// Every rule.
+    pub rules: Vec<RuleVerdict>,
+    /// File and line of the policy.
+    pub location: String,
+}
+
+/// A decision with the reasoning behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// The decision (identical to [`crate::Engine::decide`]).
+    pub decision: Decision,
+    /// The enforcing gateway, if any.
+    pub gateway: Option<ResourceRef>,
+    /// The registry entry, if any.
+    pub service: Option<ResourceRef>,
+    /// Steps of the pipeline in order, in plain words.
+    pub steps: Vec<String>,
+    /// Every policy attached at the enforcing point.
+    pub policies: Vec<PolicyVerdict>,
+}

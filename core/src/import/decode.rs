@@ -1,0 +1,324 @@
+//! Hand-rolled decoding of located trees: type checks, unknown-field detection and field
+//! paths, collecting every problem instead of stopping at the first.
+
+use std::collections::BTreeMap;
+
+use crate::diagnostic::{Diagnostic, Location, Severity};
+use crate::source::{Node, Value};
+
+/// Decoding context of one resource: where diagnostics go and how they are labelled.
+pub(crate) struct Cx<'a> {
+    /// File name.
+    pub file: &'a str,
+    /// `Kind namespace/name` of the resource being decoded.
+    pub resource: Option<String>,
+    /// Collected diagnostics.
+    pub diags: &'a mut Vec<Diagnostic>,
+}
+
+impl Cx<'_> {
+    fn push(&mut self, severity: Severity, line: u32, column: u32, field: &str, message: String) {
+        self.diags.push(Diagnostic {
+            severity,
+            location: Location {
+                file: self.file.to_string(),
+                line,
+                column,
+            },
+            resource: self.resource.clone(),
+            field: (!field.is_empty()).then(|| field.to_string()),
+            message,
+        });
+    }
+
+    /// Reports an error at `node` for field path `field`.
+    pub fn error(&mut self, node: &Node, field: &str, message: impl Into<String>) {
+        self.push(
+            Severity::Error,
+            node.line,
+            node.column,
+            field,
+            message.into(),
+        );
+    }
+
+    /// Reports a warning at `node` for field path `field`.
+    pub fn warn(&mut self, node: &Node, field: &str, message: impl Into<String>) {
+        self.push(
+            Severity::Warning,
+            node.line,
+            node.column,
+            field,
+            message.into(),
+        );
+    }
+
+    /// Number of errors so far (to tell whether a resource decoded cleanly).
+    pub fn error_count(&self) -> usize {
+        self.diags.iter().filter(|d| d.is_error()).count()
+    }
+}
+
+/// Joins a parent path and a key: `spec` + `rules` = `spec.rules`.
+pub(crate) fn join(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+/// A mapping whose keys were checked against the allowed set.
+pub(crate) struct Map<'n> {
+    /// The mapping node.
+    pub node: &'n Node,
+    /// Its field path.
+    pub path: String,
+}
+
+impl<'n> Map<'n> {
+    /// The value of `key`, if present and not null.
+    pub fn get(&self, key: &str) -> Option<&'n Node> {
+        self.node.get(key).filter(|n| n.value != Value::Null)
+    }
+
+    /// Whether `key` is written (even as null or empty).
+    pub fn has(&self, key: &str) -> bool {
+        self.node.get(key).is_some()
+    }
+
+    /// The field path of `key`.
+    pub fn path_of(&self, key: &str) -> String {
+        join(&self.path, key)
+    }
+
+    /// A string field.
+    pub fn str(&self, cx: &mut Cx, key: &str) -> Option<String> {
+        self.get(key)
+            .and_then(|n| string(cx, n, &self.path_of(key)))
+    }
+
+    /// A boolean field.
+    pub fn bool(&self, cx: &mut Cx, key: &str) -> Option<bool> {
+        let node = self.get(key)?;
+        match node.value {
+            Value::Bool(b) => Some(b),
+            _ => {
+                cx.error(
+                    node,
+                    &self.path_of(key),
+                    format!("expected a boolean, found {}", node.type_name()),
+                );
+                None
+            }
+        }
+    }
+
+    /// A port field (integer, or a string of digits).
+    pub fn port(&self, cx: &mut Cx, key: &str) -> Option<u16> {
+        self.get(key).and_then(|n| port(cx, n, &self.path_of(key)))
+    }
+
+    /// A list of strings; every item is checked (non-empty string).
+    pub fn str_list(&self, cx: &mut Cx, key: &str) -> Vec<Item<'n>> {
+        match self.get(key) {
+            Some(node) => str_list(cx, node, &self.path_of(key)),
+            None => Vec::new(),
+        }
+    }
+
+    /// A list of mappings or other values, with each item's path.
+    pub fn list(&self, cx: &mut Cx, key: &str) -> Vec<(&'n Node, String)> {
+        match self.get(key) {
+            Some(node) => list(cx, node, &self.path_of(key)),
+            None => Vec::new(),
+        }
+    }
+
+    /// A nested mapping with its allowed keys.
+    pub fn map(&self, cx: &mut Cx, key: &str, allowed: &[&str]) -> Option<Map<'n>> {
+        self.get(key)
+            .and_then(|n| map(cx, n, &self.path_of(key), allowed))
+    }
+
+    /// A `string: string` mapping (labels, annotations).
+    pub fn labels(&self, cx: &mut Cx, key: &str) -> BTreeMap<String, String> {
+        match self.get(key) {
+            Some(node) => labels(cx, node, &self.path_of(key)),
+            None => BTreeMap::new(),
+        }
+    }
+}
+
+/// A string item of a list with its node and path (for located value errors).
+#[derive(Debug, Clone)]
+pub(crate) struct Item<'n> {
+    /// The string.
+    pub value: String,
+    /// Its node.
+    pub node: &'n Node,
+    /// Its field path (`...paths[2]`).
+    pub path: String,
+}
+
+/// Checks that `node` is a mapping whose keys are all in `allowed` (and not repeated).
+/// `allowed` containing `"*"` accepts any key.
+pub(crate) fn map<'n>(
+    cx: &mut Cx,
+    node: &'n Node,
+    path: &str,
+    allowed: &[&str],
+) -> Option<Map<'n>> {
+    let Value::Map(entries) = &node.value else {
+        cx.error(
+            node,
+            path,
+            format!("expected a mapping, found {}", node.type_name()),
+        );
+        return None;
+    };
+    let mut seen: Vec<&str> = Vec::new();
+    for (key, _) in entries {
+        let key_node = Node {
+            value: Value::Null,
+            line: key.line,
+            column: key.column,
+        };
+        if seen.contains(&key.name.as_str()) {
+            cx.error(
+                &key_node,
+                &join(path, &key.name),
+                format!("duplicate field `{}`", key.name),
+            );
+        }
+        seen.push(&key.name);
+        if !allowed.contains(&"*") && !allowed.contains(&key.name.as_str()) {
+            let mut expected: Vec<&str> = allowed.to_vec();
+            expected.sort_unstable();
+            cx.error(
+                &key_node,
+                &join(path, &key.name),
+                format!(
+                    "unknown field `{}`, expected one of {}",
+                    key.name,
+                    expected
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        }
+    }
+    Some(Map {
+        node,
+        path: path.to_string(),
+    })
+}
+
+/// A string node.
+pub(crate) fn string(cx: &mut Cx, node: &Node, path: &str) -> Option<String> {
+    match &node.value {
+        Value::Str(s) => Some(s.clone()),
+        _ => {
+            cx.error(
+                node,
+                path,
+                format!("expected a string, found {}", node.type_name()),
+            );
+            None
+        }
+    }
+}
+
+/// A port: an integer 0..=65535 or a string of digits in that range.
+pub(crate) fn port(cx: &mut Cx, node: &Node, path: &str) -> Option<u16> {
+    let parsed = match &node.value {
+        Value::Int(i) => u16::try_from(*i).ok(),
+        Value::Str(s) if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) => s.parse().ok(),
+        _ => None,
+    };
+    if parsed.is_none() {
+        let shown = match &node.value {
+            Value::Int(i) => i.to_string(),
+            Value::Str(s) => format!("`{s}`"),
+            _ => node.type_name().to_string(),
+        };
+        cx.error(
+            node,
+            path,
+            format!("port {shown} is not a number in 0..65535"),
+        );
+    }
+    parsed
+}
+
+/// A list node, each item with its path.
+pub(crate) fn list<'n>(cx: &mut Cx, node: &'n Node, path: &str) -> Vec<(&'n Node, String)> {
+    match &node.value {
+        Value::Seq(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| (item, format!("{path}[{i}]")))
+            .collect(),
+        _ => {
+            cx.error(
+                node,
+                path,
+                format!("expected a list, found {}", node.type_name()),
+            );
+            Vec::new()
+        }
+    }
+}
+
+/// A list of non-empty strings.
+pub(crate) fn str_list<'n>(cx: &mut Cx, node: &'n Node, path: &str) -> Vec<Item<'n>> {
+    let mut out = Vec::new();
+    for (item, item_path) in list(cx, node, path) {
+        if let Some(value) = string(cx, item, &item_path) {
+            if value.is_empty() {
+                cx.error(item, &item_path, "empty string is not allowed");
+            } else {
+                out.push(Item {
+                    value,
+                    node: item,
+                    path: item_path,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// A `string: string` mapping; scalar values are rendered as text.
+pub(crate) fn labels(cx: &mut Cx, node: &Node, path: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let Value::Map(entries) = &node.value else {
+        cx.error(
+            node,
+            path,
+            format!("expected a mapping, found {}", node.type_name()),
+        );
+        return out;
+    };
+    for (key, value) in entries {
+        let text = match &value.value {
+            Value::Str(s) => s.clone(),
+            Value::Int(i) => i.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Float(f) => f.to_string(),
+            Value::Null => String::new(),
+            Value::Seq(_) | Value::Map(_) => {
+                cx.error(
+                    value,
+                    &join(path, &key.name),
+                    format!("expected a string, found {}", value.type_name()),
+                );
+                continue;
+            }
+        };
+        out.insert(key.name.clone(), text);
+    }
+    out
+}

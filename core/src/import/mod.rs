@@ -1,0 +1,426 @@
+//! Import of real Istio, TSB, Gloo and Kubernetes resources into the [`Model`].
+//!
+//! A load reads every file, parses every document, decodes every modelled resource and
+//! reports *all* problems with file, line, column, resource and field path. Only a load
+//! without errors yields a model: there is never a partial engine.
+
+pub(crate) mod decode;
+mod gloo;
+mod istio;
+mod tsb;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::{Diagnostic, Location};
+use crate::error::{Error, Result};
+use crate::model::{Labels, Model, ServiceAccountInfo};
+use crate::source::{parse_documents, Node};
+
+use decode::{map, Cx};
+
+/// Most files one load reads (directories included).
+pub const MAX_FILES: usize = 10_000;
+
+/// Metadata common to every resource.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Meta {
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.namespace` (empty when not written).
+    pub namespace: String,
+    /// `metadata.labels`.
+    pub labels: Labels,
+    /// `metadata.annotations`.
+    pub annotations: Labels,
+    /// TSB `metadata.organization` (or annotation `tsb.tetrate.io/organization`).
+    pub organization: Option<String>,
+    /// TSB tenant.
+    pub tenant: Option<String>,
+    /// TSB workspace.
+    pub workspace: Option<String>,
+    /// TSB group.
+    pub group: Option<String>,
+}
+
+impl Meta {
+    /// The namespace, or `default` when not written (Kubernetes' rule).
+    pub fn namespace_or_default(&self) -> &str {
+        if self.namespace.is_empty() {
+            "default"
+        } else {
+            &self.namespace
+        }
+    }
+}
+
+/// One document with its header decoded.
+pub(crate) struct Doc<'a> {
+    /// File name.
+    pub file: &'a str,
+    /// The whole document.
+    pub node: &'a Node,
+    /// API group (`security.istio.io`; empty for core `v1`).
+    pub group: String,
+    /// API version (`v1beta1`).
+    pub version: String,
+    /// Kind.
+    pub kind: String,
+    /// Metadata.
+    pub meta: Meta,
+}
+
+impl Doc<'_> {
+    /// `metadata.namespace` or `default`.
+    pub fn namespace(&self) -> String {
+        self.meta.namespace_or_default().to_string()
+    }
+
+    /// The document's location.
+    pub fn location(&self) -> Location {
+        self.node.location(self.file)
+    }
+
+    /// `spec`, checked against `allowed` keys; reports a missing spec when `required`.
+    pub fn spec<'n>(
+        &'n self,
+        cx: &mut Cx,
+        allowed: &[&str],
+        required: bool,
+    ) -> Option<decode::Map<'n>> {
+        match self.node.get("spec") {
+            Some(spec) if spec.value != crate::source::Value::Null => {
+                map(cx, spec, "spec", allowed)
+            }
+            _ => {
+                if required {
+                    cx.error(self.node, "spec", "missing field `spec`");
+                }
+                None
+            }
+        }
+    }
+}
+
+const METADATA_FIELDS: &[&str] = &[
+    "name",
+    "namespace",
+    "labels",
+    "annotations",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "managedFields",
+    "ownerReferences",
+    "finalizers",
+    "generateName",
+    "selfLink",
+    "organization",
+    "tenant",
+    "workspace",
+    "group",
+    "displayName",
+    "description",
+    "etag",
+];
+
+/// Reads files and directories and builds a [`Model`].
+///
+/// ```
+/// let mut loader = egress_policy::Loader::new();
+/// loader.add_str("inline.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n");
+/// let model = loader.load().unwrap();
+/// assert!(model.namespaces.contains_key("a"));
+/// ```
+#[derive(Debug, Default)]
+pub struct Loader {
+    sources: Vec<(String, String)>,
+    problems: Vec<Diagnostic>,
+}
+
+impl Loader {
+    /// An empty loader.
+    pub fn new() -> Self {
+        Loader::default()
+    }
+
+    /// Adds in-memory text under a file name used in diagnostics.
+    pub fn add_str(&mut self, name: &str, text: &str) -> &mut Self {
+        self.sources.push((name.to_string(), text.to_string()));
+        self
+    }
+
+    /// Adds a file, or every `*.yaml`, `*.yml` and `*.json` file under a directory
+    /// (recursively, in sorted order).
+    pub fn add_path(&mut self, path: impl AsRef<Path>) -> Result<&mut Self> {
+        let path = path.as_ref();
+        let mut files = Vec::new();
+        collect_files(path, &mut files)?;
+        if files.len() + self.sources.len() > MAX_FILES {
+            return Err(Error::Invalid(vec![Diagnostic::error(
+                Location::start_of(&path.display().to_string()),
+                format!("more than {MAX_FILES} policy files"),
+            )]));
+        }
+        for file in files {
+            let name = file.display().to_string();
+            let bytes = std::fs::read(&file).map_err(|source| Error::Io {
+                path: name.clone(),
+                source,
+            })?;
+            match String::from_utf8(bytes) {
+                Ok(text) => {
+                    self.sources.push((name, text));
+                }
+                Err(_) => self.problems.push(Diagnostic::error(
+                    Location::start_of(&name),
+                    "file is not valid UTF-8",
+                )),
+            }
+        }
+        Ok(self)
+    }
+
+    /// Parses and decodes everything added. Fails with every error found; warnings are
+    /// returned in [`Model::warnings`] on success.
+    pub fn load(&self) -> Result<Model> {
+        let mut diags = self.problems.clone();
+        let mut parsed: Vec<(&str, Vec<Node>)> = Vec::new();
+        for (name, text) in &self.sources {
+            match parse_documents(name, text) {
+                Ok(docs) => parsed.push((name, docs)),
+                Err(diag) => diags.push(diag),
+            }
+        }
+        let mut docs: Vec<Doc> = Vec::new();
+        for (file, nodes) in &parsed {
+            for node in nodes {
+                collect_doc(file, node, &mut docs, &mut diags);
+            }
+        }
+
+        let mut model = Model::default();
+        // Mesh settings first: principals in policies depend on the trust domain.
+        for doc in &docs {
+            if istio::is_mesh_config(doc) {
+                let mut cx = cx_for(doc, &mut diags);
+                istio::import_mesh_config(&mut cx, doc, &mut model.mesh);
+            }
+        }
+        let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
+        for doc in &docs {
+            if istio::is_mesh_config(doc) {
+                continue;
+            }
+            let mut cx = cx_for(doc, &mut diags);
+            let handled = match doc.group.as_str() {
+                "" if doc.kind == "ServiceAccount" => {
+                    import_service_account(&mut cx, doc, &mut model);
+                    true
+                }
+                "" if doc.kind == "Namespace" => {
+                    import_namespace(&mut cx, doc, &mut model);
+                    true
+                }
+                _ => {
+                    istio::import(&mut cx, doc, &mut model)
+                        || tsb::import(&mut cx, doc, &mut model)
+                        || gloo::import(&mut cx, doc, &mut model)
+                }
+            };
+            if !handled {
+                *skipped.entry(doc.kind.clone()).or_default() += 1;
+            }
+        }
+        istio::link(&mut model, &mut diags);
+        tsb::link(&mut model, &mut diags);
+        gloo::link(&mut model, &mut diags);
+
+        if !skipped.is_empty() {
+            let listed: Vec<String> = skipped.iter().map(|(k, n)| format!("{k} ({n})")).collect();
+            let first = self
+                .sources
+                .first()
+                .map(|(n, _)| n.as_str())
+                .unwrap_or("<input>");
+            diags.push(Diagnostic::warning(
+                Location::start_of(first),
+                format!(
+                    "skipped {} resource(s) of kinds egress-policy does not model: {}",
+                    skipped.values().sum::<usize>(),
+                    listed.join(", ")
+                ),
+            ));
+        }
+        if diags.iter().any(Diagnostic::is_error) {
+            diags.sort_by(|a, b| a.location.cmp(&b.location));
+            return Err(Error::Invalid(diags));
+        }
+        model.warnings = diags;
+        Ok(model)
+    }
+}
+
+fn cx_for<'a>(doc: &Doc<'a>, diags: &'a mut Vec<Diagnostic>) -> Cx<'a> {
+    let resource = format!(
+        "{} {}/{}",
+        doc.kind,
+        doc.meta.namespace_or_default(),
+        doc.meta.name
+    );
+    Cx {
+        file: doc.file,
+        resource: Some(resource),
+        diags,
+    }
+}
+
+fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let meta = std::fs::metadata(path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    if meta.is_file() {
+        out.push(path.to_path_buf());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for entry in entries {
+        if out.len() > MAX_FILES {
+            break;
+        }
+        if entry.is_dir() {
+            collect_files(&entry, out)?;
+        } else if entry
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+        {
+            out.push(entry);
+        }
+    }
+    Ok(())
+}
+
+/// Decodes the header of a document (or the items of a `List`) into [`Doc`]s.
+fn collect_doc<'a>(
+    file: &'a str,
+    node: &'a Node,
+    docs: &mut Vec<Doc<'a>>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let mut cx = Cx {
+        file,
+        resource: None,
+        diags,
+    };
+    let Some(top) = map(&mut cx, node, "", &["*"]) else {
+        return;
+    };
+    let api_version = top.str(&mut cx, "apiVersion");
+    let kind = top.str(&mut cx, "kind");
+    let (Some(api_version), Some(kind)) = (api_version, kind) else {
+        cx.error(node, "", "a resource needs `apiVersion` and `kind`");
+        return;
+    };
+    if kind == "List" || kind.ends_with("List") && api_version == "v1" {
+        for (item, _) in top.list(&mut cx, "items") {
+            collect_doc(file, item, docs, cx.diags);
+        }
+        return;
+    }
+    let (group, version) = match api_version.split_once('/') {
+        Some((g, v)) => (g.to_string(), v.to_string()),
+        None => (String::new(), api_version.clone()),
+    };
+    let mut meta = Meta::default();
+    if let Some(m) = top.map(&mut cx, "metadata", METADATA_FIELDS) {
+        meta.name = m.str(&mut cx, "name").unwrap_or_default();
+        meta.namespace = m.str(&mut cx, "namespace").unwrap_or_default();
+        meta.labels = m.labels(&mut cx, "labels");
+        meta.annotations = m.labels(&mut cx, "annotations");
+        let tsb = |cx: &mut Cx, key: &str| {
+            m.str(cx, key).or_else(|| {
+                meta.annotations
+                    .get(&format!("tsb.tetrate.io/{key}"))
+                    .cloned()
+            })
+        };
+        meta.organization = tsb(&mut cx, "organization");
+        meta.tenant = tsb(&mut cx, "tenant");
+        meta.workspace = tsb(&mut cx, "workspace");
+        meta.group = tsb(&mut cx, "group");
+        if meta.name.is_empty() {
+            cx.error(m.node, "metadata.name", "missing field `name`");
+        }
+    } else if !top.has("metadata") {
+        cx.error(node, "metadata", "missing field `metadata`");
+    }
+    docs.push(Doc {
+        file,
+        node,
+        group,
+        version,
+        kind,
+        meta,
+    });
+}
+
+fn import_service_account(cx: &mut Cx, doc: &Doc, model: &mut Model) {
+    map(
+        cx,
+        doc.node,
+        "",
+        &[
+            "apiVersion",
+            "kind",
+            "metadata",
+            "secrets",
+            "imagePullSecrets",
+            "automountServiceAccountToken",
+        ],
+    );
+    model.service_accounts.push(ServiceAccountInfo {
+        namespace: doc.namespace(),
+        name: doc.meta.name.clone(),
+        labels: doc.meta.labels.clone(),
+    });
+}
+
+fn import_namespace(cx: &mut Cx, doc: &Doc, model: &mut Model) {
+    map(
+        cx,
+        doc.node,
+        "",
+        &["apiVersion", "kind", "metadata", "spec", "status"],
+    );
+    model
+        .namespaces
+        .insert(doc.meta.name.clone(), doc.meta.labels.clone());
+}
+
+/// Loads files and directories (see [`Loader::add_path`]).
+pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Model> {
+    let mut loader = Loader::new();
+    for path in paths {
+        loader.add_path(path)?;
+    }
+    loader.load()
+}
+
+/// Loads one in-memory multi-document text.
+pub fn load_str(name: &str, text: &str) -> Result<Model> {
+    let mut loader = Loader::new();
+    loader.add_str(name, text);
+    loader.load()
+}

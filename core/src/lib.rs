@@ -1,0 +1,46 @@
+//! egress-policy: decide whether a mesh workload may send a request out of the mesh, and
+//! how it leaves, exactly as Istio, Tetrate TSB and Solo Gloo egress gateways decide.
+//!
+//! Data flows one way: files → [`import`] → [`model::Model`] → [`Engine`] →
+//! [`Engine::decide`] → [`Decision`].
+//!
+//! ```
+//! use egress_policy::{Engine, Request};
+//!
+//! let engine = Engine::from_yaml("policies.yaml", r#"
+//! apiVersion: security.istio.io/v1
+//! kind: AuthorizationPolicy
+//! metadata: {name: only-get, namespace: istio-egress}
+//! spec:
+//!   rules:
+//!   - to: [{operation: {methods: ["GET"]}}]
+//! "#)?;
+//! let mut request = Request::default();
+//! request.workload = Some(egress_policy::request::Workload {
+//!     namespace: "istio-egress".into(),
+//!     labels: Default::default(),
+//! });
+//! request.host = Some("httpbin.org".into());
+//! request.method = Some("POST".into());
+//! let decision = engine.decide(&request);
+//! assert!(!decision.allowed);
+//! assert_eq!(decision.status, 403);
+//! # Ok::<(), egress_policy::Error>(())
+//! ```
+
+pub mod decision;
+pub mod diagnostic;
+mod engine;
+pub mod error;
+pub mod eval;
+pub mod import;
+pub mod model;
+pub mod request;
+pub mod source;
+
+pub use decision::{Decision, Explanation, Reason, Route};
+pub use diagnostic::{Diagnostic, Location, Severity};
+pub use engine::Engine;
+pub use error::{Error, Result};
+pub use import::Loader;
+pub use request::Request;

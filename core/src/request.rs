@@ -1,0 +1,603 @@
+//! The request JSON (README "Request") and its normalised form.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Labels, PathNormalization};
+
+/// The transport the enforcing proxy sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// Plain HTTP (HTTP/1.1, HTTP/2, gRPC): every attribute is visible.
+    #[default]
+    Http,
+    /// TLS passthrough: only the SNI and the port are visible.
+    Tls,
+    /// Opaque TCP: only the port and addresses are visible.
+    Tcp,
+}
+
+/// Who sends the request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSource {
+    /// mTLS identity, Istio form (`cluster.local/ns/x/sa/y`) or `spiffe://` URI;
+    /// absent means plaintext.
+    #[serde(default)]
+    pub principal: Option<String>,
+    /// The direct peer address.
+    #[serde(default)]
+    pub ip: Option<String>,
+    /// The original client address (`X-Forwarded-For`).
+    #[serde(default)]
+    pub remote_ip: Option<String>,
+    /// The source workload's service account labels (Gloo selectors).
+    #[serde(default)]
+    pub labels: Labels,
+    /// The source cluster (TSB `cluster/namespace` selectors).
+    #[serde(default)]
+    pub cluster: Option<String>,
+}
+
+/// The proxy that enforces (namespace and pod labels).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    /// Namespace of the enforcing proxy.
+    pub namespace: String,
+    /// Its pod labels; a Gateway-API gateway or waypoint carries
+    /// `gateway.networking.k8s.io/gateway-name`.
+    #[serde(default)]
+    pub labels: Labels,
+}
+
+/// The validated JWT of the request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Jwt {
+    /// `iss/sub`.
+    #[serde(default)]
+    pub principal: Option<String>,
+    /// Audiences.
+    #[serde(default)]
+    pub audiences: Vec<String>,
+    /// Authorized presenter (`azp`).
+    #[serde(default)]
+    pub presenter: Option<String>,
+    /// Claims.
+    #[serde(default)]
+    pub claims: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A header value: one string, or several (repeated header lines).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum HeaderValue {
+    /// One value.
+    One(String),
+    /// Repeated header; joined with `,` before matching, as Envoy does.
+    Many(Vec<String>),
+}
+
+/// A request as the enforcing egress proxy sees it (README "Request JSON").
+///
+/// ```
+/// let request: egress_policy::Request = serde_json::from_str(
+///     r#"{"source": {"principal": "cluster.local/ns/a/sa/b"}, "host": "httpbin.org", "method": "GET", "path": "/get"}"#,
+/// ).unwrap();
+/// assert_eq!(request.host.as_deref(), Some("httpbin.org"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    /// The sender.
+    #[serde(default)]
+    pub source: RequestSource,
+    /// The enforcing proxy; when absent the engine uses the gateway the registry routes to.
+    #[serde(default)]
+    pub workload: Option<Workload>,
+    /// `http` (default), `tls` or `tcp`.
+    #[serde(default)]
+    pub protocol: Protocol,
+    /// A full URL, as a convenience: fills `host`, `path` and (for an explicit port or
+    /// `https`) `port` when those are not given.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The raw `:authority` (may include `:port`).
+    #[serde(default)]
+    pub host: Option<String>,
+    /// The destination port at the enforcing proxy.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// `:method`.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// `:path` with query.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Request headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, HeaderValue>,
+    /// TLS SNI.
+    #[serde(default)]
+    pub sni: Option<String>,
+    /// Validated JWT.
+    #[serde(default)]
+    pub jwt: Option<Jwt>,
+    /// Verdicts of CUSTOM providers, by provider name (`true` = the provider allows).
+    #[serde(default)]
+    pub custom: BTreeMap<String, bool>,
+    /// The destination IP, for `destination.ip` conditions.
+    #[serde(default)]
+    pub destination_ip: Option<String>,
+}
+
+/// Why a request is rejected before authorization (status 400).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Malformed(pub String);
+
+/// A request after the one-time digest: lower-cased host split from its port, path
+/// normalised per the mesh setting, principal parsed, headers folded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Normalized {
+    /// Protocol.
+    pub protocol: Protocol,
+    /// SPIFFE URI of the peer (`spiffe://td/ns/x/sa/y`), if authenticated.
+    pub peer_uri: Option<String>,
+    /// Trust domain of the peer.
+    pub trust_domain: Option<String>,
+    /// Namespace of the peer (from the `/ns/<x>/` segment).
+    pub namespace: Option<String>,
+    /// Service account of the peer (from the `/sa/<x>` segment).
+    pub service_account: Option<String>,
+    /// Source labels from the request.
+    pub source_labels: Labels,
+    /// Source cluster.
+    pub cluster: Option<String>,
+    /// Direct peer IP.
+    pub source_ip: Option<IpAddr>,
+    /// Original client IP.
+    pub remote_ip: Option<IpAddr>,
+    /// Destination IP.
+    pub destination_ip: Option<IpAddr>,
+    /// Raw `:authority` as sent (authz `hosts` compare with this, port included).
+    pub authority: Option<String>,
+    /// Host without port, lower-cased (registry and routing use this).
+    pub host: Option<String>,
+    /// Destination port at the enforcing proxy.
+    pub port: u16,
+    /// Method.
+    pub method: Option<String>,
+    /// Path after normalisation, without query and fragment.
+    pub path: Option<String>,
+    /// Path after normalisation, with the query (what the upstream receives).
+    pub forwarded_path: Option<String>,
+    /// Headers with lower-cased names; repeated values joined with `,`.
+    pub headers: BTreeMap<String, String>,
+    /// SNI.
+    pub sni: Option<String>,
+    /// JWT.
+    pub jwt: Option<Jwt>,
+    /// CUSTOM provider verdicts.
+    pub custom: BTreeMap<String, bool>,
+    /// The enforcing workload, when named.
+    pub workload: Option<Workload>,
+}
+
+impl Request {
+    /// Normalises the request once. Fails with the reason Istio would reject it with
+    /// before authorization (400).
+    pub fn normalize(&self, mode: PathNormalization) -> Result<Normalized, Malformed> {
+        let (url_host, url_port, url_path) = match &self.url {
+            Some(url) => split_url(url)?,
+            None => (None, None, None),
+        };
+        let authority = self.host.clone().or(url_host);
+        let (host, authority_port) = match &authority {
+            Some(a) => split_authority(a)?,
+            None => (None, None),
+        };
+        let default_port = match self.protocol {
+            Protocol::Http => 80,
+            Protocol::Tls => 443,
+            Protocol::Tcp => 0,
+        };
+        let port = self
+            .port
+            .or(url_port)
+            .or(authority_port)
+            .unwrap_or(default_port);
+
+        let method = self.method.clone();
+        if let Some(m) = &method {
+            if m.is_empty()
+                || m.chars()
+                    .any(|c| c.is_ascii_lowercase() || !c.is_ascii_graphic())
+            {
+                return Err(Malformed(format!("method `{m}` is not upper case")));
+            }
+        }
+        if self.protocol == Protocol::Http && authority.is_none() {
+            return Err(Malformed("an HTTP request needs `host` or `url`".into()));
+        }
+
+        let raw_path = self.path.clone().or(url_path);
+        let (path, forwarded_path) = match &raw_path {
+            Some(raw) => {
+                let (matched, forwarded) = normalize_path(raw, mode)?;
+                (Some(matched), Some(forwarded))
+            }
+            None if self.protocol == Protocol::Http => (Some("/".into()), Some("/".into())),
+            None => (None, None),
+        };
+
+        let mut headers = BTreeMap::new();
+        for (name, value) in &self.headers {
+            if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(Malformed(format!("header name `{name}` is not valid")));
+            }
+            let joined = match value {
+                HeaderValue::One(v) => v.clone(),
+                HeaderValue::Many(vs) => vs.join(","),
+            };
+            headers
+                .entry(name.to_ascii_lowercase())
+                .and_modify(|existing: &mut String| {
+                    existing.push(',');
+                    existing.push_str(&joined);
+                })
+                .or_insert(joined);
+        }
+
+        let peer_uri = match &self.source.principal {
+            Some(p) if p.starts_with("spiffe://") => Some(p.clone()),
+            Some(p) if !p.is_empty() => Some(format!("spiffe://{p}")),
+            _ => None,
+        };
+        let (trust_domain, namespace, service_account) = match &peer_uri {
+            Some(uri) => parse_spiffe(uri),
+            None => (None, None, None),
+        };
+
+        Ok(Normalized {
+            protocol: self.protocol,
+            peer_uri,
+            trust_domain,
+            namespace,
+            service_account,
+            source_labels: self.source.labels.clone(),
+            cluster: self.source.cluster.clone(),
+            source_ip: parse_ip("source.ip", self.source.ip.as_deref())?,
+            remote_ip: parse_ip("source.remote_ip", self.source.remote_ip.as_deref())?,
+            destination_ip: parse_ip("destination_ip", self.destination_ip.as_deref())?,
+            authority,
+            host,
+            port,
+            method,
+            path,
+            forwarded_path,
+            headers,
+            sni: self.sni.clone(),
+            jwt: self.jwt.clone(),
+            custom: self.custom.clone(),
+            workload: self.workload.clone(),
+        })
+    }
+}
+
+fn parse_ip(field: &str, text: Option<&str>) -> Result<Option<IpAddr>, Malformed> {
+    text.map(|t| {
+        t.parse()
+            .map_err(|_| Malformed(format!("{field} `{t}` is not an IP address")))
+    })
+    .transpose()
+}
+
+/// Splits `spiffe://td/ns/x/sa/y` into trust domain, namespace and service account.
+fn parse_spiffe(uri: &str) -> (Option<String>, Option<String>, Option<String>) {
+    let Some(rest) = uri.strip_prefix("spiffe://") else {
+        return (None, None, None);
+    };
+    let mut parts = rest.split('/');
+    let trust_domain = parts.next().map(str::to_string);
+    let segments: Vec<&str> = parts.collect();
+    let value_after = |key: &str| {
+        segments
+            .windows(2)
+            .find(|w| w.first() == Some(&key))
+            .and_then(|w| w.get(1))
+            .map(|s| s.to_string())
+    };
+    (trust_domain, value_after("ns"), value_after("sa"))
+}
+
+/// Splits an authority into lower-cased host and port.
+fn split_authority(authority: &str) -> Result<(Option<String>, Option<u16>), Malformed> {
+    if authority.is_empty() {
+        return Ok((None, None));
+    }
+    if authority
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '/')
+    {
+        return Err(Malformed(format!(
+            "host `{authority}` is not a valid authority"
+        )));
+    }
+    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((h, tail)) => (h, tail.strip_prefix(':')),
+            None => return Err(Malformed(format!("host `{authority}` has an unclosed `[`"))),
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    let port = match port {
+        Some(p) => Some(
+            p.parse::<u16>()
+                .map_err(|_| Malformed(format!("host `{authority}` has an invalid port")))?,
+        ),
+        None => None,
+    };
+    Ok((Some(host.to_ascii_lowercase()), port))
+}
+
+type UrlParts = (Option<String>, Option<u16>, Option<String>);
+
+/// Splits `scheme://authority/path?query` without resolving anything.
+fn split_url(url: &str) -> Result<UrlParts, Malformed> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| Malformed(format!("url `{url}` has no scheme")))?;
+    let scheme = scheme.to_ascii_lowercase();
+    let (authority, path) = match rest.find(['/', '?', '#']) {
+        Some(at) => (
+            rest.get(..at).unwrap_or_default(),
+            rest.get(at..).unwrap_or_default().to_string(),
+        ),
+        None => (rest, "/".to_string()),
+    };
+    let path = if path.starts_with('/') {
+        path
+    } else {
+        format!("/{path}")
+    };
+    let (_, explicit_port) = split_authority(authority)?;
+    let port = explicit_port.or(match scheme.as_str() {
+        "https" => Some(443),
+        "http" => None,
+        other => {
+            return Err(Malformed(format!(
+                "url scheme `{other}` is not http or https"
+            )))
+        }
+    });
+    Ok((Some(authority.to_string()), port, Some(path)))
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+/// Normalises a raw path per the mesh setting (SEMANTICS.md §1.12). Returns the path used
+/// for matching (query and fragment removed) and the path forwarded upstream (with query).
+///
+/// ```
+/// use egress_policy::model::PathNormalization;
+/// use egress_policy::request::normalize_path;
+/// let (m, fwd) = normalize_path("/public/%2E%2E/private?x=1", PathNormalization::Base).unwrap();
+/// assert_eq!(m, "/private");
+/// assert_eq!(fwd, "/private?x=1");
+/// ```
+pub fn normalize_path(raw: &str, mode: PathNormalization) -> Result<(String, String), Malformed> {
+    let (before_fragment, _) = raw.split_once('#').unwrap_or((raw, ""));
+    let (path, query) = match before_fragment.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (before_fragment, None),
+    };
+    if path.to_ascii_lowercase().contains("%00") || path.contains('\0') {
+        return Err(Malformed("path contains a NUL (`%00`)".into()));
+    }
+    if !path.starts_with('/') {
+        return Err(Malformed(format!("path `{path}` does not start with `/`")));
+    }
+    let normalized = match mode {
+        PathNormalization::None => path.to_string(),
+        PathNormalization::Base => base_normalize(path),
+        PathNormalization::MergeSlashes => merge_slashes(&base_normalize(path)),
+        PathNormalization::DecodeAndMergeSlashes => {
+            merge_slashes(&base_normalize(&decode_slashes(path)))
+        }
+    };
+    let forwarded = match query {
+        Some(q) => format!("{normalized}?{q}"),
+        None => normalized.clone(),
+    };
+    Ok((normalized, forwarded))
+}
+
+/// Decodes `%2F`/`%2f` to `/` and `%5C`/`%5c` to `\`.
+fn decode_slashes(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    while let Some(at) = rest.find('%') {
+        out.push_str(rest.get(..at).unwrap_or_default());
+        let code = rest.get(at + 1..at + 3).map(str::to_ascii_uppercase);
+        match code.as_deref() {
+            Some("2F") => {
+                out.push('/');
+                rest = rest.get(at + 3..).unwrap_or_default();
+            }
+            Some("5C") => {
+                out.push('\\');
+                rest = rest.get(at + 3..).unwrap_or_default();
+            }
+            _ => {
+                out.push('%');
+                rest = rest.get(at + 1..).unwrap_or_default();
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Envoy `normalize_path`: decode unreserved percent-escapes, `\` to `/`, remove dot segments.
+fn base_normalize(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut decoded: Vec<u8> = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hi = bytes.get(i + 1).copied().and_then(hex_value);
+            let lo = bytes.get(i + 2).copied().and_then(hex_value);
+            if let (Some(hi), Some(lo)) = (hi, lo) {
+                let value = hi * 16 + lo;
+                if is_unreserved(value) {
+                    decoded.push(value);
+                } else {
+                    // Keep reserved escapes encoded, with upper-case hex as Envoy emits.
+                    decoded.push(b'%');
+                    decoded.extend(format!("{value:02X}").bytes());
+                }
+                i += 3;
+                continue;
+            }
+        }
+        decoded.push(if b == b'\\' { b'/' } else { b });
+        i += 1;
+    }
+    let decoded = String::from_utf8_lossy(&decoded).into_owned();
+    remove_dot_segments(&decoded)
+}
+
+/// RFC 3986 §5.2.4 on an absolute path; `..` above the root stays at the root.
+fn remove_dot_segments(path: &str) -> String {
+    let mut output: Vec<&str> = Vec::new();
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    let last = segments.len().saturating_sub(1);
+    let mut trailing_slash = false;
+    for (index, segment) in segments.iter().enumerate() {
+        match *segment {
+            "." => trailing_slash = index == last,
+            ".." => {
+                output.pop();
+                trailing_slash = index == last;
+            }
+            s => {
+                output.push(s);
+                trailing_slash = false;
+            }
+        }
+    }
+    let mut result = String::with_capacity(path.len());
+    for segment in &output {
+        result.push('/');
+        result.push_str(segment);
+    }
+    if trailing_slash || result.is_empty() {
+        result.push('/');
+    }
+    result
+}
+
+fn merge_slashes(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if !(c == '/' && out.ends_with('/')) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base(p: &str) -> String {
+        normalize_path(p, PathNormalization::Base).unwrap().0
+    }
+
+    #[test]
+    fn base_normalization() {
+        assert_eq!(base("/a/../b"), "/b");
+        assert_eq!(base("/get/../post"), "/post");
+        assert_eq!(base("/public/%2E%2E/private"), "/private");
+        assert_eq!(base("/public/%2e%2e/private"), "/private");
+        assert_eq!(base("/%41%5f%7E"), "/A_~");
+        assert_eq!(base("/a\\b"), "/a/b");
+        assert_eq!(base("/a//b"), "/a//b");
+        assert_eq!(base("/a%2Fb"), "/a%2Fb");
+        assert_eq!(base("/a%2fb"), "/a%2Fb");
+        assert_eq!(base("/../../etc"), "/etc");
+        assert_eq!(base("/a/./b/."), "/a/b/");
+        assert_eq!(base("/a/b/.."), "/a/");
+        assert_eq!(base("/get?x=/../y"), "/get");
+        assert_eq!(base("/"), "/");
+    }
+
+    #[test]
+    fn other_modes() {
+        let n = |p: &str, m| normalize_path(p, m).unwrap().0;
+        assert_eq!(n("/a/../b//c", PathNormalization::None), "/a/../b//c");
+        assert_eq!(n("/a//b", PathNormalization::MergeSlashes), "/a/b");
+        assert_eq!(n("/a%2Fb", PathNormalization::MergeSlashes), "/a%2Fb");
+        assert_eq!(
+            n(
+                "/a%2F%2Fb%5C..%5Cc",
+                PathNormalization::DecodeAndMergeSlashes
+            ),
+            "/a/c"
+        );
+    }
+
+    #[test]
+    fn nul_is_malformed() {
+        assert!(normalize_path("/a%00b", PathNormalization::Base).is_err());
+    }
+
+    #[test]
+    fn splits_urls_and_authorities() {
+        assert_eq!(
+            split_url("https://Example.com:8443/a?b").unwrap(),
+            (
+                Some("Example.com:8443".into()),
+                Some(8443),
+                Some("/a?b".into())
+            )
+        );
+        assert_eq!(
+            split_url("http://example.com").unwrap(),
+            (Some("example.com".into()), None, Some("/".into()))
+        );
+        assert_eq!(
+            split_authority("[::1]:80").unwrap(),
+            (Some("::1".into()), Some(80))
+        );
+        assert!(split_authority("a.com:99999").is_err());
+    }
+
+    #[test]
+    fn spiffe_parts() {
+        assert_eq!(
+            parse_spiffe("spiffe://td/ns/a/sa/b"),
+            (Some("td".into()), Some("a".into()), Some("b".into()))
+        );
+    }
+}
