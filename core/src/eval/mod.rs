@@ -1,15 +1,767 @@
 //! The reference evaluator: SEMANTICS.md §1–§8 written as literally as possible.
+//!
+//! It is the oracle the compiled matcher must agree with, so it favours obviousness over
+//! speed: every request walks every attached policy and rule in model order.
+//!
+//! Ties are broken deterministically: when several policies of the deciding action match,
+//! the first in model (load) order decides, with its lowest matching rule index.
 
-use crate::decision::{Decision, Explanation};
-use crate::model::Model;
-use crate::request::Request;
+mod route;
+
+use crate::decision::{
+    Decision, DryRunOutcome, Explanation, PolicyVerdict, Reason, RuleVerdict,
+};
+use crate::model::{
+    Action, Condition, ExternalService, Field, Gateway, GatewayKind, Labels, Model, Operation,
+    OutboundMode, Policy, ResourceRef, Rule, Scope, Source, StringPattern, Vendor,
+};
+use crate::request::{Normalized, Protocol, Request};
+
+pub use route::route_for;
+
+/// The label Gateway-API gateways and waypoints carry on their pods.
+pub const GATEWAY_NAME_LABEL: &str = "gateway.networking.k8s.io/gateway-name";
+
+/// The body Envoy's RBAC filter returns with a 403.
+pub const ACCESS_DENIED: &str = "RBAC: access denied";
 
 /// Decides one request against the model.
 pub fn decide(model: &Model, request: &Request) -> Decision {
     explain(model, request).decision
 }
 
+/// The proxy where authorization happens for one request.
+#[derive(Debug, Clone)]
+pub struct EnforcementPoint<'m> {
+    /// Namespace of the proxy.
+    pub namespace: String,
+    /// Pod labels of the proxy.
+    pub labels: Labels,
+    /// The gateway resources this proxy implements.
+    pub gateways: Vec<&'m Gateway>,
+    /// The gateway named by reference when its resource was not loaded.
+    pub gateway_ref: Option<ResourceRef>,
+}
+
+impl EnforcementPoint<'_> {
+    /// The gateway reported in routes and explanations.
+    pub fn gateway_id(&self) -> Option<ResourceRef> {
+        self.gateways
+            .first()
+            .map(|g| g.id.clone())
+            .or_else(|| self.gateway_ref.clone())
+    }
+
+    fn gateway_api_name(&self) -> Option<&str> {
+        self.labels.get(GATEWAY_NAME_LABEL).map(String::as_str)
+    }
+
+    fn is_waypoint(&self) -> bool {
+        match self.gateways.first() {
+            Some(gateway) => gateway.kind == GatewayKind::Waypoint,
+            // A Gateway-API gateway that was not loaded: ambient egress uses waypoints.
+            None => self.gateway_api_name().is_some(),
+        }
+    }
+}
+
 /// Decides and explains one request.
-pub fn explain(_model: &Model, _request: &Request) -> Explanation {
-    todo!()
+pub fn explain(model: &Model, request: &Request) -> Explanation {
+    let mut steps = Vec::new();
+    let req = match request.normalize(model.mesh.path_normalization) {
+        Ok(req) => req,
+        Err(malformed) => {
+            steps.push(format!("rejected before authorization: {}", malformed.0));
+            return Explanation {
+                decision: Decision {
+                    allowed: false,
+                    status: 400,
+                    reason: Reason::MalformedRequest,
+                    message: malformed.0,
+                    policy: None,
+                    rule: None,
+                    dry_run: None,
+                    audit: false,
+                    route: None,
+                },
+                gateway: None,
+                service: None,
+                steps,
+                policies: Vec::new(),
+            };
+        }
+    };
+
+    let service = find_service(model, &req);
+    match service {
+        Some(s) => steps.push(format!("registry: host matches {}", s.id)),
+        None => steps.push("registry: no entry matches the host".to_string()),
+    }
+    let tsb_gateway = tsb_egress_gateway(model, &req);
+    if service.is_none() && tsb_gateway.is_none() && model.mesh.outbound == OutboundMode::RegistryOnly
+    {
+        steps.push(
+            "outboundTrafficPolicy is REGISTRY_ONLY and the host is not registered: 502".into(),
+        );
+        return Explanation {
+            decision: Decision {
+                allowed: false,
+                status: 502,
+                reason: Reason::NotInRegistry,
+                message: "no registry entry for the destination (outboundTrafficPolicy REGISTRY_ONLY)"
+                    .to_string(),
+                policy: None,
+                rule: None,
+                dry_run: None,
+                audit: false,
+                route: None,
+            },
+            gateway: None,
+            service: None,
+            steps,
+            policies: Vec::new(),
+        };
+    }
+
+    let Some(point) = enforcement_point(model, &req, service, tsb_gateway) else {
+        steps.push(
+            "no gateway carries this request: it leaves without egress authorization".to_string(),
+        );
+        let route = route_for(model, &req, service, None);
+        return Explanation {
+            decision: Decision {
+                allowed: true,
+                status: 200,
+                reason: Reason::Passthrough,
+                message: "passthrough: not enforced by any egress gateway".to_string(),
+                policy: None,
+                rule: None,
+                dry_run: None,
+                audit: false,
+                route: Some(route),
+            },
+            gateway: None,
+            service: service.map(|s| s.id.clone()),
+            steps,
+            policies: Vec::new(),
+        };
+    };
+    let gateway = point.gateway_id();
+    steps.push(match &gateway {
+        Some(g) => format!("enforced at {g} (namespace {})", point.namespace),
+        None => format!("enforced at the workload in namespace {}", point.namespace),
+    });
+
+    let attached = attached_policies(model, &point, service);
+    steps.push(format!("{} policies attach here", attached.len()));
+
+    let enforced: Vec<&Policy> = attached.iter().copied().filter(|p| !p.dry_run).collect();
+    let outcome = authorize(&enforced, &req, model);
+    let dry_run = if attached.iter().any(|p| p.dry_run) {
+        let with_dry_run = authorize(&attached, &req, model);
+        Some(DryRunOutcome {
+            allowed: with_dry_run.allowed,
+            reason: with_dry_run.reason,
+            policy: with_dry_run.policy.map(|(p, _)| p.id.clone()),
+            rule: with_dry_run.policy.and_then(|(_, r)| r),
+        })
+    } else {
+        None
+    };
+    let audit = enforced
+        .iter()
+        .filter(|p| p.action == Action::Audit)
+        .any(|p| first_matching_rule(p, &req, model).is_some());
+
+    let route = outcome
+        .allowed
+        .then(|| route_for(model, &req, service, Some(&point)));
+    let message = if outcome.allowed {
+        match outcome.policy {
+            Some((p, Some(rule))) => format!("allowed by {} rule {rule}", p.id),
+            _ => "allowed: no ALLOW policy applies".to_string(),
+        }
+    } else if outcome.reason == Reason::DeniedByCustom && outcome.note.is_some() {
+        outcome.note.clone().unwrap_or_default()
+    } else {
+        ACCESS_DENIED.to_string()
+    };
+    steps.push(format!("verdict: {}", outcome.reason));
+
+    let policies = attached
+        .iter()
+        .map(|p| policy_verdict(p, &req, model))
+        .collect();
+    Explanation {
+        decision: Decision {
+            allowed: outcome.allowed,
+            status: if outcome.allowed { 200 } else { 403 },
+            reason: outcome.reason,
+            message,
+            policy: outcome.policy.map(|(p, _)| p.id.clone()),
+            rule: outcome.policy.and_then(|(_, r)| r),
+            dry_run,
+            audit,
+            route,
+        },
+        gateway,
+        service: service.map(|s| s.id.clone()),
+        steps,
+        policies,
+    }
+}
+
+/// The registry entry the request's destination belongs to (SEMANTICS.md §2, §8.2 step 2):
+/// HTTP by host, TLS by SNI (or host), TCP by host when known, else by port.
+pub fn find_service<'m>(model: &'m Model, req: &Normalized) -> Option<&'m ExternalService> {
+    let name = match req.protocol {
+        Protocol::Http => req.host.as_deref(),
+        Protocol::Tls => req.sni.as_deref().or(req.host.as_deref()),
+        Protocol::Tcp => req.host.as_deref(),
+    };
+    match name {
+        Some(name) => model.services.iter().find(|s| s.host_matches(name)),
+        None => model
+            .services
+            .iter()
+            .find(|s| s.ports.iter().any(|p| p.number == req.port)),
+    }
+}
+
+/// TSB: the egress gateway a `TrafficSetting` sends this source's external traffic to.
+fn tsb_egress_gateway<'m>(model: &'m Model, req: &Normalized) -> Option<&'m ResourceRef> {
+    let namespace = req.namespace.as_deref()?;
+    model
+        .egress_routes
+        .iter()
+        .filter(|r| {
+            r.sources
+                .iter()
+                .any(|s| s.selects(req.cluster.as_deref(), namespace))
+        })
+        .find_map(|r| r.gateway.as_ref())
+}
+
+/// The proxy that enforces (SEMANTICS.md §8.2 step 3): the workload named in the request,
+/// else the gateway of the registry entry, else the TSB egress gateway of the source.
+pub fn enforcement_point<'m>(
+    model: &'m Model,
+    req: &Normalized,
+    service: Option<&'m ExternalService>,
+    tsb_gateway: Option<&'m ResourceRef>,
+) -> Option<EnforcementPoint<'m>> {
+    if let Some(workload) = &req.workload {
+        let gateways = model
+            .gateways
+            .iter()
+            .filter(|g| {
+                g.namespace == workload.namespace
+                    && !g.labels.is_empty()
+                    && g.labels.iter().all(|(k, v)| workload.labels.get(k) == Some(v))
+            })
+            .collect();
+        return Some(EnforcementPoint {
+            namespace: workload.namespace.clone(),
+            labels: workload.labels.clone(),
+            gateways,
+            gateway_ref: None,
+        });
+    }
+    let gateway_ref = service
+        .and_then(|s| s.gateway.as_ref())
+        .or(tsb_gateway)?;
+    match model.gateways.iter().find(|g| &g.id == gateway_ref) {
+        Some(gateway) => Some(EnforcementPoint {
+            namespace: gateway.namespace.clone(),
+            labels: gateway.labels.clone(),
+            gateways: vec![gateway],
+            gateway_ref: None,
+        }),
+        None => {
+            let mut labels = Labels::new();
+            if gateway_ref.kind == "Gateway" {
+                labels.insert(GATEWAY_NAME_LABEL.to_string(), gateway_ref.name.clone());
+            }
+            Some(EnforcementPoint {
+                namespace: gateway_ref.namespace.clone(),
+                labels,
+                gateways: Vec::new(),
+                gateway_ref: Some(gateway_ref.clone()),
+            })
+        }
+    }
+}
+
+/// The policies that attach at `point` for a request to `service`, in model order
+/// (SEMANTICS.md §1.1, §8.2 step 4).
+pub fn attached_policies<'m>(
+    model: &'m Model,
+    point: &EnforcementPoint<'m>,
+    service: Option<&ExternalService>,
+) -> Vec<&'m Policy> {
+    model
+        .policies
+        .iter()
+        .filter(|p| attaches(model, p, point, service))
+        .collect()
+}
+
+fn attaches(
+    model: &Model,
+    policy: &Policy,
+    point: &EnforcementPoint,
+    service: Option<&ExternalService>,
+) -> bool {
+    let root = model.mesh.root_namespace.as_str();
+    match &policy.scope {
+        Scope::Selector { match_labels } => {
+            // Gateway-API gateways and waypoints only take targetRefs (selector needs a
+            // feature flag Istio leaves off).
+            point.gateway_api_name().is_none()
+                && (policy.id.namespace == root || policy.id.namespace == point.namespace)
+                && match_labels
+                    .iter()
+                    .all(|(k, v)| point.labels.get(k) == Some(v))
+        }
+        Scope::TargetRefs { targets } => {
+            let Some(gateway_name) = point.gateway_api_name() else {
+                return false;
+            };
+            targets.iter().any(|t| match t.kind.as_str() {
+                "Gateway" => t.name == gateway_name && t.namespace == point.namespace,
+                "GatewayClass" => {
+                    t.name == "istio-waypoint" && policy.id.namespace == root && point.is_waypoint()
+                }
+                "ServiceEntry" | "Service" => {
+                    point.is_waypoint()
+                        && service.is_some_and(|s| {
+                            s.id.kind == t.kind && s.id.name == t.name && s.id.namespace == t.namespace
+                        })
+                }
+                _ => false,
+            })
+        }
+        Scope::Gateway { gateway } => point.gateways.iter().any(|g| &g.id == gateway),
+        Scope::Services { services } => service.is_some_and(|s| {
+            if services.is_empty() {
+                s.vendor == Vendor::Gloo
+            } else {
+                services.contains(&s.id)
+            }
+        }),
+    }
+}
+
+/// The result of applying §1.2 to a policy set.
+#[derive(Debug, Clone)]
+struct Outcome<'m> {
+    allowed: bool,
+    reason: Reason,
+    policy: Option<(&'m Policy, Option<usize>)>,
+    note: Option<String>,
+}
+
+/// CUSTOM, then DENY, then ALLOW (SEMANTICS.md §1.2). `policies` are all treated as
+/// enforced; the caller filters dry-run ones.
+fn authorize<'m>(policies: &[&'m Policy], req: &Normalized, model: &Model) -> Outcome<'m> {
+    let customs: Vec<&Policy> = policies
+        .iter()
+        .copied()
+        .filter(|p| matches!(p.action, Action::Custom(_)))
+        .collect();
+    let mut providers: Vec<&str> = customs
+        .iter()
+        .filter_map(|p| match &p.action {
+            Action::Custom(name) => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    providers.sort_unstable();
+    providers.dedup();
+    for policy in &customs {
+        let Action::Custom(provider) = &policy.action else {
+            continue;
+        };
+        if let Some(rule) = first_matching_rule(policy, req, model) {
+            let verdict = if providers.len() > 1 {
+                Err(format!(
+                    "{ACCESS_DENIED} (more than one CUSTOM provider on this workload: the rules are turned into deny rules)"
+                ))
+            } else {
+                match req.custom.get(provider) {
+                    Some(true) => Ok(()),
+                    Some(false) => Err(ACCESS_DENIED.to_string()),
+                    None => Err(format!(
+                        "{ACCESS_DENIED} (no verdict given for CUSTOM provider `{provider}`)"
+                    )),
+                }
+            };
+            if let Err(note) = verdict {
+                return Outcome {
+                    allowed: false,
+                    reason: Reason::DeniedByCustom,
+                    policy: Some((policy, Some(rule))),
+                    note: Some(note),
+                };
+            }
+        }
+    }
+    for policy in policies.iter().filter(|p| p.action == Action::Deny) {
+        if let Some(rule) = first_matching_rule(policy, req, model) {
+            return Outcome {
+                allowed: false,
+                reason: Reason::DeniedByPolicy,
+                policy: Some((policy, Some(rule))),
+                note: None,
+            };
+        }
+    }
+    let allows: Vec<&Policy> = policies
+        .iter()
+        .copied()
+        .filter(|p| p.action == Action::Allow)
+        .collect();
+    if allows.is_empty() {
+        return Outcome {
+            allowed: true,
+            reason: Reason::NoAllowPolicies,
+            policy: None,
+            note: None,
+        };
+    }
+    for policy in &allows {
+        if let Some(rule) = first_matching_rule(policy, req, model) {
+            return Outcome {
+                allowed: true,
+                reason: Reason::AllowedByPolicy,
+                policy: Some((policy, Some(rule))),
+                note: None,
+            };
+        }
+    }
+    // No ALLOW matched. When every ALLOW policy is rule-less, name the policy that denies all.
+    if allows.iter().all(|p| p.rules.is_empty()) {
+        let tsb = allows.iter().find(|p| p.vendor == Vendor::Tsb);
+        let (policy, reason) = match tsb {
+            Some(p) => (Some(*p), Reason::GatewayDeniesAll),
+            None => (allows.first().copied(), Reason::AllowNothing),
+        };
+        return Outcome {
+            allowed: false,
+            reason,
+            policy: policy.map(|p| (p, None)),
+            note: None,
+        };
+    }
+    Outcome {
+        allowed: false,
+        reason: Reason::NoAllowMatch,
+        policy: None,
+        note: None,
+    }
+}
+
+/// The first rule of `policy` that matches, if any.
+pub fn first_matching_rule(policy: &Policy, req: &Normalized, model: &Model) -> Option<usize> {
+    policy
+        .rules
+        .iter()
+        .position(|rule| rule_failure(policy, rule, req, model).is_none())
+}
+
+/// Why a rule did not match: the first failing field path and a note. `None` when it matches.
+pub fn rule_failure(
+    policy: &Policy,
+    rule: &Rule,
+    req: &Normalized,
+    model: &Model,
+) -> Option<(String, String)> {
+    let tcp = req.protocol != Protocol::Http;
+    // §1.11: over TCP, an ALLOW (or CUSTOM) rule with HTTP-only attributes is skipped;
+    // DENY and AUDIT rules lose just those constraints.
+    let narrows = matches!(policy.action, Action::Allow | Action::Custom(_));
+    if tcp && narrows && rule_uses_http_only(rule) {
+        return Some((
+            "rule".to_string(),
+            "uses HTTP-only attributes, so it is skipped for TCP/TLS traffic".to_string(),
+        ));
+    }
+    let drop_http = tcp;
+    if let Some(sources) = &rule.from {
+        let mut failures = Vec::new();
+        for (i, source) in sources.iter().enumerate() {
+            match source_failure(source, req, model, drop_http) {
+                None => {
+                    failures.clear();
+                    break;
+                }
+                Some(field) => failures.push(format!("from[{i}].source.{field}")),
+            }
+        }
+        if let Some(first) = failures.first() {
+            return Some((first.clone(), format!("no source matched ({})", failures.join(", "))));
+        }
+    }
+    if let Some(operations) = &rule.to {
+        let mut failures = Vec::new();
+        for (i, operation) in operations.iter().enumerate() {
+            match operation_failure(operation, req, drop_http) {
+                None => {
+                    failures.clear();
+                    break;
+                }
+                Some(field) => failures.push(format!("to[{i}].operation.{field}")),
+            }
+        }
+        if let Some(first) = failures.first() {
+            return Some((
+                first.clone(),
+                format!("no operation matched ({})", failures.join(", ")),
+            ));
+        }
+    }
+    for (i, condition) in rule.when.iter().enumerate() {
+        if drop_http && condition.is_http_only() {
+            continue;
+        }
+        if !condition_holds(condition, req) {
+            return Some((
+                format!("when[{i}]"),
+                format!("condition on `{}` does not hold", condition.key()),
+            ));
+        }
+    }
+    None
+}
+
+fn rule_uses_http_only(rule: &Rule) -> bool {
+    rule.from
+        .iter()
+        .flatten()
+        .any(|s| s.request_principals.is_set())
+        || rule
+            .to
+            .iter()
+            .flatten()
+            .any(|o| o.hosts.is_set() || o.methods.is_set() || o.paths.is_set())
+        || rule.when.iter().any(Condition::is_http_only)
+}
+
+fn string_field(field: &Field<StringPattern>, value: Option<&str>) -> bool {
+    field.holds(|p| value.is_some_and(|v| p.matches(v)))
+}
+
+fn source_failure(
+    source: &Source,
+    req: &Normalized,
+    model: &Model,
+    drop_http: bool,
+) -> Option<&'static str> {
+    let uri = req.peer_uri.as_deref();
+    if !string_field(&source.principals, uri) {
+        return Some("principals");
+    }
+    if !source
+        .namespaces
+        .holds(|p| uri.is_some_and(|u| p.matches_uri(u)))
+    {
+        return Some("namespaces");
+    }
+    if !source
+        .service_accounts
+        .holds(|p| uri.is_some_and(|u| p.matches_uri(u)))
+    {
+        return Some("serviceAccounts");
+    }
+    if !source
+        .trust_domains
+        .holds(|p| uri.is_some_and(|u| p.matches_uri(u)))
+    {
+        return Some("trustDomains");
+    }
+    if !drop_http {
+        let principal = req.jwt.as_ref().and_then(|j| j.principal.as_deref());
+        if !string_field(&source.request_principals, principal) {
+            return Some("requestPrincipals");
+        }
+    }
+    if !source
+        .ip_blocks
+        .holds(|b| req.source_ip.is_some_and(|ip| b.contains(ip)))
+    {
+        return Some("ipBlocks");
+    }
+    let remote = req.remote_ip.or(req.source_ip);
+    if !source
+        .remote_ip_blocks
+        .holds(|b| remote.is_some_and(|ip| b.contains(ip)))
+    {
+        return Some("remoteIpBlocks");
+    }
+    let namespace = req.namespace.as_deref();
+    let in_set = |sets: &[crate::model::NamespaceSet], name: &str| {
+        namespace.is_some_and(|ns| {
+            sets.iter().filter(|s| s.name == name).any(|s| {
+                s.namespaces
+                    .iter()
+                    .any(|sel| sel.selects(req.cluster.as_deref(), ns))
+            })
+        })
+    };
+    if !source.workspaces.holds(|w| in_set(&model.workspaces, w)) {
+        return Some("workspaces");
+    }
+    if !source.groups.holds(|g| in_set(&model.groups, g)) {
+        return Some("groups");
+    }
+    if source.service_account_labels.is_set() {
+        let labels = source_account_labels(model, req);
+        if !source.service_account_labels.holds(|wanted| {
+            labels.is_some_and(|have| wanted.iter().all(|(k, v)| have.get(k) == Some(v)))
+        }) {
+            return Some("serviceAccountSelector.labels");
+        }
+    }
+    None
+}
+
+/// The labels of the source's service account: from a loaded ServiceAccount object when
+/// there is one (the request cannot override those), else from `source.labels`. A source
+/// without an mTLS identity has none.
+fn source_account_labels<'a>(model: &'a Model, req: &'a Normalized) -> Option<&'a Labels> {
+    let (namespace, name) = (req.namespace.as_deref()?, req.service_account.as_deref()?);
+    model
+        .service_accounts
+        .iter()
+        .find(|sa| sa.namespace == namespace && sa.name == name)
+        .map(|sa| &sa.labels)
+        .or(Some(&req.source_labels))
+}
+
+fn operation_failure(operation: &Operation, req: &Normalized, drop_http: bool) -> Option<&'static str> {
+    if !drop_http {
+        let authority = req.authority.as_deref();
+        if !operation
+            .hosts
+            .holds(|p| authority.is_some_and(|a| p.matches(a)))
+        {
+            return Some("hosts");
+        }
+    }
+    if !operation.ports.holds(|p| *p == req.port) {
+        return Some("ports");
+    }
+    if !drop_http {
+        if !string_field(&operation.methods, req.method.as_deref()) {
+            return Some("methods");
+        }
+        let path = req.path.as_deref();
+        if !operation.paths.holds(|p| path.is_some_and(|v| p.matches(v))) {
+            return Some("paths");
+        }
+    }
+    None
+}
+
+fn claim_values(req: &Normalized, path: &[String]) -> Vec<String> {
+    let Some(jwt) = &req.jwt else {
+        return Vec::new();
+    };
+    let Some((first, rest)) = path.split_first() else {
+        return Vec::new();
+    };
+    let mut value = jwt.claims.get(first);
+    for key in rest {
+        value = value.and_then(|v| v.get(key));
+    }
+    match value {
+        Some(serde_json::Value::String(s)) => vec![s.clone()],
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect(),
+        Some(serde_json::Value::Bool(b)) => vec![b.to_string()],
+        Some(serde_json::Value::Number(n)) => vec![n.to_string()],
+        _ => Vec::new(),
+    }
+}
+
+fn any_of(field: &Field<StringPattern>, values: &[String]) -> bool {
+    field.holds(|p| values.iter().any(|v| p.matches(v)))
+}
+
+fn condition_holds(condition: &Condition, req: &Normalized) -> bool {
+    let uri = req.peer_uri.as_deref();
+    match condition {
+        Condition::RequestHeader { name, field } => {
+            let value = req.headers.get(name);
+            // `*` on headers means "present", even with an empty value (SEMANTICS §1.10).
+            field.holds(|p| match (p, value) {
+                (StringPattern::Presence, Some(_)) => true,
+                (_, Some(v)) => p.matches(v),
+                (_, None) => false,
+            })
+        }
+        Condition::SourceIp(field) => field.holds(|b| req.source_ip.is_some_and(|ip| b.contains(ip))),
+        Condition::RemoteIp(field) => {
+            let remote = req.remote_ip.or(req.source_ip);
+            field.holds(|b| remote.is_some_and(|ip| b.contains(ip)))
+        }
+        Condition::DestinationIp(field) => {
+            field.holds(|b| req.destination_ip.is_some_and(|ip| b.contains(ip)))
+        }
+        Condition::SourceNamespace(field) => field.holds(|p| uri.is_some_and(|u| p.matches_uri(u))),
+        Condition::SourcePrincipal(field) => string_field(field, uri),
+        Condition::SourceServiceAccount(field) => {
+            field.holds(|p| uri.is_some_and(|u| p.matches_uri(u)))
+        }
+        Condition::SourceTrustDomain(field) => field.holds(|p| uri.is_some_and(|u| p.matches_uri(u))),
+        Condition::RequestAuthPrincipal(field) => string_field(
+            field,
+            req.jwt.as_ref().and_then(|j| j.principal.as_deref()),
+        ),
+        Condition::RequestAuthAudiences(field) => any_of(
+            field,
+            req.jwt.as_ref().map(|j| j.audiences.as_slice()).unwrap_or(&[]),
+        ),
+        Condition::RequestAuthPresenter(field) => string_field(
+            field,
+            req.jwt.as_ref().and_then(|j| j.presenter.as_deref()),
+        ),
+        Condition::RequestAuthClaim { path, field } => any_of(field, &claim_values(req, path)),
+        Condition::DestinationPort(field) => field.holds(|p| *p == req.port),
+        Condition::ConnectionSni(field) => string_field(field, req.sni.as_deref()),
+        // Dynamic metadata is never present in a simulated request.
+        Condition::Experimental { field, .. } => string_field(field, None),
+    }
+}
+
+fn policy_verdict(policy: &Policy, req: &Normalized, model: &Model) -> PolicyVerdict {
+    let rules: Vec<RuleVerdict> = policy
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(index, rule)| match rule_failure(policy, rule, req, model) {
+            None => RuleVerdict {
+                index,
+                matched: true,
+                failed_field: None,
+                note: None,
+            },
+            Some((field, note)) => RuleVerdict {
+                index,
+                matched: false,
+                failed_field: Some(field),
+                note: Some(note),
+            },
+        })
+        .collect();
+    PolicyVerdict {
+        policy: policy.id.clone(),
+        action: policy.action.as_str().to_string(),
+        dry_run: policy.dry_run,
+        matched: rules.iter().any(|r| r.matched),
+        rules,
+        location: policy.location.to_string(),
+    }
 }
