@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::compile::{Compiled, Prepared, Verdict};
 use crate::decision::{Decision, Explanation};
 use crate::diagnostic::Diagnostic;
 use crate::error::Result;
@@ -17,14 +18,21 @@ use crate::request::Request;
 /// error and leaves the caller's current engine untouched.
 #[derive(Debug, Clone)]
 pub struct Engine {
-    model: Arc<Model>,
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    model: Model,
+    compiled: Compiled,
 }
 
 impl Engine {
-    /// Builds an engine from an already loaded model.
+    /// Builds (compiles) an engine from an already loaded model.
     pub fn from_model(model: Model) -> Self {
+        let compiled = Compiled::new(&model);
         Engine {
-            model: Arc::new(model),
+            inner: Arc::new(Inner { model, compiled }),
         }
     }
 
@@ -53,24 +61,48 @@ impl Engine {
         Ok(Engine::from_model(loader.load()?))
     }
 
-    /// Decides one request. Never fails: malformed requests are denied with 400.
+    /// Decides one request with the compiled matcher. Never fails: malformed requests are
+    /// denied with 400.
     pub fn decide(&self, request: &Request) -> Decision {
-        eval::decide(&self.model, request)
+        self.decide_prepared(&self.prepare(request)).to_decision()
+    }
+
+    /// Digests a request once (normalisation, lower-casing, label lookups) so that
+    /// [`Engine::decide_prepared`] can run without allocating.
+    pub fn prepare(&self, request: &Request) -> Prepared {
+        Prepared::new(request, &self.inner.model)
+    }
+
+    /// The hot path: decides a prepared request without heap allocation. The verdict
+    /// borrows from the engine and the request.
+    pub fn decide_prepared<'a>(&'a self, prepared: &'a Prepared) -> Verdict<'a> {
+        self.inner.compiled.decide(&self.inner.model, prepared)
+    }
+
+    /// Decides with the reference evaluator (slow, obviously right); the compiled matcher
+    /// must always agree with it.
+    pub fn decide_reference(&self, request: &Request) -> Decision {
+        eval::decide(&self.inner.model, request)
     }
 
     /// Decides and explains: every attached policy and rule with its verdict.
     pub fn explain(&self, request: &Request) -> Explanation {
-        eval::explain(&self.model, request)
+        eval::explain(&self.inner.model, request)
     }
 
     /// The loaded model.
     pub fn model(&self) -> &Model {
-        &self.model
+        &self.inner.model
+    }
+
+    /// Number of compiled rules.
+    pub fn rule_count(&self) -> usize {
+        self.inner.compiled.rule_count()
     }
 
     /// Warnings found while loading.
     pub fn warnings(&self) -> &[Diagnostic] {
-        &self.model.warnings
+        &self.inner.model.warnings
     }
 }
 

@@ -32,6 +32,7 @@ pub mod decision;
 pub mod diagnostic;
 mod engine;
 pub mod error;
+pub mod compile;
 pub mod eval;
 pub mod import;
 pub mod model;

@@ -1,0 +1,444 @@
+//! Compiled forms of the model's patterns: lower-cased once, regexes built once, nothing
+//! allocated when matching.
+
+use regex::Regex;
+
+use crate::model::{
+    Condition, Field, HostPattern, IpBlock, Labels, NamespacePattern, NamespaceSelector,
+    Operation, PathPattern, Rule, ServiceAccountRef, Source, StringPattern, TrustDomainPattern,
+};
+use crate::request::Normalized;
+
+use super::prepare::Digest;
+
+/// Size limit for every regex the compiler builds from policy values.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+fn build_regex(pattern: &str) -> Option<Regex> {
+    regex::RegexBuilder::new(pattern)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .ok()
+}
+
+/// A regex that failed to build (over the size limit) never matches: fail closed for
+/// ALLOW, and the importer's validation keeps such values out in the first place.
+#[derive(Debug, Clone)]
+pub(crate) struct UriRegex(Option<Regex>);
+
+impl UriRegex {
+    fn matches(&self, uri: &str) -> bool {
+        self.0.as_ref().is_some_and(|r| r.is_match(uri))
+    }
+}
+
+/// `namespaces`: Istio's regex `.*/ns/<glob>/.*` with every `*` as `.*`.
+fn namespace_regex(p: &NamespacePattern) -> UriRegex {
+    let glob: Vec<String> = p.glob.split('*').map(regex::escape).collect();
+    UriRegex(build_regex(&format!("^(?s:.*/ns/{}/.*)$", glob.join(".*"))))
+}
+
+/// `serviceAccounts`: Istio's regex `spiffe://.+/ns/<ns>/(.+/|)sa/<sa>(/.+)?`.
+fn service_account_regex(p: &ServiceAccountRef) -> UriRegex {
+    UriRegex(build_regex(&format!(
+        "^(?s:spiffe://.+/ns/{}/(.+/|)sa/{}(/.+)?)$",
+        regex::escape(&p.namespace),
+        regex::escape(&p.name)
+    )))
+}
+
+/// `trustDomains`: exact ⇒ prefix `spiffe://td/`; `*` ⇒ any SPIFFE URI; `td*`/`*td` ⇒ bounded
+/// by `[^/]*`.
+fn trust_domain_regex(p: &TrustDomainPattern) -> UriRegex {
+    let body = match StringPattern::parse(&p.value) {
+        StringPattern::Presence => "[^/]*".to_string(),
+        StringPattern::Exact(td) => regex::escape(&td),
+        StringPattern::Prefix(td) => format!("{}[^/]*", regex::escape(&td)),
+        StringPattern::Suffix(td) => format!("[^/]*{}", regex::escape(&td)),
+    };
+    UriRegex(build_regex(&format!("^(?s:spiffe://{body}/.*)$")))
+}
+
+fn map_field<P, Q>(field: &Field<P>, f: impl Fn(&P) -> Q) -> Field<Q> {
+    Field {
+        values: field.values.iter().map(&f).collect(),
+        not_values: field.not_values.iter().map(&f).collect(),
+    }
+}
+
+fn str_holds(field: &Field<StringPattern>, value: Option<&str>) -> bool {
+    field.holds(|p| value.is_some_and(|v| p.matches(v)))
+}
+
+fn uri_holds(field: &Field<UriRegex>, uri: Option<&str>) -> bool {
+    field.holds(|r| uri.is_some_and(|u| r.matches(u)))
+}
+
+fn ip_holds(field: &Field<IpBlock>, ip: Option<std::net::IpAddr>) -> bool {
+    field.holds(|b| ip.is_some_and(|ip| b.contains(ip)))
+}
+
+/// A compiled `from[].source`.
+#[derive(Debug, Clone)]
+pub(crate) struct CSource {
+    principals: Field<StringPattern>,
+    namespaces: Field<UriRegex>,
+    service_accounts: Field<UriRegex>,
+    trust_domains: Field<UriRegex>,
+    request_principals: Field<StringPattern>,
+    ip_blocks: Field<IpBlock>,
+    remote_ip_blocks: Field<IpBlock>,
+    workspaces: Field<Vec<NamespaceSelector>>,
+    groups: Field<Vec<NamespaceSelector>>,
+    service_account_labels: Field<Labels>,
+    /// Exact SPIFFE URIs, when every positive principal value is exact (index key).
+    pub exact_principals: Option<Vec<String>>,
+}
+
+impl CSource {
+    fn compile(s: &Source, resolve: &dyn Fn(bool, &str) -> Vec<NamespaceSelector>) -> Self {
+        let exact_principals = (!s.principals.values.is_empty()
+            && s.principals
+                .values
+                .iter()
+                .all(|p| matches!(p, StringPattern::Exact(_))))
+        .then(|| {
+            s.principals
+                .values
+                .iter()
+                .map(|p| match p {
+                    StringPattern::Exact(t) => t.clone(),
+                    other => other.to_string(),
+                })
+                .collect()
+        });
+        CSource {
+            principals: s.principals.clone(),
+            namespaces: map_field(&s.namespaces, namespace_regex),
+            service_accounts: map_field(&s.service_accounts, service_account_regex),
+            trust_domains: map_field(&s.trust_domains, trust_domain_regex),
+            request_principals: s.request_principals.clone(),
+            ip_blocks: s.ip_blocks.clone(),
+            remote_ip_blocks: s.remote_ip_blocks.clone(),
+            workspaces: map_field(&s.workspaces, |w| resolve(false, w)),
+            groups: map_field(&s.groups, |g| resolve(true, g)),
+            service_account_labels: s.service_account_labels.clone(),
+            exact_principals,
+        }
+    }
+
+    fn matches(&self, req: &Digest, drop_http: bool) -> bool {
+        let n = &req.normalized;
+        let uri = n.peer_uri.as_deref();
+        if !str_holds(&self.principals, uri)
+            || !uri_holds(&self.namespaces, uri)
+            || !uri_holds(&self.service_accounts, uri)
+            || !uri_holds(&self.trust_domains, uri)
+        {
+            return false;
+        }
+        if !drop_http
+            && !str_holds(
+                &self.request_principals,
+                n.jwt.as_ref().and_then(|j| j.principal.as_deref()),
+            )
+        {
+            return false;
+        }
+        if !ip_holds(&self.ip_blocks, n.source_ip)
+            || !ip_holds(&self.remote_ip_blocks, n.remote_ip.or(n.source_ip))
+        {
+            return false;
+        }
+        let member = |selectors: &Vec<NamespaceSelector>| {
+            n.namespace.as_deref().is_some_and(|ns| {
+                selectors
+                    .iter()
+                    .any(|s| s.selects(n.cluster.as_deref(), ns))
+            })
+        };
+        if !self.workspaces.holds(member) || !self.groups.holds(member) {
+            return false;
+        }
+        if self.service_account_labels.is_set() {
+            let labels = req.account_labels.as_ref();
+            return self.service_account_labels.holds(|wanted| {
+                labels.is_some_and(|have| wanted.iter().all(|(k, v)| have.get(k) == Some(v)))
+            });
+        }
+        true
+    }
+}
+
+/// The nine methods with a bit each; others fall back to string patterns.
+const METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+];
+
+/// The bit of a standard method (0 when the method is not one of [`METHODS`]).
+pub(crate) fn method_bit(method: &str) -> u16 {
+    METHODS
+        .iter()
+        .position(|m| *m == method)
+        .map_or(0, |i| 1 << i)
+}
+
+/// Methods: a bitset when every value is an exact standard method, else the patterns.
+#[derive(Debug, Clone)]
+enum MethodMatcher {
+    Bits { values: u16, not_values: u16 },
+    Patterns(Field<StringPattern>),
+}
+
+impl MethodMatcher {
+    fn compile(field: &Field<StringPattern>) -> Self {
+        let bits = |values: &[StringPattern]| -> Option<u16> {
+            values.iter().try_fold(0u16, |acc, p| match p {
+                StringPattern::Exact(m) if method_bit(m) != 0 => Some(acc | method_bit(m)),
+                _ => None,
+            })
+        };
+        match (bits(&field.values), bits(&field.not_values)) {
+            (Some(values), Some(not_values)) => MethodMatcher::Bits { values, not_values },
+            _ => MethodMatcher::Patterns(field.clone()),
+        }
+    }
+
+    fn holds(&self, req: &Digest) -> bool {
+        match self {
+            MethodMatcher::Bits { values, not_values } => match req.normalized.method.as_deref() {
+                // A non-standard method has no bit: it matches no exact standard value.
+                Some(_) => {
+                    (*values == 0 || values & req.method_bit != 0) && not_values & req.method_bit == 0
+                }
+                None => *values == 0,
+            },
+            MethodMatcher::Patterns(field) => str_holds(field, req.normalized.method.as_deref()),
+        }
+    }
+}
+
+/// A compiled `to[].operation`.
+#[derive(Debug, Clone)]
+pub(crate) struct COperation {
+    /// Lower-cased host patterns (index keys come from here).
+    pub hosts: Field<StringPattern>,
+    ports: Field<u16>,
+    methods: MethodMatcher,
+    paths: Field<PathPattern>,
+}
+
+impl COperation {
+    fn compile(o: &Operation) -> Self {
+        COperation {
+            hosts: map_field(&o.hosts, |h: &HostPattern| h.pattern.clone()),
+            ports: o.ports.clone(),
+            methods: MethodMatcher::compile(&o.methods),
+            paths: o.paths.clone(),
+        }
+    }
+
+    fn matches(&self, req: &Digest, drop_http: bool) -> bool {
+        if !drop_http && !str_holds(&self.hosts, req.authority_lower.as_deref()) {
+            return false;
+        }
+        if !self.ports.holds(|p| *p == req.normalized.port) {
+            return false;
+        }
+        if drop_http {
+            return true;
+        }
+        self.methods.holds(req)
+            && self
+                .paths
+                .holds(|p| req.normalized.path.as_deref().is_some_and(|v| p.matches(v)))
+    }
+}
+
+/// A compiled `when` condition.
+#[derive(Debug, Clone)]
+enum CCondition {
+    Header(String, Field<StringPattern>),
+    SourceIp(Field<IpBlock>),
+    RemoteIp(Field<IpBlock>),
+    DestinationIp(Field<IpBlock>),
+    Uri(Field<UriRegex>),
+    Principal(Field<StringPattern>),
+    AuthPrincipal(Field<StringPattern>),
+    Audiences(Field<StringPattern>),
+    Presenter(Field<StringPattern>),
+    Claim(Vec<String>, Field<StringPattern>),
+    DestinationPort(Field<u16>),
+    Sni(Field<StringPattern>),
+    Never(Field<StringPattern>),
+}
+
+impl CCondition {
+    fn compile(c: &Condition) -> (Self, bool) {
+        let compiled = match c {
+            Condition::RequestHeader { name, field } => {
+                CCondition::Header(name.to_ascii_lowercase(), field.clone())
+            }
+            Condition::SourceIp(f) => CCondition::SourceIp(f.clone()),
+            Condition::RemoteIp(f) => CCondition::RemoteIp(f.clone()),
+            Condition::DestinationIp(f) => CCondition::DestinationIp(f.clone()),
+            Condition::SourceNamespace(f) => CCondition::Uri(map_field(f, namespace_regex)),
+            Condition::SourcePrincipal(f) => CCondition::Principal(f.clone()),
+            Condition::SourceServiceAccount(f) => {
+                CCondition::Uri(map_field(f, service_account_regex))
+            }
+            Condition::SourceTrustDomain(f) => CCondition::Uri(map_field(f, trust_domain_regex)),
+            Condition::RequestAuthPrincipal(f) => CCondition::AuthPrincipal(f.clone()),
+            Condition::RequestAuthAudiences(f) => CCondition::Audiences(f.clone()),
+            Condition::RequestAuthPresenter(f) => CCondition::Presenter(f.clone()),
+            Condition::RequestAuthClaim { path, field } => {
+                CCondition::Claim(path.clone(), field.clone())
+            }
+            Condition::DestinationPort(f) => CCondition::DestinationPort(f.clone()),
+            Condition::ConnectionSni(f) => CCondition::Sni(f.clone()),
+            Condition::Experimental { field, .. } => CCondition::Never(field.clone()),
+        };
+        (compiled, c.is_http_only())
+    }
+
+    fn holds(&self, req: &Digest) -> bool {
+        let n: &Normalized = &req.normalized;
+        let jwt = n.jwt.as_ref();
+        match self {
+            CCondition::Header(name, field) => {
+                let value = n.headers.get(name.as_str());
+                field.holds(|p| match value {
+                    Some(_) if *p == StringPattern::Presence => true,
+                    Some(v) => p.matches(v),
+                    None => false,
+                })
+            }
+            CCondition::SourceIp(f) => ip_holds(f, n.source_ip),
+            CCondition::RemoteIp(f) => ip_holds(f, n.remote_ip.or(n.source_ip)),
+            CCondition::DestinationIp(f) => ip_holds(f, n.destination_ip),
+            CCondition::Uri(f) => uri_holds(f, n.peer_uri.as_deref()),
+            CCondition::Principal(f) => str_holds(f, n.peer_uri.as_deref()),
+            CCondition::AuthPrincipal(f) => str_holds(f, jwt.and_then(|j| j.principal.as_deref())),
+            CCondition::Audiences(f) => f.holds(|p| {
+                jwt.is_some_and(|j| j.audiences.iter().any(|a| p.matches(a)))
+            }),
+            CCondition::Presenter(f) => str_holds(f, jwt.and_then(|j| j.presenter.as_deref())),
+            CCondition::Claim(path, f) => {
+                let value = jwt.and_then(|j| {
+                    let (first, rest) = path.split_first()?;
+                    rest.iter()
+                        .try_fold(j.claims.get(first.as_str())?, |v, k| v.get(k.as_str()))
+                });
+                f.holds(|p| claim_matches(value, p))
+            }
+            CCondition::DestinationPort(f) => f.holds(|p| *p == n.port),
+            CCondition::Sni(f) => str_holds(f, n.sni.as_deref()),
+            CCondition::Never(f) => str_holds(f, None),
+        }
+    }
+}
+
+/// A claim value matches when it is a string that matches, a list with a matching string
+/// element, or a number/boolean whose text matches.
+fn claim_matches(value: Option<&serde_json::Value>, p: &StringPattern) -> bool {
+    use std::fmt::Write;
+    match value {
+        Some(serde_json::Value::String(s)) => p.matches(s),
+        Some(serde_json::Value::Array(items)) => {
+            items.iter().any(|i| i.as_str().is_some_and(|s| p.matches(s)))
+        }
+        Some(serde_json::Value::Bool(b)) => p.matches(if *b { "true" } else { "false" }),
+        Some(serde_json::Value::Number(num)) => {
+            // Numbers in claims are rare; rendering one may allocate.
+            let mut text = String::new();
+            let _ = write!(text, "{num}");
+            p.matches(&text)
+        }
+        _ => false,
+    }
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub(crate) struct CRule {
+    /// Index of the policy in the model.
+    pub policy: u32,
+    /// Index of the rule in the policy.
+    pub index: u32,
+    /// Sources, when `from` is written.
+    pub from: Option<Vec<CSource>>,
+    /// Operations, when `to` is written.
+    pub to: Option<Vec<COperation>>,
+    when: Vec<(CCondition, bool)>,
+    /// Whether the rule uses attributes TCP traffic does not have.
+    pub http_only: bool,
+}
+
+impl CRule {
+    pub(crate) fn compile(
+        policy: u32,
+        index: u32,
+        rule: &Rule,
+        resolve: &dyn Fn(bool, &str) -> Vec<NamespaceSelector>,
+    ) -> Self {
+        let http_only = rule
+            .from
+            .iter()
+            .flatten()
+            .any(|s| s.request_principals.is_set())
+            || rule
+                .to
+                .iter()
+                .flatten()
+                .any(|o| o.hosts.is_set() || o.methods.is_set() || o.paths.is_set())
+            || rule.when.iter().any(Condition::is_http_only);
+        CRule {
+            policy,
+            index,
+            from: rule
+                .from
+                .as_ref()
+                .map(|f| f.iter().map(|s| CSource::compile(s, resolve)).collect()),
+            to: rule
+                .to
+                .as_ref()
+                .map(|t| t.iter().map(COperation::compile).collect()),
+            when: rule.when.iter().map(CCondition::compile).collect(),
+            http_only,
+        }
+    }
+
+    /// Full check of the rule; `narrows` is true for ALLOW and CUSTOM (SEMANTICS §1.11).
+    pub(crate) fn matches(&self, req: &Digest, narrows: bool) -> bool {
+        let tcp = req.is_tcp;
+        if tcp && narrows && self.http_only {
+            return false;
+        }
+        if let Some(sources) = &self.from {
+            if !sources.iter().any(|s| s.matches(req, tcp)) {
+                return false;
+            }
+        }
+        if let Some(ops) = &self.to {
+            if !ops.iter().any(|o| o.matches(req, tcp)) {
+                return false;
+            }
+        }
+        self.when
+            .iter()
+            .all(|(c, http_only)| (tcp && *http_only) || c.holds(req))
+    }
+}
+
+/// Lower-case registry host pattern matching (`*.x`, `*x`, `*`, exact) on a lower-cased host.
+pub(crate) fn registry_matches_lower(pattern: &str, host: &str) -> bool {
+    match pattern.strip_prefix('*') {
+        Some(suffix) => host.len() > suffix.len() && host.ends_with(suffix),
+        None => host == pattern,
+    }
+}
+
+/// Labels subset check.
+pub(crate) fn labels_subset(wanted: &Labels, have: &Labels) -> bool {
+    wanted.iter().all(|(k, v)| have.get(k) == Some(v))
+}
