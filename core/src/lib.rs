@@ -38,6 +38,7 @@ pub mod import;
 pub mod model;
 pub mod request;
 pub mod source;
+pub mod workload;
 
 pub use decision::{Decision, Explanation, Reason, Route};
 pub use diagnostic::{Diagnostic, Location, Severity};
