@@ -1,2 +1,68 @@
-//! The `egress-policy` command.
-fn main() {}
+//! The `egress-policy` command: decide whether a mesh workload may send a request out of
+//! the mesh, exactly as Istio, Tetrate TSB and Solo Gloo egress gateways decide.
+//!
+//! Subcommands:
+//!
+//! * `eval` — decide requests read as JSON lines, print one decision JSON per line;
+//! * `check` — decide one request described by flags, print a human summary or JSON;
+//! * `validate` — load policies and print every error and warning;
+//! * `demo` — run the example scenarios under `examples/policies` and print a table.
+//!
+//! Exit codes: 0 success (or allowed, for `check`), 1 denied (`check`), 2 invalid input
+//! (unloadable policies, bad request lines, bad flags).
+
+mod args;
+mod check;
+mod demo;
+mod error;
+mod eval;
+mod load;
+mod render;
+mod validate;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+use crate::error::Error;
+
+/// Exit code for invalid input: policies that do not load, malformed request lines, bad flags.
+pub const EXIT_INVALID: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Eval(args) => eval::run(&args),
+        Command::Check(args) => check::run(&args),
+        Command::Validate(args) => validate::run(&args),
+        Command::Demo(args) => demo::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            report(&error);
+            ExitCode::from(EXIT_INVALID)
+        }
+    }
+}
+
+/// Prints an error to stderr: one compiler-style line per diagnostic for policy errors,
+/// `error: …` otherwise. A closed stdout (`| head`) is not worth a message.
+fn report(error: &Error) {
+    let stderr = io::stderr();
+    let mut err = stderr.lock();
+    match error {
+        Error::Policies(diagnostics) => {
+            for diagnostic in diagnostics {
+                let _ = writeln!(err, "{diagnostic}");
+            }
+            let _ = writeln!(err, "error: {error}");
+        }
+        Error::Write(source) if source.kind() == io::ErrorKind::BrokenPipe => {}
+        other => {
+            let _ = writeln!(err, "error: {other}");
+        }
+    }
+}

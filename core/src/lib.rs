@@ -28,11 +28,11 @@
 //! # Ok::<(), egress_policy::Error>(())
 //! ```
 
+pub mod compile;
 pub mod decision;
 pub mod diagnostic;
 mod engine;
 pub mod error;
-pub mod compile;
 pub mod eval;
 pub mod import;
 pub mod model;

@@ -193,7 +193,11 @@ pub fn generate(rules: usize, seed: u64) -> GeneratedWorkload {
                 Some(suffix) => format!("x{}{suffix}", rng.below(100)),
                 None => rule.host.clone(),
             };
-            let host = if host.is_empty() { "anything.example".to_string() } else { host };
+            let host = if host.is_empty() {
+                "anything.example".to_string()
+            } else {
+                host
+            };
             let path = match rule.path.as_str() {
                 "" | "/api/*" => "/api/v1/items".to_string(),
                 "/api/{*}/items" => format!("/api/v{}/items", rng.below(3)),

@@ -14,9 +14,13 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 #[test]
 fn decide_prepared_does_not_allocate() {
     let workload = generate(2_000, 11);
-    let engine = Engine::from_files(workload.files.iter().map(|(n, t)| (n.as_str(), t.as_str())))
-        .unwrap();
-    let prepared: Vec<_> = workload.requests.iter().map(|r| engine.prepare(r)).collect();
+    let engine =
+        Engine::from_files(workload.files.iter().map(|(n, t)| (n.as_str(), t.as_str()))).unwrap();
+    let prepared: Vec<_> = workload
+        .requests
+        .iter()
+        .map(|r| engine.prepare(r))
+        .collect();
     let mut allowed = 0usize;
     for p in &prepared {
         allowed += usize::from(engine.decide_prepared(p).allowed());
@@ -35,7 +39,10 @@ fn decide_prepared_does_not_allocate() {
     assert!(control.change().allocations > 0);
 
     assert_eq!(allowed, allowed_again);
-    assert!(allowed > 0 && allowed < prepared.len(), "the workload must mix allows and denials");
+    assert!(
+        allowed > 0 && allowed < prepared.len(),
+        "the workload must mix allows and denials"
+    );
     assert_eq!(
         (stats.allocations, stats.reallocations),
         (0, 0),

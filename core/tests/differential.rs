@@ -37,7 +37,12 @@ const HOST_VALUES: &[&str] = &[
     "www.google.com",
 ];
 const NAMESPACES: &[&str] = &["ns1", "default", "bookinfo", "istio-egress", "other"];
-const ACCOUNTS: &[&str] = &["app", "bookinfo-productpage", "bookinfo-reviews", "bookinfo-details"];
+const ACCOUNTS: &[&str] = &[
+    "app",
+    "bookinfo-productpage",
+    "bookinfo-reviews",
+    "bookinfo-details",
+];
 const TRUST_DOMAINS: &[&str] = &["cluster.local", "td1"];
 const PATHS: &[&str] = &[
     "/",
@@ -111,22 +116,42 @@ fn principal_pattern() -> impl Strategy<Value = StringPattern> {
 fn labels() -> impl Strategy<Value = Labels> {
     prop_oneof![
         Just(Labels::new()),
-        Just(BTreeMap::from([("account".to_string(), "productpage".to_string())])),
-        Just(BTreeMap::from([("account".to_string(), "reviews".to_string())])),
+        Just(BTreeMap::from([(
+            "account".to_string(),
+            "productpage".to_string()
+        )])),
+        Just(BTreeMap::from([(
+            "account".to_string(),
+            "reviews".to_string()
+        )])),
     ]
 }
 
 fn ip_block() -> impl Strategy<Value = IpBlock> {
-    pick(&["10.0.0.0/8", "10.0.0.5", "192.168.0.0/16", "0.0.0.0/0", "203.0.113.9/32"])
-        .prop_map(|t| IpBlock::parse(&t).unwrap())
+    pick(&[
+        "10.0.0.0/8",
+        "10.0.0.5",
+        "192.168.0.0/16",
+        "0.0.0.0/0",
+        "203.0.113.9/32",
+    ])
+    .prop_map(|t| IpBlock::parse(&t).unwrap())
 }
 
 fn source() -> impl Strategy<Value = Source> {
     (
         field(principal_pattern()),
-        field(pick(&["ns1", "book*", "*", "istio-egress"]).prop_map(|glob| NamespacePattern { glob })),
-        field((pick(NAMESPACES), pick(ACCOUNTS)).prop_map(|(namespace, name)| ServiceAccountRef { namespace, name })),
-        field(pick(&["cluster.local", "td*", "*local", "*"]).prop_map(|value| TrustDomainPattern { value })),
+        field(
+            pick(&["ns1", "book*", "*", "istio-egress"]).prop_map(|glob| NamespacePattern { glob }),
+        ),
+        field(
+            (pick(NAMESPACES), pick(ACCOUNTS))
+                .prop_map(|(namespace, name)| ServiceAccountRef { namespace, name }),
+        ),
+        field(
+            pick(&["cluster.local", "td*", "*local", "*"])
+                .prop_map(|value| TrustDomainPattern { value }),
+        ),
         field(string_pattern(&["iss/sub", "iss/*", "*/sub", "*"])),
         (field(ip_block()), field(ip_block())),
         (
@@ -136,7 +161,15 @@ fn source() -> impl Strategy<Value = Source> {
         ),
     )
         .prop_map(
-            |(principals, namespaces, service_accounts, trust_domains, request_principals, (ip_blocks, remote_ip_blocks), (workspaces, groups, service_account_labels))| Source {
+            |(
+                principals,
+                namespaces,
+                service_accounts,
+                trust_domains,
+                request_principals,
+                (ip_blocks, remote_ip_blocks),
+                (workspaces, groups, service_account_labels),
+            )| Source {
                 principals,
                 namespaces,
                 service_accounts,
@@ -158,22 +191,39 @@ fn operation() -> impl Strategy<Value = Operation> {
         field(string_pattern(METHOD_VALUES)),
         field(pick(PATH_VALUES).prop_map(|p| PathPattern::parse(&p).unwrap())),
     )
-        .prop_map(|(hosts, ports, methods, paths)| Operation { hosts, ports, methods, paths })
+        .prop_map(|(hosts, ports, methods, paths)| Operation {
+            hosts,
+            ports,
+            methods,
+            paths,
+        })
 }
 
 fn condition() -> impl Strategy<Value = Condition> {
     prop_oneof![
-        (pick(&["x-team", "x-token"]), field(string_pattern(&["payments", "a,b", "*", "pay*"])))
+        (
+            pick(&["x-team", "x-token"]),
+            field(string_pattern(&["payments", "a,b", "*", "pay*"]))
+        )
             .prop_map(|(name, field)| Condition::RequestHeader { name, field }),
         field(ip_block()).prop_map(Condition::SourceIp),
         field(ip_block()).prop_map(Condition::RemoteIp),
-        field(pick(&["ns1", "book*"]).prop_map(|glob| NamespacePattern { glob })).prop_map(Condition::SourceNamespace),
+        field(pick(&["ns1", "book*"]).prop_map(|glob| NamespacePattern { glob }))
+            .prop_map(Condition::SourceNamespace),
         field(principal_pattern()).prop_map(Condition::SourcePrincipal),
-        field((pick(NAMESPACES), pick(ACCOUNTS)).prop_map(|(namespace, name)| ServiceAccountRef { namespace, name })).prop_map(Condition::SourceServiceAccount),
+        field(
+            (pick(NAMESPACES), pick(ACCOUNTS))
+                .prop_map(|(namespace, name)| ServiceAccountRef { namespace, name })
+        )
+        .prop_map(Condition::SourceServiceAccount),
         field(string_pattern(&["iss/sub", "*"])).prop_map(Condition::RequestAuthPrincipal),
         field(string_pattern(&["aud1", "aud*"])).prop_map(Condition::RequestAuthAudiences),
-        field(string_pattern(&["a", "admin"])).prop_map(|field| Condition::RequestAuthClaim { path: vec!["groups".into()], field }),
-        field(proptest::sample::select(vec![80u16, 443, 9000])).prop_map(Condition::DestinationPort),
+        field(string_pattern(&["a", "admin"])).prop_map(|field| Condition::RequestAuthClaim {
+            path: vec!["groups".into()],
+            field
+        }),
+        field(proptest::sample::select(vec![80u16, 443, 9000]))
+            .prop_map(Condition::DestinationPort),
         field(string_pattern(&["httpbin.org", "*.example.com"])).prop_map(Condition::ConnectionSni),
     ]
 }
@@ -184,7 +234,12 @@ fn rule() -> impl Strategy<Value = Rule> {
         proptest::option::of(proptest::collection::vec(operation(), 1..3)),
         proptest::collection::vec(condition(), 0..2),
     )
-        .prop_map(|(from, to, when)| Rule { from, to, when, location: None })
+        .prop_map(|(from, to, when)| Rule {
+            from,
+            to,
+            when,
+            location: None,
+        })
 }
 
 fn loc() -> Location {
@@ -197,58 +252,187 @@ fn gateways() -> Vec<Gateway> {
         id,
         kind,
         location: loc(),
-        labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        labels: labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         ports: vec![80],
         workspace: tls.then(|| "w1".to_string()),
         group: tls.then(|| "w1/g1".to_string()),
         originates_tls: tls,
     };
     vec![
-        gw(GatewayKind::Waypoint, ResourceRef::new("Gateway", "istio-egress", "egress-waypoint"), &[("gateway.networking.k8s.io/gateway-name", "egress-waypoint")], false),
-        gw(GatewayKind::IstioGateway, ResourceRef::new("Gateway", "istio-egress", "classic"), &[("app", "istio-egressgateway")], false),
-        gw(GatewayKind::TsbEgressGateway, ResourceRef::new("EgressGateway", "tsb-egress", "my-egress"), &[("app", "tsb-egress")], true),
-        gw(GatewayKind::GlooVirtualGateway, ResourceRef::new("VirtualGateway", "istio-egress", "egress-vg"), &[("app", "gloo-egress")], false),
+        gw(
+            GatewayKind::Waypoint,
+            ResourceRef::new("Gateway", "istio-egress", "egress-waypoint"),
+            &[("gateway.networking.k8s.io/gateway-name", "egress-waypoint")],
+            false,
+        ),
+        gw(
+            GatewayKind::IstioGateway,
+            ResourceRef::new("Gateway", "istio-egress", "classic"),
+            &[("app", "istio-egressgateway")],
+            false,
+        ),
+        gw(
+            GatewayKind::TsbEgressGateway,
+            ResourceRef::new("EgressGateway", "tsb-egress", "my-egress"),
+            &[("app", "tsb-egress")],
+            true,
+        ),
+        gw(
+            GatewayKind::GlooVirtualGateway,
+            ResourceRef::new("VirtualGateway", "istio-egress", "egress-vg"),
+            &[("app", "gloo-egress")],
+            false,
+        ),
     ]
 }
 
-fn service(kind: &str, name: &str, hosts: &[&str], gateway: Option<ResourceRef>, vendor: Vendor) -> ExternalService {
+fn service(
+    kind: &str,
+    name: &str,
+    hosts: &[&str],
+    gateway: Option<ResourceRef>,
+    vendor: Vendor,
+) -> ExternalService {
     ExternalService {
         id: ResourceRef::new(kind, "istio-egress", name),
         vendor,
         location: loc(),
         hosts: hosts.iter().map(|h| h.to_string()).collect(),
-        ports: vec![ServicePort { number: 80, protocol: "HTTP".into(), name: "http".into(), target_port: Some(443) }],
+        ports: vec![ServicePort {
+            number: 80,
+            protocol: "HTTP".into(),
+            name: "http".into(),
+            target_port: Some(443),
+        }],
         resolution: "DNS".into(),
         export_to: vec![],
         gateway,
         gateway_port: (vendor == Vendor::Gloo).then_some(8080),
-        tls: (vendor == Vendor::Gloo).then(|| TlsOrigination { mode: "SIMPLE".into(), sni: None, origin: ResourceRef::new(kind, "istio-egress", name) }),
+        tls: (vendor == Vendor::Gloo).then(|| TlsOrigination {
+            mode: "SIMPLE".into(),
+            sni: None,
+            origin: ResourceRef::new(kind, "istio-egress", name),
+        }),
     }
 }
 
 fn services() -> Vec<ExternalService> {
     vec![
-        service("ServiceEntry", "httpbin", &["httpbin.org"], Some(ResourceRef::new("Gateway", "istio-egress", "egress-waypoint")), Vendor::Istio),
-        service("ServiceEntry", "example", &["*.example.com"], Some(ResourceRef::new("Gateway", "istio-egress", "classic")), Vendor::Istio),
-        service("ExternalService", "gloo-example", &["example.com", "*example.com"], Some(ResourceRef::new("VirtualGateway", "istio-egress", "egress-vg")), Vendor::Gloo),
-        service("ServiceEntry", "unloaded", &["tcp.internal"], Some(ResourceRef::new("Gateway", "istio-egress", "missing-waypoint")), Vendor::Istio),
+        service(
+            "ServiceEntry",
+            "httpbin",
+            &["httpbin.org"],
+            Some(ResourceRef::new(
+                "Gateway",
+                "istio-egress",
+                "egress-waypoint",
+            )),
+            Vendor::Istio,
+        ),
+        service(
+            "ServiceEntry",
+            "example",
+            &["*.example.com"],
+            Some(ResourceRef::new("Gateway", "istio-egress", "classic")),
+            Vendor::Istio,
+        ),
+        service(
+            "ExternalService",
+            "gloo-example",
+            &["example.com", "*example.com"],
+            Some(ResourceRef::new(
+                "VirtualGateway",
+                "istio-egress",
+                "egress-vg",
+            )),
+            Vendor::Gloo,
+        ),
+        service(
+            "ServiceEntry",
+            "unloaded",
+            &["tcp.internal"],
+            Some(ResourceRef::new(
+                "Gateway",
+                "istio-egress",
+                "missing-waypoint",
+            )),
+            Vendor::Istio,
+        ),
     ]
 }
 
 fn scope() -> impl Strategy<Value = (String, Scope)> {
-    let target = |kind: &str, name: &str| TargetRef { group: String::new(), kind: kind.into(), name: name.into(), namespace: "istio-egress".into() };
+    let target = |kind: &str, name: &str| TargetRef {
+        group: String::new(),
+        kind: kind.into(),
+        name: name.into(),
+        namespace: "istio-egress".into(),
+    };
     prop_oneof![
-        (pick(&["istio-egress", "istio-system", "other"]), prop_oneof![
-            Just(Labels::new()),
-            Just(BTreeMap::from([("app".to_string(), "istio-egressgateway".to_string())])),
-            Just(BTreeMap::from([("app".to_string(), "gloo-egress".to_string())])),
-        ]).prop_map(|(ns, match_labels)| (ns, Scope::Selector { match_labels })),
-        Just(("istio-egress".to_string(), Scope::TargetRefs { targets: vec![target("Gateway", "egress-waypoint")] })),
-        Just(("istio-egress".to_string(), Scope::TargetRefs { targets: vec![target("Gateway", "missing-waypoint"), target("ServiceEntry", "httpbin")] })),
-        Just(("istio-system".to_string(), Scope::TargetRefs { targets: vec![TargetRef { group: String::new(), kind: "GatewayClass".into(), name: "istio-waypoint".into(), namespace: "istio-system".into() }] })),
-        Just(("tsb-egress".to_string(), Scope::Gateway { gateway: ResourceRef::new("EgressGateway", "tsb-egress", "my-egress") })),
-        Just(("istio-egress".to_string(), Scope::Services { services: vec![] })),
-        Just(("istio-egress".to_string(), Scope::Services { services: vec![ResourceRef::new("ExternalService", "istio-egress", "gloo-example")] })),
+        (
+            pick(&["istio-egress", "istio-system", "other"]),
+            prop_oneof![
+                Just(Labels::new()),
+                Just(BTreeMap::from([(
+                    "app".to_string(),
+                    "istio-egressgateway".to_string()
+                )])),
+                Just(BTreeMap::from([(
+                    "app".to_string(),
+                    "gloo-egress".to_string()
+                )])),
+            ]
+        )
+            .prop_map(|(ns, match_labels)| (ns, Scope::Selector { match_labels })),
+        Just((
+            "istio-egress".to_string(),
+            Scope::TargetRefs {
+                targets: vec![target("Gateway", "egress-waypoint")]
+            }
+        )),
+        Just((
+            "istio-egress".to_string(),
+            Scope::TargetRefs {
+                targets: vec![
+                    target("Gateway", "missing-waypoint"),
+                    target("ServiceEntry", "httpbin")
+                ]
+            }
+        )),
+        Just((
+            "istio-system".to_string(),
+            Scope::TargetRefs {
+                targets: vec![TargetRef {
+                    group: String::new(),
+                    kind: "GatewayClass".into(),
+                    name: "istio-waypoint".into(),
+                    namespace: "istio-system".into()
+                }]
+            }
+        )),
+        Just((
+            "tsb-egress".to_string(),
+            Scope::Gateway {
+                gateway: ResourceRef::new("EgressGateway", "tsb-egress", "my-egress")
+            }
+        )),
+        Just((
+            "istio-egress".to_string(),
+            Scope::Services { services: vec![] }
+        )),
+        Just((
+            "istio-egress".to_string(),
+            Scope::Services {
+                services: vec![ResourceRef::new(
+                    "ExternalService",
+                    "istio-egress",
+                    "gloo-example"
+                )]
+            }
+        )),
     ]
 }
 
@@ -271,73 +455,118 @@ fn model() -> impl Strategy<Value = Model> {
     (
         proptest::collection::vec(policy(), 0..7),
         proptest::bool::weighted(0.3),
-        prop_oneof![Just(PathNormalization::Base), Just(PathNormalization::MergeSlashes), Just(PathNormalization::None), Just(PathNormalization::DecodeAndMergeSlashes)],
+        prop_oneof![
+            Just(PathNormalization::Base),
+            Just(PathNormalization::MergeSlashes),
+            Just(PathNormalization::None),
+            Just(PathNormalization::DecodeAndMergeSlashes)
+        ],
         proptest::bool::ANY,
         proptest::bool::ANY,
     )
-        .prop_map(|(policies, registry_only, path_normalization, with_routes, with_headers)| {
-            let mut model = Model::default();
-            model.mesh.outbound = if registry_only { OutboundMode::RegistryOnly } else { OutboundMode::AllowAny };
-            model.mesh.path_normalization = path_normalization;
-            model.gateways = gateways();
-            model.services = services();
-            model.workspaces = vec![NamespaceSet {
-                id: ResourceRef::new("Workspace", "tetrate", "w1"),
-                name: "w1".into(),
-                namespaces: vec![
-                    NamespaceSelector { cluster: "*".into(), namespace: "ns1".into() },
-                    NamespaceSelector { cluster: "*".into(), namespace: "default".into() },
-                ],
-            }];
-            model.groups = vec![NamespaceSet {
-                id: ResourceRef::new("Group", "w1", "g1"),
-                name: "w1/g1".into(),
-                namespaces: vec![NamespaceSelector { cluster: "c1".into(), namespace: "ns1".into() }],
-            }];
-            model.service_accounts = vec![ServiceAccountInfo {
-                namespace: "bookinfo".into(),
-                name: "bookinfo-productpage".into(),
-                labels: BTreeMap::from([("account".to_string(), "productpage".to_string())]),
-            }];
-            if with_routes {
-                model.egress_routes = vec![EgressRoute {
-                    origin: ResourceRef::new("TrafficSetting", "w1", "ts"),
-                    sources: vec![NamespaceSelector { cluster: "*".into(), namespace: "ns1".into() }, NamespaceSelector { cluster: "*".into(), namespace: "default".into() }],
-                    host: "tsb-egress/tsb-egress".into(),
-                    gateway: Some(ResourceRef::new("EgressGateway", "tsb-egress", "my-egress")),
+        .prop_map(
+            |(policies, registry_only, path_normalization, with_routes, with_headers)| {
+                let mut model = Model::default();
+                model.mesh.outbound = if registry_only {
+                    OutboundMode::RegistryOnly
+                } else {
+                    OutboundMode::AllowAny
+                };
+                model.mesh.path_normalization = path_normalization;
+                model.gateways = gateways();
+                model.services = services();
+                model.workspaces = vec![NamespaceSet {
+                    id: ResourceRef::new("Workspace", "tetrate", "w1"),
+                    name: "w1".into(),
+                    namespaces: vec![
+                        NamespaceSelector {
+                            cluster: "*".into(),
+                            namespace: "ns1".into(),
+                        },
+                        NamespaceSelector {
+                            cluster: "*".into(),
+                            namespace: "default".into(),
+                        },
+                    ],
                 }];
-            }
-            if with_headers {
-                model.tls_settings = vec![TlsSetting {
-                    origin: ResourceRef::new("DestinationRule", "istio-egress", "httpbin"),
-                    host: "HTTPBIN.org".into(),
-                    mode: Some("SIMPLE".into()),
-                    sni: None,
-                    ports: vec![(8443, "DISABLE".into(), None)],
+                model.groups = vec![NamespaceSet {
+                    id: ResourceRef::new("Group", "w1", "g1"),
+                    name: "w1/g1".into(),
+                    namespaces: vec![NamespaceSelector {
+                        cluster: "c1".into(),
+                        namespace: "ns1".into(),
+                    }],
                 }];
-                let mut headers = HeaderMutations::default();
-                headers.add.insert("my-added-header".into(), "added-value".into());
-                model.virtual_services = vec![VirtualService {
-                    id: ResourceRef::new("VirtualService", "istio-egress", "httpbin"),
-                    hosts: vec!["httpbin.org".into()],
-                    gateways: vec![],
-                    http: vec![HttpRoute { matches: vec![RouteMatch { uri: Some(UriMatch::Prefix("/get".into())), ..RouteMatch::default() }], headers, destination_host: None, destination_port: None }],
+                model.service_accounts = vec![ServiceAccountInfo {
+                    namespace: "bookinfo".into(),
+                    name: "bookinfo-productpage".into(),
+                    labels: BTreeMap::from([("account".to_string(), "productpage".to_string())]),
                 }];
-            }
-            for (i, (action, dry_run, (namespace, scope), rules, vendor)) in policies.into_iter().enumerate() {
-                let rules = if rules.is_empty() && action != Action::Allow { vec![Rule::default()] } else { rules };
-                model.policies.push(Policy {
-                    id: ResourceRef::new("AuthorizationPolicy", &namespace, &format!("p{i}")),
-                    vendor,
-                    location: loc(),
-                    action,
-                    scope,
-                    dry_run,
-                    rules,
-                });
-            }
-            model
-        })
+                if with_routes {
+                    model.egress_routes = vec![EgressRoute {
+                        origin: ResourceRef::new("TrafficSetting", "w1", "ts"),
+                        sources: vec![
+                            NamespaceSelector {
+                                cluster: "*".into(),
+                                namespace: "ns1".into(),
+                            },
+                            NamespaceSelector {
+                                cluster: "*".into(),
+                                namespace: "default".into(),
+                            },
+                        ],
+                        host: "tsb-egress/tsb-egress".into(),
+                        gateway: Some(ResourceRef::new("EgressGateway", "tsb-egress", "my-egress")),
+                    }];
+                }
+                if with_headers {
+                    model.tls_settings = vec![TlsSetting {
+                        origin: ResourceRef::new("DestinationRule", "istio-egress", "httpbin"),
+                        host: "HTTPBIN.org".into(),
+                        mode: Some("SIMPLE".into()),
+                        sni: None,
+                        ports: vec![(8443, "DISABLE".into(), None)],
+                    }];
+                    let mut headers = HeaderMutations::default();
+                    headers
+                        .add
+                        .insert("my-added-header".into(), "added-value".into());
+                    model.virtual_services = vec![VirtualService {
+                        id: ResourceRef::new("VirtualService", "istio-egress", "httpbin"),
+                        hosts: vec!["httpbin.org".into()],
+                        gateways: vec![],
+                        http: vec![HttpRoute {
+                            matches: vec![RouteMatch {
+                                uri: Some(UriMatch::Prefix("/get".into())),
+                                ..RouteMatch::default()
+                            }],
+                            headers,
+                            destination_host: None,
+                            destination_port: None,
+                        }],
+                    }];
+                }
+                for (i, (action, dry_run, (namespace, scope), rules, vendor)) in
+                    policies.into_iter().enumerate()
+                {
+                    let rules = if rules.is_empty() && action != Action::Allow {
+                        vec![Rule::default()]
+                    } else {
+                        rules
+                    };
+                    model.policies.push(Policy {
+                        id: ResourceRef::new("AuthorizationPolicy", &namespace, &format!("p{i}")),
+                        vendor,
+                        location: loc(),
+                        action,
+                        scope,
+                        dry_run,
+                        rules,
+                    });
+                }
+                model
+            },
+        )
 }
 
 fn request() -> impl Strategy<Value = Request> {
@@ -402,16 +631,32 @@ fn run(models: u32, requests_per_model: usize) {
         failure_persistence: None,
         ..Config::default()
     });
-    let strategy = (model(), proptest::collection::vec(request(), requests_per_model));
+    let strategy = (
+        model(),
+        proptest::collection::vec(request(), requests_per_model),
+    );
     runner
         .run(&strategy, |(model, requests)| {
             let engine = Engine::from_model(model);
             for request in &requests {
                 let compiled = engine.decide(request);
                 let reference = engine.decide_reference(request);
-                prop_assert_eq!(&compiled, &reference, "request: {}", serde_json::to_string(request).unwrap());
+                prop_assert_eq!(
+                    &compiled,
+                    &reference,
+                    "request: {}",
+                    serde_json::to_string(request).unwrap()
+                );
                 if let Ok(mut counts) = reasons.lock() {
-                    let key = format!("{}{}", reference.reason, if reference.route.as_ref().is_some_and(|r| r.tls.is_some()) { "+tls" } else { "" });
+                    let key = format!(
+                        "{}{}",
+                        reference.reason,
+                        if reference.route.as_ref().is_some_and(|r| r.tls.is_some()) {
+                            "+tls"
+                        } else {
+                            ""
+                        }
+                    );
                     *counts.entry(key).or_default() += 1;
                 }
             }
@@ -422,11 +667,26 @@ fn run(models: u32, requests_per_model: usize) {
     let counts = reasons.into_inner().unwrap();
     eprintln!("outcomes: {counts:?}");
     for reason in [
-        "allowed_by_policy", "no_allow_policies", "passthrough", "denied_by_policy", "no_allow_match",
-        "allow_nothing", "gateway_denies_all", "denied_by_custom", "not_in_registry", "malformed_request",
+        "allowed_by_policy",
+        "no_allow_policies",
+        "passthrough",
+        "denied_by_policy",
+        "no_allow_match",
+        "allow_nothing",
+        "gateway_denies_all",
+        "denied_by_custom",
+        "not_in_registry",
+        "malformed_request",
     ] {
-        let seen = counts.iter().filter(|(k, _)| k.starts_with(reason)).map(|(_, n)| n).sum::<usize>();
-        assert!(seen * 1000 >= (models as usize * requests_per_model).min(100_000), "{reason} seen only {seen} times");
+        let seen = counts
+            .iter()
+            .filter(|(k, _)| k.starts_with(reason))
+            .map(|(_, n)| n)
+            .sum::<usize>();
+        assert!(
+            seen * 1000 >= (models as usize * requests_per_model).min(100_000),
+            "{reason} seen only {seen} times"
+        );
     }
 }
 

@@ -105,9 +105,18 @@ fn s6_04_paths_are_exact_case_sensitive_and_normalised() {
     assert!(!allowed(&e, json!({"host": "h", "path": "/Get"})));
     assert!(!allowed(&e, json!({"host": "h", "path": "/public"})));
     assert!(allowed(&e, json!({"host": "h", "path": "/public/a/b"})));
-    assert!(!allowed(&e, json!({"host": "h", "path": "/public/%2E%2E/private"})));
-    assert!(!allowed(&e, json!({"host": "h", "path": "/public/../private"})));
-    assert!(!allowed(&e, json!({"host": "h", "path": "/public\\..\\private"})));
+    assert!(!allowed(
+        &e,
+        json!({"host": "h", "path": "/public/%2E%2E/private"})
+    ));
+    assert!(!allowed(
+        &e,
+        json!({"host": "h", "path": "/public/../private"})
+    ));
+    assert!(!allowed(
+        &e,
+        json!({"host": "h", "path": "/public\\..\\private"})
+    ));
     // `//` and `%2F` are kept under the default BASE normalisation.
     let exact = engine(&policy(
         "deny-admin",
@@ -134,7 +143,11 @@ fn s6_05_path_templates() {
     assert!(!allowed(&e, json!({"host": "h", "path": "/allow/admin"})));
     assert!(Engine::from_yaml(
         "bad.yaml",
-        &policy("bad", "ALLOW", "  rules:\n  - to:\n    - operation:\n        paths: [\"/foo/{*}/bar/*\"]"),
+        &policy(
+            "bad",
+            "ALLOW",
+            "  rules:\n  - to:\n    - operation:\n        paths: [\"/foo/{*}/bar/*\"]"
+        ),
     )
     .is_err());
 }
@@ -146,14 +159,23 @@ fn s6_06_identities_omit_spiffe_and_cluster_local_means_local_domain() {
         "ALLOW",
         "  rules:\n  - from:\n    - source:\n        principals: [\"cluster.local/ns/a/sa/b\"]",
     ));
-    assert!(allowed(&e, json!({"host": "h", "source": {"principal": "spiffe://cluster.local/ns/a/sa/b"}})));
-    assert!(allowed(&e, json!({"host": "h", "source": {"principal": "cluster.local/ns/a/sa/b"}})));
+    assert!(allowed(
+        &e,
+        json!({"host": "h", "source": {"principal": "spiffe://cluster.local/ns/a/sa/b"}})
+    ));
+    assert!(allowed(
+        &e,
+        json!({"host": "h", "source": {"principal": "cluster.local/ns/a/sa/b"}})
+    ));
     let with_scheme = engine(&policy(
         "ids",
         "ALLOW",
         "  rules:\n  - from:\n    - source:\n        principals: [\"spiffe://cluster.local/ns/a/sa/b\"]",
     ));
-    assert!(!allowed(&with_scheme, json!({"host": "h", "source": {"principal": "cluster.local/ns/a/sa/b"}})));
+    assert!(!allowed(
+        &with_scheme,
+        json!({"host": "h", "source": {"principal": "cluster.local/ns/a/sa/b"}})
+    ));
     // `notPrincipals: ["*"]` = plaintext only.
     let plaintext = engine(&policy(
         "plain",
@@ -161,23 +183,42 @@ fn s6_06_identities_omit_spiffe_and_cluster_local_means_local_domain() {
         "  rules:\n  - from:\n    - source:\n        notPrincipals: [\"*\"]",
     ));
     assert!(allowed(&plaintext, json!({"host": "h"})));
-    assert!(!allowed(&plaintext, json!({"host": "h", "source": {"principal": "cluster.local/ns/a/sa/b"}})));
+    assert!(!allowed(
+        &plaintext,
+        json!({"host": "h", "source": {"principal": "cluster.local/ns/a/sa/b"}})
+    ));
     // Trust domain td1: `cluster.local/...` is rewritten to the local trust domain.
     let mesh = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata:\n  mesh: |\n    trustDomain: td1\n---\n";
     let td = engine(&format!(
         "{mesh}{}",
-        policy("ids", "ALLOW", "  rules:\n  - from:\n    - source:\n        principals: [\"cluster.local/ns/a/sa/b\"]")
+        policy(
+            "ids",
+            "ALLOW",
+            "  rules:\n  - from:\n    - source:\n        principals: [\"cluster.local/ns/a/sa/b\"]"
+        )
     ));
-    assert!(allowed(&td, json!({"host": "h", "source": {"principal": "td1/ns/a/sa/b"}})));
-    assert!(!allowed(&td, json!({"host": "h", "source": {"principal": "cluster.local/ns/a/sa/b"}})));
+    assert!(allowed(
+        &td,
+        json!({"host": "h", "source": {"principal": "td1/ns/a/sa/b"}})
+    ));
+    assert!(!allowed(
+        &td,
+        json!({"host": "h", "source": {"principal": "cluster.local/ns/a/sa/b"}})
+    ));
     // A bare service account means the policy's own namespace.
     let sa = engine(&policy(
         "sa",
         "ALLOW",
         "  rules:\n  - from:\n    - source:\n        serviceAccounts: [\"app\"]",
     ));
-    assert!(allowed(&sa, json!({"host": "h", "source": {"principal": "cluster.local/ns/istio-egress/sa/app"}})));
-    assert!(!allowed(&sa, json!({"host": "h", "source": {"principal": "cluster.local/ns/other/sa/app"}})));
+    assert!(allowed(
+        &sa,
+        json!({"host": "h", "source": {"principal": "cluster.local/ns/istio-egress/sa/app"}})
+    ));
+    assert!(!allowed(
+        &sa,
+        json!({"host": "h", "source": {"principal": "cluster.local/ns/other/sa/app"}})
+    ));
 }
 
 #[test]
@@ -190,7 +231,10 @@ fn s6_07_action_algebra() {
     // ALLOW without rules: deny all, and it counts as an ALLOW policy.
     let nothing = engine(&policy("allow-nothing", "ALLOW", "  rules: []"));
     let d = nothing.decide(&at_gateway(json!({"host": "h"})));
-    assert_eq!((d.allowed, d.status, d.reason), (false, 403, Reason::AllowNothing));
+    assert_eq!(
+        (d.allowed, d.status, d.reason),
+        (false, 403, Reason::AllowNothing)
+    );
     // rules: [{}] matches everything.
     let all = engine(&policy("allow-all", "ALLOW", "  rules:\n  - {}"));
     assert!(allowed(&all, json!({"host": "h"})));
@@ -198,7 +242,11 @@ fn s6_07_action_algebra() {
     let both = engine(&format!(
         "{}{}",
         policy("allow-all", "ALLOW", "  rules:\n  - {}"),
-        policy("deny-post", "DENY", "  rules:\n  - to:\n    - operation:\n        methods: [POST]")
+        policy(
+            "deny-post",
+            "DENY",
+            "  rules:\n  - to:\n    - operation:\n        methods: [POST]"
+        )
     ));
     let d = both.decide(&at_gateway(json!({"host": "h", "method": "POST"})));
     assert_eq!(d.reason, Reason::DeniedByPolicy);
@@ -224,8 +272,14 @@ fn s6_07_action_algebra() {
         "CUSTOM",
         "  provider:\n    name: my-ext-authz\n  rules:\n  - to:\n    - operation:\n        paths: [\"/admin*\"]",
     ));
-    assert!(!allowed(&custom, json!({"host": "h", "path": "/admin", "custom": {"my-ext-authz": false}})));
-    assert!(allowed(&custom, json!({"host": "h", "path": "/admin", "custom": {"my-ext-authz": true}})));
+    assert!(!allowed(
+        &custom,
+        json!({"host": "h", "path": "/admin", "custom": {"my-ext-authz": false}})
+    ));
+    assert!(allowed(
+        &custom,
+        json!({"host": "h", "path": "/admin", "custom": {"my-ext-authz": true}})
+    ));
     assert!(allowed(&custom, json!({"host": "h", "path": "/public"})));
 }
 
@@ -237,11 +291,23 @@ fn s6_08_boolean_structure_and_missing_attributes() {
         "  rules:\n  - to:\n    - operation:\n        methods: [GET]\n    - operation:\n        methods: [POST]\n        paths: [\"/p\"]\n    when:\n    - key: request.headers[x-team]\n      notValues: [\"blocked\"]",
     ));
     assert!(allowed(&e, json!({"host": "h", "method": "GET"})));
-    assert!(allowed(&e, json!({"host": "h", "method": "POST", "path": "/p"})));
-    assert!(!allowed(&e, json!({"host": "h", "method": "POST", "path": "/q"})));
-    assert!(!allowed(&e, json!({"host": "h", "method": "GET", "headers": {"x-team": "blocked"}})));
+    assert!(allowed(
+        &e,
+        json!({"host": "h", "method": "POST", "path": "/p"})
+    ));
+    assert!(!allowed(
+        &e,
+        json!({"host": "h", "method": "POST", "path": "/q"})
+    ));
+    assert!(!allowed(
+        &e,
+        json!({"host": "h", "method": "GET", "headers": {"x-team": "blocked"}})
+    ));
     // Absent header: the negative matcher holds.
-    assert!(allowed(&e, json!({"host": "h", "method": "GET", "headers": {}})));
+    assert!(allowed(
+        &e,
+        json!({"host": "h", "method": "GET", "headers": {}})
+    ));
 }
 
 #[test]
@@ -269,14 +335,20 @@ fn s6_10_header_presence_accepts_empty_values_and_joins_duplicates() {
         "ALLOW",
         "  rules:\n  - when:\n    - key: request.headers[X-Token]\n      values: [\"*\"]",
     ));
-    assert!(allowed(&e, json!({"host": "h", "headers": {"x-token": ""}})));
+    assert!(allowed(
+        &e,
+        json!({"host": "h", "headers": {"x-token": ""}})
+    ));
     assert!(!allowed(&e, json!({"host": "h"})));
     let joined = engine(&policy(
         "hdr",
         "ALLOW",
         "  rules:\n  - when:\n    - key: request.headers[x-team]\n      values: [\"a,b\"]",
     ));
-    assert!(allowed(&joined, json!({"host": "h", "headers": {"x-team": ["a", "b"]}})));
+    assert!(allowed(
+        &joined,
+        json!({"host": "h", "headers": {"x-team": ["a", "b"]}})
+    ));
     // Presence elsewhere means non-empty.
     let methods = engine(&policy(
         "m",
@@ -284,7 +356,10 @@ fn s6_10_header_presence_accepts_empty_values_and_joins_duplicates() {
         "  rules:\n  - from:\n    - source:\n        requestPrincipals: [\"*\"]",
     ));
     assert!(!allowed(&methods, json!({"host": "h"})));
-    assert!(allowed(&methods, json!({"host": "h", "jwt": {"principal": "iss/sub"}})));
+    assert!(allowed(
+        &methods,
+        json!({"host": "h", "jwt": {"principal": "iss/sub"}})
+    ));
 }
 
 #[test]
@@ -318,7 +393,10 @@ fn s6_12_registry_only_denies_with_502_and_allow_any_is_default() {
     let mesh = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata:\n  mesh: |-\n    outboundTrafficPolicy:\n      mode: REGISTRY_ONLY\n---\n";
     let strict = engine(&format!("{mesh}{se}"));
     let d = strict.decide(&serde_json::from_value(json!({"host": "www.google.com"})).unwrap());
-    assert_eq!((d.allowed, d.status, d.reason), (false, 502, Reason::NotInRegistry));
+    assert_eq!(
+        (d.allowed, d.status, d.reason),
+        (false, 502, Reason::NotInRegistry)
+    );
     let d = strict.decide(&serde_json::from_value(json!({"host": "HTTPBIN.org"})).unwrap());
     assert!(d.allowed);
 }
@@ -332,7 +410,10 @@ fn malformed_requests_are_400() {
         json!({"host": "h", "headers": {"bad name": "x"}}),
     ] {
         let d = e.decide(&at_gateway(bad));
-        assert_eq!((d.allowed, d.status, d.reason), (false, 400, Reason::MalformedRequest));
+        assert_eq!(
+            (d.allowed, d.status, d.reason),
+            (false, 400, Reason::MalformedRequest)
+        );
     }
 }
 
@@ -343,10 +424,15 @@ fn explain_names_the_first_failing_field() {
         "ALLOW",
         "  rules:\n  - to:\n    - operation:\n        hosts: [httpbin.org]\n        methods: [GET]\n        paths: [/get]",
     ));
-    let x = e.explain(&at_gateway(json!({"host": "httpbin.org", "method": "POST", "path": "/post"})));
+    let x = e.explain(&at_gateway(
+        json!({"host": "httpbin.org", "method": "POST", "path": "/post"}),
+    ));
     assert!(!x.decision.allowed);
     assert_eq!(x.decision.reason, Reason::NoAllowMatch);
     let rule = &x.policies[0].rules[0];
     assert!(!rule.matched);
-    assert_eq!(rule.failed_field.as_deref(), Some("to[0].operation.methods"));
+    assert_eq!(
+        rule.failed_field.as_deref(),
+        Some("to[0].operation.methods")
+    );
 }

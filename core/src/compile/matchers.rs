@@ -4,8 +4,8 @@
 use regex::Regex;
 
 use crate::model::{
-    Condition, Field, HostPattern, IpBlock, Labels, NamespacePattern, NamespaceSelector,
-    Operation, PathPattern, Rule, ServiceAccountRef, Source, StringPattern, TrustDomainPattern,
+    Condition, Field, HostPattern, IpBlock, Labels, NamespacePattern, NamespaceSelector, Operation,
+    PathPattern, Rule, ServiceAccountRef, Source, StringPattern, TrustDomainPattern,
 };
 use crate::request::Normalized;
 
@@ -209,7 +209,8 @@ impl MethodMatcher {
             MethodMatcher::Bits { values, not_values } => match req.normalized.method.as_deref() {
                 // A non-standard method has no bit: it matches no exact standard value.
                 Some(_) => {
-                    (*values == 0 || values & req.method_bit != 0) && not_values & req.method_bit == 0
+                    (*values == 0 || values & req.method_bit != 0)
+                        && not_values & req.method_bit == 0
                 }
                 None => *values == 0,
             },
@@ -319,9 +320,9 @@ impl CCondition {
             CCondition::Uri(f) => uri_holds(f, n.peer_uri.as_deref()),
             CCondition::Principal(f) => str_holds(f, n.peer_uri.as_deref()),
             CCondition::AuthPrincipal(f) => str_holds(f, jwt.and_then(|j| j.principal.as_deref())),
-            CCondition::Audiences(f) => f.holds(|p| {
-                jwt.is_some_and(|j| j.audiences.iter().any(|a| p.matches(a)))
-            }),
+            CCondition::Audiences(f) => {
+                f.holds(|p| jwt.is_some_and(|j| j.audiences.iter().any(|a| p.matches(a))))
+            }
             CCondition::Presenter(f) => str_holds(f, jwt.and_then(|j| j.presenter.as_deref())),
             CCondition::Claim(path, f) => {
                 let value = jwt.and_then(|j| {
@@ -344,9 +345,9 @@ fn claim_matches(value: Option<&serde_json::Value>, p: &StringPattern) -> bool {
     use std::fmt::Write;
     match value {
         Some(serde_json::Value::String(s)) => p.matches(s),
-        Some(serde_json::Value::Array(items)) => {
-            items.iter().any(|i| i.as_str().is_some_and(|s| p.matches(s)))
-        }
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .any(|i| i.as_str().is_some_and(|s| p.matches(s))),
         Some(serde_json::Value::Bool(b)) => p.matches(if *b { "true" } else { "false" }),
         Some(serde_json::Value::Number(num)) => {
             // Numbers in claims are rare; rendering one may allocate.

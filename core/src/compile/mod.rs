@@ -228,6 +228,7 @@ pub struct Compiled {
     http: HttpIndex,
     tcp_rules: Vec<u32>,
     custom_policies: Vec<u32>,
+    dry_run_policies: Vec<u32>,
     point_allow_policies: Vec<u32>,
     mixed_allow_policies: Vec<u32>,
     service_allow_policies: Vec<Vec<u32>>,
@@ -285,12 +286,17 @@ impl<'a> Point<'a> {
         match self.gateways {
             GatewaySet::One(g) => Some(g),
             GatewaySet::Unloaded => None,
-            GatewaySet::ByLabels => (0..model.gateways.len()).find(|i| self.gateway_matches(model, *i)),
+            GatewaySet::ByLabels => {
+                (0..model.gateways.len()).find(|i| self.gateway_matches(model, *i))
+            }
         }
     }
 
     fn is_waypoint(&self, model: &Model) -> bool {
-        match self.first_gateway(model).and_then(|g| model.gateways.get(g)) {
+        match self
+            .first_gateway(model)
+            .and_then(|g| model.gateways.get(g))
+        {
             Some(g) => g.kind == GatewayKind::Waypoint,
             None => self.gateway_name().is_some(),
         }
@@ -307,7 +313,11 @@ impl Compiled {
             .map(|(i, g)| (&g.id, i))
             .collect();
         let resolve = |groups: bool, name: &str| -> Vec<crate::model::NamespaceSelector> {
-            let sets = if groups { &model.groups } else { &model.workspaces };
+            let sets = if groups {
+                &model.groups
+            } else {
+                &model.workspaces
+            };
             sets.iter()
                 .filter(|s| s.name == name)
                 .flat_map(|s| s.namespaces.iter().cloned())
@@ -407,6 +417,10 @@ impl Compiled {
         }
 
         let index_of = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+        let dry_run_policies = (0..policies.len())
+            .filter(|i| policies.get(*i).is_some_and(|p| p.dry_run))
+            .map(index_of)
+            .collect();
         let custom_policies = (0..policies.len())
             .filter(|i| policies.get(*i).is_some_and(|p| p.class == Class::Custom))
             .map(index_of)
@@ -421,7 +435,11 @@ impl Compiled {
         };
         let point_allow_policies = allow(Attachment::Point);
         let mixed_allow_policies = allow(Attachment::Mixed);
-        let gloo_service: Vec<bool> = model.services.iter().map(|s| s.vendor == Vendor::Gloo).collect();
+        let gloo_service: Vec<bool> = model
+            .services
+            .iter()
+            .map(|s| s.vendor == Vendor::Gloo)
+            .collect();
         let service_allow_policies = (0..model.services.len())
             .map(|si| {
                 allow(Attachment::ServiceOnly)
@@ -441,6 +459,7 @@ impl Compiled {
             http,
             tcp_rules,
             custom_policies,
+            dry_run_policies,
             point_allow_policies,
             mixed_allow_policies,
             service_allow_policies,
@@ -589,7 +608,11 @@ impl Compiled {
                 .egress_routes
                 .iter()
                 .enumerate()
-                .filter(|(_, r)| r.sources.iter().any(|s| s.selects(n.cluster.as_deref(), ns)))
+                .filter(|(_, r)| {
+                    r.sources
+                        .iter()
+                        .any(|s| s.selects(n.cluster.as_deref(), ns))
+                })
                 .find(|(_, r)| r.gateway.is_some())
                 .map(|(i, _)| i)
         });
@@ -639,24 +662,26 @@ impl Compiled {
                             )
                         })
                 });
-                by_service.or(by_route).map(|(reference, loaded, fallback)| match loaded
-                    .and_then(|g| model.gateways.get(g).map(|gw| (g, gw)))
-                {
-                    Some((g, gw)) => Point {
-                        namespace: &gw.namespace,
-                        labels: &gw.labels,
-                        gateways: GatewaySet::One(g),
-                        gateway_ref: None,
-                        summary: self.gateway_summaries.get(g),
-                    },
-                    None => Point {
-                        namespace: &reference.namespace,
-                        labels: fallback.unwrap_or(&self.no_labels),
-                        gateways: GatewaySet::Unloaded,
-                        gateway_ref: Some(reference),
-                        summary: None,
-                    },
-                })
+                by_service
+                    .or(by_route)
+                    .map(|(reference, loaded, fallback)| {
+                        match loaded.and_then(|g| model.gateways.get(g).map(|gw| (g, gw))) {
+                            Some((g, gw)) => Point {
+                                namespace: &gw.namespace,
+                                labels: &gw.labels,
+                                gateways: GatewaySet::One(g),
+                                gateway_ref: None,
+                                summary: self.gateway_summaries.get(g),
+                            },
+                            None => Point {
+                                namespace: &reference.namespace,
+                                labels: fallback.unwrap_or(&self.no_labels),
+                                gateways: GatewaySet::Unloaded,
+                                gateway_ref: Some(reference),
+                                summary: None,
+                            },
+                        }
+                    })
             }
         };
         let Some(point) = point else {
@@ -746,7 +771,10 @@ impl Compiled {
                 bucket.visit(uri, &mut visit);
             }
             for (at, _) in authority.match_indices('.') {
-                if let Some(bucket) = authority.get(at..).and_then(|t| self.http.dot_suffix.get(t)) {
+                if let Some(bucket) = authority
+                    .get(at..)
+                    .and_then(|t| self.http.dot_suffix.get(t))
+                {
                     bucket.visit(uri, &mut visit);
                 }
             }
@@ -804,9 +832,11 @@ impl Compiled {
 
     fn any_dry_run_attached(&self, model: &Model, point: &Point, service: Option<usize>) -> bool {
         // Dry-run policies are rare; a scan only over them keeps this exact.
-        self.policies
-            .iter()
-            .any(|p| p.dry_run && self.attaches(model, p, point, service))
+        self.dry_run_policies.iter().any(|pi| {
+            self.policies
+                .get(*pi as usize)
+                .is_some_and(|p| self.attaches(model, p, point, service))
+        })
     }
 
     fn route<'a>(
@@ -841,7 +871,10 @@ impl Compiled {
             .find_map(|t| {
                 let setting = model.tls_settings.get(t.index)?;
                 let (mode, sni) = match setting.ports.iter().find(|(p, _, _)| *p == port) {
-                    Some((_, mode, sni)) => (Some(mode.as_str()), sni.as_deref().or(setting.sni.as_deref())),
+                    Some((_, mode, sni)) => (
+                        Some(mode.as_str()),
+                        sni.as_deref().or(setting.sni.as_deref()),
+                    ),
                     None => (setting.mode.as_deref(), setting.sni.as_deref()),
                 };
                 mode.map(|mode| VerdictTls {

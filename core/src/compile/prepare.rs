@@ -73,7 +73,10 @@ impl Digest {
                 .as_deref()
                 .or(normalized.sni.as_deref())
                 .map(str::to_ascii_lowercase),
-            authority_lower: normalized.authority.as_ref().map(|a| a.to_ascii_lowercase()),
+            authority_lower: normalized
+                .authority
+                .as_ref()
+                .map(|a| a.to_ascii_lowercase()),
             method_bit: normalized.method.as_deref().map_or(0, method_bit),
             is_tcp: normalized.protocol != Protocol::Http,
             account_labels,

@@ -239,7 +239,11 @@ fn reason_of(outcome: Outcome) -> Reason {
     }
 }
 
-fn rule_ref<'a>(compiled: &'a Compiled, model: &'a Model, id: u32) -> Option<(&'a ResourceRef, Option<usize>)> {
+fn rule_ref<'a>(
+    compiled: &'a Compiled,
+    model: &'a Model,
+    id: u32,
+) -> Option<(&'a ResourceRef, Option<usize>)> {
     let rule = compiled.rules.get(id as usize)?;
     let policy = model.policies.get(rule.policy as usize)?;
     Some((&policy.id, Some(rule.index as usize)))

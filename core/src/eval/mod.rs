@@ -8,9 +8,7 @@
 
 mod route;
 
-use crate::decision::{
-    Decision, DryRunOutcome, Explanation, PolicyVerdict, Reason, RuleVerdict,
-};
+use crate::decision::{Decision, DryRunOutcome, Explanation, PolicyVerdict, Reason, RuleVerdict};
 use crate::model::{
     Action, Condition, ExternalService, Field, Gateway, GatewayKind, Labels, Model, Operation,
     OutboundMode, Policy, ResourceRef, Rule, Scope, Source, StringPattern, Vendor,
@@ -98,7 +96,9 @@ pub fn explain(model: &Model, request: &Request) -> Explanation {
         None => steps.push("registry: no entry matches the host".to_string()),
     }
     let tsb_gateway = tsb_egress_gateway(model, &req);
-    if service.is_none() && tsb_gateway.is_none() && model.mesh.outbound == OutboundMode::RegistryOnly
+    if service.is_none()
+        && tsb_gateway.is_none()
+        && model.mesh.outbound == OutboundMode::RegistryOnly
     {
         steps.push(
             "outboundTrafficPolicy is REGISTRY_ONLY and the host is not registered: 502".into(),
@@ -108,8 +108,9 @@ pub fn explain(model: &Model, request: &Request) -> Explanation {
                 allowed: false,
                 status: 502,
                 reason: Reason::NotInRegistry,
-                message: "no registry entry for the destination (outboundTrafficPolicy REGISTRY_ONLY)"
-                    .to_string(),
+                message:
+                    "no registry entry for the destination (outboundTrafficPolicy REGISTRY_ONLY)"
+                        .to_string(),
                 policy: None,
                 rule: None,
                 dry_run: None,
@@ -257,7 +258,9 @@ pub fn enforcement_point<'m>(
             .filter(|g| {
                 g.namespace == workload.namespace
                     && !g.labels.is_empty()
-                    && g.labels.iter().all(|(k, v)| workload.labels.get(k) == Some(v))
+                    && g.labels
+                        .iter()
+                        .all(|(k, v)| workload.labels.get(k) == Some(v))
             })
             .collect();
         return Some(EnforcementPoint {
@@ -267,9 +270,7 @@ pub fn enforcement_point<'m>(
             gateway_ref: None,
         });
     }
-    let gateway_ref = service
-        .and_then(|s| s.gateway.as_ref())
-        .or(tsb_gateway)?;
+    let gateway_ref = service.and_then(|s| s.gateway.as_ref()).or(tsb_gateway)?;
     match model.gateways.iter().find(|g| &g.id == gateway_ref) {
         Some(gateway) => Some(EnforcementPoint {
             namespace: gateway.namespace.clone(),
@@ -335,7 +336,9 @@ fn attaches(
                 "ServiceEntry" | "Service" => {
                     point.is_waypoint()
                         && service.is_some_and(|s| {
-                            s.id.kind == t.kind && s.id.name == t.name && s.id.namespace == t.namespace
+                            s.id.kind == t.kind
+                                && s.id.name == t.name
+                                && s.id.namespace == t.namespace
                         })
                 }
                 _ => false,
@@ -499,7 +502,10 @@ pub fn rule_failure(
             }
         }
         if let Some(first) = failures.first() {
-            return Some((first.clone(), format!("no source matched ({})", failures.join(", "))));
+            return Some((
+                first.clone(),
+                format!("no source matched ({})", failures.join(", ")),
+            ));
         }
     }
     if let Some(operations) = &rule.to {
@@ -638,7 +644,11 @@ fn source_account_labels<'a>(model: &'a Model, req: &'a Normalized) -> Option<&'
         .or(Some(&req.source_labels))
 }
 
-fn operation_failure(operation: &Operation, req: &Normalized, drop_http: bool) -> Option<&'static str> {
+fn operation_failure(
+    operation: &Operation,
+    req: &Normalized,
+    drop_http: bool,
+) -> Option<&'static str> {
     if !drop_http {
         let authority = req.authority.as_deref();
         if !operation
@@ -656,7 +666,10 @@ fn operation_failure(operation: &Operation, req: &Normalized, drop_http: bool) -
             return Some("methods");
         }
         let path = req.path.as_deref();
-        if !operation.paths.holds(|p| path.is_some_and(|v| p.matches(v))) {
+        if !operation
+            .paths
+            .holds(|p| path.is_some_and(|v| p.matches(v)))
+        {
             return Some("paths");
         }
     }
@@ -702,7 +715,9 @@ fn condition_holds(condition: &Condition, req: &Normalized) -> bool {
                 (_, None) => false,
             })
         }
-        Condition::SourceIp(field) => field.holds(|b| req.source_ip.is_some_and(|ip| b.contains(ip))),
+        Condition::SourceIp(field) => {
+            field.holds(|b| req.source_ip.is_some_and(|ip| b.contains(ip)))
+        }
         Condition::RemoteIp(field) => {
             let remote = req.remote_ip.or(req.source_ip);
             field.holds(|b| remote.is_some_and(|ip| b.contains(ip)))
@@ -715,19 +730,22 @@ fn condition_holds(condition: &Condition, req: &Normalized) -> bool {
         Condition::SourceServiceAccount(field) => {
             field.holds(|p| uri.is_some_and(|u| p.matches_uri(u)))
         }
-        Condition::SourceTrustDomain(field) => field.holds(|p| uri.is_some_and(|u| p.matches_uri(u))),
-        Condition::RequestAuthPrincipal(field) => string_field(
-            field,
-            req.jwt.as_ref().and_then(|j| j.principal.as_deref()),
-        ),
+        Condition::SourceTrustDomain(field) => {
+            field.holds(|p| uri.is_some_and(|u| p.matches_uri(u)))
+        }
+        Condition::RequestAuthPrincipal(field) => {
+            string_field(field, req.jwt.as_ref().and_then(|j| j.principal.as_deref()))
+        }
         Condition::RequestAuthAudiences(field) => any_of(
             field,
-            req.jwt.as_ref().map(|j| j.audiences.as_slice()).unwrap_or(&[]),
+            req.jwt
+                .as_ref()
+                .map(|j| j.audiences.as_slice())
+                .unwrap_or(&[]),
         ),
-        Condition::RequestAuthPresenter(field) => string_field(
-            field,
-            req.jwt.as_ref().and_then(|j| j.presenter.as_deref()),
-        ),
+        Condition::RequestAuthPresenter(field) => {
+            string_field(field, req.jwt.as_ref().and_then(|j| j.presenter.as_deref()))
+        }
         Condition::RequestAuthClaim { path, field } => any_of(field, &claim_values(req, path)),
         Condition::DestinationPort(field) => field.holds(|p| *p == req.port),
         Condition::ConnectionSni(field) => string_field(field, req.sni.as_deref()),
@@ -741,20 +759,22 @@ fn policy_verdict(policy: &Policy, req: &Normalized, model: &Model) -> PolicyVer
         .rules
         .iter()
         .enumerate()
-        .map(|(index, rule)| match rule_failure(policy, rule, req, model) {
-            None => RuleVerdict {
-                index,
-                matched: true,
-                failed_field: None,
-                note: None,
+        .map(
+            |(index, rule)| match rule_failure(policy, rule, req, model) {
+                None => RuleVerdict {
+                    index,
+                    matched: true,
+                    failed_field: None,
+                    note: None,
+                },
+                Some((field, note)) => RuleVerdict {
+                    index,
+                    matched: false,
+                    failed_field: Some(field),
+                    note: Some(note),
+                },
             },
-            Some((field, note)) => RuleVerdict {
-                index,
-                matched: false,
-                failed_field: Some(field),
-                note: Some(note),
-            },
-        })
+        )
         .collect();
     PolicyVerdict {
         policy: policy.id.clone(),

@@ -110,8 +110,7 @@ fn route_match_holds(m: &RouteMatch, req: &Normalized) -> bool {
     m.uri
         .as_ref()
         .is_none_or(|u| req.path.as_deref().is_some_and(|p| u.matches(p)))
-        && m
-            .method
+        && m.method
             .as_ref()
             .is_none_or(|method| req.method.as_deref() == Some(method.as_str()))
         && m.port.is_none_or(|p| p == req.port)
@@ -135,7 +134,9 @@ fn header_route<'m>(
         .find_map(|vs| {
             vs.http
                 .iter()
-                .find(|r| r.matches.is_empty() || r.matches.iter().any(|m| route_match_holds(m, req)))
+                .find(|r| {
+                    r.matches.is_empty() || r.matches.iter().any(|m| route_match_holds(m, req))
+                })
                 .map(|r| (vs.id.clone(), r))
         })
 }

@@ -329,7 +329,10 @@ fn collect_doc<'a>(
     };
     let api_version = top.str(&mut cx, "apiVersion");
     let kind = top.str(&mut cx, "kind");
-    let (Some(api_version), Some(kind)) = (api_version, kind) else {
+    let (Some(api_version), Some(kind)) = (
+        api_version.filter(|v| !v.is_empty()),
+        kind.filter(|k| !k.is_empty()),
+    ) else {
         cx.error(node, "", "a resource needs `apiVersion` and `kind`");
         return;
     };

@@ -674,9 +674,3 @@ pub struct Model {
     /// Warnings found while loading (skipped kinds, suspicious values).
     pub warnings: Vec<Diagnostic>,
 }
-
-impl Default for Action {
-    fn default() -> Self {
-        Action::Allow
-    }
-}

@@ -1,0 +1,413 @@
+//! A serde [`Deserializer`] over Python objects, so the core's own `Deserialize` impls
+//! (with `deny_unknown_fields`, untagged header values, `u16` ports, …) decide what a
+//! well-shaped request is. No JSON text is produced on the way: dicts, lists, strings,
+//! numbers, booleans and `None` are read in place.
+//!
+//! Errors carry the path of the offending value (`source.labels.app`, `headers.x[1]`) and
+//! are raised as `TypeError` for a value of the wrong Python type and `ValueError` for
+//! everything else (unknown or duplicate keys, out-of-range numbers, unknown enum names).
+
+use std::fmt;
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use serde::de::{
+    self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor,
+};
+
+/// Which Python exception a [`DeError`] becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A value of the wrong Python type: `TypeError`.
+    Type,
+    /// Anything else: `ValueError`.
+    Value,
+}
+
+/// One step of the path to the offending value.
+#[derive(Debug, Clone)]
+enum Segment {
+    /// A dict key.
+    Key(String),
+    /// A list index.
+    Index(usize),
+}
+
+/// A shape error in a Python value, with the path to it.
+#[derive(Debug)]
+pub struct DeError {
+    kind: Kind,
+    message: String,
+    /// Innermost segment first.
+    path: Vec<Segment>,
+}
+
+impl DeError {
+    /// A `TypeError`-kind error.
+    pub fn type_error(message: impl Into<String>) -> Self {
+        DeError {
+            kind: Kind::Type,
+            message: message.into(),
+            path: Vec::new(),
+        }
+    }
+
+    /// A `ValueError`-kind error.
+    pub fn value_error(message: impl Into<String>) -> Self {
+        DeError {
+            kind: Kind::Value,
+            message: message.into(),
+            path: Vec::new(),
+        }
+    }
+
+    fn at_key(mut self, key: &Bound<'_, PyAny>) -> Self {
+        let text = match key.cast::<PyString>() {
+            Ok(s) => s.to_string_lossy().into_owned(),
+            Err(_) => key
+                .repr()
+                .map(|r| r.to_string_lossy().into_owned())
+                .unwrap_or_else(|_| "?".to_string()),
+        };
+        self.path.push(Segment::Key(text));
+        self
+    }
+
+    fn at_index(mut self, index: usize) -> Self {
+        self.path.push(Segment::Index(index));
+        self
+    }
+
+    /// Adds an outer path segment naming the whole value (`request`, `requests[3]`).
+    pub fn within(mut self, root: &str, index: Option<usize>) -> Self {
+        if let Some(index) = index {
+            self.path.push(Segment::Index(index));
+        }
+        self.path.push(Segment::Key(root.to_string()));
+        self
+    }
+
+    /// The Python exception.
+    pub fn into_pyerr(self) -> PyErr {
+        let message = self.to_string();
+        match self.kind {
+            Kind::Type => PyTypeError::new_err(message),
+            Kind::Value => PyValueError::new_err(message),
+        }
+    }
+}
+
+impl fmt::Display for DeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.path.is_empty() {
+            for (n, segment) in self.path.iter().rev().enumerate() {
+                match segment {
+                    Segment::Key(key) if n == 0 => f.write_str(key)?,
+                    Segment::Key(key) => write!(f, ".{key}")?,
+                    Segment::Index(index) => write!(f, "[{index}]")?,
+                }
+            }
+            f.write_str(": ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for DeError {}
+
+impl de::Error for DeError {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        let message = msg.to_string();
+        // serde's untagged enums say only that no variant matched; the one in the request
+        // is a header value.
+        if message == "data did not match any variant of untagged enum HeaderValue" {
+            return DeError::type_error("invalid type: expected a string or a list of strings");
+        }
+        DeError::value_error(message)
+    }
+
+    fn invalid_type(unexp: de::Unexpected<'_>, exp: &dyn de::Expected) -> Self {
+        DeError::type_error(format!("invalid type: {unexp}, expected {exp}"))
+    }
+}
+
+impl From<PyErr> for DeError {
+    fn from(error: PyErr) -> Self {
+        DeError::value_error(error.to_string())
+    }
+}
+
+/// Deserializes `obj` into `T` through `T`'s serde impl.
+pub fn from_py<'py, T: de::DeserializeOwned>(obj: &Bound<'py, PyAny>) -> Result<T, DeError> {
+    T::deserialize(PyDe { obj })
+}
+
+/// The Python type name of `obj`, for messages.
+pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "object".to_string())
+}
+
+/// Whether `obj` looks like a mapping (has `keys` and `__getitem__`), the test `dict.update`
+/// uses.
+fn is_mapping(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
+    Ok(obj.hasattr("keys")? && obj.hasattr("__getitem__")?)
+}
+
+/// A deserializer reading one Python object.
+#[derive(Clone, Copy)]
+pub struct PyDe<'a, 'py> {
+    /// The object.
+    pub obj: &'a Bound<'py, PyAny>,
+}
+
+impl<'de> Deserializer<'de> for PyDe<'_, '_> {
+    type Error = DeError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        let obj = self.obj;
+        if let Ok(s) = obj.cast::<PyString>() {
+            return visitor.visit_str(s.to_str()?);
+        }
+        if obj.is_none() {
+            return visitor.visit_unit();
+        }
+        if let Ok(b) = obj.cast_exact::<PyBool>() {
+            return visitor.visit_bool(b.is_true());
+        }
+        if let Ok(dict) = obj.cast::<PyDict>() {
+            return visitor.visit_map(DictAccess::new(dict));
+        }
+        if obj.cast::<PyInt>().is_ok() {
+            if let Ok(n) = obj.extract::<i64>() {
+                return visitor.visit_i64(n);
+            }
+            if let Ok(n) = obj.extract::<u64>() {
+                return visitor.visit_u64(n);
+            }
+            return Err(DeError::value_error(format!(
+                "integer {} is out of range",
+                obj.repr()?.to_string_lossy()
+            )));
+        }
+        if let Ok(f) = obj.cast::<PyFloat>() {
+            return visitor.visit_f64(f.value());
+        }
+        if let Ok(list) = obj.cast::<PyList>() {
+            return visitor.visit_seq(ListAccess {
+                items: list.iter().collect(),
+                next: 0,
+            });
+        }
+        if let Ok(tuple) = obj.cast::<PyTuple>() {
+            return visitor.visit_seq(ListAccess {
+                items: tuple.iter().collect(),
+                next: 0,
+            });
+        }
+        // Other mappings (MappingProxyType, user Mapping classes); dict subclasses are dicts.
+        if is_mapping(obj)? {
+            let dict = PyDict::new(obj.py());
+            dict.call_method1("update", (obj,))?;
+            return visitor.visit_map(DictAccess::new(&dict));
+        }
+        Err(DeError::type_error(format!(
+            "invalid type: {}, expected a JSON value (dict, list, str, int, float, bool or None)",
+            type_name(obj)
+        )))
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        if self.obj.is_none() {
+            visitor.visit_none()
+        } else {
+            visitor.visit_some(self)
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        match self.obj.cast::<PyString>() {
+            Ok(s) => {
+                let text: &str = s.to_str()?;
+                visitor.visit_enum(IntoDeserializer::<DeError>::into_deserializer(text))
+            }
+            Err(_) => Err(DeError::type_error(format!(
+                "invalid type: {}, expected a string",
+                type_name(self.obj)
+            ))),
+        }
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct
+        identifier ignored_any
+    }
+}
+
+/// Reads a dict's items in order, remembering the key for error paths.
+struct DictAccess<'py> {
+    items: Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>,
+    next: usize,
+}
+
+impl<'py> DictAccess<'py> {
+    fn new(dict: &Bound<'py, PyDict>) -> Self {
+        DictAccess {
+            items: dict.iter().collect(),
+            next: 0,
+        }
+    }
+}
+
+impl<'de> MapAccess<'de> for DictAccess<'_> {
+    type Error = DeError;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
+        let Some((key, _)) = self.items.get(self.next) else {
+            return Ok(None);
+        };
+        if key.cast::<PyString>().is_err() {
+            return Err(DeError::type_error(format!(
+                "keys must be strings, not {}",
+                type_name(key)
+            ))
+            .at_key(key));
+        }
+        seed.deserialize(PyDe { obj: key }).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
+        let Some((key, value)) = self.items.get(self.next) else {
+            return Err(DeError::value_error(
+                "a value was read past the end of a dict",
+            ));
+        };
+        self.next += 1;
+        seed.deserialize(PyDe { obj: value })
+            .map_err(|e| e.at_key(key))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.items.len().saturating_sub(self.next))
+    }
+}
+
+/// Reads a list's or tuple's items in order.
+struct ListAccess<'py> {
+    items: Vec<Bound<'py, PyAny>>,
+    next: usize,
+}
+
+impl<'de> SeqAccess<'de> for ListAccess<'_> {
+    type Error = DeError;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DeError> {
+        let index = self.next;
+        let Some(item) = self.items.get(index) else {
+            return Ok(None);
+        };
+        self.next += 1;
+        seed.deserialize(PyDe { obj: item })
+            .map(Some)
+            .map_err(|e| e.at_index(index))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.items.len().saturating_sub(self.next))
+    }
+}
+
+/// The request of `check(request, **kwargs)`: the dict's items, then the keywords.
+///
+/// A keyword whose value is `None` is skipped (absent); a string `source` keyword means
+/// `source={"principal": ...}`. A key given both ways is a duplicate field (`ValueError`).
+pub struct RequestAccess<'py> {
+    items: Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>,
+    next: usize,
+}
+
+impl<'py> RequestAccess<'py> {
+    /// Collects the items of `request` (a dict, or `None`) and of `kwargs`.
+    pub fn new(
+        request: Option<&Bound<'py, PyAny>>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> Result<Self, DeError> {
+        let mut items = Vec::new();
+        if let Some(request) = request.filter(|r| !r.is_none()) {
+            match request.cast::<PyDict>() {
+                Ok(dict) => items.extend(dict.iter()),
+                Err(_) if is_mapping(request)? => {
+                    let dict = PyDict::new(request.py());
+                    dict.call_method1("update", (request,))?;
+                    items.extend(dict.iter());
+                }
+                Err(_) => {
+                    return Err(DeError::type_error(format!(
+                        "the request must be a dict, not {}",
+                        type_name(request)
+                    )))
+                }
+            }
+        }
+        if let Some(kwargs) = kwargs {
+            for (key, value) in kwargs.iter() {
+                if value.is_none() {
+                    continue;
+                }
+                let is_source = key
+                    .cast::<PyString>()
+                    .ok()
+                    .and_then(|k| k.to_str().ok().map(|k| k == "source"))
+                    .unwrap_or(false);
+                if is_source && value.cast::<PyString>().is_ok() {
+                    let source = PyDict::new(key.py());
+                    source.set_item("principal", &value)?;
+                    items.push((key, source.into_any()));
+                } else {
+                    items.push((key, value));
+                }
+            }
+        }
+        Ok(RequestAccess { items, next: 0 })
+    }
+}
+
+impl<'de> Deserializer<'de> for RequestAccess<'_> {
+    type Error = DeError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        visitor.visit_map(DictAccess {
+            items: self.items,
+            next: self.next,
+        })
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct
+        map struct enum identifier ignored_any
+    }
+}

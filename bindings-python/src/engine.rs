@@ -1,0 +1,366 @@
+//! The `Engine` class: loads policies through the core loader and decides requests.
+
+use std::path::{Path, PathBuf};
+
+use egress_policy::import::MAX_FILES;
+use egress_policy::{Decision, Diagnostic, Engine, Loader, Location, Request};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use serde::Deserialize;
+
+use crate::de::{from_py, type_name, DeError, PyDe, RequestAccess};
+use crate::errors::{io_error, load_error, policy_error};
+use crate::types::{PyDecision, PyDiagnostic, PyExplanation};
+
+/// Batches smaller than this per available core are decided on the calling thread.
+const MIN_BATCH_PER_THREAD: usize = 4096;
+
+/// Loaded policies, ready to decide. Immutable and safe to share between threads; pickles
+/// as its source texts and is rebuilt from them.
+#[pyclass(frozen, module = "egress_policy", name = "Engine")]
+pub struct PyEngine {
+    engine: Engine,
+    /// `(file name, text)` in load order: what pickling carries.
+    sources: Vec<(String, String)>,
+}
+
+impl PyEngine {
+    /// Loads named texts through the core loader, without holding the GIL.
+    fn load(py: Python<'_>, sources: Vec<(String, String)>) -> PyResult<Self> {
+        let loaded =
+            py.detach(|| Engine::from_files(sources.iter().map(|(n, t)| (n.as_str(), t.as_str()))));
+        match loaded {
+            Ok(engine) => Ok(PyEngine { engine, sources }),
+            Err(error) => Err(load_error(py, error)),
+        }
+    }
+}
+
+/// Converts `check(request, **kwargs)` arguments into the core request.
+fn request_from_args(
+    request: Option<&Bound<'_, PyAny>>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Request> {
+    RequestAccess::new(request, kwargs)
+        .and_then(Request::deserialize)
+        .map_err(|e| e.within("request", None).into_pyerr())
+}
+
+/// Lists the files of `path` exactly as the core loader's `add_path` does: a file as is; a
+/// directory's `*.yaml`, `*.yml` and `*.json` files recursively, in sorted order.
+///
+/// The binding keeps the texts so an engine can be pickled, and the core `Loader` does not
+/// expose the texts it read, so the walk is mirrored here (`core/src/import/mod.rs`,
+/// `collect_files`).
+fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), (String, std::io::Error)> {
+    let name = || path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| (name(), e))?;
+    if meta.is_file() {
+        out.push(path.to_path_buf());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| (name(), e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for entry in entries {
+        if out.len() > MAX_FILES {
+            break;
+        }
+        if entry.is_dir() {
+            collect_files(&entry, out)?;
+        } else if entry
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+        {
+            out.push(entry);
+        }
+    }
+    Ok(())
+}
+
+/// Why `from_paths` could not read its input.
+enum ReadError {
+    /// A path could not be read.
+    Io(String, std::io::Error),
+    /// More than `MAX_FILES` files.
+    TooMany(String),
+}
+
+/// The `(name, text)` pairs of `Engine(files)`: a mapping, or an iterable of pairs.
+fn sources_from(files: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
+    let wrong = || {
+        PyTypeError::new_err(format!(
+            "files must be a mapping of file name to text (or an iterable of (name, text) pairs), not {}",
+            type_name(files)
+        ))
+    };
+    if files.cast::<PyString>().is_ok() {
+        return Err(wrong());
+    }
+    let pairs: Vec<(String, String)> = if let Ok(dict) = files.cast::<PyDict>() {
+        dict.iter()
+            .map(|(k, v)| Ok((k.extract::<String>()?, v.extract::<String>()?)))
+            .collect::<PyResult<_>>()
+            .map_err(|_| wrong())?
+    } else if files.hasattr("items")? {
+        files
+            .call_method0("items")?
+            .try_iter()?
+            .map(|item| item?.extract::<(String, String)>())
+            .collect::<PyResult<_>>()
+            .map_err(|_| wrong())?
+    } else {
+        files
+            .try_iter()
+            .map_err(|_| wrong())?
+            .map(|item| item?.extract::<(String, String)>())
+            .collect::<PyResult<_>>()
+            .map_err(|_| wrong())?
+    };
+    Ok(pairs)
+}
+
+/// Decides every request; large batches are split over the available cores.
+fn decide_all(engine: &Engine, requests: &[Request]) -> Vec<Decision> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = cores.min(requests.len() / MIN_BATCH_PER_THREAD).max(1);
+    if threads == 1 {
+        return requests.iter().map(|r| engine.decide(r)).collect();
+    }
+    let chunk = requests.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = requests
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || part.iter().map(|r| engine.decide(r)).collect::<Vec<_>>())
+            })
+            .collect();
+        let mut decisions = Vec::with_capacity(requests.len());
+        for handle in handles {
+            match handle.join() {
+                Ok(part) => decisions.extend(part),
+                Err(payload) => std::panic::resume_unwind(payload),
+            }
+        }
+        decisions
+    })
+}
+
+#[pymethods]
+impl PyEngine {
+    /// Loads named texts: `Engine({"policies.yaml": text, ...})` (or `(name, text)` pairs),
+    /// in order, as one load.
+    #[new]
+    fn new(py: Python<'_>, files: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let sources = sources_from(files)?;
+        PyEngine::load(py, sources)
+    }
+
+    /// Loads one multi-document YAML (or JSON) text; `name` is the file name in diagnostics.
+    #[staticmethod]
+    #[pyo3(signature = (text, name = "<string>"))]
+    fn from_yaml(py: Python<'_>, text: String, name: &str) -> PyResult<Self> {
+        PyEngine::load(py, vec![(name.to_string(), text)])
+    }
+
+    /// Loads files and directories (`*.yaml`, `*.yml`, `*.json`, recursively, sorted), like
+    /// the CLI's `--policy`. The texts are read now; a pickled engine carries them.
+    #[staticmethod]
+    #[pyo3(signature = (*paths))]
+    fn from_paths(py: Python<'_>, paths: &Bound<'_, PyTuple>) -> PyResult<Self> {
+        let paths: Vec<PathBuf> = paths
+            .iter()
+            .map(|p| p.extract::<PathBuf>())
+            .collect::<PyResult<_>>()?;
+        if paths.is_empty() {
+            return Err(PyTypeError::new_err(
+                "from_paths() needs at least one file or directory",
+            ));
+        }
+        let read = py.detach(|| -> Result<_, ReadError> {
+            let mut files = Vec::new();
+            let mut loader = Loader::new();
+            let mut sources = Vec::new();
+            for path in &paths {
+                let before = files.len();
+                collect_files(path, &mut files).map_err(|(p, e)| ReadError::Io(p, e))?;
+                if files.len() > MAX_FILES {
+                    return Err(ReadError::TooMany(path.display().to_string()));
+                }
+                for file in files.get(before..).unwrap_or_default() {
+                    let name = file.display().to_string();
+                    let bytes = std::fs::read(file).map_err(|e| ReadError::Io(name.clone(), e))?;
+                    match String::from_utf8(bytes) {
+                        Ok(text) => {
+                            loader.add_str(&name, &text);
+                            sources.push((name, text));
+                        }
+                        // Let the core record its own "not valid UTF-8" diagnostic.
+                        Err(_) => {
+                            loader.add_path(file).map_err(|_| {
+                                ReadError::Io(name, std::io::Error::other("cannot read"))
+                            })?;
+                        }
+                    }
+                }
+            }
+            Ok((loader, sources))
+        });
+        let (loader, sources) = match read {
+            Ok(read) => read,
+            Err(ReadError::Io(path, error)) => return Err(io_error(&path, &error)),
+            Err(ReadError::TooMany(path)) => {
+                let diagnostic = Diagnostic::error(
+                    Location::start_of(&path),
+                    format!("more than {MAX_FILES} policy files"),
+                );
+                return Err(policy_error(py, &diagnostic.to_string(), &[diagnostic]));
+            }
+        };
+        match py.detach(|| loader.load()) {
+            Ok(model) => Ok(PyEngine {
+                engine: Engine::from_model(model),
+                sources,
+            }),
+            Err(error) => Err(load_error(py, error)),
+        }
+    }
+
+    /// Loads already-parsed resources: a dict, a list of dicts (loaded as a Kubernetes
+    /// `List`), or a JSON text. The value is serialized to JSON and loaded by the core.
+    #[staticmethod]
+    #[pyo3(signature = (resources, name = "<json>"))]
+    fn from_json(py: Python<'_>, resources: &Bound<'_, PyAny>, name: &str) -> PyResult<Self> {
+        let text = if let Ok(text) = resources.cast::<PyString>() {
+            text.to_str()?.to_string()
+        } else if resources.cast::<PyDict>().is_ok() || resources.cast::<PyList>().is_ok() {
+            let value: serde_json::Value = from_py(resources)
+                .map_err(|e: DeError| e.within("resources", None).into_pyerr())?;
+            let value = match value {
+                serde_json::Value::Array(items) => serde_json::json!({
+                    "apiVersion": "v1",
+                    "kind": "List",
+                    "items": items,
+                }),
+                other => other,
+            };
+            serde_json::to_string_pretty(&value)
+                .map_err(|e| PyTypeError::new_err(format!("cannot serialize resources: {e}")))?
+        } else {
+            return Err(PyTypeError::new_err(format!(
+                "from_json() takes a dict, a list of dicts or a JSON string, not {}",
+                type_name(resources)
+            )));
+        };
+        PyEngine::load(py, vec![(name.to_string(), text)])
+    }
+
+    /// The source texts, file name → text, in load order.
+    #[getter]
+    fn sources<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        for (name, text) in &self.sources {
+            dict.set_item(name, text)?;
+        }
+        Ok(dict)
+    }
+
+    /// Warnings found while loading.
+    #[getter]
+    fn warnings(&self) -> Vec<PyDiagnostic> {
+        self.engine
+            .warnings()
+            .iter()
+            .cloned()
+            .map(PyDiagnostic)
+            .collect()
+    }
+
+    /// Decides one request. `request` is the README's request JSON as a dict; keywords add
+    /// or give fields (`source="cluster.local/ns/a/sa/b"` means the principal; `None`
+    /// keywords are ignored). Never raises for a malformed request — that is a 400
+    /// decision — only for one of the wrong shape (`TypeError` for a wrong type,
+    /// `ValueError` for an unknown or duplicate field or an out-of-range value).
+    #[pyo3(signature = (request = None, /, **kwargs))]
+    fn check(
+        &self,
+        request: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<PyDecision> {
+        let request = request_from_args(request, kwargs)?;
+        Ok(PyDecision(self.engine.decide(&request)))
+    }
+
+    /// Decides many requests (an iterable of request dicts), in order. The core runs without
+    /// the GIL, on several threads for large batches.
+    fn check_many(&self, py: Python<'_>, requests: &Bound<'_, PyAny>) -> PyResult<Vec<PyDecision>> {
+        let mut parsed = Vec::with_capacity(requests.len().unwrap_or(0));
+        for (index, item) in requests.try_iter()?.enumerate() {
+            let item = item?;
+            let request: Request = Request::deserialize(PyDe { obj: &item })
+                .map_err(|e| e.within("requests", Some(index)).into_pyerr())?;
+            parsed.push(request);
+        }
+        let engine = &self.engine;
+        let decisions = py.detach(|| decide_all(engine, &parsed));
+        Ok(decisions.into_iter().map(PyDecision).collect())
+    }
+
+    /// Decides one request and explains why: the gateway, the registry entry, the pipeline
+    /// steps, and every attached policy with each rule's verdict and first failing field.
+    /// Takes the same arguments as `check`.
+    #[pyo3(signature = (request = None, /, **kwargs))]
+    fn explain(
+        &self,
+        request: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<PyExplanation> {
+        let request = request_from_args(request, kwargs)?;
+        Ok(PyExplanation(self.engine.explain(&request)))
+    }
+
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyList>,))> {
+        let pairs = PyList::new(slf.py(), slf.get().sources.iter().cloned())?;
+        Ok((slf.get_type().into_any(), (pairs,)))
+    }
+
+    fn __repr__(&self) -> String {
+        let model = self.engine.model();
+        format!(
+            "<Engine: {} file(s), {} polic(ies), {} service(s), {} gateway(s), {} warning(s)>",
+            self.sources.len(),
+            model.policies.len(),
+            model.services.len(),
+            model.gateways.len(),
+            model.warnings.len()
+        )
+    }
+}
+
+/// The core's seeded benchmark workload (`egress_policy::workload::generate`): `rules`
+/// Istio rules as `{file name: YAML}` and the requests (hits and misses) as request dicts.
+/// For `bench/bench.py`; not part of the public API.
+#[pyfunction]
+#[pyo3(signature = (rules, seed = 42))]
+pub fn _generate_workload<'py>(
+    py: Python<'py>,
+    rules: usize,
+    seed: u64,
+) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyList>)> {
+    let workload = py.detach(|| egress_policy::workload::generate(rules, seed));
+    let files = PyDict::new(py);
+    for (name, text) in &workload.files {
+        files.set_item(name, text)?;
+    }
+    let requests = PyList::empty(py);
+    for request in &workload.requests {
+        requests.append(crate::convert::to_python(py, request)?)?;
+    }
+    Ok((files, requests))
+}

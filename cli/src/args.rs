@@ -1,0 +1,140 @@
+//! Command-line arguments (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Decide whether a mesh workload may send a request out of the mesh, as Istio, Tetrate TSB
+/// and Solo Gloo egress gateways decide.
+#[derive(Debug, Parser)]
+#[command(name = "egress-policy", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Decide requests read as JSON lines; print one decision JSON per line, in order.
+    ///
+    /// A line that is not valid request JSON yields `{"error": "...", "line": N}` in its
+    /// place; the command then exits with status 2. Blank lines are skipped.
+    Eval(EvalArgs),
+    /// Decide one request described by flags. Exit status 0 when allowed, 1 when denied.
+    Check(CheckArgs),
+    /// Load policies and print every error and warning. Exit status 2 on errors.
+    Validate(ValidateArgs),
+    /// Run the example scenarios (one directory each, with a `demo.jsonl`) and print a table.
+    Demo(DemoArgs),
+}
+
+/// Where the policies come from.
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// Policy file or directory (`*.yaml`, `*.yml`, `*.json`, searched recursively).
+    /// Repeat the flag or list several paths.
+    #[arg(
+        short = 'p',
+        long = "policy",
+        value_name = "PATH",
+        required = true,
+        num_args = 1..
+    )]
+    pub policy: Vec<PathBuf>,
+}
+
+/// Arguments of `eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The policies.
+    #[command(flatten)]
+    pub policies: PolicyArgs,
+    /// File with one request JSON per line; `-` or absent reads standard input.
+    #[arg(short = 'r', long = "requests", value_name = "FILE")]
+    pub requests: Option<PathBuf>,
+}
+
+/// The transport of a `check` request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProtocolArg {
+    /// Plain HTTP: host, method, path and headers are visible.
+    Http,
+    /// TLS passthrough: only SNI and port are visible.
+    Tls,
+    /// Opaque TCP: only the port is visible.
+    Tcp,
+}
+
+/// Arguments of `check`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("target").required(true).args(["url", "host"]))]
+pub struct CheckArgs {
+    /// The policies.
+    #[command(flatten)]
+    pub policies: PolicyArgs,
+    /// The sender's mTLS identity (`cluster.local/ns/NS/sa/SA` or a `spiffe://` URI);
+    /// `none` or absent means plaintext.
+    #[arg(long = "from", value_name = "IDENTITY")]
+    pub from: Option<String>,
+    /// The request URL (`http://host[:port]/path?query`); fills host, path and port.
+    #[arg(short = 'u', long = "url", value_name = "URL")]
+    pub url: Option<String>,
+    /// The raw `:authority` (may include `:port`), instead of or overriding `--url`.
+    #[arg(long = "host", value_name = "AUTHORITY")]
+    pub host: Option<String>,
+    /// HTTP method (default `GET` for HTTP requests).
+    #[arg(short = 'X', long = "method", value_name = "METHOD")]
+    pub method: Option<String>,
+    /// Request header `name: value`; repeatable (a repeated name keeps every value).
+    #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'")]
+    pub headers: Vec<String>,
+    /// Destination port at the enforcing proxy (default: from the URL, else 80 / 443).
+    #[arg(long = "port", value_name = "N")]
+    pub port: Option<u16>,
+    /// TLS SNI (default for `--protocol tls`: the host).
+    #[arg(long = "sni", value_name = "NAME")]
+    pub sni: Option<String>,
+    /// Transport the enforcing proxy sees.
+    #[arg(long = "protocol", value_enum, default_value_t = ProtocolArg::Http)]
+    pub protocol: ProtocolArg,
+    /// The enforcing proxy: `NS/NAME` for the Gateway-API gateway NAME in NS, or
+    /// `NS/key=value,key2=value2` for pods with those labels in NS. Absent: the gateway the
+    /// registry routes the host to.
+    #[arg(short = 'w', long = "workload", value_name = "NS/NAME")]
+    pub workload: Option<String>,
+    /// A label of the sender's service account (Gloo selectors); repeatable.
+    #[arg(long = "source-label", value_name = "KEY=VALUE")]
+    pub source_labels: Vec<String>,
+    /// The sender's cluster (TSB `cluster/namespace` selectors).
+    #[arg(long = "cluster", value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// Also show every attached policy and rule with its verdict.
+    #[arg(long = "explain")]
+    pub explain: bool,
+    /// Print the decision (or explanation) JSON instead of the human summary.
+    #[arg(long = "json")]
+    pub json: bool,
+}
+
+/// Arguments of `validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The policies.
+    #[command(flatten)]
+    pub policies: PolicyArgs,
+}
+
+/// Arguments of `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Directory of scenario directories, each with policies and a `demo.jsonl` (or one
+    /// such scenario directory).
+    #[arg(
+        long = "policies",
+        value_name = "DIR",
+        default_value = "examples/policies"
+    )]
+    pub policies: PathBuf,
+}

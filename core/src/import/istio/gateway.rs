@@ -1,0 +1,147 @@
+//! Gateways: Gateway API `Gateway` (waypoints included) and `networking.istio.io`
+//! `Gateway` (classic egress gateway deployments).
+
+use crate::model::{Gateway, GatewayKind, Labels, Model, ResourceRef};
+
+use super::super::decode::{map, Cx, Map};
+use super::super::Doc;
+use super::top_level;
+
+/// Class of the Gateway API gateways Istio runs as waypoints.
+const WAYPOINT_CLASS: &str = "istio-waypoint";
+
+/// Label Istio puts on the pods of a Gateway API gateway.
+const GATEWAY_NAME_LABEL: &str = "gateway.networking.k8s.io/gateway-name";
+
+/// `gateway.networking.k8s.io` `Gateway`.
+pub(super) fn kubernetes_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
+    top_level(cx, doc);
+    let namespace = doc.namespace();
+    let mut kind = GatewayKind::KubernetesGateway;
+    let mut ports = Vec::new();
+    if let Some(spec) = doc.spec(
+        cx,
+        &[
+            "gatewayClassName",
+            "listeners",
+            "addresses",
+            "infrastructure",
+            "backendTLS",
+            "allowedListeners",
+            "tls",
+            "defaultScope",
+        ],
+        true,
+    ) {
+        match spec.str(cx, "gatewayClassName") {
+            Some(class) if class == WAYPOINT_CLASS => kind = GatewayKind::Waypoint,
+            Some(class) if !class.is_empty() => {}
+            _ => {
+                let node = spec.get("gatewayClassName").unwrap_or(spec.node);
+                cx.error(
+                    node,
+                    &spec.path_of("gatewayClassName"),
+                    "missing field `gatewayClassName`",
+                );
+            }
+        }
+        for (node, path) in spec.list(cx, "listeners") {
+            let Some(listener) = map(
+                cx,
+                node,
+                &path,
+                &[
+                    "name",
+                    "hostname",
+                    "port",
+                    "protocol",
+                    "tls",
+                    "allowedRoutes",
+                ],
+            ) else {
+                continue;
+            };
+            if let Some(port) = required_port(cx, &listener, "port") {
+                push_unique(&mut ports, port);
+            }
+        }
+    }
+    let mut labels = Labels::new();
+    labels.insert(GATEWAY_NAME_LABEL.to_string(), doc.meta.name.clone());
+    model.gateways.push(Gateway {
+        id: ResourceRef::new("Gateway", &namespace, &doc.meta.name),
+        kind,
+        location: doc.location(),
+        namespace,
+        labels,
+        ports,
+        workspace: None,
+        group: None,
+        originates_tls: false,
+    });
+}
+
+/// `networking.istio.io` `Gateway`: its `selector` names the gateway pods.
+pub(super) fn istio_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
+    top_level(cx, doc);
+    let namespace = doc.namespace();
+    let mut labels = Labels::new();
+    let mut ports = Vec::new();
+    if let Some(spec) = doc.spec(cx, &["selector", "servers"], true) {
+        labels = spec.labels(cx, "selector");
+        for (node, path) in spec.list(cx, "servers") {
+            let Some(server) = map(
+                cx,
+                node,
+                &path,
+                &["port", "bind", "hosts", "tls", "defaultEndpoint", "name"],
+            ) else {
+                continue;
+            };
+            match server.map(cx, "port", &["number", "protocol", "name", "targetPort"]) {
+                Some(port) => {
+                    if let Some(number) = required_port(cx, &port, "number") {
+                        push_unique(&mut ports, number);
+                    }
+                }
+                None => {
+                    if server.get("port").is_none() {
+                        cx.error(node, &server.path_of("port"), "missing field `port`");
+                    }
+                }
+            }
+            server.str_list(cx, "hosts");
+        }
+    }
+    model.gateways.push(Gateway {
+        id: ResourceRef::new("Gateway", &namespace, &doc.meta.name),
+        kind: GatewayKind::IstioGateway,
+        location: doc.location(),
+        namespace,
+        labels,
+        ports,
+        workspace: None,
+        group: None,
+        originates_tls: false,
+    });
+}
+
+/// A port 1..65535 that must be written.
+fn required_port(cx: &mut Cx, m: &Map, key: &str) -> Option<u16> {
+    let Some(node) = m.get(key) else {
+        cx.error(m.node, &m.path_of(key), format!("missing field `{key}`"));
+        return None;
+    };
+    let port = m.port(cx, key)?;
+    if port == 0 {
+        cx.error(node, &m.path_of(key), "port 0 is not a number in 1..65535");
+        return None;
+    }
+    Some(port)
+}
+
+fn push_unique(ports: &mut Vec<u16>, port: u16) {
+    if !ports.contains(&port) {
+        ports.push(port);
+    }
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Gate for the Python bindings: build and install them into .venv (release, reusing the
+# cargo target dir), then pytest -W error, mypy --strict, and stubtest.
+#
+#   scripts/test-python.sh            # everything
+#   scripts/test-python.sh -k vector  # extra arguments go to pytest
+#   TEST_PYTHON_WHEEL=1 scripts/test-python.sh   # also build the abi3 wheel and install it
+#                                                # into a fresh venv (no network needed)
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
+
+if [ ! -x .venv/bin/maturin ] || [ ! -x .venv/bin/mitmdump ]; then
+  scripts/setup-python.sh
+fi
+# shellcheck disable=SC1091
+. .venv/bin/activate
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "build + install egress-policy into .venv (maturin develop --release)"
+(cd bindings-python && maturin develop --release)
+
+step "build the CLI (the tests compare to_dict() with its JSON)"
+cargo build --release -p egress-policy-cli
+export EGRESS_POLICY_CLI="$CARGO_TARGET_DIR/release/egress-policy"
+
+step "pytest -W error"
+python -m pytest -W error bindings-python/tests "$@"
+
+step "mypy --strict (examples, package + stubs, tests, bench)"
+python -m mypy --strict --python-version 3.10 \
+  examples/python bindings-python/python/egress_policy bindings-python/bench
+(cd bindings-python/tests && python -m mypy --strict --python-version 3.10 .)
+
+step "stubtest (stubs match the runtime)"
+python -m mypy.stubtest egress_policy --allowlist bindings-python/stubtest-allowlist.txt
+
+if [ "${TEST_PYTHON_WHEEL:-0}" = "1" ]; then
+  step "abi3 wheel into a fresh venv"
+  wheels="$(mktemp -d)"
+  trap 'rm -rf "$wheels"' EXIT
+  (cd bindings-python && maturin build --release --out "$wheels")
+  ls "$wheels"
+  python3 -m venv "$wheels/venv"
+  "$wheels/venv/bin/pip" install --no-index --quiet "$wheels"/egress_policy-*-abi3-*.whl
+  "$wheels/venv/bin/python" -c "import egress_policy; e = egress_policy.Engine.from_paths('examples/policies/istio-waypoint'); d = e.check(source='cluster.local/ns/bookinfo/sa/bookinfo-productpage', url='http://httpbin.org/get', method='GET'); assert d.allowed, d; print('wheel ok:', egress_policy.__version__, d)"
+fi
+
+step "python bindings: all gates passed"
