@@ -342,16 +342,19 @@ fn import_egress_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
         group: group.clone(),
     };
     let rules = authorization(cx, &spec, &gateway);
-    if rules.is_none() {
-        // TSB's API reference says an empty list denies all traffic, and a proto3 list
-        // cannot tell "absent" from "empty"; egress-policy (SEMANTICS.md §8.3) only treats a
-        // written `authorization: []` as deny-all, so say so.
-        cx.warn(
-            spec.node,
-            "spec.authorization",
-            "no `authorization` written: egress-policy attaches no authorization to this gateway, while TSB documents an empty authorization list as denying all traffic; write `authorization: []` to deny all",
-        );
-    }
+    let rules = match rules {
+        Some(rules) => rules,
+        None => {
+            // TSB's API reference says an empty list denies all traffic, and a proto3 list
+            // cannot tell "absent" from "empty": an unwritten list denies everything too.
+            cx.warn(
+                spec.node,
+                "spec.authorization",
+                "no `authorization` written: like TSB, this gateway denies all traffic; list the allowed sources and hosts, or write `authorization: []` to make the deny-all explicit",
+            );
+            Vec::new()
+        }
+    };
     let Some(namespace) = namespace else {
         return;
     };
@@ -367,17 +370,15 @@ fn import_egress_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
         group,
         originates_tls: true,
     });
-    if let Some(rules) = rules {
-        model.policies.push(Policy {
-            id: id.clone(),
-            vendor: Vendor::Tsb,
-            location: doc.location(),
-            action: crate::model::Action::Allow,
-            scope: Scope::Gateway { gateway: id },
-            dry_run: false,
-            rules,
-        });
-    }
+    model.policies.push(Policy {
+        id: id.clone(),
+        vendor: Vendor::Tsb,
+        location: doc.location(),
+        action: crate::model::Action::Allow,
+        scope: Scope::Gateway { gateway: id },
+        dry_run: false,
+        rules,
+    });
 }
 
 /// `spec.authorization`: `None` when not written; an empty list denies everything.

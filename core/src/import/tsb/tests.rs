@@ -279,7 +279,7 @@ fn empty_authorization_is_a_policy_without_rules() {
 }
 
 #[test]
-fn absent_authorization_is_no_policy() {
+fn absent_authorization_denies_all_like_tsb() {
     let text = r#"apiVersion: gateway.tsb.tetrate.io/v2
 kind: EgressGateway
 metadata: {name: open, workspace: w1}
@@ -290,7 +290,10 @@ spec:
   etag: '"abc"'
 "#;
     let model = load(text);
-    assert!(model.policies.is_empty());
+    let [policy] = model.policies.as_slice() else {
+        panic!("{:#?}", model.policies)
+    };
+    assert!(policy.rules.is_empty(), "an unwritten list denies all traffic");
     assert_eq!(model.warnings.len(), 1, "{:#?}", model.warnings);
     assert_diag(
         &model.warnings[0],
