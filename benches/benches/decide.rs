@@ -25,8 +25,10 @@ fn load(
     std::time::Duration,
     std::time::Duration,
     usize,
+    usize,
 ) {
     let workload = generate(n, 42);
+    let whole = Region::new(GLOBAL);
     let start = Instant::now();
     let mut loader = Loader::new();
     for (name, text) in &workload.files {
@@ -44,30 +46,34 @@ fn load(
     let compiled_bytes = stats
         .bytes_allocated
         .saturating_sub(stats.bytes_deallocated);
+    let all = whole.change();
+    let engine_bytes = all.bytes_allocated.saturating_sub(all.bytes_deallocated);
     (
         engine,
         workload.requests,
         load_time,
         compile_time,
         compiled_bytes,
+        engine_bytes,
     )
 }
 
 fn table() {
     println!();
-    println!("| rules | YAML load | compile | compiled index memory | decide p50 | decide p99 | reference p50 | reference p99 | speed-up (p50) |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| rules | YAML load | compile | index memory | engine memory | decide p50 | decide p99 | reference p50 | reference p99 | speed-up (p50) |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for n in SIZES {
-        let (engine, requests, load_time, compile_time, bytes) = load(n);
+        let (engine, requests, load_time, compile_time, bytes, engine_bytes) = load(n);
         let prepared: Vec<Prepared> = requests.iter().map(|r| engine.prepare(r)).collect();
         let compiled = time_compiled(&engine, &prepared, 200_000);
         let reference_samples = (2_000_000 / n).clamp(200, 20_000);
         let reference = time_reference(&engine, &requests, reference_samples);
         println!(
-            "| {n} | {} | {} | {:.1} MB | {} | {} | {} | {} | {:.0}× |",
+            "| {n} | {} | {} | {:.1} MB | {:.1} MB | {} | {} | {} | {} | {:.0}× |",
             show(load_time),
             show(compile_time),
             bytes as f64 / 1_048_576.0,
+            engine_bytes as f64 / 1_048_576.0,
             show(compiled.p50),
             show(compiled.p99),
             show(reference.p50),

@@ -70,7 +70,7 @@ impl Engine {
     /// Digests a request once (normalisation, lower-casing, label lookups) so that
     /// [`Engine::decide_prepared`] can run without allocating.
     pub fn prepare(&self, request: &Request) -> Prepared {
-        Prepared::new(request, &self.inner.model)
+        Prepared::for_engine(request, &self.inner.model, &self.inner.compiled)
     }
 
     /// The hot path: decides a prepared request without heap allocation. The verdict

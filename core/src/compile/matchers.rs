@@ -78,95 +78,106 @@ fn ip_holds(field: &Field<IpBlock>, ip: Option<std::net::IpAddr>) -> bool {
     field.holds(|b| ip.is_some_and(|ip| b.contains(ip)))
 }
 
-/// A compiled `from[].source`.
+/// One set field of a compiled `from[].source`; only set fields are stored.
+#[derive(Debug, Clone)]
+enum SourceCheck {
+    Principals(Field<StringPattern>),
+    Uri(Field<UriRegex>),
+    RequestPrincipals(Field<StringPattern>),
+    IpBlocks(Field<IpBlock>),
+    RemoteIpBlocks(Field<IpBlock>),
+    Members(Field<Vec<NamespaceSelector>>),
+    AccountLabels(Field<Labels>),
+}
+
+impl SourceCheck {
+    fn holds(&self, req: &Digest, drop_http: bool) -> bool {
+        let n = &req.normalized;
+        match self {
+            SourceCheck::Principals(f) => str_holds(f, n.peer_uri.as_deref()),
+            SourceCheck::Uri(f) => uri_holds(f, n.peer_uri.as_deref()),
+            SourceCheck::RequestPrincipals(f) => {
+                drop_http || str_holds(f, n.jwt.as_ref().and_then(|j| j.principal.as_deref()))
+            }
+            SourceCheck::IpBlocks(f) => ip_holds(f, n.source_ip),
+            SourceCheck::RemoteIpBlocks(f) => ip_holds(f, n.remote_ip.or(n.source_ip)),
+            SourceCheck::Members(f) => f.holds(|selectors| {
+                n.namespace.as_deref().is_some_and(|ns| {
+                    selectors
+                        .iter()
+                        .any(|s| s.selects(n.cluster.as_deref(), ns))
+                })
+            }),
+            SourceCheck::AccountLabels(f) => {
+                let labels = req.account_labels.as_ref();
+                f.holds(|wanted| labels.is_some_and(|have| labels_subset(wanted, have)))
+            }
+        }
+    }
+}
+
+/// A compiled `from[].source`: the AND of its set fields.
 #[derive(Debug, Clone)]
 pub(crate) struct CSource {
-    principals: Field<StringPattern>,
-    namespaces: Field<UriRegex>,
-    service_accounts: Field<UriRegex>,
-    trust_domains: Field<UriRegex>,
-    request_principals: Field<StringPattern>,
-    ip_blocks: Field<IpBlock>,
-    remote_ip_blocks: Field<IpBlock>,
-    workspaces: Field<Vec<NamespaceSelector>>,
-    groups: Field<Vec<NamespaceSelector>>,
-    service_account_labels: Field<Labels>,
-    /// Exact SPIFFE URIs, when every positive principal value is exact (index key).
-    pub exact_principals: Option<Vec<String>>,
+    checks: Box<[SourceCheck]>,
 }
 
 impl CSource {
     fn compile(s: &Source, resolve: &dyn Fn(bool, &str) -> Vec<NamespaceSelector>) -> Self {
-        let exact_principals = (!s.principals.values.is_empty()
-            && s.principals
-                .values
-                .iter()
-                .all(|p| matches!(p, StringPattern::Exact(_))))
-        .then(|| {
-            s.principals
-                .values
-                .iter()
-                .map(|p| match p {
-                    StringPattern::Exact(t) => t.clone(),
-                    other => other.to_string(),
-                })
-                .collect()
-        });
+        let mut checks = Vec::new();
+        if s.principals.is_set() {
+            checks.push(SourceCheck::Principals(s.principals.clone()));
+        }
+        if s.namespaces.is_set() {
+            checks.push(SourceCheck::Uri(map_field(&s.namespaces, namespace_regex)));
+        }
+        if s.service_accounts.is_set() {
+            checks.push(SourceCheck::Uri(map_field(&s.service_accounts, service_account_regex)));
+        }
+        if s.trust_domains.is_set() {
+            checks.push(SourceCheck::Uri(map_field(&s.trust_domains, trust_domain_regex)));
+        }
+        if s.request_principals.is_set() {
+            checks.push(SourceCheck::RequestPrincipals(s.request_principals.clone()));
+        }
+        if s.ip_blocks.is_set() {
+            checks.push(SourceCheck::IpBlocks(s.ip_blocks.clone()));
+        }
+        if s.remote_ip_blocks.is_set() {
+            checks.push(SourceCheck::RemoteIpBlocks(s.remote_ip_blocks.clone()));
+        }
+        if s.workspaces.is_set() {
+            checks.push(SourceCheck::Members(map_field(&s.workspaces, |w| resolve(false, w))));
+        }
+        if s.groups.is_set() {
+            checks.push(SourceCheck::Members(map_field(&s.groups, |g| resolve(true, g))));
+        }
+        if s.service_account_labels.is_set() {
+            checks.push(SourceCheck::AccountLabels(s.service_account_labels.clone()));
+        }
         CSource {
-            principals: s.principals.clone(),
-            namespaces: map_field(&s.namespaces, namespace_regex),
-            service_accounts: map_field(&s.service_accounts, service_account_regex),
-            trust_domains: map_field(&s.trust_domains, trust_domain_regex),
-            request_principals: s.request_principals.clone(),
-            ip_blocks: s.ip_blocks.clone(),
-            remote_ip_blocks: s.remote_ip_blocks.clone(),
-            workspaces: map_field(&s.workspaces, |w| resolve(false, w)),
-            groups: map_field(&s.groups, |g| resolve(true, g)),
-            service_account_labels: s.service_account_labels.clone(),
-            exact_principals,
+            checks: checks.into_boxed_slice(),
         }
     }
 
+    /// The exact SPIFFE URIs this source can match, when every positive `principals`
+    /// value is exact (the index key); `None` when any peer might match.
+    pub(crate) fn exact_principals(&self) -> Option<Vec<&str>> {
+        self.checks.iter().find_map(|c| match c {
+            SourceCheck::Principals(f) if !f.values.is_empty() => f
+                .values
+                .iter()
+                .map(|p| match p {
+                    StringPattern::Exact(t) => Some(t.as_str()),
+                    _ => None,
+                })
+                .collect(),
+            _ => None,
+        })
+    }
+
     fn matches(&self, req: &Digest, drop_http: bool) -> bool {
-        let n = &req.normalized;
-        let uri = n.peer_uri.as_deref();
-        if !str_holds(&self.principals, uri)
-            || !uri_holds(&self.namespaces, uri)
-            || !uri_holds(&self.service_accounts, uri)
-            || !uri_holds(&self.trust_domains, uri)
-        {
-            return false;
-        }
-        if !drop_http
-            && !str_holds(
-                &self.request_principals,
-                n.jwt.as_ref().and_then(|j| j.principal.as_deref()),
-            )
-        {
-            return false;
-        }
-        if !ip_holds(&self.ip_blocks, n.source_ip)
-            || !ip_holds(&self.remote_ip_blocks, n.remote_ip.or(n.source_ip))
-        {
-            return false;
-        }
-        let member = |selectors: &Vec<NamespaceSelector>| {
-            n.namespace.as_deref().is_some_and(|ns| {
-                selectors
-                    .iter()
-                    .any(|s| s.selects(n.cluster.as_deref(), ns))
-            })
-        };
-        if !self.workspaces.holds(member) || !self.groups.holds(member) {
-            return false;
-        }
-        if self.service_account_labels.is_set() {
-            let labels = req.account_labels.as_ref();
-            return self.service_account_labels.holds(|wanted| {
-                labels.is_some_and(|have| wanted.iter().all(|(k, v)| have.get(k) == Some(v)))
-            });
-        }
-        true
+        self.checks.iter().all(|c| c.holds(req, drop_http))
     }
 }
 
@@ -219,40 +230,64 @@ impl MethodMatcher {
     }
 }
 
-/// A compiled `to[].operation`.
+/// One set field of a compiled `to[].operation`.
+#[derive(Debug, Clone)]
+enum OperationCheck {
+    Hosts(Field<StringPattern>),
+    Ports(Field<u16>),
+    Methods(MethodMatcher),
+    Paths(Field<PathPattern>),
+}
+
+/// A compiled `to[].operation`: the AND of its set fields.
 #[derive(Debug, Clone)]
 pub(crate) struct COperation {
-    /// Lower-cased host patterns (index keys come from here).
-    pub hosts: Field<StringPattern>,
-    ports: Field<u16>,
-    methods: MethodMatcher,
-    paths: Field<PathPattern>,
+    checks: Box<[OperationCheck]>,
 }
 
 impl COperation {
     fn compile(o: &Operation) -> Self {
+        let mut checks = Vec::new();
+        if o.hosts.is_set() {
+            checks.push(OperationCheck::Hosts(map_field(&o.hosts, |h: &HostPattern| {
+                h.pattern.clone()
+            })));
+        }
+        if o.ports.is_set() {
+            checks.push(OperationCheck::Ports(o.ports.clone()));
+        }
+        if o.methods.is_set() {
+            checks.push(OperationCheck::Methods(MethodMatcher::compile(&o.methods)));
+        }
+        if o.paths.is_set() {
+            checks.push(OperationCheck::Paths(o.paths.clone()));
+        }
         COperation {
-            hosts: map_field(&o.hosts, |h: &HostPattern| h.pattern.clone()),
-            ports: o.ports.clone(),
-            methods: MethodMatcher::compile(&o.methods),
-            paths: o.paths.clone(),
+            checks: checks.into_boxed_slice(),
         }
     }
 
+    /// The lower-cased positive host patterns (empty when `hosts` is not set).
+    pub(crate) fn host_values(&self) -> &[StringPattern] {
+        self.checks
+            .iter()
+            .find_map(|c| match c {
+                OperationCheck::Hosts(f) => Some(f.values.as_slice()),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
     fn matches(&self, req: &Digest, drop_http: bool) -> bool {
-        if !drop_http && !str_holds(&self.hosts, req.authority_lower.as_deref()) {
-            return false;
-        }
-        if !self.ports.holds(|p| *p == req.normalized.port) {
-            return false;
-        }
-        if drop_http {
-            return true;
-        }
-        self.methods.holds(req)
-            && self
-                .paths
-                .holds(|p| req.normalized.path.as_deref().is_some_and(|v| p.matches(v)))
+        let n = &req.normalized;
+        self.checks.iter().all(|c| match c {
+            OperationCheck::Hosts(f) => drop_http || str_holds(f, req.authority_lower.as_deref()),
+            OperationCheck::Ports(f) => f.holds(|p| *p == n.port),
+            OperationCheck::Methods(m) => drop_http || m.holds(req),
+            OperationCheck::Paths(f) => {
+                drop_http || f.holds(|p| n.path.as_deref().is_some_and(|v| p.matches(v)))
+            }
+        })
     }
 }
 

@@ -12,6 +12,7 @@
 //! rule ids follow model order, every candidate list is scanned while keeping the lowest
 //! matching id per action; no merge (and no allocation) is needed.
 
+mod hash;
 mod matchers;
 mod prepare;
 mod verdict;
@@ -59,12 +60,13 @@ struct CPolicy {
     namespace: String,
     in_root: bool,
     scope: CScope,
+    attachment: Attachment,
 }
 
 impl CPolicy {
     /// Whether attachment can depend on the request's registry entry.
-    fn kind_of_attachment(&self) -> Attachment {
-        match &self.scope {
+    fn kind_of_attachment(scope: &CScope) -> Attachment {
+        match scope {
             CScope::Services(_) | CScope::AllGloo => Attachment::ServiceOnly,
             CScope::TargetRefs { services, .. } if !services.is_empty() => Attachment::Mixed,
             _ => Attachment::Point,
@@ -82,55 +84,93 @@ enum Attachment {
     Mixed,
 }
 
-/// Rules of one host bucket, keyed by exact peer URI.
+/// Tags separating the key spaces of the host dimension.
+use hash::{ANY, TAG_EXACT_HOST, TAG_HOST_SUFFIX, TAG_PRINCIPAL};
+/// Key of "any host" and of "any principal".
+
+/// Candidate rules keyed by (host key, principal key), flattened: one table of ranges into
+/// one posting array. Keys are hashes, so the index is lossy on purpose: a collision only
+/// adds candidates, and every candidate is checked in full.
 #[derive(Debug, Clone, Default)]
-struct Bucket {
-    by_principal: HashMap<String, Vec<u32>>,
-    any_principal: Vec<u32>,
+struct PostingIndex {
+    slots: HashMap<u64, (u32, u32), hash::IdentityBuild>,
+    postings: Vec<u32>,
+    /// A two-probe Bloom filter over the keys: most probes of a request (host suffixes
+    /// nobody wrote, principals without own rules) stop here, in a table small enough
+    /// for the CPU cache, instead of missing in the big one.
+    bloom: Vec<u64>,
+    bloom_mask: u64,
 }
 
-impl Bucket {
-    fn add(&mut self, rule_id: u32, principals: &Option<Vec<String>>) {
-        match principals {
-            Some(keys) => {
-                for key in keys {
-                    let list = self.by_principal.entry(key.clone()).or_default();
-                    if list.last() != Some(&rule_id) {
-                        list.push(rule_id);
-                    }
+impl PostingIndex {
+    fn build(mut pairs: Vec<(u64, u32)>) -> Self {
+        pairs.sort_unstable();
+        pairs.dedup();
+        let bits = (pairs.len().max(64) * 12).next_power_of_two();
+        let mut index = PostingIndex {
+            slots: HashMap::with_capacity_and_hasher(pairs.len() / 2 + 1, hash::IdentityBuild),
+            postings: Vec::with_capacity(pairs.len()),
+            bloom: vec![0; bits / 64],
+            bloom_mask: (bits as u64) - 1,
+        };
+        let mut start = 0usize;
+        while let Some(&(key, _)) = pairs.get(start) {
+            let end = pairs
+                .get(start..)
+                .and_then(|rest| rest.iter().position(|(k, _)| *k != key))
+                .map_or(pairs.len(), |n| start + n);
+            let offset = u32::try_from(index.postings.len()).unwrap_or(u32::MAX);
+            index
+                .postings
+                .extend(pairs.get(start..end).unwrap_or_default().iter().map(|(_, id)| *id));
+            let len = u32::try_from(end - start).unwrap_or(u32::MAX);
+            index.slots.insert(key, (offset, len));
+            for bit in index.bloom_bits(key) {
+                if let Some(word) = index.bloom.get_mut((bit / 64) as usize) {
+                    *word |= 1 << (bit % 64);
                 }
             }
-            None => {
-                if self.any_principal.last() != Some(&rule_id) {
-                    self.any_principal.push(rule_id);
-                }
+            start = end;
+        }
+        index.slots.shrink_to_fit();
+        index
+    }
+
+    #[inline]
+    fn bloom_bits(&self, key: u64) -> [u64; 2] {
+        [key & self.bloom_mask, (key >> 32 ^ key.rotate_left(17)) & self.bloom_mask]
+    }
+
+    #[inline]
+    fn maybe_contains(&self, key: u64) -> bool {
+        self.bloom_bits(key).iter().all(|bit| {
+            self.bloom
+                .get((bit / 64) as usize)
+                .is_some_and(|word| word & (1 << (bit % 64)) != 0)
+        })
+    }
+
+    #[inline]
+    fn visit(&self, key: u64, f: &mut impl FnMut(u32)) {
+        if !self.maybe_contains(key) {
+            return;
+        }
+        if let Some(&(offset, len)) = self.slots.get(&key) {
+            let (offset, len) = (offset as usize, len as usize);
+            if let Some(list) = self.postings.get(offset..offset + len) {
+                list.iter().for_each(|r| f(*r));
             }
         }
     }
-
-    fn visit(&self, uri: Option<&str>, f: &mut impl FnMut(u32)) {
-        if let Some(list) = uri.and_then(|u| self.by_principal.get(u)) {
-            list.iter().for_each(|r| f(*r));
-        }
-        self.any_principal.iter().for_each(|r| f(*r));
-    }
-}
-
-/// Host index for HTTP rules.
-#[derive(Debug, Clone, Default)]
-struct HttpIndex {
-    exact: HashMap<String, Bucket>,
-    dot_suffix: HashMap<String, Bucket>,
-    any_host: Bucket,
 }
 
 /// Registry lookup by lower-cased host.
 #[derive(Debug, Clone, Default)]
 struct RegistryIndex {
-    exact: HashMap<String, usize>,
-    dot_suffix: HashMap<String, usize>,
+    exact: HashMap<String, usize, hash::FxBuild>,
+    dot_suffix: HashMap<String, usize, hash::FxBuild>,
     other: Vec<(String, usize)>,
-    by_port: HashMap<u16, usize>,
+    by_port: HashMap<u16, usize, hash::FxBuild>,
 }
 
 impl RegistryIndex {
@@ -158,6 +198,9 @@ impl RegistryIndex {
 
     fn lookup(&self, host: &str) -> Option<usize> {
         let mut best = self.exact.get(host).copied();
+        if self.dot_suffix.is_empty() && self.other.is_empty() {
+            return best;
+        }
         let mut consider = |i: usize| {
             if best.is_none_or(|b| i < b) {
                 best = Some(i);
@@ -225,15 +268,19 @@ struct CTls {
 pub struct Compiled {
     policies: Vec<CPolicy>,
     rules: Vec<CRule>,
-    http: HttpIndex,
+    http: PostingIndex,
     tcp_rules: Vec<u32>,
     custom_policies: Vec<u32>,
     dry_run_policies: Vec<u32>,
     point_allow_policies: Vec<u32>,
     mixed_allow_policies: Vec<u32>,
     service_allow_policies: Vec<Vec<u32>>,
-    gateway_summaries: Vec<PointSummary>,
-    workload_summaries: HashMap<String, Vec<(Labels, PointSummary)>>,
+    /// Distinguishes engines, so a request prepared by one engine is never decided with
+    /// another engine's point index.
+    id: u64,
+    gateway_points: Vec<PointInfo>,
+    workload_points: Vec<PointInfo>,
+    workload_index: HashMap<String, Vec<(Labels, u32)>, hash::FxBuild>,
     registry: RegistryIndex,
     service_gateway: Vec<Option<usize>>,
     route_gateway: Vec<Option<usize>>,
@@ -252,7 +299,29 @@ struct Point<'a> {
     labels: &'a Labels,
     gateways: GatewaySet,
     gateway_ref: Option<&'a ResourceRef>,
-    summary: Option<&'a PointSummary>,
+    info: Option<&'a PointInfo>,
+}
+
+/// Everything about a known enforcement point that does not depend on the request,
+/// computed at compile time for every gateway (and every gateway's own labels as a
+/// request `workload`).
+#[derive(Debug, Clone, Default)]
+struct PointInfo {
+    summary: PointSummary,
+    /// Bitset over policies whose attachment depends only on the point.
+    attached: Vec<u64>,
+    first_gateway: Option<usize>,
+    tls_gateway: Option<usize>,
+    waypoint: bool,
+}
+
+impl PointInfo {
+    #[inline]
+    fn attached(&self, policy: u32) -> bool {
+        self.attached
+            .get((policy / 64) as usize)
+            .is_some_and(|w| w & (1 << (policy % 64)) != 0)
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -283,6 +352,9 @@ impl<'a> Point<'a> {
     }
 
     fn first_gateway(&self, model: &Model) -> Option<usize> {
+        if let Some(info) = self.info {
+            return info.first_gateway;
+        }
         match self.gateways {
             GatewaySet::One(g) => Some(g),
             GatewaySet::Unloaded => None,
@@ -293,6 +365,9 @@ impl<'a> Point<'a> {
     }
 
     fn is_waypoint(&self, model: &Model) -> bool {
+        if let Some(info) = self.info {
+            return info.waypoint;
+        }
         match self
             .first_gateway(model)
             .and_then(|g| model.gateways.get(g))
@@ -371,7 +446,9 @@ impl Compiled {
                         .collect(),
                 ),
             };
+            let attachment = CPolicy::kind_of_attachment(&scope);
             policies.push(CPolicy {
+                attachment,
                 class,
                 dry_run: policy.dry_run,
                 provider: match &policy.action {
@@ -394,7 +471,7 @@ impl Compiled {
             }
         }
 
-        let mut http = HttpIndex::default();
+        let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(rules.len());
         let mut tcp_rules = Vec::new();
         for (id, rule) in rules.iter().enumerate() {
             let id = u32::try_from(id).unwrap_or(u32::MAX);
@@ -404,17 +481,20 @@ impl Compiled {
             if !(narrows && rule.http_only) {
                 tcp_rules.push(id);
             }
-            let principals = principal_keys(rule);
+            let principals: Vec<u64> = match principal_keys(rule) {
+                Some(keys) => keys.iter().map(|k| hash::key_hash(TAG_PRINCIPAL, k)).collect(),
+                None => vec![ANY],
+            };
             for key in host_keys(rule) {
-                match key {
-                    HostKey::Exact(h) => http.exact.entry(h).or_default().add(id, &principals),
-                    HostKey::DotSuffix(s) => {
-                        http.dot_suffix.entry(s).or_default().add(id, &principals)
-                    }
-                    HostKey::Any => http.any_host.add(id, &principals),
-                }
+                let host = match key {
+                    HostKey::Exact(h) => hash::key_hash(TAG_EXACT_HOST, &h),
+                    HostKey::DotSuffix(s) => hash::key_hash(TAG_HOST_SUFFIX, &s),
+                    HostKey::Any => ANY,
+                };
+                pairs.extend(principals.iter().map(|p| (hash::pair(host, *p), id)));
             }
         }
+        let http = PostingIndex::build(pairs);
 
         let index_of = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
         let dry_run_policies = (0..policies.len())
@@ -429,7 +509,7 @@ impl Compiled {
             policies
                 .iter()
                 .enumerate()
-                .filter(|(_, p)| p.class == Class::Allow && p.kind_of_attachment() == kind)
+                .filter(|(_, p)| p.class == Class::Allow && p.attachment == kind)
                 .map(|(i, _)| index_of(i))
                 .collect()
         };
@@ -463,8 +543,10 @@ impl Compiled {
             point_allow_policies,
             mixed_allow_policies,
             service_allow_policies,
-            gateway_summaries: Vec::new(),
-            workload_summaries: HashMap::new(),
+            id: NEXT_ENGINE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            gateway_points: Vec::new(),
+            workload_points: Vec::new(),
+            workload_index: HashMap::default(),
             registry: RegistryIndex::build(model),
             service_gateway: model
                 .services
@@ -503,43 +585,79 @@ impl Compiled {
                 .map(|vs| vs.hosts.iter().map(|h| h.to_ascii_lowercase()).collect())
                 .collect(),
         };
-        compiled.gateway_summaries = model
+        compiled.gateway_points = model
             .gateways
             .iter()
             .enumerate()
             .map(|(i, g)| {
-                compiled.point_summary(
+                compiled.point_info(
                     model,
                     &Point {
                         namespace: &g.namespace,
                         labels: &g.labels,
                         gateways: GatewaySet::One(i),
                         gateway_ref: None,
-                        summary: None,
+                        info: None,
                     },
                 )
             })
             .collect();
         for g in &model.gateways {
-            let summary = compiled.point_summary(
+            let info = compiled.point_info(
                 model,
                 &Point {
                     namespace: &g.namespace,
                     labels: &g.labels,
                     gateways: GatewaySet::ByLabels,
                     gateway_ref: None,
-                    summary: None,
+                    info: None,
                 },
             );
+            let next = u32::try_from(compiled.workload_points.len()).unwrap_or(u32::MAX);
             let entry = compiled
-                .workload_summaries
+                .workload_index
                 .entry(g.namespace.clone())
                 .or_default();
             if !entry.iter().any(|(l, _)| l == &g.labels) {
-                entry.push((g.labels.clone(), summary));
+                entry.push((g.labels.clone(), next));
+                compiled.workload_points.push(info);
             }
         }
         compiled
+    }
+
+    fn point_info(&self, model: &Model, point: &Point) -> PointInfo {
+        let mut attached = vec![0u64; self.policies.len().div_ceil(64)];
+        for (i, p) in self.policies.iter().enumerate() {
+            if p.attachment == Attachment::Point && self.attaches(model, p, point, None) {
+                if let Some(word) = attached.get_mut(i / 64) {
+                    *word |= 1 << (i % 64);
+                }
+            }
+        }
+        let first_gateway = point.first_gateway(model);
+        PointInfo {
+            summary: self.point_summary(model, point),
+            attached,
+            first_gateway,
+            tls_gateway: (0..model.gateways.len())
+                .filter(|g| point.gateway_matches(model, *g))
+                .find(|g| model.gateways.get(*g).is_some_and(|gw| gw.originates_tls)),
+            waypoint: point.is_waypoint(model),
+        }
+    }
+
+    /// The precomputed point of a request `workload` that names a gateway's own labels.
+    pub(crate) fn workload_point(&self, namespace: &str, labels: &Labels) -> Option<u32> {
+        self.workload_index
+            .get(namespace)
+            .and_then(|list| list.iter().find(|(l, _)| l == labels))
+            .map(|(_, i)| *i)
+    }
+
+    /// This engine's identity (see [`Prepared`]).
+    pub(crate) fn id(&self) -> u64 {
+        self.id
     }
 
     /// The number of compiled rules.
@@ -629,11 +747,14 @@ impl Compiled {
                 labels: &w.labels,
                 gateways: GatewaySet::ByLabels,
                 gateway_ref: None,
-                summary: self
-                    .workload_summaries
-                    .get(w.namespace.as_str())
-                    .and_then(|list| list.iter().find(|(l, _)| l == &w.labels))
-                    .map(|(_, s)| s),
+                info: match req.workload_point {
+                    Some((engine, index)) if engine == self.id => {
+                        self.workload_points.get(index as usize)
+                    }
+                    _ => self
+                        .workload_point(&w.namespace, &w.labels)
+                        .and_then(|i| self.workload_points.get(i as usize)),
+                },
             }),
             None => {
                 let by_service = service.and_then(|s| {
@@ -671,14 +792,14 @@ impl Compiled {
                                 labels: &gw.labels,
                                 gateways: GatewaySet::One(g),
                                 gateway_ref: None,
-                                summary: self.gateway_summaries.get(g),
+                                info: self.gateway_points.get(g),
                             },
                             None => Point {
                                 namespace: &reference.namespace,
                                 labels: fallback.unwrap_or(&self.no_labels),
                                 gateways: GatewaySet::Unloaded,
                                 gateway_ref: Some(reference),
-                                summary: None,
+                                info: None,
                             },
                         }
                     })
@@ -727,7 +848,6 @@ impl Compiled {
 
         // Lowest matching rule id per action, for [enforced, with dry-run].
         let mut best = Best::default();
-        let uri = req.normalized.peer_uri.as_deref();
         let mut visit = |id: u32| {
             let Some(rule) = self.rules.get(id as usize) else {
                 return;
@@ -738,7 +858,11 @@ impl Compiled {
             if !best.wants(p.class, id, p.dry_run) {
                 return;
             }
-            if !self.attaches(model, p, point, service) {
+            let attached = match point.info {
+                Some(info) if p.attachment == Attachment::Point => info.attached(rule.policy),
+                _ => self.attaches(model, p, point, service),
+            };
+            if !attached {
                 return;
             }
             let narrows = matches!(p.class, Class::Allow | Class::Custom);
@@ -766,25 +890,21 @@ impl Compiled {
         if req.is_tcp {
             self.tcp_rules.iter().for_each(|id| visit(*id));
         } else {
-            let authority = req.authority_lower.as_deref().unwrap_or_default();
-            if let Some(bucket) = self.http.exact.get(authority) {
-                bucket.visit(uri, &mut visit);
-            }
-            for (at, _) in authority.match_indices('.') {
-                if let Some(bucket) = authority
-                    .get(at..)
-                    .and_then(|t| self.http.dot_suffix.get(t))
-                {
-                    bucket.visit(uri, &mut visit);
+            let principal = req.principal_key;
+            let mut probe = |host: u64| {
+                self.http.visit(hash::pair(host, principal), &mut visit);
+                if principal != ANY {
+                    self.http.visit(hash::pair(host, ANY), &mut visit);
                 }
-            }
-            self.http.any_host.visit(uri, &mut visit);
+            };
+            req.host_keys.iter().for_each(|h| probe(*h));
+            probe(ANY);
         }
 
         // Which ALLOW policies attach: cached per point, plus the few that depend on the
         // registry entry.
-        let mut summary = match point.summary {
-            Some(s) => *s,
+        let mut summary = match point.info {
+            Some(info) => info.summary,
             None => self.point_summary(model, point),
         };
         let service_allows = service
@@ -892,9 +1012,12 @@ impl Compiled {
             });
         if tls.is_none() {
             if let Some(point) = point {
-                let originating = (0..model.gateways.len())
-                    .filter(|g| point.gateway_matches(model, *g))
-                    .find_map(|g| model.gateways.get(g).filter(|gw| gw.originates_tls));
+                let originating = match point.info {
+                    Some(info) => info.tls_gateway.and_then(|g| model.gateways.get(g)),
+                    None => (0..model.gateways.len())
+                        .filter(|g| point.gateway_matches(model, *g))
+                        .find_map(|g| model.gateways.get(g).filter(|gw| gw.originates_tls)),
+                };
                 if let Some(gateway) = originating {
                     tls = Some(VerdictTls {
                         mode: "SIMPLE",
@@ -964,6 +1087,8 @@ fn unloaded_labels(reference: &ResourceRef) -> Labels {
     }
     labels
 }
+
+static NEXT_ENGINE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// The outcome of §1.2 for one mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1072,10 +1197,10 @@ fn host_keys(rule: &CRule) -> Vec<HostKey> {
     };
     let mut keys = Vec::new();
     for op in ops {
-        if op.hosts.values.is_empty() {
+        if op.host_values().is_empty() {
             return vec![HostKey::Any];
         }
-        for value in &op.hosts.values {
+        for value in op.host_values() {
             match value {
                 StringPattern::Exact(h) => keys.push(HostKey::Exact(h.clone())),
                 StringPattern::Suffix(s) if s.starts_with('.') => {
@@ -1089,11 +1214,11 @@ fn host_keys(rule: &CRule) -> Vec<HostKey> {
 }
 
 /// Exact peer URIs under which `rule` can match, or `None` for "any peer".
-fn principal_keys(rule: &CRule) -> Option<Vec<String>> {
+fn principal_keys(rule: &CRule) -> Option<Vec<&str>> {
     let sources = rule.from.as_ref()?;
     let mut keys = Vec::new();
     for source in sources {
-        keys.extend(source.exact_principals.clone()?);
+        keys.extend(source.exact_principals()?);
     }
     keys.sort();
     keys.dedup();
@@ -1103,6 +1228,6 @@ fn principal_keys(rule: &CRule) -> Option<Vec<String>> {
 /// Compiles, then decides a request end to end (convenience for callers holding a
 /// [`Request`]).
 pub fn decide_request(compiled: &Compiled, model: &Model, request: &Request) -> crate::Decision {
-    let prepared = Prepared::new(request, model);
+    let prepared = Prepared::for_engine(request, model, compiled);
     compiled.decide(model, &prepared).to_decision()
 }

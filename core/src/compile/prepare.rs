@@ -3,6 +3,8 @@
 use crate::model::{Labels, Model};
 use crate::request::{Malformed, Normalized, Protocol, Request};
 
+use super::hash;
+use super::Compiled;
 use super::matchers::method_bit;
 
 /// A request digested for the compiled engine. Building one allocates; deciding on one
@@ -29,6 +31,13 @@ pub struct Digest {
     pub(crate) is_tcp: bool,
     /// Labels of the source's service account (Gloo selectors).
     pub(crate) account_labels: Option<Labels>,
+    /// The engine-specific precomputed enforcement point of the request's `workload`:
+    /// (engine id, index); ignored by any other engine.
+    pub(crate) workload_point: Option<(u64, u32)>,
+    /// Index keys of the authority: exact, then every `.suffix` tail.
+    pub(crate) host_keys: Vec<u64>,
+    /// Index key of the peer URI (or "any" for plaintext).
+    pub(crate) principal_key: u64,
     /// The registry lookup name (host, or SNI for TLS) lower-cased.
     pub(crate) registry_name_lower: Option<String>,
     /// The route host (host, else SNI) lower-cased.
@@ -42,6 +51,20 @@ impl Prepared {
             Ok(normalized) => Prepared::Ready(Box::new(Digest::new(normalized, model))),
             Err(malformed) => Prepared::Malformed(malformed),
         }
+    }
+
+    /// Digests `request` for one compiled engine, also resolving its `workload` to the
+    /// engine's precomputed enforcement point. Another engine ignores that part.
+    pub(crate) fn for_engine(request: &Request, model: &Model, compiled: &Compiled) -> Self {
+        let mut prepared = Prepared::new(request, model);
+        if let Prepared::Ready(digest) = &mut prepared {
+            digest.workload_point = digest.normalized.workload.as_ref().and_then(|w| {
+                compiled
+                    .workload_point(&w.namespace, &w.labels)
+                    .map(|i| (compiled.id(), i))
+            });
+        }
+        prepared
     }
 }
 
@@ -66,7 +89,25 @@ impl Digest {
             Protocol::Http | Protocol::Tcp => normalized.host.as_deref(),
             Protocol::Tls => normalized.sni.as_deref().or(normalized.host.as_deref()),
         };
+        let authority_lower = normalized.authority.as_ref().map(|a| a.to_ascii_lowercase());
+        let mut host_keys = Vec::new();
+        if let Some(authority) = &authority_lower {
+            host_keys.push(hash::key_hash(hash::TAG_EXACT_HOST, authority));
+            for (at, _) in authority.match_indices('.') {
+                if let Some(tail) = authority.get(at..) {
+                    host_keys.push(hash::key_hash(hash::TAG_HOST_SUFFIX, tail));
+                }
+            }
+        }
+        host_keys.push(hash::ANY);
+        let principal_key = normalized
+            .peer_uri
+            .as_deref()
+            .map_or(hash::ANY, |u| hash::key_hash(hash::TAG_PRINCIPAL, u));
         Digest {
+            workload_point: None,
+            host_keys,
+            principal_key,
             registry_name_lower: registry_name.map(str::to_ascii_lowercase),
             route_host_lower: normalized
                 .host

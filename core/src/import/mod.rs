@@ -260,6 +260,7 @@ impl Loader {
             return Err(Error::Invalid(diags));
         }
         model.warnings = diags;
+        model.shrink_to_fit();
         Ok(model)
     }
 }

@@ -213,6 +213,11 @@ impl<P> Default for Field<P> {
 }
 
 impl<P> Field<P> {
+    fn shrink_to_fit(&mut self) {
+        self.values.shrink_to_fit();
+        self.not_values.shrink_to_fit();
+    }
+
     /// Whether the policy set this field at all.
     pub fn is_set(&self) -> bool {
         !self.values.is_empty() || !self.not_values.is_empty()
@@ -674,4 +679,42 @@ pub struct Model {
     pub egress_routes: Vec<EgressRoute>,
     /// Warnings found while loading (skipped kinds, suspicious values).
     pub warnings: Vec<Diagnostic>,
+}
+
+impl Model {
+    /// Releases spare capacity left by decoding (lists grown by pushing): at 100 000 rules
+    /// this is most of the model's memory.
+    pub fn shrink_to_fit(&mut self) {
+        self.policies.shrink_to_fit();
+        for policy in &mut self.policies {
+            policy.rules.shrink_to_fit();
+            for rule in &mut policy.rules {
+                rule.when.shrink_to_fit();
+                for source in rule.from.iter_mut().flatten() {
+                    source.principals.shrink_to_fit();
+                    source.namespaces.shrink_to_fit();
+                    source.service_accounts.shrink_to_fit();
+                    source.trust_domains.shrink_to_fit();
+                    source.request_principals.shrink_to_fit();
+                    source.ip_blocks.shrink_to_fit();
+                    source.remote_ip_blocks.shrink_to_fit();
+                    source.workspaces.shrink_to_fit();
+                    source.groups.shrink_to_fit();
+                    source.service_account_labels.shrink_to_fit();
+                }
+                if let Some(from) = &mut rule.from {
+                    from.shrink_to_fit();
+                }
+                for operation in rule.to.iter_mut().flatten() {
+                    operation.hosts.shrink_to_fit();
+                    operation.ports.shrink_to_fit();
+                    operation.methods.shrink_to_fit();
+                    operation.paths.shrink_to_fit();
+                }
+                if let Some(to) = &mut rule.to {
+                    to.shrink_to_fit();
+                }
+            }
+        }
+    }
 }
