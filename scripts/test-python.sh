@@ -31,12 +31,16 @@ step "pytest -W error"
 python -m pytest -W error bindings-python/tests "$@"
 
 step "mypy --strict (examples, package + stubs, tests, bench)"
-python -m mypy --strict --python-version 3.10 \
+mypy_cache="$CARGO_TARGET_DIR/mypy-cache"
+python -m mypy --strict --python-version 3.10 --cache-dir "$mypy_cache" \
   examples/python bindings-python/python/egress_policy bindings-python/bench
-(cd bindings-python/tests && python -m mypy --strict --python-version 3.10 .)
+(cd bindings-python/tests && python -m mypy --strict --python-version 3.10 --cache-dir "$mypy_cache/tests" .)
 
 step "stubtest (stubs match the runtime)"
-python -m mypy.stubtest egress_policy --allowlist bindings-python/stubtest-allowlist.txt
+# stubtest writes .mypy_cache/ into the working directory: run it from the cache dir.
+mkdir -p "$mypy_cache"
+(cd "$mypy_cache" && python -m mypy.stubtest egress_policy \
+  --allowlist "$root/bindings-python/stubtest-allowlist.txt")
 
 if [ "${TEST_PYTHON_WHEEL:-0}" = "1" ]; then
   step "abi3 wheel into a fresh venv"

@@ -11,6 +11,7 @@ use std::fmt;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::dict::BoundDictIterator;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde::de::{
     self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor,
@@ -261,31 +262,36 @@ impl<'de> Deserializer<'de> for PyDe<'_, '_> {
     }
 }
 
-/// Reads a dict's items in order, remembering the key for error paths.
-struct DictAccess<'py> {
-    items: Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>,
-    next: usize,
+/// A `(key, value)` pair of a dict.
+type Item<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>);
+
+/// Reads a dict's items in order (lazily), remembering the key for error paths.
+struct DictAccess<'py, I: Iterator<Item = Item<'py>>> {
+    items: I,
+    /// The pair whose key was just read.
+    current: Option<Item<'py>>,
 }
 
-impl<'py> DictAccess<'py> {
+impl<'py> DictAccess<'py, BoundDictIterator<'py>> {
     fn new(dict: &Bound<'py, PyDict>) -> Self {
         DictAccess {
-            items: dict.iter().collect(),
-            next: 0,
+            items: dict.iter(),
+            current: None,
         }
     }
 }
 
-impl<'de> MapAccess<'de> for DictAccess<'_> {
+impl<'de, 'py, I: Iterator<Item = Item<'py>>> MapAccess<'de> for DictAccess<'py, I> {
     type Error = DeError;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, DeError> {
-        let Some((key, _)) = self.items.get(self.next) else {
+        let Some(item) = self.items.next() else {
             return Ok(None);
         };
+        let key = &self.current.insert(item).0;
         if key.cast::<PyString>().is_err() {
             return Err(DeError::type_error(format!(
                 "keys must be strings, not {}",
@@ -297,18 +303,15 @@ impl<'de> MapAccess<'de> for DictAccess<'_> {
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
-        let Some((key, value)) = self.items.get(self.next) else {
-            return Err(DeError::value_error(
-                "a value was read past the end of a dict",
-            ));
+        let Some((key, value)) = self.current.take() else {
+            return Err(DeError::value_error("a value was read before its key"));
         };
-        self.next += 1;
-        seed.deserialize(PyDe { obj: value })
-            .map_err(|e| e.at_key(key))
+        seed.deserialize(PyDe { obj: &value })
+            .map_err(|e| e.at_key(&key))
     }
 
     fn size_hint(&self) -> Option<usize> {
-        Some(self.items.len().saturating_sub(self.next))
+        self.items.size_hint().1
     }
 }
 
@@ -345,33 +348,34 @@ impl<'de> SeqAccess<'de> for ListAccess<'_> {
 /// A keyword whose value is `None` is skipped (absent); a string `source` keyword means
 /// `source={"principal": ...}`. A key given both ways is a duplicate field (`ValueError`).
 pub struct RequestAccess<'py> {
-    items: Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>,
-    next: usize,
+    request: Option<Bound<'py, PyDict>>,
+    keywords: Vec<Item<'py>>,
 }
 
 impl<'py> RequestAccess<'py> {
-    /// Collects the items of `request` (a dict, or `None`) and of `kwargs`.
+    /// Reads `request` (a mapping, or `None`) and `kwargs`.
     pub fn new(
         request: Option<&Bound<'py, PyAny>>,
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> Result<Self, DeError> {
-        let mut items = Vec::new();
-        if let Some(request) = request.filter(|r| !r.is_none()) {
-            match request.cast::<PyDict>() {
-                Ok(dict) => items.extend(dict.iter()),
+        let request = match request.filter(|r| !r.is_none()) {
+            None => None,
+            Some(request) => match request.cast::<PyDict>() {
+                Ok(dict) => Some(dict.clone()),
                 Err(_) if is_mapping(request)? => {
                     let dict = PyDict::new(request.py());
                     dict.call_method1("update", (request,))?;
-                    items.extend(dict.iter());
+                    Some(dict)
                 }
                 Err(_) => {
                     return Err(DeError::type_error(format!(
-                        "the request must be a dict, not {}",
+                        "must be a dict (the request JSON), not {}",
                         type_name(request)
                     )))
                 }
-            }
-        }
+            },
+        };
+        let mut keywords = Vec::new();
         if let Some(kwargs) = kwargs {
             for (key, value) in kwargs.iter() {
                 if value.is_none() {
@@ -385,13 +389,13 @@ impl<'py> RequestAccess<'py> {
                 if is_source && value.cast::<PyString>().is_ok() {
                     let source = PyDict::new(key.py());
                     source.set_item("principal", &value)?;
-                    items.push((key, source.into_any()));
+                    keywords.push((key, source.into_any()));
                 } else {
-                    items.push((key, value));
+                    keywords.push((key, value));
                 }
             }
         }
-        Ok(RequestAccess { items, next: 0 })
+        Ok(RequestAccess { request, keywords })
     }
 }
 
@@ -399,9 +403,10 @@ impl<'de> Deserializer<'de> for RequestAccess<'_> {
     type Error = DeError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        let from_dict = self.request.iter().flat_map(|dict| dict.iter());
         visitor.visit_map(DictAccess {
-            items: self.items,
-            next: self.next,
+            items: from_dict.chain(self.keywords),
+            current: None,
         })
     }
 

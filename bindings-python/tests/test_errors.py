@@ -173,8 +173,8 @@ def engine() -> Engine:
         (None, {"jwt": {"audiences": "a"}}, TypeError, r"^request\.jwt\.audiences: invalid type: string"),
         (None, {"url": b"http://a/"}, TypeError, r"^request\.url: invalid type: bytes"),
         (None, {"method": object()}, TypeError, r"^request\.method: invalid type: object"),
-        ([("host", "a")], {}, TypeError, r"^request: the request must be a dict, not list"),
-        ("http://a/", {}, TypeError, r"^request: the request must be a dict, not str"),
+        ([("host", "a")], {}, TypeError, r"^request: must be a dict \(the request JSON\), not list"),
+        ("http://a/", {}, TypeError, r"^request: must be a dict \(the request JSON\), not str"),
     ],
 )
 def test_request_shape_errors(

@@ -275,3 +275,17 @@ def test_unregistered_host_is_502(proxy: Proxy, upstream: Upstream) -> None:
     assert "reason: not_in_registry" in body
     assert headers["x-egress-reason"] == "not_in_registry"
     assert upstream.hits == []
+
+
+def test_connect_to_an_unregistered_host_is_refused(proxy: Proxy, upstream: Upstream) -> None:
+    # HTTPS through the proxy: the CONNECT is decided as TLS passthrough (SNI + port).
+    connection = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=REQUEST_TIMEOUT)
+    try:
+        connection.request("CONNECT", "unregistered.invalid:443", headers={"x-egress-identity": PRODUCTPAGE})
+        response = connection.getresponse()
+        body = response.read().decode()
+    finally:
+        connection.close()
+    assert response.status == 502, body
+    assert response.getheader("x-egress-reason") == "not_in_registry"
+    assert upstream.hits == []

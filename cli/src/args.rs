@@ -28,6 +28,20 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Run the example scenarios (one directory each, with a `demo.jsonl`) and print a table.
     Demo(DemoArgs),
+    /// Measure compile time and decide latency on your policies and requests, or write a
+    /// generated workload (`--generate N DIR`) to measure.
+    Bench(BenchArgs),
+    /// Report the pitfalls of egress authorization in the policies (`file:line:col` plus a
+    /// help line each). Exit status 1 when there are findings.
+    Lint(crate::lint::LintArgs),
+    /// Run policy test files (policies plus requests with expected decisions). Exit status 1
+    /// when a case fails.
+    Test(crate::test_cmd::TestArgs),
+    /// Who may reach a host (`--host`), or which hosts an identity may reach (`--from`).
+    Reach(crate::reach::ReachArgs),
+    /// Every class of requests whose decision changes between two policy sets. Exit status 1
+    /// when anything changes.
+    Diff(crate::diff::DiffArgs),
 }
 
 /// Where the policies come from.
@@ -137,4 +151,57 @@ pub struct DemoArgs {
         default_value = "examples/policies"
     )]
     pub policies: PathBuf,
+}
+
+/// Arguments of `bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Write a generated workload of N rules (Istio YAML) and `DIR/requests.jsonl` into DIR
+    /// instead of measuring.
+    #[arg(
+        long = "generate",
+        value_name = "N",
+        requires = "dir",
+        conflicts_with_all = ["policy", "requests", "reference", "json"]
+    )]
+    pub generate: Option<usize>,
+    /// Seed of the generated workload.
+    #[arg(long = "seed", value_name = "S", default_value_t = 42)]
+    pub seed: u64,
+    /// The directory `--generate` writes to.
+    #[arg(value_name = "DIR", requires = "generate")]
+    pub dir: Option<PathBuf>,
+    /// Policy file or directory (`*.yaml`, `*.yml`, `*.json`, searched recursively).
+    #[arg(
+        short = 'p',
+        long = "policy",
+        value_name = "PATH",
+        num_args = 1..,
+        required_unless_present = "generate"
+    )]
+    pub policy: Vec<PathBuf>,
+    /// File with one request JSON per line (`-` reads standard input); the requests are
+    /// decided in a cycle.
+    #[arg(
+        short = 'r',
+        long = "requests",
+        value_name = "FILE",
+        required_unless_present = "generate"
+    )]
+    pub requests: Option<PathBuf>,
+    /// How many decisions to time.
+    #[arg(
+        short = 'n',
+        long = "decisions",
+        value_name = "K",
+        default_value_t = 200_000
+    )]
+    pub decisions: usize,
+    /// Also time the reference evaluator and check that it agrees with the compiled engine
+    /// on every request (exit status 2 if not).
+    #[arg(long = "reference")]
+    pub reference: bool,
+    /// Print one JSON object (durations in nanoseconds) instead of `key: value` lines.
+    #[arg(long = "json")]
+    pub json: bool,
 }

@@ -34,6 +34,9 @@ pub enum Error {
     /// A `--header` value is not `name: value`.
     #[error("invalid --header `{0}`: expected `name: value`")]
     Header(String),
+    /// A `reach --host` value is not an authority.
+    #[error("invalid --host `{0}`: expected `host` or `host:port`, as clients send it")]
+    Host(String),
     /// A `--source-label` value is not `key=value`.
     #[error("invalid --source-label `{0}`: expected `key=value`")]
     Label(String),
@@ -50,6 +53,36 @@ pub enum Error {
     /// The demo directory holds no scenario.
     #[error("{0}: no scenario directory with a `demo.jsonl` file")]
     NoScenarios(String),
+    /// A file could not be written (`bench --generate`).
+    #[error("{path}: cannot write: {source}")]
+    WriteFile {
+        /// The path that failed.
+        path: String,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// A line of a requests file is not valid request JSON (`bench`).
+    #[error("{path}:{line}: invalid request JSON: {message}")]
+    BadRequest {
+        /// The requests file.
+        path: String,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A requests file holds no request (`bench`).
+    #[error("{0}: no requests")]
+    NoRequests(String),
+    /// The compiled engine and the reference evaluator disagreed (`bench --reference`).
+    #[error("the compiled engine disagrees with the reference evaluator on {disagree} of {requests} request(s)")]
+    Disagreement {
+        /// Requests decided differently.
+        disagree: usize,
+        /// Requests compared.
+        requests: usize,
+    },
     /// Some request lines of `eval` were not valid request JSON (each was reported in place).
     #[error("{0} request line(s) were not valid request JSON")]
     BadRequests(usize),

@@ -6,18 +6,29 @@
 //! * `eval` — decide requests read as JSON lines, print one decision JSON per line;
 //! * `check` — decide one request described by flags, print a human summary or JSON;
 //! * `validate` — load policies and print every error and warning;
-//! * `demo` — run the example scenarios under `examples/policies` and print a table.
+//! * `demo` — run the example scenarios under `examples/policies` and print a table;
+//! * `bench` — measure compile time and decide latency on given policies and requests, or
+//!   write a generated workload (`--generate N DIR`);
+//! * `lint` — report the pitfalls of egress authorization in the policies;
+//! * `test` — run policy test files;
+//! * `reach` — who may reach a host, or which hosts an identity may reach;
+//! * `diff` — the request classes whose decision changes between two policy sets.
 //!
 //! Exit codes: 0 success (or allowed, for `check`), 1 denied (`check`), 2 invalid input
 //! (unloadable policies, bad request lines, bad flags).
 
 mod args;
+mod bench;
 mod check;
 mod demo;
+mod diff;
 mod error;
 mod eval;
+mod lint;
 mod load;
+mod reach;
 mod render;
+mod test_cmd;
 mod validate;
 
 use std::io::{self, Write};
@@ -38,6 +49,11 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Bench(args) => bench::run(&args),
+        Command::Lint(args) => lint::run(&args),
+        Command::Test(args) => test_cmd::run(&args),
+        Command::Reach(args) => reach::run(&args),
+        Command::Diff(args) => diff::run(&args),
     };
     match result {
         Ok(code) => code,

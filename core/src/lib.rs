@@ -28,6 +28,7 @@
 //! # Ok::<(), egress_policy::Error>(())
 //! ```
 
+pub mod bench;
 pub mod compile;
 pub mod decision;
 pub mod diagnostic;
@@ -36,8 +37,10 @@ pub mod error;
 pub mod eval;
 pub mod import;
 pub mod model;
+mod reload;
 pub mod request;
 pub mod source;
+pub mod tools;
 pub mod workload;
 
 pub use decision::{Decision, Explanation, Reason, Route};
@@ -45,4 +48,5 @@ pub use diagnostic::{Diagnostic, Location, Severity};
 pub use engine::Engine;
 pub use error::{Error, Result};
 pub use import::Loader;
+pub use reload::{ReloadOutcome, Reloader};
 pub use request::Request;

@@ -303,15 +303,18 @@ fn parse_spiffe(uri: &str) -> (Option<String>, Option<String>, Option<String>) {
     };
     let mut parts = rest.split('/');
     let trust_domain = parts.next().map(str::to_string);
-    let segments: Vec<&str> = parts.collect();
-    let value_after = |key: &str| {
-        segments
-            .windows(2)
-            .find(|w| w.first() == Some(&key))
-            .and_then(|w| w.get(1))
-            .map(|s| s.to_string())
-    };
-    (trust_domain, value_after("ns"), value_after("sa"))
+    // The first `ns/<x>` and the first `sa/<x>` pair of segments.
+    let (mut namespace, mut account) = (None, None);
+    let mut previous: Option<&str> = None;
+    for segment in parts {
+        match previous {
+            Some("ns") if namespace.is_none() => namespace = Some(segment.to_string()),
+            Some("sa") if account.is_none() => account = Some(segment.to_string()),
+            _ => {}
+        }
+        previous = Some(segment);
+    }
+    (trust_domain, namespace, account)
 }
 
 /// Splits an authority into lower-cased host and port.
@@ -415,6 +418,19 @@ pub fn normalize_path(raw: &str, mode: PathNormalization) -> Result<(String, Str
     }
     if !path.starts_with('/') {
         return Err(Malformed(format!("path `{path}` does not start with `/`")));
+    }
+    // Fast path: nothing to decode, no backslash, no dot segment, no repeated slash:
+    // every mode leaves such a path unchanged.
+    let bytes = path.as_bytes();
+    let plain = !bytes.iter().any(|b| matches!(b, b'%' | b'\\'))
+        && !bytes.windows(2).any(|w| w == b"/." || w == b"//");
+    if plain || mode == PathNormalization::None {
+        let normalized = path.to_string();
+        let forwarded = match query {
+            Some(q) => format!("{path}?{q}"),
+            None => normalized.clone(),
+        };
+        return Ok((normalized, forwarded));
     }
     let normalized = match mode {
         PathNormalization::None => path.to_string(),

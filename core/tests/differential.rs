@@ -6,6 +6,14 @@
 //! (120 000 comparisons); `cargo test --release -- --ignored differential_millions` runs
 //! millions.
 
+// Test helpers outside `#[test]` functions: a failed setup should stop the test loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::collections::BTreeMap;
 
 use egress_policy::model::*;

@@ -1,6 +1,14 @@
 //! One named test per item of SEMANTICS.md §6 ("subtle points a naive implementation gets
 //! wrong"), through the public API: real YAML in, decisions out.
 
+// Test helpers outside `#[test]` functions: a failed setup should stop the test loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use egress_policy::{Engine, Reason, Request};
 use serde_json::json;
 

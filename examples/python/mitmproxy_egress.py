@@ -20,6 +20,10 @@ Every request is decided by the engine before mitmproxy connects upstream:
   403 for a policy denial, 502 for a host not in the registry (`not_in_registry`), 400 for a
   malformed request — a plain-text body with the reason, and an `x-egress-policy` header
   naming the deciding policy (`-` when none decided) plus `x-egress-reason`.
+* A `CONNECT` (HTTPS through the proxy) is decided first as TLS passthrough — only the SNI
+  (the CONNECT host) and the port are visible, as at a mesh proxy that does not terminate
+  TLS — and refused the same way when denied. Requests mitmproxy then decrypts inside an
+  allowed tunnel are decided again as HTTP.
 * An allowed request gets the route's header mutations (a VirtualService's `add`/`set`/
   `remove`) and is forwarded unchanged otherwise.
 
@@ -64,7 +68,8 @@ def build_request(
     identity_map: dict[str, str],
     workload_namespace: str,
 ) -> dict[str, Any]:
-    """The engine's request JSON (as a dict) for a proxied HTTP request."""
+    """The engine's request JSON (as a dict) for a proxied HTTP request, or for a `CONNECT`
+    (decided as TLS passthrough: SNI and port only)."""
     request = flow.request
     client_ip = flow.client_conn.peername[0] if flow.client_conn.peername else None
     principal: str | None = None
@@ -77,6 +82,9 @@ def build_request(
         source["principal"] = principal
     if client_ip is not None:
         source["ip"] = client_ip
+    workload = {"workload": {"namespace": workload_namespace}} if workload_namespace else {}
+    if request.method == "CONNECT":
+        return {"source": source, "protocol": "tls", "sni": request.host, "port": request.port, **workload}
     headers: dict[str, list[str]] = {}
     for name in request.headers:
         if identity_header and name.lower() == identity_header.lower():
@@ -89,8 +97,7 @@ def build_request(
         "url": request.url,
         "headers": headers,
     }
-    if workload_namespace:
-        result["workload"] = {"namespace": workload_namespace}
+    result.update(workload)
     return result
 
 
@@ -130,6 +137,10 @@ class EgressPolicy:
             path = ctx.options.egress_identity_map
             self.identity_map = load_identity_map(Path(path)) if path else {}
 
+    def http_connect(self, flow: http.HTTPFlow) -> None:
+        """A `CONNECT host:port`: decided as TLS passthrough before the tunnel opens."""
+        self.request(flow)
+
     def request(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None:
             return
@@ -147,9 +158,11 @@ class EgressPolicy:
         policy = str(decision.policy) if decision.policy is not None else "-"
         flow.metadata["egress_policy_decision"] = decision.to_dict()
         if not decision.allowed:
-            logger.info("egress denied: %s %s -> %d %s (%s)", request["method"], request["url"],
+            logger.info("egress denied: %s %s -> %d %s (%s)", flow.request.method, flow.request.pretty_url,
                         decision.status, decision.reason, policy)
             deny(flow, decision.status, decision.reason, decision.message, decision.policy)
+            return
+        if flow.request.method == "CONNECT":
             return
         if identity_header:
             flow.request.headers.pop(identity_header, None)

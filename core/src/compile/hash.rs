@@ -100,7 +100,9 @@ pub(crate) fn key_hash(tag: u8, text: &str) -> u64 {
 /// Combines a host-key hash and a principal-key hash into one index key.
 #[inline]
 pub(crate) fn pair(host: u64, principal: u64) -> u64 {
-    host ^ principal.rotate_left(29).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    host ^ principal
+        .rotate_left(29)
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 /// Identity hasher for keys that are already hashes.

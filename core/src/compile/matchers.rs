@@ -132,10 +132,16 @@ impl CSource {
             checks.push(SourceCheck::Uri(map_field(&s.namespaces, namespace_regex)));
         }
         if s.service_accounts.is_set() {
-            checks.push(SourceCheck::Uri(map_field(&s.service_accounts, service_account_regex)));
+            checks.push(SourceCheck::Uri(map_field(
+                &s.service_accounts,
+                service_account_regex,
+            )));
         }
         if s.trust_domains.is_set() {
-            checks.push(SourceCheck::Uri(map_field(&s.trust_domains, trust_domain_regex)));
+            checks.push(SourceCheck::Uri(map_field(
+                &s.trust_domains,
+                trust_domain_regex,
+            )));
         }
         if s.request_principals.is_set() {
             checks.push(SourceCheck::RequestPrincipals(s.request_principals.clone()));
@@ -147,10 +153,14 @@ impl CSource {
             checks.push(SourceCheck::RemoteIpBlocks(s.remote_ip_blocks.clone()));
         }
         if s.workspaces.is_set() {
-            checks.push(SourceCheck::Members(map_field(&s.workspaces, |w| resolve(false, w))));
+            checks.push(SourceCheck::Members(map_field(&s.workspaces, |w| {
+                resolve(false, w)
+            })));
         }
         if s.groups.is_set() {
-            checks.push(SourceCheck::Members(map_field(&s.groups, |g| resolve(true, g))));
+            checks.push(SourceCheck::Members(map_field(&s.groups, |g| {
+                resolve(true, g)
+            })));
         }
         if s.service_account_labels.is_set() {
             checks.push(SourceCheck::AccountLabels(s.service_account_labels.clone()));
@@ -249,9 +259,10 @@ impl COperation {
     fn compile(o: &Operation) -> Self {
         let mut checks = Vec::new();
         if o.hosts.is_set() {
-            checks.push(OperationCheck::Hosts(map_field(&o.hosts, |h: &HostPattern| {
-                h.pattern.clone()
-            })));
+            checks.push(OperationCheck::Hosts(map_field(
+                &o.hosts,
+                |h: &HostPattern| h.pattern.clone(),
+            )));
         }
         if o.ports.is_set() {
             checks.push(OperationCheck::Ports(o.ports.clone()));

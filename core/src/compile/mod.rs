@@ -84,9 +84,7 @@ enum Attachment {
     Mixed,
 }
 
-/// Tags separating the key spaces of the host dimension.
 use hash::{ANY, TAG_EXACT_HOST, TAG_HOST_SUFFIX, TAG_PRINCIPAL};
-/// Key of "any host" and of "any principal".
 
 /// Candidate rules keyed by (host key, principal key), flattened: one table of ranges into
 /// one posting array. Keys are hashes, so the index is lossy on purpose: a collision only
@@ -120,9 +118,13 @@ impl PostingIndex {
                 .and_then(|rest| rest.iter().position(|(k, _)| *k != key))
                 .map_or(pairs.len(), |n| start + n);
             let offset = u32::try_from(index.postings.len()).unwrap_or(u32::MAX);
-            index
-                .postings
-                .extend(pairs.get(start..end).unwrap_or_default().iter().map(|(_, id)| *id));
+            index.postings.extend(
+                pairs
+                    .get(start..end)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|(_, id)| *id),
+            );
             let len = u32::try_from(end - start).unwrap_or(u32::MAX);
             index.slots.insert(key, (offset, len));
             for bit in index.bloom_bits(key) {
@@ -138,7 +140,10 @@ impl PostingIndex {
 
     #[inline]
     fn bloom_bits(&self, key: u64) -> [u64; 2] {
-        [key & self.bloom_mask, (key >> 32 ^ key.rotate_left(17)) & self.bloom_mask]
+        [
+            key & self.bloom_mask,
+            (key >> 32 ^ key.rotate_left(17)) & self.bloom_mask,
+        ]
     }
 
     #[inline]
@@ -482,7 +487,10 @@ impl Compiled {
                 tcp_rules.push(id);
             }
             let principals: Vec<u64> = match principal_keys(rule) {
-                Some(keys) => keys.iter().map(|k| hash::key_hash(TAG_PRINCIPAL, k)).collect(),
+                Some(keys) => keys
+                    .iter()
+                    .map(|k| hash::key_hash(TAG_PRINCIPAL, k))
+                    .collect(),
                 None => vec![ANY],
             };
             for key in host_keys(rule) {
@@ -717,7 +725,7 @@ impl Compiled {
             Prepared::Ready(digest) => digest.as_ref(),
         };
         let n = &req.normalized;
-        let service = match req.registry_name_lower.as_deref() {
+        let service = match req.registry_name() {
             Some(name) => self.registry.lookup(name),
             None => self.registry.by_port.get(&n.port).copied(),
         };
@@ -968,7 +976,7 @@ impl Compiled {
     ) -> VerdictRoute<'a> {
         let n = &req.normalized;
         let host: &str = n.host.as_deref().or(n.sni.as_deref()).unwrap_or_default();
-        let host_lower = req.route_host_lower.as_deref().unwrap_or(host);
+        let host_lower = req.route_host_lower().unwrap_or(host);
         let svc = service.and_then(|s| model.services.get(s));
         let mut port = match svc {
             None => n.port,

@@ -4,8 +4,8 @@ use crate::model::{Labels, Model};
 use crate::request::{Malformed, Normalized, Protocol, Request};
 
 use super::hash;
-use super::Compiled;
 use super::matchers::method_bit;
+use super::Compiled;
 
 /// A request digested for the compiled engine. Building one allocates; deciding on one
 /// does not.
@@ -38,10 +38,8 @@ pub struct Digest {
     pub(crate) host_keys: Vec<u64>,
     /// Index key of the peer URI (or "any" for plaintext).
     pub(crate) principal_key: u64,
-    /// The registry lookup name (host, or SNI for TLS) lower-cased.
-    pub(crate) registry_name_lower: Option<String>,
-    /// The route host (host, else SNI) lower-cased.
-    pub(crate) route_host_lower: Option<String>,
+    /// The SNI lower-cased (hosts are lower-cased by normalisation already).
+    pub(crate) sni_lower: Option<String>,
 }
 
 impl Prepared {
@@ -69,6 +67,25 @@ impl Prepared {
 }
 
 impl Digest {
+    /// The registry lookup name: the host, or for TLS the SNI (falling back to the host).
+    pub(crate) fn registry_name(&self) -> Option<&str> {
+        match self.normalized.protocol {
+            Protocol::Tls => self
+                .sni_lower
+                .as_deref()
+                .or(self.normalized.host.as_deref()),
+            Protocol::Http | Protocol::Tcp => self.normalized.host.as_deref(),
+        }
+    }
+
+    /// The route host (host, else SNI), lower-cased.
+    pub(crate) fn route_host_lower(&self) -> Option<&str> {
+        self.normalized
+            .host
+            .as_deref()
+            .or(self.sni_lower.as_deref())
+    }
+
     fn new(normalized: Normalized, model: &Model) -> Self {
         // Labels from a loaded ServiceAccount win over what the request claims.
         let account_labels = match (
@@ -85,12 +102,14 @@ impl Digest {
             ),
             _ => None,
         };
-        let registry_name = match normalized.protocol {
-            Protocol::Http | Protocol::Tcp => normalized.host.as_deref(),
-            Protocol::Tls => normalized.sni.as_deref().or(normalized.host.as_deref()),
-        };
-        let authority_lower = normalized.authority.as_ref().map(|a| a.to_ascii_lowercase());
-        let mut host_keys = Vec::new();
+        let authority_lower = normalized
+            .authority
+            .as_ref()
+            .map(|a| a.to_ascii_lowercase());
+        let dots = authority_lower
+            .as_deref()
+            .map_or(0, |a| a.bytes().filter(|b| *b == b'.').count());
+        let mut host_keys = Vec::with_capacity(dots + 2);
         if let Some(authority) = &authority_lower {
             host_keys.push(hash::key_hash(hash::TAG_EXACT_HOST, authority));
             for (at, _) in authority.match_indices('.') {
@@ -108,16 +127,8 @@ impl Digest {
             workload_point: None,
             host_keys,
             principal_key,
-            registry_name_lower: registry_name.map(str::to_ascii_lowercase),
-            route_host_lower: normalized
-                .host
-                .as_deref()
-                .or(normalized.sni.as_deref())
-                .map(str::to_ascii_lowercase),
-            authority_lower: normalized
-                .authority
-                .as_ref()
-                .map(|a| a.to_ascii_lowercase()),
+            sni_lower: normalized.sni.as_deref().map(str::to_ascii_lowercase),
+            authority_lower,
             method_bit: normalized.method.as_deref().map_or(0, method_bit),
             is_tcp: normalized.protocol != Protocol::Http,
             account_labels,

@@ -180,9 +180,7 @@ impl<'a> Verdict<'a> {
                 ..
             } => {
                 let message = match (outcome, policy) {
-                    (Outcome::Allow(_), Some((p, Some(rule)))) => {
-                        format!("allowed by {p} rule {rule}")
-                    }
+                    (Outcome::Allow(_), Some((p, Some(rule)))) => allowed_message(p, rule),
                     (Outcome::Allow(_) | Outcome::NoAllowPolicies, _) => {
                         "allowed: no ALLOW policy applies".to_string()
                     }
@@ -282,6 +280,57 @@ fn custom_message(compiled: &Compiled, model: &Model, id: u32, note: CustomNote)
                 })
                 .unwrap_or_default();
             format!("{ACCESS_DENIED} (no verdict given for CUSTOM provider `{provider}`)")
+        }
+    }
+}
+
+/// `allowed by Kind ns/name rule N`, built without the formatting machinery (this runs
+/// for every allowed request).
+fn allowed_message(policy: &ResourceRef, rule: usize) -> String {
+    let mut rule_digits = [0u8; 20];
+    let mut at = rule_digits.len();
+    let mut n = rule;
+    loop {
+        at -= 1;
+        if let Some(slot) = rule_digits.get_mut(at) {
+            *slot = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || at == 0 {
+            break;
+        }
+    }
+    let digits = std::str::from_utf8(rule_digits.get(at..).unwrap_or_default()).unwrap_or("0");
+    let mut message = String::with_capacity(
+        24 + policy.kind.len() + policy.namespace.len() + policy.name.len() + digits.len(),
+    );
+    for part in [
+        "allowed by ",
+        policy.kind.as_str(),
+        " ",
+        policy.namespace.as_str(),
+        "/",
+        policy.name.as_str(),
+        " rule ",
+        digits,
+    ] {
+        message.push_str(part);
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allowed_message_matches_the_reference_format() {
+        let p = ResourceRef::new("AuthorizationPolicy", "ns", "name");
+        for rule in [0usize, 7, 10, 12345] {
+            assert_eq!(
+                allowed_message(&p, rule),
+                format!("allowed by {p} rule {rule}")
+            );
         }
     }
 }

@@ -622,7 +622,8 @@ impl NamespaceSelector {
     /// Whether a source in `cluster` (if known) and `namespace` is selected.
     pub fn selects(&self, cluster: Option<&str>, namespace: &str) -> bool {
         // TSB documents `*` and prefix wildcards (`c1/ns*`); a glob covers both.
-        let cluster_ok = self.cluster == "*" || cluster.is_none_or(|c| glob_match(&self.cluster, c));
+        let cluster_ok =
+            self.cluster == "*" || cluster.is_none_or(|c| glob_match(&self.cluster, c));
         cluster_ok && glob_match(&self.namespace, namespace)
     }
 }

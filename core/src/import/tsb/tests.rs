@@ -293,7 +293,10 @@ spec:
     let [policy] = model.policies.as_slice() else {
         panic!("{:#?}", model.policies)
     };
-    assert!(policy.rules.is_empty(), "an unwritten list denies all traffic");
+    assert!(
+        policy.rules.is_empty(),
+        "an unwritten list denies all traffic"
+    );
     assert_eq!(model.warnings.len(), 1, "{:#?}", model.warnings);
     assert_diag(
         &model.warnings[0],

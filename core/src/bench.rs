@@ -1,0 +1,166 @@
+//! Measurement helpers shared by the benchmarks (`cargo bench -p egress-policy-benches`)
+//! and `egress-policy bench`: per-decision latency percentiles of the compiled hot path and
+//! of the reference evaluator, on generated or user-supplied workloads.
+//!
+//! ```
+//! use egress_policy::bench::{show, time_compiled, time_reference};
+//! use egress_policy::compile::Prepared;
+//! use egress_policy::workload::generate;
+//! use egress_policy::Engine;
+//!
+//! let workload = generate(100, 42);
+//! let engine = Engine::from_files(workload.files.iter().map(|(n, t)| (n.as_str(), t.as_str())))?;
+//! let prepared: Vec<Prepared> = workload.requests.iter().map(|r| engine.prepare(r)).collect();
+//! let compiled = time_compiled(&engine, &prepared, 2_000);
+//! let reference = time_reference(&engine, &workload.requests, 200);
+//! assert!(compiled.samples > 0 && reference.samples == 200);
+//! println!("decide p50 {} (reference {})", show(compiled.p50), show(reference.p50));
+//! # Ok::<(), egress_policy::Error>(())
+//! ```
+//!
+//! The timing functions exist on every target with a clock: they are compiled out on
+//! `wasm32-unknown-unknown`, where `std::time::Instant::now` panics. [`Latency`] and
+//! [`show`] exist everywhere.
+
+use std::time::Duration;
+
+/// Latency percentiles of one series of decisions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Latency {
+    /// Median.
+    pub p50: Duration,
+    /// 99th percentile.
+    pub p99: Duration,
+    /// Mean.
+    pub mean: Duration,
+    /// Timed samples (one per decision, or one per batch of decisions for
+    /// [`time_compiled`]).
+    pub samples: usize,
+}
+
+impl Latency {
+    /// Summarises a series of per-decision durations (in any order; empty gives zeros).
+    pub fn from_samples(mut samples: Vec<Duration>) -> Latency {
+        samples.sort_unstable();
+        let at = |q: f64| {
+            let index = ((samples.len() as f64 - 1.0) * q).round() as usize;
+            samples.get(index).copied().unwrap_or_default()
+        };
+        let total: Duration = samples.iter().sum();
+        Latency {
+            p50: at(0.50),
+            p99: at(0.99),
+            mean: total / u32::try_from(samples.len().max(1)).unwrap_or(u32::MAX),
+            samples: samples.len(),
+        }
+    }
+
+    /// Decisions per second at the mean latency, on one core (0 when nothing was timed).
+    pub fn per_second(&self) -> f64 {
+        let nanos = self.mean.as_nanos();
+        if nanos == 0 {
+            0.0
+        } else {
+            1e9 / nanos as f64
+        }
+    }
+}
+
+/// Times at least `decisions` decisions of the compiled hot path
+/// ([`Engine::decide_prepared`](crate::Engine::decide_prepared)) cycling over `prepared`,
+/// one timer per batch of 16 decisions so the clock's own cost stays out of the numbers.
+/// One untimed warm-up pass runs first. Returns zeros when `prepared` is empty.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+pub fn time_compiled(
+    engine: &crate::Engine,
+    prepared: &[crate::compile::Prepared],
+    decisions: usize,
+) -> Latency {
+    use std::time::Instant;
+
+    const BATCH: usize = 16;
+    if prepared.is_empty() {
+        return Latency::default();
+    }
+    let mut samples = Vec::with_capacity(decisions / BATCH + 1);
+    let mut done = 0;
+    // Warm-up: fills lazily built regex caches.
+    for p in prepared {
+        std::hint::black_box(engine.decide_prepared(p).allowed());
+    }
+    while done < decisions {
+        for chunk in prepared.chunks(BATCH) {
+            let start = Instant::now();
+            for p in chunk {
+                std::hint::black_box(engine.decide_prepared(std::hint::black_box(p)).allowed());
+            }
+            let per = start.elapsed() / u32::try_from(chunk.len()).unwrap_or(1);
+            samples.push(per);
+            done += chunk.len();
+            if done >= decisions {
+                break;
+            }
+        }
+    }
+    Latency::from_samples(samples)
+}
+
+/// Times `decisions` decisions of the reference evaluator
+/// ([`Engine::decide_reference`](crate::Engine::decide_reference)) cycling over
+/// `requests`, one timer per decision. Returns zeros when `requests` is empty.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+pub fn time_reference(
+    engine: &crate::Engine,
+    requests: &[crate::Request],
+    decisions: usize,
+) -> Latency {
+    use std::time::Instant;
+
+    let samples = requests
+        .iter()
+        .cycle()
+        .take(decisions)
+        .map(|r| {
+            let start = Instant::now();
+            std::hint::black_box(engine.decide_reference(std::hint::black_box(r)));
+            start.elapsed()
+        })
+        .collect();
+    Latency::from_samples(samples)
+}
+
+/// Formats a duration in ns, µs or ms (`812 ns`, `14.2 µs`, `31.0 ms`).
+pub fn show(d: Duration) -> String {
+    let ns = d.as_nanos();
+    if ns < 10_000 {
+        format!("{ns} ns")
+    } else if ns < 10_000_000 {
+        format!("{:.1} µs", ns as f64 / 1_000.0)
+    } else {
+        format!("{:.1} ms", ns as f64 / 1_000_000.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_of_a_known_series() {
+        let samples = (1..=100).map(Duration::from_nanos).collect();
+        let latency = Latency::from_samples(samples);
+        assert_eq!(latency.p50, Duration::from_nanos(51));
+        assert_eq!(latency.p99, Duration::from_nanos(99));
+        assert_eq!(latency.mean, Duration::from_nanos(50));
+        assert_eq!(latency.samples, 100);
+        assert_eq!(Latency::from_samples(Vec::new()), Latency::default());
+        assert_eq!(Latency::default().per_second(), 0.0);
+    }
+
+    #[test]
+    fn show_picks_a_unit() {
+        assert_eq!(show(Duration::from_nanos(812)), "812 ns");
+        assert_eq!(show(Duration::from_nanos(14_200)), "14.2 µs");
+        assert_eq!(show(Duration::from_millis(31)), "31.0 ms");
+    }
+}

@@ -1,0 +1,1468 @@
+//! The request space cut into classes that the policies cannot tell apart.
+//!
+//! `reach` and `diff` never guess requests: they enumerate, per dimension, the finite set of
+//! values the loaded policies can distinguish, and evaluate one representative per class
+//! with the engine.
+//!
+//! A dimension is one attribute of an HTTP request: the authority (host with optional
+//! `:port`), the peer identity, the method and the path. Every policy, registry and routing
+//! construct that reads a dimension is an *atomic predicate* on it (an exact, prefix,
+//! suffix or presence pattern, a path template, a namespace glob, a port, a registry host,
+//! a TSB namespace selector). Two values on which every atomic predicate agrees cannot be
+//! told apart by the engine, so the engine decides them alike: a class is a truth vector
+//! of the atomic predicates, and its representative is a concrete value with that vector.
+//!
+//! Representatives are built from the pattern texts: each exact value; each prefix `P`
+//! followed by a filler character `c` that appears in no pattern text of the dimension;
+//! `c` followed by each suffix `S`; `P + c + S` for every prefix/suffix pair; template
+//! instances; `c` alone for "anything else". Because `c` occurs in no pattern, no longer
+//! prefix or suffix and no exact value can match `P + c + S`, so for string patterns every
+//! realizable truth vector is represented: the enumeration is exact. Identities are built
+//! per SPIFFE segment (trust domain, namespace, service account) from the same texts, path
+//! templates are instantiated with the filler (and with the other patterns' prefixes and
+//! suffixes absorbed by their first and last operator), namespace globs with the filler and
+//! with nothing. For those three the construction covers every combination the pattern
+//! texts form, not every regular-language intersection; [`Partition::representative`] lets
+//! tests check concrete requests against their representatives, and
+//! `core/tests/tools_bruteforce.rs` does so on generated workloads of 1 000 rules.
+//!
+//! The product of all dimensions would be large, so the enumeration is conditional: for
+//! one enforcement point and one authority class only the rules that can still match (their
+//! policy attaches there and their `to` admits that authority) contribute identity
+//! predicates, and for one identity class only the rules whose `from` admits it contribute
+//! method and path predicates. Values that only appear in rules that cannot match do not
+//! change the decision, so this keeps the enumeration exact.
+//!
+//! Requests are enumerated as HTTP requests without headers, JWT, source addresses, SNI or
+//! CUSTOM verdicts; rules that read those are listed in the caveats of the reports.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+
+use crate::eval;
+use crate::model::{
+    registry_host_matches, Condition, Field, Model, NamespacePattern, NamespaceSelector,
+    PathNormalization, PathPattern, Policy, Rule, ServiceAccountRef, Source, StringPattern,
+    TemplatePart, TrustDomainPattern,
+};
+use crate::request::{normalize_path, Request, RequestSource, Workload};
+
+/// Where requests are decided: at the gateway the registry (or a TSB `TrafficSetting`)
+/// routes them to, or at a named proxy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Point {
+    /// A short description: `routed` or the gateway / workload.
+    pub label: String,
+    /// The enforcing proxy named in the requests; `None` means routed.
+    pub workload: Option<Workload>,
+}
+
+impl Point {
+    /// Requests without `workload`: the registry or TSB routes choose the gateway.
+    pub fn routed() -> Self {
+        Point {
+            label: "routed".to_string(),
+            workload: None,
+        }
+    }
+
+    /// Requests decided at the proxy `workload`.
+    pub fn at(workload: Workload) -> Self {
+        let labels: Vec<String> = workload
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        Point {
+            label: format!("workload {}/{}", workload.namespace, labels.join(",")),
+            workload: Some(workload),
+        }
+    }
+}
+
+/// One point per loaded gateway that pods can be selected by (non-empty labels), over all
+/// `models`, without duplicates, labelled with the gateway.
+pub fn gateway_points(models: &[&Model]) -> Vec<Point> {
+    let mut out: Vec<Point> = Vec::new();
+    for model in models {
+        for gateway in model.gateways.iter().filter(|g| !g.labels.is_empty()) {
+            let workload = Workload {
+                namespace: gateway.namespace.clone(),
+                labels: gateway.labels.clone(),
+            };
+            if out.iter().any(|p| p.workload.as_ref() == Some(&workload)) {
+                continue;
+            }
+            out.push(Point {
+                label: format!("at {}", gateway.id),
+                workload: Some(workload),
+            });
+        }
+    }
+    out
+}
+
+/// A class of values of one dimension.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Class {
+    /// What the class holds, in words (`httpbin.org`, `other methods`, `plaintext (no mTLS
+    /// identity)`, …).
+    pub label: String,
+    /// The representative value (`None` for the plaintext identity).
+    pub example: Option<String>,
+}
+
+/// One cell of the partition: a class per dimension and the request representing it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cell {
+    /// Where the request is decided.
+    pub point: String,
+    /// The authority class.
+    pub host: Class,
+    /// The identity class.
+    pub identity: Class,
+    /// The method class.
+    pub method: Class,
+    /// The path class.
+    pub path: Class,
+    /// The representative request.
+    pub request: Request,
+}
+
+/// Which authorities to enumerate.
+#[derive(Debug, Clone, Copy)]
+pub enum HostChoice<'a> {
+    /// Every authority class.
+    All,
+    /// Just this authority.
+    Only(&'a str),
+}
+
+/// Which identities to enumerate.
+#[derive(Debug, Clone, Copy)]
+pub enum IdentityChoice<'a> {
+    /// Every identity class.
+    All,
+    /// Just this identity (`None`: plaintext). Istio form or `spiffe://` URI.
+    Only(Option<&'a str>),
+}
+
+// ------------------------------------------------------------------------------------------
+// Predicates
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum HostPred {
+    /// A `hosts` pattern, lower-cased, over the lower-cased authority.
+    Authority(StringPattern),
+    /// A registry host, lower-cased, over the host without port.
+    Registry(String),
+    /// The destination port.
+    Port(u16),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum IdPred {
+    Authenticated,
+    Principal(StringPattern),
+    Namespace(String),
+    ServiceAccount(String, String),
+    TrustDomain(String),
+    /// A TSB namespace selector (`cluster`, `namespace` globs).
+    Selector(String, String),
+    /// The derived namespace and service account equal these (a loaded ServiceAccount).
+    Account(String, String),
+    /// Both a namespace and a service account can be derived.
+    HasAccount,
+}
+
+#[derive(Debug, Clone)]
+struct HostView {
+    authority: String,
+    host: String,
+    port: u16,
+}
+
+#[derive(Debug, Clone, Default)]
+struct IdView {
+    uri: Option<String>,
+    namespace: Option<String>,
+    account: Option<String>,
+}
+
+fn host_view(authority: &str) -> Option<HostView> {
+    let request = Request {
+        host: Some(authority.to_string()),
+        ..Request::default()
+    };
+    let n = request.normalize(PathNormalization::None).ok()?;
+    Some(HostView {
+        authority: n.authority?.to_ascii_lowercase(),
+        host: n.host?,
+        port: n.port,
+    })
+}
+
+fn id_view(principal: Option<&str>) -> IdView {
+    let request = Request {
+        source: RequestSource {
+            principal: principal.map(str::to_string),
+            ..RequestSource::default()
+        },
+        host: Some("x".to_string()),
+        ..Request::default()
+    };
+    match request.normalize(PathNormalization::None) {
+        Ok(n) => IdView {
+            uri: n.peer_uri,
+            namespace: n.namespace,
+            account: n.service_account,
+        },
+        Err(_) => IdView::default(),
+    }
+}
+
+impl HostPred {
+    fn holds(&self, v: &HostView) -> bool {
+        match self {
+            HostPred::Authority(p) => p.matches(&v.authority),
+            HostPred::Registry(r) => registry_host_matches(r, &v.host),
+            HostPred::Port(n) => v.port == *n,
+        }
+    }
+}
+
+impl IdPred {
+    fn holds(&self, v: &IdView) -> bool {
+        let uri = v.uri.as_deref();
+        match self {
+            IdPred::Authenticated => uri.is_some(),
+            IdPred::Principal(p) => uri.is_some_and(|u| p.matches(u)),
+            IdPred::Namespace(glob) => {
+                uri.is_some_and(|u| NamespacePattern { glob: glob.clone() }.matches_uri(u))
+            }
+            IdPred::ServiceAccount(ns, name) => uri.is_some_and(|u| {
+                ServiceAccountRef {
+                    namespace: ns.clone(),
+                    name: name.clone(),
+                }
+                .matches_uri(u)
+            }),
+            IdPred::TrustDomain(value) => uri.is_some_and(|u| {
+                TrustDomainPattern {
+                    value: value.clone(),
+                }
+                .matches_uri(u)
+            }),
+            IdPred::Selector(cluster, namespace) => v.namespace.as_deref().is_some_and(|ns| {
+                NamespaceSelector {
+                    cluster: cluster.clone(),
+                    namespace: namespace.clone(),
+                }
+                .selects(None, ns)
+            }),
+            IdPred::Account(ns, sa) => {
+                v.namespace.as_deref() == Some(ns) && v.account.as_deref() == Some(sa)
+            }
+            IdPred::HasAccount => v.namespace.is_some() && v.account.is_some(),
+        }
+    }
+}
+
+fn path_holds(p: &PathPattern, path: &str) -> bool {
+    p.matches(path)
+}
+
+// ------------------------------------------------------------------------------------------
+// Candidates
+
+/// Texts of string patterns, by form.
+#[derive(Debug, Default)]
+struct Forms {
+    exact: BTreeSet<String>,
+    prefix: BTreeSet<String>,
+    suffix: BTreeSet<String>,
+}
+
+impl Forms {
+    fn add(&mut self, p: &StringPattern) {
+        match p {
+            StringPattern::Exact(t) => {
+                self.exact.insert(t.clone());
+            }
+            StringPattern::Prefix(t) => {
+                self.prefix.insert(t.clone());
+            }
+            StringPattern::Suffix(t) => {
+                self.suffix.insert(t.clone());
+            }
+            StringPattern::Presence => {}
+        }
+    }
+
+    fn chars(&self, out: &mut BTreeSet<char>) {
+        for text in self.exact.iter().chain(&self.prefix).chain(&self.suffix) {
+            out.extend(text.chars());
+        }
+    }
+}
+
+/// A character that occurs in no pattern text (`used`), from `preferred` when possible.
+fn filler(used: &BTreeSet<char>, preferred: &str) -> char {
+    preferred
+        .chars()
+        .find(|c| !used.contains(c))
+        .or_else(|| {
+            ('a'..='z')
+                .chain('0'..='9')
+                .chain('A'..='Z')
+                .find(|c| !used.contains(c))
+        })
+        .unwrap_or('q')
+}
+
+/// A class with its representative and truth vector.
+#[derive(Debug, Clone)]
+struct Rep<V> {
+    value: V,
+    label: String,
+    vector: Vec<bool>,
+}
+
+/// Keeps the first candidate of every distinct truth vector.
+fn dedupe<V>(
+    candidates: Vec<(V, String)>,
+    vector: impl Fn(&V) -> Option<Vec<bool>>,
+) -> Vec<Rep<V>> {
+    let mut seen: HashSet<Vec<bool>> = HashSet::new();
+    let mut out = Vec::new();
+    for (value, label) in candidates {
+        let Some(v) = vector(&value) else {
+            continue;
+        };
+        if seen.insert(v.clone()) {
+            out.push(Rep {
+                value,
+                label,
+                vector: v,
+            });
+        }
+    }
+    out
+}
+
+fn find_class<V>(classes: &[Rep<V>], vector: &[bool]) -> Option<usize> {
+    classes.iter().position(|c| c.vector == vector)
+}
+
+// ------------------------------------------------------------------------------------------
+// Rules that can still match
+
+/// A rule with its policy, from one of the models.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RuleAt<'m> {
+    pub(crate) model: &'m Model,
+    pub(crate) policy: &'m Policy,
+    pub(crate) index: usize,
+    pub(crate) rule: &'m Rule,
+}
+
+/// Policies that may decide a request to `authority` at `point` in `model` (over-approximated
+/// for routed requests: the union over the TSB routes an identity may take).
+fn candidate_policies<'m>(model: &'m Model, point: &Point, authority: &str) -> Vec<&'m Policy> {
+    let request = Request {
+        host: Some(authority.to_string()),
+        workload: point.workload.clone(),
+        ..Request::default()
+    };
+    let Ok(n) = request.normalize(model.mesh.path_normalization) else {
+        return Vec::new();
+    };
+    let service = eval::find_service(model, &n);
+    let mut out: Vec<&Policy> = Vec::new();
+    let mut add = |policies: Vec<&'m Policy>| {
+        for p in policies {
+            if !out.iter().any(|q| std::ptr::eq(*q, p)) {
+                out.push(p);
+            }
+        }
+    };
+    if point.workload.is_some() || service.is_some_and(|s| s.gateway.is_some()) {
+        if let Some(ep) = eval::enforcement_point(model, &n, service, None) {
+            add(eval::attached_policies(model, &ep, service));
+        }
+    } else {
+        for route in &model.egress_routes {
+            if let Some(gateway) = &route.gateway {
+                if let Some(ep) = eval::enforcement_point(model, &n, service, Some(gateway)) {
+                    add(eval::attached_policies(model, &ep, service));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether the rule's `to` and port conditions admit this authority and port.
+fn host_alive(rule: &Rule, view: &HostView) -> bool {
+    let ops = match &rule.to {
+        None => true,
+        Some(ops) => ops.iter().any(|op| {
+            op.hosts.holds(|p| p.matches(&view.authority)) && op.ports.holds(|p| *p == view.port)
+        }),
+    };
+    ops && rule.when.iter().all(|c| match c {
+        Condition::DestinationPort(f) => f.holds(|p| *p == view.port),
+        _ => true,
+    })
+}
+
+fn source_identity_alive(source: &Source, v: &IdView) -> bool {
+    let uri = v.uri.as_deref();
+    source
+        .principals
+        .holds(|p| uri.is_some_and(|u| p.matches(u)))
+        && source
+            .namespaces
+            .holds(|p| uri.is_some_and(|u| p.matches_uri(u)))
+        && source
+            .service_accounts
+            .holds(|p| uri.is_some_and(|u| p.matches_uri(u)))
+        && source
+            .trust_domains
+            .holds(|p| uri.is_some_and(|u| p.matches_uri(u)))
+}
+
+/// Whether the rule's `from` and identity conditions admit this identity (other source
+/// fields are assumed to hold: over-approximation keeps the enumeration exact).
+fn identity_alive(rule: &Rule, v: &IdView) -> bool {
+    let uri = v.uri.as_deref();
+    let from = match &rule.from {
+        None => true,
+        Some(sources) => sources.iter().any(|s| source_identity_alive(s, v)),
+    };
+    from && rule.when.iter().all(|c| match c {
+        Condition::SourcePrincipal(f) => f.holds(|p| uri.is_some_and(|u| p.matches(u))),
+        Condition::SourceNamespace(f) => f.holds(|p| uri.is_some_and(|u| p.matches_uri(u))),
+        Condition::SourceServiceAccount(f) => f.holds(|p| uri.is_some_and(|u| p.matches_uri(u))),
+        Condition::SourceTrustDomain(f) => f.holds(|p| uri.is_some_and(|u| p.matches_uri(u))),
+        _ => true,
+    })
+}
+
+fn all_values<P>(field: &Field<P>) -> impl Iterator<Item = &P> {
+    field.values.iter().chain(&field.not_values)
+}
+
+/// What a rule reads that the enumeration leaves absent, for the caveats.
+pub(crate) fn unmodelled(policy: &Policy, rule: &Rule) -> Vec<String> {
+    let mut out = Vec::new();
+    if let crate::model::Action::Custom(provider) = &policy.action {
+        out.push(format!("the verdict of CUSTOM provider `{provider}`"));
+    }
+    for source in rule.from.iter().flatten() {
+        if source.request_principals.is_set() {
+            out.push("requestPrincipals (JWT)".to_string());
+        }
+        if source.ip_blocks.is_set() || source.remote_ip_blocks.is_set() {
+            out.push("source IP blocks".to_string());
+        }
+    }
+    for condition in &rule.when {
+        match condition {
+            Condition::SourcePrincipal(_)
+            | Condition::SourceNamespace(_)
+            | Condition::SourceServiceAccount(_)
+            | Condition::SourceTrustDomain(_)
+            | Condition::DestinationPort(_) => {}
+            other => out.push(other.key()),
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+// ------------------------------------------------------------------------------------------
+// The partition
+
+/// The partition of the request space for a set of models (one for `reach`, two for
+/// `diff`): host classes are global, identity, method and path classes are computed per
+/// point and host class (see the module documentation).
+#[derive(Debug)]
+pub struct Partition<'m> {
+    models: Vec<&'m Model>,
+    normalization: PathNormalization,
+    host_preds: Vec<HostPred>,
+    hosts: Vec<Rep<String>>,
+    /// Contexts computed by [`Partition::representative`], by point and host class.
+    host_cache: Mutex<HashMap<String, Arc<HostContext<'m>>>>,
+    /// Identity contexts computed by [`Partition::representative`].
+    identity_cache: Mutex<HashMap<IdentityKey, Arc<IdentityContext>>>,
+}
+
+/// A point and host class (as text) and an identity representative.
+type IdentityKey = (String, Option<String>);
+
+/// Identity, method and path classes for one point and authority.
+#[derive(Debug)]
+struct HostContext<'m> {
+    rules: Vec<RuleAt<'m>>,
+    id_preds: Vec<IdPred>,
+    identities: Vec<Rep<Option<String>>>,
+}
+
+/// Method and path classes for one point, authority and identity.
+#[derive(Debug)]
+struct IdentityContext {
+    method_preds: Vec<StringPattern>,
+    methods: Vec<Rep<String>>,
+    path_preds: Vec<PathPattern>,
+    paths: Vec<Rep<String>>,
+}
+
+impl<'m> Partition<'m> {
+    /// Builds the authority classes of `models`.
+    pub fn new(models: &[&'m Model]) -> Self {
+        let normalization = models
+            .first()
+            .map(|m| m.mesh.path_normalization)
+            .unwrap_or_default();
+        let mut preds: BTreeSet<HostPred> = BTreeSet::new();
+        let mut registry_exact: BTreeSet<String> = BTreeSet::new();
+        let mut registry_wild: BTreeSet<String> = BTreeSet::new();
+        for model in models {
+            for policy in &model.policies {
+                for rule in &policy.rules {
+                    for op in rule.to.iter().flatten() {
+                        for p in all_values(&op.hosts) {
+                            preds.insert(HostPred::Authority(p.pattern.clone()));
+                        }
+                        for port in all_values(&op.ports) {
+                            preds.insert(HostPred::Port(*port));
+                        }
+                    }
+                    for c in &rule.when {
+                        if let Condition::DestinationPort(f) = c {
+                            for port in all_values(f) {
+                                preds.insert(HostPred::Port(*port));
+                            }
+                        }
+                    }
+                }
+            }
+            for service in &model.services {
+                for host in &service.hosts {
+                    let host = host.to_ascii_lowercase();
+                    preds.insert(HostPred::Registry(host.clone()));
+                    match host.strip_prefix('*') {
+                        Some(suffix) => registry_wild.insert(suffix.to_string()),
+                        None => registry_exact.insert(host),
+                    };
+                }
+            }
+        }
+        let host_preds: Vec<HostPred> = preds.into_iter().collect();
+        let candidates = host_candidates(&host_preds, &registry_exact, &registry_wild);
+        let hosts = dedupe(candidates, |a| {
+            host_view(a).map(|v| host_preds.iter().map(|p| p.holds(&v)).collect())
+        });
+        Partition {
+            models: models.to_vec(),
+            normalization,
+            host_preds,
+            hosts,
+            host_cache: Mutex::new(HashMap::new()),
+            identity_cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Number of authority classes.
+    pub fn host_class_count(&self) -> usize {
+        self.hosts.len()
+    }
+
+    /// Enumerates the cells at `point` for the chosen authorities and identities, calling
+    /// `visit` once per cell.
+    pub fn cells(
+        &self,
+        point: &Point,
+        hosts: HostChoice,
+        identities: IdentityChoice,
+        mut visit: impl FnMut(Cell),
+    ) {
+        let host_list: Vec<(String, String)> = match hosts {
+            HostChoice::All => self
+                .hosts
+                .iter()
+                .map(|h| (h.value.clone(), h.label.clone()))
+                .collect(),
+            HostChoice::Only(authority) => vec![(authority.to_string(), authority.to_string())],
+        };
+        for (authority, host_label) in host_list {
+            let Some(context) = self.host_context(point, &authority) else {
+                continue;
+            };
+            let id_list: Vec<(Option<String>, String)> = match identities {
+                IdentityChoice::All => context
+                    .identities
+                    .iter()
+                    .map(|i| (i.value.clone(), i.label.clone()))
+                    .collect(),
+                IdentityChoice::Only(identity) => {
+                    let label = identity.map_or_else(
+                        || "plaintext (no mTLS identity)".to_string(),
+                        |p| p.strip_prefix("spiffe://").unwrap_or(p).to_string(),
+                    );
+                    vec![(id_view(identity).uri, label)]
+                }
+            };
+            for (principal, id_label) in id_list {
+                let ic = self.identity_context(&context, principal.as_deref());
+                for method in &ic.methods {
+                    for path in &ic.paths {
+                        visit(Cell {
+                            point: point.label.clone(),
+                            host: Class {
+                                label: host_label.clone(),
+                                example: Some(authority.clone()),
+                            },
+                            identity: Class {
+                                label: id_label.clone(),
+                                example: principal.clone(),
+                            },
+                            method: Class {
+                                label: method.label.clone(),
+                                example: Some(method.value.clone()),
+                            },
+                            path: Class {
+                                label: path.label.clone(),
+                                example: Some(path.value.clone()),
+                            },
+                            request: build_request(
+                                point,
+                                principal.as_deref(),
+                                &authority,
+                                &method.value,
+                                &path.value,
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// The representative of the cell `request` falls in (same point, and the
+    /// representative of its authority, identity, method and path classes), or `None` when
+    /// the request is outside the enumerated space (not HTTP, carries headers, JWT, addresses,
+    /// an explicit `port`, or a value no class represents — the last would be a bug).
+    ///
+    /// For any request in the space, every model of the partition decides the request and
+    /// its representative alike; the tests hold the partition to that.
+    pub fn representative(&self, request: &Request) -> Option<Request> {
+        if request.protocol != crate::request::Protocol::Http
+            || !request.headers.is_empty()
+            || request.jwt.is_some()
+            || request.port.is_some()
+            || request.url.is_some()
+            || request.sni.is_some()
+            || request.source.ip.is_some()
+            || request.source.remote_ip.is_some()
+            || !request.source.labels.is_empty()
+            || request.source.cluster.is_some()
+            || !request.custom.is_empty()
+            || request.destination_ip.is_some()
+        {
+            return None;
+        }
+        let point = match &request.workload {
+            Some(w) => Point::at(w.clone()),
+            None => Point::routed(),
+        };
+        let authority = request.host.as_deref()?;
+        let view = host_view(authority)?;
+        let vector: Vec<bool> = self.host_preds.iter().map(|p| p.holds(&view)).collect();
+        let host = self.hosts.get(find_class(&self.hosts, &vector)?)?;
+        let key = format!("{:?}\u{0}{}", point.workload, host.value);
+        let cached = self
+            .host_cache
+            .lock()
+            .ok()
+            .and_then(|cache| cache.get(&key).cloned());
+        let context = match cached {
+            Some(context) => context,
+            None => {
+                let context = Arc::new(self.host_context(&point, &host.value)?);
+                if let Ok(mut cache) = self.host_cache.lock() {
+                    cache.insert(key.clone(), Arc::clone(&context));
+                }
+                context
+            }
+        };
+        let id = id_view(request.source.principal.as_deref());
+        let vector: Vec<bool> = context.id_preds.iter().map(|p| p.holds(&id)).collect();
+        let identity = context
+            .identities
+            .get(find_class(&context.identities, &vector)?)?;
+        let id_key = (key, identity.value.clone());
+        let cached = self
+            .identity_cache
+            .lock()
+            .ok()
+            .and_then(|cache| cache.get(&id_key).cloned());
+        let ic = match cached {
+            Some(ic) => ic,
+            None => {
+                let ic = Arc::new(self.identity_context(&context, identity.value.as_deref()));
+                if let Ok(mut cache) = self.identity_cache.lock() {
+                    cache.insert(id_key, Arc::clone(&ic));
+                }
+                ic
+            }
+        };
+        let method = request.method.as_deref()?;
+        let vector: Vec<bool> = ic.method_preds.iter().map(|p| p.matches(method)).collect();
+        let method = ic.methods.get(find_class(&ic.methods, &vector)?)?;
+        let (path, _) =
+            normalize_path(request.path.as_deref().unwrap_or("/"), self.normalization).ok()?;
+        let vector: Vec<bool> = ic.path_preds.iter().map(|p| path_holds(p, &path)).collect();
+        let path = ic.paths.get(find_class(&ic.paths, &vector)?)?;
+        Some(build_request(
+            &point,
+            identity.value.as_deref(),
+            &host.value,
+            &method.value,
+            &path.value,
+        ))
+    }
+
+    /// The rules that may decide requests to `authority` at `point`, over all models.
+    pub(crate) fn rules_for(&self, point: &Point, authority: &str) -> Vec<RuleAt<'m>> {
+        let Some(view) = host_view(authority) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for model in &self.models {
+            for policy in candidate_policies(model, point, authority) {
+                for (index, rule) in policy.rules.iter().enumerate() {
+                    if host_alive(rule, &view) {
+                        out.push(RuleAt {
+                            model,
+                            policy,
+                            index,
+                            rule,
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn host_context(&self, point: &Point, authority: &str) -> Option<HostContext<'m>> {
+        host_view(authority)?;
+        let rules = self.rules_for(point, authority);
+        let mut preds: BTreeSet<IdPred> = BTreeSet::new();
+        preds.insert(IdPred::Authenticated);
+        let mut labels_used = false;
+        let add_selectors = |preds: &mut BTreeSet<IdPred>, selectors: &[NamespaceSelector]| {
+            for s in selectors {
+                preds.insert(IdPred::Selector(s.cluster.clone(), s.namespace.clone()));
+            }
+        };
+        for at in &rules {
+            for source in at.rule.from.iter().flatten() {
+                for p in all_values(&source.principals) {
+                    preds.insert(IdPred::Principal(p.clone()));
+                }
+                for p in all_values(&source.namespaces) {
+                    preds.insert(IdPred::Namespace(p.glob.clone()));
+                }
+                for p in all_values(&source.service_accounts) {
+                    preds.insert(IdPred::ServiceAccount(p.namespace.clone(), p.name.clone()));
+                }
+                for p in all_values(&source.trust_domains) {
+                    preds.insert(IdPred::TrustDomain(p.value.clone()));
+                }
+                for name in all_values(&source.workspaces) {
+                    for set in at.model.workspaces.iter().filter(|s| &s.name == name) {
+                        add_selectors(&mut preds, &set.namespaces);
+                    }
+                }
+                for name in all_values(&source.groups) {
+                    for set in at.model.groups.iter().filter(|s| &s.name == name) {
+                        add_selectors(&mut preds, &set.namespaces);
+                    }
+                }
+                labels_used |= source.service_account_labels.is_set();
+            }
+            for c in &at.rule.when {
+                match c {
+                    Condition::SourcePrincipal(f) => {
+                        for p in all_values(f) {
+                            preds.insert(IdPred::Principal(p.clone()));
+                        }
+                    }
+                    Condition::SourceNamespace(f) => {
+                        for p in all_values(f) {
+                            preds.insert(IdPred::Namespace(p.glob.clone()));
+                        }
+                    }
+                    Condition::SourceServiceAccount(f) => {
+                        for p in all_values(f) {
+                            preds.insert(IdPred::ServiceAccount(
+                                p.namespace.clone(),
+                                p.name.clone(),
+                            ));
+                        }
+                    }
+                    Condition::SourceTrustDomain(f) => {
+                        for p in all_values(f) {
+                            preds.insert(IdPred::TrustDomain(p.value.clone()));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // TSB routes decide the gateway of routed requests, and whether an unregistered host
+        // gets 502 under REGISTRY_ONLY even when the request names its workload.
+        for model in &self.models {
+            for route in &model.egress_routes {
+                add_selectors(&mut preds, &route.sources);
+            }
+        }
+        if labels_used {
+            preds.insert(IdPred::HasAccount);
+            for model in &self.models {
+                for sa in &model.service_accounts {
+                    preds.insert(IdPred::Account(sa.namespace.clone(), sa.name.clone()));
+                }
+            }
+        }
+        if preds.len() == 1 {
+            // Nothing reads the identity: one class.
+            let td = self
+                .models
+                .first()
+                .map_or("cluster.local", |m| m.mesh.trust_domain.as_str());
+            return Some(HostContext {
+                rules,
+                id_preds: Vec::new(),
+                identities: vec![Rep {
+                    value: Some(format!("spiffe://{td}/ns/default/sa/default")),
+                    label: "any identity".to_string(),
+                    vector: Vec::new(),
+                }],
+            });
+        }
+        let id_preds: Vec<IdPred> = preds.into_iter().collect();
+        let candidates = self.identity_candidates(&id_preds);
+        let identities = dedupe(candidates, |p| {
+            let v = id_view(p.as_deref());
+            Some(id_preds.iter().map(|pred| pred.holds(&v)).collect())
+        });
+        Some(HostContext {
+            rules,
+            id_preds,
+            identities,
+        })
+    }
+
+    /// ` (workspace w1, group w1/g1)` for a namespace in TSB workspaces or groups.
+    fn tenancy(&self, namespace: &str) -> String {
+        let mut sets: Vec<String> = Vec::new();
+        for model in &self.models {
+            for (kind, list) in [("workspace", &model.workspaces), ("group", &model.groups)] {
+                for set in list {
+                    let named = format!("{kind} {}", set.name);
+                    if set.namespaces.iter().any(|s| s.selects(None, namespace))
+                        && !sets.contains(&named)
+                    {
+                        sets.push(named);
+                    }
+                }
+            }
+        }
+        if sets.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", sets.join(", "))
+        }
+    }
+
+    fn identity_candidates(&self, preds: &[IdPred]) -> Vec<(Option<String>, String)> {
+        let mut forms = Forms::default();
+        let mut used: BTreeSet<char> = BTreeSet::new();
+        let mut tds: Vec<String> = Vec::new();
+        let mut namespaces: Vec<String> = Vec::new();
+        let mut accounts: Vec<String> = Vec::new();
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        let push = |list: &mut Vec<String>, v: &str| {
+            if !v.is_empty() && !list.iter().any(|x| x == v) {
+                list.push(v.to_string());
+            }
+        };
+        for model in &self.models {
+            push(&mut tds, &model.mesh.trust_domain);
+            for alias in &model.mesh.trust_domain_aliases {
+                push(&mut tds, alias);
+            }
+        }
+        let mut globs: Vec<String> = Vec::new();
+        let mut td_patterns: Vec<String> = Vec::new();
+        for pred in preds {
+            match pred {
+                IdPred::Principal(p) => {
+                    forms.add(p);
+                    let text = match p {
+                        StringPattern::Exact(t)
+                        | StringPattern::Prefix(t)
+                        | StringPattern::Suffix(t) => t.as_str(),
+                        StringPattern::Presence => "",
+                    };
+                    let (td, ns, sa) = spiffe_parts(text);
+                    if let Some(td) = td.filter(|_| !matches!(p, StringPattern::Suffix(_))) {
+                        push(&mut tds, &td);
+                    }
+                    if let Some(ns) = &ns {
+                        push(&mut namespaces, ns);
+                    }
+                    if let Some(sa) = &sa {
+                        push(&mut accounts, sa);
+                    }
+                    if let (Some(ns), Some(sa)) = (ns, sa) {
+                        pairs.push((ns, sa));
+                    }
+                }
+                IdPred::Namespace(g) | IdPred::Selector(_, g) => {
+                    used.extend(g.chars());
+                    globs.push(g.clone());
+                }
+                IdPred::ServiceAccount(ns, sa) | IdPred::Account(ns, sa) => {
+                    used.extend(ns.chars().chain(sa.chars()));
+                    push(&mut namespaces, ns);
+                    push(&mut accounts, sa);
+                    pairs.push((ns.clone(), sa.clone()));
+                }
+                IdPred::TrustDomain(td) => {
+                    used.extend(td.chars());
+                    td_patterns.push(td.clone());
+                }
+                IdPred::Authenticated | IdPred::HasAccount => {}
+            }
+        }
+        forms.chars(&mut used);
+        for td in &tds {
+            used.extend(td.chars());
+        }
+        let c = filler(&used, "qzjxkvwyfbgh");
+        let cs = c.to_string();
+        for g in &globs {
+            let empty = g.replace('*', "");
+            push(&mut namespaces, &empty);
+            push(&mut namespaces, &g.replace('*', &cs));
+        }
+        for td in &td_patterns {
+            match StringPattern::parse(td) {
+                StringPattern::Exact(t) => push(&mut tds, &t),
+                StringPattern::Prefix(t) => push(&mut tds, &format!("{t}{c}")),
+                StringPattern::Suffix(t) => push(&mut tds, &format!("{c}{t}")),
+                StringPattern::Presence => {}
+            }
+        }
+        let local_td = tds.first().cloned().unwrap_or_else(|| cs.clone());
+        push(&mut tds, &cs);
+
+        let mut out: Vec<(Option<String>, String)> =
+            vec![(None, "plaintext (no mTLS identity)".to_string())];
+        let bare = |uri: &str| uri.strip_prefix("spiffe://").unwrap_or(uri).to_string();
+        for exact in &forms.exact {
+            out.push((Some(exact.clone()), bare(exact)));
+        }
+        let note = |td: &String| {
+            if td == &local_td {
+                String::new()
+            } else if td == &cs {
+                " (any other trust domain)".to_string()
+            } else {
+                format!(" (trust domain {td})")
+            }
+        };
+        // Most specific first, then the most general label of each class wins the dedupe.
+        for td in &tds {
+            for (ns, sa) in &pairs {
+                let uri = format!("spiffe://{td}/ns/{ns}/sa/{sa}");
+                out.push((Some(uri.clone()), bare(&uri)));
+            }
+        }
+        let nice = format!("spiffe://{local_td}/ns/default/sa/default");
+        let generic = format!("spiffe://{local_td}/ns/{c}/sa/{c}");
+        let vector = |uri: &str| -> Vec<bool> {
+            let v = id_view(Some(uri));
+            preds.iter().map(|p| p.holds(&v)).collect()
+        };
+        if vector(&nice) == vector(&generic) {
+            out.push((Some(nice), "other mTLS identities".to_string()));
+        }
+        for td in &tds {
+            out.push((
+                Some(format!("spiffe://{td}/ns/{c}/sa/{c}")),
+                format!("other mTLS identities{}", note(td)),
+            ));
+        }
+        for td in &tds {
+            for ns in &namespaces {
+                out.push((
+                    Some(format!("spiffe://{td}/ns/{ns}/sa/{c}")),
+                    format!(
+                        "other service accounts of namespace {ns}{}{}",
+                        self.tenancy(ns),
+                        note(td)
+                    ),
+                ));
+            }
+            for sa in &accounts {
+                out.push((
+                    Some(format!("spiffe://{td}/ns/{c}/sa/{sa}")),
+                    format!("service account {sa} of other namespaces{}", note(td)),
+                ));
+            }
+        }
+        for prefix in &forms.prefix {
+            out.push((
+                Some(format!("{prefix}{c}")),
+                format!("other identities matching `{}*`", bare(prefix)),
+            ));
+            for suffix in &forms.suffix {
+                out.push((
+                    Some(format!("{prefix}{c}{suffix}")),
+                    format!(
+                        "other identities matching `{}*` and `*{suffix}`",
+                        bare(prefix)
+                    ),
+                ));
+            }
+        }
+        for suffix in &forms.suffix {
+            out.push((
+                Some(format!("spiffe://{c}{suffix}")),
+                format!("other identities matching `*{suffix}`"),
+            ));
+            for td in &tds {
+                out.push((
+                    Some(format!("spiffe://{td}{suffix}")),
+                    format!("other identities matching `*{suffix}`"),
+                ));
+                for ns in &namespaces {
+                    out.push((
+                        Some(format!("spiffe://{td}/ns/{ns}{suffix}")),
+                        format!("other identities matching `*{suffix}`"),
+                    ));
+                    out.push((
+                        Some(format!("spiffe://{td}/ns/{ns}/sa/{c}{suffix}")),
+                        format!("other identities matching `*{suffix}`"),
+                    ));
+                }
+            }
+        }
+        out.push((
+            Some(format!("spiffe://{c}")),
+            "other identities".to_string(),
+        ));
+        out
+    }
+
+    fn identity_context(&self, host: &HostContext<'m>, principal: Option<&str>) -> IdentityContext {
+        let view = id_view(principal);
+        let mut method_preds: BTreeSet<StringPattern> = BTreeSet::new();
+        let mut path_preds: Vec<PathPattern> = Vec::new();
+        for at in host
+            .rules
+            .iter()
+            .filter(|at| identity_alive(at.rule, &view))
+        {
+            for op in at.rule.to.iter().flatten() {
+                for p in all_values(&op.methods) {
+                    method_preds.insert(p.clone());
+                }
+                for p in all_values(&op.paths) {
+                    if !path_preds.contains(p) {
+                        path_preds.push(p.clone());
+                    }
+                }
+            }
+        }
+        let method_preds: Vec<StringPattern> = method_preds.into_iter().collect();
+        let methods = dedupe(method_candidates(&method_preds), |m| {
+            Some(method_preds.iter().map(|p| p.matches(m)).collect())
+        });
+        let normalization = self.normalization;
+        let paths = dedupe(path_candidates(&path_preds), |raw| {
+            let (path, _) = normalize_path(raw, normalization).ok()?;
+            Some(path_preds.iter().map(|p| path_holds(p, &path)).collect())
+        });
+        let paths = paths
+            .into_iter()
+            .filter_map(|rep| {
+                let (path, _) = normalize_path(&rep.value, normalization).ok()?;
+                Some(Rep { value: path, ..rep })
+            })
+            .collect();
+        IdentityContext {
+            method_preds,
+            methods,
+            path_preds,
+            paths,
+        }
+    }
+}
+
+/// Trust domain, namespace and service account readable from (part of) a SPIFFE URI text.
+fn spiffe_parts(text: &str) -> (Option<String>, Option<String>, Option<String>) {
+    let rest = text.strip_prefix("spiffe://");
+    let td = rest
+        .and_then(|r| r.split_once('/').map(|(td, _)| td))
+        .filter(|td| !td.is_empty())
+        .map(str::to_string);
+    let segments: Vec<&str> = text.split('/').collect();
+    let after = |key: &str| {
+        segments
+            .windows(3)
+            .find(|w| w.first() == Some(&key) && w.get(2).is_some())
+            .or_else(|| {
+                segments
+                    .windows(2)
+                    .find(|w| w.first() == Some(&key) && w.get(1).is_some_and(|v| !v.is_empty()))
+            })
+            .and_then(|w| w.get(1))
+            .filter(|v| !v.is_empty())
+            .map(|v| v.to_string())
+    };
+    (td, after("ns"), after("sa"))
+}
+
+fn host_candidates(
+    preds: &[HostPred],
+    registry_exact: &BTreeSet<String>,
+    registry_wild: &BTreeSet<String>,
+) -> Vec<(String, String)> {
+    let mut forms = Forms::default();
+    let mut ports: BTreeSet<u16> = BTreeSet::new();
+    for p in preds {
+        match p {
+            HostPred::Authority(pattern) => forms.add(pattern),
+            HostPred::Port(n) => {
+                ports.insert(*n);
+            }
+            HostPred::Registry(_) => {}
+        }
+    }
+    let mut used: BTreeSet<char> = BTreeSet::new();
+    forms.chars(&mut used);
+    for h in registry_exact.iter().chain(registry_wild) {
+        used.extend(h.chars());
+    }
+    let c = filler(&used, "qzjxkvwyfbgh");
+    // Ports written inside host patterns (`example.com:8080`, `*:8443`).
+    for text in forms.exact.iter().chain(&forms.suffix) {
+        if let Some((_, port)) = text.rsplit_once(':') {
+            if let Ok(n) = port.parse::<u16>() {
+                ports.insert(n);
+            }
+        }
+    }
+    let other_port = [80u16, 8080, 8443, 9999, 1]
+        .into_iter()
+        .find(|p| !ports.contains(p))
+        .unwrap_or(1);
+    ports.insert(other_port);
+
+    // Host names (maybe with a port) and their labels.
+    let mut bases: Vec<(String, String)> = Vec::new();
+    for exact in &forms.exact {
+        bases.push((exact.clone(), exact.clone()));
+        if let Some((host, port)) = exact.rsplit_once(':') {
+            if port.parse::<u16>().is_ok() {
+                bases.push((host.to_string(), host.to_string()));
+            }
+        }
+    }
+    for host in registry_exact {
+        bases.push((host.clone(), host.clone()));
+    }
+    for prefix in &forms.prefix {
+        match prefix.strip_suffix(':') {
+            Some(host) => bases.push((host.to_string(), host.to_string())),
+            None => bases.push((
+                format!("{prefix}{c}"),
+                format!("other hosts matching `{prefix}*`"),
+            )),
+        }
+        for suffix in &forms.suffix {
+            bases.push((
+                format!("{prefix}{c}{suffix}"),
+                format!("other hosts matching `{prefix}*` and `*{suffix}`"),
+            ));
+        }
+    }
+    for suffix in &forms.suffix {
+        bases.push((
+            format!("{c}{suffix}"),
+            format!("other hosts matching `*{suffix}`"),
+        ));
+    }
+    for suffix in registry_wild {
+        bases.push((
+            format!("{c}{suffix}"),
+            format!("other hosts matching `*{suffix}`"),
+        ));
+    }
+    for common in ["example.com", "example.org"] {
+        let matches_nothing = host_view(common).is_some_and(|v| {
+            preds
+                .iter()
+                .all(|p| matches!(p, HostPred::Port(_)) || !p.holds(&v))
+        });
+        if matches_nothing {
+            bases.push((common.to_string(), "any other host".to_string()));
+        }
+    }
+    bases.push((c.to_string(), "any other host".to_string()));
+
+    let mut out = Vec::new();
+    for (base, label) in &bases {
+        out.push((base.clone(), label.clone()));
+    }
+    for (base, label) in &bases {
+        let has_port = base
+            .rsplit_once(':')
+            .is_some_and(|(_, p)| p.parse::<u16>().is_ok());
+        if has_port {
+            continue;
+        }
+        for port in &ports {
+            let label = if label == base {
+                format!("{base}:{port}")
+            } else {
+                format!("{label}, with explicit port {port}")
+            };
+            out.push((format!("{base}:{port}"), label));
+        }
+    }
+    out
+}
+
+fn method_candidates(preds: &[StringPattern]) -> Vec<(String, String)> {
+    let mut forms = Forms::default();
+    for p in preds {
+        forms.add(p);
+    }
+    let mut used = BTreeSet::new();
+    forms.chars(&mut used);
+    let c = filler(&used, "QZJXKVWYFB");
+    let mut out: Vec<(String, String)> = Vec::new();
+    for exact in &forms.exact {
+        out.push((exact.clone(), exact.clone()));
+    }
+    for prefix in &forms.prefix {
+        out.push((
+            format!("{prefix}{c}"),
+            format!("other methods matching `{prefix}*`"),
+        ));
+        for suffix in &forms.suffix {
+            out.push((
+                format!("{prefix}{c}{suffix}"),
+                format!("other methods matching `{prefix}*` and `*{suffix}`"),
+            ));
+        }
+    }
+    for suffix in &forms.suffix {
+        out.push((
+            format!("{c}{suffix}"),
+            format!("other methods matching `*{suffix}`"),
+        ));
+    }
+    let other = if out.is_empty() {
+        "any method"
+    } else {
+        "other methods"
+    };
+    // Readable representatives first: one of them wins the "matches nothing" class when it
+    // matches no pattern (any other class already has an earlier candidate).
+    for common in ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"] {
+        if !preds.iter().any(|p| p.matches(common)) {
+            out.push((common.to_string(), other.to_string()));
+        }
+    }
+    out.push((c.to_string(), other.to_string()));
+    out
+}
+
+fn path_candidates(preds: &[PathPattern]) -> Vec<(String, String)> {
+    let mut forms = Forms::default();
+    let mut templates: Vec<(&str, &[TemplatePart])> = Vec::new();
+    let mut used = BTreeSet::new();
+    for p in preds {
+        match p {
+            PathPattern::String { pattern } => forms.add(pattern),
+            PathPattern::Template { raw, parts } => {
+                used.extend(raw.chars());
+                templates.push((raw, parts));
+            }
+        }
+    }
+    forms.chars(&mut used);
+    let c = filler(&used, "qzjxkvwyfbgh");
+    let slash = |s: &str| {
+        if s.starts_with('/') {
+            s.to_string()
+        } else {
+            format!("/{s}")
+        }
+    };
+    let mut out: Vec<(String, String)> = Vec::new();
+    for exact in &forms.exact {
+        out.push((slash(exact), exact.clone()));
+    }
+    for (raw, parts) in &templates {
+        let fill = |one: &str, any: &str| -> String {
+            parts
+                .iter()
+                .map(|part| match part {
+                    TemplatePart::Literal(t) => t.clone(),
+                    TemplatePart::OneSegment => one.to_string(),
+                    TemplatePart::AnySegments => any.to_string(),
+                })
+                .collect()
+        };
+        let cs = c.to_string();
+        out.push((slash(&fill(&cs, &cs)), format!("paths matching `{raw}`")));
+        out.push((slash(&fill(&cs, "")), format!("paths matching `{raw}`")));
+        out.push((
+            slash(&fill(&cs, &format!("{c}/{c}"))),
+            format!("paths matching `{raw}`"),
+        ));
+        // The last operator may absorb a suffix of another pattern.
+        if matches!(
+            parts.last(),
+            Some(TemplatePart::OneSegment | TemplatePart::AnySegments)
+        ) {
+            for suffix in &forms.suffix {
+                let head: String = parts
+                    .iter()
+                    .take(parts.len().saturating_sub(1))
+                    .map(|part| match part {
+                        TemplatePart::Literal(t) => t.clone(),
+                        _ => cs.clone(),
+                    })
+                    .collect();
+                out.push((
+                    slash(&format!("{head}{c}{suffix}")),
+                    format!("paths matching `{raw}` and `*{suffix}`"),
+                ));
+            }
+        }
+        // The first operator may absorb the rest of a longer prefix of another pattern.
+        if let Some(TemplatePart::Literal(lead)) = parts.first() {
+            for prefix in &forms.prefix {
+                if let Some(rest) = prefix.strip_prefix(lead.as_str()) {
+                    if !rest.is_empty() && !rest.contains('/') {
+                        let tail: String = parts
+                            .iter()
+                            .skip(2)
+                            .map(|part| match part {
+                                TemplatePart::Literal(t) => t.clone(),
+                                _ => cs.clone(),
+                            })
+                            .collect();
+                        out.push((
+                            slash(&format!("{prefix}{c}{tail}")),
+                            format!("paths matching `{raw}` and `{prefix}*`"),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    for prefix in &forms.prefix {
+        out.push((
+            slash(&format!("{prefix}{c}")),
+            format!("other paths matching `{prefix}*`"),
+        ));
+        for suffix in &forms.suffix {
+            out.push((
+                slash(&format!("{prefix}{c}{suffix}")),
+                format!("other paths matching `{prefix}*` and `*{suffix}`"),
+            ));
+        }
+    }
+    for suffix in &forms.suffix {
+        out.push((
+            slash(&format!("{c}{suffix}")),
+            format!("other paths matching `*{suffix}`"),
+        ));
+    }
+    let other = if out.is_empty() {
+        "any path"
+    } else {
+        "other paths"
+    };
+    for common in ["/", "/index.html"] {
+        if !preds.iter().any(|p| p.matches(common)) {
+            out.push((common.to_string(), other.to_string()));
+        }
+    }
+    out.push((format!("/{c}"), other.to_string()));
+    out
+}
+
+fn build_request(
+    point: &Point,
+    principal: Option<&str>,
+    authority: &str,
+    method: &str,
+    path: &str,
+) -> Request {
+    Request {
+        source: RequestSource {
+            principal: principal.map(str::to_string),
+            ..RequestSource::default()
+        },
+        workload: point.workload.clone(),
+        host: Some(authority.to_string()),
+        method: Some(method.to_string()),
+        path: Some(path.to_string()),
+        ..Request::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spiffe_parts_reads_segments() {
+        assert_eq!(
+            spiffe_parts("spiffe://td/ns/a/sa/b"),
+            (Some("td".into()), Some("a".into()), Some("b".into()))
+        );
+        assert_eq!(
+            spiffe_parts("spiffe://td/ns/a/"),
+            (Some("td".into()), Some("a".into()), None)
+        );
+        assert_eq!(
+            spiffe_parts("/ns/a/sa/b"),
+            (None, Some("a".into()), Some("b".into()))
+        );
+    }
+
+    #[test]
+    fn filler_avoids_used_characters() {
+        let used: BTreeSet<char> = "qz".chars().collect();
+        assert_eq!(filler(&used, "qzj"), 'j');
+    }
+}
