@@ -444,3 +444,14 @@ fn explain_names_the_first_failing_field() {
         Some("to[0].operation.methods")
     );
 }
+
+#[test]
+fn registry_lookup_ignores_case_but_not_a_trailing_dot() {
+    let mesh = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata:\n  mesh: |-\n    outboundTrafficPolicy:\n      mode: REGISTRY_ONLY\n---\n";
+    let se = "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: httpbin, namespace: istio-egress}\nspec:\n  hosts: [httpbin.org]\n  ports:\n  - {number: 80, name: http, protocol: HTTP}\n  resolution: DNS\n---\n";
+    let e = engine(&format!("{mesh}{se}"));
+    let decide = |host: &str| e.decide(&serde_json::from_value(json!({"host": host})).unwrap());
+    assert!(decide("HttpBin.ORG").allowed);
+    let dotted = decide("httpbin.org.");
+    assert_eq!((dotted.status, dotted.reason), (502, Reason::NotInRegistry));
+}
