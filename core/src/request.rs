@@ -173,8 +173,9 @@ pub struct Normalized {
     pub method: Option<String>,
     /// Path after normalisation, without query and fragment.
     pub path: Option<String>,
-    /// Path after normalisation, with the query (what the upstream receives).
-    pub forwarded_path: Option<String>,
+    /// The query string (without `?`), when the path had one: the upstream receives
+    /// `path?query` (see [`Normalized::forwarded_path`]).
+    pub query: Option<String>,
     /// Headers with lower-cased names; repeated values joined with `,`.
     pub headers: BTreeMap<String, String>,
     /// SNI.
@@ -185,6 +186,17 @@ pub struct Normalized {
     pub custom: BTreeMap<String, bool>,
     /// The enforcing workload, when named.
     pub workload: Option<Workload>,
+}
+
+impl Normalized {
+    /// The path the upstream receives: the normalised path and the query.
+    pub fn forwarded_path(&self) -> Option<String> {
+        let path = self.path.as_deref()?;
+        Some(match &self.query {
+            Some(q) => format!("{path}?{q}"),
+            None => path.to_string(),
+        })
+    }
 }
 
 impl Request {
@@ -214,8 +226,8 @@ impl Request {
         let method = self.method.clone();
         if let Some(m) = &method {
             if m.is_empty()
-                || m.chars()
-                    .any(|c| c.is_ascii_lowercase() || !c.is_ascii_graphic())
+                || m.bytes()
+                    .any(|b| b.is_ascii_lowercase() || !b.is_ascii_graphic())
             {
                 return Err(Malformed(format!("method `{m}` is not upper case")));
             }
@@ -225,12 +237,12 @@ impl Request {
         }
 
         let raw_path = self.path.clone().or(url_path);
-        let (path, forwarded_path) = match &raw_path {
+        let (path, query) = match &raw_path {
             Some(raw) => {
-                let (matched, forwarded) = normalize_path(raw, mode)?;
-                (Some(matched), Some(forwarded))
+                let (matched, query) = normalize_path_split(raw, mode)?;
+                (Some(matched), query.map(str::to_string))
             }
-            None if self.protocol == Protocol::Http => (Some("/".into()), Some("/".into())),
+            None if self.protocol == Protocol::Http => (Some("/".into()), None),
             None => (None, None),
         };
 
@@ -278,7 +290,7 @@ impl Request {
             port,
             method,
             path,
-            forwarded_path,
+            query,
             headers,
             sni: self.sni.clone(),
             jwt: self.jwt.clone(),
@@ -408,12 +420,29 @@ fn is_unreserved(b: u8) -> bool {
 /// assert_eq!(fwd, "/private?x=1");
 /// ```
 pub fn normalize_path(raw: &str, mode: PathNormalization) -> Result<(String, String), Malformed> {
+    let (normalized, query) = normalize_path_split(raw, mode)?;
+    let forwarded = match query {
+        Some(q) => format!("{normalized}?{q}"),
+        None => normalized.clone(),
+    };
+    Ok((normalized, forwarded))
+}
+
+/// [`normalize_path`] returning the matched path and the raw query separately.
+fn normalize_path_split(
+    raw: &str,
+    mode: PathNormalization,
+) -> Result<(String, Option<&str>), Malformed> {
     let (before_fragment, _) = raw.split_once('#').unwrap_or((raw, ""));
     let (path, query) = match before_fragment.split_once('?') {
         Some((p, q)) => (p, Some(q)),
         None => (before_fragment, None),
     };
-    if path.to_ascii_lowercase().contains("%00") || path.contains('\0') {
+    let bytes = path.as_bytes();
+    let encoded_nul = bytes
+        .windows(3)
+        .any(|w| w.first() == Some(&b'%') && w.get(1..) == Some(b"00".as_slice()));
+    if encoded_nul || bytes.contains(&0) {
         return Err(Malformed("path contains a NUL (`%00`)".into()));
     }
     if !path.starts_with('/') {
@@ -421,16 +450,10 @@ pub fn normalize_path(raw: &str, mode: PathNormalization) -> Result<(String, Str
     }
     // Fast path: nothing to decode, no backslash, no dot segment, no repeated slash:
     // every mode leaves such a path unchanged.
-    let bytes = path.as_bytes();
     let plain = !bytes.iter().any(|b| matches!(b, b'%' | b'\\'))
         && !bytes.windows(2).any(|w| w == b"/." || w == b"//");
     if plain || mode == PathNormalization::None {
-        let normalized = path.to_string();
-        let forwarded = match query {
-            Some(q) => format!("{path}?{q}"),
-            None => normalized.clone(),
-        };
-        return Ok((normalized, forwarded));
+        return Ok((path.to_string(), query));
     }
     let normalized = match mode {
         PathNormalization::None => path.to_string(),
@@ -440,11 +463,7 @@ pub fn normalize_path(raw: &str, mode: PathNormalization) -> Result<(String, Str
             merge_slashes(&base_normalize(&decode_slashes(path)))
         }
     };
-    let forwarded = match query {
-        Some(q) => format!("{normalized}?{q}"),
-        None => normalized.clone(),
-    };
-    Ok((normalized, forwarded))
+    Ok((normalized, query))
 }
 
 /// Decodes `%2F`/`%2f` to `/` and `%5C`/`%5c` to `\`.
