@@ -4,6 +4,23 @@
 //! Data flows one way: files → [`import`] → [`model::Model`] → [`Engine`] →
 //! [`Engine::decide`] → [`Decision`].
 //!
+//! # API themes
+//!
+//! - **Loading fails, deciding never does.** [`Loader::load`] returns every problem of a
+//!   load as located [`Diagnostic`]s (file, line, column, resource, field path) and never a
+//!   partial model; [`Engine::decide`] is total: malformed requests are denied with 400.
+//! - **Two evaluators, one answer.** [`Engine::decide`] uses the compiled matcher
+//!   ([`compile`]); [`Engine::decide_reference`] and [`Engine::explain`] use the reference
+//!   evaluator ([`eval`]), a literal transcription of `docs/SEMANTICS.md`. Property tests hold
+//!   them equal on every field of the decision.
+//! - **Prepare once, decide without allocating.** [`Engine::prepare`] digests a request
+//!   (normalisation, lower-casing, index keys); [`Engine::decide_prepared`] then allocates
+//!   nothing and returns a borrowed [`compile::Verdict`].
+//! - **Share and swap.** [`Engine`] is an immutable `Arc` (`Clone + Send + Sync`);
+//!   [`Reloader`] swaps engines atomically and keeps the old one when a reload fails.
+//! - **Tooling on the same model.** [`tools`] lints policies, runs policy test files and
+//!   answers who-can-reach and what-changed questions.
+//!
 //! ```
 //! use egress_policy::{Engine, Request};
 //!
