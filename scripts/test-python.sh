@@ -20,8 +20,8 @@ fi
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "build + install egress-policy into .venv (maturin develop --release)"
-(cd bindings-python && maturin develop --release)
+step "pip install ./bindings-python (PEP 517 build through maturin, reusing the cargo target dir)"
+python -m pip install --quiet --force-reinstall --no-deps ./bindings-python
 
 step "build the CLI (the tests compare to_dict() with its JSON)"
 cargo build --release -p egress-policy-cli

@@ -1,24 +1,62 @@
 #!/usr/bin/env bash
-# The project's gate: formatting, lints, then every test of the workspace.
-# Exits non-zero on the first failing step.
+# The project's gate, what CI runs (.ci/run): set up what is missing, then formatting,
+# lints, every Rust test, the wasm32 builds of the core, the Python package, the WASM
+# package and simulator (Node + headless Chromium), the Envoy integration, and a short
+# fuzz run. Exits non-zero on the first failing step.
+#
+#   scripts/test.sh                  # everything
+#   TEST_ONLY="rust python" scripts/test.sh   # a subset of: rust wasm32 python wasm envoy fuzz
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 
-step() { printf '\n==> %s\n' "$*"; }
+stages="${TEST_ONLY:-rust wasm32 python wasm envoy fuzz}"
+wants() { case " $stages " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+step() { printf '\n==> %s  [%s]\n' "$*" "$(date +%H:%M:%S)"; }
 
-step "cargo fmt --check"
-cargo fmt --all -- --check
+step "setup (idempotent)"
+scripts/setup.sh
 
-step "cargo clippy (all targets, warnings are errors)"
-cargo clippy --workspace --all-targets -- -D warnings
+if wants rust; then
+  step "cargo fmt --check"
+  cargo fmt --all -- --check
 
-# Build every target once; `cargo test` then reuses these artifacts.
-step "cargo build (all targets)"
-cargo build --workspace --all-targets
+  step "cargo clippy (all targets, warnings are errors)"
+  cargo clippy --workspace --all-targets -- -D warnings
 
-step "cargo test"
-cargo test --workspace
+  # Build every target once; `cargo test` then reuses these artifacts.
+  step "cargo build (all targets)"
+  cargo build --workspace --all-targets
+
+  step "cargo test (unit, integration, differential 120k, doc tests)"
+  cargo test --workspace
+fi
+
+if wants wasm32; then
+  step "core builds for wasm32-unknown-unknown and wasm32-wasip1 without wasm-bindgen"
+  scripts/check-wasm.sh
+fi
+
+if wants python; then
+  step "Python package: pip install, pytest -W error, mypy --strict, stubtest, mitmproxy"
+  scripts/test-python.sh
+fi
+
+if wants wasm && [ -x scripts/test-wasm.sh ]; then
+  step "WASM package: build, node --test, tsc, simulator in headless Chromium"
+  scripts/test-wasm.sh
+fi
+
+if wants envoy && [ -x scripts/test-envoy.sh ]; then
+  step "Envoy: wasm filter and ext_authz against a real Envoy, RBAC differential"
+  scripts/test-envoy.sh
+fi
+
+if wants fuzz; then
+  step "fuzz smoke: import + decide, ${FUZZ_SECONDS:-20} s each"
+  scripts/fuzz-smoke.sh
+fi
 
 step "all checks passed"
