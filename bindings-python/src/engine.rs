@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::de::{from_py, type_name, DeError, PyDe, RequestAccess};
 use crate::errors::{io_error, load_error, policy_error};
+use crate::tools::{lint_engine, reach, PyLint, PyReachReport};
 use crate::types::{PyDecision, PyDiagnostic, PyExplanation};
 
 /// Batches smaller than this per available core are decided on the calling thread.
@@ -26,6 +27,11 @@ pub struct PyEngine {
 }
 
 impl PyEngine {
+    /// The core engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     /// Loads named texts through the core loader, without holding the GIL.
     fn load(py: Python<'_>, sources: Vec<(String, String)>) -> PyResult<Self> {
         let loaded =
@@ -321,6 +327,31 @@ impl PyEngine {
     ) -> PyResult<PyExplanation> {
         let request = request_from_args(request, kwargs)?;
         Ok(PyExplanation(self.engine.explain(&request)))
+    }
+
+    /// Lints the loaded policies for the pitfalls of egress authorization, locating each
+    /// finding at the offending value of the source texts. Sorted by location, then code.
+    fn lint(&self, py: Python<'_>) -> Vec<PyLint> {
+        let lints = py.detach(|| lint_engine(&self.engine, &self.sources));
+        lints.into_iter().map(PyLint).collect()
+    }
+
+    /// Who may reach `host` (an authority as clients send it: `httpbin.org`,
+    /// `api.example.com:8443`), or which hosts `identity` may reach (an Istio principal, a
+    /// `spiffe://` URI, or `"none"` for a plaintext sender): exactly one of the two.
+    /// Requests are decided at the gateway the registry routes them to, or at each of
+    /// `workloads` (`"NS/NAME"`, `"NS/key=value,..."` or `{namespace, labels}`);
+    /// `all_gateways` adds routed requests and every loaded gateway.
+    #[pyo3(signature = (*, host = None, identity = None, workloads = None, all_gateways = false))]
+    fn reach(
+        &self,
+        py: Python<'_>,
+        host: Option<String>,
+        identity: Option<String>,
+        workloads: Option<&Bound<'_, PyAny>>,
+        all_gateways: bool,
+    ) -> PyResult<PyReachReport> {
+        reach(py, &self.engine, host, identity, workloads, all_gateways)
     }
 
     fn __reduce__<'py>(

@@ -14,6 +14,7 @@ mod convert;
 mod de;
 mod engine;
 mod errors;
+mod tools;
 mod types;
 
 use pyo3::prelude::*;
@@ -26,6 +27,13 @@ mod _native {
     #[pymodule_export]
     use super::errors::PolicyError;
     #[pymodule_export]
+    use super::tools::{diff, lint, run_tests};
+    #[pymodule_export]
+    use super::tools::{
+        PyAccess, PyCaseResult, PyChange, PyDiffReport, PyLint, PyMismatch, PyOutcome,
+        PyReachEntry, PyReachReport, PyRequestClass, PyTestReport,
+    };
+    #[pymodule_export]
     use super::types::_decision_from_json;
     #[pymodule_export]
     use super::types::{
@@ -35,9 +43,10 @@ mod _native {
 
     use super::*;
 
-    /// Adds `__version__`.
+    /// Adds `__version__` and `LINT_CODES`.
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
-        m.add("__version__", env!("CARGO_PKG_VERSION"))
+        m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        m.add("LINT_CODES", super::tools::lint_codes(m.py())?)
     }
 }

@@ -14,7 +14,7 @@ use pyo3::types::PyString;
 use crate::convert::{to_json, to_python};
 
 /// Python `repr()` of a string (`'text'`).
-fn py_repr(py: Python<'_>, text: &str) -> String {
+pub fn py_repr(py: Python<'_>, text: &str) -> String {
     PyString::new(py, text)
         .repr()
         .map(|r| r.to_string_lossy().into_owned())
@@ -22,12 +22,12 @@ fn py_repr(py: Python<'_>, text: &str) -> String {
 }
 
 /// Python `repr()` of an optional string.
-fn py_repr_opt(py: Python<'_>, text: Option<&str>) -> String {
+pub fn py_repr_opt(py: Python<'_>, text: Option<&str>) -> String {
     text.map_or_else(|| "None".to_string(), |t| py_repr(py, t))
 }
 
 /// Python spelling of a boolean.
-fn py_bool(value: bool) -> &'static str {
+pub fn py_bool(value: bool) -> &'static str {
     if value {
         "True"
     } else {
@@ -36,7 +36,7 @@ fn py_bool(value: bool) -> &'static str {
 }
 
 /// Python spelling of an optional integer.
-fn py_opt_int(value: Option<usize>) -> String {
+pub fn py_opt_int(value: Option<usize>) -> String {
     value.map_or_else(|| "None".to_string(), |v| v.to_string())
 }
 
@@ -98,11 +98,11 @@ impl PyResourceRef {
     }
 }
 
-fn resource(value: Option<&ResourceRef>) -> Option<PyResourceRef> {
+pub fn resource(value: Option<&ResourceRef>) -> Option<PyResourceRef> {
     value.cloned().map(PyResourceRef)
 }
 
-fn repr_resource(value: Option<&ResourceRef>, py: Python<'_>) -> String {
+pub fn repr_resource(value: Option<&ResourceRef>, py: Python<'_>) -> String {
     value.map_or_else(|| "None".to_string(), |r| py_repr(py, &r.to_string()))
 }
 

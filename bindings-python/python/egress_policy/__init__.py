@@ -9,41 +9,72 @@ Tetrate TSB and Solo Gloo egress gateways decide.
 (True, 200, 'allowed_by_policy')
 
 Every decision is made by the Rust core (`egress_policy._native`); this package only
-re-exports it.
+re-exports it. The policy tools of the core are here too: `lint(*paths)` / `Engine.lint()`,
+`run_tests(path)`, `Engine.reach(host=... | identity=...)` and `diff(before, after)`.
 """
 
 from egress_policy._native import (
+    LINT_CODES,
+    Access,
+    CaseResult,
+    Change,
     Decision,
     Diagnostic,
+    DiffReport,
     DryRunOutcome,
     Engine,
     Explanation,
     HeaderMutations,
+    Lint,
+    Mismatch,
+    Outcome,
     PolicyError,
     PolicyVerdict,
+    ReachEntry,
+    ReachReport,
+    RequestClass,
     ResourceRef,
     Route,
     RouteTls,
     RuleVerdict,
+    TestReport,
     __version__,
+    diff,
+    lint,
+    run_tests,
 )
 
 PolicyRef = ResourceRef
 """The deciding policy of a `Decision` (an alias of `ResourceRef`)."""
 
 __all__ = [
+    "LINT_CODES",
+    "Access",
+    "CaseResult",
+    "Change",
     "Decision",
     "Diagnostic",
+    "DiffReport",
     "DryRunOutcome",
     "Engine",
     "Explanation",
     "HeaderMutations",
+    "Lint",
+    "Mismatch",
+    "Outcome",
     "PolicyError",
     "PolicyRef",
     "PolicyVerdict",
+    "ReachEntry",
+    "ReachReport",
+    "RequestClass",
     "ResourceRef",
     "Route",
     "RouteTls",
     "RuleVerdict",
+    "TestReport",
     "__version__",
+    "diff",
+    "lint",
+    "run_tests",
 ]

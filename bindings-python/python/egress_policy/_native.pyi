@@ -3,7 +3,7 @@ the runtime by `python -m mypy.stubtest egress_policy`)."""
 
 import os
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal, TypeAlias, final
+from typing import Any, ClassVar, Literal, TypeAlias, final
 
 
 __all__ = [
@@ -21,6 +21,21 @@ __all__ = [
     "Route",
     "RouteTls",
     "RuleVerdict",
+    "Lint",
+    "Mismatch",
+    "CaseResult",
+    "TestReport",
+    "RequestClass",
+    "Access",
+    "ReachEntry",
+    "ReachReport",
+    "Outcome",
+    "Change",
+    "DiffReport",
+    "lint",
+    "run_tests",
+    "diff",
+    "LINT_CODES",
     "__version__",
 ]
 
@@ -42,6 +57,13 @@ _Reason: TypeAlias = Literal[
     "malformed_request",
 ]
 """The stable reason codes of a decision."""
+
+_Workload: TypeAlias = str | Mapping[str, Any]
+"""A proxy to decide at: `"NS/NAME"` (a Gateway-API gateway), `"NS/key=value,..."` (pod
+labels), or a request's `workload` dict `{"namespace": ..., "labels": {...}}`."""
+
+LINT_CODES: dict[str, str]
+"""Every lint code with a one-line summary."""
 
 class PolicyError(ValueError):
     """Policies could not be loaded.
@@ -362,6 +384,17 @@ class Engine:
         self, request: Mapping[str, _JsonValue] | None = None, /, **fields: _JsonValue
     ) -> Explanation:
         """Decides one request and explains why."""
+    def lint(self) -> list[Lint]:
+        """Lints the loaded policies, locating each finding at the offending value."""
+    def reach(
+        self,
+        *,
+        host: str | None = None,
+        identity: str | None = None,
+        workloads: Iterable[_Workload] | None = None,
+        all_gateways: bool = False,
+    ) -> ReachReport:
+        """Who may reach `host`, or which hosts `identity` may reach (exactly one of the two)."""
     def __reduce__(self) -> tuple[type[Engine], tuple[list[tuple[str, str]]]]: ...
 
 def _decision_from_json(text: str) -> Decision:
@@ -369,3 +402,347 @@ def _decision_from_json(text: str) -> Decision:
 
 def _generate_workload(rules: int, seed: int = 42) -> tuple[dict[str, str], list[dict[str, Any]]]:
     """The core's seeded benchmark workload: `{file name: YAML}` and request dicts."""
+
+@final
+class Lint:
+    """One lint finding: a pitfall of egress authorization, located at the offending value."""
+
+    @property
+    def code(self) -> str:
+        """Stable code, such as `deny-host-without-port` (see `LINT_CODES`)."""
+    @property
+    def severity(self) -> Literal["error", "warning"]:
+        """Always `"warning"`: lints never stop a load."""
+    @property
+    def file(self) -> str:
+        """The file name."""
+    @property
+    def line(self) -> int:
+        """1-based line of the offending rule or value."""
+    @property
+    def column(self) -> int:
+        """1-based column."""
+    @property
+    def resource(self) -> str | None:
+        """The resource, as `Kind namespace/name`."""
+    @property
+    def field(self) -> str | None:
+        """The field path, such as `spec.rules[0].to[0].operation.hosts[0]`."""
+    @property
+    def message(self) -> str:
+        """What goes wrong at run time, in one sentence."""
+    @property
+    def help(self) -> str:
+        """What to write instead."""
+    def to_dict(self) -> dict[str, Any]:
+        """One element of the CLI's `lint --format json` array."""
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+@final
+class Mismatch:
+    """One expectation of a test case that the decision did not meet."""
+
+    @property
+    def field(self) -> Literal["allowed", "status", "reason", "policy", "rule", "message"]:
+        """The `expect` key."""
+    @property
+    def expected(self) -> str:
+        """What the test expects, as text."""
+    @property
+    def actual(self) -> str:
+        """What the engine decided, as text."""
+    def to_dict(self) -> dict[str, str]:
+        """`{field, expected, actual}`."""
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+@final
+class CaseResult:
+    """The result of one test case. Truthy when it passed."""
+
+    @property
+    def name(self) -> str:
+        """The case name."""
+    @property
+    def passed(self) -> bool:
+        """Whether every expectation held."""
+    @property
+    def line(self) -> int:
+        """1-based line of the case in the test file."""
+    @property
+    def column(self) -> int:
+        """1-based column of the case in the test file."""
+    @property
+    def decision(self) -> Decision:
+        """The engine's (actual) decision."""
+    @property
+    def mismatches(self) -> list[Mismatch]:
+        """The expectations that did not hold (empty when the case passed)."""
+    @property
+    def explanation(self) -> Explanation | None:
+        """For a failed case: every attached policy and rule with its verdict."""
+    @property
+    def explanation_text(self) -> str | None:
+        """For a failed case, the failure in words; `None` when the case passed."""
+    def __bool__(self) -> bool: ...
+    def to_dict(self) -> dict[str, Any]:
+        """One case of the CLI's `test --json` report."""
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+@final
+class TestReport:
+    """The result of one test file. Truthy when the file loaded and every case passed."""
+
+    __test__: ClassVar[bool]
+    @property
+    def file(self) -> str:
+        """The test file."""
+    @property
+    def name(self) -> str | None:
+        """Its `name`, when given."""
+    @property
+    def policies(self) -> list[str]:
+        """The policy paths, resolved against the test file's directory."""
+    @property
+    def cases(self) -> list[CaseResult]:
+        """Every case, in file order (empty when `errors` is not)."""
+    @property
+    def passed(self) -> bool:
+        """Whether the file and its policies loaded and every case passed."""
+    @property
+    def passed_count(self) -> int:
+        """How many cases passed."""
+    @property
+    def failed_count(self) -> int:
+        """How many cases failed."""
+    @property
+    def failures(self) -> list[CaseResult]:
+        """The cases that failed."""
+    @property
+    def errors(self) -> list[Diagnostic]:
+        """Problems with the test file or its policies; no case runs when there are any."""
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        """Warnings found while loading the policies."""
+    def __bool__(self) -> bool: ...
+    def to_dict(self) -> dict[str, Any]:
+        """One element of the CLI's `test --json` array (`passed`/`failed` are counts)."""
+    def to_json(self) -> str:
+        """The JSON text of `to_dict()`."""
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+@final
+class RequestClass:
+    """A class of values of one request dimension that the policies cannot tell apart."""
+
+    @property
+    def label(self) -> str:
+        """What the class holds, in words (`httpbin.org`, `any other host`, ...)."""
+    @property
+    def example(self) -> str | None:
+        """The representative value (`None` for the plaintext identity)."""
+    def to_dict(self) -> dict[str, Any]:
+        """`{label, example}`."""
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class Access:
+    """One group of allowed requests: methods × paths, with the deciding policy."""
+
+    @property
+    def methods(self) -> list[str]:
+        """Method classes (`["any"]` when every method is allowed)."""
+    @property
+    def paths(self) -> list[str]:
+        """Path classes (`["any"]` when every path is allowed)."""
+    @property
+    def reason(self) -> _Reason:
+        """Why these requests are allowed."""
+    @property
+    def policy(self) -> ResourceRef | None:
+        """The deciding policy, if one decided."""
+    @property
+    def rule(self) -> int | None:
+        """The deciding rule."""
+    @property
+    def example(self) -> dict[str, Any]:
+        """One concrete request of the group, as a request dict."""
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form, as plain Python objects."""
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+@final
+class ReachEntry:
+    """Subjects (identity or host classes) that share the same access at one point."""
+
+    @property
+    def point(self) -> str:
+        """Where the requests are decided."""
+    @property
+    def identities(self) -> list[RequestClass]:
+        """The identity classes."""
+    @property
+    def hosts(self) -> list[RequestClass]:
+        """The host classes."""
+    @property
+    def any(self) -> bool:
+        """Whether the group holds every class of its dimension."""
+    @property
+    def access(self) -> list[Access]:
+        """What they may send."""
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form, as plain Python objects."""
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+@final
+class ReachReport:
+    """Who may reach a host, or which hosts an identity may reach. Truthy when anything is reachable."""
+
+    @property
+    def host(self) -> str | None:
+        """The host asked about, for a host query."""
+    @property
+    def identity(self) -> str | None:
+        """The identity asked about, for an identity query (`none` for plaintext)."""
+    @property
+    def entries(self) -> list[ReachEntry]:
+        """Groups of subjects with the same access."""
+    @property
+    def cells(self) -> int:
+        """Number of request classes decided."""
+    @property
+    def caveats(self) -> list[str]:
+        """Rules that read attributes the enumeration leaves absent."""
+    def __bool__(self) -> bool: ...
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI's `reach --json` output, as plain Python objects."""
+    def to_json(self) -> str:
+        """The CLI's `reach --json` text (compact)."""
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+@final
+class Outcome:
+    """The parts of a decision that reach and diff compare. Truthy when allowed."""
+
+    @property
+    def allowed(self) -> bool:
+        """Whether the request may leave."""
+    @property
+    def status(self) -> int:
+        """HTTP status: 200, 400, 403 or 502."""
+    @property
+    def reason(self) -> _Reason:
+        """Stable reason code."""
+    @property
+    def policy(self) -> ResourceRef | None:
+        """The deciding policy."""
+    @property
+    def rule(self) -> int | None:
+        """The deciding rule."""
+    def __bool__(self) -> bool: ...
+    def to_dict(self) -> dict[str, Any]:
+        """`{allowed, status, reason, policy, rule}`."""
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+@final
+class Change:
+    """One class of requests whose decision changes."""
+
+    @property
+    def point(self) -> str:
+        """Where the requests are decided."""
+    @property
+    def identity(self) -> RequestClass:
+        """The identity class."""
+    @property
+    def host(self) -> RequestClass:
+        """The authority class."""
+    @property
+    def method(self) -> RequestClass:
+        """The method class."""
+    @property
+    def path(self) -> RequestClass:
+        """The path class."""
+    @property
+    def request(self) -> dict[str, Any]:
+        """A concrete request of the class, as a request dict."""
+    @property
+    def before(self) -> Outcome:
+        """Its decision before the change."""
+    @property
+    def after(self) -> Outcome:
+        """Its decision after the change."""
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form, as plain Python objects."""
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+@final
+class DiffReport:
+    """Every class of requests whose decision changes between two policy sets. Truthy when anything changes."""
+
+    @property
+    def changed(self) -> bool:
+        """Whether any decision changes."""
+    @property
+    def changes(self) -> list[Change]:
+        """Classes whose decision changes, in enumeration order."""
+    @property
+    def newly_denied(self) -> int:
+        """How many changes go from allowed to denied."""
+    @property
+    def newly_allowed(self) -> int:
+        """How many changes go from denied to allowed."""
+    @property
+    def points(self) -> list[str]:
+        """The points compared."""
+    @property
+    def cells(self) -> int:
+        """Number of request classes compared."""
+    @property
+    def mesh(self) -> list[str]:
+        """Mesh settings that differ."""
+    @property
+    def caveats(self) -> list[str]:
+        """Rules (of either set) that read attributes the enumeration leaves absent."""
+    def __bool__(self) -> bool: ...
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI's `diff --json` output, as plain Python objects."""
+    def to_json(self) -> str:
+        """The CLI's `diff --json` text (compact)."""
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+def lint(*paths: str | os.PathLike[str]) -> list[Lint]:
+    """Loads files and directories and lints them (raises `PolicyError`/`OSError` if they do not load)."""
+
+def run_tests(path: str | os.PathLike[str]) -> TestReport:
+    """Reads and runs a YAML test file; load problems are the report's `errors`."""
+
+def diff(
+    before: Engine,
+    after: Engine,
+    *,
+    workloads: Iterable[_Workload] | None = None,
+    compare_reason: bool = False,
+) -> DiffReport:
+    """Every class of requests whose decision changes between `before` and `after`."""
