@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// Builds the simulator into simulator/dist/: a static, offline site (index.html, app.js,
+// app.css, the .wasm). The seed scenarios (examples/policies/<name>/*.yaml + demo.jsonl) are
+// bundled into app.js at build time. Needs bindings-wasm/build.sh to have run (pkg/web).
+//
+//   node bindings-wasm/simulator/build.mjs [--dev]    # --dev: no minification, sourcemap
+import { build } from "esbuild";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const root = join(here, "../..");
+const pkgWeb = join(here, "../pkg/web");
+const dist = join(here, "dist");
+const dev = process.argv.includes("--dev");
+
+/** The scenarios offered as samples, in button order. */
+const SAMPLES = [
+  { id: "istio-waypoint", title: "Istio waypoint", blurb: "Istio ambient: a waypoint enforces an AuthorizationPolicy on httpbin.org (GET /get only)." },
+  { id: "gloo", title: "Gloo Mesh", blurb: "Gloo: REGISTRY_ONLY, an ExternalService with TLS origination, an AccessPolicy for productpage." },
+  { id: "tsb", title: "Tetrate TSB", blurb: "TSB: an EgressGateway lets workspace w1 reach www.httpbin.org and bookinfo-details reach any host." },
+  { id: "istio-waypoint-tls", title: "Istio + TLS origination", blurb: "Istio waypoint with a DestinationRule originating TLS and a VirtualService adding headers." },
+  { id: "tsb-deny-all", title: "TSB deny-all", blurb: "TSB: an EgressGateway without authorization denies everything." },
+];
+
+function sample({ id, title, blurb }) {
+  const dir = join(root, "examples/policies", id);
+  const names = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+  // One editor buffer: the files as YAML documents, each introduced by a comment naming it.
+  const yaml = names
+    .map((name) => `# ---- ${name}\n${readFileSync(join(dir, name), "utf8").trimEnd()}\n`)
+    .join("---\n");
+  const demo = readFileSync(join(dir, "demo.jsonl"), "utf8")
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l));
+  return { id, title, blurb, files: names, yaml, demo };
+}
+
+const samplesPlugin = {
+  name: "samples",
+  setup(b) {
+    b.onResolve({ filter: /^virtual:samples$/ }, () => ({ path: "samples", namespace: "samples" }));
+    b.onLoad({ filter: /.*/, namespace: "samples" }, () => ({
+      contents: `export default ${JSON.stringify(SAMPLES.map(sample))};`,
+      loader: "js",
+    }));
+  },
+};
+
+if (!existsSync(join(pkgWeb, "egress_policy_wasm_bg.wasm"))) {
+  console.error("bindings-wasm/pkg/web is missing: run bindings-wasm/build.sh first");
+  process.exit(1);
+}
+rmSync(dist, { recursive: true, force: true });
+mkdirSync(dist, { recursive: true });
+const result = await build({
+  entryPoints: { app: join(here, "src/main.js") },
+  bundle: true,
+  format: "esm",
+  target: "es2022",
+  outdir: dist,
+  minify: !dev,
+  sourcemap: dev,
+  legalComments: "linked",
+  metafile: true,
+  plugins: [samplesPlugin],
+  logLevel: "warning",
+});
+copyFileSync(join(here, "src/index.html"), join(dist, "index.html"));
+copyFileSync(join(here, "src/app.css"), join(dist, "app.css"));
+copyFileSync(join(pkgWeb, "egress_policy_wasm_bg.wasm"), join(dist, "egress_policy_wasm_bg.wasm"));
+const bytes = Object.fromEntries(Object.entries(result.metafile.outputs).map(([k, v]) => [k.split("/").pop(), v.bytes]));
+console.log(`simulator built into ${dist}: ${JSON.stringify(bytes)}`);

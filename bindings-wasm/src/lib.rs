@@ -1,0 +1,356 @@
+//! WebAssembly bindings of the egress-policy engine (wasm-bindgen).
+//!
+//! This crate only converts between JavaScript values and the core's types: every decision,
+//! explanation and diagnostic is computed by [`egress_policy`]; the JSON shapes are the
+//! core's serde forms (README "Request JSON" / "Decision JSON"), described for TypeScript in
+//! `src/types.d.ts` (emitted into the generated `.d.ts`).
+//!
+//! JavaScript API (see `bindings-wasm/README.md`):
+//!
+//! * `Engine.fromYaml(text, name?)`, `Engine.fromFiles({name: text})` — load; throw a
+//!   `PolicyError` (an `Error` subclass with `diagnostics`) when the policies do not load;
+//! * `engine.check(request)`, `engine.checkMany(requests)`, `engine.explain(request)`,
+//!   `engine.evalLines(jsonl)`, `engine.inventory()`, `engine.warnings`, `engine.ruleCount`;
+//! * `validate(text | {name: text}, name?)` — every error and warning, never throws for
+//!   invalid policies.
+
+mod inventory;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use egress_policy::compile::Prepared;
+use egress_policy::{Diagnostic, Engine as CoreEngine, Error as CoreError, Loader, Request};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+pub use inventory::{inventory, Inventory};
+
+/// The TypeScript interfaces of the JSON shapes (hand-written mirrors of the core's serde
+/// forms, checked by `tsc --noEmit` over `bindings-wasm/examples/typed.ts` and by the node
+/// tests that compare every key).
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &str = include_str!("types.d.ts");
+
+// `PolicyError` lives in a small JS file copied next to the generated glue of each flavour
+// (`pkg/node/policy-error.js` as CommonJS, `pkg/web/policy-error.js` as ESM), so that the
+// package entry points can export the very class the engine throws.
+#[wasm_bindgen(raw_module = "./policy-error.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = makePolicyError)]
+    fn make_policy_error(message: &str, diagnostics: JsValue) -> JsValue;
+}
+
+/// Converts a core value to its JSON shape as a plain JavaScript value: the core's serde
+/// JSON, parsed by the JavaScript engine's `JSON.parse` (faster than building the object
+/// field by field across the boundary).
+fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
+    let text = serde_json::to_string(value)
+        .map_err(|e| JsValue::from(js_sys::Error::new(&format!("cannot serialize: {e}"))))?;
+    js_sys::JSON::parse(&text)
+}
+
+/// `JSON.stringify(value)`, or a `TypeError` naming `what` when it has no JSON form.
+fn json_text(value: &JsValue, what: &str) -> Result<String, JsValue> {
+    js_sys::JSON::stringify(value)
+        .ok()
+        .and_then(|text| text.as_string())
+        .ok_or_else(|| js_sys::TypeError::new(&format!("invalid {what}: not a JSON value")).into())
+}
+
+/// Reads a Request from a JavaScript value through its JSON form, so that the rules are
+/// exactly those of the Request JSON: unknown fields are rejected, `undefined` members are
+/// absent.
+fn request_from(value: &JsValue, what: &str) -> Result<Request, JsValue> {
+    if !value.is_object() || js_sys::Array::is_array(value) {
+        return Err(js_sys::TypeError::new(&format!("invalid {what}: expected an object")).into());
+    }
+    let text = json_text(value, what)?;
+    serde_json::from_str(&text)
+        .map_err(|e| js_sys::TypeError::new(&format!("invalid {what}: {e}")).into())
+}
+
+/// Reads an array of Requests with one JSON round trip; on a bad element, finds it for the
+/// message.
+fn requests_from(requests: &JsValue) -> Result<Vec<Request>, JsValue> {
+    if !js_sys::Array::is_array(requests) {
+        return Err(js_sys::TypeError::new("expected an array of requests").into());
+    }
+    let text = json_text(requests, "requests")?;
+    serde_json::from_str(&text).or_else(|error| {
+        let requests: &js_sys::Array = requests.unchecked_ref();
+        for (index, request) in requests.iter().enumerate() {
+            request_from(&request, &format!("request at index {index}"))?;
+        }
+        Err(js_sys::TypeError::new(&format!("invalid requests: {error}")).into())
+    })
+}
+
+/// The `PolicyError` thrown when policies do not load.
+fn policy_error(error: &CoreError) -> JsValue {
+    let diagnostics = to_js(error.diagnostics()).unwrap_or(JsValue::NULL);
+    let message = match error {
+        CoreError::Invalid(diags) => {
+            let errors = diags.iter().filter(|d| d.is_error()).count();
+            let first = diags
+                .iter()
+                .find(|d| d.is_error())
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            if errors > 1 {
+                format!("{errors} errors in the policies; first: {first}")
+            } else {
+                first
+            }
+        }
+        other => other.to_string(),
+    };
+    make_policy_error(&message, diagnostics)
+}
+
+/// Named texts from `{name: text}` (in insertion order), or one text.
+fn sources_from(value: &JsValue, name: Option<String>) -> Result<Vec<(String, String)>, JsValue> {
+    if let Some(text) = value.as_string() {
+        return Ok(vec![(
+            name.unwrap_or_else(|| "policies.yaml".to_string()),
+            text,
+        )]);
+    }
+    if !value.is_object() || value.is_null() || js_sys::Array::is_array(value) {
+        return Err(js_sys::TypeError::new(
+            "expected a YAML text or an object mapping file names to texts",
+        )
+        .into());
+    }
+    let mut out = Vec::new();
+    for entry in js_sys::Object::entries(value.unchecked_ref::<js_sys::Object>()).iter() {
+        let pair: js_sys::Array = entry.unchecked_into();
+        let key = pair.get(0).as_string().unwrap_or_default();
+        let Some(text) = pair.get(1).as_string() else {
+            return Err(js_sys::TypeError::new(&format!(
+                "file `{key}`: contents must be a string"
+            ))
+            .into());
+        };
+        out.push((key, text));
+    }
+    Ok(out)
+}
+
+fn load(sources: &[(String, String)]) -> Result<CoreEngine, JsValue> {
+    CoreEngine::from_files(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+        .map_err(|e| policy_error(&e))
+}
+
+/// Loaded policies, ready to decide. Immutable: to change policies, load a new engine.
+#[wasm_bindgen]
+#[derive(Debug, Clone)]
+pub struct Engine {
+    inner: CoreEngine,
+    /// Tells this engine's prepared requests from another engine's.
+    id: u32,
+}
+
+static NEXT_ENGINE_ID: AtomicU32 = AtomicU32::new(1);
+
+impl Engine {
+    fn new(inner: CoreEngine) -> Engine {
+        Engine {
+            inner,
+            id: NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+}
+
+/// Requests digested once by `engine.prepare(requests)` (normalised, lower-cased, labels
+/// looked up), for `engine.decidePrepared`, the engine's allocation-free hot path.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct PreparedRequests {
+    engine: u32,
+    prepared: Vec<Prepared>,
+}
+
+#[wasm_bindgen]
+impl PreparedRequests {
+    /// How many requests.
+    #[wasm_bindgen(getter)]
+    pub fn length(&self) -> usize {
+        self.prepared.len()
+    }
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// Loads one multi-document YAML (or JSON) text. `name` is the file name diagnostics
+    /// show (default `policies.yaml`). Throws `PolicyError` when the policies do not load.
+    #[wasm_bindgen(js_name = fromYaml)]
+    pub fn from_yaml(text: &str, name: Option<String>) -> Result<Engine, JsValue> {
+        let name = name.unwrap_or_else(|| "policies.yaml".to_string());
+        Ok(Engine::new(load(&[(name, text.to_string())])?))
+    }
+
+    /// Loads several named texts, `{"file.yaml": "text", ...}`. Throws `PolicyError` when
+    /// the policies do not load.
+    #[wasm_bindgen(js_name = fromFiles)]
+    pub fn from_files(
+        #[wasm_bindgen(unchecked_param_type = "Record<string, string>")] files: JsValue,
+    ) -> Result<Engine, JsValue> {
+        let sources = sources_from(&files, None)?;
+        if sources.is_empty() && files.as_string().is_some() {
+            return Err(js_sys::TypeError::new("expected an object of files").into());
+        }
+        Ok(Engine::new(load(&sources)?))
+    }
+
+    /// Decides one request. Never fails for a valid Request object: malformed requests
+    /// are denied with status 400. Throws `TypeError` for an object that is not a Request
+    /// (unknown field, wrong type).
+    #[wasm_bindgen(unchecked_return_type = "Decision")]
+    pub fn check(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Request")] request: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let request = request_from(&request, "request")?;
+        to_js(&self.inner.decide(&request))
+    }
+
+    /// Decides many requests; the decisions come back in the same order.
+    #[wasm_bindgen(js_name = checkMany, unchecked_return_type = "Decision[]")]
+    pub fn check_many(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Request[]")] requests: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let parsed = requests_from(&requests)?;
+        let decisions: Vec<egress_policy::Decision> =
+            parsed.iter().map(|r| self.inner.decide(r)).collect();
+        to_js(&decisions)
+    }
+
+    /// Digests requests once for [`Engine::decide_prepared`] (the hot path that
+    /// `egress-policy bench` measures natively).
+    #[wasm_bindgen]
+    pub fn prepare(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Request[]")] requests: JsValue,
+    ) -> Result<PreparedRequests, JsValue> {
+        let requests = requests_from(&requests)?;
+        Ok(PreparedRequests {
+            engine: self.id,
+            prepared: requests.iter().map(|r| self.inner.prepare(r)).collect(),
+        })
+    }
+
+    /// Decides prepared requests without allocating per decision; returns the status of
+    /// each (200 allowed; 400, 403 or 502 denied). `check` gives the full decision.
+    #[wasm_bindgen(js_name = decidePrepared)]
+    pub fn decide_prepared(&self, prepared: &PreparedRequests) -> Result<Vec<u16>, JsValue> {
+        if prepared.engine != self.id {
+            return Err(
+                js_sys::Error::new("these requests were prepared by another engine").into(),
+            );
+        }
+        Ok(prepared
+            .prepared
+            .iter()
+            .map(|p| self.inner.decide_prepared(p).status())
+            .collect())
+    }
+
+    /// Decides and explains: the decision, the enforcing gateway and registry entry, the
+    /// pipeline steps, and every attached policy and rule with its verdict.
+    #[wasm_bindgen(unchecked_return_type = "Explanation")]
+    pub fn explain(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Request")] request: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let request = request_from(&request, "request")?;
+        to_js(&self.inner.explain(&request))
+    }
+
+    /// Decides JSON lines, like `egress-policy eval`: one result per non-blank line, in
+    /// order, `{line, decision}` or `{line, error}` for a line that is not a Request.
+    #[wasm_bindgen(js_name = evalLines, unchecked_return_type = "BatchResult[]")]
+    pub fn eval_lines(&self, jsonl: &str) -> Result<JsValue, JsValue> {
+        let results: Vec<BatchResult> = jsonl
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| !line.trim().is_empty())
+            .map(|(index, line)| {
+                let line_number = index + 1;
+                match serde_json::from_str::<Request>(line) {
+                    Ok(request) => BatchResult {
+                        line: line_number,
+                        request: Some(request.clone()),
+                        decision: Some(self.inner.decide(&request)),
+                        error: None,
+                    },
+                    Err(e) => BatchResult {
+                        line: line_number,
+                        request: None,
+                        decision: None,
+                        error: Some(e.to_string()),
+                    },
+                }
+            })
+            .collect();
+        to_js(&results)
+    }
+
+    /// The identities, hosts, gateways and policies found in the loaded model (for
+    /// reachability matrices and request forms).
+    #[wasm_bindgen(unchecked_return_type = "Inventory")]
+    pub fn inventory(&self) -> Result<JsValue, JsValue> {
+        to_js(&inventory(self.inner.model()))
+    }
+
+    /// Warnings found while loading.
+    #[wasm_bindgen(getter, unchecked_return_type = "Diagnostic[]")]
+    pub fn warnings(&self) -> Result<JsValue, JsValue> {
+        to_js(self.inner.warnings())
+    }
+
+    /// Number of compiled rules.
+    #[wasm_bindgen(getter, js_name = ruleCount)]
+    pub fn rule_count(&self) -> usize {
+        self.inner.rule_count()
+    }
+}
+
+/// One line of [`Engine::eval_lines`].
+#[derive(Debug, Serialize)]
+struct BatchResult {
+    /// 1-based line number in the input.
+    line: usize,
+    /// The parsed request.
+    request: Option<Request>,
+    /// The decision, for a valid request line.
+    decision: Option<egress_policy::Decision>,
+    /// Why the line is not a Request.
+    error: Option<String>,
+}
+
+/// Loads the policies and returns every error and warning (file, line, column, resource,
+/// field, message, severity); an empty list means they load cleanly. Never throws for
+/// invalid policies.
+#[wasm_bindgen(unchecked_return_type = "Diagnostic[]")]
+pub fn validate(
+    #[wasm_bindgen(unchecked_param_type = "string | Record<string, string>")] policies: JsValue,
+    name: Option<String>,
+) -> Result<JsValue, JsValue> {
+    let sources = sources_from(&policies, name)?;
+    let mut loader = Loader::new();
+    for (name, text) in &sources {
+        loader.add_str(name, text);
+    }
+    let diagnostics: Vec<Diagnostic> = match loader.load() {
+        Ok(model) => model.warnings,
+        Err(e) => e.diagnostics().to_vec(),
+    };
+    to_js(&diagnostics)
+}
+
+/// The version of the egress-policy engine compiled into this module.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
