@@ -1,16 +1,15 @@
 //! The `Engine` class: loads policies through the core loader and decides requests.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use egress_policy::import::MAX_FILES;
-use egress_policy::{Decision, Diagnostic, Engine, Loader, Location, Request};
+use egress_policy::{Decision, Engine, Loader, Request};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use serde::Deserialize;
 
 use crate::de::{from_py, type_name, DeError, PyDe, RequestAccess};
-use crate::errors::{io_error, load_error, policy_error};
+use crate::errors::{io_error, load_error};
 use crate::tools::{lint_engine, reach, PyLint, PyReachReport};
 use crate::types::{PyDecision, PyDiagnostic, PyExplanation};
 
@@ -51,49 +50,6 @@ fn request_from_args(
     RequestAccess::new(request, kwargs)
         .and_then(Request::deserialize)
         .map_err(|e| e.within("request", None).into_pyerr())
-}
-
-/// Lists the files of `path` exactly as the core loader's `add_path` does: a file as is; a
-/// directory's `*.yaml`, `*.yml` and `*.json` files recursively, in sorted order.
-///
-/// The binding keeps the texts so an engine can be pickled, and the core `Loader` does not
-/// expose the texts it read, so the walk is mirrored here (`core/src/import/mod.rs`,
-/// `collect_files`).
-fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), (String, std::io::Error)> {
-    let name = || path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| (name(), e))?;
-    if meta.is_file() {
-        out.push(path.to_path_buf());
-        return Ok(());
-    }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(|e| (name(), e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for entry in entries {
-        if out.len() > MAX_FILES {
-            break;
-        }
-        if entry.is_dir() {
-            collect_files(&entry, out)?;
-        } else if entry
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
-        {
-            out.push(entry);
-        }
-    }
-    Ok(())
-}
-
-/// Why `from_paths` could not read its input.
-enum ReadError {
-    /// A path could not be read.
-    Io(String, std::io::Error),
-    /// More than `MAX_FILES` files.
-    TooMany(String),
 }
 
 /// The `(name, text)` pairs of `Engine(files)`: a mapping, or an iterable of pairs.
@@ -187,46 +143,19 @@ impl PyEngine {
                 "from_paths() needs at least one file or directory",
             ));
         }
-        let read = py.detach(|| -> Result<_, ReadError> {
-            let mut files = Vec::new();
+        let read = py.detach(|| -> egress_policy::Result<Loader> {
             let mut loader = Loader::new();
-            let mut sources = Vec::new();
             for path in &paths {
-                let before = files.len();
-                collect_files(path, &mut files).map_err(|(p, e)| ReadError::Io(p, e))?;
-                if files.len() > MAX_FILES {
-                    return Err(ReadError::TooMany(path.display().to_string()));
-                }
-                for file in files.get(before..).unwrap_or_default() {
-                    let name = file.display().to_string();
-                    let bytes = std::fs::read(file).map_err(|e| ReadError::Io(name.clone(), e))?;
-                    match String::from_utf8(bytes) {
-                        Ok(text) => {
-                            loader.add_str(&name, &text);
-                            sources.push((name, text));
-                        }
-                        // Let the core record its own "not valid UTF-8" diagnostic.
-                        Err(_) => {
-                            loader.add_path(file).map_err(|_| {
-                                ReadError::Io(name, std::io::Error::other("cannot read"))
-                            })?;
-                        }
-                    }
-                }
+                loader.add_path(path)?;
             }
-            Ok((loader, sources))
+            Ok(loader)
         });
-        let (loader, sources) = match read {
-            Ok(read) => read,
-            Err(ReadError::Io(path, error)) => return Err(io_error(&path, &error)),
-            Err(ReadError::TooMany(path)) => {
-                let diagnostic = Diagnostic::error(
-                    Location::start_of(&path),
-                    format!("more than {MAX_FILES} policy files"),
-                );
-                return Err(policy_error(py, &diagnostic.to_string(), &[diagnostic]));
-            }
+        let loader = match read {
+            Ok(loader) => loader,
+            Err(egress_policy::Error::Io { path, source }) => return Err(io_error(&path, &source)),
+            Err(error) => return Err(load_error(py, error)),
         };
+        let sources = loader.sources().to_vec();
         match py.detach(|| loader.load()) {
             Ok(model) => Ok(PyEngine {
                 engine: Engine::from_model(model),

@@ -9,8 +9,6 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use egress_policy::eval::GATEWAY_NAME_LABEL;
-use egress_policy::model::Labels;
 use egress_policy::request::Workload;
 use egress_policy::tools::partition::gateway_points;
 use egress_policy::tools::reach::valid_authority;
@@ -581,43 +579,13 @@ fn classes(list: &[Class]) -> Vec<PyRequestClass> {
 }
 
 /// Parses `NS/NAME` (a Gateway-API gateway) or `NS/key=value,...` (pod labels), the syntax
-/// of the CLI's `--workload`.
+/// of the CLI's `--workload` (the core's `Workload::from_str`).
 fn parse_workload(value: &str) -> Result<Workload, String> {
-    let invalid = |reason: &str| format!("invalid workload {value:?}: {reason}");
-    let (namespace, rest) = value
-        .split_once('/')
-        .ok_or_else(|| invalid("expected NS/NAME or NS/key=value,..."))?;
-    let namespace = namespace.trim();
-    if namespace.is_empty() {
-        return Err(invalid("the namespace is empty"));
-    }
-    let rest = rest.trim();
-    if rest.is_empty() {
-        return Err(invalid("the gateway name or labels are empty"));
-    }
-    let mut labels = Labels::new();
-    if rest.contains('=') {
-        for pair in rest.split(',') {
-            match pair.split_once('=') {
-                Some((key, val)) if !key.trim().is_empty() => {
-                    labels.insert(key.trim().to_string(), val.trim().to_string());
-                }
-                _ => {
-                    return Err(invalid(
-                        "labels must be key=value pairs separated by commas",
-                    ))
-                }
-            }
-        }
-    } else if rest.contains('/') {
-        return Err(invalid("expected NS/NAME or NS/key=value,..."));
-    } else {
-        labels.insert(GATEWAY_NAME_LABEL.to_string(), rest.to_string());
-    }
-    Ok(Workload {
-        namespace: namespace.to_string(),
-        labels,
-    })
+    value
+        .parse()
+        .map_err(|e: egress_policy::request::InvalidWorkload| {
+            format!("invalid workload {value:?}: {e}")
+        })
 }
 
 /// The points of `workloads`: each a string as the CLI's `--workload` or a mapping

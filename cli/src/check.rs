@@ -12,9 +12,6 @@ use crate::args::{CheckArgs, ProtocolArg};
 use crate::error::{Error, Result};
 use crate::{load, render};
 
-/// The label Gateway-API gateways and waypoints carry on their pods.
-pub const GATEWAY_NAME_LABEL: &str = "gateway.networking.k8s.io/gateway-name";
-
 /// Exit status of a denied request.
 const EXIT_DENIED: u8 = 1;
 
@@ -142,44 +139,12 @@ fn parse_labels(flags: &[String]) -> Result<Labels> {
 
 /// Parses `NS/NAME` (a Gateway-API gateway) or `NS/key=value,key2=value2` (pod labels).
 pub fn parse_workload(value: &str) -> Result<Workload> {
-    let invalid = |reason| Error::Workload {
-        value: value.to_string(),
-        reason,
-    };
-    let (namespace, rest) = value
-        .split_once('/')
-        .ok_or_else(|| invalid("expected NS/NAME or NS/key=value,..."))?;
-    let namespace = namespace.trim();
-    if namespace.is_empty() {
-        return Err(invalid("the namespace is empty"));
-    }
-    let rest = rest.trim();
-    if rest.is_empty() {
-        return Err(invalid("the gateway name or labels are empty"));
-    }
-    let mut labels = Labels::new();
-    if rest.contains('=') {
-        for pair in rest.split(',') {
-            match pair.split_once('=') {
-                Some((key, val)) if !key.trim().is_empty() => {
-                    labels.insert(key.trim().to_string(), val.trim().to_string());
-                }
-                _ => {
-                    return Err(invalid(
-                        "labels must be key=value pairs separated by commas",
-                    ))
-                }
-            }
-        }
-    } else if rest.contains('/') {
-        return Err(invalid("expected NS/NAME or NS/key=value,..."));
-    } else {
-        labels.insert(GATEWAY_NAME_LABEL.to_string(), rest.to_string());
-    }
-    Ok(Workload {
-        namespace: namespace.to_string(),
-        labels,
-    })
+    value.parse().map_err(
+        |e: egress_policy::request::InvalidWorkload| Error::Workload {
+            value: value.to_string(),
+            reason: e.0,
+        },
+    )
 }
 
 #[cfg(test)]
@@ -190,7 +155,10 @@ mod tests {
     fn workload_forms() {
         let w = parse_workload("istio-egress/egress-waypoint").unwrap();
         assert_eq!(w.namespace, "istio-egress");
-        assert_eq!(w.labels[GATEWAY_NAME_LABEL], "egress-waypoint");
+        assert_eq!(
+            w.labels[egress_policy::eval::GATEWAY_NAME_LABEL],
+            "egress-waypoint"
+        );
         let w = parse_workload("ns/app=a, tier=b").unwrap();
         assert_eq!(w.labels["app"], "a");
         assert_eq!(w.labels["tier"], "b");

@@ -54,6 +54,72 @@ pub struct Workload {
     pub labels: Labels,
 }
 
+/// Why a workload spec (`NS/NAME` or `NS/key=value,...`) is not valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidWorkload(pub &'static str);
+
+impl std::fmt::Display for InvalidWorkload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::str::FromStr for Workload {
+    type Err = InvalidWorkload;
+
+    /// Parses the workload syntax of the CLI's `--workload`: `NS/NAME` is the
+    /// Gateway-API gateway (or waypoint) `NAME` in `NS`, whose pods carry
+    /// `gateway.networking.k8s.io/gateway-name: NAME`; `NS/key=value,...` names pods by
+    /// labels.
+    ///
+    /// ```
+    /// use egress_policy::request::Workload;
+    /// let w: Workload = "istio-egress/egress-waypoint".parse().unwrap();
+    /// assert_eq!(w.labels["gateway.networking.k8s.io/gateway-name"], "egress-waypoint");
+    /// let w: Workload = "istio-egress/app=istio-egressgateway".parse().unwrap();
+    /// assert_eq!(w.labels["app"], "istio-egressgateway");
+    /// assert!("nope".parse::<Workload>().is_err());
+    /// ```
+    fn from_str(value: &str) -> Result<Self, InvalidWorkload> {
+        const SHAPE: &str = "expected NS/NAME or NS/key=value,...";
+        let (namespace, rest) = value.split_once('/').ok_or(InvalidWorkload(SHAPE))?;
+        let namespace = namespace.trim();
+        if namespace.is_empty() {
+            return Err(InvalidWorkload("the namespace is empty"));
+        }
+        let rest = rest.trim();
+        if rest.is_empty() {
+            return Err(InvalidWorkload("the gateway name or labels are empty"));
+        }
+        let mut labels = Labels::new();
+        if rest.contains('=') {
+            for pair in rest.split(',') {
+                match pair.split_once('=') {
+                    Some((key, val)) if !key.trim().is_empty() => {
+                        labels.insert(key.trim().to_string(), val.trim().to_string());
+                    }
+                    _ => {
+                        return Err(InvalidWorkload(
+                            "labels must be key=value pairs separated by commas",
+                        ))
+                    }
+                }
+            }
+        } else if rest.contains('/') {
+            return Err(InvalidWorkload(SHAPE));
+        } else {
+            labels.insert(
+                crate::eval::GATEWAY_NAME_LABEL.to_string(),
+                rest.to_string(),
+            );
+        }
+        Ok(Workload {
+            namespace: namespace.to_string(),
+            labels,
+        })
+    }
+}
+
 /// The validated JWT of the request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]

@@ -184,6 +184,12 @@ impl Loader {
         Ok(self)
     }
 
+    /// The `(file name, text)` pairs added so far, in order (what an engine was built from:
+    /// bindings keep them to rebuild an engine, for example when unpickling).
+    pub fn sources(&self) -> &[(String, String)] {
+        &self.sources
+    }
+
     /// Parses and decodes everything added. Fails with every error found; warnings are
     /// returned in [`Model::warnings`] on success.
     pub fn load(&self) -> Result<Model> {
