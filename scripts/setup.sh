@@ -12,7 +12,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-components=(rust python wasm)
+components=(rust python wasm envoy)
 
 log() { printf '==> %s\n' "$*"; }
 

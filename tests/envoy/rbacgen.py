@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from envoyconf import SOURCE_HEADER
 
 NAMESPACE = "istio-egress"
-WORKLOAD = {"namespace": NAMESPACE, "labels": {"app": "istio-egressgateway"}}
+WORKLOAD_LABELS = {"app": "istio-egressgateway"}
+WORKLOAD: dict[str, Any] = {"namespace": NAMESPACE, "labels": WORKLOAD_LABELS}
 
 HOSTS = [
     "api.example.com",
@@ -211,13 +212,18 @@ def _any_of_ids(matchers: list[dict[str, Any]]) -> dict[str, Any]:
 def _operation_permission(op: dict[str, Any]) -> dict[str, Any]:
     parts: list[dict[str, Any]] = []
 
-    def field(values: list[str], make: Any, negate: bool) -> None:
+    def field(values: list[str], make: Callable[[str], dict[str, Any]], negate: bool) -> None:
         matcher = _any_of_permissions([make(v) for v in values])
         parts.append({"not_rule": matcher} if negate else matcher)
 
-    host = lambda v: _header(":authority", v, ignore_case=True)  # noqa: E731
-    method = lambda v: _header(":method", v)  # noqa: E731
-    path = lambda v: {"url_path": {"path": _string_match(v)}}  # noqa: E731
+    def host(value: str) -> dict[str, Any]:
+        return _header(":authority", value, ignore_case=True)
+
+    def method(value: str) -> dict[str, Any]:
+        return _header(":method", value)
+
+    def path(value: str) -> dict[str, Any]:
+        return {"url_path": {"path": _string_match(value)}}
     for key, make in (("hosts", host), ("methods", method), ("paths", path)):
         if key in op:
             field(op[key], make, False)
@@ -229,7 +235,10 @@ def _operation_permission(op: dict[str, Any]) -> dict[str, Any]:
 
 def _source_principal(src: dict[str, Any]) -> dict[str, Any]:
     parts: list[dict[str, Any]] = []
-    principal = lambda v: _header(SOURCE_HEADER, v)  # noqa: E731
+
+    def principal(value: str) -> dict[str, Any]:
+        return _header(SOURCE_HEADER, value)
+
     if "principals" in src:
         parts.append(_any_of_ids([principal(v) for v in src["principals"]]))
     if "notPrincipals" in src:

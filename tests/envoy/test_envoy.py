@@ -53,6 +53,7 @@ class ScenarioChecks:
 
     upstream: ClassVar[Upstream]
     envoy: ClassVar[Envoy]
+    ca: ClassVar[pki.Pki | None]
     tmp: ClassVar[tempfile.TemporaryDirectory[str]]
     rewrites_path: ClassVar[bool]
 
@@ -209,6 +210,19 @@ class WasmFilter(ScenarioChecks, unittest.TestCase):
         if self.ca is None:
             self.skipTest("openssl not available")
         mtls_checks(self, self.envoy.ports["mtls"], self.ca, self.upstream)
+
+    def test_header_bytes_that_are_not_utf8(self) -> None:
+        # http.client sends str header values as latin-1: "\xe9" is one byte, not UTF-8.
+        client = self.client(TLS_SCENARIO)
+        self.upstream.take()
+        r = client.request("GET", "/get", "httpbin.org", {"x-other": "caf\xe9"})
+        self.assertEqual(r.status, 200, "a header no policy reads may carry any bytes")
+        r = client.request("GET", "/get", "httpbin.org", {conf.SOURCE_HEADER: "caf\xe9"})
+        self.assertEqual((r.status, r.headers.get("x-egress-reason")), (400, "malformed_request"))
+        r = client.request("GET", "/get", "httpbin.org")
+        self.assertEqual(r.status, 200, "the VM keeps serving")
+        client.close()
+        self.assertEqual(len(self.upstream.take()), 2)
 
     def test_plugin_logged_its_rules(self) -> None:
         self.assertIn("egress-policy: loaded", self.envoy.log())

@@ -18,6 +18,7 @@ mod prepare;
 mod verdict;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::model::{
     Action, GatewayKind, Labels, Model, OutboundMode, ResourceRef, Scope, StringPattern, Vendor,
@@ -269,7 +270,7 @@ struct CTls {
 }
 
 /// The engine's compiled form of a [`Model`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Compiled {
     policies: Vec<CPolicy>,
     rules: Vec<CRule>,
@@ -285,6 +286,9 @@ pub struct Compiled {
     id: u64,
     gateway_points: Vec<PointInfo>,
     workload_points: Vec<PointInfo>,
+    /// Points of request workloads that are not a loaded gateway's own labels, computed on
+    /// first sight by `Engine::prepare` (so `decide` never scans the policies for them).
+    dynamic_points: std::sync::RwLock<HashMap<(String, Labels), Arc<PointInfo>, hash::FxBuild>>,
     workload_index: HashMap<String, Vec<(Labels, u32)>, hash::FxBuild>,
     registry: RegistryIndex,
     service_gateway: Vec<Option<usize>>,
@@ -311,7 +315,7 @@ struct Point<'a> {
 /// computed at compile time for every gateway (and every gateway's own labels as a
 /// request `workload`).
 #[derive(Debug, Clone, Default)]
-struct PointInfo {
+pub(crate) struct PointInfo {
     summary: PointSummary,
     /// Bitset over policies whose attachment depends only on the point.
     attached: Vec<u64>,
@@ -554,6 +558,7 @@ impl Compiled {
             id: NEXT_ENGINE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             gateway_points: Vec::new(),
             workload_points: Vec::new(),
+            dynamic_points: std::sync::RwLock::new(HashMap::default()),
             workload_index: HashMap::default(),
             registry: RegistryIndex::build(model),
             service_gateway: model
@@ -663,6 +668,42 @@ impl Compiled {
             .map(|(_, i)| *i)
     }
 
+    /// The precomputed point of a request `workload`: the gateway's own when the workload
+    /// names a loaded gateway's labels, else computed once and cached (up to
+    /// [`DYNAMIC_POINTS`] distinct workloads; beyond that computed per request).
+    pub(crate) fn resolve_workload(
+        &self,
+        model: &Model,
+        namespace: &str,
+        labels: &Labels,
+    ) -> WorkloadPoint {
+        if let Some(index) = self.workload_point(namespace, labels) {
+            return WorkloadPoint::Index(index);
+        }
+        let key = (namespace.to_string(), labels.clone());
+        if let Ok(cache) = self.dynamic_points.read() {
+            if let Some(info) = cache.get(&key) {
+                return WorkloadPoint::Dynamic(Arc::clone(info));
+            }
+        }
+        let info = Arc::new(self.point_info(
+            model,
+            &Point {
+                namespace,
+                labels,
+                gateways: GatewaySet::ByLabels,
+                gateway_ref: None,
+                info: None,
+            },
+        ));
+        if let Ok(mut cache) = self.dynamic_points.write() {
+            if cache.len() < DYNAMIC_POINTS {
+                cache.insert(key, Arc::clone(&info));
+            }
+        }
+        WorkloadPoint::Dynamic(info)
+    }
+
     /// This engine's identity (see [`Prepared`]).
     pub(crate) fn id(&self) -> u64 {
         self.id
@@ -755,9 +796,12 @@ impl Compiled {
                 labels: &w.labels,
                 gateways: GatewaySet::ByLabels,
                 gateway_ref: None,
-                info: match req.workload_point {
-                    Some((engine, index)) if engine == self.id => {
-                        self.workload_points.get(index as usize)
+                info: match &req.workload_point {
+                    Some((engine, WorkloadPoint::Index(index))) if *engine == self.id => {
+                        self.workload_points.get(*index as usize)
+                    }
+                    Some((engine, WorkloadPoint::Dynamic(info))) if *engine == self.id => {
+                        Some(info.as_ref())
                     }
                     _ => self
                         .workload_point(&w.namespace, &w.labels)
@@ -1094,6 +1138,18 @@ fn unloaded_labels(reference: &ResourceRef) -> Labels {
         );
     }
     labels
+}
+
+/// How many distinct non-gateway request workloads an engine remembers.
+pub const DYNAMIC_POINTS: usize = 4096;
+
+/// A request workload resolved to a precomputed enforcement point.
+#[derive(Debug, Clone)]
+pub(crate) enum WorkloadPoint {
+    /// A loaded gateway's own labels.
+    Index(u32),
+    /// Another workload, computed on first sight.
+    Dynamic(Arc<PointInfo>),
 }
 
 static NEXT_ENGINE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);

@@ -5,7 +5,7 @@ use crate::request::{Malformed, Normalized, Protocol, Request};
 
 use super::hash;
 use super::matchers::method_bit;
-use super::Compiled;
+use super::{Compiled, WorkloadPoint};
 
 /// A request digested for the compiled engine. Building one allocates; deciding on one
 /// does not.
@@ -33,7 +33,7 @@ pub struct Digest {
     pub(crate) account_labels: Option<Labels>,
     /// The engine-specific precomputed enforcement point of the request's `workload`:
     /// (engine id, index); ignored by any other engine.
-    pub(crate) workload_point: Option<(u64, u32)>,
+    pub(crate) workload_point: Option<(u64, WorkloadPoint)>,
     /// Index keys of the authority: exact, then every `.suffix` tail.
     pub(crate) host_keys: Vec<u64>,
     /// Index key of the peer URI (or "any" for plaintext).
@@ -56,10 +56,11 @@ impl Prepared {
     pub(crate) fn for_engine(request: &Request, model: &Model, compiled: &Compiled) -> Self {
         let mut prepared = Prepared::new(request, model);
         if let Prepared::Ready(digest) = &mut prepared {
-            digest.workload_point = digest.normalized.workload.as_ref().and_then(|w| {
-                compiled
-                    .workload_point(&w.namespace, &w.labels)
-                    .map(|i| (compiled.id(), i))
+            digest.workload_point = digest.normalized.workload.as_ref().map(|w| {
+                (
+                    compiled.id(),
+                    compiled.resolve_workload(model, &w.namespace, &w.labels),
+                )
             });
         }
         prepared

@@ -1,0 +1,212 @@
+//! An Envoy HTTP filter (proxy-wasm, built for `wasm32-wasip1`) that enforces
+//! egress-policy decisions inside Envoy.
+//!
+//! * `on_configure` compiles the policies handed over in the plugin configuration once
+//!   (see [`config`]); a configuration that does not load is refused (the plugin fails to
+//!   start and Envoy rejects the filter) with every located error in Envoy's log.
+//! * Each request is mapped to a core [`egress_policy::Request`] (`:authority`, `:method`,
+//!   `:path`, the peer certificate's URI SAN or a configured stand-in, and only the headers,
+//!   addresses and SNI that some loaded policy can read; see [`mapping`] and
+//!   [`config::Needs`]) and decided with the compiled engine. The header map is read in
+//!   one host call and parsed in place ([`headers`]).
+//! * A denial is answered locally: 403 `RBAC: access denied` (400 for malformed requests,
+//!   502 for `not_in_registry`) with `x-egress-policy` naming the deciding policy and
+//!   `x-egress-reason` the reason code. An allowed request gets the route's header
+//!   mutations and, when normalisation changed it, the normalised `:path`.
+//!
+//! Build: `cargo build -p egress-policy-envoy-wasm --target wasm32-wasip1 --release`
+//! (output `target/wasm32-wasip1/release/egress_policy_envoy_wasm.wasm`).
+
+pub mod config;
+pub mod headers;
+pub mod mapping;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use egress_policy::Request;
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{Action, ContextType, LogLevel};
+
+use crate::config::Settings;
+use crate::mapping::Connection;
+
+/// The module's entry point (`_initialize`, exported by `proxy_wasm::main!`). Private so
+/// that the generated function needs no documentation; the export does not depend on it.
+mod start {
+    use super::{LogLevel, Root, RootContext};
+
+    proxy_wasm::main! {{
+        proxy_wasm::set_log_level(LogLevel::Info);
+        proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });
+    }}
+}
+
+/// The plugin's root context: holds the compiled policies.
+#[derive(Default)]
+struct Root {
+    settings: Option<Rc<Settings>>,
+    /// One request value reused by every HTTP context of this VM (a VM runs one callback
+    /// at a time, and a request is decided within one callback).
+    scratch: Rc<RefCell<Request>>,
+}
+
+impl Context for Root {}
+
+impl RootContext for Root {
+    fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
+        let bytes = self.get_plugin_configuration().unwrap_or_default();
+        match config::load(&bytes) {
+            Ok(settings) => {
+                for warning in &settings.warnings {
+                    log(LogLevel::Warn, &format!("egress-policy: {warning}"));
+                }
+                log(
+                    LogLevel::Info,
+                    &format!(
+                        "egress-policy: loaded {} rules from the plugin configuration",
+                        settings.engine.rule_count()
+                    ),
+                );
+                self.scratch = Rc::new(RefCell::new(Request {
+                    workload: settings.workload.clone(),
+                    port: settings.port,
+                    ..Request::default()
+                }));
+                self.settings = Some(Rc::new(settings));
+                true
+            }
+            Err(error) => {
+                // Keep no settings: Envoy refuses the plugin, and should it create HTTP
+                // contexts anyway they deny everything.
+                self.settings = None;
+                log(
+                    LogLevel::Critical,
+                    &format!("egress-policy: configuration rejected:\n{error}"),
+                );
+                false
+            }
+        }
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        Some(Box::new(Filter {
+            settings: self.settings.clone(),
+            scratch: Rc::clone(&self.scratch),
+        }))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}
+
+/// One request's filter instance.
+struct Filter {
+    settings: Option<Rc<Settings>>,
+    scratch: Rc<RefCell<Request>>,
+}
+
+impl Context for Filter {}
+
+impl HttpContext for Filter {
+    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        let Some(settings) = self.settings.clone() else {
+            // Fail closed: no policies were loaded.
+            self.send_http_response(
+                503,
+                vec![(mapping::REASON_HEADER, "not_configured")],
+                Some(b"egress-policy: not configured"),
+            );
+            return Action::Pause;
+        };
+        // Each property read is a host call: read only what the policies can use.
+        let needs = &settings.needs;
+        let connection = Connection {
+            peer_uri_san: self.property_string(&["connection", "uri_san_peer_certificate"]),
+            source_address: needs
+                .source_ip
+                .then(|| self.property_string(&["source", "address"]))
+                .flatten(),
+            destination_address: needs
+                .destination_ip
+                .then(|| self.property_string(&["destination", "address"]))
+                .flatten(),
+            sni: needs
+                .sni
+                .then(|| self.property_string(&["connection", "requested_server_name"]))
+                .flatten(),
+        };
+        let map = headers::request_headers();
+        let action = match (map.pairs(), self.scratch.try_borrow_mut()) {
+            (Some(pairs), Ok(mut request)) => {
+                match mapping::fill_request(&settings, &mut request, pairs, connection) {
+                    Ok(()) => mapping::decide(&settings, &request),
+                    Err(error) => {
+                        log(LogLevel::Debug, &format!("egress-policy: 400: {error}"));
+                        mapping::malformed()
+                    }
+                }
+            }
+            // An unreadable header map, or a reentrant call (one callback runs at a time,
+            // so neither should happen): fail closed.
+            _ => {
+                log(
+                    LogLevel::Warn,
+                    "egress-policy: 400: unreadable request headers",
+                );
+                mapping::malformed()
+            }
+        };
+        match action {
+            mapping::Action::Allow {
+                add,
+                set,
+                remove,
+                path,
+            } => {
+                for name in &remove {
+                    self.remove_http_request_header(name);
+                }
+                for (name, value) in &set {
+                    self.set_http_request_header(name, Some(value));
+                }
+                for (name, value) in &add {
+                    self.add_http_request_header(name, value);
+                }
+                if let Some(path) = &path {
+                    self.set_http_request_header(":path", Some(path));
+                }
+                Action::Continue
+            }
+            mapping::Action::Deny {
+                status,
+                body,
+                policy,
+                reason,
+            } => {
+                self.send_http_response(
+                    status,
+                    vec![
+                        (mapping::POLICY_HEADER, policy.as_str()),
+                        (mapping::REASON_HEADER, reason),
+                    ],
+                    Some(body.as_bytes()),
+                );
+                Action::Pause
+            }
+        }
+    }
+}
+
+impl Filter {
+    fn property_string(&self, path: &[&str]) -> Option<String> {
+        let bytes = self.get_property(path.to_vec())?;
+        String::from_utf8(bytes).ok().filter(|s| !s.is_empty())
+    }
+}
+
+fn log(level: LogLevel, message: &str) {
+    // Logging can only fail when the host is gone; nothing useful is left to do then.
+    let _ = proxy_wasm::hostcalls::log(level, message);
+}

@@ -1,0 +1,567 @@
+//! From what Envoy shows the filter to a core [`Request`], and from the core's verdict to
+//! what the filter does. Pure functions, tested natively.
+
+use egress_policy::request::{normalize_path, HeaderValue, RequestSource};
+use egress_policy::{Reason, Request};
+
+use crate::config::Settings;
+
+/// The body Envoy's own RBAC filter answers a denial with.
+pub const ACCESS_DENIED: &str = "RBAC: access denied";
+/// The response header naming the deciding policy (`-` when no single policy decided).
+pub const POLICY_HEADER: &str = "x-egress-policy";
+/// The response header carrying the reason code.
+pub const REASON_HEADER: &str = "x-egress-reason";
+
+/// Connection facts the filter reads from Envoy properties.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Connection {
+    /// First URI SAN of the peer certificate (`connection.uri_san_peer_certificate`).
+    pub peer_uri_san: Option<String>,
+    /// Downstream peer address, `ip:port` (`source.address`).
+    pub source_address: Option<String>,
+    /// Local address the request arrived on, `ip:port` (`destination.address`).
+    pub destination_address: Option<String>,
+    /// TLS SNI (`connection.requested_server_name`).
+    pub sni: Option<String>,
+}
+
+/// What the filter does with a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Let the request continue, after these changes.
+    Allow {
+        /// Headers appended.
+        add: Vec<(String, String)>,
+        /// Headers overwritten.
+        set: Vec<(String, String)>,
+        /// Headers removed.
+        remove: Vec<String>,
+        /// The new `:path`, when normalisation changed it.
+        path: Option<String>,
+    },
+    /// Answer locally.
+    Deny {
+        /// HTTP status: 400, 403 or 502.
+        status: u32,
+        /// Response body.
+        body: &'static str,
+        /// The deciding policy (`Kind namespace/name`), or `-`: the `x-egress-policy` header.
+        policy: String,
+        /// The reason code: the `x-egress-reason` header.
+        reason: &'static str,
+    },
+}
+
+/// Builds the core request from the request headers (pseudo-headers included, as Envoy
+/// lists them) and the connection. Fails (the filter answers 400) when a header the
+/// decision reads is not UTF-8.
+pub fn build_request(
+    settings: &Settings,
+    headers: &[(String, String)],
+    connection: Connection,
+) -> Result<Request, String> {
+    let mut request = Request {
+        workload: settings.workload.clone(),
+        port: settings.port,
+        ..Request::default()
+    };
+    let pairs = headers.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes()));
+    fill_request(settings, &mut request, pairs, connection)?;
+    Ok(request)
+}
+
+/// Like [`build_request`], from raw header pairs into a request reused from one call to
+/// the next: the fields that never change (`workload`, `port`) stay in place, every other
+/// field is replaced.
+pub fn fill_request<'h>(
+    settings: &Settings,
+    request: &mut Request,
+    headers: impl IntoIterator<Item = (&'h [u8], &'h [u8])>,
+    connection: Connection,
+) -> Result<(), String> {
+    // Only the headers some policy or route reads go into the request (the others cannot
+    // change the decision, and copying them costs on every request).
+    let wanted = |name: &str| {
+        settings
+            .needs
+            .headers
+            .binary_search_by(|h| h.as_str().cmp(name))
+            .is_ok()
+    };
+    let text = |name: &[u8], value: &'h [u8]| {
+        std::str::from_utf8(value).map_err(|_| {
+            format!(
+                "header `{}` is not UTF-8",
+                String::from_utf8_lossy(name).escape_default()
+            )
+        })
+    };
+    request.host = None;
+    request.method = None;
+    request.path = None;
+    request.headers.clear();
+    let mut host_header = None;
+    let mut identity_header: Option<&str> = None;
+    let mut xfcc: Option<&str> = None;
+    for (name, value) in headers {
+        match name {
+            b":authority" => request.host = Some(text(name, value)?.to_string()),
+            b":method" => request.method = Some(text(name, value)?.to_string()),
+            b":path" => request.path = Some(text(name, value)?.to_string()),
+            [b':', ..] => {}
+            _ => {
+                // A name that is not UTF-8 cannot be one the decision reads.
+                let Ok(name) = std::str::from_utf8(name) else {
+                    continue;
+                };
+                if name == "host" {
+                    host_header = Some(text(name.as_bytes(), value)?);
+                }
+                if identity_header.is_none() && settings.source_header.as_deref() == Some(name) {
+                    identity_header = Some(text(name.as_bytes(), value)?);
+                }
+                if settings.use_xfcc && name == "x-forwarded-client-cert" {
+                    // The last line is the most recent hop.
+                    xfcc = Some(text(name.as_bytes(), value)?);
+                }
+                if !wanted(name) {
+                    continue;
+                }
+                let value = text(name.as_bytes(), value)?.to_string();
+                match request.headers.get_mut(name) {
+                    Some(HeaderValue::Many(values)) => values.push(value),
+                    Some(HeaderValue::One(first)) => {
+                        let first = std::mem::take(first);
+                        request
+                            .headers
+                            .insert(name.to_string(), HeaderValue::Many(vec![first, value]));
+                    }
+                    None => {
+                        request
+                            .headers
+                            .insert(name.to_string(), HeaderValue::One(value));
+                    }
+                }
+            }
+        }
+    }
+    if request.host.is_none() {
+        request.host = host_header.map(str::to_string);
+    }
+    let principal = connection
+        .peer_uri_san
+        .filter(|p| !p.is_empty())
+        .or_else(|| xfcc.and_then(xfcc_uri))
+        .or_else(|| {
+            identity_header
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        });
+    request.source = RequestSource {
+        principal,
+        ip: connection.source_address.as_deref().and_then(address_ip),
+        ..RequestSource::default()
+    };
+    request.destination_ip = connection
+        .destination_address
+        .as_deref()
+        .and_then(address_ip);
+    request.sni = connection.sni.filter(|s| !s.is_empty());
+    Ok(())
+}
+
+/// Decides one request and says what to do.
+pub fn decide(settings: &Settings, request: &Request) -> Action {
+    let engine = &settings.engine;
+    let prepared = engine.prepare(request);
+    let verdict = engine.decide_prepared(&prepared);
+    if verdict.allowed() {
+        let (mut add, mut set, mut remove) = (Vec::new(), Vec::new(), Vec::new());
+        if let Some((_, mutations)) = verdict.route().and_then(|r| r.headers) {
+            add.extend(mutations.add.iter().map(|(k, v)| (k.clone(), v.clone())));
+            set.extend(mutations.set.iter().map(|(k, v)| (k.clone(), v.clone())));
+            remove.extend(mutations.remove.iter().cloned());
+        }
+        let path = if settings.rewrite_path {
+            // Only paths with something to normalise are normalised again.
+            request
+                .path
+                .as_deref()
+                .filter(|raw| needs_normalising(raw))
+                .and_then(|raw| {
+                    let mode = engine.model().mesh.path_normalization;
+                    match normalize_path(raw, mode) {
+                        Ok((_, forwarded)) if forwarded != raw => Some(forwarded),
+                        _ => None,
+                    }
+                })
+        } else {
+            None
+        };
+        return Action::Allow {
+            add,
+            set,
+            remove,
+            path,
+        };
+    }
+    let reason = verdict.reason();
+    let policy = verdict
+        .policy()
+        .map_or_else(|| "-".to_string(), |(p, _)| p.to_string());
+    let body = match reason {
+        Reason::MalformedRequest => "egress-policy: malformed request",
+        Reason::NotInRegistry => "egress-policy: destination not in the registry (REGISTRY_ONLY)",
+        _ => ACCESS_DENIED,
+    };
+    // Envoy's local reply adds `content-type: text/plain` itself.
+    Action::Deny {
+        status: u32::from(verdict.status()),
+        body,
+        policy,
+        reason: reason.as_str(),
+    }
+}
+
+/// The answer to a request the filter cannot read (400, as Istio rejects malformed
+/// requests before authorization).
+pub fn malformed() -> Action {
+    Action::Deny {
+        status: 400,
+        body: "egress-policy: malformed request",
+        policy: "-".to_string(),
+        reason: Reason::MalformedRequest.as_str(),
+    }
+}
+
+/// Whether normalisation might change `path` (dot segments, escapes, backslashes,
+/// repeated slashes); the common plain path skips the second normalisation.
+fn needs_normalising(path: &str) -> bool {
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    path.contains(['.', '%', '\\']) || path.contains("//")
+}
+
+/// The `URI=` value of the last element of an `x-forwarded-client-cert` header.
+pub fn xfcc_uri(header: &str) -> Option<String> {
+    let element = split_outside_quotes(header, ',').pop()?;
+    split_outside_quotes(&element, ';')
+        .into_iter()
+        .filter_map(|pair| {
+            let (key, value) = pair.split_once('=')?;
+            key.trim()
+                .eq_ignore_ascii_case("uri")
+                .then(|| value.trim().trim_matches('"').to_string())
+        })
+        .find(|v| !v.is_empty())
+}
+
+fn split_outside_quotes(text: &str, separator: char) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut escaped = false;
+    for c in text.chars() {
+        if escaped {
+            current.push(c);
+            escaped = false;
+        } else if c == '\\' && quoted {
+            escaped = true;
+        } else if c == '"' {
+            quoted = !quoted;
+            current.push(c);
+        } else if c == separator && !quoted {
+            parts.push(std::mem::take(&mut current));
+        } else {
+            current.push(c);
+        }
+    }
+    parts.push(current);
+    parts
+}
+
+/// The IP of an `ip:port` / `[ip]:port` address, as text.
+fn address_ip(address: &str) -> Option<String> {
+    let ip = match address.strip_prefix('[') {
+        Some(rest) => rest.split_once(']').map(|(ip, _)| ip)?,
+        None => match address.rsplit_once(':') {
+            Some((ip, _)) if !ip.contains(':') => ip,
+            _ => address,
+        },
+    };
+    (!ip.is_empty()).then(|| ip.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+
+    const SCENARIO: &[(&str, &str)] = &[
+        (
+            "authz.yaml",
+            include_str!("../../policies/istio-waypoint-tls/httpbin-authz.yaml"),
+        ),
+        (
+            "dr.yaml",
+            include_str!("../../policies/istio-waypoint-tls/httpbin-destinationrule.yaml"),
+        ),
+        (
+            "se.yaml",
+            include_str!("../../policies/istio-waypoint-tls/httpbin-serviceentry.yaml"),
+        ),
+        (
+            "vs.yaml",
+            include_str!("../../policies/istio-waypoint-tls/httpbin-virtualservice.yaml"),
+        ),
+        (
+            "waypoint.yaml",
+            include_str!("../../policies/istio-waypoint-tls/waypoint.yaml"),
+        ),
+    ];
+
+    fn settings() -> Settings {
+        let files = SCENARIO
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect();
+        config::compile(config::PluginConfig {
+            files,
+            source_header: Some("x-egress-source".into()),
+            use_xfcc: true,
+            rewrite_path: true,
+            ..config::PluginConfig::default()
+        })
+        .unwrap()
+    }
+
+    fn build_request_ok(s: &Settings, h: &[(String, String)], c: Connection) -> Request {
+        build_request(s, h, c).unwrap()
+    }
+
+    fn headers(method: &str, path: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut h = vec![
+            (":authority".to_string(), "httpbin.org".to_string()),
+            (":method".to_string(), method.to_string()),
+            (":path".to_string(), path.to_string()),
+            (":scheme".to_string(), "http".to_string()),
+        ];
+        h.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        h
+    }
+
+    const PRODUCTPAGE: &str = "cluster.local/ns/bookinfo/sa/bookinfo-productpage";
+
+    #[test]
+    fn allowed_get_adds_the_virtual_service_header() {
+        let s = settings();
+        let r = build_request_ok(
+            &s,
+            &headers("GET", "/get", &[("x-egress-source", PRODUCTPAGE)]),
+            Connection::default(),
+        );
+        assert_eq!(r.source.principal.as_deref(), Some(PRODUCTPAGE));
+        assert_eq!(
+            decide(&s, &r),
+            Action::Allow {
+                add: vec![("my-added-header".into(), "added-value".into())],
+                set: vec![],
+                remove: vec![],
+                path: None,
+            }
+        );
+    }
+
+    #[test]
+    fn denials_name_the_reason() {
+        let s = settings();
+        for (method, path) in [("POST", "/post"), ("GET", "/get/../post"), ("GET", "/post")] {
+            let r = build_request_ok(&s, &headers(method, path, &[]), Connection::default());
+            match decide(&s, &r) {
+                Action::Deny {
+                    status,
+                    body,
+                    policy,
+                    reason,
+                } => {
+                    assert_eq!(status, 403);
+                    assert_eq!(body, ACCESS_DENIED);
+                    assert_eq!(reason, "no_allow_match");
+                    assert_eq!(policy, "-");
+                }
+                other => panic!("{method} {path}: {other:?}"),
+            }
+        }
+        let r = build_request_ok(&s, &headers("get", "/get", &[]), Connection::default());
+        assert!(matches!(decide(&s, &r), Action::Deny { status: 400, .. }));
+    }
+
+    #[test]
+    fn allowed_paths_are_forwarded_normalised() {
+        let s = settings();
+        let r = build_request_ok(
+            &s,
+            &headers("GET", "/x/../get?a=1", &[]),
+            Connection::default(),
+        );
+        match decide(&s, &r) {
+            Action::Allow { path, .. } => assert_eq!(path.as_deref(), Some("/get?a=1")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn identity_precedence() {
+        let s = settings();
+        let conn = Connection {
+            peer_uri_san: Some("spiffe://cluster.local/ns/a/sa/peer".into()),
+            source_address: Some("10.0.0.1:5555".into()),
+            destination_address: Some("[::1]:80".into()),
+            sni: Some(String::new()),
+        };
+        let xfcc = "By=spiffe://x;URI=spiffe://cluster.local/ns/a/sa/old,By=spiffe://x;Hash=ab;Subject=\"CN=a,O=b\";URI=spiffe://cluster.local/ns/a/sa/xfcc";
+        let h = headers(
+            "GET",
+            "/get",
+            &[
+                ("x-forwarded-client-cert", xfcc),
+                ("x-egress-source", "header"),
+            ],
+        );
+        let r = build_request_ok(&s, &h, conn.clone());
+        assert_eq!(
+            r.source.principal.as_deref(),
+            Some("spiffe://cluster.local/ns/a/sa/peer")
+        );
+        assert_eq!(r.source.ip.as_deref(), Some("10.0.0.1"));
+        assert_eq!(r.destination_ip.as_deref(), Some("::1"));
+        assert_eq!(r.sni, None);
+        let r = build_request_ok(&s, &h, Connection::default());
+        assert_eq!(
+            r.source.principal.as_deref(),
+            Some("spiffe://cluster.local/ns/a/sa/xfcc")
+        );
+        let r = build_request_ok(
+            &s,
+            &headers("GET", "/", &[("x-egress-source", "h")]),
+            Connection::default(),
+        );
+        assert_eq!(r.source.principal.as_deref(), Some("h"));
+        let r = build_request_ok(&s, &headers("GET", "/", &[]), Connection::default());
+        assert_eq!(r.source.principal, None);
+    }
+
+    #[test]
+    fn a_reused_request_forgets_the_previous_one() {
+        let mut s = settings();
+        s.needs.headers = vec!["a".into()];
+        let mut reused = build_request_ok(
+            &s,
+            &headers(
+                "GET",
+                "/get",
+                &[("a", "1"), ("x-egress-source", PRODUCTPAGE)],
+            ),
+            Connection {
+                sni: Some("sni".into()),
+                ..Connection::default()
+            },
+        );
+        let next: [(&[u8], &[u8]); 2] = [(b":method", b"POST"), (b"host", b"h")];
+        fill_request(&s, &mut reused, next, Connection::default()).unwrap();
+        let fresh = build_request_ok(
+            &s,
+            &[
+                (":method".into(), "POST".into()),
+                ("host".into(), "h".into()),
+            ],
+            Connection::default(),
+        );
+        assert_eq!(reused, fresh);
+        assert_eq!(reused.host.as_deref(), Some("h"));
+    }
+
+    #[test]
+    fn only_headers_the_policies_read_are_copied() {
+        let mut s = settings();
+        let extra = [
+            ("a", "1"),
+            ("a", "2"),
+            ("b", "3"),
+            ("c", "4"),
+            ("host", "h"),
+        ];
+        let r = build_request_ok(&s, &headers("GET", "/", &extra), Connection::default());
+        assert!(r.headers.is_empty(), "{:?}", r.headers);
+        s.needs.headers = vec!["a".into(), "b".into()];
+        let r = build_request_ok(&s, &headers("GET", "/", &extra), Connection::default());
+        assert_eq!(
+            r.headers.get("a"),
+            Some(&HeaderValue::Many(vec!["1".into(), "2".into()]))
+        );
+        assert_eq!(r.headers.get("b"), Some(&HeaderValue::One("3".into())));
+        assert_eq!(r.headers.len(), 2);
+        assert_eq!(r.host.as_deref(), Some("httpbin.org"));
+    }
+
+    #[test]
+    fn header_conditions_see_their_header() {
+        let policy = "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: team, namespace: istio-egress}\nspec:\n  rules:\n  - when: [{key: \"request.headers[X-Team]\", values: [blue]}]\n";
+        let s = config::compile(config::PluginConfig {
+            yaml: Some(policy.into()),
+            workload: Some(egress_policy::request::Workload {
+                namespace: "istio-egress".into(),
+                labels: Default::default(),
+            }),
+            rewrite_path: true,
+            ..config::PluginConfig::default()
+        })
+        .unwrap();
+        let blue = build_request_ok(
+            &s,
+            &headers("GET", "/", &[("x-team", "blue")]),
+            Connection::default(),
+        );
+        assert!(matches!(decide(&s, &blue), Action::Allow { .. }));
+        let red = build_request_ok(
+            &s,
+            &headers("GET", "/", &[("x-team", "red")]),
+            Connection::default(),
+        );
+        assert!(matches!(decide(&s, &red), Action::Deny { status: 403, .. }));
+    }
+
+    #[test]
+    fn headers_the_decision_reads_must_be_utf8() {
+        let mut s = settings();
+        s.needs.headers = vec!["x-team".into()];
+        let mut r = Request::default();
+        let bad: &[u8] = b"caf\xe9";
+        for name in [&b":path"[..], b":authority", b"x-egress-source", b"x-team"] {
+            let pairs: [(&[u8], &[u8]); 2] = [(b":method", b"GET"), (name, bad)];
+            let err = fill_request(&s, &mut r, pairs, Connection::default()).unwrap_err();
+            assert!(err.contains("not UTF-8"), "{err}");
+        }
+        // Headers no decision reads may carry any bytes.
+        let pairs: [(&[u8], &[u8]); 3] = [
+            (b":authority", b"httpbin.org"),
+            (b"x-other", bad),
+            (b"\xff", b"1"),
+        ];
+        fill_request(&s, &mut r, pairs, Connection::default()).unwrap();
+        assert_eq!(r.host.as_deref(), Some("httpbin.org"));
+    }
+
+    #[test]
+    fn xfcc_parsing() {
+        assert_eq!(xfcc_uri("URI=spiffe://a"), Some("spiffe://a".into()));
+        assert_eq!(
+            xfcc_uri("Hash=1;uri=\"spiffe://b\""),
+            Some("spiffe://b".into())
+        );
+        assert_eq!(xfcc_uri("Hash=1"), None);
+        assert_eq!(address_ip("1.2.3.4:80").as_deref(), Some("1.2.3.4"));
+        assert_eq!(address_ip("[fe80::1]:80").as_deref(), Some("fe80::1"));
+        assert_eq!(address_ip("fe80::1").as_deref(), Some("fe80::1"));
+    }
+}
