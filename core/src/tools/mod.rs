@@ -27,4 +27,4 @@ pub use partition::{Class, Partition, Point};
 pub use reach::{
     reach_host, reach_identity, Access, Outcome, ReachEntry, ReachOptions, ReachReport,
 };
-pub use testfile::{run_test_file, run_test_text, CaseResult, Mismatch, TestReport};
+pub use testfile::{run_test_file, run_test_text, run_test_with, CaseResult, Mismatch, TestReport};

@@ -120,6 +120,27 @@ pub fn run_test_file(path: impl AsRef<Path>) -> TestReport {
 
 /// Runs a test file given as text; `base` is the directory policy paths are relative to.
 pub fn run_test_text(file: &str, text: &str, base: &Path) -> TestReport {
+    run_test_with(file, text, |policy, loader| {
+        let resolved: PathBuf = base.join(policy);
+        match loader.add_path(&resolved) {
+            Ok(_) => Ok(resolved.display().to_string()),
+            Err(crate::Error::Io { source, .. }) => {
+                Err(format!("policy path `{policy}` cannot be read: {source}"))
+            }
+            Err(other) => Err(format!("policy path `{policy}`: {other}")),
+        }
+    })
+}
+
+/// Runs a test file whose policies come from `add_policy`: called with each path as the test
+/// file writes it, it adds the matching sources to the loader and returns the name to report
+/// (or why it cannot). This is how hosts without a file system (the WASM package) run test
+/// files over in-memory texts.
+pub fn run_test_with(
+    file: &str,
+    text: &str,
+    mut add_policy: impl FnMut(&str, &mut Loader) -> Result<String, String>,
+) -> TestReport {
     let mut report = empty_report(file);
     let suite = match parse_suite(file, text) {
         Ok(suite) => suite,
@@ -131,18 +152,11 @@ pub fn run_test_text(file: &str, text: &str, base: &Path) -> TestReport {
     report.name = suite.name.clone();
     let mut loader = Loader::new();
     for (policy, location) in &suite.policies {
-        let resolved: PathBuf = base.join(policy);
-        report.policies.push(resolved.display().to_string());
-        if let Err(e) = loader.add_path(&resolved) {
-            let message = match &e {
-                crate::Error::Io { source, .. } => {
-                    format!("policy path `{policy}` cannot be read: {source}")
-                }
-                other => format!("policy path `{policy}`: {other}"),
-            };
-            report
+        match add_policy(policy, &mut loader) {
+            Ok(name) => report.policies.push(name),
+            Err(message) => report
                 .errors
-                .push(Diagnostic::error(location.clone(), message));
+                .push(Diagnostic::error(location.clone(), message)),
         }
     }
     if !report.errors.is_empty() {
@@ -644,5 +658,30 @@ fn to_json(node: &Node) -> serde_json::Value {
                 .map(|(k, v)| (k.name.clone(), to_json(v)))
                 .collect(),
         ),
+    }
+}
+
+#[cfg(test)]
+mod in_memory_tests {
+    use super::*;
+
+    #[test]
+    fn test_files_run_over_in_memory_policies() {
+        let policy = "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: only-get, namespace: istio-egress}\nspec:\n  rules:\n  - to: [{operation: {methods: [GET]}}]\n";
+        let suite = "name: in-memory\npolicies: [policy.yaml]\ncases:\n- name: post is denied\n  request: {host: h, method: POST, workload: {namespace: istio-egress}}\n  expect: {allowed: false, status: 403, reason: no_allow_match}\n- name: get is allowed\n  request: {host: h, method: GET, workload: {namespace: istio-egress}}\n  expect: {allowed: true}\n";
+        let report = run_test_with("suite.yaml", suite, |name, loader| {
+            if name == "policy.yaml" {
+                loader.add_str(name, policy);
+                Ok(name.to_string())
+            } else {
+                Err(format!("no file `{name}`"))
+            }
+        });
+        assert!(report.ok(), "{report:?}");
+        assert_eq!((report.passed, report.failed), (2, 0));
+        let missing = run_test_with("suite.yaml", suite, |name, _| {
+            Err(format!("no file `{name}`"))
+        });
+        assert_eq!(missing.errors.len(), 1);
     }
 }
