@@ -4,13 +4,23 @@
 import {
   Engine,
   PolicyError,
+  diff,
+  lint,
+  lintCodes,
+  runTests,
   validate,
+  type Change,
   type Decision,
   type Diagnostic,
+  type DiffReport,
   type Explanation,
   type Inventory,
+  type Lint,
+  type LintCode,
   type Reason,
+  type ReachReport,
   type Request,
+  type TestReport,
 } from "egress-policy-wasm";
 
 const policies: Record<string, string> = {
@@ -48,6 +58,45 @@ export function firstFailures(x: Explanation): string[] {
 
 export function located(d: Diagnostic): string {
   return `${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.resource ?? ""} ${d.field ?? ""} ${d.message}`;
+}
+
+export function finding(l: Lint): string {
+  const code: LintCode = l.code;
+  return `${l.file}:${l.line}:${l.column}: ${l.severity}: ${l.message} [${code}]\n  help: ${l.help}`;
+}
+
+export function changeLine(c: Change): string {
+  const verdict = (allowed: boolean) => (allowed ? "allow" : "deny");
+  const from = c.request.source?.principal ?? "plaintext";
+  return `${c.point}: ${from} ${c.method.label} ${c.host.label}${c.path.label}: ${verdict(c.before.allowed)} -> ${verdict(c.after.allowed)} (${c.after.reason})`;
+}
+
+export function tools(engine: Engine, before: Engine): void {
+  const findings: Lint[] = [...engine.lint(), ...lint(policies), ...lint("a: 1", "one.yaml")];
+  const summaries: Record<LintCode, string> = lintCodes();
+  const report: TestReport = runTests("policies: [authz.yaml]\ncases: []\n", policies, "test.yaml");
+  const failures: string[] = report.cases
+    .filter((c) => !c.passed)
+    .flatMap((c) => c.mismatches.map((m) => `${c.name} (line ${c.location.line}): ${m.field}: expected ${m.expected}, got ${m.actual}`));
+  const who: ReachReport = engine.reach({ host: "httpbin.org" });
+  const where: ReachReport = engine.reach({ identity: null, workloads: ["istio-egress/waypoint"], allGateways: true });
+  const methods: string[] = who.entries.flatMap((e) => e.access.flatMap((a) => a.methods));
+  const changes: DiffReport = diff(before, engine, { compareReason: true, workloads: [{ namespace: "istio-egress" }] });
+  const counts: number = changes.newly_allowed + changes.newly_denied;
+  console.log(findings.map(finding), summaries["deny-host-without-port"], report.ok, failures, where.entries.length, methods, changes.changes.map(changeLine), counts, diff(before, engine).changed);
+
+  // @ts-expect-error: a query needs `host` or `identity`
+  engine.reach({});
+  // @ts-expect-error: not both
+  engine.reach({ host: "a", identity: "b" });
+  // @ts-expect-error: `allGateways`, not `all_gateways`
+  engine.reach({ host: "a", all_gateways: true });
+  // @ts-expect-error: not a lint code
+  const code: LintCode = "no-such-lint";
+  // @ts-expect-error: runTests takes a file map
+  runTests("x", "policies.yaml");
+  // @ts-expect-error: the reports are snake_case (`newly_denied`)
+  console.log(changes.newlyDenied, code);
 }
 
 export function run(): void {

@@ -7,5 +7,9 @@ module.exports = {
   Engine: glue.Engine,
   validate: glue.validate,
   version: glue.version,
+  lint: glue.lint,
+  lintCodes: glue.lintCodes,
+  runTests: glue.runTests,
+  diff: glue.diff,
   PolicyError,
 };

@@ -1,9 +1,11 @@
 //! WebAssembly bindings of the egress-policy engine (wasm-bindgen).
 //!
 //! This crate only converts between JavaScript values and the core's types: every decision,
-//! explanation and diagnostic is computed by [`egress_policy`]; the JSON shapes are the
-//! core's serde forms (README "Request JSON" / "Decision JSON"), described for TypeScript in
-//! `src/types.d.ts` (emitted into the generated `.d.ts`).
+//! explanation, diagnostic and tool report is computed by [`egress_policy`]; the JSON shapes
+//! are the core's serde forms (README "Request JSON" / "Decision JSON"), described for
+//! TypeScript in `src/types.d.ts` (emitted into the generated `.d.ts`). The one exception is
+//! the test-file parser of `testfile.rs`, a copy of the core's until the core can read test
+//! files' policies from memory.
 //!
 //! JavaScript API (see `bindings-wasm/README.md`):
 //!
@@ -12,18 +14,27 @@
 //! * `engine.check(request)`, `engine.checkMany(requests)`, `engine.explain(request)`,
 //!   `engine.evalLines(jsonl)`, `engine.inventory()`, `engine.warnings`, `engine.ruleCount`;
 //! * `validate(text | {name: text}, name?)` — every error and warning, never throws for
-//!   invalid policies.
+//!   invalid policies;
+//! * the policy tools (`egress_policy::tools`): `engine.lint()`, `lint(files)`,
+//!   `runTests(testText, files, name?)`, `engine.reach({host} | {identity})`,
+//!   `diff(before, after, options?)`, `lintCodes()`.
 
 mod inventory;
+mod testfile;
+mod tools;
 
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use egress_policy::compile::Prepared;
+use egress_policy::model::Model;
 use egress_policy::{Diagnostic, Engine as CoreEngine, Error as CoreError, Loader, Request};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 pub use inventory::{inventory, Inventory};
+pub use testfile::run_test_files;
+pub use tools::{diff_options, lint_sources, parse_workload, reach_query, ArgError, Subject};
 
 /// The TypeScript interfaces of the JSON shapes (hand-written mirrors of the core's serde
 /// forms, checked by `tsc --noEmit` over `bindings-wasm/examples/typed.ts` and by the node
@@ -136,9 +147,40 @@ fn sources_from(value: &JsValue, name: Option<String>) -> Result<Vec<(String, St
     Ok(out)
 }
 
-fn load(sources: &[(String, String)]) -> Result<CoreEngine, JsValue> {
-    CoreEngine::from_files(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
-        .map_err(|e| policy_error(&e))
+fn load(sources: Vec<(String, String)>) -> Result<Engine, JsValue> {
+    let inner = CoreEngine::from_files(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+        .map_err(|e| policy_error(&e))?;
+    Ok(Engine {
+        inner,
+        sources: Rc::new(sources),
+        id: NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed),
+    })
+}
+
+/// The model of `sources`, or the `PolicyError` of the load.
+fn load_model(sources: &[(String, String)]) -> Result<Model, JsValue> {
+    let mut loader = Loader::new();
+    for (name, text) in sources {
+        loader.add_str(name, text);
+    }
+    loader.load().map_err(|e| policy_error(&e))
+}
+
+/// A plain JSON value of an options object (`undefined` → `null`).
+fn json_value(value: &JsValue, what: &str) -> Result<serde_json::Value, JsValue> {
+    if value.is_undefined() {
+        return Ok(serde_json::Value::Null);
+    }
+    let text = json_text(value, what)?;
+    serde_json::from_str(&text)
+        .map_err(|e| js_sys::TypeError::new(&format!("invalid {what}: {e}")).into())
+}
+
+fn arg_error(error: ArgError) -> JsValue {
+    match error {
+        ArgError::Type(message) => js_sys::TypeError::new(&message).into(),
+        ArgError::Range(message) => js_sys::RangeError::new(&message).into(),
+    }
 }
 
 /// Loaded policies, ready to decide. Immutable: to change policies, load a new engine.
@@ -146,20 +188,13 @@ fn load(sources: &[(String, String)]) -> Result<CoreEngine, JsValue> {
 #[derive(Debug, Clone)]
 pub struct Engine {
     inner: CoreEngine,
+    /// The texts it was loaded from (name, text), for locating lint findings.
+    sources: Rc<Vec<(String, String)>>,
     /// Tells this engine's prepared requests from another engine's.
     id: u32,
 }
 
 static NEXT_ENGINE_ID: AtomicU32 = AtomicU32::new(1);
-
-impl Engine {
-    fn new(inner: CoreEngine) -> Engine {
-        Engine {
-            inner,
-            id: NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed),
-        }
-    }
-}
 
 /// Requests digested once by `engine.prepare(requests)` (normalised, lower-cased, labels
 /// looked up), for `engine.decidePrepared`, the engine's allocation-free hot path.
@@ -186,7 +221,7 @@ impl Engine {
     #[wasm_bindgen(js_name = fromYaml)]
     pub fn from_yaml(text: &str, name: Option<String>) -> Result<Engine, JsValue> {
         let name = name.unwrap_or_else(|| "policies.yaml".to_string());
-        Ok(Engine::new(load(&[(name, text.to_string())])?))
+        load(vec![(name, text.to_string())])
     }
 
     /// Loads several named texts, `{"file.yaml": "text", ...}`. Throws `PolicyError` when
@@ -199,7 +234,7 @@ impl Engine {
         if sources.is_empty() && files.as_string().is_some() {
             return Err(js_sys::TypeError::new("expected an object of files").into());
         }
-        Ok(Engine::new(load(&sources)?))
+        load(sources)
     }
 
     /// Decides one request. Never fails for a valid Request object: malformed requests
@@ -314,6 +349,36 @@ impl Engine {
     pub fn rule_count(&self) -> usize {
         self.inner.rule_count()
     }
+
+    /// The pitfalls of egress authorization (docs/SEMANTICS.md §6) in the loaded policies:
+    /// one `Lint` per finding (stable `code`, location of the offending value, `message`,
+    /// `help`), sorted by location; `egress-policy lint --format json`.
+    #[wasm_bindgen(unchecked_return_type = "Lint[]")]
+    pub fn lint(&self) -> Result<JsValue, JsValue> {
+        to_js(&lint_sources(self.inner.model(), &self.sources))
+    }
+
+    /// Who may reach a host (`{host: "httpbin.org"}`) or which hosts an identity may reach
+    /// (`{identity: "cluster.local/ns/NS/sa/SA"}`, `null` for plaintext), computed from the
+    /// policies with one request per class of requests they cannot tell apart;
+    /// `egress-policy reach --json`. `workloads` decides at those proxies instead of where
+    /// the registry routes, `allGateways` at every gateway too. Throws `TypeError` for a
+    /// malformed query and `RangeError` for an invalid host or workload.
+    #[wasm_bindgen(unchecked_return_type = "ReachReport")]
+    pub fn reach(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ReachQuery")] query: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let query = json_value(&query, "reach query")?;
+        let (subject, options) = reach_query(&self.inner, &query).map_err(arg_error)?;
+        let report = match subject {
+            Subject::Host(host) => egress_policy::tools::reach_host(&self.inner, &host, &options),
+            Subject::Identity(identity) => {
+                egress_policy::tools::reach_identity(&self.inner, identity.as_deref(), &options)
+            }
+        };
+        to_js(&report)
+    }
 }
 
 /// One line of [`Engine::eval_lines`].
@@ -347,6 +412,68 @@ pub fn validate(
         Err(e) => e.diagnostics().to_vec(),
     };
     to_js(&diagnostics)
+}
+
+/// Loads the policies and lints them (see `Engine.lint`). Throws `PolicyError` when they
+/// do not load.
+#[wasm_bindgen(js_name = lint, unchecked_return_type = "Lint[]")]
+pub fn lint_policies(
+    #[wasm_bindgen(unchecked_param_type = "string | Record<string, string>")] policies: JsValue,
+    name: Option<String>,
+) -> Result<JsValue, JsValue> {
+    let sources = sources_from(&policies, name)?;
+    let model = load_model(&sources)?;
+    to_js(&lint_sources(&model, &sources))
+}
+
+/// Every lint code with its one-line summary.
+#[wasm_bindgen(js_name = lintCodes, unchecked_return_type = "Record<LintCode, string>")]
+pub fn lint_codes() -> Result<JsValue, JsValue> {
+    let codes: serde_json::Map<String, serde_json::Value> = egress_policy::tools::CODES
+        .iter()
+        .map(|(code, summary)| ((*code).to_string(), (*summary).into()))
+        .collect();
+    to_js(&codes)
+}
+
+/// Runs a policy test file (the YAML of `egress-policy test`) against in-memory policy
+/// texts: its `policies` paths are resolved against the directory of `name` (default
+/// `test.yaml`) and name files of `files` (a file, or a directory holding files). Never
+/// throws for a test file that does not load: its problems are the report's located
+/// `errors` and no case runs.
+#[wasm_bindgen(js_name = runTests, unchecked_return_type = "TestReport")]
+pub fn run_tests(
+    test: &str,
+    #[wasm_bindgen(unchecked_param_type = "Record<string, string>")] files: JsValue,
+    name: Option<String>,
+) -> Result<JsValue, JsValue> {
+    if files.as_string().is_some() {
+        return Err(
+            js_sys::TypeError::new("runTests: `files` must map file names to texts").into(),
+        );
+    }
+    let sources = sources_from(&files, None)?;
+    let name = name.unwrap_or_else(|| "test.yaml".to_string());
+    to_js(&tools::TestOutput::from(run_test_files(
+        &name, test, &sources,
+    )))
+}
+
+/// Every class of requests whose decision differs between two engines, with an example
+/// request and both decisions; `egress-policy diff --json` plus `changed`, `newly_allowed`
+/// and `newly_denied`. `workloads` limits the comparison to those proxies (default: routed
+/// requests plus every gateway of either set); `compareReason` also reports classes whose
+/// verdict stays but whose reason or deciding rule changes.
+#[wasm_bindgen(unchecked_return_type = "DiffReport")]
+pub fn diff(
+    before: &Engine,
+    after: &Engine,
+    #[wasm_bindgen(unchecked_optional_param_type = "DiffOptions")] options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let options = json_value(&options, "diff options")?;
+    let options = diff_options(&options).map_err(arg_error)?;
+    let report = egress_policy::tools::diff(&before.inner, &after.inner, &options);
+    to_js(&tools::DiffOutput::from(report))
 }
 
 /// The version of the egress-policy engine compiled into this module.

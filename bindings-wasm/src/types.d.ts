@@ -257,3 +257,202 @@ export interface Inventory {
   gateways: InventoryGateway[];
   policies: InventoryPolicy[];
 }
+
+// ---- The policy tools (egress_policy::tools): lint, test files, reach, diff. The reports
+// ---- are the CLI's `--json` forms (`lint --format json`, `test --json`, `reach --json`,
+// ---- `diff --json`), plus the computed fields noted below.
+
+/** Stable code of a lint finding (`lintCodes()` gives a summary of each). */
+export type LintCode =
+  | "deny-host-without-port"
+  | "allow-host-without-port"
+  | "host-suffix-without-dot"
+  | "literal-star"
+  | "spiffe-principal"
+  | "never-matches"
+  | "shadowed-by-deny"
+  | "redundant-rule"
+  | "http-only-on-tcp"
+  | "hosts-on-tls"
+  | "registry-only-not-set"
+  | "host-not-in-registry"
+  | "unreachable-service"
+  | "unattached-policy";
+
+/** One lint finding: a pitfall of egress authorization, located at the offending value
+ *  (or at the rule when the value cannot be pointed at). */
+export interface Lint extends Location {
+  code: LintCode;
+  /** Always `warning`: lints never stop a load. */
+  severity: Severity;
+  /** `Kind namespace/name`. */
+  resource: string | null;
+  /** Field path inside the resource (`spec.rules[0].to[0].operation.hosts[0]`). */
+  field: string | null;
+  /** What goes wrong at run time, in one sentence. */
+  message: string;
+  /** What to write instead. */
+  help: string;
+}
+
+/** One expectation of a test case that the decision did not meet. */
+export interface Mismatch {
+  /** The `expect` key: `allowed`, `status`, `reason`, `policy`, `rule` or `message`. */
+  field: string;
+  /** What the test expects, as text (`true`, `403`, `AuthorizationPolicy ns/name`, `null`). */
+  expected: string;
+  /** What the engine decided, as text. */
+  actual: string;
+}
+
+/** The result of one test case. */
+export interface CaseResult {
+  name: string;
+  /** Where the case starts in the test file. */
+  location: Location;
+  /** Whether every expectation held. */
+  passed: boolean;
+  /** The engine's decision. */
+  decision: Decision;
+  /** The expectations that did not hold (empty when the case passed). */
+  mismatches: Mismatch[];
+  /** For a failed case: every attached policy and rule with its verdict. */
+  explanation: Explanation | null;
+}
+
+/** The result of one test file (`runTests`). */
+export interface TestReport {
+  /** The test file's name. */
+  file: string;
+  /** Its `name`, when given. */
+  name: string | null;
+  /** The policy paths, resolved against the test file's directory. */
+  policies: string[];
+  /** Every case, in file order (empty when `errors` is not). */
+  cases: CaseResult[];
+  /** How many cases passed. */
+  passed: number;
+  /** How many cases failed. */
+  failed: number;
+  /** Problems with the test file or its policies; no case runs when there are any. */
+  errors: Diagnostic[];
+  /** Warnings found while loading the policies. */
+  warnings: Diagnostic[];
+  /** Computed: no `errors` and no failed case. */
+  ok: boolean;
+}
+
+/** A class of values of one request dimension (identity, host, method or path) that the
+ *  policies cannot tell apart. */
+export interface RequestClass {
+  /** What the class holds, in words (`httpbin.org`, `any other host`, `other methods`). */
+  label: string;
+  /** The representative value (`null` for the plaintext identity). */
+  example: string | null;
+}
+
+/** One group of allowed requests: methods × paths, with the deciding policy. */
+export interface Access {
+  /** Method classes (`["any"]` when every method is allowed). */
+  methods: string[];
+  /** Path classes (`["any"]` when every path is allowed). */
+  paths: string[];
+  /** `allowed_by_policy`, `no_allow_policies` or `passthrough`. */
+  reason: Reason;
+  policy: ResourceRef | null;
+  rule: number | null;
+  /** One concrete request of the group (`engine.check` takes it). */
+  example: Request;
+}
+
+/** Subjects (identity or host classes) that share the same access at one point. */
+export interface ReachEntry {
+  /** Where the requests are decided: `routed`, `at Kind ns/name`, `workload ns/labels`. */
+  point: string;
+  /** The identity classes (host query: the group; identity query: the identity). */
+  identities: RequestClass[];
+  /** The host classes (identity query: the group; host query: the host). */
+  hosts: RequestClass[];
+  /** Whether the group holds every class of its dimension ("any identity", "any host"). */
+  any: boolean;
+  /** What they may send. */
+  access: Access[];
+}
+
+/** Who may reach a host, or which hosts an identity may reach (`engine.reach`). */
+export interface ReachReport {
+  /** The host asked about, for a host query. */
+  host: string | null;
+  /** The identity asked about, for an identity query (`none` for plaintext). */
+  identity: string | null;
+  /** Groups with the same access; classes with no allowed request are left out. */
+  entries: ReachEntry[];
+  /** Number of request classes decided. */
+  cells: number;
+  /** Rules that read attributes the enumerated requests do not carry (headers, JWT,
+   *  source IPs, SNI, CUSTOM verdicts). */
+  caveats: string[];
+}
+
+/** The parts of a decision that reach and diff compare. */
+export interface Outcome {
+  allowed: boolean;
+  status: number;
+  reason: Reason;
+  policy: ResourceRef | null;
+  rule: number | null;
+}
+
+/** One class of requests whose decision changes. */
+export interface Change {
+  /** Where the requests are decided. */
+  point: string;
+  identity: RequestClass;
+  host: RequestClass;
+  method: RequestClass;
+  path: RequestClass;
+  /** A concrete request of the class (`engine.check` takes it). */
+  request: Request;
+  before: Outcome;
+  after: Outcome;
+}
+
+/** Every class of requests whose decision differs between two engines (`diff`). */
+export interface DiffReport {
+  /** The points compared. */
+  points: string[];
+  /** Classes whose decision changes, in enumeration order. */
+  changes: Change[];
+  /** Number of request classes compared. */
+  cells: number;
+  /** Mesh settings that differ. */
+  mesh: string[];
+  /** Rules (of either set) that read attributes the enumeration leaves absent. */
+  caveats: string[];
+  /** Computed: whether any decision changes. */
+  changed: boolean;
+  /** Computed: changes from denied to allowed. */
+  newly_allowed: number;
+  /** Computed: changes from allowed to denied. */
+  newly_denied: number;
+}
+
+/** Where `engine.reach` and `diff` decide: `NS/NAME` (a Gateway-API gateway),
+ *  `NS/key=value,...` (pod labels) or a request `workload`. */
+export type WorkloadSpec = string | Workload;
+
+/** The question of `engine.reach`: exactly one of `host` or `identity`. */
+export type ReachQuery = ({ host: string; identity?: never } | { identity: string | null; host?: never }) & {
+  /** Decide at these proxies (default: where the registry routes each request). */
+  workloads?: WorkloadSpec[];
+  /** Also decide at every loaded gateway. */
+  allGateways?: boolean;
+};
+
+/** Options of `diff`. */
+export type DiffOptions = {
+  /** Compare at these proxies (default: routed requests plus every gateway of either set). */
+  workloads?: WorkloadSpec[];
+  /** Also report classes whose verdict stays but whose reason or deciding rule changes. */
+  compareReason?: boolean;
+};

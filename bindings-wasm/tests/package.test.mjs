@@ -29,7 +29,7 @@ test("node ESM, CommonJS and web entries export the same API", async () => {
   const esm = await import("egress-policy-wasm");
   const cjs = createRequire(import.meta.url)("egress-policy-wasm");
   const web = await import("egress-policy-wasm/web");
-  const api = ["Engine", "PolicyError", "validate", "version"];
+  const api = ["Engine", "PolicyError", "validate", "version", "lint", "lintCodes", "runTests", "diff"];
   for (const name of api) {
     assert.equal(typeof esm[name], "function", `esm ${name}`);
     assert.equal(typeof cjs[name], "function", `cjs ${name}`);

@@ -1,5 +1,7 @@
 // The YAML editor: CodeMirror 6 with line numbers, YAML highlighting, and the engine's
-// diagnostics as inline markers (gutter + underline) at their line and column.
+// diagnostics and lint findings as inline markers (gutter + underline) at their line and
+// column: load errors red, warnings and lint findings amber (lint underlines dashed), each
+// with its message in a tooltip (a lint finding's help line too).
 import { EditorState, StateEffect, StateField } from "@codemirror/state";
 import {
   Decoration, EditorView, drawSelection, highlightActiveLine, highlightActiveLineGutter, keymap, lineNumbers,
@@ -61,15 +63,47 @@ function position(doc, line, column) {
   return { line: l, from: l.from + Math.min(Math.max(column - 1, 0), l.length) };
 }
 
-/** Shows engine diagnostics ({line, column, severity, resource, field, message}). */
-export function showDiagnostics(view, diagnostics) {
+/** The tooltip of a lint finding: code, message, help and where. */
+function lintTooltip(l) {
+  const node = document.createElement("div");
+  node.className = "lint-tip";
+  const head = document.createElement("div");
+  const code = document.createElement("code");
+  code.className = "lint-code";
+  code.textContent = l.code;
+  head.append(code, ` ${l.message}`);
+  const help = document.createElement("div");
+  help.className = "lint-help";
+  help.textContent = `help: ${l.help}`;
+  const where = document.createElement("div");
+  where.className = "lint-where";
+  where.textContent = [l.resource, l.field].filter(Boolean).join(": ");
+  node.append(head, help, where);
+  return node;
+}
+
+/** Shows engine diagnostics ({line, column, severity, resource, field, message}) and lint
+ *  findings ({code, line, column, message, help, ...}). */
+export function showDiagnostics(view, diagnostics, lints = []) {
   const doc = view.state.doc;
-  const marks = diagnostics.map((d) => {
+  const range = (d) => {
     const { line, from } = position(doc, d.line, d.column);
-    const to = Math.max(from, line.to);
+    return { from, to: Math.max(from, line.to) };
+  };
+  const marks = diagnostics.map((d) => {
     const where = [d.resource, d.field].filter(Boolean).join(": ");
-    return { from, to, severity: d.severity, message: where ? `${where}: ${d.message}` : d.message, source: "egress-policy" };
+    return { ...range(d), severity: d.severity, message: where ? `${where}: ${d.message}` : d.message, source: "egress-policy" };
   });
+  for (const l of lints) {
+    marks.push({
+      ...range(l),
+      severity: "warning",
+      markClass: "cm-lint-finding",
+      source: "egress-policy lint",
+      message: `${l.message} [${l.code}] help: ${l.help}`,
+      renderMessage: () => lintTooltip(l),
+    });
+  }
   view.dispatch(setDiagnostics(view.state, marks));
 }
 

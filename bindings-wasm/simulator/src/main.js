@@ -1,7 +1,7 @@
-// The egress-policy simulator: every decision, explanation, diagnostic and inventory comes
-// from the engine compiled to WebAssembly; this file only renders them and builds Request
-// JSON from the form.
-import init, { Engine, PolicyError } from "../../pkg/web/index.js";
+// The egress-policy simulator: every decision, explanation, diagnostic, lint finding,
+// inventory and policy diff comes from the engine compiled to WebAssembly; this file only
+// renders them and builds Request JSON from the form.
+import init, { Engine, PolicyError, diff } from "../../pkg/web/index.js";
 import samples from "virtual:samples";
 import { createEditor, cursorLine, jumpTo, setText, showDiagnostics } from "./editor.js";
 import { decodeState, encodeState } from "./share.js";
@@ -15,7 +15,10 @@ const app = {
   engine: null,
   inventory: null,
   diagnostics: [],
+  lints: [],
   sample: null,
+  /** What the "What changed" tab compares with: {label, yaml, engine (null: does not load)}. */
+  baseline: null,
   generation: 0,
 };
 
@@ -75,7 +78,7 @@ function setStatus(text, ok) {
   s.className = `status ${ok ? "ok" : "bad"}`;
 }
 
-function renderProblems(diagnostics) {
+function renderProblems(diagnostics, lints) {
   const list = $("#problems");
   list.replaceChildren(
     ...diagnostics.map((d) =>
@@ -85,30 +88,46 @@ function renderProblems(diagnostics) {
         `line ${d.line}:${d.column} ${d.severity}: ${[d.resource, d.field].filter(Boolean).join(": ")}${d.resource || d.field ? ": " : ""}${d.message}`,
       ),
     ),
+    ...lints.map((l) =>
+      el(
+        "li",
+        { class: "lint", title: `help: ${l.help}`, dataset: { line: l.line, code: l.code }, onclick: () => jumpTo(app.view, l.line, l.column) },
+        `line ${l.line}:${l.column} lint `,
+        el("code", {}, l.code),
+        `: ${l.message}`,
+        el("span", { class: "help" }, ` help: ${l.help}`),
+      ),
+    ),
   );
 }
+
+const plural = (n, word, words = `${word}s`) => `${n} ${n === 1 ? word : words}`;
 
 function reload(text) {
   app.engine?.free();
   app.engine = null;
   app.inventory = null;
+  app.lints = [];
   try {
     app.engine = Engine.fromYaml(text, FILE);
     app.diagnostics = app.engine.warnings;
     app.inventory = app.engine.inventory();
+    app.lints = app.engine.lint().filter((l) => l.file === FILE);
     const warnings = app.diagnostics.length;
-    setStatus(`loaded: ${app.inventory.policies.length} policies, ${app.engine.ruleCount} rules${warnings ? `, ${warnings} warning${warnings > 1 ? "s" : ""}` : ""}`, true);
+    const lints = app.lints.length;
+    setStatus(`loaded: ${app.inventory.policies.length} policies, ${app.engine.ruleCount} rules${warnings ? `, ${plural(warnings, "warning")}` : ""}${lints ? `, ${plural(lints, "lint finding")}` : ""}`, true);
   } catch (err) {
     if (!(err instanceof PolicyError)) throw err;
     app.diagnostics = err.diagnostics;
     const errors = err.diagnostics.filter((d) => d.severity === "error").length;
-    setStatus(`${errors} error${errors === 1 ? "" : "s"}: policies not loaded`, false);
+    setStatus(`${plural(errors, "error")}: policies not loaded`, false);
   }
-  showDiagnostics(app.view, app.diagnostics);
-  renderProblems(app.diagnostics);
+  showDiagnostics(app.view, app.diagnostics, app.lints);
+  renderProblems(app.diagnostics, app.lints);
   refreshInventory();
   evaluate();
   renderMatrix();
+  renderChanges();
   bump();
 }
 
@@ -351,6 +370,118 @@ function renderMatrix() {
   );
 }
 
+// ---------------------------------------------------------------- what changed
+
+/** Sets what the "What changed" tab compares with (the sample's or the link's YAML). */
+function setBaseline(label, yaml) {
+  app.baseline?.engine?.free();
+  let engine = null;
+  try {
+    engine = Engine.fromYaml(yaml, FILE);
+  } catch (err) {
+    if (!(err instanceof PolicyError)) throw err;
+  }
+  app.baseline = { label, yaml, engine };
+}
+
+const verdictText = (o) => `${o.allowed ? "allow" : "deny"} ${o.status} ${o.reason}`;
+const decider = (o) => (o.policy ? `${refText(o.policy)}${o.rule !== null ? ` rule ${o.rule}` : ""}` : "");
+
+function outcomeCell(o) {
+  const by = decider(o);
+  return el("td", {},
+    el("span", { class: `pill ${o.allowed ? "allow" : "deny"}` }, o.allowed ? "allowed" : "denied"),
+    ` ${o.status}`,
+    el("div", { class: "reason mono" }, o.reason),
+    by ? el("div", { class: "by" }, jumpLink(by, policyLocation(o.policy, o.rule))) : null);
+}
+
+/** The example request of a change (an authority, `host` or `host:port`, and a path) as
+ *  simulator form values. */
+function formOfChange(request) {
+  return formOf({ ...request, url: `http://${request.host}${request.path ?? "/"}` });
+}
+
+function renderChanges() {
+  const out = $("#changes");
+  const badge = $("#changes-count");
+  badge.textContent = "";
+  const base = app.baseline;
+  if (!base) {
+    out.replaceChildren(el("p", { class: "hint" }, "Load a sample to compare the edited policies with it."));
+    return;
+  }
+  const head = el("div", { class: "changes-head" },
+    el("span", {}, `Compared with ${base.label}.`),
+    el("button", { type: "button", id: "changes-revert", onclick: () => { setText(app.view, base.yaml); reload(base.yaml); } }, "Revert to it"));
+  if (!base.engine) {
+    out.replaceChildren(head, el("p", { class: "hint" }, "The original policies do not load: nothing to compare with."));
+    return;
+  }
+  if (!app.engine) {
+    out.replaceChildren(head, el("p", { class: "hint" }, "Fix the policy errors to compare."));
+    return;
+  }
+  let report;
+  try {
+    report = diff(base.engine, app.engine);
+  } catch (err) {
+    out.replaceChildren(head, el("p", { class: "hint" }, `Cannot compare: ${err.message}`));
+    return;
+  }
+  // Classes that differ only by where they are decided are one row (as `egress-policy diff`).
+  const rows = [];
+  for (const c of report.changes) {
+    const key = JSON.stringify([c.identity.label, c.host.label, c.method.label, c.path.label, verdictText(c.before), decider(c.before), verdictText(c.after), decider(c.after)]);
+    const row = rows.find((r) => r.key === key);
+    if (row) row.points.push(c.point);
+    else rows.push({ key, points: [c.point], change: c });
+  }
+  badge.textContent = rows.length ? String(rows.length) : "";
+  const notes = [
+    ...report.mesh.map((m) => el("li", {}, `mesh: ${m}`)),
+    ...report.caveats.map((c) => el("li", {}, `note: ${c}`)),
+  ];
+  const count = (test) => rows.filter(({ change: c }) => test(c.before.allowed, c.after.allowed)).length;
+  const summary = report.changed
+    ? `${plural(rows.length, "request class", "request classes")} change decision: ${count((b, a) => !b && a)} newly allowed, ${count((b, a) => b && !a)} newly denied (${report.cells} classes compared at: ${report.points.join(", ")}).`
+    : `No decision changes (${report.cells} request classes compared at: ${report.points.join(", ")}).`;
+  const body = rows.map(({ points, change: c }) => {
+    const kind = c.before.allowed && !c.after.allowed ? "newly-denied" : !c.before.allowed && c.after.allowed ? "newly-allowed" : "changed";
+    const form = formOfChange(c.request);
+    return el("tr", {
+      class: `change ${kind}`,
+      title: "Open the example request on the Request tab",
+      dataset: { kind, identity: c.identity.label, host: c.host.label, method: c.method.label, path: c.path.label, before: String(c.before.allowed), after: String(c.after.allowed) },
+      onclick: (e) => {
+        if (e.target.closest("a")) return;
+        writeForm({ ...readForm(), ...form, workload: c.request.workload ? JSON.stringify(c.request.workload) : "" });
+        selectTab("decide");
+        evaluate();
+        renderMatrix();
+        bump();
+      },
+    },
+    el("td", { class: "class" },
+      el("div", { class: "mono" }, `${c.method.label} · ${c.host.label} · ${c.path.label}`),
+      el("div", { class: "who" }, c.identity.label)),
+    el("td", { class: "example" },
+      el("div", { class: "mono" }, `${form.method} ${form.url}`),
+      el("div", { class: "who mono" }, form.principal || "(plaintext)")),
+    outcomeCell(c.before),
+    outcomeCell(c.after),
+    el("td", { class: "where" }, points.join(", ")));
+  });
+  const parts = [head, el("p", { class: `changes-summary ${report.changed ? "changed" : "same"}` }, summary)];
+  if (rows.length) {
+    parts.push(el("table", { class: "changes" },
+      el("thead", {}, el("tr", {}, ["request class", "example request", "before", "after", "decided at"].map((h) => el("th", {}, h)))),
+      el("tbody", {}, body)));
+  }
+  if (notes.length) parts.push(el("ul", { class: "notes" }, notes));
+  out.replaceChildren(...parts);
+}
+
 // ---------------------------------------------------------------- batch mode
 
 function runBatch() {
@@ -400,6 +531,7 @@ function loadSample(sample) {
   writeForm(formOf((sample.demo.find((d) => d.request.url) ?? sample.demo[0]).request));
   $("#batch-input").value = sample.demo.map((d) => JSON.stringify(d.request)).join("\n");
   $("#batch-output").replaceChildren();
+  setBaseline(`the original YAML of the sample “${sample.title}”`, sample.yaml);
   setText(app.view, sample.yaml);
   reload(sample.yaml);
 }
@@ -428,6 +560,7 @@ async function restore(fragment) {
     if (!state) return false;
     app.sample = null;
     for (const b of document.querySelectorAll("#samples button")) b.classList.remove("active");
+    setBaseline("the policies of the shared link", state.yaml);
     setText(app.view, state.yaml);
     reload(state.yaml);
     writeForm(state.form ?? {});

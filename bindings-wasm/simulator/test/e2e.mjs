@@ -119,6 +119,25 @@ async function pickSample(page, id) {
   expect(status.startsWith("loaded"), `${id}: ${status}`);
 }
 
+/** The line number (1-based) beside the gutter marker matching `selector`, or null. */
+async function gutterLineOf(page, selector) {
+  return page.evaluate((sel) => {
+    const marker = document.querySelector(sel);
+    if (!marker) return null;
+    const top = marker.getBoundingClientRect().top;
+    const numbers = [...document.querySelectorAll(".cm-lineNumbers .cm-gutterElement")];
+    const row = numbers.find((n) => Math.abs(n.getBoundingClientRect().top - top) < 4 && n.textContent.trim());
+    return row ? Number(row.textContent) : null;
+  }, selector);
+}
+
+/** The text with the first occurrence of `from` replaced, and the 1-based line it is on. */
+function edit(text, from, to) {
+  const at = text.indexOf(from);
+  expect(at >= 0, `the sample contains ${from}`);
+  return { text: text.slice(0, at) + to + text.slice(at + from.length), line: text.slice(0, at).split("\n").length };
+}
+
 async function replaceEditorText(page, text) {
   await page.evaluate((t) => {
     const view = window.simulator.view;
@@ -250,6 +269,90 @@ try {
     expect(semantic.some(([l, t]) => l === at + 2 && /ports/.test(t)), `port error on line ${at + 2}: ${JSON.stringify(semantic)}`);
     await replaceEditorText(page, original);
     expect((await page.textContent("#load-status")).startsWith("loaded"), "fixed again");
+  });
+
+  await check("lint: a trap gets a warning marker on its line, with message and help in a tooltip", async () => {
+    await pickSample(page, "istio-waypoint");
+    const original = await page.evaluate(() => window.simulator.text());
+    expect((await page.$$(".cm-lint-finding, #problems li.lint")).length === 0, "the sample lints clean");
+    // `*httpbin.org` (no dot) also matches evilhttpbin.org.
+    const trap = edit(original, 'hosts: ["httpbin.org"]', 'hosts: ["*httpbin.org"]');
+    await replaceEditorText(page, trap.text);
+    const status = await page.textContent("#load-status");
+    expect(/^loaded: .*1 lint finding$/.test(status), `status counts the finding: ${status}`);
+    const listed = await page.$$eval("#problems li.lint", (li) => li.map((x) => ({ line: Number(x.dataset.line), code: x.dataset.code, text: x.textContent })));
+    expect(listed.length === 1 && listed[0].code === "host-suffix-without-dot" && listed[0].line === trap.line, `listed: ${JSON.stringify(listed)} (edited line ${trap.line})`);
+    expect(/help: write `\*\.httpbin\.org`/.test(listed[0].text), `help listed: ${listed[0].text}`);
+    // In the editor: a warning underline on that line and a warning marker beside its number,
+    // no error marker.
+    const marked = await page.evaluate(() => [...document.querySelectorAll(".cm-lint-finding")].map((n) => window.simulator.lineOf(n)));
+    expect(marked.length >= 1 && marked.every((l) => l === trap.line), `lint underline on line ${trap.line}: ${marked}`);
+    expect((await page.$$(".cm-lint-finding.cm-lintRange-warning")).length >= 1, "underlined as a warning");
+    expect((await page.$$(".cm-lintRange-error, .cm-lint-marker-error")).length === 0, "no error markers");
+    const gutter = await gutterLineOf(page, ".cm-gutter-lint .cm-lint-marker-warning");
+    expect(gutter === trap.line, `warning marker beside line ${gutter}, finding on ${trap.line}`);
+    // Hovering the underlined value shows the message, the code and the help line.
+    await page.hover(".cm-lint-finding");
+    await page.waitForSelector(".cm-tooltip-lint .lint-tip", { timeout: 5000 });
+    const tip = await page.textContent(".cm-tooltip-lint");
+    for (const part of ["host-suffix-without-dot", "evilhttpbin.org", "help: write `*.httpbin.org`", "spec.rules[0].to[0].operation.hosts[0]"]) {
+      expect(tip.includes(part), `tooltip has ${JSON.stringify(part)}: ${tip}`);
+    }
+    await page.screenshot({ path: join(artifacts, "lint-marker.png"), fullPage: true });
+    await page.mouse.move(5, 5);
+    // A DENY on a host without its `host:*` twin: bypassed with `Host: httpbin.org:80`.
+    const deny = edit(original, "action: ALLOW", "action: DENY");
+    await replaceEditorText(page, deny.text);
+    const codes = await page.$$eval("#problems li.lint", (li) => li.map((x) => [x.dataset.code, Number(x.dataset.line)]));
+    expect(JSON.stringify(codes) === JSON.stringify([["deny-host-without-port", trap.line]]), `deny trap: ${JSON.stringify(codes)}`);
+    expect((await gutterLineOf(page, ".cm-gutter-lint .cm-lint-marker-warning")) === trap.line, "deny trap marker on the hosts line");
+    await replaceEditorText(page, original);
+    expect((await page.$$(".cm-lint-finding, #problems li.lint, .cm-lint-marker-warning")).length === 0, "markers gone once fixed");
+  });
+
+  await check("what changed: an edit lists the changed request classes, live", async () => {
+    await pickSample(page, "istio-waypoint");
+    await page.click('.tabs button[data-tab="changes"]');
+    await settle(page);
+    const original = await page.evaluate(() => window.simulator.text());
+    let summary = await page.textContent(".changes-summary");
+    expect(/^No decision changes/.test(summary), `unedited: ${summary}`);
+    expect((await page.textContent("#changes-count")) === "", "no badge");
+    const rows = () => page.$$eval("#changes tr.change", (rs) => rs.map((r) => ({ ...r.dataset, text: r.innerText })));
+    // Remove GET from the allowed methods: GET /get becomes denied (and POST /get allowed).
+    await replaceEditorText(page, edit(original, 'methods: ["GET"]', 'methods: ["POST"]').text);
+    let listed = await rows();
+    const denied = listed.filter((r) => r.kind === "newly-denied");
+    expect(denied.length === 1, `one newly denied row: ${JSON.stringify(listed)}`);
+    const [d] = denied;
+    expect(d.method === "GET" && d.path === "/get" && d.host === "httpbin.org" && d.identity === "any identity", `GET /get: ${JSON.stringify(d)}`);
+    expect(d.before === "true" && d.after === "false", `allowed → denied: ${JSON.stringify(d)}`);
+    expect(/GET http:\/\/httpbin\.org\/get/.test(d.text) && /allow_match|allowed_by_policy/.test(d.text), `example and decisions shown: ${d.text}`);
+    expect(/routed, at Gateway istio-egress\/egress-waypoint/.test(d.text), `decided at both points: ${d.text}`);
+    expect(listed.some((r) => r.kind === "newly-allowed" && r.method === "POST"), `POST /get newly allowed: ${JSON.stringify(listed)}`);
+    summary = await page.textContent(".changes-summary");
+    expect(/1 newly denied/.test(summary) && /1 newly allowed/.test(summary), summary);
+    expect((await page.textContent("#changes-count")) === String(listed.length), "the tab badge counts the rows");
+    await page.screenshot({ path: join(artifacts, "what-changed.png"), fullPage: true });
+    // Recomputed on the next edit: allowing both methods leaves only POST newly allowed.
+    await replaceEditorText(page, edit(original, 'methods: ["GET"]', 'methods: ["GET", "POST"]').text);
+    listed = await rows();
+    expect(listed.length === 1 && listed[0].kind === "newly-allowed" && listed[0].method === "POST", `only POST: ${JSON.stringify(listed)}`);
+    // A row opens its example request, decided by the edited policies.
+    await page.click("#changes tr.change td.example");
+    await settle(page);
+    const opened = await decision(page);
+    expect(opened.allowed === "true", `the example is allowed now: ${JSON.stringify(opened)}`);
+    expect((await page.inputValue("select[name=method]")) === "POST", "the example's method");
+    // Broken policies: nothing to compare; reverting: no changes.
+    await page.click('.tabs button[data-tab="changes"]');
+    await replaceEditorText(page, original.replace('methods: ["GET"]', "methods: [GET"));
+    expect(/Fix the policy errors/.test(await page.textContent("#changes")), "no comparison while broken");
+    await page.click("#changes-revert");
+    await settle(page);
+    expect((await page.evaluate(() => window.simulator.text())) === original, "reverted");
+    expect(/^No decision changes/.test(await page.textContent(".changes-summary")), "no changes after revert");
+    await page.click('.tabs button[data-tab="decide"]');
   });
 
   await check("the reachability matrix decides every identity × host and follows edits", async () => {
