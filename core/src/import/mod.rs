@@ -81,6 +81,23 @@ impl Doc<'_> {
         self.node.location(self.file)
     }
 
+    /// Whether the document's API version is `wanted`; reports a located error when not.
+    pub fn require_version(&self, cx: &mut Cx, wanted: &str) -> bool {
+        if self.version == wanted {
+            return true;
+        }
+        let at = self.node.get("apiVersion").unwrap_or(self.node);
+        cx.error(
+            at,
+            "apiVersion",
+            format!(
+                "unsupported version `{}` of {}; egress-policy reads `{}/{wanted}`",
+                self.version, self.group, self.group
+            ),
+        );
+        false
+    }
+
     /// `spec`, checked against `allowed` keys; reports a missing spec when `required`.
     pub fn spec<'n>(
         &'n self,

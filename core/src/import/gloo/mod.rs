@@ -195,19 +195,9 @@ pub(crate) fn import(cx: &mut Cx, doc: &Doc, model: &mut Model) -> bool {
         _ => return false,
     };
     map(cx, doc.node, "", DOC_FIELDS);
-    if doc.version != "v2" {
-        let at = doc.node.get("apiVersion").unwrap_or(doc.node);
-        cx.error(
-            at,
-            "apiVersion",
-            format!(
-                "unsupported version `{}` of {}; egress-policy reads `{}/v2`",
-                doc.version, doc.group, doc.group
-            ),
-        );
-        return true;
+    if doc.require_version(cx, "v2") {
+        handler(cx, doc, model);
     }
-    handler(cx, doc, model);
     true
 }
 
