@@ -374,6 +374,52 @@ fn parse_ip(field: &str, text: Option<&str>) -> Result<Option<IpAddr>, Malformed
     .transpose()
 }
 
+/// The `URI=` value of the last element of an `x-forwarded-client-cert` header: the peer
+/// identity Envoy forwards (the element the nearest proxy added). Quoted values may contain
+/// `,` and `;`.
+///
+/// ```
+/// use egress_policy::request::xfcc_uri;
+/// assert_eq!(xfcc_uri("By=x;URI=spiffe://a,Hash=1;uri=\"spiffe://b\""), Some("spiffe://b".into()));
+/// assert_eq!(xfcc_uri("Hash=1"), None);
+/// ```
+pub fn xfcc_uri(header: &str) -> Option<String> {
+    let element = split_outside_quotes(header, ',').pop()?;
+    split_outside_quotes(&element, ';')
+        .into_iter()
+        .filter_map(|pair| {
+            let (key, value) = pair.split_once('=')?;
+            key.trim()
+                .eq_ignore_ascii_case("uri")
+                .then(|| value.trim().trim_matches('"').to_string())
+        })
+        .find(|v| !v.is_empty())
+}
+
+fn split_outside_quotes(text: &str, separator: char) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut escaped = false;
+    for c in text.chars() {
+        if escaped {
+            current.push(c);
+            escaped = false;
+        } else if c == '\\' && quoted {
+            escaped = true;
+        } else if c == '"' {
+            quoted = !quoted;
+            current.push(c);
+        } else if c == separator && !quoted {
+            parts.push(std::mem::take(&mut current));
+        } else {
+            current.push(c);
+        }
+    }
+    parts.push(current);
+    parts
+}
+
 /// Splits `spiffe://td/ns/x/sa/y` into trust domain, namespace and service account.
 fn parse_spiffe(uri: &str) -> (Option<String>, Option<String>, Option<String>) {
     let Some(rest) = uri.strip_prefix("spiffe://") else {

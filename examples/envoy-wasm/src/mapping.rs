@@ -1,7 +1,7 @@
 //! From what Envoy shows the filter to a core [`Request`], and from the core's verdict to
 //! what the filter does. Pure functions, tested natively.
 
-use egress_policy::request::{normalize_path, HeaderValue, RequestSource};
+use egress_policy::request::{normalize_path, xfcc_uri, HeaderValue, RequestSource};
 use egress_policy::{Reason, Request};
 
 use crate::config::Settings;
@@ -240,44 +240,6 @@ pub fn malformed() -> Action {
 fn needs_normalising(path: &str) -> bool {
     let path = path.split(['?', '#']).next().unwrap_or_default();
     path.contains(['.', '%', '\\']) || path.contains("//")
-}
-
-/// The `URI=` value of the last element of an `x-forwarded-client-cert` header.
-pub fn xfcc_uri(header: &str) -> Option<String> {
-    let element = split_outside_quotes(header, ',').pop()?;
-    split_outside_quotes(&element, ';')
-        .into_iter()
-        .filter_map(|pair| {
-            let (key, value) = pair.split_once('=')?;
-            key.trim()
-                .eq_ignore_ascii_case("uri")
-                .then(|| value.trim().trim_matches('"').to_string())
-        })
-        .find(|v| !v.is_empty())
-}
-
-fn split_outside_quotes(text: &str, separator: char) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    let mut quoted = false;
-    let mut escaped = false;
-    for c in text.chars() {
-        if escaped {
-            current.push(c);
-            escaped = false;
-        } else if c == '\\' && quoted {
-            escaped = true;
-        } else if c == '"' {
-            quoted = !quoted;
-            current.push(c);
-        } else if c == separator && !quoted {
-            parts.push(std::mem::take(&mut current));
-        } else {
-            current.push(c);
-        }
-    }
-    parts.push(current);
-    parts
 }
 
 /// The IP of an `ip:port` / `[ip]:port` address, as text.

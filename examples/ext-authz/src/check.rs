@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use egress_policy::request::{HeaderValue, RequestSource, Workload};
+use egress_policy::request::{xfcc_uri, HeaderValue, RequestSource, Workload};
 use egress_policy::{Engine, Reason, Request};
 use envoy_types::ext_authz::v3::pb::{
     Address, CheckRequest, CheckResponse, HeaderAppendAction, HttpStatusCode,
@@ -152,44 +152,6 @@ fn peer_ip(peer: &Peer) -> Option<String> {
         Address::SocketAddress(socket) => non_empty(&socket.address),
         _ => None,
     }
-}
-
-/// The `URI=` value of the last element of an `x-forwarded-client-cert` header.
-pub fn xfcc_uri(header: &str) -> Option<String> {
-    let element = split_outside_quotes(header, ',').pop()?;
-    split_outside_quotes(&element, ';')
-        .into_iter()
-        .filter_map(|pair| {
-            let (key, value) = pair.split_once('=')?;
-            key.trim()
-                .eq_ignore_ascii_case("uri")
-                .then(|| value.trim().trim_matches('"').to_string())
-        })
-        .find(|v| !v.is_empty())
-}
-
-fn split_outside_quotes(text: &str, separator: char) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    let mut quoted = false;
-    let mut escaped = false;
-    for c in text.chars() {
-        if escaped {
-            current.push(c);
-            escaped = false;
-        } else if c == '\\' && quoted {
-            escaped = true;
-        } else if c == '"' {
-            quoted = !quoted;
-            current.push(c);
-        } else if c == separator && !quoted {
-            parts.push(std::mem::take(&mut current));
-        } else {
-            current.push(c);
-        }
-    }
-    parts.push(current);
-    parts
 }
 
 /// Parses `--workload`: `NS`, `NS/NAME` (the Gateway-API gateway or waypoint `NAME`) or
