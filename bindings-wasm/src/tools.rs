@@ -209,7 +209,7 @@ pub fn diff_options(options: &Value) -> Result<DiffOptions, ArgError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use egress_policy::eval::GATEWAY_NAME_LABEL;
+    use egress_policy::model::GATEWAY_NAME_LABEL;
     use serde_json::json;
 
     const WAYPOINT: &str = "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: wp, namespace: egress}\nspec:\n  gatewayClassName: istio-waypoint\n  listeners: [{name: mesh, port: 15008, protocol: HBONE}]\n";

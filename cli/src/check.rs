@@ -156,7 +156,7 @@ mod tests {
         let w = parse_workload("istio-egress/egress-waypoint").unwrap();
         assert_eq!(w.namespace, "istio-egress");
         assert_eq!(
-            w.labels[egress_policy::eval::GATEWAY_NAME_LABEL],
+            w.labels[egress_policy::model::GATEWAY_NAME_LABEL],
             "egress-waypoint"
         );
         let w = parse_workload("ns/app=a, tier=b").unwrap();

@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{HeaderMutations, ResourceRef};
 
+/// The body Envoy's RBAC filter returns with a 403.
+pub const ACCESS_DENIED: &str = "RBAC: access denied";
+
 /// The stable reason code of a decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -31,6 +34,15 @@ pub enum Reason {
     NotInRegistry,
     /// Istio rejects the request before authorization (400).
     MalformedRequest,
+    /// A VirtualService answered (`directResponse`, `redirect`, `fault.abort`): the request
+    /// never leaves; the status is the answer's.
+    DirectResponse,
+    /// The gateway has no server or route for the host (404).
+    NoRoute,
+    /// Nothing listens on the port at the gateway (503).
+    NoListener,
+    /// A JWT from an issuer no RequestAuthentication of the proxy accepts (401).
+    InvalidToken,
 }
 
 impl Reason {
@@ -47,6 +59,10 @@ impl Reason {
             Reason::DeniedByCustom => "denied_by_custom",
             Reason::NotInRegistry => "not_in_registry",
             Reason::MalformedRequest => "malformed_request",
+            Reason::DirectResponse => "direct_response",
+            Reason::NoRoute => "no_route",
+            Reason::NoListener => "no_listener",
+            Reason::InvalidToken => "invalid_token",
         }
     }
 }
@@ -55,6 +71,74 @@ impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// The kind of proxy (or end point) a hop happens at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProxyKind {
+    /// The sender itself, when no proxy of its own is known.
+    Client,
+    /// The sender's sidecar.
+    Sidecar,
+    /// The ambient node proxy.
+    Ztunnel,
+    /// An ambient waypoint.
+    Waypoint,
+    /// An egress gateway (classic, TSB, Gloo).
+    EgressGateway,
+    /// Another gateway (a Gateway-API gateway named in the request).
+    Gateway,
+    /// The destination outside the mesh.
+    Upstream,
+}
+
+/// What a hop did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HopStep {
+    /// The sender's outbound configuration (Sidecar, mesh defaults).
+    Outbound,
+    /// The registry lookup.
+    Registry,
+    /// A routing decision (VirtualService, egress route, waypoint).
+    Route,
+    /// A gateway's listener and server.
+    Listener,
+    /// Authorization policies.
+    Authorization,
+    /// A response given instead of forwarding.
+    Response,
+    /// TLS origination.
+    Tls,
+    /// The request leaves the mesh.
+    Leave,
+}
+
+/// One step of the road a request takes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hop {
+    /// Where it happens.
+    pub proxy: ProxyKind,
+    /// The place in words (`sidecar of default/sleep`, `istio-system/istio-egressgateway`).
+    pub at: String,
+    /// What happens.
+    pub step: HopStep,
+    /// The outcome in plain words.
+    pub outcome: String,
+    /// The resource that decided this hop.
+    pub resource: Option<ResourceRef>,
+}
+
+/// An assumption the engine made because something was missing or cannot be known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caveat {
+    /// Stable snake_case code, such as `gateway_service_not_loaded`.
+    pub code: String,
+    /// What was assumed, in plain words.
+    pub message: String,
+    /// The resource it concerns.
+    pub resource: Option<ResourceRef>,
 }
 
 /// TLS origination applied on the way out.
@@ -121,6 +205,12 @@ pub struct Decision {
     pub audit: bool,
     /// The route, when allowed.
     pub route: Option<Route>,
+    /// The road the request takes, hop by hop.
+    #[serde(default)]
+    pub hops: Vec<Hop>,
+    /// Every assumption made because something was missing or cannot be known.
+    #[serde(default)]
+    pub caveats: Vec<Caveat>,
 }
 
 impl Decision {

@@ -40,6 +40,14 @@ pub struct RequestSource {
     /// The source cluster (TSB `cluster/namespace` selectors).
     #[serde(default)]
     pub cluster: Option<String>,
+    /// The sender's namespace, when known without (or in agreement with) an mTLS identity:
+    /// decides which `Sidecar` applies and where the road starts. Never an identity:
+    /// authorization reads the principal only.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// The sender's pod labels (`Sidecar` workload selectors).
+    #[serde(default)]
+    pub pod_labels: Labels,
 }
 
 /// The proxy that enforces (namespace and pod labels).
@@ -109,7 +117,7 @@ impl std::str::FromStr for Workload {
             return Err(InvalidWorkload(SHAPE));
         } else {
             labels.insert(
-                crate::eval::GATEWAY_NAME_LABEL.to_string(),
+                crate::model::GATEWAY_NAME_LABEL.to_string(),
                 rest.to_string(),
             );
         }
@@ -252,6 +260,10 @@ pub struct Normalized {
     pub custom: BTreeMap<String, bool>,
     /// The enforcing workload, when named.
     pub workload: Option<Workload>,
+    /// The sender's namespace for the road: `source.namespace`, else the peer's.
+    pub origin_namespace: Option<String>,
+    /// The sender's pod labels.
+    pub origin_labels: Labels,
 }
 
 impl Normalized {
@@ -339,6 +351,18 @@ impl Request {
             Some(uri) => parse_spiffe(uri),
             None => (None, None, None),
         };
+        let origin_namespace = match (&self.source.namespace, &namespace) {
+            (Some(written), Some(peer)) if written != peer => {
+                return Err(Malformed(format!(
+                    "source.namespace `{written}` disagrees with the principal's namespace `{peer}`"
+                )));
+            }
+            (Some(written), _) if written.is_empty() => {
+                return Err(Malformed("source.namespace is empty".into()));
+            }
+            (Some(written), _) => Some(written.clone()),
+            (None, peer) => peer.clone(),
+        };
 
         Ok(Normalized {
             protocol: self.protocol,
@@ -362,6 +386,8 @@ impl Request {
             jwt: self.jwt.clone(),
             custom: self.custom.clone(),
             workload: self.workload.clone(),
+            origin_namespace,
+            origin_labels: self.source.pod_labels.clone(),
         })
     }
 }

@@ -268,6 +268,7 @@ fn gateways() -> Vec<Gateway> {
         workspace: tls.then(|| "w1".to_string()),
         group: tls.then(|| "w1/g1".to_string()),
         originates_tls: tls,
+        servers: Vec::new(),
     };
     vec![
         gw(
@@ -534,6 +535,9 @@ fn model() -> impl Strategy<Value = Model> {
                         mode: Some("SIMPLE".into()),
                         sni: None,
                         ports: vec![(8443, "DISABLE".into(), None)],
+                        workload_selector: None,
+                        export_to: Default::default(),
+                        location: None,
                     }];
                     let mut headers = HeaderMutations::default();
                     headers
@@ -551,7 +555,11 @@ fn model() -> impl Strategy<Value = Model> {
                             headers,
                             destination_host: None,
                             destination_port: None,
+                            answer: None,
                         }],
+                        l4: Vec::new(),
+                        export_to: Default::default(),
+                        location: None,
                     }];
                 }
                 for (i, (action, dry_run, (namespace, scope), rules, vendor)) in
@@ -607,7 +615,7 @@ fn request() -> impl Strategy<Value = Request> {
         .prop_map(|((principal, ip, remote_ip, labels, cluster), workload, protocol, (host, port), (method, path), (headers, sni, jwt, custom))| {
             let http = protocol == Protocol::Http;
             Request {
-                source: RequestSource { principal, ip, remote_ip, labels, cluster },
+                source: RequestSource { principal, ip, remote_ip, labels, cluster, ..RequestSource::default() },
                 workload,
                 protocol,
                 url: None,

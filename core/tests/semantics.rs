@@ -357,11 +357,15 @@ fn s6_10_header_presence_accepts_empty_values_and_joins_duplicates() {
         &joined,
         json!({"host": "h", "headers": {"x-team": ["a", "b"]}})
     ));
-    // Presence elsewhere means non-empty.
-    let methods = engine(&policy(
-        "m",
-        "ALLOW",
-        "  rules:\n  - from:\n    - source:\n        requestPrincipals: [\"*\"]",
+    // Presence elsewhere means non-empty. Request principals come from a JWT that a
+    // RequestAuthentication validated (SEMANTICS.md §9).
+    let methods = engine(&format!(
+        "{}apiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata: {{name: jwt, namespace: {GATEWAY_NS}}}\nspec:\n  jwtRules:\n  - issuer: iss\n",
+        policy(
+            "m",
+            "ALLOW",
+            "  rules:\n  - from:\n    - source:\n        requestPrincipals: [\"*\"]",
+        )
     ));
     assert!(!allowed(&methods, json!({"host": "h"})));
     assert!(allowed(

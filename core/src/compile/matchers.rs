@@ -477,13 +477,6 @@ impl CRule {
     }
 }
 
-/// Lower-case registry host pattern matching (`*.x`, `*x`, `*`, exact) on a lower-cased host.
-pub(crate) fn registry_matches_lower(pattern: &str, host: &str) -> bool {
-    match pattern.strip_prefix('*') {
-        Some(suffix) => host.len() > suffix.len() && host.ends_with(suffix),
-        None => host == pattern,
-    }
-}
 
 /// Labels subset check.
 pub(crate) fn labels_subset(wanted: &Labels, have: &Labels) -> bool {

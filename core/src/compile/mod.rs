@@ -20,14 +20,14 @@ mod verdict;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::model::{
-    Action, GatewayKind, Labels, Model, OutboundMode, ResourceRef, Scope, StringPattern, Vendor,
-};
+use crate::model::{Action, GatewayKind, Labels, Model, ResourceRef, Scope, StringPattern, Vendor};
 use crate::request::Request;
+use crate::road::End;
 
-use matchers::{labels_subset, registry_matches_lower, CRule};
+use matchers::{labels_subset, CRule};
 pub use prepare::{Digest, Prepared};
 pub use verdict::{CustomNote, Verdict, VerdictRoute, VerdictTls};
+use verdict::Decided;
 
 /// Action class of a policy, for per-action minima.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,62 +170,6 @@ impl PostingIndex {
     }
 }
 
-/// Registry lookup by lower-cased host.
-#[derive(Debug, Clone, Default)]
-struct RegistryIndex {
-    exact: HashMap<String, usize, hash::FxBuild>,
-    dot_suffix: HashMap<String, usize, hash::FxBuild>,
-    other: Vec<(String, usize)>,
-    by_port: HashMap<u16, usize, hash::FxBuild>,
-}
-
-impl RegistryIndex {
-    fn build(model: &Model) -> Self {
-        let mut index = RegistryIndex::default();
-        for (i, service) in model.services.iter().enumerate() {
-            for host in &service.hosts {
-                let host = host.to_ascii_lowercase();
-                match host.strip_prefix('*') {
-                    None => {
-                        index.exact.entry(host).or_insert(i);
-                    }
-                    Some(suffix) if suffix.starts_with('.') => {
-                        index.dot_suffix.entry(suffix.to_string()).or_insert(i);
-                    }
-                    Some(_) => index.other.push((host, i)),
-                }
-            }
-            for port in &service.ports {
-                index.by_port.entry(port.number).or_insert(i);
-            }
-        }
-        index
-    }
-
-    fn lookup(&self, host: &str) -> Option<usize> {
-        let mut best = self.exact.get(host).copied();
-        if self.dot_suffix.is_empty() && self.other.is_empty() {
-            return best;
-        }
-        let mut consider = |i: usize| {
-            if best.is_none_or(|b| i < b) {
-                best = Some(i);
-            }
-        };
-        for (at, _) in host.match_indices('.').filter(|(at, _)| *at > 0) {
-            if let Some(i) = host.get(at..).and_then(|tail| self.dot_suffix.get(tail)) {
-                consider(*i);
-            }
-        }
-        for (pattern, i) in &self.other {
-            if registry_matches_lower(pattern, host) {
-                consider(*i);
-            }
-        }
-        best
-    }
-}
-
 /// What the ALLOW policies attached at a point look like.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct AllowSummary {
@@ -262,13 +206,6 @@ impl PointSummary {
     }
 }
 
-/// TLS settings with lower-cased host.
-#[derive(Debug, Clone)]
-struct CTls {
-    host: String,
-    index: usize,
-}
-
 /// The engine's compiled form of a [`Model`].
 #[derive(Debug)]
 pub struct Compiled {
@@ -284,21 +221,11 @@ pub struct Compiled {
     /// Distinguishes engines, so a request prepared by one engine is never decided with
     /// another engine's point index.
     id: u64,
-    gateway_points: Vec<PointInfo>,
-    workload_points: Vec<PointInfo>,
-    /// Points of request workloads that are not a loaded gateway's own labels, computed on
-    /// first sight by `Engine::prepare` (so `decide` never scans the policies for them).
-    dynamic_points: std::sync::RwLock<HashMap<(String, Labels), Arc<PointInfo>, hash::FxBuild>>,
-    workload_index: HashMap<String, Vec<(Labels, u32)>, hash::FxBuild>,
-    registry: RegistryIndex,
-    service_gateway: Vec<Option<usize>>,
-    route_gateway: Vec<Option<usize>>,
-    service_unloaded_labels: Vec<Labels>,
-    route_unloaded_labels: Vec<Labels>,
+    /// Enforcement points computed on first sight by `Engine::prepare` (so `decide` never
+    /// scans the policies for them), keyed by namespace, labels and gateway resources.
+    dynamic_points: std::sync::RwLock<HashMap<PointKey, Arc<PointInfo>, hash::FxBuild>>,
+    /// Per registry entry: whether it is a Gloo entry (scope of workspace-wide policies).
     gloo_service: Vec<bool>,
-    no_labels: Labels,
-    tls: Vec<CTls>,
-    virtual_hosts: Vec<Vec<String>>,
 }
 
 /// The enforcement point of one request.
@@ -306,10 +233,13 @@ pub struct Compiled {
 struct Point<'a> {
     namespace: &'a str,
     labels: &'a Labels,
-    gateways: GatewaySet,
-    gateway_ref: Option<&'a ResourceRef>,
+    /// Indices of the gateway resources the proxy implements.
+    gateways: &'a [usize],
     info: Option<&'a PointInfo>,
 }
+
+/// The cache key of a computed enforcement point.
+type PointKey = (String, Labels, Vec<usize>);
 
 /// Everything about a known enforcement point that does not depend on the request,
 /// computed at compile time for every gateway (and every gateway's own labels as a
@@ -319,9 +249,10 @@ pub(crate) struct PointInfo {
     summary: PointSummary,
     /// Bitset over policies whose attachment depends only on the point.
     attached: Vec<u64>,
-    first_gateway: Option<usize>,
-    tls_gateway: Option<usize>,
     waypoint: bool,
+    /// Whether any policy attaches here whatever the destination (a named workload where
+    /// nothing attaches and no gateway runs gets a caveat).
+    pub(crate) attaches_any: bool,
 }
 
 impl PointInfo {
@@ -333,54 +264,22 @@ impl PointInfo {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-enum GatewaySet {
-    /// Every gateway whose namespace matches and whose labels are a subset of the point's.
-    ByLabels,
-    One(usize),
-    Unloaded,
-}
-
 impl<'a> Point<'a> {
     fn gateway_name(&self) -> Option<&'a str> {
         self.labels
-            .get(crate::eval::GATEWAY_NAME_LABEL)
+            .get(crate::model::GATEWAY_NAME_LABEL)
             .map(String::as_str)
     }
 
-    fn gateway_matches(&self, model: &Model, index: usize) -> bool {
-        match self.gateways {
-            GatewaySet::One(g) => g == index,
-            GatewaySet::Unloaded => false,
-            GatewaySet::ByLabels => model.gateways.get(index).is_some_and(|g| {
-                g.namespace == self.namespace
-                    && !g.labels.is_empty()
-                    && labels_subset(&g.labels, self.labels)
-            }),
-        }
-    }
-
-    fn first_gateway(&self, model: &Model) -> Option<usize> {
-        if let Some(info) = self.info {
-            return info.first_gateway;
-        }
-        match self.gateways {
-            GatewaySet::One(g) => Some(g),
-            GatewaySet::Unloaded => None,
-            GatewaySet::ByLabels => {
-                (0..model.gateways.len()).find(|i| self.gateway_matches(model, *i))
-            }
-        }
+    fn gateway_matches(&self, index: usize) -> bool {
+        self.gateways.contains(&index)
     }
 
     fn is_waypoint(&self, model: &Model) -> bool {
         if let Some(info) = self.info {
             return info.waypoint;
         }
-        match self
-            .first_gateway(model)
-            .and_then(|g| model.gateways.get(g))
-        {
+        match self.gateways.first().and_then(|g| model.gateways.get(*g)) {
             Some(g) => g.kind == GatewayKind::Waypoint,
             None => self.gateway_name().is_some(),
         }
@@ -545,7 +444,7 @@ impl Compiled {
             })
             .collect();
 
-        let mut compiled = Compiled {
+        let compiled = Compiled {
             policies,
             rules,
             http,
@@ -556,143 +455,49 @@ impl Compiled {
             mixed_allow_policies,
             service_allow_policies,
             id: NEXT_ENGINE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            gateway_points: Vec::new(),
-            workload_points: Vec::new(),
             dynamic_points: std::sync::RwLock::new(HashMap::default()),
-            workload_index: HashMap::default(),
-            registry: RegistryIndex::build(model),
-            service_gateway: model
-                .services
-                .iter()
-                .map(|s| s.gateway.as_ref().and_then(|g| gateway_ids.get(g).copied()))
-                .collect(),
-            route_gateway: model
-                .egress_routes
-                .iter()
-                .map(|r| r.gateway.as_ref().and_then(|g| gateway_ids.get(g).copied()))
-                .collect(),
-            service_unloaded_labels: model
-                .services
-                .iter()
-                .map(|s| s.gateway.as_ref().map(unloaded_labels).unwrap_or_default())
-                .collect(),
-            route_unloaded_labels: model
-                .egress_routes
-                .iter()
-                .map(|r| r.gateway.as_ref().map(unloaded_labels).unwrap_or_default())
-                .collect(),
             gloo_service,
-            no_labels: Labels::new(),
-            tls: model
-                .tls_settings
-                .iter()
-                .enumerate()
-                .map(|(index, t)| CTls {
-                    host: t.host.to_ascii_lowercase(),
-                    index,
-                })
-                .collect(),
-            virtual_hosts: model
-                .virtual_services
-                .iter()
-                .map(|vs| vs.hosts.iter().map(|h| h.to_ascii_lowercase()).collect())
-                .collect(),
         };
-        compiled.gateway_points = model
-            .gateways
-            .iter()
-            .enumerate()
-            .map(|(i, g)| {
-                compiled.point_info(
-                    model,
-                    &Point {
-                        namespace: &g.namespace,
-                        labels: &g.labels,
-                        gateways: GatewaySet::One(i),
-                        gateway_ref: None,
-                        info: None,
-                    },
-                )
-            })
-            .collect();
-        for g in &model.gateways {
-            let info = compiled.point_info(
-                model,
-                &Point {
-                    namespace: &g.namespace,
-                    labels: &g.labels,
-                    gateways: GatewaySet::ByLabels,
-                    gateway_ref: None,
-                    info: None,
-                },
-            );
-            let next = u32::try_from(compiled.workload_points.len()).unwrap_or(u32::MAX);
-            let entry = compiled
-                .workload_index
-                .entry(g.namespace.clone())
-                .or_default();
-            if !entry.iter().any(|(l, _)| l == &g.labels) {
-                entry.push((g.labels.clone(), next));
-                compiled.workload_points.push(info);
-            }
-        }
         compiled
     }
 
     fn point_info(&self, model: &Model, point: &Point) -> PointInfo {
         let mut attached = vec![0u64; self.policies.len().div_ceil(64)];
+        let mut attaches_any = false;
         for (i, p) in self.policies.iter().enumerate() {
-            if p.attachment == Attachment::Point && self.attaches(model, p, point, None) {
+            if !self.attaches(model, p, point, None) {
+                continue;
+            }
+            attaches_any = true;
+            if p.attachment == Attachment::Point {
                 if let Some(word) = attached.get_mut(i / 64) {
                     *word |= 1 << (i % 64);
                 }
             }
         }
-        let first_gateway = point.first_gateway(model);
         PointInfo {
             summary: self.point_summary(model, point),
             attached,
-            first_gateway,
-            tls_gateway: (0..model.gateways.len())
-                .filter(|g| point.gateway_matches(model, *g))
-                .find(|g| model.gateways.get(*g).is_some_and(|gw| gw.originates_tls)),
             waypoint: point.is_waypoint(model),
+            attaches_any,
         }
     }
 
-    /// The precomputed point of a request `workload` that names a gateway's own labels.
-    pub(crate) fn workload_point(&self, namespace: &str, labels: &Labels) -> Option<u32> {
-        self.workload_index
-            .get(namespace)
-            .and_then(|list| list.iter().find(|(l, _)| l == labels))
-            .map(|(_, i)| *i)
-    }
-
-    /// The precomputed point of a request `workload`: the gateway's own when the workload
-    /// names a loaded gateway's labels, else computed once and cached (up to
-    /// [`DYNAMIC_POINTS`] distinct workloads; beyond that computed per request).
-    pub(crate) fn resolve_workload(
-        &self,
-        model: &Model,
-        namespace: &str,
-        labels: &Labels,
-    ) -> WorkloadPoint {
-        if let Some(index) = self.workload_point(namespace, labels) {
-            return WorkloadPoint::Index(index);
-        }
-        let key = (namespace.to_string(), labels.clone());
+    /// The enforcement point a walked road names, computed once and cached (up to
+    /// [`DYNAMIC_POINTS`] distinct points; beyond that computed per request).
+    pub(crate) fn resolve_point(&self, model: &Model, spec: &crate::road::PointSpec) -> Arc<PointInfo> {
+        let key: PointKey = (spec.namespace.clone(), spec.labels.clone(), spec.gateways.clone());
         if let Ok(cache) = self.dynamic_points.read() {
             if let Some(info) = cache.get(&key) {
-                return WorkloadPoint::Dynamic(Arc::clone(info));
+                return Arc::clone(info);
             }
         }
         let info = Arc::new(self.point_info(
             model,
             &Point {
-                namespace,
-                labels,
-                gateways: GatewaySet::ByLabels,
-                gateway_ref: None,
+                namespace: &spec.namespace,
+                labels: &spec.labels,
+                gateways: &spec.gateways,
                 info: None,
             },
         ));
@@ -701,7 +506,7 @@ impl Compiled {
                 cache.insert(key, Arc::clone(&info));
             }
         }
-        WorkloadPoint::Dynamic(info)
+        info
     }
 
     /// This engine's identity (see [`Prepared`]).
@@ -749,7 +554,7 @@ impl Compiled {
                         && point.is_waypoint(model)
                         && service.is_some_and(|s| services.contains(&s)))
             }
-            CScope::Gateway(Some(g)) => point.gateway_matches(model, *g),
+            CScope::Gateway(Some(g)) => point.gateway_matches(*g),
             CScope::Gateway(None) => false,
             CScope::Services(list) => service.is_some_and(|s| list.contains(&s)),
             CScope::AllGloo => {
@@ -765,103 +570,23 @@ impl Compiled {
             Prepared::Malformed(m) => return Verdict::malformed(&m.0),
             Prepared::Ready(digest) => digest.as_ref(),
         };
-        let n = &req.normalized;
-        let service = match req.registry_name() {
-            Some(name) => self.registry.lookup(name),
-            None => self.registry.by_port.get(&n.port).copied(),
-        };
-        let tsb_route = n.namespace.as_deref().and_then(|ns| {
-            model
-                .egress_routes
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| {
-                    r.sources
-                        .iter()
-                        .any(|s| s.selects(n.cluster.as_deref(), ns))
-                })
-                .find(|(_, r)| r.gateway.is_some())
-                .map(|(i, _)| i)
-        });
-        if service.is_none()
-            && tsb_route.is_none()
-            && model.mesh.outbound == OutboundMode::RegistryOnly
-        {
-            return Verdict::not_in_registry();
-        }
-
-        let point = match &n.workload {
-            Some(w) => Some(Point {
-                namespace: &w.namespace,
-                labels: &w.labels,
-                gateways: GatewaySet::ByLabels,
-                gateway_ref: None,
-                info: match &req.workload_point {
-                    Some((engine, WorkloadPoint::Index(index))) if *engine == self.id => {
-                        self.workload_points.get(*index as usize)
-                    }
-                    Some((engine, WorkloadPoint::Dynamic(info))) if *engine == self.id => {
-                        Some(info.as_ref())
-                    }
-                    _ => self
-                        .workload_point(&w.namespace, &w.labels)
-                        .and_then(|i| self.workload_points.get(i as usize)),
-                },
-            }),
-            None => {
-                let by_service = service.and_then(|s| {
-                    model
-                        .services
-                        .get(s)
-                        .and_then(|svc| svc.gateway.as_ref())
-                        .map(|r| {
-                            (
-                                r,
-                                self.service_gateway.get(s).copied().flatten(),
-                                self.service_unloaded_labels.get(s),
-                            )
-                        })
-                });
-                let by_route = tsb_route.and_then(|i| {
-                    model
-                        .egress_routes
-                        .get(i)
-                        .and_then(|r| r.gateway.as_ref())
-                        .map(|r| {
-                            (
-                                r,
-                                self.route_gateway.get(i).copied().flatten(),
-                                self.route_unloaded_labels.get(i),
-                            )
-                        })
-                });
-                by_service
-                    .or(by_route)
-                    .map(|(reference, loaded, fallback)| {
-                        match loaded.and_then(|g| model.gateways.get(g).map(|gw| (g, gw))) {
-                            Some((g, gw)) => Point {
-                                namespace: &gw.namespace,
-                                labels: &gw.labels,
-                                gateways: GatewaySet::One(g),
-                                gateway_ref: None,
-                                info: self.gateway_points.get(g),
-                            },
-                            None => Point {
-                                namespace: &reference.namespace,
-                                labels: fallback.unwrap_or(&self.no_labels),
-                                gateways: GatewaySet::Unloaded,
-                                gateway_ref: Some(reference),
-                                info: None,
-                            },
-                        }
-                    })
+        match &req.road.end {
+            End::Stop { .. } => Verdict::stopped(model, req),
+            End::Unenforced { .. } => Verdict::passthrough(model, req),
+            End::Enforce(enforcement) => {
+                let info = match &req.point {
+                    Some((engine, info)) if *engine == self.id => Some(info.as_ref()),
+                    _ => None,
+                };
+                let point = Point {
+                    namespace: &enforcement.point.namespace,
+                    labels: &enforcement.point.labels,
+                    gateways: &enforcement.point.gateways,
+                    info,
+                };
+                self.authorize(model, req, req.road.service, &point)
             }
-        };
-        let Some(point) = point else {
-            return Verdict::passthrough(self.route(model, req, service, None));
-        };
-
-        self.authorize(model, req, service, &point)
+        }
     }
 
     fn authorize<'a>(
@@ -923,9 +648,19 @@ impl Compiled {
             }
             if p.class == Class::Custom {
                 let provider = p.provider.as_deref().unwrap_or_default();
+                let declared = model
+                    .mesh
+                    .extension_providers
+                    .as_ref()
+                    .is_none_or(|list| list.iter().any(|d| d == provider));
+                if !p.dry_run && declared && !multi.first().copied().unwrap_or(false) {
+                    best.consulted.get_or_insert(rule.policy);
+                }
                 let note = |mode: usize| {
                     if multi.get(mode).copied().unwrap_or(false) {
                         Some(CustomNote::MultipleProviders)
+                    } else if !declared {
+                        Some(CustomNote::Undeclared)
                     } else {
                         match req.normalized.custom.get(provider) {
                             Some(true) => None,
@@ -997,9 +732,23 @@ impl Compiled {
         let has_dry_run = self.any_dry_run_attached(model, point, service);
         let dry_run = has_dry_run.then(|| outcome(1, &summary.with_dry_run));
         let audit = best.audit;
-        let allowed = enforced.allowed();
-        let route = allowed.then(|| self.route(model, req, service, Some(point)));
-        Verdict::from_outcome(self, model, enforced, dry_run, audit, route)
+        let no_proxy = req.normalized.workload.is_some()
+            && point.gateways.is_empty()
+            && !point
+                .info
+                .map_or_else(|| self.point_info(model, point).attaches_any, |i| i.attaches_any);
+        Verdict::from_outcome(
+            self,
+            model,
+            req,
+            Decided {
+                outcome: enforced,
+                dry_run,
+                audit,
+                no_proxy,
+                custom_consulted: best.consulted,
+            },
+        )
     }
 
     fn any_dry_run_attached(&self, model: &Model, point: &Point, service: Option<usize>) -> bool {
@@ -1011,146 +760,10 @@ impl Compiled {
         })
     }
 
-    fn route<'a>(
-        &'a self,
-        model: &'a Model,
-        req: &'a Digest,
-        service: Option<usize>,
-        point: Option<&Point<'a>>,
-    ) -> VerdictRoute<'a> {
-        let n = &req.normalized;
-        let host: &str = n.host.as_deref().or(n.sni.as_deref()).unwrap_or_default();
-        let host_lower = req.route_host_lower().unwrap_or(host);
-        let svc = service.and_then(|s| model.services.get(s));
-        let mut port = match svc {
-            None => n.port,
-            Some(s) => s
-                .ports
-                .iter()
-                .find(|p| p.number == n.port)
-                .or_else(|| {
-                    (s.gateway_port == Some(n.port))
-                        .then(|| s.ports.first())
-                        .flatten()
-                })
-                .map(|p| p.target_port.unwrap_or(p.number))
-                .unwrap_or(n.port),
-        };
-        let mut tls = self
-            .tls
-            .iter()
-            .filter(|t| registry_matches_lower(&t.host, host_lower))
-            .find_map(|t| {
-                let setting = model.tls_settings.get(t.index)?;
-                let (mode, sni) = match setting.ports.iter().find(|(p, _, _)| *p == port) {
-                    Some((_, mode, sni)) => (
-                        Some(mode.as_str()),
-                        sni.as_deref().or(setting.sni.as_deref()),
-                    ),
-                    None => (setting.mode.as_deref(), setting.sni.as_deref()),
-                };
-                mode.map(|mode| VerdictTls {
-                    mode,
-                    sni: sni.unwrap_or(host),
-                    origin: &setting.origin,
-                })
-            })
-            .or_else(|| {
-                svc.and_then(|s| s.tls.as_ref()).map(|t| VerdictTls {
-                    mode: &t.mode,
-                    sni: t.sni.as_deref().unwrap_or(host),
-                    origin: &t.origin,
-                })
-            });
-        if tls.is_none() {
-            if let Some(point) = point {
-                let originating = match point.info {
-                    Some(info) => info.tls_gateway.and_then(|g| model.gateways.get(g)),
-                    None => (0..model.gateways.len())
-                        .filter(|g| point.gateway_matches(model, *g))
-                        .find_map(|g| model.gateways.get(g).filter(|gw| gw.originates_tls)),
-                };
-                if let Some(gateway) = originating {
-                    tls = Some(VerdictTls {
-                        mode: "SIMPLE",
-                        sni: host,
-                        origin: &gateway.id,
-                    });
-                    if svc.is_none() {
-                        port = 443;
-                    }
-                }
-            }
-        }
-        if tls.as_ref().is_some_and(|t| t.mode == "DISABLE") {
-            tls = None;
-        }
-        let headers = self
-            .virtual_hosts
-            .iter()
-            .enumerate()
-            .filter(|(_, hosts)| hosts.iter().any(|h| registry_matches_lower(h, host_lower)))
-            .find_map(|(i, _)| {
-                let vs = model.virtual_services.get(i)?;
-                vs.http
-                    .iter()
-                    .find(|r| r.matches.is_empty() || r.matches.iter().any(|m| route_match(m, n)))
-                    .map(|r| (&vs.id, &r.headers))
-            });
-        VerdictRoute {
-            gateway: point.and_then(|p| {
-                p.first_gateway(model)
-                    .and_then(|g| model.gateways.get(g))
-                    .map(|g| &g.id)
-                    .or(p.gateway_ref)
-            }),
-            service: svc.map(|s| &s.id),
-            host,
-            port,
-            tls,
-            headers,
-        }
-    }
-}
-
-fn route_match(m: &crate::model::RouteMatch, n: &crate::request::Normalized) -> bool {
-    m.uri
-        .as_ref()
-        .is_none_or(|u| n.path.as_deref().is_some_and(|p| u.matches(p)))
-        && m.method
-            .as_ref()
-            .is_none_or(|method| n.method.as_deref() == Some(method.as_str()))
-        && m.port.is_none_or(|p| p == n.port)
-        && m.headers.iter().all(|(name, matcher)| {
-            n.headers
-                .get(&name.to_ascii_lowercase())
-                .is_some_and(|v| matcher.matches(v))
-        })
-}
-
-/// Labels of a gateway referenced but not loaded: Gateway-API gateways are known by name.
-fn unloaded_labels(reference: &ResourceRef) -> Labels {
-    let mut labels = Labels::new();
-    if reference.kind == "Gateway" {
-        labels.insert(
-            crate::eval::GATEWAY_NAME_LABEL.to_string(),
-            reference.name.clone(),
-        );
-    }
-    labels
 }
 
 /// How many distinct non-gateway request workloads an engine remembers.
 pub const DYNAMIC_POINTS: usize = 4096;
-
-/// A request workload resolved to a precomputed enforcement point.
-#[derive(Debug, Clone)]
-pub(crate) enum WorkloadPoint {
-    /// A loaded gateway's own labels.
-    Index(u32),
-    /// Another workload, computed on first sight.
-    Dynamic(Arc<PointInfo>),
-}
 
 static NEXT_ENGINE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
@@ -1179,6 +792,8 @@ struct Best {
     allow: [Option<u32>; 2],
     custom: [Option<(u32, CustomNote)>; 2],
     audit: bool,
+    /// An enforced CUSTOM policy whose provider's verdict was read from the request.
+    consulted: Option<u32>,
 }
 
 impl Best {

@@ -1,11 +1,15 @@
 //! Request pre-digestion: everything `decide` needs, computed once per request.
 
+use std::sync::Arc;
+
+use crate::decision::Route;
 use crate::model::{Labels, Model};
 use crate::request::{Malformed, Normalized, Protocol, Request};
+use crate::road::{self, End, Road};
 
 use super::hash;
 use super::matchers::method_bit;
-use super::{Compiled, WorkloadPoint};
+use super::{Compiled, PointInfo};
 
 /// A request digested for the compiled engine. Building one allocates; deciding on one
 /// does not.
@@ -31,22 +35,36 @@ pub struct Digest {
     pub(crate) is_tcp: bool,
     /// Labels of the source's service account (Gloo selectors).
     pub(crate) account_labels: Option<Labels>,
-    /// The engine-specific precomputed enforcement point of the request's `workload`:
-    /// (engine id, index); ignored by any other engine.
-    pub(crate) workload_point: Option<(u64, WorkloadPoint)>,
+    /// The road the request takes (walked once here, so deciding allocates nothing).
+    pub(crate) road: Road,
+    /// The route an allowed request takes.
+    pub(crate) route: Option<Route>,
+    /// The engine-specific precomputed enforcement point: (engine id, point); ignored by
+    /// any other engine.
+    pub(crate) point: Option<(u64, Arc<PointInfo>)>,
     /// Index keys of the authority: exact, then every `.suffix` tail.
     pub(crate) host_keys: Vec<u64>,
     /// Index key of the peer URI (or "any" for plaintext).
     pub(crate) principal_key: u64,
-    /// The SNI lower-cased (hosts are lower-cased by normalisation already).
-    pub(crate) sni_lower: Option<String>,
 }
 
 impl Prepared {
     /// Digests `request` for `model`'s mesh settings.
     pub fn new(request: &Request, model: &Model) -> Self {
         match request.normalize(model.mesh.path_normalization) {
-            Ok(normalized) => Prepared::Ready(Box::new(Digest::new(normalized, model))),
+            Ok(mut normalized) => {
+                // Walk the road first: authorization then sees the port the enforcing
+                // proxy listens on, and a JWT only when that proxy validated it.
+                let road = road::walk(model, &normalized);
+                if let End::Enforce(enforcement) = &road.end {
+                    normalized.port = enforcement.port;
+                    if !enforcement.jwt_valid {
+                        normalized.jwt = None;
+                    }
+                }
+                let route = road::route(model, &road);
+                Prepared::Ready(Box::new(Digest::new(normalized, model, road, route)))
+            }
             Err(malformed) => Prepared::Malformed(malformed),
         }
     }
@@ -56,38 +74,19 @@ impl Prepared {
     pub(crate) fn for_engine(request: &Request, model: &Model, compiled: &Compiled) -> Self {
         let mut prepared = Prepared::new(request, model);
         if let Prepared::Ready(digest) = &mut prepared {
-            digest.workload_point = digest.normalized.workload.as_ref().map(|w| {
-                (
+            if let End::Enforce(enforcement) = &digest.road.end {
+                digest.point = Some((
                     compiled.id(),
-                    compiled.resolve_workload(model, &w.namespace, &w.labels),
-                )
-            });
+                    compiled.resolve_point(model, &enforcement.point),
+                ));
+            }
         }
         prepared
     }
 }
 
 impl Digest {
-    /// The registry lookup name: the host, or for TLS the SNI (falling back to the host).
-    pub(crate) fn registry_name(&self) -> Option<&str> {
-        match self.normalized.protocol {
-            Protocol::Tls => self
-                .sni_lower
-                .as_deref()
-                .or(self.normalized.host.as_deref()),
-            Protocol::Http | Protocol::Tcp => self.normalized.host.as_deref(),
-        }
-    }
-
-    /// The route host (host, else SNI), lower-cased.
-    pub(crate) fn route_host_lower(&self) -> Option<&str> {
-        self.normalized
-            .host
-            .as_deref()
-            .or(self.sni_lower.as_deref())
-    }
-
-    fn new(normalized: Normalized, model: &Model) -> Self {
+    fn new(normalized: Normalized, model: &Model, road: Road, route: Option<Route>) -> Self {
         // Labels from a loaded ServiceAccount win over what the request claims.
         let account_labels = match (
             normalized.namespace.as_deref(),
@@ -125,10 +124,11 @@ impl Digest {
             .as_deref()
             .map_or(hash::ANY, |u| hash::key_hash(hash::TAG_PRINCIPAL, u));
         Digest {
-            workload_point: None,
+            road,
+            route,
+            point: None,
             host_keys,
             principal_key,
-            sni_lower: normalized.sni.as_deref().map(str::to_ascii_lowercase),
             authority_lower,
             method_bit: normalized.method.as_deref().map_or(0, method_bit),
             is_tcp: normalized.protocol != Protocol::Http,

@@ -1,10 +1,11 @@
 //! The compiled engine's answer: borrowed, allocation-free, convertible to a [`Decision`].
 
 use crate::decision::{Decision, DryRunOutcome, Reason, Route, RouteTls};
-use crate::eval::ACCESS_DENIED;
+use crate::decision::ACCESS_DENIED;
 use crate::model::{HeaderMutations, Model, ResourceRef};
+use crate::road::End;
 
-use super::{Compiled, Outcome};
+use super::{Compiled, Digest, Outcome};
 
 /// Why a CUSTOM provider denied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +16,9 @@ pub enum CustomNote {
     NoVerdict,
     /// Several providers attach to the workload: Istio turns their rules into deny rules.
     MultipleProviders,
+    /// The provider is not declared in the mesh config's `extensionProviders`: Istio turns
+    /// the rules into deny rules.
+    Undeclared,
 }
 
 /// TLS origination of a route.
@@ -45,17 +49,27 @@ pub struct VerdictRoute<'a> {
     pub headers: Option<(&'a ResourceRef, &'a HeaderMutations)>,
 }
 
+/// What authorization decided at the enforcing proxy.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Decided {
+    pub(crate) outcome: Outcome,
+    pub(crate) dry_run: Option<Outcome>,
+    pub(crate) audit: bool,
+    /// A named workload where no gateway runs and nothing attaches.
+    pub(crate) no_proxy: bool,
+    /// An enforced CUSTOM policy whose provider's verdict came from the request.
+    pub(crate) custom_consulted: Option<u32>,
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Kind<'a> {
     Malformed(&'a str),
-    NotInRegistry,
+    /// The road ended before authorization.
+    Stopped,
     Passthrough,
     Decided {
         compiled: &'a Compiled,
-        model: &'a Model,
-        outcome: Outcome,
-        dry_run: Option<Outcome>,
-        audit: bool,
+        decided: Decided,
     },
 }
 
@@ -64,130 +78,160 @@ enum Kind<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct Verdict<'a> {
     kind: Kind<'a>,
-    route: Option<VerdictRoute<'a>>,
+    model: Option<&'a Model>,
+    digest: Option<&'a Digest>,
 }
-
-const NOT_IN_REGISTRY: &str =
-    "no registry entry for the destination (outboundTrafficPolicy REGISTRY_ONLY)";
-const PASSTHROUGH: &str = "passthrough: not enforced by any egress gateway";
 
 impl<'a> Verdict<'a> {
     pub(crate) fn malformed(message: &'a str) -> Self {
         Verdict {
             kind: Kind::Malformed(message),
-            route: None,
+            model: None,
+            digest: None,
         }
     }
 
-    pub(crate) fn not_in_registry() -> Self {
+    pub(crate) fn stopped(model: &'a Model, digest: &'a Digest) -> Self {
         Verdict {
-            kind: Kind::NotInRegistry,
-            route: None,
+            kind: Kind::Stopped,
+            model: Some(model),
+            digest: Some(digest),
         }
     }
 
-    pub(crate) fn passthrough(route: VerdictRoute<'a>) -> Self {
+    pub(crate) fn passthrough(model: &'a Model, digest: &'a Digest) -> Self {
         Verdict {
             kind: Kind::Passthrough,
-            route: Some(route),
+            model: Some(model),
+            digest: Some(digest),
         }
     }
 
     pub(crate) fn from_outcome(
         compiled: &'a Compiled,
         model: &'a Model,
-        outcome: Outcome,
-        dry_run: Option<Outcome>,
-        audit: bool,
-        route: Option<VerdictRoute<'a>>,
+        digest: &'a Digest,
+        decided: Decided,
     ) -> Self {
         Verdict {
-            kind: Kind::Decided {
-                compiled,
-                model,
-                outcome,
-                dry_run,
-                audit,
-            },
-            route,
+            kind: Kind::Decided { compiled, decided },
+            model: Some(model),
+            digest: Some(digest),
+        }
+    }
+
+    /// The answer a gateway route gives after authorization allowed (`directResponse`).
+    fn answer(&self) -> Option<&'a (u16, String, ResourceRef)> {
+        match (self.kind, self.digest.map(|d| &d.road.end)) {
+            (Kind::Decided { decided, .. }, Some(End::Enforce(e))) if decided.outcome.allowed() => {
+                e.answer.as_ref()
+            }
+            _ => None,
         }
     }
 
     /// Whether the request may leave.
     pub fn allowed(&self) -> bool {
         match self.kind {
-            Kind::Malformed(_) | Kind::NotInRegistry => false,
+            Kind::Malformed(_) | Kind::Stopped => false,
             Kind::Passthrough => true,
-            Kind::Decided { outcome, .. } => outcome.allowed(),
+            Kind::Decided { decided, .. } => decided.outcome.allowed() && self.answer().is_none(),
         }
     }
 
     /// HTTP status.
     pub fn status(&self) -> u16 {
-        match self.kind {
-            Kind::Malformed(_) => 400,
-            Kind::NotInRegistry => 502,
+        match (self.kind, self.digest.map(|d| &d.road.end)) {
+            (Kind::Malformed(_), _) => 400,
+            (Kind::Stopped, Some(End::Stop { status, .. })) => *status,
             _ if self.allowed() => 200,
-            _ => 403,
+            _ => match self.answer() {
+                Some((status, _, _)) => *status,
+                None => 403,
+            },
         }
     }
 
     /// Reason code.
     pub fn reason(&self) -> Reason {
-        match self.kind {
-            Kind::Malformed(_) => Reason::MalformedRequest,
-            Kind::NotInRegistry => Reason::NotInRegistry,
-            Kind::Passthrough => Reason::Passthrough,
-            Kind::Decided { outcome, .. } => reason_of(outcome),
+        match (self.kind, self.digest.map(|d| &d.road.end)) {
+            (Kind::Malformed(_), _) => Reason::MalformedRequest,
+            (Kind::Stopped, Some(End::Stop { reason, .. })) => *reason,
+            (Kind::Stopped, _) => Reason::NotInRegistry,
+            (Kind::Passthrough, _) => Reason::Passthrough,
+            (Kind::Decided { decided, .. }, _) => {
+                if self.answer().is_some() {
+                    Reason::DirectResponse
+                } else {
+                    reason_of(decided.outcome)
+                }
+            }
         }
     }
 
     /// The deciding policy and rule index.
     pub fn policy(&self) -> Option<(&'a ResourceRef, Option<usize>)> {
-        match self.kind {
-            Kind::Decided {
-                compiled,
-                model,
-                outcome,
-                ..
-            } => policy_of(compiled, model, outcome),
+        match (self.kind, self.model) {
+            (Kind::Decided { compiled, decided }, Some(model)) => {
+                policy_of(compiled, model, decided.outcome)
+            }
             _ => None,
         }
     }
 
     /// Whether an AUDIT policy matched.
     pub fn audit(&self) -> bool {
-        matches!(self.kind, Kind::Decided { audit: true, .. })
+        matches!(self.kind, Kind::Decided { decided, .. } if decided.audit)
     }
 
     /// The route, when allowed.
-    pub fn route(&self) -> Option<&VerdictRoute<'a>> {
-        self.route.as_ref()
+    pub fn route(&self) -> Option<VerdictRoute<'a>> {
+        if !self.allowed() {
+            return None;
+        }
+        let route = self.digest?.route.as_ref()?;
+        Some(VerdictRoute {
+            gateway: route.gateway.as_ref(),
+            service: route.service.as_ref(),
+            host: &route.host,
+            port: route.port,
+            tls: route.tls.as_ref().map(|t| VerdictTls {
+                mode: &t.mode,
+                sni: &t.sni,
+                origin: &t.origin,
+            }),
+            headers: route
+                .virtual_service
+                .as_ref()
+                .map(|vs| (vs, &route.headers)),
+        })
     }
 
     /// The owned decision, identical to the reference evaluator's.
     pub fn to_decision(&self) -> Decision {
         let policy = self.policy();
-        let (message, dry_run) = match self.kind {
-            Kind::Malformed(m) => (m.to_string(), None),
-            Kind::NotInRegistry => (NOT_IN_REGISTRY.to_string(), None),
-            Kind::Passthrough => (PASSTHROUGH.to_string(), None),
-            Kind::Decided {
-                compiled,
-                model,
-                outcome,
-                dry_run,
-                ..
-            } => {
-                let message = match (outcome, policy) {
-                    (Outcome::Allow(_), Some((p, Some(rule)))) => allowed_message(p, rule),
-                    (Outcome::Allow(_) | Outcome::NoAllowPolicies, _) => {
+        let road = self.digest.map(|d| &d.road);
+        let mut caveats = road.map(|r| r.caveats.clone()).unwrap_or_default();
+        let (message, dry_run) = match (self.kind, self.model) {
+            (Kind::Malformed(m), _) => (m.to_string(), None),
+            (Kind::Stopped, _) => match road.map(|r| &r.end) {
+                Some(End::Stop { message, .. }) => (message.clone(), None),
+                _ => (String::new(), None),
+            },
+            (Kind::Passthrough, _) => (crate::eval::PASSTHROUGH.to_string(), None),
+            (Kind::Decided { compiled, decided }, Some(model)) => {
+                let message = match (self.answer(), decided.outcome, policy) {
+                    (Some((status, text, _)), _, _) => format!("{status}: {text}"),
+                    (None, Outcome::Allow(_), Some((p, Some(rule)))) => allowed_message(p, rule),
+                    (None, Outcome::Allow(_) | Outcome::NoAllowPolicies, _) => {
                         "allowed: no ALLOW policy applies".to_string()
                     }
-                    (Outcome::Custom(id, note), _) => custom_message(compiled, model, id, note),
+                    (None, Outcome::Custom(id, note), _) => {
+                        custom_message(compiled, model, id, note)
+                    }
                     _ => ACCESS_DENIED.to_string(),
                 };
-                let dry_run = dry_run.map(|o| {
+                let dry_run = decided.dry_run.map(|o| {
                     let p = policy_of(compiled, model, o);
                     DryRunOutcome {
                         allowed: o.allowed(),
@@ -196,9 +240,57 @@ impl<'a> Verdict<'a> {
                         rule: p.and_then(|(_, r)| r),
                     }
                 });
+                if let (Some(End::Enforce(e)), true) = (road.map(|r| &r.end), decided.no_proxy) {
+                    let point = crate::eval::EnforcementPoint::from_spec(model, &e.point);
+                    caveats.push(crate::eval::no_proxy_caveat(&point));
+                }
+                if model.mesh.extension_providers.is_none() {
+                    if let Some(provider) = decided
+                        .custom_consulted
+                        .and_then(|p| model.policies.get(p as usize))
+                        .and_then(|p| match &p.action {
+                            crate::model::Action::Custom(name) => Some(name.as_str()),
+                            _ => None,
+                        })
+                    {
+                        caveats.push(crate::decision::Caveat {
+                            code: "extension_providers_unknown".to_string(),
+                            message: format!(
+                                "no mesh config is loaded, so whether CUSTOM provider `{provider}` is declared in \
+                                 extensionProviders cannot be checked: the request's verdict for it was used"
+                            ),
+                            resource: None,
+                        });
+                    }
+                }
                 (message, dry_run)
             }
+            (Kind::Decided { .. }, None) => (String::new(), None),
         };
+        let route = self.route().map(|r| Route {
+            gateway: r.gateway.cloned(),
+            service: r.service.cloned(),
+            host: r.host.to_string(),
+            port: r.port,
+            tls: r.tls.map(|t| RouteTls {
+                mode: t.mode.to_string(),
+                sni: t.sni.to_string(),
+                origin: t.origin.clone(),
+            }),
+            headers: r.headers.map(|(_, h)| h.clone()).unwrap_or_default(),
+            virtual_service: r.headers.map(|(vs, _)| vs.clone()),
+        });
+        let authz = match self.kind {
+            Kind::Decided { decided, .. } => Some(crate::road::AuthzSummary {
+                allowed: decided.outcome.allowed(),
+                reason: reason_of(decided.outcome),
+                policy,
+            }),
+            _ => None,
+        };
+        let hops = road
+            .map(|r| crate::road::hops(r, authz, route.as_ref()))
+            .unwrap_or_default();
         Decision {
             allowed: self.allowed(),
             status: self.status(),
@@ -208,19 +300,9 @@ impl<'a> Verdict<'a> {
             rule: policy.and_then(|(_, r)| r),
             dry_run,
             audit: self.audit(),
-            route: self.route.map(|r| Route {
-                gateway: r.gateway.cloned(),
-                service: r.service.cloned(),
-                host: r.host.to_string(),
-                port: r.port,
-                tls: r.tls.map(|t| RouteTls {
-                    mode: t.mode.to_string(),
-                    sni: t.sni.to_string(),
-                    origin: t.origin.clone(),
-                }),
-                headers: r.headers.map(|(_, h)| h.clone()).unwrap_or_default(),
-                virtual_service: r.headers.map(|(vs, _)| vs.clone()),
-            }),
+            route,
+            hops,
+            caveats,
         }
     }
 }
@@ -266,22 +348,30 @@ fn policy_of<'a>(
 fn custom_message(compiled: &Compiled, model: &Model, id: u32, note: CustomNote) -> String {
     match note {
         CustomNote::Denied => ACCESS_DENIED.to_string(),
+        CustomNote::Undeclared => format!(
+            "{ACCESS_DENIED} (CUSTOM provider `{}` is not declared in the mesh config's extensionProviders: Istio turns the rules into deny rules)",
+            provider_of(compiled, model, id)
+        ),
         CustomNote::MultipleProviders => format!(
             "{ACCESS_DENIED} (more than one CUSTOM provider on this workload: the rules are turned into deny rules)"
         ),
-        CustomNote::NoVerdict => {
-            let provider = compiled
-                .rules
-                .get(id as usize)
-                .and_then(|r| model.policies.get(r.policy as usize))
-                .map(|p| match &p.action {
-                    crate::model::Action::Custom(name) => name.as_str(),
-                    _ => "",
-                })
-                .unwrap_or_default();
-            format!("{ACCESS_DENIED} (no verdict given for CUSTOM provider `{provider}`)")
-        }
+        CustomNote::NoVerdict => format!(
+            "{ACCESS_DENIED} (no verdict given for CUSTOM provider `{}`)",
+            provider_of(compiled, model, id)
+        ),
     }
+}
+
+fn provider_of<'a>(compiled: &'a Compiled, model: &'a Model, rule: u32) -> &'a str {
+    compiled
+        .rules
+        .get(rule as usize)
+        .and_then(|r| model.policies.get(r.policy as usize))
+        .map(|p| match &p.action {
+            crate::model::Action::Custom(name) => name.as_str(),
+            _ => "",
+        })
+        .unwrap_or_default()
 }
 
 /// `allowed by Kind ns/name rule N`, built without the formatting machinery (this runs

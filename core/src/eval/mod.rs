@@ -6,22 +6,20 @@
 //! Ties are broken deterministically: when several policies of the deciding action match,
 //! the first in model (load) order decides, with its lowest matching rule index.
 
-mod route;
 
-use crate::decision::{Decision, DryRunOutcome, Explanation, PolicyVerdict, Reason, RuleVerdict};
+use crate::decision::{
+    Caveat, Decision, DryRunOutcome, Explanation, PolicyVerdict, Reason, RuleVerdict,
+};
+use crate::road::{self, AuthzSummary, End, PointSpec};
 use crate::model::{
     Action, Condition, ExternalService, Field, Gateway, GatewayKind, Labels, Model, Operation,
-    OutboundMode, Policy, ResourceRef, Rule, Scope, Source, StringPattern, Vendor,
+    Policy, ResourceRef, Rule, Scope, Source, StringPattern, Vendor,
 };
 use crate::request::{Normalized, Protocol, Request};
 
-pub use route::route_for;
 
-/// The label Gateway-API gateways and waypoints carry on their pods.
-pub const GATEWAY_NAME_LABEL: &str = "gateway.networking.k8s.io/gateway-name";
-
-/// The body Envoy's RBAC filter returns with a 403.
-pub const ACCESS_DENIED: &str = "RBAC: access denied";
+use crate::decision::ACCESS_DENIED;
+use crate::model::GATEWAY_NAME_LABEL;
 
 /// Decides one request against the model.
 pub fn decide(model: &Model, request: &Request) -> Decision {
@@ -81,6 +79,8 @@ pub fn explain(model: &Model, request: &Request) -> Explanation {
                     dry_run: None,
                     audit: false,
                     route: None,
+                    hops: Vec::new(),
+                    caveats: Vec::new(),
                 },
                 gateway: None,
                 service: None,
@@ -90,74 +90,93 @@ pub fn explain(model: &Model, request: &Request) -> Explanation {
         }
     };
 
-    let service = find_service(model, &req);
-    match service {
-        Some(s) => steps.push(format!("registry: host matches {}", s.id)),
-        None => steps.push("registry: no entry matches the host".to_string()),
+    let mut road = road::walk(model, &req);
+    for hop in &road.hops {
+        steps.push(format!("{}: {}", hop.at, hop.outcome));
     }
-    let tsb_gateway = tsb_egress_gateway(model, &req);
-    if service.is_none()
-        && tsb_gateway.is_none()
-        && model.mesh.outbound == OutboundMode::RegistryOnly
-    {
-        steps.push(
-            "outboundTrafficPolicy is REGISTRY_ONLY and the host is not registered: 502".into(),
-        );
-        return Explanation {
-            decision: Decision {
-                allowed: false,
-                status: 502,
-                reason: Reason::NotInRegistry,
-                message:
-                    "no registry entry for the destination (outboundTrafficPolicy REGISTRY_ONLY)"
-                        .to_string(),
-                policy: None,
-                rule: None,
-                dry_run: None,
-                audit: false,
-                route: None,
-            },
-            gateway: None,
-            service: None,
-            steps,
-            policies: Vec::new(),
-        };
-    }
-
-    let Some(point) = enforcement_point(model, &req, service, tsb_gateway) else {
-        steps.push(
-            "no gateway carries this request: it leaves without egress authorization".to_string(),
-        );
-        let route = route_for(model, &req, service, None);
-        return Explanation {
-            decision: Decision {
-                allowed: true,
-                status: 200,
-                reason: Reason::Passthrough,
-                message: "passthrough: not enforced by any egress gateway".to_string(),
-                policy: None,
-                rule: None,
-                dry_run: None,
-                audit: false,
-                route: Some(route),
-            },
-            gateway: None,
-            service: service.map(|s| s.id.clone()),
-            steps,
-            policies: Vec::new(),
-        };
+    let service = road.service.and_then(|s| model.services.get(s));
+    let enforcement = match &road.end {
+        End::Stop {
+            status,
+            reason,
+            message,
+            ..
+        } => {
+            return Explanation {
+                decision: Decision {
+                    allowed: false,
+                    status: *status,
+                    reason: *reason,
+                    message: message.clone(),
+                    policy: None,
+                    rule: None,
+                    dry_run: None,
+                    audit: false,
+                    route: None,
+                    hops: road.hops.clone(),
+                    caveats: road.caveats.clone(),
+                },
+                gateway: None,
+                service: service.map(|s| s.id.clone()),
+                steps,
+                policies: Vec::new(),
+            };
+        }
+        End::Unenforced { .. } => {
+            steps.push(
+                "no gateway carries this request: it leaves without egress authorization"
+                    .to_string(),
+            );
+            return Explanation {
+                decision: Decision {
+                    allowed: true,
+                    status: 200,
+                    reason: Reason::Passthrough,
+                    message: PASSTHROUGH.to_string(),
+                    policy: None,
+                    rule: None,
+                    dry_run: None,
+                    audit: false,
+                    route: road::route(model, &road),
+                    hops: road.hops.clone(),
+                    caveats: road.caveats.clone(),
+                },
+                gateway: None,
+                service: service.map(|s| s.id.clone()),
+                steps,
+                policies: Vec::new(),
+            };
+        }
+        End::Enforce(enforcement) => enforcement.as_ref().clone(),
     };
+    let point = EnforcementPoint::from_spec(model, &enforcement.point);
     let gateway = point.gateway_id();
-    steps.push(match &gateway {
-        Some(g) => format!("enforced at {g} (namespace {})", point.namespace),
-        None => format!("enforced at the workload in namespace {}", point.namespace),
-    });
+    steps.push(format!(
+        "enforced at {} (namespace {}), port {}",
+        enforcement.at, point.namespace, enforcement.port
+    ));
+    // Authorization compares the port the proxy listens on, and sees a JWT only when a
+    // RequestAuthentication there validated it.
+    let mut areq = req.clone();
+    areq.port = enforcement.port;
+    if !enforcement.jwt_valid {
+        areq.jwt = None;
+    }
+    let req = areq;
 
     let attached = attached_policies(model, &point, service);
     steps.push(format!("{} policies attach here", attached.len()));
+    if req.workload.is_some() && point.gateways.is_empty() && attached.is_empty() {
+        road.caveats.push(no_proxy_caveat(&point));
+    }
 
     let enforced: Vec<&Policy> = attached.iter().copied().filter(|p| !p.dry_run).collect();
     let outcome = authorize(&enforced, &req, model);
+    if outcome.reason == Reason::DeniedByCustom || outcome.custom_checked {
+        if let Some(caveat) = custom_caveat(model, &outcome) {
+            road.caveats.push(caveat);
+        }
+    }
     let dry_run = if attached.iter().any(|p| p.dry_run) {
         let with_dry_run = authorize(&attached, &req, model);
         Some(DryRunOutcome {
@@ -174,10 +193,13 @@ pub fn explain(model: &Model, request: &Request) -> Explanation {
         .filter(|p| p.action == Action::Audit)
         .any(|p| first_matching_rule(p, &req, model).is_some());
 
-    let route = outcome
-        .allowed
-        .then(|| route_for(model, &req, service, Some(&point)));
-    let message = if outcome.allowed {
+    let answered = outcome.allowed.then_some(()).and(enforcement.answer.as_ref());
+    let route = (outcome.allowed && answered.is_none())
+        .then(|| road::route(model, &road))
+        .flatten();
+    let message = if let Some((status, text, _)) = answered {
+        format!("{status}: {text}")
+    } else if outcome.allowed {
         match outcome.policy {
             Some((p, Some(rule))) => format!("allowed by {} rule {rule}", p.id),
             _ => "allowed: no ALLOW policy applies".to_string(),
@@ -188,22 +210,38 @@ pub fn explain(model: &Model, request: &Request) -> Explanation {
         ACCESS_DENIED.to_string()
     };
     steps.push(format!("verdict: {}", outcome.reason));
+    let hops = road::hops(
+        &road,
+        Some(AuthzSummary {
+            allowed: outcome.allowed,
+            reason: outcome.reason,
+            policy: outcome.policy.map(|(p, r)| (&p.id, r)),
+        }),
+        route.as_ref(),
+    );
 
     let policies = attached
         .iter()
         .map(|p| policy_verdict(p, &req, model))
         .collect();
+    let (allowed, status, reason) = match answered {
+        Some((status, _, _)) => (false, *status, Reason::DirectResponse),
+        None if outcome.allowed => (true, 200, outcome.reason),
+        None => (false, 403, outcome.reason),
+    };
     Explanation {
         decision: Decision {
-            allowed: outcome.allowed,
-            status: if outcome.allowed { 200 } else { 403 },
-            reason: outcome.reason,
+            allowed,
+            status,
+            reason,
             message,
             policy: outcome.policy.map(|(p, _)| p.id.clone()),
             rule: outcome.policy.and_then(|(_, r)| r),
             dry_run,
             audit,
             route,
+            hops,
+            caveats: road.caveats,
         },
         gateway,
         service: service.map(|s| s.id.clone()),
@@ -212,44 +250,76 @@ pub fn explain(model: &Model, request: &Request) -> Explanation {
     }
 }
 
-/// The registry entry the request's destination belongs to (SEMANTICS.md §2, §8.2 step 2):
-/// HTTP by host, TLS by SNI (or host), TCP by host when known, else by port.
-pub fn find_service<'m>(model: &'m Model, req: &Normalized) -> Option<&'m ExternalService> {
-    let name = match req.protocol {
-        Protocol::Http => req.host.as_deref(),
-        Protocol::Tls => req.sni.as_deref().or(req.host.as_deref()),
-        Protocol::Tcp => req.host.as_deref(),
-    };
-    match name {
-        Some(name) => model.services.iter().find(|s| s.host_matches(name)),
-        None => model
-            .services
-            .iter()
-            .find(|s| s.ports.iter().any(|p| p.number == req.port)),
+/// The message of a passthrough decision.
+pub const PASSTHROUGH: &str = "passthrough: not enforced by any egress gateway";
+
+/// The caveat for a named workload where no proxy is known to run.
+pub fn no_proxy_caveat(point: &EnforcementPoint) -> Caveat {
+    let labels: Vec<String> = point
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    Caveat {
+        code: "workload_matches_no_proxy".to_string(),
+        message: format!(
+            "no loaded gateway runs at namespace {} with labels {{{}}} and no policy \
+             attaches there: decided as a proxy without policies",
+            point.namespace,
+            labels.join(", ")
+        ),
+        resource: None,
     }
 }
 
-/// TSB: the egress gateway a `TrafficSetting` sends this source's external traffic to.
-fn tsb_egress_gateway<'m>(model: &'m Model, req: &Normalized) -> Option<&'m ResourceRef> {
-    let namespace = req.namespace.as_deref()?;
-    model
-        .egress_routes
-        .iter()
-        .filter(|r| {
-            r.sources
-                .iter()
-                .any(|s| s.selects(req.cluster.as_deref(), namespace))
-        })
-        .find_map(|r| r.gateway.as_ref())
+/// The caveat for a CUSTOM verdict taken from the request because no mesh config declares
+/// the providers.
+fn custom_caveat(model: &Model, outcome: &Outcome) -> Option<Caveat> {
+    if model.mesh.extension_providers.is_some() {
+        return None;
+    }
+    let provider = outcome.custom_provider.as_deref()?;
+    Some(Caveat {
+        code: "extension_providers_unknown".to_string(),
+        message: format!(
+            "no mesh config is loaded, so whether CUSTOM provider `{provider}` is declared in \
+             extensionProviders cannot be checked: the request's verdict for it was used"
+        ),
+        resource: None,
+    })
 }
 
-/// The proxy that enforces (SEMANTICS.md §8.2 step 3): the workload named in the request,
-/// else the gateway of the registry entry, else the TSB egress gateway of the source.
-pub fn enforcement_point<'m>(
+/// The registry entry the request's destination belongs to (SEMANTICS.md §2, §8.2 step 2),
+/// ignoring visibility: HTTP by host, TLS by SNI (or host), TCP by host when known, else by
+/// port.
+pub fn find_service<'m>(model: &'m Model, req: &Normalized) -> Option<&'m ExternalService> {
+    let (service, _) = road::lookup(model, req, None, None);
+    service.and_then(|s| model.services.get(s))
+}
+
+impl<'m> EnforcementPoint<'m> {
+    /// The point a walked road names.
+    pub fn from_spec(model: &'m Model, spec: &PointSpec) -> Self {
+        EnforcementPoint {
+            namespace: spec.namespace.clone(),
+            labels: spec.labels.clone(),
+            gateways: spec
+                .gateways
+                .iter()
+                .filter_map(|g| model.gateways.get(*g))
+                .collect(),
+            gateway_ref: spec.gateway_ref.clone(),
+        }
+    }
+}
+
+/// The point named by the request's `workload`, else the gateway of `service`, else
+/// `gateway`: what the tools enumerate when they reason about one gateway at a time.
+pub fn point_via<'m>(
     model: &'m Model,
     req: &Normalized,
     service: Option<&'m ExternalService>,
-    tsb_gateway: Option<&'m ResourceRef>,
+    gateway: Option<&'m ResourceRef>,
 ) -> Option<EnforcementPoint<'m>> {
     if let Some(workload) = &req.workload {
         let gateways = model
@@ -270,26 +340,34 @@ pub fn enforcement_point<'m>(
             gateway_ref: None,
         });
     }
-    let gateway_ref = service.and_then(|s| s.gateway.as_ref()).or(tsb_gateway)?;
-    match model.gateways.iter().find(|g| &g.id == gateway_ref) {
-        Some(gateway) => Some(EnforcementPoint {
-            namespace: gateway.namespace.clone(),
-            labels: gateway.labels.clone(),
-            gateways: vec![gateway],
+    let reference = service.and_then(|s| s.gateway.as_ref()).or(gateway)?;
+    match model.gateways.iter().find(|g| &g.id == reference) {
+        Some(g) => Some(EnforcementPoint {
+            namespace: g.namespace.clone(),
+            labels: g.labels.clone(),
+            gateways: vec![g],
             gateway_ref: None,
         }),
         None => {
             let mut labels = Labels::new();
-            if gateway_ref.kind == "Gateway" {
-                labels.insert(GATEWAY_NAME_LABEL.to_string(), gateway_ref.name.clone());
+            if reference.kind == "Gateway" {
+                labels.insert(GATEWAY_NAME_LABEL.to_string(), reference.name.clone());
             }
             Some(EnforcementPoint {
-                namespace: gateway_ref.namespace.clone(),
+                namespace: reference.namespace.clone(),
                 labels,
                 gateways: Vec::new(),
-                gateway_ref: Some(gateway_ref.clone()),
+                gateway_ref: Some(reference.clone()),
             })
         }
+    }
+}
+
+/// The proxy that enforces `req` (SEMANTICS.md §9), if any: the end of its road.
+pub fn enforcement_point<'m>(model: &'m Model, req: &Normalized) -> Option<EnforcementPoint<'m>> {
+    match road::walk(model, req).end {
+        End::Enforce(e) => Some(EnforcementPoint::from_spec(model, &e.point)),
+        _ => None,
     }
 }
 
@@ -362,6 +440,10 @@ struct Outcome<'m> {
     reason: Reason,
     policy: Option<(&'m Policy, Option<usize>)>,
     note: Option<String>,
+    /// A CUSTOM policy matched and its provider's verdict came from the request.
+    custom_checked: bool,
+    /// That provider.
+    custom_provider: Option<String>,
 }
 
 /// CUSTOM, then DENY, then ALLOW (SEMANTICS.md §1.2). `policies` are all treated as
@@ -381,16 +463,28 @@ fn authorize<'m>(policies: &[&'m Policy], req: &Normalized, model: &Model) -> Ou
         .collect();
     providers.sort_unstable();
     providers.dedup();
+    // The provider whose verdict was read from the request, if any.
+    let mut consulted: Option<String> = None;
     for policy in &customs {
         let Action::Custom(provider) = &policy.action else {
             continue;
         };
         if let Some(rule) = first_matching_rule(policy, req, model) {
+            let declared = model
+                .mesh
+                .extension_providers
+                .as_ref()
+                .is_none_or(|list| list.iter().any(|p| p == provider));
             let verdict = if providers.len() > 1 {
                 Err(format!(
                     "{ACCESS_DENIED} (more than one CUSTOM provider on this workload: the rules are turned into deny rules)"
                 ))
+            } else if !declared {
+                Err(format!(
+                    "{ACCESS_DENIED} (CUSTOM provider `{provider}` is not declared in the mesh config's extensionProviders: Istio turns the rules into deny rules)"
+                ))
             } else {
+                consulted = Some(provider.clone());
                 match req.custom.get(provider) {
                     Some(true) => Ok(()),
                     Some(false) => Err(ACCESS_DENIED.to_string()),
@@ -405,6 +499,8 @@ fn authorize<'m>(policies: &[&'m Policy], req: &Normalized, model: &Model) -> Ou
                     reason: Reason::DeniedByCustom,
                     policy: Some((policy, Some(rule))),
                     note: Some(note),
+                    custom_checked: consulted.is_some(),
+                    custom_provider: consulted.clone(),
                 };
             }
         }
@@ -416,6 +512,8 @@ fn authorize<'m>(policies: &[&'m Policy], req: &Normalized, model: &Model) -> Ou
                 reason: Reason::DeniedByPolicy,
                 policy: Some((policy, Some(rule))),
                 note: None,
+                custom_checked: consulted.is_some(),
+                custom_provider: consulted.clone(),
             };
         }
     }
@@ -430,6 +528,8 @@ fn authorize<'m>(policies: &[&'m Policy], req: &Normalized, model: &Model) -> Ou
             reason: Reason::NoAllowPolicies,
             policy: None,
             note: None,
+            custom_checked: consulted.is_some(),
+            custom_provider: consulted.clone(),
         };
     }
     for policy in &allows {
@@ -439,6 +539,8 @@ fn authorize<'m>(policies: &[&'m Policy], req: &Normalized, model: &Model) -> Ou
                 reason: Reason::AllowedByPolicy,
                 policy: Some((policy, Some(rule))),
                 note: None,
+                custom_checked: consulted.is_some(),
+                custom_provider: consulted.clone(),
             };
         }
     }
@@ -454,6 +556,8 @@ fn authorize<'m>(policies: &[&'m Policy], req: &Normalized, model: &Model) -> Ou
             reason,
             policy: policy.map(|p| (p, None)),
             note: None,
+            custom_checked: consulted.is_some(),
+            custom_provider: consulted.clone(),
         };
     }
     Outcome {
@@ -461,6 +565,8 @@ fn authorize<'m>(policies: &[&'m Policy], req: &Normalized, model: &Model) -> Ou
         reason: Reason::NoAllowMatch,
         policy: None,
         note: None,
+        custom_checked: consulted.is_some(),
+        custom_provider: consulted.clone(),
     }
 }
 

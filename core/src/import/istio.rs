@@ -9,6 +9,7 @@ mod authz;
 mod gateway;
 mod mesh;
 mod networking;
+mod sidecar;
 #[cfg(test)]
 mod tests;
 
@@ -65,6 +66,16 @@ pub(crate) fn import(cx: &mut Cx, doc: &Doc, model: &mut Model) -> bool {
         ("networking.istio.io", "Gateway") => {
             if version_ok(cx, doc, NETWORKING_VERSIONS) {
                 gateway::istio_gateway(cx, doc, model);
+            }
+        }
+        ("networking.istio.io", "Sidecar") => {
+            if version_ok(cx, doc, NETWORKING_VERSIONS) {
+                sidecar::sidecar(cx, doc, model);
+            }
+        }
+        ("security.istio.io", "RequestAuthentication") => {
+            if version_ok(cx, doc, &["v1", "v1beta1"]) {
+                sidecar::request_authentication(cx, doc, model);
             }
         }
         ("gateway.networking.k8s.io", "Gateway") => {

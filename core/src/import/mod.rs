@@ -7,6 +7,7 @@
 pub(crate) mod decode;
 mod gloo;
 mod istio;
+mod kube_service;
 mod tsb;
 
 use std::collections::BTreeMap;
@@ -242,6 +243,10 @@ impl Loader {
             let handled = match doc.group.as_str() {
                 "" if doc.kind == "ServiceAccount" => {
                     import_service_account(&mut cx, doc, &mut model);
+                    true
+                }
+                "" if doc.kind == "Service" => {
+                    kube_service::import(&mut cx, doc, &mut model);
                     true
                 }
                 "" if doc.kind == "Namespace" => {

@@ -6,6 +6,7 @@
 //! that deciding needs only this model.
 
 mod pattern;
+mod road;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -14,10 +15,18 @@ use serde::Serialize;
 
 use crate::diagnostic::{Diagnostic, Location};
 
+pub use road::{
+    kube_service_host, Answer, EgressProxy, ExportTo, GatewayServer, KubePort, KubeService,
+    RequestAuthn, RouteDestination, Sidecar,
+};
+
 pub use pattern::{
     glob_match, HostPattern, InvalidPath, IpBlock, NamespacePattern, PathPattern,
     ServiceAccountRef, StringPattern, TemplatePart, TrustDomainPattern,
 };
+
+/// The label Gateway-API gateways and waypoints carry on their pods.
+pub const GATEWAY_NAME_LABEL: &str = "gateway.networking.k8s.io/gateway-name";
 
 /// Label maps (`app: httpbin`), ordered for stable output.
 pub type Labels = BTreeMap<String, String>;
@@ -105,6 +114,17 @@ pub struct MeshConfig {
     pub path_normalization: PathNormalization,
     /// Where the settings were read from, if not defaults.
     pub source: Option<Location>,
+    /// `outboundTrafficPolicy.egressProxy`.
+    pub egress_proxy: Option<EgressProxy>,
+    /// `defaultServiceExportTo` (empty: `*`).
+    pub default_service_export_to: Vec<String>,
+    /// `defaultVirtualServiceExportTo` (empty: `*`).
+    pub default_virtual_service_export_to: Vec<String>,
+    /// `defaultDestinationRuleExportTo` (empty: `*`).
+    pub default_destination_rule_export_to: Vec<String>,
+    /// Names of `extensionProviders`; `None` when no mesh config was loaded (then a
+    /// CUSTOM policy's provider cannot be checked).
+    pub extension_providers: Option<Vec<String>>,
 }
 
 impl Default for MeshConfig {
@@ -116,6 +136,11 @@ impl Default for MeshConfig {
             trust_domain_aliases: Vec::new(),
             path_normalization: PathNormalization::Base,
             source: None,
+            egress_proxy: None,
+            default_service_export_to: Vec::new(),
+            default_virtual_service_export_to: Vec::new(),
+            default_destination_rule_export_to: Vec::new(),
+            extension_providers: None,
         }
     }
 }
@@ -499,6 +524,8 @@ pub struct Gateway {
     pub group: Option<String>,
     /// TSB: one-way TLS towards external hosts.
     pub originates_tls: bool,
+    /// networking.istio.io `servers` (empty for other kinds).
+    pub servers: Vec<GatewayServer>,
 }
 
 /// TLS settings from a DestinationRule.
@@ -514,6 +541,12 @@ pub struct TlsSetting {
     pub sni: Option<String>,
     /// `portLevelSettings`: port number, mode, sni.
     pub ports: Vec<(u16, String, Option<String>)>,
+    /// `workloadSelector.matchLabels`: the proxies it applies to (`None`: all).
+    pub workload_selector: Option<Labels>,
+    /// `exportTo`.
+    pub export_to: ExportTo,
+    /// Where it starts.
+    pub location: Option<Location>,
 }
 
 /// Request header mutations.
@@ -545,6 +578,8 @@ pub struct HttpRoute {
     pub destination_host: Option<String>,
     /// Destination port, when named.
     pub destination_port: Option<u16>,
+    /// A `directResponse`, `redirect` or `fault.abort` that answers instead of forwarding.
+    pub answer: Option<Answer>,
 }
 
 /// A VirtualService `http[].match[]` entry.
@@ -558,6 +593,34 @@ pub struct RouteMatch {
     pub port: Option<u16>,
     /// `headers` exact or prefix.
     pub headers: Vec<(String, UriMatch)>,
+    /// `gateways` (empty: the VirtualService's own `gateways`).
+    pub gateways: Vec<String>,
+}
+
+impl RouteMatch {
+    /// Whether the request's method, normalised path, port and lower-cased headers satisfy
+    /// this match (its `gateways` are checked by the caller).
+    pub fn holds(
+        &self,
+        method: Option<&str>,
+        path: Option<&str>,
+        port: u16,
+        headers: &BTreeMap<String, String>,
+    ) -> bool {
+        self.uri
+            .as_ref()
+            .is_none_or(|u| path.is_some_and(|p| u.matches(p)))
+            && self
+                .method
+                .as_ref()
+                .is_none_or(|m| method == Some(m.as_str()))
+            && self.port.is_none_or(|p| p == port)
+            && self.headers.iter().all(|(name, matcher)| {
+                headers
+                    .get(&name.to_ascii_lowercase())
+                    .is_some_and(|v| matcher.matches(v))
+            })
+    }
 }
 
 /// A string match of a VirtualService.
@@ -596,6 +659,57 @@ pub struct VirtualService {
     pub gateways: Vec<String>,
     /// Routes in order; the first matching one applies.
     pub http: Vec<HttpRoute>,
+    /// `tls` and `tcp` routes in order (TLS passthrough and plain TCP).
+    pub l4: Vec<L4Route>,
+    /// `exportTo`.
+    pub export_to: ExportTo,
+    /// Where it starts.
+    pub location: Option<Location>,
+}
+
+impl VirtualService {
+    /// Whether the VirtualService applies at `gateway` (`mesh` for sidecars), given the
+    /// namespace of the Gateway resource: `gateways` entries are `name` (own namespace),
+    /// `ns/name` or `mesh`; none written means `mesh`.
+    pub fn bound_to(&self, gateways: &[String], gateway: &str, gateway_namespace: &str) -> bool {
+        let list: &[String] = if gateways.is_empty() {
+            &self.gateways
+        } else {
+            gateways
+        };
+        if list.is_empty() {
+            return gateway == "mesh";
+        }
+        list.iter().any(|g| {
+            if gateway == "mesh" {
+                return g == "mesh";
+            }
+            match g.split_once('/') {
+                Some((ns, name)) => ns == gateway_namespace && name == gateway,
+                None => g == gateway && self.id.namespace == gateway_namespace,
+            }
+        })
+    }
+}
+
+/// A `tls` or `tcp` route of a VirtualService.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct L4Route {
+    /// `match[]` entries: (port, sniHosts, gateways); empty matches everything.
+    pub matches: Vec<L4Match>,
+    /// First destination.
+    pub destination: Option<RouteDestination>,
+}
+
+/// A `tls[].match[]` / `tcp[].match[]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct L4Match {
+    /// `port`.
+    pub port: Option<u16>,
+    /// `sniHosts` (TLS only).
+    pub sni_hosts: Vec<String>,
+    /// `gateways`.
+    pub gateways: Vec<String>,
 }
 
 /// A Kubernetes ServiceAccount, for label-based selection (Gloo).
@@ -678,6 +792,12 @@ pub struct Model {
     pub groups: Vec<NamespaceSet>,
     /// TSB egress routes.
     pub egress_routes: Vec<EgressRoute>,
+    /// Istio Sidecars.
+    pub sidecars: Vec<Sidecar>,
+    /// Kubernetes Services.
+    pub kube_services: Vec<KubeService>,
+    /// Istio RequestAuthentications.
+    pub request_authns: Vec<RequestAuthn>,
     /// Warnings found while loading (skipped kinds, suspicious values).
     pub warnings: Vec<Diagnostic>,
 }

@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use crate::diagnostic::{Diagnostic, Location, Severity};
 use crate::error::Result;
-use crate::eval::{self, EnforcementPoint, GATEWAY_NAME_LABEL};
+use crate::eval::{self, EnforcementPoint};
+use crate::model::GATEWAY_NAME_LABEL;
 use crate::import::Loader;
 use crate::model::{
     glob_match, Action, Condition, ExternalService, Field, Gateway, GatewayKind, HostPattern,
@@ -369,7 +370,7 @@ impl<'m> Facts<'m> {
             if service.gateway.is_none() {
                 continue;
             }
-            let Some(point) = eval::enforcement_point(model, &n, Some(service), None) else {
+            let Some(point) = eval::point_via(model, &n, Some(service), None) else {
                 continue;
             };
             match points.iter_mut().find(|p| same(&p.point, &point)) {
@@ -387,7 +388,7 @@ impl<'m> Facts<'m> {
             let Some(gateway) = &route.gateway else {
                 continue;
             };
-            let Some(point) = eval::enforcement_point(model, &n, None, Some(gateway)) else {
+            let Some(point) = eval::point_via(model, &n, None, Some(gateway)) else {
                 continue;
             };
             match points.iter_mut().find(|p| same(&p.point, &point)) {

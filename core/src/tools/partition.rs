@@ -390,13 +390,13 @@ fn candidate_policies<'m>(model: &'m Model, point: &Point, authority: &str) -> V
         }
     };
     if point.workload.is_some() || service.is_some_and(|s| s.gateway.is_some()) {
-        if let Some(ep) = eval::enforcement_point(model, &n, service, None) {
+        if let Some(ep) = eval::point_via(model, &n, service, None) {
             add(eval::attached_policies(model, &ep, service));
         }
     } else {
         for route in &model.egress_routes {
             if let Some(gateway) = &route.gateway {
-                if let Some(ep) = eval::enforcement_point(model, &n, service, Some(gateway)) {
+                if let Some(ep) = eval::point_via(model, &n, service, Some(gateway)) {
                     add(eval::attached_policies(model, &ep, service));
                 }
             }

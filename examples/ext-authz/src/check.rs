@@ -177,7 +177,7 @@ pub fn parse_workload(text: &str) -> Result<Workload, String> {
         }
         Some(name) if !name.is_empty() => {
             labels.insert(
-                egress_policy::eval::GATEWAY_NAME_LABEL.to_string(),
+                egress_policy::model::GATEWAY_NAME_LABEL.to_string(),
                 name.to_string(),
             );
         }
@@ -328,7 +328,7 @@ mod tests {
         let w = parse_workload("istio-egress/egress-waypoint").unwrap();
         assert_eq!(
             w.labels
-                .get(egress_policy::eval::GATEWAY_NAME_LABEL)
+                .get(egress_policy::model::GATEWAY_NAME_LABEL)
                 .map(String::as_str),
             Some("egress-waypoint")
         );

@@ -658,6 +658,7 @@ fn import_virtual_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
         workspace: None,
         group: None,
         originates_tls: false,
+        servers: Vec::new(),
     });
 }
 

@@ -1,7 +1,7 @@
 //! Gateways: Gateway API `Gateway` (waypoints included) and `networking.istio.io`
 //! `Gateway` (classic egress gateway deployments).
 
-use crate::model::{Gateway, GatewayKind, Labels, Model, ResourceRef};
+use crate::model::{Gateway, GatewayKind, GatewayServer, Labels, Model, ResourceRef};
 
 use super::super::decode::{map, Cx, Map};
 use super::super::Doc;
@@ -11,7 +11,7 @@ use super::top_level;
 const WAYPOINT_CLASS: &str = "istio-waypoint";
 
 /// Label Istio puts on the pods of a Gateway API gateway.
-const GATEWAY_NAME_LABEL: &str = "gateway.networking.k8s.io/gateway-name";
+use crate::model::GATEWAY_NAME_LABEL;
 
 /// `gateway.networking.k8s.io` `Gateway`.
 pub(super) fn kubernetes_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
@@ -78,6 +78,7 @@ pub(super) fn kubernetes_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
         workspace: None,
         group: None,
         originates_tls: false,
+        servers: Vec::new(),
     });
 }
 
@@ -87,6 +88,7 @@ pub(super) fn istio_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
     let namespace = doc.namespace();
     let mut labels = Labels::new();
     let mut ports = Vec::new();
+    let mut servers = Vec::new();
     if let Some(spec) = doc.spec(cx, &["selector", "servers"], true) {
         labels = spec.labels(cx, "selector");
         for (node, path) in spec.list(cx, "servers") {
@@ -98,10 +100,47 @@ pub(super) fn istio_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
             ) else {
                 continue;
             };
+            let hosts: Vec<String> = server
+                .str_list(cx, "hosts")
+                .into_iter()
+                .map(|i| i.value)
+                .collect();
+            let tls_mode = server
+                .map(
+                    cx,
+                    "tls",
+                    &[
+                        "httpsRedirect",
+                        "mode",
+                        "serverCertificate",
+                        "privateKey",
+                        "caCertificates",
+                        "caCrl",
+                        "credentialName",
+                        "credentialNames",
+                        "tlsCertificates",
+                        "subjectAltNames",
+                        "verifyCertificateSpki",
+                        "verifyCertificateHash",
+                        "minProtocolVersion",
+                        "maxProtocolVersion",
+                        "cipherSuites",
+                    ],
+                )
+                .and_then(|t| t.str(cx, "mode"));
             match server.map(cx, "port", &["number", "protocol", "name", "targetPort"]) {
                 Some(port) => {
                     if let Some(number) = required_port(cx, &port, "number") {
                         push_unique(&mut ports, number);
+                        servers.push(GatewayServer {
+                            port: number,
+                            protocol: port
+                                .str(cx, "protocol")
+                                .unwrap_or_default()
+                                .to_ascii_uppercase(),
+                            hosts,
+                            tls_mode,
+                        });
                     }
                 }
                 None => {
@@ -110,7 +149,6 @@ pub(super) fn istio_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
                     }
                 }
             }
-            server.str_list(cx, "hosts");
         }
     }
     model.gateways.push(Gateway {
@@ -123,6 +161,7 @@ pub(super) fn istio_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
         workspace: None,
         group: None,
         originates_tls: false,
+        servers,
     });
 }
 

@@ -155,6 +155,42 @@ fn settings_from(cx: &mut Cx, settings: &Map, mesh: &mut MeshConfig) {
             Some("ALLOW_ANY_DYNAMIC_DNS") => mesh.outbound = OutboundMode::AllowAnyDynamicDns,
             _ => {}
         }
+        if let Some(proxy) = super::sidecar::egress_proxy(cx, &policy) {
+            mesh.egress_proxy = Some(proxy);
+        }
+    }
+    for (key, target) in [
+        ("defaultServiceExportTo", &mut mesh.default_service_export_to),
+        (
+            "defaultVirtualServiceExportTo",
+            &mut mesh.default_virtual_service_export_to,
+        ),
+        (
+            "defaultDestinationRuleExportTo",
+            &mut mesh.default_destination_rule_export_to,
+        ),
+    ] {
+        if settings.get(key).is_some() {
+            *target = settings
+                .str_list(cx, key)
+                .into_iter()
+                .map(|i| i.value)
+                .collect();
+        }
+    }
+    // A loaded mesh config declares its providers (none written: none declared).
+    let mut providers = Vec::new();
+    for (node, path) in settings.list(cx, "extensionProviders") {
+        if let Some(provider) = map(cx, node, &path, &["*"]) {
+            match provider.str(cx, "name").filter(|n| !n.is_empty()) {
+                Some(name) => providers.push(name),
+                None => cx.error(node, &provider.path_of("name"), "missing field `name`"),
+            }
+        }
+    }
+    match &mut mesh.extension_providers {
+        Some(existing) => existing.extend(providers),
+        None => mesh.extension_providers = Some(providers),
     }
     if let Some(root) = settings.str(cx, "rootNamespace").filter(|s| !s.is_empty()) {
         mesh.root_namespace = root;

@@ -3,14 +3,15 @@
 use std::net::IpAddr;
 
 use crate::model::{
-    ExternalService, HeaderMutations, HttpRoute, IpBlock, Labels, Model, ResourceRef, RouteMatch,
-    ServicePort, TlsSetting, UriMatch, Vendor, VirtualService,
+    Answer, ExportTo, ExternalService, HeaderMutations, HttpRoute, IpBlock, L4Match, L4Route,
+    Labels, Model, ResourceRef, RouteDestination, RouteMatch, ServicePort, TlsSetting, UriMatch,
+    Vendor, VirtualService,
 };
 use crate::source::Node;
 
 use super::super::decode::{map, Cx, Map};
 use super::super::Doc;
-use super::{enum_field, top_level, USE_WAYPOINT, USE_WAYPOINT_NAMESPACE, WAYPOINT_OPT_OUT};
+use super::{enum_field, top_level, written, USE_WAYPOINT, USE_WAYPOINT_NAMESPACE, WAYPOINT_OPT_OUT};
 
 /// Most hosts one ServiceEntry may list.
 const MAX_HOSTS: usize = 256;
@@ -306,6 +307,13 @@ pub(super) fn destination_rule(cx: &mut Cx, doc: &Doc, model: &mut Model) {
         mode: None,
         sni: None,
         ports: Vec::new(),
+        workload_selector: spec
+            .map(cx, "workloadSelector", &["matchLabels"])
+            .map(|w| w.labels(cx, "matchLabels")),
+        export_to: ExportTo {
+            values: spec.str_list(cx, "exportTo").into_iter().map(|i| i.value).collect(),
+        },
+        location: Some(doc.location()),
     };
     let policy_fields: &[&str] = &[
         "loadBalancer",
@@ -422,6 +430,9 @@ pub(super) fn virtual_service(cx: &mut Cx, doc: &Doc, model: &mut Model) {
         hosts: Vec::new(),
         gateways: Vec::new(),
         http: Vec::new(),
+        l4: Vec::new(),
+        export_to: ExportTo::default(),
+        location: Some(doc.location()),
     };
     if let Some(spec) = doc.spec(
         cx,
@@ -438,11 +449,33 @@ pub(super) fn virtual_service(cx: &mut Cx, doc: &Doc, model: &mut Model) {
             .into_iter()
             .map(|i| i.value)
             .collect();
-        spec.str_list(cx, "exportTo");
+        service.export_to = ExportTo {
+            values: spec
+                .str_list(cx, "exportTo")
+                .into_iter()
+                .map(|i| i.value)
+                .collect(),
+        };
         for (node, path) in spec.list(cx, "http") {
             if let Some(route) = http_route(cx, node, &path) {
                 service.http.push(route);
             }
+        }
+        for key in ["tls", "tcp"] {
+            for (node, path) in spec.list(cx, key) {
+                if let Some(route) = l4_route(cx, node, &path, key == "tls") {
+                    service.l4.push(route);
+                }
+            }
+        }
+        // validation.go ValidateVirtualService: "http, tcp or tls must be provided".
+        if !["http", "tcp", "tls"].iter().any(|k| written(&spec, k)) {
+            cx.error(
+                spec.node,
+                &spec.path,
+                "http, tcp or tls must be provided in a VirtualService (Istio's validation \
+                 rejects it)",
+            );
         }
     }
     model.virtual_services.push(service);
@@ -457,15 +490,11 @@ fn http_route(cx: &mut Cx, node: &Node, path: &str) -> Option<HttpRoute> {
         headers: HeaderMutations::default(),
         destination_host: None,
         destination_port: None,
+        answer: answer(cx, &m),
     };
-    let match_items = m.list(cx, "match");
-    let written_matches = match_items.len();
-    let mut sidecar_only = 0;
-    for (item, item_path) in match_items {
-        match route_match(cx, item, &item_path) {
-            MatchOutcome::Match(entry) => route.matches.push(entry),
-            MatchOutcome::SidecarOnly => sidecar_only += 1,
-            MatchOutcome::Invalid => {}
+    for (item, item_path) in m.list(cx, "match") {
+        if let MatchOutcome::Match(entry) = route_match(cx, item, &item_path) {
+            route.matches.push(entry);
         }
     }
     let route_headers = m
@@ -507,8 +536,123 @@ fn http_route(cx: &mut Cx, node: &Node, path: &str) -> Option<HttpRoute> {
         }
     }
     route.headers = merge_headers(destination_headers, route_headers);
-    if written_matches > 0 && sidecar_only == written_matches {
-        return None;
+    Some(route)
+}
+
+/// `directResponse`, `redirect` or `fault.abort`: the proxy answers instead of forwarding.
+fn answer(cx: &mut Cx, m: &Map) -> Option<Answer> {
+    if let Some(direct) = m.map(cx, "directResponse", &["status", "body"]) {
+        let status = direct.port(cx, "status").unwrap_or(200);
+        return Some(Answer {
+            status,
+            kind: "directResponse".to_string(),
+            always: true,
+        });
+    }
+    if let Some(redirect) = m.map(
+        cx,
+        "redirect",
+        &[
+            "uri",
+            "authority",
+            "port",
+            "derivePort",
+            "scheme",
+            "redirectCode",
+        ],
+    ) {
+        let status = redirect.port(cx, "redirectCode").unwrap_or(301);
+        return Some(Answer {
+            status,
+            kind: "redirect".to_string(),
+            always: true,
+        });
+    }
+    let fault = m.map(cx, "fault", &["delay", "abort"])?;
+    let abort = fault.map(
+        cx,
+        "abort",
+        &["httpStatus", "grpcStatus", "http2Error", "percentage"],
+    )?;
+    let status = abort.port(cx, "httpStatus").unwrap_or(503);
+    let always = match abort.map(cx, "percentage", &["value"]) {
+        None => true,
+        Some(p) => p
+            .get("value")
+            .and_then(|v| match &v.value {
+                crate::source::Value::Int(n) => Some(*n as f64),
+                crate::source::Value::Float(f) => Some(*f),
+                _ => None,
+            })
+            .is_some_and(|v| v >= 100.0),
+    };
+    Some(Answer {
+        status,
+        kind: "fault.abort".to_string(),
+        always,
+    })
+}
+
+/// A `tls[]` or `tcp[]` route.
+fn l4_route(cx: &mut Cx, node: &Node, path: &str, tls: bool) -> Option<L4Route> {
+    let m = map(cx, node, path, &["match", "route"])?;
+    let mut route = L4Route {
+        matches: Vec::new(),
+        destination: None,
+    };
+    let match_fields: &[&str] = if tls {
+        &[
+            "sniHosts",
+            "destinationSubnets",
+            "port",
+            "sourceLabels",
+            "gateways",
+            "sourceNamespace",
+        ]
+    } else {
+        &[
+            "destinationSubnets",
+            "port",
+            "sourceLabels",
+            "gateways",
+            "sourceNamespace",
+            "sourceSubnet",
+        ]
+    };
+    for (item, item_path) in m.list(cx, "match") {
+        let Some(entry) = map(cx, item, &item_path, match_fields) else {
+            continue;
+        };
+        route.matches.push(L4Match {
+            port: entry.port(cx, "port"),
+            sni_hosts: entry
+                .str_list(cx, "sniHosts")
+                .into_iter()
+                .map(|i| i.value)
+                .collect(),
+            gateways: entry
+                .str_list(cx, "gateways")
+                .into_iter()
+                .map(|i| i.value)
+                .collect(),
+        });
+    }
+    for (i, (item, item_path)) in m.list(cx, "route").into_iter().enumerate() {
+        let Some(dest) = map(cx, item, &item_path, &["destination", "weight"]) else {
+            continue;
+        };
+        let Some(target) = dest.map(cx, "destination", &["host", "subset", "port"]) else {
+            continue;
+        };
+        if i == 0 {
+            route.destination = Some(RouteDestination {
+                host: target.str(cx, "host").unwrap_or_default(),
+                port: target
+                    .map(cx, "port", &["number"])
+                    .and_then(|p| p.port(cx, "number")),
+                subset: target.str(cx, "subset"),
+            });
+        }
     }
     Some(route)
 }
@@ -544,8 +688,6 @@ fn header_mutations(cx: &mut Cx, headers: &Map) -> HeaderMutations {
 
 enum MatchOutcome {
     Match(RouteMatch),
-    /// `gateways` lists only `mesh`: never applies at a gateway.
-    SidecarOnly,
     Invalid,
 }
 
@@ -553,10 +695,11 @@ fn route_match(cx: &mut Cx, node: &Node, path: &str) -> MatchOutcome {
     let Some(m) = map(cx, node, path, MATCH_FIELDS) else {
         return MatchOutcome::Invalid;
     };
-    let gateways = m.str_list(cx, "gateways");
-    if !gateways.is_empty() && gateways.iter().all(|g| g.value == "mesh") {
-        return MatchOutcome::SidecarOnly;
-    }
+    let gateways: Vec<String> = m
+        .str_list(cx, "gateways")
+        .into_iter()
+        .map(|g| g.value)
+        .collect();
     for key in UNMODELLED_MATCH_FIELDS {
         if let Some(value) = m.get(key) {
             cx.warn(
@@ -570,7 +713,10 @@ fn route_match(cx: &mut Cx, node: &Node, path: &str) -> MatchOutcome {
         }
     }
     let ignore_case = m.bool(cx, "ignoreUriCase").unwrap_or(false);
-    let mut entry = RouteMatch::default();
+    let mut entry = RouteMatch {
+        gateways,
+        ..RouteMatch::default()
+    };
     if let Some(uri) = string_match(cx, &m, "uri") {
         entry.uri = Some(if ignore_case {
             case_insensitive(uri)

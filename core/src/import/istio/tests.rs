@@ -1701,12 +1701,13 @@ fn unmodelled_istio_kinds_are_skipped() {
     let warns = warnings(&model);
     assert_eq!(warns.len(), 1);
     assert!(
-        warns[0]
-            .message
-            .contains("PeerAuthentication (1), RequestAuthentication (1), Sidecar (1)"),
+        warns[0].message.contains("PeerAuthentication (1)"),
         "{}",
         warns[0].message
     );
+    // Sidecar and RequestAuthentication decide the road: they are modelled.
+    assert_eq!(model.sidecars.len(), 1);
+    assert_eq!(model.request_authns.len(), 1);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -2336,9 +2337,16 @@ fn virtual_service_routes() {
     );
     assert_eq!(vs.hosts, vec!["httpbin.org"]);
     assert_eq!(vs.gateways, vec!["mesh", "istio-egressgateway"]);
-    // The sidecar-only route (`gateways: [mesh]`) never applies at a gateway.
-    assert_eq!(vs.http.len(), 2);
-    let route = &vs.http[0];
+    // Every route is kept with the gateways of its matches: the sidecar-only route
+    // (`gateways: [mesh]`) sends mesh traffic to the egress gateway.
+    assert_eq!(vs.http.len(), 3);
+    assert_eq!(vs.http[0].matches[0].gateways, vec!["mesh"]);
+    assert_eq!(
+        vs.http[0].destination_host.as_deref(),
+        Some("istio-egressgateway.istio-system.svc.cluster.local")
+    );
+    assert_eq!(vs.l4.len(), 2);
+    let route = &vs.http[1];
     assert_eq!(route.matches.len(), 2);
     let first = &route.matches[0];
     assert_eq!(first.uri, Some(UriMatch::Prefix("/api".into())));
@@ -2372,17 +2380,18 @@ fn virtual_service_routes() {
             remove: vec!["x-other".into(), "x-internal".into()],
         }
     );
-    let redirect = &vs.http[1];
+    let redirect = &vs.http[2];
     assert!(redirect.matches.is_empty());
     assert_eq!(redirect.destination_host, None);
     assert!(redirect.headers.is_empty());
+    assert_eq!(redirect.answer.as_ref().map(|a| a.status), Some(301));
 }
 
 #[test]
 fn virtual_service_prefix_ignoring_case() {
     let text = EGRESS_VS.replace("uri: {exact: /Health}", "uri: {prefix: /Api.v1}");
     let model = load(&text);
-    let uri = model.virtual_services[0].http[0].matches[1]
+    let uri = model.virtual_services[0].http[1].matches[1]
         .uri
         .clone()
         .expect("uri");
@@ -2394,7 +2403,7 @@ fn virtual_service_prefix_ignoring_case() {
     // Non-ASCII text compiles and matches itself (Envoy folds ASCII case only).
     let text = EGRESS_VS.replace("uri: {exact: /Health}", "uri: {exact: /Grüße}");
     let model = load(&text);
-    let uri = model.virtual_services[0].http[0].matches[1]
+    let uri = model.virtual_services[0].http[1].matches[1]
         .uri
         .clone()
         .expect("uri");

@@ -359,6 +359,7 @@ fn import_egress_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
         workspace: doc.meta.workspace.clone(),
         group,
         originates_tls: true,
+        servers: Vec::new(),
     });
     model.policies.push(Policy {
         id: id.clone(),

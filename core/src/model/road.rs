@@ -1,0 +1,215 @@
+//! The resources that decide the road a request takes before and after authorization
+//! (SEMANTICS.md §9): Sidecars, Kubernetes Services, RequestAuthentications, gateway
+//! servers, and the parts of VirtualServices that answer or redirect a request.
+
+use serde::Serialize;
+
+use super::{Labels, OutboundMode, ResourceRef};
+use crate::diagnostic::Location;
+
+/// `exportTo` as written: which namespaces see a resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct ExportTo {
+    /// The written values (`*`, `.`, `~` or namespace names); empty when not written.
+    pub values: Vec<String>,
+}
+
+impl ExportTo {
+    /// Whether a resource of `owner` namespace is visible from `namespace`, with `default`
+    /// (the mesh's `default*ExportTo`) when nothing was written.
+    pub fn visible_from(&self, owner: &str, namespace: &str, default: &[String]) -> bool {
+        let values = if self.values.is_empty() {
+            default
+        } else {
+            &self.values
+        };
+        if values.is_empty() {
+            return true;
+        }
+        values.iter().any(|v| match v.as_str() {
+            "*" => true,
+            "." => owner == namespace,
+            "~" => false,
+            other => other == namespace,
+        })
+    }
+}
+
+/// `Sidecar.outboundTrafficPolicy.egressProxy` / MeshConfig `egressProxy`: where unknown
+/// traffic goes instead of the passthrough cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EgressProxy {
+    /// Service host (`istio-egressgateway.istio-system.svc.cluster.local`).
+    pub host: String,
+    /// Subset, when written.
+    pub subset: Option<String>,
+    /// Port, when written.
+    pub port: Option<u16>,
+}
+
+/// An Istio `Sidecar` (networking.istio.io): the outbound view of the workloads it selects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sidecar {
+    /// The resource.
+    pub id: ResourceRef,
+    /// Where it starts.
+    pub location: Location,
+    /// `workloadSelector.labels`; `None` for the namespace (or root namespace) default.
+    pub workload_selector: Option<Labels>,
+    /// `egress[].hosts` flattened (`namespace/dnsName`); empty when `egress` is absent.
+    pub egress_hosts: Vec<String>,
+    /// Whether `egress` was written at all (an absent `egress` keeps every host visible).
+    pub egress_written: bool,
+    /// `outboundTrafficPolicy.mode`, when written.
+    pub outbound: Option<OutboundMode>,
+    /// `outboundTrafficPolicy.egressProxy`, when written.
+    pub egress_proxy: Option<EgressProxy>,
+}
+
+impl Sidecar {
+    /// Whether `egress.hosts` makes `host` of a resource in namespace `owner` visible to a
+    /// workload in this Sidecar's namespace (`sidecar.proto`: `*`, `.` and `~` namespaces).
+    pub fn shows(&self, owner: &str, host: &str) -> bool {
+        if !self.egress_written {
+            return true;
+        }
+        self.egress_hosts.iter().any(|entry| {
+            let (ns, dns) = entry.split_once('/').unwrap_or(("*", entry.as_str()));
+            let ns_ok = match ns {
+                "*" => true,
+                "." => owner == self.id.namespace,
+                "~" => false,
+                other => other == owner,
+            };
+            ns_ok && (super::registry_host_matches(dns, host) || dns_covers(dns, host))
+        })
+    }
+}
+
+/// `*.example.com` covers `*.api.example.com` and `*` covers everything: a registry host
+/// that is itself a wildcard is visible when the Sidecar's pattern is wider.
+fn dns_covers(pattern: &str, host: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    match (pattern.strip_prefix('*'), host.strip_prefix('*')) {
+        (Some(wide), Some(narrow)) => narrow.to_ascii_lowercase().ends_with(&wide.to_ascii_lowercase()),
+        _ => false,
+    }
+}
+
+/// A Kubernetes `Service` port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KubePort {
+    /// `port`: what clients connect to.
+    pub port: u16,
+    /// `targetPort` when numeric (defaults to `port`).
+    pub target_port: u16,
+    /// `name`.
+    pub name: String,
+}
+
+/// A Kubernetes `Service`: how a gateway's Service port maps to the port its Envoy listens
+/// on, and which pods it selects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KubeService {
+    /// The resource.
+    pub id: ResourceRef,
+    /// Where it starts.
+    pub location: Location,
+    /// `spec.selector`.
+    pub selector: Labels,
+    /// `spec.ports`.
+    pub ports: Vec<KubePort>,
+    /// `metadata.labels` (waypoint labels such as `istio.io/use-waypoint`).
+    pub labels: Labels,
+}
+
+impl KubeService {
+    /// Whether `host` names this Service (`name`, `name.ns`, `name.ns.svc`,
+    /// `name.ns.svc.<domain>`), compared case-insensitively.
+    pub fn is_named_by(&self, host: &str) -> bool {
+        kube_service_host(host).is_some_and(|(name, ns)| {
+            name == self.id.name && ns.is_none_or(|ns| ns == self.id.namespace)
+        })
+    }
+}
+
+/// Splits a Kubernetes service host into (name, namespace) when it has that shape:
+/// `name.ns.svc.cluster.local`, `name.ns.svc`, or a single label.
+pub fn kube_service_host(host: &str) -> Option<(String, Option<String>)> {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let parts: Vec<&str> = host.split('.').collect();
+    match parts.as_slice() {
+        [name] => Some(((*name).to_string(), None)),
+        [name, ns, "svc", ..] => Some(((*name).to_string(), Some((*ns).to_string()))),
+        _ => None,
+    }
+}
+
+/// One `RequestAuthentication` (security.istio.io): the JWT issuers a workload accepts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequestAuthn {
+    /// The resource.
+    pub id: ResourceRef,
+    /// Where it starts.
+    pub location: Location,
+    /// `selector.matchLabels`; `None` for every workload of the namespace.
+    pub selector: Option<Labels>,
+    /// `targetRef(s)` names of Gateway-API gateways (`namespace/name`).
+    pub target_gateways: Vec<String>,
+    /// `jwtRules[].issuer` with their `audiences`.
+    pub issuers: Vec<(String, Vec<String>)>,
+}
+
+/// A `servers[]` entry of a networking.istio.io `Gateway`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GatewayServer {
+    /// `port.number` (a Service port; istiod listens on its `targetPort`).
+    pub port: u16,
+    /// `port.protocol`, upper case.
+    pub protocol: String,
+    /// `hosts` (`namespace/host` or `host`).
+    pub hosts: Vec<String>,
+    /// `tls.mode`, when written.
+    pub tls_mode: Option<String>,
+}
+
+impl GatewayServer {
+    /// Whether this server accepts `host` bound by a VirtualService in `vs_namespace`
+    /// (gateway.proto: `hosts` entries `ns/host`, `./host` for the Gateway's own
+    /// namespace, `*/host` or a bare `host` for any namespace).
+    pub fn serves(&self, gateway_namespace: &str, vs_namespace: &str, host: &str) -> bool {
+        self.hosts.iter().any(|entry| {
+            let (ns, dns) = entry.split_once('/').unwrap_or(("*", entry.as_str()));
+            let ns_ok = match ns {
+                "*" => true,
+                "." => vs_namespace == gateway_namespace,
+                other => other == vs_namespace,
+            };
+            ns_ok && (dns == "*" || super::registry_host_matches(dns, host))
+        })
+    }
+}
+
+/// Where a VirtualService route sends a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RouteDestination {
+    /// `destination.host`.
+    pub host: String,
+    /// `destination.port.number`.
+    pub port: Option<u16>,
+    /// `destination.subset`.
+    pub subset: Option<String>,
+}
+
+/// A route that answers instead of forwarding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Answer {
+    /// HTTP status the client gets.
+    pub status: u16,
+    /// `directResponse`, `fault.abort` or `redirect`.
+    pub kind: String,
+    /// Whether the answer applies to every request (`fault.abort` below 100 % does not).
+    pub always: bool,
+}
