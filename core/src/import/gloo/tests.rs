@@ -670,7 +670,7 @@ spec:
         ("\"*\"", "spec.hosts[0]", "not a host name"),
         ("\"a.*.com\"", "spec.hosts[1]", "not a host name"),
         ("abc", "spec.ports[0].number", "not a number"),
-        ("UDP", "spec.ports[1].protocol", "unknown protocol"),
+        ("UDP", "spec.ports[1].protocol", "unknown value `UDP` for `protocol`"),
         (
             "number: 81",
             "spec.ports[2].protocol",
@@ -747,7 +747,7 @@ spec:
     let errors = errors(text);
     let r = "VirtualGateway gw/vg";
     let expected: Vec<(&str, &str, &str, &str)> = vec![
-        ("POD", r, "spec.workloads[0].kind", "unknown kind"),
+        ("POD", r, "spec.workloads[0].kind", "unknown value `POD` for `kind`"),
         (
             "{}\n    port: {number: 80}",
             r,
@@ -764,7 +764,7 @@ spec:
             "QUIC",
             r,
             "spec.listeners[1].appProtocol",
-            "unknown appProtocol",
+            "unknown value `QUIC` for `appProtocol`",
         ),
         (
             "true",
@@ -856,7 +856,7 @@ fn access_policy_errors() {
         (
             "EXTERNAL\n",
             "spec.applyToDestinations[0].kind",
-            "unknown kind",
+            "unknown value `EXTERNAL` for `kind`",
         ),
         (
             "{name: vm}",
@@ -912,13 +912,19 @@ fn unsupported_version_and_other_groups() {
         "networking",
         "ExternalService ext/es",
         "apiVersion",
-        "unsupported version `v1`",
+        "unsupported apiVersion `networking.gloo.solo.io/v1`",
     );
 
     // Kinds of other groups are not Gloo's.
     let model = load("apiVersion: example.com/v2\nkind: ExternalService\nmetadata: {name: x}\n");
     assert!(model.services.is_empty());
-    assert!(model.warnings[0].message.contains("skipped 1 resource"));
+    assert!(
+        model.warnings[0]
+            .message
+            .contains("skipped ExternalService (example.com/v2)"),
+        "{}",
+        model.warnings[0].message
+    );
 }
 
 #[test]

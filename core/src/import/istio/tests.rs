@@ -1698,14 +1698,30 @@ fn unmodelled_istio_kinds_are_skipped() {
          metadata: {name: p, namespace: a}\nspec: {}\n---\napiVersion: security.istio.io/v1\n\
          kind: RequestAuthentication\nmetadata: {name: r, namespace: a}\nspec: {}\n",
     );
-    let warns = warnings(&model);
-    assert_eq!(warns.len(), 1);
-    assert!(
-        warns[0]
-            .message
-            .contains("PeerAuthentication (1), RequestAuthentication (1), Sidecar (1)"),
-        "{}",
-        warns[0].message
+    // One warning per skipped resource, at its `kind:` line, naming its API group.
+    let got: Vec<(u32, u32, &str)> = warnings(&model)
+        .iter()
+        .map(|w| (w.location.line, w.location.column, w.message.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                2,
+                7,
+                "skipped Sidecar (networking.istio.io/v1): egress-policy does not model it"
+            ),
+            (
+                7,
+                7,
+                "skipped PeerAuthentication (security.istio.io/v1): egress-policy does not model it"
+            ),
+            (
+                12,
+                7,
+                "skipped RequestAuthentication (security.istio.io/v1): egress-policy does not model it"
+            ),
+        ]
     );
 }
 

@@ -563,7 +563,7 @@ fn unknown_mode_is_an_error() {
         "EVERYONE",
         RESOURCE,
         "spec.authorization[0].from.mode",
-        "unknown mode `EVERYONE`",
+        "unknown value `EVERYONE` for `mode`",
     );
 }
 
@@ -877,7 +877,7 @@ fn unsupported_version_is_an_error() {
         "gateway.tsb",
         RESOURCE,
         "apiVersion",
-        "unsupported version `v1`",
+        "unsupported apiVersion `gateway.tsb.tetrate.io/v1`",
     );
 }
 
@@ -1013,7 +1013,7 @@ spec:
         "SOMETIMES",
         "Group default/sg",
         "spec.configMode",
-        "unknown configMode",
+        "unknown value `SOMETIMES` for `configMode`",
     );
 
     // No workspace loaded: the group keeps no namespaces and says so.
@@ -1118,7 +1118,7 @@ spec:
         "SOMEWHERE",
         ts,
         "spec.reachability.mode",
-        "unknown mode",
+        "unknown value `SOMEWHERE` for `mode`",
     );
     assert_diag(
         &errors[1],
