@@ -395,3 +395,6 @@ pub fn load_str(name: &str, text: &str) -> Result<Model> {
     loader.add_str(name, text);
     loader.load()
 }
+
+#[cfg(test)]
+mod tests;

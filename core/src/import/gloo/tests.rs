@@ -670,7 +670,11 @@ spec:
         ("\"*\"", "spec.hosts[0]", "not a host name"),
         ("\"a.*.com\"", "spec.hosts[1]", "not a host name"),
         ("abc", "spec.ports[0].number", "not a number"),
-        ("UDP", "spec.ports[1].protocol", "unknown value `UDP` for `protocol`"),
+        (
+            "UDP",
+            "spec.ports[1].protocol",
+            "unknown value `UDP` for `protocol`",
+        ),
         (
             "number: 81",
             "spec.ports[2].protocol",
@@ -747,7 +751,12 @@ spec:
     let errors = errors(text);
     let r = "VirtualGateway gw/vg";
     let expected: Vec<(&str, &str, &str, &str)> = vec![
-        ("POD", r, "spec.workloads[0].kind", "unknown value `POD` for `kind`"),
+        (
+            "POD",
+            r,
+            "spec.workloads[0].kind",
+            "unknown value `POD` for `kind`",
+        ),
         (
             "{}\n    port: {number: 80}",
             r,
