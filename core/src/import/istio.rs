@@ -47,26 +47,29 @@ pub(crate) fn import_mesh_config(cx: &mut Cx, doc: &Doc, mesh: &mut MeshConfig) 
 #[derive(Debug, Default)]
 pub(crate) struct IstioImporter;
 
+/// A decoder of one Istio kind.
+type Decoder = fn(&mut Cx, &Doc, &mut Model);
+
 impl Importer for IstioImporter {
     fn import(&mut self, cx: &mut Cx, doc: &Doc, model: &mut Model) -> bool {
-        let (versions, decoder): (&[&str], fn(&mut Cx, &Doc, &mut Model)) =
-            match (doc.group.as_str(), doc.kind.as_str()) {
-                ("security.istio.io", "AuthorizationPolicy") => (&["v1", "v1beta1"], authz::import),
-                ("networking.istio.io", "ServiceEntry") => {
-                    (NETWORKING_VERSIONS, networking::service_entry)
-                }
-                ("networking.istio.io", "DestinationRule") => {
-                    (NETWORKING_VERSIONS, networking::destination_rule)
-                }
-                ("networking.istio.io", "VirtualService") => {
-                    (NETWORKING_VERSIONS, networking::virtual_service)
-                }
-                ("networking.istio.io", "Gateway") => (NETWORKING_VERSIONS, gateway::istio_gateway),
-                ("gateway.networking.k8s.io", "Gateway") => {
-                    (&["v1", "v1beta1"], gateway::kubernetes_gateway)
-                }
-                _ => return false,
-            };
+        let (versions, decoder): (&[&str], Decoder) = match (doc.group.as_str(), doc.kind.as_str())
+        {
+            ("security.istio.io", "AuthorizationPolicy") => (&["v1", "v1beta1"], authz::import),
+            ("networking.istio.io", "ServiceEntry") => {
+                (NETWORKING_VERSIONS, networking::service_entry)
+            }
+            ("networking.istio.io", "DestinationRule") => {
+                (NETWORKING_VERSIONS, networking::destination_rule)
+            }
+            ("networking.istio.io", "VirtualService") => {
+                (NETWORKING_VERSIONS, networking::virtual_service)
+            }
+            ("networking.istio.io", "Gateway") => (NETWORKING_VERSIONS, gateway::istio_gateway),
+            ("gateway.networking.k8s.io", "Gateway") => {
+                (&["v1", "v1beta1"], gateway::kubernetes_gateway)
+            }
+            _ => return false,
+        };
         if require_version(cx, doc, versions) {
             decoder(cx, doc, model);
         }
