@@ -498,6 +498,13 @@ pub(crate) fn is_dns_subdomain(text: &str) -> bool {
             .all(|label| is_dns_label(label, Case::Lower))
 }
 
+/// The checks a TSB or Gloo resource gets before its decoder: its top-level keys, then its
+/// API version (see [`require_version`]); whether the decoder should run.
+pub(crate) fn header_ok(cx: &mut Cx, doc: &super::Doc, versions: &[&str]) -> bool {
+    top_level(cx, doc);
+    require_version(cx, doc, versions)
+}
+
 /// Checks the document's API version against the `versions` egress-policy reads for its
 /// kind; reports a located error at `apiVersion` when it is not one of them.
 pub(crate) fn require_version(cx: &mut Cx, doc: &super::Doc, versions: &[&str]) -> bool {

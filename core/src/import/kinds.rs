@@ -139,33 +139,22 @@ pub(crate) fn report_skipped(cx: &mut Cx, doc: &Doc) {
     } else {
         format!("{}/{}", doc.group, doc.version)
     };
-    let Some(kinds) = kinds_of(&doc.group) else {
-        cx.warn(
+    match kinds_of(&doc.group) {
+        Some(kinds) if !kinds.contains(&doc.kind.as_str()) => cx.error(
+            at,
+            "kind",
+            unknown_kind_message(&doc.kind, &doc.group, kinds),
+        ),
+        // A real kind egress-policy does not model, or a kind of another API group.
+        _ => cx.warn(
             at,
             "kind",
             format!(
                 "skipped {} ({api_version}): egress-policy does not model it",
                 doc.kind
             ),
-        );
-        return;
-    };
-    if kinds.contains(&doc.kind.as_str()) {
-        cx.warn(
-            at,
-            "kind",
-            format!(
-                "skipped {} ({api_version}): egress-policy does not model it",
-                doc.kind
-            ),
-        );
-        return;
+        ),
     }
-    cx.error(
-        at,
-        "kind",
-        unknown_kind_message(&doc.kind, &doc.group, kinds),
-    );
 }
 
 /// The kinds of a known API group.

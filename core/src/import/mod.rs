@@ -397,4 +397,6 @@ pub fn load_str(name: &str, text: &str) -> Result<Model> {
 }
 
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;

@@ -2,23 +2,16 @@
 //! loader.
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::error::Error;
+use crate::import::test_support as support;
 use crate::import::{load_str, Loader};
 use crate::model::Model;
 
 fn load(text: &str) -> Model {
-    match load_str("p.yaml", text) {
-        Ok(model) => model,
-        Err(err) => panic!("unexpected load failure:\n{err}"),
-    }
+    support::load("p.yaml", text)
 }
 
 fn errors(text: &str) -> Vec<Diagnostic> {
-    match load_str("p.yaml", text) {
-        Ok(_) => panic!("load succeeded:\n{text}"),
-        Err(Error::Invalid(diags)) => diags.into_iter().filter(Diagnostic::is_error).collect(),
-        Err(other) => panic!("unexpected error: {other}"),
-    }
+    support::errors("p.yaml", text)
 }
 
 /// `file:line:column: message` of a diagnostic.

@@ -21,7 +21,7 @@ use crate::diagnostic::Diagnostic;
 use crate::model::{Gateway, Labels, Model, ResourceRef};
 use crate::source::Node;
 
-use super::decode::{map, require_version, top_level, Cx, Map, Site};
+use super::decode::{header_ok, map, Cx, Map, Site};
 use super::{Doc, Importer};
 
 const OBJECT_SELECTOR_FIELDS: &[&str] = &["labels", "name", "namespace", "cluster", "workspace"];
@@ -106,8 +106,7 @@ impl Importer for GlooImporter {
             ("security.policy.gloo.solo.io", "AccessPolicy") => access_policy::import,
             _ => return false,
         };
-        top_level(cx, doc);
-        if require_version(cx, doc, &["v2"]) {
+        if header_ok(cx, doc, &["v2"]) {
             decoder(self, cx, doc, model);
         }
         true

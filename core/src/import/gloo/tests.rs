@@ -1,7 +1,7 @@
 //! Gloo import tests, all through [`crate::import::load_str`].
 
 use crate::diagnostic::Diagnostic;
-use crate::import::load_str;
+use crate::import::test_support::{self as support, at, vals};
 use crate::model::{
     Condition, Field, GatewayKind, IpBlock, Labels, Model, NamespacePattern, PathPattern,
     ResourceRef, Rule, Scope, ServiceAccountRef, ServicePort, Source, StringPattern,
@@ -11,33 +11,11 @@ use crate::model::{
 const FILE: &str = "gloo.yaml";
 
 fn load(text: &str) -> Model {
-    match load_str(FILE, text) {
-        Ok(model) => model,
-        Err(err) => panic!("expected a clean load, got:\n{err}"),
-    }
+    support::load(FILE, text)
 }
 
 fn errors(text: &str) -> Vec<Diagnostic> {
-    match load_str(FILE, text) {
-        Ok(_) => panic!("expected errors"),
-        Err(err) => err
-            .diagnostics()
-            .iter()
-            .filter(|d| d.is_error())
-            .cloned()
-            .collect(),
-    }
-}
-
-/// 1-based line and column of the first occurrence of `needle`.
-fn at(text: &str, needle: &str) -> (u32, u32) {
-    let offset = text
-        .find(needle)
-        .unwrap_or_else(|| panic!("`{needle}` not in text"));
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let column = offset - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-    (line as u32, column as u32)
+    support::errors(FILE, text)
 }
 
 #[track_caller]
@@ -49,26 +27,7 @@ fn assert_diag(
     field: &str,
     message: &str,
 ) {
-    assert_eq!(d.location.file, FILE);
-    assert_eq!(
-        (d.location.line, d.location.column),
-        at(text, needle),
-        "{d}"
-    );
-    assert_eq!(d.resource.as_deref(), Some(resource), "{d}");
-    assert_eq!(d.field.as_deref(), Some(field), "{d}");
-    assert!(
-        d.message.contains(message),
-        "`{}` lacks `{message}`",
-        d.message
-    );
-}
-
-fn vals<P>(values: Vec<P>) -> Field<P> {
-    Field {
-        values,
-        not_values: Vec::new(),
-    }
+    support::assert_diag_in(FILE, d, text, needle, (resource, field, message));
 }
 
 fn labels(pairs: &[(&str, &str)]) -> Labels {

@@ -23,7 +23,7 @@ mod tests;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Model, ResourceRef};
 
-use super::decode::{require_version, top_level, Cx, Site};
+use super::decode::{header_ok, Cx, Site};
 use super::{Doc, Importer};
 
 /// The port sidecars send unknown traffic to at a TSB egress gateway (mTLS).
@@ -66,8 +66,7 @@ impl Importer for TsbImporter {
             }
             _ => return false,
         };
-        top_level(cx, doc);
-        if require_version(cx, doc, &["v2"]) {
+        if header_ok(cx, doc, &["v2"]) {
             decoder(self, cx, doc, model);
         }
         true

@@ -106,12 +106,12 @@ pub(super) fn traffic_setting(state: &mut TsbImporter, cx: &mut Cx, doc: &Doc, m
     let Some((host, host_node, host_path)) = hosts.into_iter().next() else {
         return;
     };
-    let Some(workspace) = doc.meta.workspace.clone() else {
-        cx.error(
-            doc.node,
-            "metadata.workspace",
-            "a TrafficSetting with an egress host needs its workspace (`metadata.workspace` or annotation `tsb.tetrate.io/workspace`): its sources are the namespaces of its workspace or group",
-        );
+    let Some(workspace) = required_workspace(
+        cx,
+        doc,
+        "a TrafficSetting with an egress host needs its workspace",
+        ": its sources are the namespaces of its workspace or group",
+    ) else {
         return;
     };
     let scope = group_path(cx, doc, "trafficGroup").unwrap_or(workspace);
@@ -210,12 +210,7 @@ pub(super) fn group(state: &mut TsbImporter, cx: &mut Cx, doc: &Doc, model: &mut
             }
         }
     }
-    let Some(workspace) = doc.meta.workspace.clone() else {
-        cx.error(
-            doc.node,
-            "metadata.workspace",
-            "a Group needs its workspace (`metadata.workspace` or annotation `tsb.tetrate.io/workspace`)",
-        );
+    let Some(workspace) = required_workspace(cx, doc, "a Group needs its workspace", "") else {
         return;
     };
     let name = format!("{workspace}/{}", doc.meta.name);
@@ -332,4 +327,18 @@ fn valid_selector_part(part: &str) -> bool {
         && part
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '*'))
+}
+
+/// The resource's workspace; reports `what` (then where a workspace is written, then `why`)
+/// when it has none.
+fn required_workspace(cx: &mut Cx, doc: &Doc, what: &str, why: &str) -> Option<String> {
+    let workspace = doc.meta.workspace.clone();
+    if workspace.is_none() {
+        cx.error(
+            doc.node,
+            "metadata.workspace",
+            format!("{what} (`metadata.workspace` or annotation `tsb.tetrate.io/workspace`){why}"),
+        );
+    }
+    workspace
 }
