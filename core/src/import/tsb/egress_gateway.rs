@@ -12,7 +12,7 @@ use super::super::decode::{
     values, Case, Cx, Item, Map,
 };
 use super::super::Doc;
-use super::{group_path, spec_fields, TsbImporter, EGRESS_PORT};
+use super::{config_generation_metadata, group_path, spec_fields, TsbImporter, EGRESS_PORT};
 
 /// `AuthorizationSettings.Mode` values (terraform-provider-tsb docs list them in strictness
 /// order: `UNSET`, `DISABLED`, `CLUSTER`, `WORKSPACE`, `NAMESPACE`, `GROUP`, `RULES`, `CUSTOM`).
@@ -73,14 +73,7 @@ pub(super) fn import(_: &mut TsbImporter, cx: &mut Cx, doc: &Doc, model: &mut Mo
             map(cx, item, &path, &["fqn", "config", "match"]);
         }
     }
-    if let Some(node) = spec.get("configGenerationMetadata") {
-        map(
-            cx,
-            node,
-            &spec.path_of("configGenerationMetadata"),
-            &["labels", "annotations"],
-        );
-    }
+    config_generation_metadata(cx, &spec);
     let group = group_path(cx, doc, "gatewayGroup");
     let gateway = GatewayContext {
         namespace: namespace.clone().unwrap_or_default(),

@@ -23,7 +23,7 @@ mod tests;
 use crate::diagnostic::Diagnostic;
 use crate::model::{Model, ResourceRef};
 
-use super::decode::{header_ok, Cx, Site};
+use super::decode::{header_ok, map, Cx, Map, Site};
 use super::{Doc, Importer};
 
 /// The port sidecars send unknown traffic to at a TSB egress gateway (mTLS).
@@ -108,5 +108,18 @@ pub(super) fn group_path(cx: &mut Cx, doc: &Doc, annotation: &str) -> Option<Str
             );
             None
         }
+    }
+}
+
+/// Checks `spec.configGenerationMetadata` (labels and annotations TSB adds to what it
+/// generates; nothing of it is modelled).
+pub(super) fn config_generation_metadata(cx: &mut Cx, spec: &Map) {
+    if let Some(node) = spec.get("configGenerationMetadata") {
+        map(
+            cx,
+            node,
+            &spec.path_of("configGenerationMetadata"),
+            &["labels", "annotations"],
+        );
     }
 }

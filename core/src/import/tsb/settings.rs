@@ -8,7 +8,7 @@ use super::super::decode::{
     enum_field, is_dns_label, is_empty_list, map, required, str_list, Case, Cx, Map, Site,
 };
 use super::super::Doc;
-use super::{group_path, spec_fields, TsbImporter};
+use super::{config_generation_metadata, group_path, spec_fields, TsbImporter};
 
 /// `ReachabilitySettings.Mode` values.
 const REACHABILITY_MODES: &[&str] = &[
@@ -95,14 +95,7 @@ pub(super) fn traffic_setting(state: &mut TsbImporter, cx: &mut Cx, doc: &Doc, m
             }
         }
     }
-    if let Some(node) = spec.get("configGenerationMetadata") {
-        map(
-            cx,
-            node,
-            &spec.path_of("configGenerationMetadata"),
-            &["labels", "annotations"],
-        );
-    }
+    config_generation_metadata(cx, &spec);
     let Some((host, host_node, host_path)) = hosts.into_iter().next() else {
         return;
     };
@@ -254,14 +247,7 @@ fn common_spec(cx: &mut Cx, spec: &Map) {
     spec.str(cx, "description");
     spec.str(cx, "etag");
     spec.bool(cx, "deletionProtectionEnabled");
-    if let Some(node) = spec.get("configGenerationMetadata") {
-        map(
-            cx,
-            node,
-            &spec.path_of("configGenerationMetadata"),
-            &["labels", "annotations"],
-        );
-    }
+    config_generation_metadata(cx, spec);
 }
 
 /// `namespaceSelector.names`: `cluster/namespace` entries, `*` (or a `prefix*` glob) allowed
