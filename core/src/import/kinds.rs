@@ -46,6 +46,7 @@ const KNOWN_KINDS: &[(&str, &[&str])] = &[
             "Gateway",
             "GatewayClass",
             "HTTPRoute",
+            "ListenerSet",
             "ReferenceGrant",
             "TCPRoute",
             "TLSRoute",
