@@ -477,7 +477,6 @@ impl CRule {
     }
 }
 
-
 /// Labels subset check.
 pub(crate) fn labels_subset(wanted: &Labels, have: &Labels) -> bool {
     wanted.iter().all(|(k, v)| have.get(k) == Some(v))

@@ -26,8 +26,8 @@ use crate::road::End;
 
 use matchers::{labels_subset, CRule};
 pub use prepare::{Digest, Prepared};
-pub use verdict::{CustomNote, Verdict, VerdictRoute, VerdictTls};
 use verdict::Decided;
+pub use verdict::{CustomNote, Verdict, VerdictRoute, VerdictTls};
 
 /// Action class of a policy, for per-action minima.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -485,8 +485,16 @@ impl Compiled {
 
     /// The enforcement point a walked road names, computed once and cached (up to
     /// [`DYNAMIC_POINTS`] distinct points; beyond that computed per request).
-    pub(crate) fn resolve_point(&self, model: &Model, spec: &crate::road::PointSpec) -> Arc<PointInfo> {
-        let key: PointKey = (spec.namespace.clone(), spec.labels.clone(), spec.gateways.clone());
+    pub(crate) fn resolve_point(
+        &self,
+        model: &Model,
+        spec: &crate::road::PointSpec,
+    ) -> Arc<PointInfo> {
+        let key: PointKey = (
+            spec.namespace.clone(),
+            spec.labels.clone(),
+            spec.gateways.clone(),
+        );
         if let Ok(cache) = self.dynamic_points.read() {
             if let Some(info) = cache.get(&key) {
                 return Arc::clone(info);
@@ -734,9 +742,10 @@ impl Compiled {
         let audit = best.audit;
         let no_proxy = req.normalized.workload.is_some()
             && point.gateways.is_empty()
-            && !point
-                .info
-                .map_or_else(|| self.point_info(model, point).attaches_any, |i| i.attaches_any);
+            && !point.info.map_or_else(
+                || self.point_info(model, point).attaches_any,
+                |i| i.attaches_any,
+            );
         Verdict::from_outcome(
             self,
             model,
@@ -759,7 +768,6 @@ impl Compiled {
                 .is_some_and(|p| self.attaches(model, p, point, service))
         })
     }
-
 }
 
 /// How many distinct non-gateway request workloads an engine remembers.

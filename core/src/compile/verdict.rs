@@ -1,7 +1,7 @@
 //! The compiled engine's answer: borrowed, allocation-free, convertible to a [`Decision`].
 
-use crate::decision::{Decision, DryRunOutcome, Reason, Route, RouteTls};
 use crate::decision::ACCESS_DENIED;
+use crate::decision::{Decision, DryRunOutcome, Reason, Route, RouteTls};
 use crate::model::{HeaderMutations, Model, ResourceRef};
 use crate::road::End;
 

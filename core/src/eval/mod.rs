@@ -6,17 +6,15 @@
 //! Ties are broken deterministically: when several policies of the deciding action match,
 //! the first in model (load) order decides, with its lowest matching rule index.
 
-
 use crate::decision::{
     Caveat, Decision, DryRunOutcome, Explanation, PolicyVerdict, Reason, RuleVerdict,
 };
-use crate::road::{self, AuthzSummary, End, PointSpec};
 use crate::model::{
     Action, Condition, ExternalService, Field, Gateway, GatewayKind, Labels, Model, Operation,
     Policy, ResourceRef, Rule, Scope, Source, StringPattern, Vendor,
 };
 use crate::request::{Normalized, Protocol, Request};
-
+use crate::road::{self, AuthzSummary, End, PointSpec};
 
 use crate::decision::ACCESS_DENIED;
 use crate::model::GATEWAY_NAME_LABEL;
@@ -193,7 +191,10 @@ pub fn explain(model: &Model, request: &Request) -> Explanation {
         .filter(|p| p.action == Action::Audit)
         .any(|p| first_matching_rule(p, &req, model).is_some());
 
-    let answered = outcome.allowed.then_some(()).and(enforcement.answer.as_ref());
+    let answered = outcome
+        .allowed
+        .then_some(())
+        .and(enforcement.answer.as_ref());
     let route = (outcome.allowed && answered.is_none())
         .then(|| road::route(model, &road))
         .flatten();

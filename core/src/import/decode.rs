@@ -322,3 +322,230 @@ pub(crate) fn labels(cx: &mut Cx, node: &Node, path: &str) -> BTreeMap<String, S
     }
     out
 }
+
+// ------------------------------------------------------------------------------------------
+// Helpers shared by the vendor importers
+
+/// The top-level keys of every resource egress-policy reads.
+pub(crate) const TOP_LEVEL_FIELDS: &[&str] = &["apiVersion", "kind", "metadata", "spec", "status"];
+
+/// Checks the top-level keys of a resource against [`TOP_LEVEL_FIELDS`].
+pub(crate) fn top_level(cx: &mut Cx, doc: &super::Doc) {
+    map(cx, doc.node, "", TOP_LEVEL_FIELDS);
+}
+
+/// Where something was written, for diagnostics raised after the import of its resource
+/// (in an importer's `link`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Site {
+    location: Location,
+    resource: Option<String>,
+    field: String,
+}
+
+impl Site {
+    /// The place of `node` (field path `field`) in the resource `cx` decodes.
+    pub(crate) fn new(cx: &Cx, node: &Node, field: &str) -> Self {
+        Site {
+            location: node.location(cx.file),
+            resource: cx.resource.clone(),
+            field: field.to_string(),
+        }
+    }
+
+    /// A warning at this place.
+    pub(crate) fn warning(&self, message: String) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            location: self.location.clone(),
+            resource: self.resource.clone(),
+            field: (!self.field.is_empty()).then(|| self.field.clone()),
+            message,
+        }
+    }
+}
+
+/// A required field: reports it when missing (or null); `hint` is appended to the message.
+pub(crate) fn required<'n>(cx: &mut Cx, m: &Map<'n>, key: &str, hint: &str) -> Option<&'n Node> {
+    let node = m.get(key);
+    if node.is_none() {
+        cx.error(
+            m.node,
+            &m.path_of(key),
+            format!("missing field `{key}`{hint}"),
+        );
+    }
+    node
+}
+
+/// A string field restricted to `allowed` values (compared exactly); reports other values.
+pub(crate) fn enum_field(cx: &mut Cx, m: &Map, key: &str, allowed: &[&str]) -> Option<String> {
+    let node = m.get(key)?;
+    let path = m.path_of(key);
+    let value = string(cx, node, &path)?;
+    checked_enum(cx, node, &path, key, value.clone(), &value, allowed)
+}
+
+/// Like [`enum_field`], but the value is upper-cased first (Gloo accepts protocol and mode
+/// names in any case); returns the upper-cased value.
+pub(crate) fn upper_enum_field(
+    cx: &mut Cx,
+    m: &Map,
+    key: &str,
+    allowed: &[&str],
+) -> Option<String> {
+    let node = m.get(key)?;
+    let path = m.path_of(key);
+    let value = string(cx, node, &path)?;
+    checked_enum(
+        cx,
+        node,
+        &path,
+        key,
+        value.to_ascii_uppercase(),
+        &value,
+        allowed,
+    )
+}
+
+/// `candidate` if it is in `allowed`, else a located error naming what was `written`.
+fn checked_enum(
+    cx: &mut Cx,
+    node: &Node,
+    path: &str,
+    key: &str,
+    candidate: String,
+    written: &str,
+    allowed: &[&str],
+) -> Option<String> {
+    if allowed.contains(&candidate.as_str()) {
+        return Some(candidate);
+    }
+    cx.error(
+        node,
+        path,
+        format!(
+            "unknown value `{written}` for `{key}`, expected one of {}",
+            quoted(allowed)
+        ),
+    );
+    None
+}
+
+/// The values as a list of back-quoted words: `` `A`, `B` ``.
+pub(crate) fn quoted(values: &[&str]) -> String {
+    values
+        .iter()
+        .map(|v| format!("`{v}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A model field that matches any of `values` (and has no negated values).
+pub(crate) fn values<P>(values: Vec<P>) -> crate::model::Field<P> {
+    crate::model::Field {
+        values,
+        not_values: Vec::new(),
+    }
+}
+
+/// Whether `key` is written with content: anything but null or an empty list.
+pub(crate) fn written(m: &Map, key: &str) -> bool {
+    match m.get(key).map(|n| &n.value) {
+        Some(Value::Seq(items)) => !items.is_empty(),
+        Some(_) => true,
+        None => false,
+    }
+}
+
+/// Whether the node is an empty list.
+pub(crate) fn is_empty_list(node: &Node) -> bool {
+    matches!(&node.value, Value::Seq(items) if items.is_empty())
+}
+
+/// Which letters a DNS label may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Case {
+    /// Lower case only: Kubernetes object names (namespaces, service accounts), which the
+    /// API server rejects in upper case.
+    Lower,
+    /// Either case: host names, which DNS compares without case (Istio accepts `Example.COM`).
+    Any,
+}
+
+/// An RFC 1123 label: 1–63 ASCII letters (of the given [`Case`]), digits and `-`, neither
+/// starting nor ending with `-`.
+pub(crate) fn is_dns_label(text: &str, case: Case) -> bool {
+    let letter_ok = |c: char| match case {
+        Case::Lower => c.is_ascii_lowercase(),
+        Case::Any => c.is_ascii_alphabetic(),
+    };
+    !text.is_empty()
+        && text.len() <= 63
+        && text
+            .chars()
+            .all(|c| letter_ok(c) || c.is_ascii_digit() || c == '-')
+        && !text.starts_with('-')
+        && !text.ends_with('-')
+}
+
+/// An RFC 1123 subdomain in lower case (Kubernetes service account names): dot-separated
+/// [`Case::Lower`] labels, at most 253 characters.
+pub(crate) fn is_dns_subdomain(text: &str) -> bool {
+    text.len() <= 253
+        && text
+            .split('.')
+            .all(|label| is_dns_label(label, Case::Lower))
+}
+
+/// The checks a TSB or Gloo resource gets before its decoder: its top-level keys, then its
+/// API version (see [`require_version`]); whether the decoder should run.
+pub(crate) fn header_ok(cx: &mut Cx, doc: &super::Doc, versions: &[&str]) -> bool {
+    top_level(cx, doc);
+    require_version(cx, doc, versions)
+}
+
+/// Checks the document's API version against the `versions` egress-policy reads for its
+/// kind; reports a located error at `apiVersion` when it is not one of them.
+pub(crate) fn require_version(cx: &mut Cx, doc: &super::Doc, versions: &[&str]) -> bool {
+    if versions.contains(&doc.version.as_str()) {
+        return true;
+    }
+    let at = doc.node.get("apiVersion").unwrap_or(doc.node);
+    let expected: Vec<String> = versions
+        .iter()
+        .map(|v| format!("`{}/{v}`", doc.group))
+        .collect();
+    cx.error(
+        at,
+        "apiVersion",
+        format!(
+            "unsupported apiVersion `{}/{}` for {}, expected {}",
+            doc.group,
+            doc.version,
+            doc.kind,
+            match expected.as_slice() {
+                [one] => one.clone(),
+                _ => format!("one of {}", expected.join(", ")),
+            }
+        ),
+    );
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_dns_label, is_dns_subdomain, Case};
+
+    #[test]
+    fn dns_labels_follow_the_case_rule() {
+        assert!(is_dns_label("istio-system", Case::Lower));
+        assert!(!is_dns_label("Istio-System", Case::Lower));
+        assert!(is_dns_label("Istio-System", Case::Any));
+        for bad in ["", "-a", "a-", "a_b", "a.b", &"a".repeat(64)] {
+            assert!(!is_dns_label(bad, Case::Any), "{bad}");
+        }
+        assert!(is_dns_subdomain("my.account"));
+        assert!(!is_dns_subdomain("My.account"));
+    }
+}

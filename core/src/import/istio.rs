@@ -16,8 +16,10 @@ mod tests;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::model::{GatewayKind, MeshConfig, Model, ResourceRef, Vendor};
 
-use super::decode::{self, map, Cx, Map};
-use super::Doc;
+use super::decode::{require_version, Cx};
+// The helpers the decoders of this module's files share with the other vendors.
+use super::decode::{enum_field, top_level, written};
+use super::{Doc, Importer};
 
 /// Label that points a ServiceEntry (or every ServiceEntry of a namespace) at a waypoint.
 const USE_WAYPOINT: &str = "istio.io/use-waypoint";
@@ -40,52 +42,48 @@ pub(crate) fn import_mesh_config(cx: &mut Cx, doc: &Doc, mesh: &mut MeshConfig) 
     mesh::import(cx, doc, mesh);
 }
 
-/// Imports the document if it is an Istio kind; returns whether it was.
-pub(crate) fn import(cx: &mut Cx, doc: &Doc, model: &mut Model) -> bool {
-    match (doc.group.as_str(), doc.kind.as_str()) {
-        ("security.istio.io", "AuthorizationPolicy") => {
-            if version_ok(cx, doc, &["v1", "v1beta1"]) {
-                authz::import(cx, doc, model);
+/// The importer of Istio kinds (and of the Kubernetes Gateway API's `Gateway`). It keeps
+/// no state between documents: the waypoint markers [`link`](Importer::link) resolves are
+/// in the model.
+#[derive(Debug, Default)]
+pub(crate) struct IstioImporter;
+
+/// A decoder of one Istio kind.
+type Decoder = fn(&mut Cx, &Doc, &mut Model);
+
+impl Importer for IstioImporter {
+    fn import(&mut self, cx: &mut Cx, doc: &Doc, model: &mut Model) -> bool {
+        let (versions, decoder): (&[&str], Decoder) = match (doc.group.as_str(), doc.kind.as_str())
+        {
+            ("security.istio.io", "AuthorizationPolicy") => (&["v1", "v1beta1"], authz::import),
+            ("networking.istio.io", "ServiceEntry") => {
+                (NETWORKING_VERSIONS, networking::service_entry)
             }
-        }
-        ("networking.istio.io", "ServiceEntry") => {
-            if version_ok(cx, doc, NETWORKING_VERSIONS) {
-                networking::service_entry(cx, doc, model);
+            ("networking.istio.io", "DestinationRule") => {
+                (NETWORKING_VERSIONS, networking::destination_rule)
             }
-        }
-        ("networking.istio.io", "DestinationRule") => {
-            if version_ok(cx, doc, NETWORKING_VERSIONS) {
-                networking::destination_rule(cx, doc, model);
+            ("networking.istio.io", "VirtualService") => {
+                (NETWORKING_VERSIONS, networking::virtual_service)
             }
-        }
-        ("networking.istio.io", "VirtualService") => {
-            if version_ok(cx, doc, NETWORKING_VERSIONS) {
-                networking::virtual_service(cx, doc, model);
+            ("networking.istio.io", "Gateway") => (NETWORKING_VERSIONS, gateway::istio_gateway),
+            ("networking.istio.io", "Sidecar") => (NETWORKING_VERSIONS, sidecar::sidecar),
+            ("security.istio.io", "RequestAuthentication") => {
+                (&["v1", "v1beta1"], sidecar::request_authentication)
             }
-        }
-        ("networking.istio.io", "Gateway") => {
-            if version_ok(cx, doc, NETWORKING_VERSIONS) {
-                gateway::istio_gateway(cx, doc, model);
+            ("gateway.networking.k8s.io", "Gateway") => {
+                (&["v1", "v1beta1"], gateway::kubernetes_gateway)
             }
+            _ => return false,
+        };
+        if require_version(cx, doc, versions) {
+            decoder(cx, doc, model);
         }
-        ("networking.istio.io", "Sidecar") => {
-            if version_ok(cx, doc, NETWORKING_VERSIONS) {
-                sidecar::sidecar(cx, doc, model);
-            }
-        }
-        ("security.istio.io", "RequestAuthentication") => {
-            if version_ok(cx, doc, &["v1", "v1beta1"]) {
-                sidecar::request_authentication(cx, doc, model);
-            }
-        }
-        ("gateway.networking.k8s.io", "Gateway") => {
-            if version_ok(cx, doc, &["v1", "v1beta1"]) {
-                gateway::kubernetes_gateway(cx, doc, model);
-            }
-        }
-        _ => return false,
+        true
     }
-    true
+
+    fn link(&mut self, model: &mut Model, diags: &mut Vec<Diagnostic>) {
+        link(model, diags);
+    }
 }
 
 /// Versions of the `networking.istio.io` kinds.
@@ -93,7 +91,7 @@ const NETWORKING_VERSIONS: &[&str] = &["v1", "v1beta1", "v1alpha3"];
 
 /// Resolves references between Istio resources once everything is loaded: the waypoint of
 /// every ServiceEntry (its own `istio.io/use-waypoint` label, else its namespace's).
-pub(crate) fn link(model: &mut Model, diags: &mut Vec<Diagnostic>) {
+fn link(model: &mut Model, diags: &mut Vec<Diagnostic>) {
     let Model {
         services,
         gateways,
@@ -159,68 +157,5 @@ pub(crate) fn link(model: &mut Model, diags: &mut Vec<Diagnostic>) {
                 message,
             });
         }
-    }
-}
-
-/// Checks the `apiVersion` of a known kind; reports an unsupported one.
-fn version_ok(cx: &mut Cx, doc: &Doc, versions: &[&str]) -> bool {
-    if versions.contains(&doc.version.as_str()) {
-        return true;
-    }
-    let node = doc.node.get("apiVersion").unwrap_or(doc.node);
-    let expected: Vec<String> = versions
-        .iter()
-        .map(|v| format!("`{}/{v}`", doc.group))
-        .collect();
-    cx.error(
-        node,
-        "apiVersion",
-        format!(
-            "unsupported apiVersion `{}/{}` for {}, expected one of {}",
-            doc.group,
-            doc.version,
-            doc.kind,
-            expected.join(", ")
-        ),
-    );
-    false
-}
-
-/// Checks the top-level keys of a resource.
-fn top_level(cx: &mut Cx, doc: &Doc) {
-    map(
-        cx,
-        doc.node,
-        "",
-        &["apiVersion", "kind", "metadata", "spec", "status"],
-    );
-}
-
-/// A string field restricted to `allowed` values.
-fn enum_field(cx: &mut Cx, m: &Map, key: &str, allowed: &[&str]) -> Option<String> {
-    let node = m.get(key)?;
-    let path = m.path_of(key);
-    let value = decode::string(cx, node, &path)?;
-    if allowed.contains(&value.as_str()) {
-        return Some(value);
-    }
-    let expected: Vec<String> = allowed.iter().map(|a| format!("`{a}`")).collect();
-    cx.error(
-        node,
-        &path,
-        format!(
-            "unknown value `{value}` for `{key}`, expected one of {}",
-            expected.join(", ")
-        ),
-    );
-    None
-}
-
-/// Whether `key` holds a non-empty list (written, not just present).
-fn written(m: &Map, key: &str) -> bool {
-    match m.get(key).map(|n| &n.value) {
-        Some(crate::source::Value::Seq(items)) => !items.is_empty(),
-        Some(_) => true,
-        None => false,
     }
 }

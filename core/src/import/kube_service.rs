@@ -30,7 +30,14 @@ pub(crate) fn import(cx: &mut Cx, doc: &Doc, model: &mut Model) {
                 cx,
                 node,
                 &path,
-                &["name", "port", "targetPort", "protocol", "nodePort", "appProtocol"],
+                &[
+                    "name",
+                    "port",
+                    "targetPort",
+                    "protocol",
+                    "nodePort",
+                    "appProtocol",
+                ],
             ) else {
                 continue;
             };

@@ -4,21 +4,44 @@
 //! reports *all* problems with file, line, column, resource and field path. Only a load
 //! without errors yields a model: there is never a partial engine.
 
+//!
+//! Each vendor has an [`Importer`] (`istio`, `kubernetes`, `tsb`, `gloo`): `import` decodes
+//! the documents of its kinds, `link` resolves references between them once every document
+//! is read. What an importer keeps between the two lives in its own value, which
+//! [`Loader::load`] creates for each load. A resource no importer takes is reported by
+//! [`kinds`]. Decoding helpers shared by the importers are in [`decode`].
+
 pub(crate) mod decode;
 mod gloo;
 mod istio;
+mod kinds;
 mod kube_service;
+mod kubernetes;
 mod tsb;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, Location};
 use crate::error::{Error, Result};
-use crate::model::{Labels, Model, ServiceAccountInfo};
+use crate::model::{Labels, Model};
 use crate::source::{parse_documents, Node};
 
 use decode::{map, Cx};
+
+/// One vendor's importer. [`Loader::load`] creates one value per vendor for each load,
+/// offers it every document, then lets it link: state kept between the two calls (where
+/// an unresolved reference was written, say) belongs to that value and to that load only.
+///
+/// To read a new kind, add an arm to the vendor's `import` match (its decoder in a file of
+/// its own) and make sure the kind is in the table of [`kinds`].
+pub(crate) trait Importer {
+    /// Decodes `doc` into `model` if it is one of this vendor's kinds; returns whether it
+    /// was (problems go to `cx`, whatever the answer).
+    fn import(&mut self, cx: &mut Cx, doc: &Doc, model: &mut Model) -> bool;
+
+    /// Resolves references once every document is imported; reports what does not resolve.
+    fn link(&mut self, model: &mut Model, diags: &mut Vec<Diagnostic>);
+}
 
 /// Most files one load reads (directories included).
 pub const MAX_FILES: usize = 10_000;
@@ -80,23 +103,6 @@ impl Doc<'_> {
     /// The document's location.
     pub fn location(&self) -> Location {
         self.node.location(self.file)
-    }
-
-    /// Whether the document's API version is `wanted`; reports a located error when not.
-    pub fn require_version(&self, cx: &mut Cx, wanted: &str) -> bool {
-        if self.version == wanted {
-            return true;
-        }
-        let at = self.node.get("apiVersion").unwrap_or(self.node);
-        cx.error(
-            at,
-            "apiVersion",
-            format!(
-                "unsupported version `{}` of {}; egress-policy reads `{}/{wanted}`",
-                self.version, self.group, self.group
-            ),
-        );
-        false
     }
 
     /// `spec`, checked against `allowed` keys; reports a missing spec when `required`.
@@ -227,61 +233,28 @@ impl Loader {
         }
 
         let mut model = Model::default();
+        let mut istio = istio::IstioImporter;
         // Mesh settings first: principals in policies depend on the trust domain.
-        for doc in &docs {
-            if istio::is_mesh_config(doc) {
-                let mut cx = cx_for(doc, &mut diags);
-                istio::import_mesh_config(&mut cx, doc, &mut model.mesh);
-            }
-        }
-        let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
-        for doc in &docs {
-            if istio::is_mesh_config(doc) {
-                continue;
-            }
+        for doc in docs.iter().filter(|doc| istio::is_mesh_config(doc)) {
             let mut cx = cx_for(doc, &mut diags);
-            let handled = match doc.group.as_str() {
-                "" if doc.kind == "ServiceAccount" => {
-                    import_service_account(&mut cx, doc, &mut model);
-                    true
-                }
-                "" if doc.kind == "Service" => {
-                    kube_service::import(&mut cx, doc, &mut model);
-                    true
-                }
-                "" if doc.kind == "Namespace" => {
-                    import_namespace(&mut cx, doc, &mut model);
-                    true
-                }
-                _ => {
-                    istio::import(&mut cx, doc, &mut model)
-                        || tsb::import(&mut cx, doc, &mut model)
-                        || gloo::import(&mut cx, doc, &mut model)
-                }
-            };
+            istio::import_mesh_config(&mut cx, doc, &mut model.mesh);
+        }
+        let mut kubernetes = kubernetes::KubernetesImporter;
+        let mut tsb = tsb::TsbImporter::default();
+        let mut gloo = gloo::GlooImporter::default();
+        let mut importers: [&mut dyn Importer; 4] =
+            [&mut kubernetes, &mut istio, &mut tsb, &mut gloo];
+        for doc in docs.iter().filter(|doc| !istio::is_mesh_config(doc)) {
+            let mut cx = cx_for(doc, &mut diags);
+            let handled = importers
+                .iter_mut()
+                .any(|importer| importer.import(&mut cx, doc, &mut model));
             if !handled {
-                *skipped.entry(doc.kind.clone()).or_default() += 1;
+                kinds::report_skipped(&mut cx, doc);
             }
         }
-        istio::link(&mut model, &mut diags);
-        tsb::link(&mut model, &mut diags);
-        gloo::link(&mut model, &mut diags);
-
-        if !skipped.is_empty() {
-            let listed: Vec<String> = skipped.iter().map(|(k, n)| format!("{k} ({n})")).collect();
-            let first = self
-                .sources
-                .first()
-                .map(|(n, _)| n.as_str())
-                .unwrap_or("<input>");
-            diags.push(Diagnostic::warning(
-                Location::start_of(first),
-                format!(
-                    "skipped {} resource(s) of kinds egress-policy does not model: {}",
-                    skipped.values().sum::<usize>(),
-                    listed.join(", ")
-                ),
-            ));
+        for importer in &mut importers {
+            importer.link(&mut model, &mut diags);
         }
         if diags.iter().any(Diagnostic::is_error) {
             diags.sort_by(|a, b| a.location.cmp(&b.location));
@@ -408,39 +381,6 @@ fn collect_doc<'a>(
     });
 }
 
-fn import_service_account(cx: &mut Cx, doc: &Doc, model: &mut Model) {
-    map(
-        cx,
-        doc.node,
-        "",
-        &[
-            "apiVersion",
-            "kind",
-            "metadata",
-            "secrets",
-            "imagePullSecrets",
-            "automountServiceAccountToken",
-        ],
-    );
-    model.service_accounts.push(ServiceAccountInfo {
-        namespace: doc.namespace(),
-        name: doc.meta.name.clone(),
-        labels: doc.meta.labels.clone(),
-    });
-}
-
-fn import_namespace(cx: &mut Cx, doc: &Doc, model: &mut Model) {
-    map(
-        cx,
-        doc.node,
-        "",
-        &["apiVersion", "kind", "metadata", "spec", "status"],
-    );
-    model
-        .namespaces
-        .insert(doc.meta.name.clone(), doc.meta.labels.clone());
-}
-
 /// Loads files and directories (see [`Loader::add_path`]).
 pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Model> {
     let mut loader = Loader::new();
@@ -456,3 +396,8 @@ pub fn load_str(name: &str, text: &str) -> Result<Model> {
     loader.add_str(name, text);
     loader.load()
 }
+
+#[cfg(test)]
+mod test_support;
+#[cfg(test)]
+mod tests;

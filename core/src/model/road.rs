@@ -93,7 +93,9 @@ fn dns_covers(pattern: &str, host: &str) -> bool {
         return true;
     }
     match (pattern.strip_prefix('*'), host.strip_prefix('*')) {
-        (Some(wide), Some(narrow)) => narrow.to_ascii_lowercase().ends_with(&wide.to_ascii_lowercase()),
+        (Some(wide), Some(narrow)) => narrow
+            .to_ascii_lowercase()
+            .ends_with(&wide.to_ascii_lowercase()),
         _ => false,
     }
 }

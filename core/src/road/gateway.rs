@@ -188,7 +188,10 @@ pub(crate) fn mesh_route(
             proxy,
             at,
             HopStep::Route,
-            format!("{} routes {host} to the gateway service {destination}:{port}", vs.id),
+            format!(
+                "{} routes {host} to the gateway service {destination}:{port}",
+                vs.id
+            ),
             &vs.id,
         );
         arrival.headers = headers;
@@ -225,9 +228,14 @@ pub fn resolve_service(
     if let Some(service) = model.kube_services.iter().find(|s| s.is_named_by(host)) {
         let is_gateway = model.gateways.iter().any(|g| {
             !g.labels.is_empty()
-                && g.labels.iter().all(|(k, v)| service.selector.get(k) == Some(v))
+                && g.labels
+                    .iter()
+                    .all(|(k, v)| service.selector.get(k) == Some(v))
                 && (g.kind == GatewayKind::IstioGateway || g.namespace == service.id.namespace)
-        }) || service.selector.get("istio").is_some_and(|v| v == "egressgateway");
+        }) || service
+            .selector
+            .get("istio")
+            .is_some_and(|v| v == "egressgateway");
         if !is_gateway {
             return None;
         }
@@ -236,7 +244,10 @@ pub fn resolve_service(
             None => {
                 road.caveat(
                     "gateway_port_not_declared",
-                    format!("{} declares no port {port}: assuming the gateway listens on {port}", service.id),
+                    format!(
+                        "{} declares no port {port}: assuming the gateway listens on {port}",
+                        service.id
+                    ),
                     Some(&service.id),
                 );
                 port
@@ -289,7 +300,9 @@ pub fn resolve_service(
     if let Some(gw) = model.gateways.iter().find(|g| {
         g.kind != GatewayKind::IstioGateway
             && g.namespace == namespace
-            && name.strip_prefix(g.id.name.as_str()).is_some_and(|rest| rest.starts_with('-'))
+            && name
+                .strip_prefix(g.id.name.as_str())
+                .is_some_and(|rest| rest.starts_with('-'))
     }) {
         road.caveat(
             "gateway_service_not_loaded",
@@ -314,7 +327,9 @@ pub fn resolve_service(
         model
             .gateways
             .iter()
-            .find(|g| g.kind == GatewayKind::IstioGateway && &g.id.name == n && &g.id.namespace == ns)
+            .find(|g| {
+                g.kind == GatewayKind::IstioGateway && &g.id.name == n && &g.id.namespace == ns
+            })
             .filter(|g| !g.labels.is_empty())
     })?;
     road.caveat(
@@ -346,17 +361,24 @@ pub(crate) fn arrive(model: &Model, req: &Normalized, road: &mut Road, arrival: 
         .enumerate()
         .filter(|(_, g)| match g.kind {
             GatewayKind::IstioGateway => {
-                !g.labels.is_empty() && g.labels.iter().all(|(k, v)| arrival.labels.get(k) == Some(v))
+                !g.labels.is_empty()
+                    && g.labels
+                        .iter()
+                        .all(|(k, v)| arrival.labels.get(k) == Some(v))
             }
             _ => {
                 g.namespace == arrival.namespace
-                    && g.labels.get(GATEWAY_NAME_LABEL).is_some_and(|n| arrival.labels.get(GATEWAY_NAME_LABEL) == Some(n))
+                    && g.labels
+                        .get(GATEWAY_NAME_LABEL)
+                        .is_some_and(|n| arrival.labels.get(GATEWAY_NAME_LABEL) == Some(n))
             }
         })
         .map(|(i, _)| i)
         .collect();
     let proxy = match proxy_kind(model, &gateways, &arrival.labels) {
-        ProxyKind::Waypoint if !arrival.labels.contains_key(GATEWAY_NAME_LABEL) => ProxyKind::EgressGateway,
+        ProxyKind::Waypoint if !arrival.labels.contains_key(GATEWAY_NAME_LABEL) => {
+            ProxyKind::EgressGateway
+        }
         other => other,
     };
     let at = point_name(model, &gateways, &arrival.namespace, &arrival.labels);
@@ -388,7 +410,10 @@ pub(crate) fn arrive(model: &Model, req: &Normalized, road: &mut Road, arrival: 
             proxy,
             &at,
             HopStep::Listener,
-            format!("listens on {} (Service port {})", arrival.listener_port, arrival.service_port),
+            format!(
+                "listens on {} (Service port {})",
+                arrival.listener_port, arrival.service_port
+            ),
         );
     } else {
         let servers: Vec<(&crate::model::Gateway, &crate::model::GatewayServer)> = istio
@@ -423,18 +448,25 @@ pub(crate) fn arrive(model: &Model, req: &Normalized, road: &mut Road, arrival: 
             port: arrival.service_port,
             ..req.clone()
         };
-        let routed: Option<(&VirtualService, Option<&HttpRoute>, String, Option<u16>)> =
-            match req.protocol {
-                Protocol::Http => http_route_at(model, &gw_req, &host, "", &bound).map(|(vs, r)| {
-                    (vs, Some(r), r.destination_host.clone().unwrap_or_else(|| host.clone()), r.destination_port)
-                }),
-                _ => l4_route_at(model, &gw_req, "", &bound, arrival.service_port)
-                    .map(|(vs, d)| (vs, None, d.host.clone(), d.port)),
-            };
+        let routed: Option<(&VirtualService, Option<&HttpRoute>, String, Option<u16>)> = match req
+            .protocol
+        {
+            Protocol::Http => http_route_at(model, &gw_req, &host, "", &bound).map(|(vs, r)| {
+                (
+                    vs,
+                    Some(r),
+                    r.destination_host.clone().unwrap_or_else(|| host.clone()),
+                    r.destination_port,
+                )
+            }),
+            _ => l4_route_at(model, &gw_req, "", &bound, arrival.service_port)
+                .map(|(vs, d)| (vs, None, d.host.clone(), d.port)),
+        };
         let served = routed.as_ref().and_then(|(vs, ..)| {
-            servers
-                .iter()
-                .find(|(g, s)| s.serves(&g.id.namespace, &vs.id.namespace, &host) && vs.bound_to(&[], &g.id.name, &g.id.namespace))
+            servers.iter().find(|(g, s)| {
+                s.serves(&g.id.namespace, &vs.id.namespace, &host)
+                    && vs.bound_to(&[], &g.id.name, &g.id.namespace)
+            })
         });
         let (Some((vs, route, dest_host, dest_port)), Some((gw, server))) = (routed, served) else {
             let detail = format!(
@@ -461,7 +493,11 @@ pub(crate) fn arrive(model: &Model, req: &Normalized, road: &mut Road, arrival: 
             &gw.id,
         );
         if let Some(a) = route.and_then(|r| r.answer.as_ref()).filter(|a| a.always) {
-            answer = Some((a.status, format!("{} from {}", a.kind, vs.id), vs.id.clone()));
+            answer = Some((
+                a.status,
+                format!("{} from {}", a.kind, vs.id),
+                vs.id.clone(),
+            ));
         }
         if let Some(r) = route {
             exit.headers = merge(exit.headers, r.headers.clone());

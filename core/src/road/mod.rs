@@ -138,7 +138,11 @@ impl Road {
     }
 
     fn caveat(&mut self, code: &str, message: String, resource: Option<&ResourceRef>) {
-        if self.caveats.iter().any(|c| c.code == code && c.message == message) {
+        if self
+            .caveats
+            .iter()
+            .any(|c| c.code == code && c.message == message)
+        {
             return;
         }
         self.caveats.push(Caveat {
@@ -314,7 +318,14 @@ fn named_proxy(
         road.end = not_in_registry();
         return;
     }
-    let exit = exit_at(model, req, service_ref, &workload.namespace, &workload.labels, &gateways);
+    let exit = exit_at(
+        model,
+        req,
+        service_ref,
+        &workload.namespace,
+        &workload.labels,
+        &gateways,
+    );
     road.end = End::Enforce(Box::new(Enforcement {
         point: PointSpec {
             namespace: workload.namespace.clone(),
@@ -345,7 +356,11 @@ pub(crate) fn not_in_registry() -> End {
 
 /// What kind of proxy implements `gateways` (or carries `labels`).
 pub(crate) fn proxy_kind(model: &Model, gateways: &[usize], labels: &Labels) -> ProxyKind {
-    match gateways.first().and_then(|g| model.gateways.get(*g)).map(|g| g.kind) {
+    match gateways
+        .first()
+        .and_then(|g| model.gateways.get(*g))
+        .map(|g| g.kind)
+    {
         Some(GatewayKind::Waypoint) => ProxyKind::Waypoint,
         Some(GatewayKind::KubernetesGateway) => ProxyKind::Gateway,
         Some(_) => ProxyKind::EgressGateway,
@@ -401,7 +416,13 @@ pub(crate) fn exit_at(
         .map(|g| (g.id.name.clone(), g.id.namespace.clone()))
         .collect();
     let found = if bound.is_empty() {
-        gateway::http_route_at(model, req, &host, namespace, &[("mesh".to_string(), String::new())])
+        gateway::http_route_at(
+            model,
+            req,
+            &host,
+            namespace,
+            &[("mesh".to_string(), String::new())],
+        )
     } else {
         gateway::http_route_at(model, req, &host, namespace, &bound)
     };
@@ -409,7 +430,9 @@ pub(crate) fn exit_at(
         exit.headers = route.headers.clone();
         exit.virtual_service = Some(vs.id.clone());
         if let Some(dest) = &route.destination_host {
-            if !dest.is_empty() && !crate::model::kube_service_host(dest).is_some_and(|(_, ns)| ns.is_some()) {
+            if !dest.is_empty()
+                && !crate::model::kube_service_host(dest).is_some_and(|(_, ns)| ns.is_some())
+            {
                 exit.host = dest.clone();
             }
         }

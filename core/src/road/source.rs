@@ -20,7 +20,12 @@ pub(crate) fn select_sidecar<'m>(
     labels: &Labels,
     road: &mut Road,
 ) -> Option<&'m Sidecar> {
-    let in_ns = || model.sidecars.iter().filter(|s| s.id.namespace == namespace);
+    let in_ns = || {
+        model
+            .sidecars
+            .iter()
+            .filter(|s| s.id.namespace == namespace)
+    };
     let selecting = in_ns().find(|s| {
         s.workload_selector
             .as_ref()
@@ -42,10 +47,9 @@ pub(crate) fn select_sidecar<'m>(
     selecting
         .or_else(|| in_ns().find(|s| s.workload_selector.is_none()))
         .or_else(|| {
-            model
-                .sidecars
-                .iter()
-                .find(|s| s.id.namespace == model.mesh.root_namespace && s.workload_selector.is_none())
+            model.sidecars.iter().find(|s| {
+                s.id.namespace == model.mesh.root_namespace && s.workload_selector.is_none()
+            })
         })
 }
 
@@ -74,13 +78,22 @@ pub(crate) fn from_sender(model: &Model, req: &Normalized, road: &mut Road) {
         Some(ns) if !ambient => select_sidecar(model, ns, &req.origin_labels, road),
         _ => None,
     };
-    let mode = sidecar.and_then(|s| s.outbound).unwrap_or(model.mesh.outbound);
+    let mode = sidecar
+        .and_then(|s| s.outbound)
+        .unwrap_or(model.mesh.outbound);
     let egress_proxy = sidecar
         .and_then(|s| s.egress_proxy.as_ref())
         .or(model.mesh.egress_proxy.as_ref());
     let outcome = match sidecar {
-        Some(s) => format!("{} applies: outboundTrafficPolicy {}", s.id, mode_name(mode)),
-        None => format!("no Sidecar applies: mesh outboundTrafficPolicy {}", mode_name(mode)),
+        Some(s) => format!(
+            "{} applies: outboundTrafficPolicy {}",
+            s.id,
+            mode_name(mode)
+        ),
+        None => format!(
+            "no Sidecar applies: mesh outboundTrafficPolicy {}",
+            mode_name(mode)
+        ),
     };
     match sidecar {
         Some(s) => road.hop_by(proxy, &at, HopStep::Outbound, outcome, &s.id),
@@ -152,7 +165,11 @@ pub(crate) fn from_sender(model: &Model, req: &Normalized, road: &mut Road) {
         model
             .egress_routes
             .iter()
-            .filter(|r| r.sources.iter().any(|s| s.selects(req.cluster.as_deref(), ns)))
+            .filter(|r| {
+                r.sources
+                    .iter()
+                    .any(|s| s.selects(req.cluster.as_deref(), ns))
+            })
             .find_map(|r| r.gateway.as_ref().map(|g| (g, &r.origin)))
     });
     if let Some(reference) = by_service {
@@ -170,9 +187,18 @@ pub(crate) fn from_sender(model: &Model, req: &Normalized, road: &mut Road) {
                 proxy,
                 &at,
                 HopStep::Route,
-                format!("unknown host: outboundTrafficPolicy.egressProxy sends it to {}", egress.host),
+                format!(
+                    "unknown host: outboundTrafficPolicy.egressProxy sends it to {}",
+                    egress.host
+                ),
             );
-            match gateway::resolve_service(model, &egress.host, egress.port.unwrap_or(req.port), &[], road) {
+            match gateway::resolve_service(
+                model,
+                &egress.host,
+                egress.port.unwrap_or(req.port),
+                &[],
+                road,
+            ) {
                 Some(arrival) => {
                     gateway::arrive(model, req, road, arrival);
                     check_jwt(model, req, road);
@@ -181,7 +207,10 @@ pub(crate) fn from_sender(model: &Model, req: &Normalized, road: &mut Road) {
                     road.end = End::Stop {
                         status: 503,
                         reason: Reason::NoListener,
-                        message: format!("egressProxy {} is not a known gateway service", egress.host),
+                        message: format!(
+                            "egressProxy {} is not a known gateway service",
+                            egress.host
+                        ),
                         resource: sidecar.map(|s| s.id.clone()),
                     };
                 }
@@ -199,7 +228,14 @@ pub(crate) fn from_sender(model: &Model, req: &Normalized, road: &mut Road) {
             return;
         }
     }
-    let exit = super::exit_at(model, req, service_ref, namespace.unwrap_or(""), &req.origin_labels, &[]);
+    let exit = super::exit_at(
+        model,
+        req,
+        service_ref,
+        namespace.unwrap_or(""),
+        &req.origin_labels,
+        &[],
+    );
     road.hop(
         proxy,
         &at,
@@ -254,19 +290,29 @@ fn enforce_at_reference(
     from_at: &str,
 ) {
     let loaded = model.gateways.iter().position(|g| &g.id == reference);
-    let (namespace, labels, mut gateways, gateway_ref) = match loaded.and_then(|i| model.gateways.get(i).map(|g| (i, g))) {
+    let (namespace, labels, mut gateways, gateway_ref) = match loaded
+        .and_then(|i| model.gateways.get(i).map(|g| (i, g)))
+    {
         Some((i, g)) => (g.namespace.clone(), g.labels.clone(), vec![i], None),
         None => {
             let mut labels = Labels::new();
             if reference.kind == "Gateway" {
-                labels.insert(crate::model::GATEWAY_NAME_LABEL.to_string(), reference.name.clone());
+                labels.insert(
+                    crate::model::GATEWAY_NAME_LABEL.to_string(),
+                    reference.name.clone(),
+                );
             }
             road.caveat(
                 "gateway_not_loaded",
                 format!("{reference} is not among the loaded resources: assuming it exists and enforces"),
                 Some(reference),
             );
-            (reference.namespace.clone(), labels, Vec::new(), Some(reference.clone()))
+            (
+                reference.namespace.clone(),
+                labels,
+                Vec::new(),
+                Some(reference.clone()),
+            )
         }
     };
     // The proxy implements every gateway resource that selects its pods.
@@ -338,9 +384,10 @@ pub(crate) fn check_jwt(model: &Model, req: &Normalized, road: &mut Road) {
                 });
             }
             (ra.id.namespace == point.namespace || &ra.id.namespace == root)
-                && ra.selector.as_ref().is_none_or(|sel| {
-                    sel.iter().all(|(k, v)| point.labels.get(k) == Some(v))
-                })
+                && ra
+                    .selector
+                    .as_ref()
+                    .is_none_or(|sel| sel.iter().all(|(k, v)| point.labels.get(k) == Some(v)))
         })
         .collect();
     if applicable.is_empty() {

@@ -13,8 +13,8 @@ use serde::Serialize;
 use crate::diagnostic::{Diagnostic, Location, Severity};
 use crate::error::Result;
 use crate::eval::{self, EnforcementPoint};
-use crate::model::GATEWAY_NAME_LABEL;
 use crate::import::Loader;
+use crate::model::GATEWAY_NAME_LABEL;
 use crate::model::{
     glob_match, Action, Condition, ExternalService, Field, Gateway, GatewayKind, HostPattern,
     IpBlock, Labels, Model, NamespacePattern, Operation, OutboundMode, PathPattern, Policy,

@@ -1,7 +1,7 @@
 //! Gloo import tests, all through [`crate::import::load_str`].
 
 use crate::diagnostic::Diagnostic;
-use crate::import::load_str;
+use crate::import::test_support::{self as support, at, vals};
 use crate::model::{
     Condition, Field, GatewayKind, IpBlock, Labels, Model, NamespacePattern, PathPattern,
     ResourceRef, Rule, Scope, ServiceAccountRef, ServicePort, Source, StringPattern,
@@ -11,33 +11,11 @@ use crate::model::{
 const FILE: &str = "gloo.yaml";
 
 fn load(text: &str) -> Model {
-    match load_str(FILE, text) {
-        Ok(model) => model,
-        Err(err) => panic!("expected a clean load, got:\n{err}"),
-    }
+    support::load(FILE, text)
 }
 
 fn errors(text: &str) -> Vec<Diagnostic> {
-    match load_str(FILE, text) {
-        Ok(_) => panic!("expected errors"),
-        Err(err) => err
-            .diagnostics()
-            .iter()
-            .filter(|d| d.is_error())
-            .cloned()
-            .collect(),
-    }
-}
-
-/// 1-based line and column of the first occurrence of `needle`.
-fn at(text: &str, needle: &str) -> (u32, u32) {
-    let offset = text
-        .find(needle)
-        .unwrap_or_else(|| panic!("`{needle}` not in text"));
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let column = offset - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-    (line as u32, column as u32)
+    support::errors(FILE, text)
 }
 
 #[track_caller]
@@ -49,26 +27,7 @@ fn assert_diag(
     field: &str,
     message: &str,
 ) {
-    assert_eq!(d.location.file, FILE);
-    assert_eq!(
-        (d.location.line, d.location.column),
-        at(text, needle),
-        "{d}"
-    );
-    assert_eq!(d.resource.as_deref(), Some(resource), "{d}");
-    assert_eq!(d.field.as_deref(), Some(field), "{d}");
-    assert!(
-        d.message.contains(message),
-        "`{}` lacks `{message}`",
-        d.message
-    );
-}
-
-fn vals<P>(values: Vec<P>) -> Field<P> {
-    Field {
-        values,
-        not_values: Vec::new(),
-    }
+    support::assert_diag_in(FILE, d, text, needle, (resource, field, message));
 }
 
 fn labels(pairs: &[(&str, &str)]) -> Labels {
@@ -670,7 +629,11 @@ spec:
         ("\"*\"", "spec.hosts[0]", "not a host name"),
         ("\"a.*.com\"", "spec.hosts[1]", "not a host name"),
         ("abc", "spec.ports[0].number", "not a number"),
-        ("UDP", "spec.ports[1].protocol", "unknown protocol"),
+        (
+            "UDP",
+            "spec.ports[1].protocol",
+            "unknown value `UDP` for `protocol`",
+        ),
         (
             "number: 81",
             "spec.ports[2].protocol",
@@ -747,7 +710,12 @@ spec:
     let errors = errors(text);
     let r = "VirtualGateway gw/vg";
     let expected: Vec<(&str, &str, &str, &str)> = vec![
-        ("POD", r, "spec.workloads[0].kind", "unknown kind"),
+        (
+            "POD",
+            r,
+            "spec.workloads[0].kind",
+            "unknown value `POD` for `kind`",
+        ),
         (
             "{}\n    port: {number: 80}",
             r,
@@ -764,7 +732,7 @@ spec:
             "QUIC",
             r,
             "spec.listeners[1].appProtocol",
-            "unknown appProtocol",
+            "unknown value `QUIC` for `appProtocol`",
         ),
         (
             "true",
@@ -856,7 +824,7 @@ fn access_policy_errors() {
         (
             "EXTERNAL\n",
             "spec.applyToDestinations[0].kind",
-            "unknown kind",
+            "unknown value `EXTERNAL` for `kind`",
         ),
         (
             "{name: vm}",
@@ -912,13 +880,19 @@ fn unsupported_version_and_other_groups() {
         "networking",
         "ExternalService ext/es",
         "apiVersion",
-        "unsupported version `v1`",
+        "unsupported apiVersion `networking.gloo.solo.io/v1`",
     );
 
     // Kinds of other groups are not Gloo's.
     let model = load("apiVersion: example.com/v2\nkind: ExternalService\nmetadata: {name: x}\n");
     assert!(model.services.is_empty());
-    assert!(model.warnings[0].message.contains("skipped 1 resource"));
+    assert!(
+        model.warnings[0]
+            .message
+            .contains("skipped ExternalService (example.com/v2)"),
+        "{}",
+        model.warnings[0].message
+    );
 }
 
 #[test]

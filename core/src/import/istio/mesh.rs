@@ -160,7 +160,10 @@ fn settings_from(cx: &mut Cx, settings: &Map, mesh: &mut MeshConfig) {
         }
     }
     for (key, target) in [
-        ("defaultServiceExportTo", &mut mesh.default_service_export_to),
+        (
+            "defaultServiceExportTo",
+            &mut mesh.default_service_export_to,
+        ),
         (
             "defaultVirtualServiceExportTo",
             &mut mesh.default_virtual_service_export_to,

@@ -9,9 +9,11 @@ use crate::model::{
 };
 use crate::source::Node;
 
-use super::super::decode::{map, Cx, Map};
+use super::super::decode::{is_dns_label, map, Case, Cx, Map};
 use super::super::Doc;
-use super::{enum_field, top_level, written, USE_WAYPOINT, USE_WAYPOINT_NAMESPACE, WAYPOINT_OPT_OUT};
+use super::{
+    enum_field, top_level, written, USE_WAYPOINT, USE_WAYPOINT_NAMESPACE, WAYPOINT_OPT_OUT,
+};
 
 /// Most hosts one ServiceEntry may list.
 const MAX_HOSTS: usize = 256;
@@ -223,6 +225,7 @@ fn check_host(host: &str) -> Result<bool, String> {
                     .strip_prefix("*-")
                     .or_else(|| first.strip_prefix('*'))
                     .unwrap_or(first),
+                Case::Any,
             ));
     if !first_ok {
         return Err(if first.contains('*') {
@@ -239,7 +242,7 @@ fn check_host(host: &str) -> Result<bool, String> {
             if i == last && label.is_empty() && i > 0 {
                 continue;
             }
-            if !is_dns_label(label) {
+            if !is_dns_label(label, Case::Any) {
                 return Err(if label.contains('*') {
                     "a `*` may only lead the first label".to_string()
                 } else {
@@ -254,15 +257,6 @@ fn check_host(host: &str) -> Result<bool, String> {
 /// `*foo.example.com`: a wildcard that is not a whole label.
 fn is_partial_wildcard(host: &str) -> bool {
     host.starts_with('*') && host.len() > 1 && !host.starts_with("*.")
-}
-
-/// RFC 1123 label (Istio accepts upper case too).
-fn is_dns_label(label: &str) -> bool {
-    !label.is_empty()
-        && label.len() <= 63
-        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        && !label.starts_with('-')
-        && !label.ends_with('-')
 }
 
 const TLS_MODES: &[&str] = &["DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL"];
@@ -311,7 +305,11 @@ pub(super) fn destination_rule(cx: &mut Cx, doc: &Doc, model: &mut Model) {
             .map(cx, "workloadSelector", &["matchLabels"])
             .map(|w| w.labels(cx, "matchLabels")),
         export_to: ExportTo {
-            values: spec.str_list(cx, "exportTo").into_iter().map(|i| i.value).collect(),
+            values: spec
+                .str_list(cx, "exportTo")
+                .into_iter()
+                .map(|i| i.value)
+                .collect(),
         },
         location: Some(doc.location()),
     };

@@ -46,7 +46,11 @@ pub(super) fn sidecar(cx: &mut Cx, doc: &Doc, model: &mut Model) {
             };
             let hosts = listener.str_list(cx, "hosts");
             if hosts.is_empty() {
-                cx.error(node, &listener.path_of("hosts"), "egress listener needs `hosts`");
+                cx.error(
+                    node,
+                    &listener.path_of("hosts"),
+                    "egress listener needs `hosts`",
+                );
             }
             for item in hosts {
                 if !item.value.contains('/') {
@@ -65,13 +69,12 @@ pub(super) fn sidecar(cx: &mut Cx, doc: &Doc, model: &mut Model) {
         }
     }
     if let Some(policy) = spec.map(cx, "outboundTrafficPolicy", &["mode", "egressProxy"]) {
-        sidecar.outbound = match enum_field(cx, &policy, "mode", &["ALLOW_ANY", "REGISTRY_ONLY"])
-            .as_deref()
-        {
-            Some("ALLOW_ANY") => Some(OutboundMode::AllowAny),
-            Some("REGISTRY_ONLY") => Some(OutboundMode::RegistryOnly),
-            _ => None,
-        };
+        sidecar.outbound =
+            match enum_field(cx, &policy, "mode", &["ALLOW_ANY", "REGISTRY_ONLY"]).as_deref() {
+                Some("ALLOW_ANY") => Some(OutboundMode::AllowAny),
+                Some("REGISTRY_ONLY") => Some(OutboundMode::RegistryOnly),
+                _ => None,
+            };
         sidecar.egress_proxy = egress_proxy(cx, &policy);
     }
     model.sidecars.push(sidecar);
@@ -106,7 +109,11 @@ pub(super) fn request_authentication(cx: &mut Cx, doc: &Doc, model: &mut Model) 
         target_gateways: Vec::new(),
         issuers: Vec::new(),
     };
-    if let Some(spec) = doc.spec(cx, &["selector", "targetRef", "targetRefs", "jwtRules"], false) {
+    if let Some(spec) = doc.spec(
+        cx,
+        &["selector", "targetRef", "targetRefs", "jwtRules"],
+        false,
+    ) {
         if let Some(selector) = spec.map(cx, "selector", &["matchLabels"]) {
             authn.selector = Some(selector.labels(cx, "matchLabels"));
         }

@@ -1698,12 +1698,18 @@ fn unmodelled_istio_kinds_are_skipped() {
          metadata: {name: p, namespace: a}\nspec: {}\n---\napiVersion: security.istio.io/v1\n\
          kind: RequestAuthentication\nmetadata: {name: r, namespace: a}\nspec: {}\n",
     );
-    let warns = warnings(&model);
-    assert_eq!(warns.len(), 1);
-    assert!(
-        warns[0].message.contains("PeerAuthentication (1)"),
-        "{}",
-        warns[0].message
+    // One warning for the kind egress-policy does not model, at its `kind:` line.
+    let got: Vec<(u32, u32, &str)> = warnings(&model)
+        .iter()
+        .map(|w| (w.location.line, w.location.column, w.message.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![(
+            7,
+            7,
+            "skipped PeerAuthentication (security.istio.io/v1): egress-policy does not model it"
+        )]
     );
     // Sidecar and RequestAuthentication decide the road: they are modelled.
     assert_eq!(model.sidecars.len(), 1);

@@ -1,48 +1,26 @@
 //! TSB import tests, all through [`crate::import::load_str`].
 
 use crate::diagnostic::Diagnostic;
-use crate::import::load_str;
+use crate::import::test_support::{self as support, at, vals};
 use crate::model::{
-    Field, GatewayKind, HostPattern, Model, NamespacePattern, NamespaceSelector, ResourceRef,
-    Scope, ServiceAccountRef, Source, StringPattern, Vendor,
+    GatewayKind, HostPattern, Model, NamespacePattern, NamespaceSelector, ResourceRef, Scope,
+    ServiceAccountRef, Source, StringPattern, Vendor,
 };
 
 const FILE: &str = "tsb.yaml";
 
 fn load(text: &str) -> Model {
-    match load_str(FILE, text) {
-        Ok(model) => model,
-        Err(err) => panic!("expected a clean load, got:\n{err}"),
-    }
+    support::load(FILE, text)
 }
 
 fn errors(text: &str) -> Vec<Diagnostic> {
-    match load_str(FILE, text) {
-        Ok(_) => panic!("expected errors"),
-        Err(err) => err
-            .diagnostics()
-            .iter()
-            .filter(|d| d.is_error())
-            .cloned()
-            .collect(),
-    }
+    support::errors(FILE, text)
 }
 
 fn one_error(text: &str) -> Diagnostic {
     let errors = errors(text);
     assert_eq!(errors.len(), 1, "{errors:#?}");
     errors[0].clone()
-}
-
-/// 1-based line and column of the first occurrence of `needle`.
-fn at(text: &str, needle: &str) -> (u32, u32) {
-    let offset = text
-        .find(needle)
-        .unwrap_or_else(|| panic!("`{needle}` not in text"));
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let column = offset - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-    (line as u32, column as u32)
 }
 
 #[track_caller]
@@ -54,26 +32,7 @@ fn assert_diag(
     field: &str,
     message: &str,
 ) {
-    assert_eq!(d.location.file, FILE);
-    assert_eq!(
-        (d.location.line, d.location.column),
-        at(text, needle),
-        "{d}"
-    );
-    assert_eq!(d.resource.as_deref(), Some(resource), "{d}");
-    assert_eq!(d.field.as_deref(), Some(field), "{d}");
-    assert!(
-        d.message.contains(message),
-        "`{}` lacks `{message}`",
-        d.message
-    );
-}
-
-fn vals<P>(values: Vec<P>) -> Field<P> {
-    Field {
-        values,
-        not_values: Vec::new(),
-    }
+    support::assert_diag_in(FILE, d, text, needle, (resource, field, message));
 }
 
 fn sel(cluster: &str, namespace: &str) -> NamespaceSelector {
@@ -563,7 +522,7 @@ fn unknown_mode_is_an_error() {
         "EVERYONE",
         RESOURCE,
         "spec.authorization[0].from.mode",
-        "unknown mode `EVERYONE`",
+        "unknown value `EVERYONE` for `mode`",
     );
 }
 
@@ -877,7 +836,7 @@ fn unsupported_version_is_an_error() {
         "gateway.tsb",
         RESOURCE,
         "apiVersion",
-        "unsupported version `v1`",
+        "unsupported apiVersion `gateway.tsb.tetrate.io/v1`",
     );
 }
 
@@ -1013,7 +972,7 @@ spec:
         "SOMETIMES",
         "Group default/sg",
         "spec.configMode",
-        "unknown configMode",
+        "unknown value `SOMETIMES` for `configMode`",
     );
 
     // No workspace loaded: the group keeps no namespaces and says so.
@@ -1118,7 +1077,7 @@ spec:
         "SOMEWHERE",
         ts,
         "spec.reachability.mode",
-        "unknown mode",
+        "unknown value `SOMEWHERE` for `mode`",
     );
     assert_diag(
         &errors[1],

@@ -1,0 +1,467 @@
+//! Gloo `AccessPolicy` (`security.policy.gloo.solo.io/v2`): authorizations and the
+//! destinations or workloads they apply to.
+
+use crate::model::{
+    Action, Condition, Field, IpBlock, Model, NamespacePattern, Operation, PathPattern, Policy,
+    ResourceRef, Rule, Scope, ServiceAccountRef, Source, StringPattern, Vendor,
+};
+use crate::source::{Node, Value};
+
+use super::super::decode::{enum_field, is_empty_list, join, list, map, values, Cx, Map, Site};
+use super::super::Doc;
+use super::{
+    opt_str, port_selector, read_selector, DestinationTarget, GlooImporter, ObjectSelector,
+    PendingPolicy, Target, OBJECT_SELECTOR_FIELDS,
+};
+
+const AUTHORIZATION_FIELDS: &[&str] = &[
+    "allowedClients",
+    "allowedPaths",
+    "allowedMethods",
+    "match",
+    "allowedIpBlocks",
+    "allowedRemoteIpBlocks",
+    "dryRun",
+];
+
+/// `common.gloo.solo.io.DestinationKind`.
+const DESTINATION_KINDS: &[&str] = &["SERVICE", "VIRTUAL_DESTINATION", "EXTERNAL_SERVICE"];
+
+/// Decodes an `AccessPolicy` into one policy per dry-run setting, scoped in `link`.
+pub(super) fn import(state: &mut GlooImporter, cx: &mut Cx, doc: &Doc, model: &mut Model) {
+    let Some(spec) = doc.spec(
+        cx,
+        &["applyToDestinations", "applyToWorkloads", "config"],
+        true,
+    ) else {
+        return;
+    };
+    let errors = cx.error_count();
+    let id = ResourceRef::new("AccessPolicy", &doc.namespace(), &doc.meta.name);
+    let target = access_target(cx, &spec);
+    let mut entries: Vec<(bool, Option<Rule>)> = Vec::new();
+    let mut has_authz = false;
+    if let Some(node) = spec.get("config") {
+        let path = spec.path_of("config");
+        if let Some(config) = map(
+            cx,
+            node,
+            &path,
+            &["authn", "authz", "enforcementLayers", "authzList"],
+        ) {
+            if let Some(authn) = config.get("authn") {
+                if let Some(authn) = map(cx, authn, &config.path_of("authn"), &["tlsMode"]) {
+                    enum_field(cx, &authn, "tlsMode", &["DISABLE", "PERMISSIVE", "STRICT"]);
+                }
+            }
+            if let Some(layers) = config.get("enforcementLayers") {
+                let layers_path = config.path_of("enforcementLayers");
+                if let Some(layers) = map(cx, layers, &layers_path, &["cni", "mesh"]) {
+                    layers.bool(cx, "cni");
+                    if layers.bool(cx, "mesh") == Some(false) {
+                        cx.warn(
+                            layers.node,
+                            &layers_path,
+                            "`mesh: false`: Gloo enforces this policy only in the CNI (L4); egress-policy still evaluates it as a mesh policy",
+                        );
+                    }
+                }
+            }
+            let list_node = config.get("authzList").filter(|n| !is_empty_list(n));
+            if let Some(node) = list_node {
+                for (item, item_path) in list(cx, node, &config.path_of("authzList")) {
+                    if let Some(entry) = authorization(cx, item, &item_path) {
+                        entries.push(entry);
+                    }
+                    has_authz = true;
+                }
+            }
+            if let Some(node) = config.get("authz") {
+                let authz_path = config.path_of("authz");
+                let entry = authorization(cx, node, &authz_path);
+                if list_node.is_some() {
+                    cx.warn(
+                        node,
+                        &authz_path,
+                        "deprecated `authz` is ignored because `authzList` is set",
+                    );
+                } else {
+                    entries.extend(entry);
+                    has_authz = true;
+                }
+            }
+        }
+    }
+    if !has_authz {
+        cx.warn(
+            spec.node,
+            "spec.config.authz",
+            "no `authz` or `authzList`: this access policy allows no client",
+        );
+        entries.push((false, None));
+    }
+    if cx.error_count() != errors {
+        return;
+    }
+    let Some(target) = target else {
+        return;
+    };
+    let target = std::rc::Rc::new(target);
+    for dry_run in [false, true] {
+        let bucket: Vec<&(bool, Option<Rule>)> =
+            entries.iter().filter(|(d, _)| *d == dry_run).collect();
+        if bucket.is_empty() {
+            continue;
+        }
+        let rules = bucket.iter().filter_map(|(_, r)| r.clone()).collect();
+        let shared = std::rc::Rc::clone(&target);
+        state.policies.push(Some(PendingPolicy {
+            id: id.clone(),
+            dry_run,
+            target: shared,
+        }));
+        model.policies.push(Policy {
+            id: id.clone(),
+            vendor: Vendor::Gloo,
+            location: doc.location(),
+            action: Action::Allow,
+            scope: Scope::Services {
+                services: Vec::new(),
+            },
+            dry_run,
+            rules,
+        });
+    }
+}
+
+/// `applyToWorkloads` (preferred) or `applyToDestinations`.
+fn access_target(cx: &mut Cx, spec: &Map) -> Option<Target> {
+    let mut ok = true;
+    let mut destinations = Vec::new();
+    if let Some(node) = spec.get("applyToDestinations") {
+        for (item, path) in list(cx, node, &spec.path_of("applyToDestinations")) {
+            let Some(dest) = map(cx, item, &path, &["selector", "kind", "port"]) else {
+                ok = false;
+                continue;
+            };
+            let kind = match dest.get("kind") {
+                Some(_) => match enum_field(cx, &dest, "kind", DESTINATION_KINDS) {
+                    Some(kind) => kind,
+                    None => {
+                        ok = false;
+                        continue;
+                    }
+                },
+                None => "SERVICE".to_string(),
+            };
+            let external = kind == "EXTERNAL_SERVICE";
+            if let Some(port) = dest.get("port") {
+                let port_path = dest.path_of("port");
+                if port_selector(cx, port, &port_path).is_some() && external {
+                    cx.warn(
+                        port,
+                        &port_path,
+                        "egress-policy applies access policies to every port of an ExternalService",
+                    );
+                }
+            }
+            let selector = match dest.get("selector") {
+                Some(node) => {
+                    read_selector(cx, node, &dest.path_of("selector"), OBJECT_SELECTOR_FIELDS)
+                }
+                None => Some(ObjectSelector::default()),
+            };
+            match selector {
+                Some(selector) => destinations.push(DestinationTarget {
+                    external,
+                    selector,
+                    site: Site::new(cx, item, &path),
+                }),
+                None => ok = false,
+            }
+        }
+    }
+    let mut workloads = Vec::new();
+    if let Some(node) = spec.get("applyToWorkloads") {
+        for (item, path) in list(cx, node, &spec.path_of("applyToWorkloads")) {
+            let Some(entry) = map(cx, item, &path, &["selector"]) else {
+                ok = false;
+                continue;
+            };
+            let selector = match entry.get("selector") {
+                Some(node) => read_selector(
+                    cx,
+                    node,
+                    &entry.path_of("selector"),
+                    &["labels", "namespace", "cluster", "workspace"],
+                ),
+                None => Some(ObjectSelector::default()),
+            };
+            match selector {
+                Some(selector) => workloads.push(selector),
+                None => ok = false,
+            }
+        }
+    }
+    if !ok {
+        return None;
+    }
+    if !workloads.is_empty() {
+        if let Some(node) = spec
+            .get("applyToDestinations")
+            .filter(|n| !is_empty_list(n))
+        {
+            cx.warn(
+                node,
+                &spec.path_of("applyToDestinations"),
+                "`applyToDestinations` is ignored because `applyToWorkloads` is set",
+            );
+        }
+        return Some(Target::Workloads(workloads));
+    }
+    if !destinations.is_empty() {
+        return Some(Target::Destinations(destinations));
+    }
+    Some(Target::All)
+}
+
+/// One `Authorization`: `(dryRun, rule)`; no rule when it admits no client.
+fn authorization(cx: &mut Cx, node: &Node, path: &str) -> Option<(bool, Option<Rule>)> {
+    let authz = map(cx, node, path, AUTHORIZATION_FIELDS)?;
+    let errors = cx.error_count();
+    let dry_run = authz.bool(cx, "dryRun").unwrap_or(false);
+
+    // Clients: absent or empty admits nobody; an empty selector admits everybody.
+    let mut any_client = false;
+    let mut sources = Vec::new();
+    if let Some(clients) = authz.get("allowedClients") {
+        for (item, item_path) in list(cx, clients, &authz.path_of("allowedClients")) {
+            match client_source(cx, item, &item_path) {
+                Some(Some(source)) => sources.push(source),
+                Some(None) => any_client = true,
+                None => {}
+            }
+        }
+    }
+    let no_client = !any_client && sources.is_empty();
+
+    let ip_blocks = ip_list(cx, &authz, "allowedIpBlocks");
+    let remote_ip_blocks = ip_list(cx, &authz, "allowedRemoteIpBlocks");
+    let methods: Vec<StringPattern> = authz
+        .str_list(cx, "allowedMethods")
+        .into_iter()
+        .map(|item| {
+            if item.value != item.value.to_ascii_uppercase() {
+                cx.warn(
+                    item.node,
+                    &item.path,
+                    format!(
+                        "method `{}` is not upper case; Envoy rejects such requests before authorization, so it never matches",
+                        item.value
+                    ),
+                );
+            }
+            StringPattern::parse(&item.value)
+        })
+        .collect();
+    let mut paths = Vec::new();
+    for item in authz.str_list(cx, "allowedPaths") {
+        match PathPattern::parse(&item.value) {
+            Ok(pattern) => paths.push(pattern),
+            Err(invalid) => cx.error(item.node, &item.path, invalid.0),
+        }
+    }
+    let when = match authz.get("match") {
+        Some(node) => header_conditions(cx, node, &authz.path_of("match")),
+        None => Vec::new(),
+    };
+    if cx.error_count() != errors {
+        return None;
+    }
+    if no_client {
+        return Some((dry_run, None));
+    }
+
+    let mut from = if any_client { None } else { Some(sources) };
+    if !ip_blocks.is_empty() || !remote_ip_blocks.is_empty() {
+        let list = from.get_or_insert_with(|| vec![Source::default()]);
+        for source in list.iter_mut() {
+            source.ip_blocks = values(ip_blocks.clone());
+            source.remote_ip_blocks = values(remote_ip_blocks.clone());
+        }
+    }
+    let to = (!methods.is_empty() || !paths.is_empty()).then(|| {
+        vec![Operation {
+            methods: values(methods),
+            paths: values(paths),
+            ..Operation::default()
+        }]
+    });
+    Some((
+        dry_run,
+        Some(Rule {
+            from,
+            to,
+            when,
+            location: Some(node.location(cx.file)),
+        }),
+    ))
+}
+
+fn ip_list(cx: &mut Cx, m: &Map, key: &str) -> Vec<IpBlock> {
+    let mut out = Vec::new();
+    for item in m.str_list(cx, key) {
+        match IpBlock::parse(&item.value) {
+            Some(block) => out.push(block),
+            None => cx.error(
+                item.node,
+                &item.path,
+                format!("`{}` is not an IP address or CIDR block", item.value),
+            ),
+        }
+    }
+    out
+}
+
+/// `match.request.headers`: one condition per header.
+fn header_conditions(cx: &mut Cx, node: &Node, path: &str) -> Vec<Condition> {
+    let mut out = Vec::new();
+    let Some(spec) = map(cx, node, path, &["request"]) else {
+        return out;
+    };
+    let Some(request) = spec.map(cx, "request", &["headers"]) else {
+        return out;
+    };
+    let Some(headers) = request.map(cx, "headers", &["*"]) else {
+        return out;
+    };
+    let Value::Map(entries) = &headers.node.value else {
+        return out;
+    };
+    for (key, value) in entries {
+        let header_path = join(&headers.path, &key.name);
+        let Some(header) = map(cx, value, &header_path, &["values", "notValues"]) else {
+            continue;
+        };
+        let field = Field {
+            values: header
+                .str_list(cx, "values")
+                .iter()
+                .map(|i| StringPattern::parse(&i.value))
+                .collect(),
+            not_values: header
+                .str_list(cx, "notValues")
+                .iter()
+                .map(|i| StringPattern::parse(&i.value))
+                .collect(),
+        };
+        if !field.is_set() {
+            cx.error(
+                value,
+                &header_path,
+                "a header match needs `values` or `notValues`",
+            );
+            continue;
+        }
+        out.push(Condition::RequestHeader {
+            name: key.name.to_ascii_lowercase(),
+            field,
+        });
+    }
+    out
+}
+
+/// One `allowedClients` entry (`IdentitySelector`): `Some(None)` admits any client.
+fn client_source(cx: &mut Cx, node: &Node, path: &str) -> Option<Option<Source>> {
+    let client = map(
+        cx,
+        node,
+        path,
+        &[
+            "serviceAccountSelector",
+            "externalWorkloadSelector",
+            "requestIdentityMatcher",
+        ],
+    )?;
+    if let Some(external) = client.get("externalWorkloadSelector") {
+        cx.error(
+            external,
+            &client.path_of("externalWorkloadSelector"),
+            "`externalWorkloadSelector` (VM identities) is not supported by egress-policy",
+        );
+        return None;
+    }
+    let account = client.get("serviceAccountSelector");
+    let matcher = client.get("requestIdentityMatcher");
+    if account.is_none() && matcher.is_none() {
+        return Some(None);
+    }
+    let mut source = Source::default();
+    if let Some(node) = account {
+        let account_path = client.path_of("serviceAccountSelector");
+        let selector = map(cx, node, &account_path, OBJECT_SELECTOR_FIELDS)?;
+        let name = opt_str(cx, &selector, "name");
+        let namespace = opt_str(cx, &selector, "namespace");
+        let labels = selector.labels(cx, "labels");
+        opt_str(cx, &selector, "cluster");
+        if let Some(workspace) = selector.get("workspace") {
+            cx.warn(
+                workspace,
+                &selector.path_of("workspace"),
+                "egress-policy does not model Gloo workspaces; the selector admits matching service accounts of any workspace",
+            );
+        }
+        for (key, value) in [("name", &name), ("namespace", &namespace)] {
+            if let (Some(text), Some(at)) = (value, selector.get(key)) {
+                if text.contains('*') {
+                    cx.error(
+                        at,
+                        &selector.path_of(key),
+                        format!("wildcards in serviceAccountSelector.{key} are not supported"),
+                    );
+                    return None;
+                }
+            }
+        }
+        match (name, namespace) {
+            (Some(name), Some(namespace)) => {
+                source.service_accounts = values(vec![ServiceAccountRef { namespace, name }]);
+            }
+            (None, Some(namespace)) => {
+                source.namespaces = values(vec![NamespacePattern { glob: namespace }]);
+            }
+            (Some(name), None) => {
+                source.principals = values(vec![StringPattern::Suffix(format!("/sa/{name}"))]);
+            }
+            (None, None) if labels.is_empty() => {
+                // `{}` or cluster-only: any service account, that is any mTLS identity.
+                source.principals = values(vec![StringPattern::Presence]);
+            }
+            (None, None) => {}
+        }
+        if !labels.is_empty() {
+            source.service_account_labels = values(vec![labels]);
+        }
+    }
+    if let Some(node) = matcher {
+        let matcher = map(
+            cx,
+            node,
+            &client.path_of("requestIdentityMatcher"),
+            &["requestPrincipals", "notRequestPrincipals"],
+        )?;
+        source.request_principals = Field {
+            values: matcher
+                .str_list(cx, "requestPrincipals")
+                .iter()
+                .map(|i| StringPattern::parse(&i.value))
+                .collect(),
+            not_values: matcher
+                .str_list(cx, "notRequestPrincipals")
+                .iter()
+                .map(|i| StringPattern::parse(&i.value))
+                .collect(),
+        };
+    }
+    Some(Some(source))
+}
