@@ -178,7 +178,42 @@ pub fn decision(d: &Decision) -> String {
     if d.audit {
         field("audit", "an AUDIT policy matched".to_string());
     }
+    if !d.hops.is_empty() {
+        let _ = writeln!(out, "  road:");
+        for (index, hop) in d.hops.iter().enumerate() {
+            let by = hop
+                .resource
+                .as_ref()
+                .map(|r| format!(" [{r}]"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "    {}. {} ({}): {}{by}",
+                index + 1,
+                hop.at,
+                step_name(hop.step),
+                hop.outcome
+            );
+        }
+    }
+    for caveat in &d.caveats {
+        let _ = writeln!(out, "  caveat:   {} [{}]", caveat.message, caveat.code);
+    }
     out
+}
+
+fn step_name(step: egress_policy::decision::HopStep) -> &'static str {
+    use egress_policy::decision::HopStep;
+    match step {
+        HopStep::Outbound => "outbound",
+        HopStep::Registry => "registry",
+        HopStep::Route => "route",
+        HopStep::Listener => "listener",
+        HopStep::Authorization => "authorization",
+        HopStep::Response => "response",
+        HopStep::Tls => "tls",
+        HopStep::Leave => "leave",
+    }
 }
 
 fn policy_rows(table: &mut Table, verdict: &PolicyVerdict) {

@@ -20,6 +20,7 @@ use serde_json::Value;
 /// The keys `expect` may hold (top-level fields of the Decision JSON).
 const EXPECT_KEYS: &[&str] = &[
     "allowed", "status", "reason", "message", "policy", "rule", "route", "dry_run", "audit",
+    "hops", "caveats",
 ];
 
 /// A policy file's text: one string, or a list of lines joined with `\n`.

@@ -554,6 +554,10 @@ impl<'m> Partition<'m> {
                 }
             }
             for service in &model.services {
+                // The registry routes a host on its declared ports only (SEMANTICS.md §9).
+                for port in &service.ports {
+                    preds.insert(HostPred::Port(port.number));
+                }
                 for host in &service.hosts {
                     let host = host.to_ascii_lowercase();
                     preds.insert(HostPred::Registry(host.clone()));

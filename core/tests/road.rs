@@ -1,0 +1,333 @@
+//! The road a request takes (SEMANTICS.md §9): one named test per numbered point of the
+//! traffic-path issue, through the public API, each citing the upstream source that fixes
+//! the outcome. Requests name no `workload`: the engine walks from the sender.
+
+use egress_policy::decision::{HopStep, ProxyKind, Reason};
+use egress_policy::{Decision, Engine, Request};
+use serde_json::json;
+
+fn engine(yaml: &str) -> Engine {
+    Engine::from_yaml("road.yaml", yaml).unwrap_or_else(|e| panic!("load failed:\n{e}"))
+}
+
+fn decide(engine: &Engine, request: serde_json::Value) -> Decision {
+    let request: Request = serde_json::from_value(request).expect("request");
+    let compiled = engine.decide(&request);
+    let reference = engine.decide_reference(&request);
+    assert_eq!(compiled, reference, "compiled and reference disagree");
+    compiled
+}
+
+fn caveat_codes(d: &Decision) -> Vec<&str> {
+    d.caveats.iter().map(|c| c.code.as_str()).collect()
+}
+
+/// istio.io tasks/traffic-management/egress/egress-gateway (HTTP), as published, plus an
+/// AuthorizationPolicy at the gateway that allows only namespace `default`.
+const EGRESS_GATEWAY: &str = r#"
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: cnn, namespace: default}
+spec:
+  hosts: [edition.cnn.com]
+  ports:
+  - {number: 80, name: http-port, protocol: HTTP}
+  - {number: 443, name: https, protocol: HTTPS}
+  resolution: DNS
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: istio-egressgateway, namespace: default}
+spec:
+  selector: {istio: egressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: [edition.cnn.com]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: egressgateway-for-cnn, namespace: default}
+spec:
+  host: istio-egressgateway.istio-system.svc.cluster.local
+  subsets: [{name: cnn}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: direct-cnn-through-egress-gateway, namespace: default}
+spec:
+  hosts: [edition.cnn.com]
+  gateways: [istio-egressgateway, mesh]
+  http:
+  - match: [{gateways: [mesh], port: 80}]
+    route:
+    - destination: {host: istio-egressgateway.istio-system.svc.cluster.local, subset: cnn, port: {number: 80}}
+      weight: 100
+  - match: [{gateways: [istio-egressgateway], port: 80}]
+    route:
+    - destination: {host: edition.cnn.com, port: {number: 80}}
+      weight: 100
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow-default, namespace: istio-system}
+spec:
+  selector: {matchLabels: {app: istio-egressgateway}}
+  rules:
+  - from: [{source: {namespaces: ["default"]}}]
+"#;
+
+const GATEWAY_SERVICE: &str = r#"
+---
+apiVersion: v1
+kind: Service
+metadata: {name: istio-egressgateway, namespace: istio-system}
+spec:
+  selector: {app: istio-egressgateway, istio: egressgateway}
+  ports:
+  - {name: http2, port: 80, targetPort: 8080}
+  - {name: https, port: 443, targetPort: 8443}
+"#;
+
+const MESH_REGISTRY_ONLY: &str = r#"
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio, namespace: istio-system}
+data:
+  mesh: |
+    outboundTrafficPolicy:
+      mode: REGISTRY_ONLY
+"#;
+
+fn from(ns: &str, url: &str) -> serde_json::Value {
+    json!({"source": {"principal": format!("cluster.local/ns/{ns}/sa/sleep")}, "url": url})
+}
+
+/// Point 1: Istio's main egress pattern is enforced at the egress gateway
+/// (egress-gateway task; TestAuthz_EgressGateway in tests/integration/security/authz_test.go).
+#[test]
+fn p1_classic_egress_gateway_is_enforced_without_naming_it() {
+    let e = engine(EGRESS_GATEWAY);
+    let denied = decide(&e, from("other", "http://edition.cnn.com/politics"));
+    assert_eq!((denied.status, denied.reason), (403, Reason::NoAllowMatch));
+    assert!(denied
+        .hops
+        .iter()
+        .any(|h| h.step == HopStep::Authorization && h.proxy == ProxyKind::EgressGateway));
+    assert_eq!(caveat_codes(&denied), vec!["gateway_service_not_loaded"]);
+    let allowed = decide(&e, from("default", "http://edition.cnn.com/politics"));
+    assert_eq!(allowed.reason, Reason::AllowedByPolicy);
+    let route = allowed.route.expect("route");
+    assert_eq!(
+        route.gateway.map(|g| g.name),
+        Some("istio-egressgateway".to_string())
+    );
+    assert_eq!((route.host.as_str(), route.port), ("edition.cnn.com", 80));
+    // With the Service loaded, nothing is assumed.
+    let e = engine(&format!("{EGRESS_GATEWAY}{GATEWAY_SERVICE}"));
+    let d = decide(&e, from("other", "http://edition.cnn.com/politics"));
+    assert_eq!(d.status, 403);
+    assert!(d.caveats.is_empty(), "{:?}", d.caveats);
+}
+
+/// Point 2: Sidecar scoping (istio/api networking/v1alpha3/sidecar.proto): a namespace's
+/// Sidecar sets REGISTRY_ONLY (502, BlackHoleCluster), `egress.hosts` hides a ServiceEntry,
+/// the root namespace's Sidecar is the default, `egressProxy` sends unknown hosts to the
+/// gateway.
+#[test]
+fn p2_sidecar_outbound_policy_egress_hosts_and_egress_proxy() {
+    let base = format!("{EGRESS_GATEWAY}{GATEWAY_SERVICE}");
+    let sidecar = |ns: &str, spec: &str| {
+        format!(
+            "---\napiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {{name: default, namespace: {ns}}}\nspec:\n{spec}\n"
+        )
+    };
+    let e = engine(&format!(
+        "{base}{}",
+        sidecar("locked", "  outboundTrafficPolicy: {mode: REGISTRY_ONLY}")
+    ));
+    let d = decide(&e, from("locked", "http://unknown.example.org/"));
+    assert_eq!((d.status, d.reason), (502, Reason::NotInRegistry));
+    let d = decide(&e, from("open", "http://unknown.example.org/"));
+    assert_eq!(d.reason, Reason::Passthrough);
+
+    let e = engine(&format!(
+        "{base}{}",
+        sidecar(
+            "istio-system",
+            "  egress: [{hosts: [\"./*\"]}]\n  outboundTrafficPolicy: {mode: REGISTRY_ONLY}"
+        )
+    ));
+    // Root-namespace default: the SE in `default` is hidden from namespace `app`.
+    let d = decide(&e, from("app", "http://edition.cnn.com/"));
+    assert_eq!((d.status, d.reason), (502, Reason::NotInRegistry));
+
+    let e = engine(&format!(
+        "{base}{}",
+        sidecar(
+            "app",
+            "  outboundTrafficPolicy:\n    mode: ALLOW_ANY\n    egressProxy: {host: istio-egressgateway.istio-system.svc.cluster.local, port: {number: 80}}"
+        )
+    ));
+    let d = decide(&e, from("app", "http://unknown.example.org/"));
+    // The gateway has no server for the unknown host: 404 at the gateway, never a silent pass.
+    assert_ne!(d.reason, Reason::Passthrough);
+}
+
+/// Point 3: `exportTo` and declared ports limit the registry (service_entry.proto;
+/// pilot/pkg/networking/core/httproute.go builds virtual hosts per port).
+#[test]
+fn p3_registry_visibility_and_ports() {
+    let yaml = format!(
+        "{MESH_REGISTRY_ONLY}---\napiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {{name: httpbin, namespace: team}}\nspec:\n  hosts: [httpbin.org]\n  exportTo: [\".\"]\n  ports: [{{number: 80, name: http, protocol: HTTP}}]\n  resolution: DNS\n"
+    );
+    let e = engine(&yaml);
+    assert_eq!(
+        decide(&e, from("team", "http://httpbin.org/")).reason,
+        Reason::Passthrough
+    );
+    assert_eq!(decide(&e, from("other", "http://httpbin.org/")).status, 502);
+    assert_eq!(
+        decide(&e, from("team", "http://httpbin.org:8080/")).status,
+        502
+    );
+}
+
+/// Point 4: what the gateway does before and instead of authorization (gateway.proto
+/// servers, virtual_service.proto directResponse, destination_rule.proto workloadSelector).
+#[test]
+fn p4_gateway_servers_direct_response_and_destination_rule_selector() {
+    let base = format!("{EGRESS_GATEWAY}{GATEWAY_SERVICE}");
+    // A host the Gateway's server does not list: 404 at the gateway.
+    let other_host = base.replace("hosts: [edition.cnn.com]\n---\napiVersion: networking.istio.io/v1\nkind: DestinationRule", "hosts: [other.example.com]\n---\napiVersion: networking.istio.io/v1\nkind: DestinationRule");
+    let d = decide(
+        &engine(&other_host),
+        from("default", "http://edition.cnn.com/"),
+    );
+    assert_eq!((d.status, d.reason), (404, Reason::NoRoute));
+    // No server on the port: 503.
+    let other_port = base.replace(
+        "- port: {number: 80, name: http, protocol: HTTP}",
+        "- port: {number: 81, name: http, protocol: HTTP}",
+    );
+    let d = decide(
+        &engine(&other_port),
+        from("default", "http://edition.cnn.com/"),
+    );
+    assert_eq!((d.status, d.reason), (503, Reason::NoListener));
+    // A directResponse at the gateway answers after authorization allowed.
+    let direct = base.replace(
+        "    route:\n    - destination: {host: edition.cnn.com, port: {number: 80}}\n      weight: 100",
+        "    directResponse: {status: 418}",
+    );
+    let d = decide(&engine(&direct), from("default", "http://edition.cnn.com/"));
+    assert_eq!(
+        (d.allowed, d.status, d.reason),
+        (false, 418, Reason::DirectResponse)
+    );
+    let d = decide(&engine(&direct), from("other", "http://edition.cnn.com/"));
+    assert_eq!(d.status, 403);
+    // A DestinationRule selecting other pods does not originate TLS at the gateway.
+    let dr = |selector: &str| {
+        format!("{base}---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: tls, namespace: istio-system}}\nspec:\n  host: edition.cnn.com\n  workloadSelector: {{matchLabels: {{{selector}}}}}\n  trafficPolicy: {{tls: {{mode: SIMPLE}}}}\n")
+    };
+    let d = decide(
+        &engine(&dr("app: something-else")),
+        from("default", "http://edition.cnn.com/"),
+    );
+    assert!(d.route.expect("route").tls.is_none());
+    let d = decide(
+        &engine(&dr("istio: egressgateway")),
+        from("default", "http://edition.cnn.com/"),
+    );
+    assert_eq!(
+        d.route.expect("route").tls.map(|t| t.mode),
+        Some("SIMPLE".into())
+    );
+}
+
+/// Point 5: at a classic gateway, `to.operation.ports` sees the container port (Service
+/// targetPort), istio/istio PR #20838.
+#[test]
+fn p5_ports_at_a_gateway_are_the_listener_port() {
+    let with_port = |port: &str| {
+        format!("{EGRESS_GATEWAY}{GATEWAY_SERVICE}").replace(
+            "  - from: [{source: {namespaces: [\"default\"]}}]",
+            &format!("  - to: [{{operation: {{ports: [\"{port}\"]}}}}]"),
+        )
+    };
+    let d = decide(
+        &engine(&with_port("8080")),
+        from("default", "http://edition.cnn.com/"),
+    );
+    assert!(d.allowed, "{d:?}");
+    let d = decide(
+        &engine(&with_port("80")),
+        from("default", "http://edition.cnn.com/"),
+    );
+    assert_eq!(d.status, 403);
+}
+
+/// Point 6: request principals exist only for validated JWTs (request_authentication.proto);
+/// an unknown issuer is 401; a CUSTOM provider not in `extensionProviders` denies
+/// (pilot/pkg/security/authz/builder/extauthz.go).
+#[test]
+fn p6_identity_request_authentication_and_custom_providers() {
+    let policy = format!("{EGRESS_GATEWAY}{GATEWAY_SERVICE}").replace(
+        "  - from: [{source: {namespaces: [\"default\"]}}]",
+        "  - from: [{source: {requestPrincipals: [\"issuer1/*\"]}}]",
+    );
+    let jwt = |iss: &str| {
+        json!({"source": {"principal": "cluster.local/ns/default/sa/sleep"},
+               "url": "http://edition.cnn.com/", "jwt": {"principal": format!("{iss}/sub")}})
+    };
+    let d = decide(&engine(&policy), jwt("issuer1"));
+    assert_eq!(
+        d.status, 403,
+        "no RequestAuthentication: no request principal"
+    );
+    assert!(caveat_codes(&d).contains(&"request_authentication_missing"));
+    let ra = format!("{policy}---\napiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata: {{name: jwt, namespace: istio-system}}\nspec:\n  selector: {{matchLabels: {{app: istio-egressgateway}}}}\n  jwtRules: [{{issuer: issuer1}}]\n");
+    assert!(decide(&engine(&ra), jwt("issuer1")).allowed);
+    let d = decide(&engine(&ra), jwt("issuer2"));
+    assert_eq!((d.status, d.reason), (401, Reason::InvalidToken));
+
+    let custom = |mesh: &str| {
+        format!("{EGRESS_GATEWAY}{GATEWAY_SERVICE}{mesh}---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {{name: ext, namespace: istio-system}}\nspec:\n  selector: {{matchLabels: {{app: istio-egressgateway}}}}\n  action: CUSTOM\n  provider: {{name: my-authz}}\n  rules: [{{}}]\n")
+    };
+    let request = json!({"source": {"principal": "cluster.local/ns/default/sa/sleep"},
+                         "url": "http://edition.cnn.com/", "custom": {"my-authz": true}});
+    let undeclared = custom("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata:\n  mesh: |\n    extensionProviders: []\n");
+    let d = decide(&engine(&undeclared), request.clone());
+    assert_eq!((d.status, d.reason), (403, Reason::DeniedByCustom));
+    let unknown = decide(&engine(&custom("")), request);
+    assert!(unknown.allowed);
+    assert!(caveat_codes(&unknown).contains(&"extension_providers_unknown"));
+}
+
+/// Point 7: validation as Istio's (pkg/config/validation/validation.go: "http, tcp or tls
+/// must be provided in virtual service"; MeshConfig.OutboundTrafficPolicy has `mode` and
+/// `egressProxy`).
+#[test]
+fn p7_validation_of_virtual_services_and_outbound_policy() {
+    let err = Engine::from_yaml(
+        "vs.yaml",
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: v, namespace: a}\nspec:\n  hosts: [a.example.com]\n",
+    )
+    .expect_err("a VirtualService without routes is rejected");
+    assert!(
+        err.to_string()
+            .contains("http, tcp or tls must be provided"),
+        "{err}"
+    );
+    let e = engine(&MESH_REGISTRY_ONLY.replace(
+        "      mode: REGISTRY_ONLY\n",
+        "      mode: REGISTRY_ONLY\n      egressProxy: {host: istio-egressgateway.istio-system.svc.cluster.local, port: {number: 80}}\n",
+    ));
+    assert!(e.model().mesh.egress_proxy.is_some());
+    assert!(Engine::from_yaml(
+        "mesh.yaml",
+        &MESH_REGISTRY_ONLY.replace("mode: REGISTRY_ONLY", "mdoe: REGISTRY_ONLY")
+    )
+    .is_err());
+}
