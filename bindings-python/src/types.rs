@@ -362,6 +362,20 @@ impl PyDecision {
         self.0.route.clone().map(PyRoute)
     }
 
+    /// The road the request takes: one dict per hop (`proxy`, `at`, `step`, `outcome`,
+    /// `resource`), as in the decision JSON.
+    #[getter]
+    fn hops<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.0.hops)
+    }
+
+    /// Every assumption the engine made: one dict per caveat (`code`, `message`,
+    /// `resource`).
+    #[getter]
+    fn caveats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.0.caveats)
+    }
+
     fn __bool__(&self) -> bool {
         self.0.allowed
     }

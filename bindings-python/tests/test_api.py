@@ -107,7 +107,10 @@ def test_to_dict_equals_to_json(istio_waypoint: Engine) -> None:
         assert json.loads(decision.to_json()) == decision.to_dict()
         assert set(decision.to_dict()) == {
             "allowed", "status", "reason", "message", "policy", "rule", "dry_run", "audit", "route",
+            "hops", "caveats",
         }
+        assert decision.hops == decision.to_dict()["hops"]
+        assert decision.caveats == decision.to_dict()["caveats"]
 
 
 def test_to_dict_equals_the_cli_json(tmp_path: object) -> None:

@@ -13,7 +13,7 @@ import pytest
 import egress_policy
 from conftest import REPO_ROOT, VECTORS
 
-EXPECT_KEYS = {"allowed", "status", "reason", "message", "policy", "rule", "route", "dry_run", "audit"}
+EXPECT_KEYS = {"allowed", "status", "reason", "message", "policy", "rule", "route", "dry_run", "audit", "hops", "caveats"}
 
 
 def _vector_files() -> list[Path]:

@@ -85,7 +85,11 @@ export type Reason =
   | "gateway_denies_all"
   | "denied_by_custom"
   | "not_in_registry"
-  | "malformed_request";
+  | "malformed_request"
+  | "direct_response"
+  | "no_route"
+  | "no_listener"
+  | "invalid_token";
 
 /** Names a resource. */
 export interface ResourceRef {
@@ -145,6 +149,29 @@ export interface Decision {
   dry_run: DryRunOutcome | null;
   audit: boolean;
   route: Route | null;
+  /** The road the request takes, hop by hop. */
+  hops: Hop[];
+  /** Every assumption the engine made because something was missing. */
+  caveats: Caveat[];
+}
+
+/** One step of the road a request takes. */
+export interface Hop {
+  proxy: "client" | "sidecar" | "ztunnel" | "waypoint" | "egress_gateway" | "gateway" | "upstream";
+  /** The place in words. */
+  at: string;
+  step: "outbound" | "registry" | "route" | "listener" | "authorization" | "response" | "tls" | "leave";
+  outcome: string;
+  /** The resource that decided this hop. */
+  resource: ResourceRef | null;
+}
+
+/** An assumption the engine made. */
+export interface Caveat {
+  /** Stable snake_case code, such as `gateway_service_not_loaded`. */
+  code: string;
+  message: string;
+  resource: ResourceRef | null;
 }
 
 /** How one rule fared. */

@@ -6,7 +6,7 @@ import { Engine, PolicyError } from "egress-policy-wasm";
 import { loadVectors, subsetMismatches, vectorFiles } from "./helpers.mjs";
 
 const EXPECT_KEYS = new Set([
-  "allowed", "status", "reason", "message", "policy", "rule", "route", "dry_run", "audit",
+  "allowed", "status", "reason", "message", "policy", "rule", "route", "dry_run", "audit", "hops", "caveats",
 ]);
 
 const vectors = loadVectors();

@@ -55,6 +55,10 @@ _Reason: TypeAlias = Literal[
     "denied_by_custom",
     "not_in_registry",
     "malformed_request",
+    "direct_response",
+    "no_route",
+    "no_listener",
+    "invalid_token",
 ]
 """The stable reason codes of a decision."""
 
@@ -259,6 +263,12 @@ class Decision:
     @property
     def route(self) -> Route | None:
         """The route, when allowed."""
+    @property
+    def hops(self) -> list[dict[str, Any]]:
+        """The road the request takes, one dict per hop."""
+    @property
+    def caveats(self) -> list[dict[str, Any]]:
+        """Every assumption the engine made, one dict per caveat."""
     def __bool__(self) -> bool: ...
     def __reduce__(self) -> tuple[Any, tuple[str]]: ...
     def to_dict(self) -> dict[str, Any]:
