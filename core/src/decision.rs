@@ -130,16 +130,7 @@ pub struct Hop {
     pub resource: Option<ResourceRef>,
 }
 
-/// An assumption the engine made because something was missing or cannot be known.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Caveat {
-    /// Stable snake_case code, such as `gateway_service_not_loaded`.
-    pub code: String,
-    /// What was assumed, in plain words.
-    pub message: String,
-    /// The resource it concerns.
-    pub resource: Option<ResourceRef>,
-}
+pub use crate::model::Caveat;
 
 /// TLS origination applied on the way out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

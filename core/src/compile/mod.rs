@@ -226,6 +226,8 @@ pub struct Compiled {
     dynamic_points: std::sync::RwLock<HashMap<PointKey, Arc<PointInfo>, hash::FxBuild>>,
     /// Per registry entry: whether it is a Gloo entry (scope of workspace-wide policies).
     gloo_service: Vec<bool>,
+    /// Policies with recorded assumptions (`Model::assumptions`), in model order.
+    assuming: Vec<u32>,
 }
 
 /// The enforcement point of one request.
@@ -457,6 +459,17 @@ impl Compiled {
             id: NEXT_ENGINE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             dynamic_points: std::sync::RwLock::new(HashMap::default()),
             gloo_service,
+            assuming: {
+                let ids: std::collections::HashSet<&ResourceRef> =
+                    model.assumptions.iter().map(|(id, _)| id).collect();
+                model
+                    .policies
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| ids.contains(&p.id))
+                    .filter_map(|(i, _)| u32::try_from(i).ok())
+                    .collect()
+            },
         };
         compiled
     }
@@ -515,6 +528,52 @@ impl Compiled {
             }
         }
         info
+    }
+
+    /// Appends the recorded assumptions of the policies attached where `digest` is
+    /// enforced, in model order, skipping duplicates (as the reference evaluator does).
+    pub(crate) fn attached_caveats(
+        &self,
+        model: &Model,
+        digest: &Digest,
+        caveats: &mut Vec<crate::model::Caveat>,
+    ) {
+        if model.assumptions.is_empty() {
+            return;
+        }
+        let End::Enforce(enforcement) = &digest.road.end else {
+            return;
+        };
+        let info = match &digest.point {
+            Some((engine, info)) if *engine == self.id => Some(info.as_ref()),
+            _ => None,
+        };
+        let point = Point {
+            namespace: &enforcement.point.namespace,
+            labels: &enforcement.point.labels,
+            gateways: &enforcement.point.gateways,
+            info,
+        };
+        for &index in &self.assuming {
+            let (Some(cp), Some(policy)) = (
+                self.policies.get(index as usize),
+                model.policies.get(index as usize),
+            ) else {
+                continue;
+            };
+            let attached = match info {
+                Some(info) if cp.attachment == Attachment::Point => info.attached(index),
+                _ => self.attaches(model, cp, &point, digest.road.service),
+            };
+            if !attached {
+                continue;
+            }
+            for caveat in model.assumptions_of(&policy.id) {
+                if !caveats.contains(caveat) {
+                    caveats.push(caveat.clone());
+                }
+            }
+        }
     }
 
     /// This engine's identity (see [`Prepared`]).

@@ -240,6 +240,9 @@ impl<'a> Verdict<'a> {
                         rule: p.and_then(|(_, r)| r),
                     }
                 });
+                if let Some(digest) = self.digest {
+                    compiled.attached_caveats(model, digest, &mut caveats);
+                }
                 if let (Some(End::Enforce(e)), true) = (road.map(|r| &r.end), decided.no_proxy) {
                     let point = crate::eval::EnforcementPoint::from_spec(model, &e.point);
                     caveats.push(crate::eval::no_proxy_caveat(&point));

@@ -164,6 +164,13 @@ pub fn explain(model: &Model, request: &Request) -> Explanation {
 
     let attached = attached_policies(model, &point, service);
     steps.push(format!("{} policies attach here", attached.len()));
+    for policy in &attached {
+        for caveat in model.assumptions_of(&policy.id) {
+            if !road.caveats.contains(caveat) {
+                road.caveats.push(caveat.clone());
+            }
+        }
+    }
     if req.workload.is_some() && point.gateways.is_empty() && attached.is_empty() {
         road.caveats.push(no_proxy_caveat(&point));
     }

@@ -28,6 +28,17 @@ pub use pattern::{
 /// The label Gateway-API gateways and waypoints carry on their pods.
 pub const GATEWAY_NAME_LABEL: &str = "gateway.networking.k8s.io/gateway-name";
 
+/// An assumption the engine made because something was missing or cannot be known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Caveat {
+    /// Stable snake_case code, such as `gateway_service_not_loaded`.
+    pub code: String,
+    /// What was assumed, in plain words.
+    pub message: String,
+    /// The resource it concerns.
+    pub resource: Option<ResourceRef>,
+}
+
 /// Label maps (`app: httpbin`), ordered for stable output.
 pub type Labels = BTreeMap<String, String>;
 
@@ -798,11 +809,23 @@ pub struct Model {
     pub kube_services: Vec<KubeService>,
     /// Istio RequestAuthentications.
     pub request_authns: Vec<RequestAuthn>,
+    /// Assumptions that hold whenever the named policy attaches at the enforcing proxy
+    /// (a workspace it names is not loaded, labels are taken from the request, ...): every
+    /// decision made there carries them as caveats.
+    pub assumptions: Vec<(ResourceRef, Caveat)>,
     /// Warnings found while loading (skipped kinds, suspicious values).
     pub warnings: Vec<Diagnostic>,
 }
 
 impl Model {
+    /// The assumptions recorded for policy `id`.
+    pub fn assumptions_of<'a>(&'a self, id: &'a ResourceRef) -> impl Iterator<Item = &'a Caveat> {
+        self.assumptions
+            .iter()
+            .filter(move |(p, _)| p == id)
+            .map(|(_, c)| c)
+    }
+
     /// Releases spare capacity left by decoding (lists grown by pushing): at 100 000 rules
     /// this is most of the model's memory.
     pub fn shrink_to_fit(&mut self) {
