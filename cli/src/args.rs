@@ -118,6 +118,17 @@ pub struct CheckArgs {
     /// registry routes the host to.
     #[arg(short = 'w', long = "workload", value_name = "NS/NAME")]
     pub workload: Option<String>,
+    /// Decide at a `--workload` even when no loaded gateway runs there and no policy
+    /// attaches (the decision then carries the caveat `workload_matches_no_proxy`).
+    #[arg(long = "allow-unknown-workload")]
+    pub allow_unknown_workload: bool,
+    /// The sender's namespace when it has no mTLS identity (`--from none`), for Sidecar
+    /// scoping; must agree with `--from` otherwise.
+    #[arg(long = "namespace", value_name = "NS")]
+    pub namespace: Option<String>,
+    /// A pod label of the sender (Sidecar workload selectors); repeatable.
+    #[arg(long = "pod-label", value_name = "KEY=VALUE")]
+    pub pod_labels: Vec<String>,
     /// A label of the sender's service account (Gloo selectors); repeatable.
     #[arg(long = "source-label", value_name = "KEY=VALUE")]
     pub source_labels: Vec<String>,
@@ -138,6 +149,10 @@ pub struct ValidateArgs {
     /// The policies.
     #[command(flatten)]
     pub policies: PolicyArgs,
+    /// Treat every warning (an unmodelled kind, a resource a route or policy names that is
+    /// not loaded, an assumption decisions would carry as a caveat) as an error: for CI.
+    #[arg(long = "strict")]
+    pub strict: bool,
 }
 
 /// Arguments of `demo`.

@@ -19,6 +19,19 @@ const EXIT_DENIED: u8 = 1;
 pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     let request = build_request(args)?;
     let engine = load::engine(&args.policies.policy)?;
+    if let (Some(value), false) = (&args.workload, args.allow_unknown_workload) {
+        let decision = engine.decide(&request);
+        if let Some(caveat) = decision
+            .caveats
+            .iter()
+            .find(|c| c.code == "workload_matches_no_proxy")
+        {
+            return Err(Error::UnknownWorkload {
+                value: value.clone(),
+                message: caveat.message.clone(),
+            });
+        }
+    }
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let allowed = if args.explain {
@@ -57,6 +70,8 @@ pub fn build_request(args: &CheckArgs) -> Result<Request> {
         .map(str::to_string);
     request.source.cluster = args.cluster.clone();
     request.source.labels = parse_labels(&args.source_labels)?;
+    request.source.namespace = args.namespace.clone();
+    request.source.pod_labels = parse_labels(&args.pod_labels)?;
     request.protocol = match args.protocol {
         ProtocolArg::Http => Protocol::Http,
         ProtocolArg::Tls => Protocol::Tls,

@@ -31,6 +31,14 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// `--workload` names a place where no proxy is known to run.
+    #[error("--workload `{value}`: {message} (pass --allow-unknown-workload to decide anyway)")]
+    UnknownWorkload {
+        /// The value as given.
+        value: String,
+        /// The caveat's text.
+        message: String,
+    },
     /// A `--header` value is not `name: value`.
     #[error("invalid --header `{0}`: expected `name: value`")]
     Header(String),

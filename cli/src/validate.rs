@@ -19,6 +19,24 @@ pub fn run(args: &ValidateArgs) -> Result<ExitCode> {
             for warning in &model.warnings {
                 let _ = writeln!(err, "{warning}");
             }
+            for (policy, caveat) in &model.assumptions {
+                let _ = writeln!(
+                    err,
+                    "{policy}: assumption: {} [{}]",
+                    caveat.message, caveat.code
+                );
+            }
+            let assumed = model.warnings.len() + model.assumptions.len();
+            if args.strict && assumed > 0 {
+                writeln!(
+                    out,
+                    "invalid (--strict): {} warning(s), {} assumption(s)",
+                    model.warnings.len(),
+                    model.assumptions.len()
+                )
+                .map_err(Error::Write)?;
+                return Ok(ExitCode::from(EXIT_INVALID));
+            }
             writeln!(
                 out,
                 "ok: {} polic{}, {} registry entr{}, {} gateway(s); {} warning(s)",

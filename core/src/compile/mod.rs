@@ -601,7 +601,7 @@ impl Compiled {
     fn attaches(&self, model: &Model, p: &CPolicy, point: &Point, service: Option<usize>) -> bool {
         match &p.scope {
             CScope::Selector(labels) => {
-                point.gateway_name().is_none()
+                !point.is_waypoint(model)
                     && (p.in_root || p.namespace == point.namespace)
                     && labels_subset(labels, point.labels)
             }

@@ -402,9 +402,10 @@ fn attaches(
     let root = model.mesh.root_namespace.as_str();
     match &policy.scope {
         Scope::Selector { match_labels } => {
-            // Gateway-API gateways and waypoints only take targetRefs (selector needs a
-            // feature flag Istio leaves off).
-            point.gateway_api_name().is_none()
+            // Waypoints take only targetRefs; Gateway-API gateways also take selector and
+            // namespace-wide policies (ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY, on by
+            // default: pilot/pkg/features/pilot.go, pilot/pkg/model/policyattachment.go).
+            !point.is_waypoint()
                 && (policy.id.namespace == root || policy.id.namespace == point.namespace)
                 && match_labels
                     .iter()

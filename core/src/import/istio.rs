@@ -9,6 +9,8 @@ mod authz;
 mod gateway;
 mod mesh;
 mod networking;
+mod road_check;
+mod routes;
 mod sidecar;
 #[cfg(test)]
 mod tests;
@@ -46,13 +48,31 @@ pub(crate) fn import_mesh_config(cx: &mut Cx, doc: &Doc, mesh: &mut MeshConfig) 
 /// no state between documents: the waypoint markers [`link`](Importer::link) resolves are
 /// in the model.
 #[derive(Debug, Default)]
-pub(crate) struct IstioImporter;
+pub(crate) struct IstioImporter {
+    /// Gateway API mesh routes whose parents' hosts are filled in at link time.
+    pending_routes: Vec<routes::PendingParent>,
+}
 
 /// A decoder of one Istio kind.
 type Decoder = fn(&mut Cx, &Doc, &mut Model);
 
 impl Importer for IstioImporter {
     fn import(&mut self, cx: &mut Cx, doc: &Doc, model: &mut Model) -> bool {
+        if doc.group == "gateway.networking.k8s.io"
+            && matches!(
+                doc.kind.as_str(),
+                "HTTPRoute" | "GRPCRoute" | "TLSRoute" | "TCPRoute"
+            )
+        {
+            let versions: &[&str] = match doc.kind.as_str() {
+                "HTTPRoute" | "GRPCRoute" => &["v1", "v1beta1", "v1alpha2"],
+                _ => &["v1alpha2", "v1alpha3", "v1"],
+            };
+            if require_version(cx, doc, versions) {
+                routes::route(cx, doc, model, &mut self.pending_routes);
+            }
+            return true;
+        }
         let (versions, decoder): (&[&str], Decoder) = match (doc.group.as_str(), doc.kind.as_str())
         {
             ("security.istio.io", "AuthorizationPolicy") => (&["v1", "v1beta1"], authz::import),
@@ -82,7 +102,9 @@ impl Importer for IstioImporter {
     }
 
     fn link(&mut self, model: &mut Model, diags: &mut Vec<Diagnostic>) {
+        routes::link(model, &self.pending_routes);
         link(model, diags);
+        road_check::warn_missing(model, diags);
     }
 }
 

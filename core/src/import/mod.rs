@@ -233,7 +233,7 @@ impl Loader {
         }
 
         let mut model = Model::default();
-        let mut istio = istio::IstioImporter;
+        let mut istio = istio::IstioImporter::default();
         // Mesh settings first: principals in policies depend on the trust domain.
         for doc in docs.iter().filter(|doc| istio::is_mesh_config(doc)) {
             let mut cx = cx_for(doc, &mut diags);

@@ -809,6 +809,8 @@ pub struct Model {
     pub kube_services: Vec<KubeService>,
     /// Istio RequestAuthentications.
     pub request_authns: Vec<RequestAuthn>,
+    /// Gateway API gateways' `istio.io/waypoint-for` label (`service` when absent).
+    pub waypoint_for: BTreeMap<ResourceRef, String>,
     /// Assumptions that hold whenever the named policy attaches at the enforcing proxy
     /// (a workspace it names is not loaded, labels are taken from the request, ...): every
     /// decision made there carries them as caveats.

@@ -175,6 +175,9 @@ pub struct GatewayServer {
     pub hosts: Vec<String>,
     /// `tls.mode`, when written.
     pub tls_mode: Option<String>,
+    /// Gateway API listeners: `allowedRoutes.namespaces.from` (`Same`, `All`, `Selector`);
+    /// empty for networking.istio.io servers (whose `hosts` carry the namespace).
+    pub from_namespaces: String,
 }
 
 impl GatewayServer {
@@ -182,6 +185,16 @@ impl GatewayServer {
     /// (gateway.proto: `hosts` entries `ns/host`, `./host` for the Gateway's own
     /// namespace, `*/host` or a bare `host` for any namespace).
     pub fn serves(&self, gateway_namespace: &str, vs_namespace: &str, host: &str) -> bool {
+        if !self.from_namespaces.is_empty() {
+            // Gateway API: a listener without hostname serves every host.
+            let ns_ok = self.from_namespaces != "Same" || vs_namespace == gateway_namespace;
+            return ns_ok
+                && (self.hosts.is_empty()
+                    || self
+                        .hosts
+                        .iter()
+                        .any(|h| h == "*" || super::registry_host_matches(h, host)));
+        }
         self.hosts.iter().any(|entry| {
             let (ns, dns) = entry.split_once('/').unwrap_or(("*", entry.as_str()));
             let ns_ok = match ns {

@@ -386,7 +386,12 @@ pub(crate) fn arrive(model: &Model, req: &Normalized, road: &mut Road, arrival: 
     let istio: Vec<&crate::model::Gateway> = gateways
         .iter()
         .filter_map(|g| model.gateways.get(*g))
-        .filter(|g| g.kind == GatewayKind::IstioGateway)
+        .filter(|g| {
+            matches!(
+                g.kind,
+                GatewayKind::IstioGateway | GatewayKind::KubernetesGateway
+            )
+        })
         .collect();
     let mut exit = Exit {
         host: host.clone(),

@@ -412,7 +412,12 @@ pub(crate) fn exit_at(
     let bound: Vec<(String, String)> = gateways
         .iter()
         .filter_map(|g| model.gateways.get(*g))
-        .filter(|g| g.kind == GatewayKind::IstioGateway)
+        .filter(|g| {
+            matches!(
+                g.kind,
+                GatewayKind::IstioGateway | GatewayKind::KubernetesGateway
+            )
+        })
         .map(|g| (g.id.name.clone(), g.id.namespace.clone()))
         .collect();
     let found = if bound.is_empty() {

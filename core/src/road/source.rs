@@ -174,7 +174,43 @@ pub(crate) fn from_sender(model: &Model, req: &Normalized, road: &mut Road) {
     });
     if let Some(reference) = by_service {
         let origin = service_ref.map(|s| s.id.clone());
-        enforce_at_reference(model, req, road, reference, origin.as_ref(), proxy, &at);
+        match waypoint_capture(model, reference, origin.as_ref()) {
+            Capture::Captured => {
+                enforce_at_reference(model, req, road, reference, origin.as_ref(), proxy, &at);
+            }
+            Capture::NotCaptured { why, caveat } => {
+                if caveat {
+                    road.caveat(
+                        "waypoint_not_loaded",
+                        format!(
+                            "{reference} is not among the loaded resources: Istio does not \
+                             capture traffic for a waypoint that does not exist, so the request \
+                             is decided unenforced; if it exists in the cluster, its policies apply"
+                        ),
+                        Some(reference),
+                    );
+                }
+                match &origin {
+                    Some(o) => road.hop_by(proxy, &at, HopStep::Route, why, o),
+                    None => road.hop(proxy, &at, HopStep::Route, why),
+                }
+                let exit = super::exit_at(
+                    model,
+                    req,
+                    service_ref,
+                    namespace.unwrap_or(""),
+                    &req.origin_labels,
+                    &[],
+                );
+                road.end = End::Unenforced { exit };
+                road.hop(
+                    ProxyKind::Upstream,
+                    &road_exit_name(road),
+                    HopStep::Leave,
+                    "leaves the mesh without egress authorization".to_string(),
+                );
+            }
+        }
         return;
     }
     if service.is_none() {
@@ -253,6 +289,64 @@ pub(crate) fn from_sender(model: &Model, req: &Normalized, road: &mut Road) {
         HopStep::Leave,
         "leaves the mesh without egress authorization".to_string(),
     );
+}
+
+/// Whether a waypoint named by a registry entry takes its traffic
+/// (pilot/pkg/serviceregistry/ambient/waypoints.go).
+enum Capture {
+    Captured,
+    NotCaptured { why: String, caveat: bool },
+}
+
+fn waypoint_capture(
+    model: &Model,
+    reference: &ResourceRef,
+    origin: Option<&ResourceRef>,
+) -> Capture {
+    if reference.kind != "Gateway" {
+        return Capture::Captured;
+    }
+    let Some(gateway) = model.gateways.iter().find(|g| &g.id == reference) else {
+        return Capture::NotCaptured {
+            why: format!("{reference} is not loaded: no waypoint captures the traffic"),
+            caveat: true,
+        };
+    };
+    if gateway.kind != crate::model::GatewayKind::Waypoint {
+        return Capture::Captured;
+    }
+    let traffic = model
+        .waypoint_for
+        .get(reference)
+        .map_or("service", String::as_str);
+    if matches!(traffic, "workload" | "none") {
+        return Capture::NotCaptured {
+            why: format!(
+                "{reference} is labelled istio.io/waypoint-for: {traffic}: it does not take \
+                 service traffic, which goes direct"
+            ),
+            caveat: false,
+        };
+    }
+    // The HBONE listener's allowedRoutes (default Same) decides which namespaces may use it.
+    let from = gateway
+        .servers
+        .iter()
+        .find(|s| s.port == 15008 && s.protocol == "HBONE")
+        .map_or("Same", |s| s.from_namespaces.as_str());
+    if let Some(origin) = origin {
+        if from == "Same" && origin.namespace != gateway.namespace {
+            return Capture::NotCaptured {
+                why: format!(
+                    "{reference} allows routes from its own namespace only (allowedRoutes Same): \
+                     {origin} in {} cannot attach, so the traffic goes direct",
+                    origin.namespace
+                ),
+                caveat: false,
+            };
+        }
+    }
+    Capture::Captured
 }
 
 fn road_exit_name(road: &Road) -> String {

@@ -5,7 +5,7 @@ use crate::model::{Gateway, GatewayKind, GatewayServer, Labels, Model, ResourceR
 
 use super::super::decode::{map, Cx, Map};
 use super::super::Doc;
-use super::top_level;
+use super::{enum_field, top_level};
 
 /// Class of the Gateway API gateways Istio runs as waypoints.
 const WAYPOINT_CLASS: &str = "istio-waypoint";
@@ -19,6 +19,7 @@ pub(super) fn kubernetes_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
     let namespace = doc.namespace();
     let mut kind = GatewayKind::KubernetesGateway;
     let mut ports = Vec::new();
+    let mut servers = Vec::new();
     if let Some(spec) = doc.spec(
         cx,
         &[
@@ -61,10 +62,39 @@ pub(super) fn kubernetes_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
             ) else {
                 continue;
             };
+            let from = listener
+                .map(cx, "allowedRoutes", &["namespaces", "kinds"])
+                .and_then(|a| a.map(cx, "namespaces", &["from", "selector"]))
+                .and_then(|n| enum_field(cx, &n, "from", &["All", "Same", "Selector", "None"]))
+                .unwrap_or_else(|| "Same".to_string());
+            let hostname = listener.str(cx, "hostname").filter(|h| !h.is_empty());
+            let tls_mode = listener
+                .map(
+                    cx,
+                    "tls",
+                    &["mode", "certificateRefs", "options", "frontendValidation"],
+                )
+                .and_then(|t| t.str(cx, "mode"));
             if let Some(port) = required_port(cx, &listener, "port") {
                 push_unique(&mut ports, port);
+                servers.push(GatewayServer {
+                    port,
+                    protocol: listener
+                        .str(cx, "protocol")
+                        .unwrap_or_default()
+                        .to_ascii_uppercase(),
+                    hosts: hostname.into_iter().collect(),
+                    tls_mode,
+                    from_namespaces: from,
+                });
             }
         }
+    }
+    if let Some(traffic) = doc.meta.labels.get("istio.io/waypoint-for") {
+        model.waypoint_for.insert(
+            ResourceRef::new("Gateway", &namespace, &doc.meta.name),
+            traffic.clone(),
+        );
     }
     let mut labels = Labels::new();
     labels.insert(GATEWAY_NAME_LABEL.to_string(), doc.meta.name.clone());
@@ -78,7 +108,7 @@ pub(super) fn kubernetes_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
         workspace: None,
         group: None,
         originates_tls: false,
-        servers: Vec::new(),
+        servers,
     });
 }
 
@@ -133,6 +163,7 @@ pub(super) fn istio_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
                     if let Some(number) = required_port(cx, &port, "number") {
                         push_unique(&mut ports, number);
                         servers.push(GatewayServer {
+                            from_namespaces: String::new(),
                             port: number,
                             protocol: port
                                 .str(cx, "protocol")
