@@ -331,3 +331,161 @@ fn p7_validation_of_virtual_services_and_outbound_policy() {
     )
     .is_err());
 }
+
+/// istio.io egress-gateway task, Gateway API tab, as published: a `Gateway` of class
+/// `istio` and two HTTPRoutes (mesh → gateway Service, gateway → edition.cnn.com).
+const EGRESS_GATEWAY_API: &str = r#"
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: cnn, namespace: default}
+spec:
+  hosts: [edition.cnn.com]
+  ports:
+  - {number: 80, name: http-port, protocol: HTTP}
+  - {number: 443, name: https, protocol: HTTPS}
+  resolution: DNS
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: cnn-egress-gateway
+  namespace: default
+  annotations: {networking.istio.io/service-type: ClusterIP}
+spec:
+  gatewayClassName: istio
+  listeners:
+  - name: http
+    hostname: edition.cnn.com
+    port: 80
+    protocol: HTTP
+    allowedRoutes: {namespaces: {from: Same}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: direct-cnn-to-egress-gateway, namespace: default}
+spec:
+  parentRefs:
+  - kind: ServiceEntry
+    group: networking.istio.io
+    name: cnn
+  rules:
+  - backendRefs:
+    - name: cnn-egress-gateway-istio
+      port: 80
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: forward-cnn-from-egress-gateway, namespace: default}
+spec:
+  parentRefs:
+  - name: cnn-egress-gateway
+  hostnames: [edition.cnn.com]
+  rules:
+  - backendRefs:
+    - kind: Hostname
+      group: networking.istio.io
+      name: edition.cnn.com
+      port: 80
+"#;
+
+/// Issue 12 point 1: namespace-wide and root-namespace policies attach to a Gateway-API
+/// gateway of class `istio` by selector (ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY, default
+/// on: pilot/pkg/features/pilot.go; pilot/pkg/model/policyattachment.go), and HTTPRoutes
+/// carry mesh traffic to it.
+#[test]
+fn g1_gateway_api_egress_gateway_takes_namespace_and_root_policies() {
+    let allow_default = "---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: only-default, namespace: default}\nspec:\n  rules:\n  - from: [{source: {namespaces: [\"default\"]}}]\n";
+    let e = engine(&format!("{EGRESS_GATEWAY_API}{allow_default}"));
+    let d = decide(&e, from("other", "http://edition.cnn.com/politics"));
+    assert_eq!((d.status, d.reason), (403, Reason::NoAllowMatch), "{d:#?}");
+    assert!(d
+        .hops
+        .iter()
+        .any(|h| h.step == HopStep::Authorization && h.proxy == ProxyKind::Gateway));
+    let d = decide(&e, from("default", "http://edition.cnn.com/politics"));
+    assert!(d.allowed, "{d:#?}");
+    assert_eq!(
+        d.route.and_then(|r| r.gateway).map(|g| g.name),
+        Some("cnn-egress-gateway".to_string())
+    );
+    // A mesh-wide allow-nothing in the root namespace attaches too.
+    let root = "---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: allow-nothing, namespace: istio-system}\nspec: {}\n";
+    let d = decide(&engine(&format!("{EGRESS_GATEWAY_API}{root}")), from("default", "http://edition.cnn.com/"));
+    assert_eq!((d.status, d.reason), (403, Reason::AllowNothing));
+}
+
+const WAYPOINT: &str = r#"
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: egress-waypoint, namespace: istio-egress}
+spec:
+  gatewayClassName: istio-waypoint
+  listeners: [{name: mesh, port: 15008, protocol: HBONE}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-all, namespace: istio-egress}
+spec:
+  targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: egress-waypoint}]
+  action: DENY
+  rules: [{}]
+"#;
+
+fn waypoint_entry(ns: &str, extra_labels: &str) -> String {
+    format!("---\napiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: httpbin\n  namespace: {ns}\n  labels: {{istio.io/use-waypoint: egress-waypoint{extra_labels}}}\nspec:\n  hosts: [httpbin.org]\n  ports: [{{number: 80, name: http, protocol: HTTP}}]\n  resolution: DNS\n")
+}
+
+/// Issue 12 point 2: waypoint attachment as pilot/pkg/serviceregistry/ambient/waypoints.go
+/// decides it: `allowedRoutes` defaults to Same, `istio.io/waypoint-for: workload` takes no
+/// service traffic, a waypoint that does not exist captures nothing.
+#[test]
+fn g2_waypoint_capture_follows_istio() {
+    let request = from("bookinfo", "http://httpbin.org/get");
+    let same = engine(&format!("{WAYPOINT}{}", waypoint_entry("istio-egress", "")));
+    assert_eq!(decide(&same, request.clone()).reason, Reason::DeniedByPolicy);
+    let cross = engine(&format!(
+        "{WAYPOINT}{}",
+        waypoint_entry("apps", ", istio.io/use-waypoint-namespace: istio-egress")
+    ));
+    let d = decide(&cross, request.clone());
+    assert_eq!(d.reason, Reason::Passthrough, "allowedRoutes Same refuses namespace apps");
+    assert!(d.hops.iter().any(|h| h.outcome.contains("allowedRoutes Same")));
+    let all = engine(
+        &format!(
+            "{WAYPOINT}{}",
+            waypoint_entry("apps", ", istio.io/use-waypoint-namespace: istio-egress")
+        )
+        .replace(
+            "listeners: [{name: mesh, port: 15008, protocol: HBONE}]",
+            "listeners: [{name: mesh, port: 15008, protocol: HBONE, allowedRoutes: {namespaces: {from: All}}}]",
+        ),
+    );
+    assert_eq!(decide(&all, request.clone()).reason, Reason::DeniedByPolicy);
+    let for_workload = engine(
+        &format!("{WAYPOINT}{}", waypoint_entry("istio-egress", "")).replace(
+            "metadata: {name: egress-waypoint, namespace: istio-egress}",
+            "metadata: {name: egress-waypoint, namespace: istio-egress, labels: {istio.io/waypoint-for: workload}}",
+        ),
+    );
+    assert_eq!(decide(&for_workload, request.clone()).reason, Reason::Passthrough);
+    let missing = engine(&waypoint_entry("istio-egress", ""));
+    let d = decide(&missing, request);
+    assert_eq!(d.reason, Reason::Passthrough);
+    assert_eq!(caveat_codes(&d), vec!["waypoint_not_loaded"]);
+}
+
+/// Issue 12 point 5: a named workload where no proxy runs is decided only with a caveat.
+#[test]
+fn g5_named_workload_without_a_proxy_carries_a_caveat() {
+    let e = engine(WAYPOINT);
+    let d = decide(
+        &e,
+        json!({"workload": {"namespace": "typo", "labels": {"app": "nothing"}}, "url": "http://httpbin.org/"}),
+    );
+    assert_eq!(caveat_codes(&d), vec!["workload_matches_no_proxy"]);
+    let d = decide(
+        &e,
+        json!({"workload": {"namespace": "istio-egress", "labels": {"gateway.networking.k8s.io/gateway-name": "egress-waypoint"}}, "url": "http://httpbin.org/"}),
+    );
+    assert!(d.caveats.is_empty(), "{:?}", d.caveats);
+}
