@@ -50,7 +50,13 @@ def _engine(name: str) -> egress_policy.Engine:
 
 def _subset_mismatches(path: str, expected: Any, actual: Any) -> list[str]:
     """`expected` is a recursive subset of `actual`: dicts compare only the keys `expected`
-    lists; everything else compares for equality."""
+    lists; lists of equal length compare element by element; everything else compares for
+    equality."""
+    if isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
+        out_list: list[str] = []
+        for i, (e, a) in enumerate(zip(expected, actual)):
+            out_list.extend(_subset_mismatches(f"{path}[{i}]", e, a))
+        return out_list
     if isinstance(expected, dict) and isinstance(actual, dict):
         out: list[str] = []
         for key, value in expected.items():

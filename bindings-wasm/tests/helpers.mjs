@@ -44,7 +44,9 @@ export function vectorFiles(vector) {
 /** Mismatches of `expected` as a recursive subset of `actual` (tests/vectors/README.md). */
 export function subsetMismatches(path, expected, actual, out = []) {
   const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
-  if (isObject(expected) && isObject(actual)) {
+  if (Array.isArray(expected) && Array.isArray(actual) && expected.length === actual.length) {
+    expected.forEach((e, i) => subsetMismatches(`${path}[${i}]`, e, actual[i], out));
+  } else if (isObject(expected) && isObject(actual)) {
     for (const [key, value] of Object.entries(expected)) {
       const sub = `${path}.${key}`;
       if (!(key in actual)) out.push(`${sub}: expected ${JSON.stringify(value)}, missing`);

@@ -89,9 +89,15 @@ fn vector_files() -> Vec<PathBuf> {
 }
 
 /// `expected` is a recursive subset of `actual`: objects compare only the keys `expected`
-/// lists; everything else (including `null` and arrays) compares for equality.
+/// lists; arrays must have the same length and compare element by element (each element
+/// again as a subset); everything else (including `null`) compares for equality.
 fn subset_mismatches(path: &str, expected: &Value, actual: &Value, out: &mut Vec<String>) {
     match (expected, actual) {
+        (Value::Array(e), Value::Array(a)) if e.len() == a.len() => {
+            for (i, (ev, av)) in e.iter().zip(a).enumerate() {
+                subset_mismatches(&format!("{path}[{i}]"), ev, av, out);
+            }
+        }
         (Value::Object(e), Value::Object(a)) => {
             for (key, value) in e {
                 let sub = format!("{path}.{key}");

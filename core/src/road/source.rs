@@ -272,6 +272,9 @@ pub(crate) fn from_sender(model: &Model, req: &Normalized, road: &mut Road) {
         &req.origin_labels,
         &[],
     );
+    if let Some(entry) = service_ref.filter(|s| s.id.kind == "ServiceEntry") {
+        unbound_waypoint_note(model, entry, road, proxy, &at);
+    }
     road.hop(
         proxy,
         &at,
@@ -289,6 +292,46 @@ pub(crate) fn from_sender(model: &Model, req: &Normalized, road: &mut Road) {
         HopStep::Leave,
         "leaves the mesh without egress authorization".to_string(),
     );
+}
+
+/// A ServiceEntry bound to no waypoint while a waypoint runs in its namespace: when the
+/// Namespace is not loaded its `istio.io/use-waypoint` label cannot be known (caveat);
+/// when it is loaded without the label, the hops say the waypoint does not capture it.
+fn unbound_waypoint_note(
+    model: &Model,
+    entry: &crate::model::ExternalService,
+    road: &mut Road,
+    proxy: ProxyKind,
+    at: &str,
+) {
+    let Some(waypoint) = model.gateways.iter().find(|g| {
+        g.kind == crate::model::GatewayKind::Waypoint && g.namespace == entry.id.namespace
+    }) else {
+        return;
+    };
+    if model.namespaces.contains_key(&entry.id.namespace) {
+        road.hop_by(
+            proxy,
+            at,
+            HopStep::Route,
+            format!(
+                "{} has no istio.io/use-waypoint label and neither has its namespace: {} does \
+                 not capture it, and its policies do not protect this host",
+                entry.id, waypoint.id
+            ),
+            &entry.id,
+        );
+    } else {
+        road.caveat(
+            "namespace_not_loaded",
+            format!(
+                "Namespace {} is not loaded, so whether its istio.io/use-waypoint label sends \
+                 {} through {} cannot be known: assuming it does not",
+                entry.id.namespace, entry.id, waypoint.id
+            ),
+            Some(&entry.id),
+        );
+    }
 }
 
 /// Whether a waypoint named by a registry entry takes its traffic
