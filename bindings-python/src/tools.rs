@@ -815,20 +815,11 @@ pub fn reach(
     workloads: Option<&Bound<'_, PyAny>>,
     all_gateways: bool,
 ) -> PyResult<PyReachReport> {
-    let mut points = Vec::new();
-    let named = workload_points(workloads)?;
-    if named.is_empty() || all_gateways {
-        points.push(Point::routed());
-    }
-    points.extend(named);
-    if all_gateways {
-        for point in gateway_points(&[engine.model()]) {
-            if !points.iter().any(|p| p.workload == point.workload) {
-                points.push(point);
-            }
-        }
-    }
-    let options = ReachOptions { points };
+    let named = workload_points(workloads)?
+        .into_iter()
+        .filter_map(|p| p.workload)
+        .collect();
+    let options = ReachOptions::for_model(engine.model(), named, all_gateways);
     let report = match (host, identity) {
         (Some(_), Some(_)) | (None, None) => {
             return Err(PyTypeError::new_err(
@@ -844,8 +835,7 @@ pub fn reach(
             py.detach(|| tools::reach_host(engine, &host, &options))
         }
         (None, Some(identity)) => {
-            let identity = Some(identity.as_str())
-                .filter(|i| !i.is_empty() && !i.eq_ignore_ascii_case("none"));
+            let identity = egress_policy::request::sender_identity(&identity);
             py.detach(|| tools::reach_identity(engine, identity, &options))
         }
     };

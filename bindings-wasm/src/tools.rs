@@ -168,9 +168,9 @@ pub fn reach_query(engine: &Engine, query: &Value) -> Result<(Subject, ReachOpti
         }
         (Some(_), None) => return Err(ArgError::Type("`host` must be a string".to_string())),
         (None, Some(Value::Null)) => Subject::Identity(None),
-        (None, Some(Value::String(identity))) => Subject::Identity(
-            Some(identity.clone()).filter(|i| !i.is_empty() && !i.eq_ignore_ascii_case("none")),
-        ),
+        (None, Some(Value::String(identity))) => {
+            Subject::Identity(egress_policy::request::sender_identity(identity).map(str::to_string))
+        }
         (None, Some(_)) => {
             return Err(ArgError::Type(
                 "`identity` must be a string, or null for plaintext".to_string(),
@@ -178,20 +178,14 @@ pub fn reach_query(engine: &Engine, query: &Value) -> Result<(Subject, ReachOpti
         }
     };
     let all_gateways = flag(map, "allGateways")?;
-    let named = workload_points(map)?;
-    let mut points = Vec::new();
-    if named.is_empty() || all_gateways {
-        points.push(Point::routed());
-    }
-    points.extend(named);
-    if all_gateways {
-        for point in gateway_points(&[engine.model()]) {
-            if !points.iter().any(|p| p.workload == point.workload) {
-                points.push(point);
-            }
-        }
-    }
-    Ok((subject, ReachOptions { points }))
+    let named = workload_points(map)?
+        .into_iter()
+        .filter_map(|p| p.workload)
+        .collect();
+    Ok((
+        subject,
+        ReachOptions::for_model(engine.model(), named, all_gateways),
+    ))
 }
 
 /// Reads `{workloads, compareReason}` (both optional; `null` or absent = defaults).

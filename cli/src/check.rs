@@ -66,7 +66,7 @@ pub fn build_request(args: &CheckArgs) -> Result<Request> {
     request.source.principal = args
         .from
         .as_deref()
-        .filter(|f| !f.is_empty() && !f.eq_ignore_ascii_case("none"))
+        .and_then(egress_policy::request::sender_identity)
         .map(str::to_string);
     request.source.cluster = args.cluster.clone();
     request.source.labels = parse_labels(&args.source_labels)?;

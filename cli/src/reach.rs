@@ -55,7 +55,7 @@ pub fn run(args: &ReachArgs) -> Result<ExitCode> {
         (None, from) => {
             let identity = from
                 .as_deref()
-                .filter(|f| !f.is_empty() && !f.eq_ignore_ascii_case("none"));
+                .and_then(egress_policy::request::sender_identity);
             reach_identity(&engine, identity, &options)
         }
     };
@@ -73,21 +73,11 @@ pub fn run(args: &ReachArgs) -> Result<ExitCode> {
 
 /// The points of `--workload` and `--all-gateways` (routed alone when neither is given).
 pub fn options(engine: &Engine, workloads: &[String], all_gateways: bool) -> Result<ReachOptions> {
-    let mut points = Vec::new();
-    if workloads.is_empty() || all_gateways {
-        points.push(Point::routed());
-    }
-    for workload in workloads {
-        points.push(Point::at(parse_workload(workload)?));
-    }
-    if all_gateways {
-        for point in gateway_points(&[engine.model()]) {
-            if !points.iter().any(|p| p.workload == point.workload) {
-                points.push(point);
-            }
-        }
-    }
-    Ok(ReachOptions { points })
+    let named = workloads
+        .iter()
+        .map(|w| parse_workload(w))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(ReachOptions::for_model(engine.model(), named, all_gateways))
 }
 
 fn decided_by(access: &Access) -> String {

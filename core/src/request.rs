@@ -20,6 +20,19 @@ pub enum Protocol {
     Tcp,
 }
 
+/// The sender identity as the front ends take it (`--from`, `identity=`): empty or `none`
+/// (any case) means a plaintext sender without an mTLS identity.
+///
+/// ```
+/// use egress_policy::request::sender_identity;
+/// assert_eq!(sender_identity("none"), None);
+/// assert_eq!(sender_identity(""), None);
+/// assert_eq!(sender_identity("cluster.local/ns/a/sa/b"), Some("cluster.local/ns/a/sa/b"));
+/// ```
+pub fn sender_identity(text: &str) -> Option<&str> {
+    Some(text).filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("none"))
+}
+
 /// Who sends the request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -209,9 +222,33 @@ pub struct Request {
     pub destination_ip: Option<String>,
 }
 
-/// Why a request is rejected before authorization (status 400).
+/// Why a request is rejected before authorization.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Malformed(pub String);
+pub struct Malformed {
+    /// What is wrong.
+    pub message: String,
+    /// The status Envoy answers with: 400, or 404 for a `:path` that is not absolute
+    /// (`conn_manager_impl.cc`, AbsolutePath).
+    pub status: u16,
+}
+
+impl Malformed {
+    /// A request Envoy rejects with 400.
+    pub fn bad(message: impl Into<String>) -> Self {
+        Malformed {
+            message: message.into(),
+            status: 400,
+        }
+    }
+
+    /// A request Envoy answers with 404 before routing.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Malformed {
+            message: message.into(),
+            status: 404,
+        }
+    }
+}
 
 /// A request after the one-time digest: lower-cased host split from its port, path
 /// normalised per the mesh setting, principal parsed, headers folded.
@@ -267,6 +304,15 @@ pub struct Normalized {
 }
 
 impl Normalized {
+    /// Drops the mTLS peer identity (a plaintext hop to the enforcing proxy carries none);
+    /// the road's origin namespace stays.
+    pub fn forget_peer(&mut self) {
+        self.peer_uri = None;
+        self.trust_domain = None;
+        self.namespace = None;
+        self.service_account = None;
+    }
+
     /// The path the upstream receives: the normalised path and the query.
     pub fn forwarded_path(&self) -> Option<String> {
         let path = self.path.as_deref()?;
@@ -307,11 +353,11 @@ impl Request {
                 || m.bytes()
                     .any(|b| b.is_ascii_lowercase() || !b.is_ascii_graphic())
             {
-                return Err(Malformed(format!("method `{m}` is not upper case")));
+                return Err(Malformed::bad(format!("method `{m}` is not upper case")));
             }
         }
         if self.protocol == Protocol::Http && authority.is_none() {
-            return Err(Malformed("an HTTP request needs `host` or `url`".into()));
+            return Err(Malformed::bad("an HTTP request needs `host` or `url`"));
         }
 
         let raw_path = self.path.clone().or(url_path);
@@ -327,7 +373,7 @@ impl Request {
         let mut headers = BTreeMap::new();
         for (name, value) in &self.headers {
             if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(Malformed(format!("header name `{name}` is not valid")));
+                return Err(Malformed::bad(format!("header name `{name}` is not valid")));
             }
             let joined = match value {
                 HeaderValue::One(v) => v.clone(),
@@ -353,12 +399,12 @@ impl Request {
         };
         let origin_namespace = match (&self.source.namespace, &namespace) {
             (Some(written), Some(peer)) if written != peer => {
-                return Err(Malformed(format!(
+                return Err(Malformed::bad(format!(
                     "source.namespace `{written}` disagrees with the principal's namespace `{peer}`"
                 )));
             }
             (Some(written), _) if written.is_empty() => {
-                return Err(Malformed("source.namespace is empty".into()));
+                return Err(Malformed::bad("source.namespace is empty"));
             }
             (Some(written), _) => Some(written.clone()),
             (None, peer) => peer.clone(),
@@ -395,7 +441,7 @@ impl Request {
 fn parse_ip(field: &str, text: Option<&str>) -> Result<Option<IpAddr>, Malformed> {
     text.map(|t| {
         t.parse()
-            .map_err(|_| Malformed(format!("{field} `{t}` is not an IP address")))
+            .map_err(|_| Malformed::bad(format!("{field} `{t}` is not an IP address")))
     })
     .transpose()
 }
@@ -476,14 +522,18 @@ fn split_authority(authority: &str) -> Result<(Option<String>, Option<u16>), Mal
         .chars()
         .any(|c| c.is_whitespace() || c.is_control() || c == '/')
     {
-        return Err(Malformed(format!(
+        return Err(Malformed::bad(format!(
             "host `{authority}` is not a valid authority"
         )));
     }
     let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
         match rest.split_once(']') {
             Some((h, tail)) => (h, tail.strip_prefix(':')),
-            None => return Err(Malformed(format!("host `{authority}` has an unclosed `[`"))),
+            None => {
+                return Err(Malformed::bad(format!(
+                    "host `{authority}` has an unclosed `[`"
+                )))
+            }
         }
     } else {
         match authority.rsplit_once(':') {
@@ -494,7 +544,7 @@ fn split_authority(authority: &str) -> Result<(Option<String>, Option<u16>), Mal
     let port = match port {
         Some(p) => Some(
             p.parse::<u16>()
-                .map_err(|_| Malformed(format!("host `{authority}` has an invalid port")))?,
+                .map_err(|_| Malformed::bad(format!("host `{authority}` has an invalid port")))?,
         ),
         None => None,
     };
@@ -507,7 +557,7 @@ type UrlParts = (Option<String>, Option<u16>, Option<String>);
 fn split_url(url: &str) -> Result<UrlParts, Malformed> {
     let (scheme, rest) = url
         .split_once("://")
-        .ok_or_else(|| Malformed(format!("url `{url}` has no scheme")))?;
+        .ok_or_else(|| Malformed::bad(format!("url `{url}` has no scheme")))?;
     let scheme = scheme.to_ascii_lowercase();
     let (authority, path) = match rest.find(['/', '?', '#']) {
         Some(at) => (
@@ -526,7 +576,7 @@ fn split_url(url: &str) -> Result<UrlParts, Malformed> {
         "https" => Some(443),
         "http" => None,
         other => {
-            return Err(Malformed(format!(
+            return Err(Malformed::bad(format!(
                 "url scheme `{other}` is not http or https"
             )))
         }
@@ -581,10 +631,12 @@ fn normalize_path_split(
         .windows(3)
         .any(|w| w.first() == Some(&b'%') && w.get(1..) == Some(b"00".as_slice()));
     if encoded_nul || bytes.contains(&0) {
-        return Err(Malformed("path contains a NUL (`%00`)".into()));
+        return Err(Malformed::bad("path contains a NUL (`%00`)"));
     }
     if !path.starts_with('/') {
-        return Err(Malformed(format!("path `{path}` does not start with `/`")));
+        return Err(Malformed::not_found(format!(
+            "path `{path}` does not start with `/`"
+        )));
     }
     // Fast path: nothing to decode, no backslash, no dot segment, no repeated slash:
     // every mode leaves such a path unchanged.
@@ -644,9 +696,10 @@ fn base_normalize(path: &str) -> String {
                 if is_unreserved(value) {
                     decoded.push(value);
                 } else {
-                    // Keep reserved escapes encoded, with upper-case hex as Envoy emits.
-                    decoded.push(b'%');
-                    decoded.extend(format!("{value:02X}").bytes());
+                    // Escapes that stay are copied exactly, hex case included: Envoy's URL
+                    // canonicalizer (url_canon_path.cc) keeps them "in case the server is
+                    // sensitive to changing the case of any hex letters".
+                    decoded.extend(bytes.get(i..i + 3).unwrap_or_default());
                 }
                 i += 3;
                 continue;
@@ -717,7 +770,8 @@ mod tests {
         assert_eq!(base("/a\\b"), "/a/b");
         assert_eq!(base("/a//b"), "/a//b");
         assert_eq!(base("/a%2Fb"), "/a%2Fb");
-        assert_eq!(base("/a%2fb"), "/a%2Fb");
+        // Kept escapes are copied exactly (url_canon_path.cc), hex case included.
+        assert_eq!(base("/a%2fb"), "/a%2fb");
         assert_eq!(base("/../../etc"), "/etc");
         assert_eq!(base("/a/./b/."), "/a/b/");
         assert_eq!(base("/a/b/.."), "/a/");

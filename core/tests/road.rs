@@ -22,8 +22,10 @@ fn caveat_codes(d: &Decision) -> Vec<&str> {
     d.caveats.iter().map(|c| c.code.as_str()).collect()
 }
 
-/// istio.io tasks/traffic-management/egress/egress-gateway (HTTP), as published, plus an
-/// AuthorizationPolicy at the gateway that allows only namespace `default`.
+/// istio.io tasks/traffic-management/egress/egress-gateway, with the sidecar-to-gateway hop
+/// over Istio mTLS as its "Egress gateway with TLS origination" variant sets it up (the
+/// gateway sees the sender's identity only then), plus an AuthorizationPolicy at the gateway
+/// that allows only namespace `default`.
 const EGRESS_GATEWAY: &str = r#"
 apiVersion: networking.istio.io/v1
 kind: ServiceEntry
@@ -41,7 +43,8 @@ metadata: {name: istio-egressgateway, namespace: default}
 spec:
   selector: {istio: egressgateway}
   servers:
-  - port: {number: 80, name: http, protocol: HTTP}
+  - port: {number: 80, name: https, protocol: HTTPS}
+    tls: {mode: ISTIO_MUTUAL}
     hosts: [edition.cnn.com]
 ---
 apiVersion: networking.istio.io/v1
@@ -123,6 +126,18 @@ fn p1_classic_egress_gateway_is_enforced_without_naming_it() {
         Some("istio-egressgateway".to_string())
     );
     assert_eq!((route.host.as_str(), route.port), ("edition.cnn.com", 80));
+    // The task's plain HTTP server: the sidecar's connection is plaintext, so the gateway
+    // sees no identity and the namespace rule denies `default` too.
+    let plain = EGRESS_GATEWAY.replace("    tls: {mode: ISTIO_MUTUAL}\n", "");
+    let d = decide(
+        &engine(&plain),
+        from("default", "http://edition.cnn.com/politics"),
+    );
+    assert_eq!((d.status, d.reason), (403, Reason::NoAllowMatch));
+    assert!(d
+        .hops
+        .iter()
+        .any(|h| h.outcome.contains("not ISTIO_MUTUAL")));
     // With the Service loaded, nothing is assumed.
     let e = engine(&format!("{EGRESS_GATEWAY}{GATEWAY_SERVICE}"));
     let d = decide(&e, from("other", "http://edition.cnn.com/politics"));
@@ -207,8 +222,8 @@ fn p4_gateway_servers_direct_response_and_destination_rule_selector() {
     assert_eq!((d.status, d.reason), (404, Reason::NoRoute));
     // No server on the port: 503.
     let other_port = base.replace(
-        "- port: {number: 80, name: http, protocol: HTTP}",
-        "- port: {number: 81, name: http, protocol: HTTP}",
+        "- port: {number: 80, name: https, protocol: HTTPS}",
+        "- port: {number: 81, name: https, protocol: HTTPS}",
     );
     let d = decide(
         &engine(&other_port),
@@ -410,7 +425,10 @@ fn g1_gateway_api_egress_gateway_takes_namespace_and_root_policies() {
     );
     // A mesh-wide allow-nothing in the root namespace attaches too.
     let root = "---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: allow-nothing, namespace: istio-system}\nspec: {}\n";
-    let d = decide(&engine(&format!("{EGRESS_GATEWAY_API}{root}")), from("default", "http://edition.cnn.com/"));
+    let d = decide(
+        &engine(&format!("{EGRESS_GATEWAY_API}{root}")),
+        from("default", "http://edition.cnn.com/"),
+    );
     assert_eq!((d.status, d.reason), (403, Reason::AllowNothing));
 }
 
@@ -442,14 +460,24 @@ fn waypoint_entry(ns: &str, extra_labels: &str) -> String {
 fn g2_waypoint_capture_follows_istio() {
     let request = from("bookinfo", "http://httpbin.org/get");
     let same = engine(&format!("{WAYPOINT}{}", waypoint_entry("istio-egress", "")));
-    assert_eq!(decide(&same, request.clone()).reason, Reason::DeniedByPolicy);
+    assert_eq!(
+        decide(&same, request.clone()).reason,
+        Reason::DeniedByPolicy
+    );
     let cross = engine(&format!(
         "{WAYPOINT}{}",
         waypoint_entry("apps", ", istio.io/use-waypoint-namespace: istio-egress")
     ));
     let d = decide(&cross, request.clone());
-    assert_eq!(d.reason, Reason::Passthrough, "allowedRoutes Same refuses namespace apps");
-    assert!(d.hops.iter().any(|h| h.outcome.contains("allowedRoutes Same")));
+    assert_eq!(
+        d.reason,
+        Reason::Passthrough,
+        "allowedRoutes Same refuses namespace apps"
+    );
+    assert!(d
+        .hops
+        .iter()
+        .any(|h| h.outcome.contains("allowedRoutes Same")));
     let all = engine(
         &format!(
             "{WAYPOINT}{}",
@@ -467,7 +495,10 @@ fn g2_waypoint_capture_follows_istio() {
             "metadata: {name: egress-waypoint, namespace: istio-egress, labels: {istio.io/waypoint-for: workload}}",
         ),
     );
-    assert_eq!(decide(&for_workload, request.clone()).reason, Reason::Passthrough);
+    assert_eq!(
+        decide(&for_workload, request.clone()).reason,
+        Reason::Passthrough
+    );
     let missing = engine(&waypoint_entry("istio-egress", ""));
     let d = decide(&missing, request);
     assert_eq!(d.reason, Reason::Passthrough);

@@ -634,7 +634,7 @@ impl Compiled {
     /// the model, the compiled engine and the request).
     pub fn decide<'a>(&'a self, model: &'a Model, prepared: &'a Prepared) -> Verdict<'a> {
         let req = match prepared {
-            Prepared::Malformed(m) => return Verdict::malformed(&m.0),
+            Prepared::Malformed(m) => return Verdict::malformed(m),
             Prepared::Ready(digest) => digest.as_ref(),
         };
         match &req.road.end {

@@ -55,14 +55,17 @@ impl Prepared {
             Ok(mut normalized) => {
                 // Walk the road first: authorization then sees the port the enforcing
                 // proxy listens on, and a JWT only when that proxy validated it.
-                let road = road::walk(model, &normalized);
+                let mut road = road::walk(model, &normalized);
+                let route = road::route(model, &mut road);
                 if let End::Enforce(enforcement) = &road.end {
                     normalized.port = enforcement.port;
                     if !enforcement.jwt_valid {
                         normalized.jwt = None;
                     }
+                    if !enforcement.peer_identity {
+                        normalized.forget_peer();
+                    }
                 }
-                let route = road::route(model, &road);
                 Prepared::Ready(Box::new(Digest::new(normalized, model, road, route)))
             }
             Err(malformed) => Prepared::Malformed(malformed),

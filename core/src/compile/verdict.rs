@@ -63,7 +63,7 @@ pub(crate) struct Decided {
 
 #[derive(Debug, Clone, Copy)]
 enum Kind<'a> {
-    Malformed(&'a str),
+    Malformed(&'a crate::request::Malformed),
     /// The road ended before authorization.
     Stopped,
     Passthrough,
@@ -83,7 +83,7 @@ pub struct Verdict<'a> {
 }
 
 impl<'a> Verdict<'a> {
-    pub(crate) fn malformed(message: &'a str) -> Self {
+    pub(crate) fn malformed(message: &'a crate::request::Malformed) -> Self {
         Verdict {
             kind: Kind::Malformed(message),
             model: None,
@@ -142,7 +142,7 @@ impl<'a> Verdict<'a> {
     /// HTTP status.
     pub fn status(&self) -> u16 {
         match (self.kind, self.digest.map(|d| &d.road.end)) {
-            (Kind::Malformed(_), _) => 400,
+            (Kind::Malformed(m), _) => m.status,
             (Kind::Stopped, Some(End::Stop { status, .. })) => *status,
             _ if self.allowed() => 200,
             _ => match self.answer() {
@@ -213,7 +213,7 @@ impl<'a> Verdict<'a> {
         let road = self.digest.map(|d| &d.road);
         let mut caveats = road.map(|r| r.caveats.clone()).unwrap_or_default();
         let (message, dry_run) = match (self.kind, self.model) {
-            (Kind::Malformed(m), _) => (m.to_string(), None),
+            (Kind::Malformed(m), _) => (m.message.clone(), None),
             (Kind::Stopped, _) => match road.map(|r| &r.end) {
                 Some(End::Stop { message, .. }) => (message.clone(), None),
                 _ => (String::new(), None),

@@ -65,13 +65,16 @@ pub fn explain(model: &Model, request: &Request) -> Explanation {
     let req = match request.normalize(model.mesh.path_normalization) {
         Ok(req) => req,
         Err(malformed) => {
-            steps.push(format!("rejected before authorization: {}", malformed.0));
+            steps.push(format!(
+                "rejected before authorization: {}",
+                malformed.message
+            ));
             return Explanation {
                 decision: Decision {
                     allowed: false,
-                    status: 400,
+                    status: malformed.status,
                     reason: Reason::MalformedRequest,
-                    message: malformed.0,
+                    message: malformed.message,
                     policy: None,
                     rule: None,
                     dry_run: None,
@@ -89,6 +92,7 @@ pub fn explain(model: &Model, request: &Request) -> Explanation {
     };
 
     let mut road = road::walk(model, &req);
+    let walked_route = road::route(model, &mut road);
     for hop in &road.hops {
         steps.push(format!("{}: {}", hop.at, hop.outcome));
     }
@@ -135,7 +139,7 @@ pub fn explain(model: &Model, request: &Request) -> Explanation {
                     rule: None,
                     dry_run: None,
                     audit: false,
-                    route: road::route(model, &road),
+                    route: walked_route,
                     hops: road.hops.clone(),
                     caveats: road.caveats.clone(),
                 },
@@ -159,6 +163,9 @@ pub fn explain(model: &Model, request: &Request) -> Explanation {
     areq.port = enforcement.port;
     if !enforcement.jwt_valid {
         areq.jwt = None;
+    }
+    if !enforcement.peer_identity {
+        areq.forget_peer();
     }
     let req = areq;
 
@@ -202,9 +209,11 @@ pub fn explain(model: &Model, request: &Request) -> Explanation {
         .allowed
         .then_some(())
         .and(enforcement.answer.as_ref());
-    let route = (outcome.allowed && answered.is_none())
-        .then(|| road::route(model, &road))
-        .flatten();
+    let route = if outcome.allowed && answered.is_none() {
+        walked_route
+    } else {
+        None
+    };
     let message = if let Some((status, text, _)) = answered {
         format!("{status}: {text}")
     } else if outcome.allowed {

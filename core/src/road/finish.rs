@@ -10,8 +10,48 @@ use super::{End, Exit, Road};
 /// Port used when a gateway originates TLS towards a host that has no registry entry.
 const TLS_PORT: u16 = 443;
 
-/// The route an allowed request takes (for roads that end in an exit).
-pub fn route(model: &Model, road: &Road) -> Option<Route> {
+/// The route an allowed request takes (for roads that end in an exit). Assumptions it
+/// makes (a DestinationRule whose `workloadSelector` cannot be checked) are added to the
+/// road's caveats, whatever the verdict, so both evaluators report the same.
+pub fn route(model: &Model, road: &mut Road) -> Option<Route> {
+    let route = route_of(model, road);
+    if let Some(caveat) = unknown_selector(model, road) {
+        if !road.caveats.contains(&caveat) {
+            road.caveats.push(caveat);
+        }
+    }
+    route
+}
+
+/// The caveat for a DestinationRule that selects the sender's pods by label when the
+/// request gives none.
+fn unknown_selector(model: &Model, road: &Road) -> Option<crate::model::Caveat> {
+    let exit = match &road.end {
+        End::Unenforced { exit } => exit,
+        End::Enforce(e) => &e.exit,
+        End::Stop { .. } => return None,
+    };
+    let (namespace, labels) = exit.tls_from.as_ref()?;
+    if !labels.is_empty() {
+        return None;
+    }
+    let dr = model.tls_settings.iter().find(|t| {
+        t.workload_selector.is_some()
+            && &t.origin.namespace == namespace
+            && registry_host_matches(&t.host, &exit.host)
+    })?;
+    Some(crate::model::Caveat {
+        code: "source_labels_unknown".to_string(),
+        message: format!(
+            "{} selects pods by label and the request gives no source.pod_labels: assuming it \
+             does not select the sender",
+            dr.origin
+        ),
+        resource: Some(dr.origin.clone()),
+    })
+}
+
+fn route_of(model: &Model, road: &Road) -> Option<Route> {
     let (exit, gateways, gateway_ref) = match &road.end {
         End::Stop { .. } => return None,
         End::Unenforced { exit } => (exit, &[][..], None),
@@ -21,8 +61,15 @@ pub fn route(model: &Model, road: &Road) -> Option<Route> {
             e.point.gateway_ref.as_ref(),
         ),
     };
-    let service = road.service.and_then(|s| model.services.get(s));
-    let mut port = exit.port;
+    // The registry entry of where the request goes: the request's own, or the entry of
+    // the host a route sent it to instead.
+    let service = road
+        .service
+        .and_then(|s| model.services.get(s))
+        .filter(|s| s.host_matches(&exit.host))
+        .or_else(|| model.services.iter().find(|s| s.host_matches(&exit.host)))
+        .or_else(|| road.service.and_then(|s| model.services.get(s)));
+    let mut port = super::upstream_port(service, exit.port);
     let mut tls = destination_rule_tls(model, exit).or_else(|| {
         service.and_then(|s| s.tls.as_ref()).map(|t| RouteTls {
             mode: t.mode.clone(),

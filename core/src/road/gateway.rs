@@ -401,6 +401,7 @@ pub(crate) fn arrive(model: &Model, req: &Normalized, road: &mut Road, arrival: 
         tls_from: Some((arrival.namespace.clone(), arrival.labels.clone())),
     };
     let mut answer = None;
+    let mut peer_identity = true;
     if istio.is_empty() {
         road.caveat(
             "gateway_config_not_loaded",
@@ -497,6 +498,35 @@ pub(crate) fn arrive(model: &Model, req: &Normalized, road: &mut Road, arrival: 
             ),
             &gw.id,
         );
+        // The sender's identity reaches the gateway only over Istio mTLS: a classic server
+        // without `tls.mode: ISTIO_MUTUAL` takes the sidecar's plaintext (the egress-gateway
+        // task's TLS-origination variant sets it up for exactly this reason).
+        if gw.kind == GatewayKind::IstioGateway {
+            peer_identity = server.tls_mode.as_deref() == Some("ISTIO_MUTUAL");
+            if !peer_identity && req.peer_uri.is_some() {
+                road.hop_by(
+                    proxy,
+                    &at,
+                    HopStep::Listener,
+                    format!(
+                        "the server is not ISTIO_MUTUAL: the sidecar's connection is plaintext, \
+                         so the sender's identity does not reach {}",
+                        gw.id
+                    ),
+                    &gw.id,
+                );
+            }
+        } else if req.peer_uri.is_some() {
+            road.caveat(
+                "peer_identity_assumed",
+                format!(
+                    "whether the sender's sidecar uses mTLS to {} cannot be known from the \
+                     resources: assuming its identity reaches the gateway",
+                    gw.id
+                ),
+                Some(&gw.id),
+            );
+        }
         if let Some(a) = route.and_then(|r| r.answer.as_ref()).filter(|a| a.always) {
             answer = Some((
                 a.status,
@@ -522,6 +552,7 @@ pub(crate) fn arrive(model: &Model, req: &Normalized, road: &mut Road, arrival: 
         at,
         port: arrival.listener_port,
         jwt_valid: true,
+        peer_identity,
         answer,
         exit,
     }));

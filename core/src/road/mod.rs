@@ -40,7 +40,8 @@ pub struct PointSpec {
 pub struct Exit {
     /// The host the request is sent to upstream.
     pub host: String,
-    /// The upstream port.
+    /// The service port it is routed on (DestinationRule `portLevelSettings` match it;
+    /// the registry entry maps it to its `targetPort` upstream).
     pub port: u16,
     /// Header mutations of every route on the way.
     pub headers: HeaderMutations,
@@ -89,6 +90,9 @@ pub struct Enforcement {
     /// Whether the request's JWT was validated by a RequestAuthentication of this proxy
     /// (otherwise request principals and claims are absent).
     pub jwt_valid: bool,
+    /// Whether the sender's mTLS identity reaches this proxy (a plaintext hop to a gateway
+    /// server without `ISTIO_MUTUAL` carries none).
+    pub peer_identity: bool,
     /// An answer given after authorization allows (`directResponse` at the gateway).
     pub answer: Option<(u16, String, ResourceRef)>,
     /// Where an allowed request goes.
@@ -318,14 +322,7 @@ fn named_proxy(
         road.end = not_in_registry();
         return;
     }
-    let exit = exit_at(
-        model,
-        req,
-        service_ref,
-        &workload.namespace,
-        &workload.labels,
-        &gateways,
-    );
+    let exit = exit_at(model, req, &workload.namespace, &workload.labels, &gateways);
     road.end = End::Enforce(Box::new(Enforcement {
         point: PointSpec {
             namespace: workload.namespace.clone(),
@@ -337,6 +334,7 @@ fn named_proxy(
         at,
         port: req.port,
         jwt_valid: true,
+        peer_identity: true,
         answer: None,
         exit,
     }));
@@ -392,7 +390,6 @@ pub(crate) fn point_name(
 pub(crate) fn exit_at(
     model: &Model,
     req: &Normalized,
-    service: Option<&ExternalService>,
     namespace: &str,
     labels: &Labels,
     gateways: &[usize],
@@ -404,7 +401,7 @@ pub(crate) fn exit_at(
         .unwrap_or_default();
     let mut exit = Exit {
         host: host.clone(),
-        port: upstream_port(service, req.port),
+        port: req.port,
         headers: HeaderMutations::default(),
         virtual_service: None,
         tls_from: Some((namespace.to_string(), labels.clone())),

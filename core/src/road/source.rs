@@ -122,7 +122,25 @@ pub(crate) fn from_sender(model: &Model, req: &Normalized, road: &mut Road) {
     // Mesh-bound routes apply before the default destination (a VirtualService for an
     // unregistered host still routes under ALLOW_ANY, and under REGISTRY_ONLY only
     // registered hosts have a virtual host at all).
-    let routable = service.is_some() || mode != OutboundMode::RegistryOnly;
+    // A TLS or TCP request to an unknown host still reaches the sidecar's listener on its
+    // port when some visible entry declares that port, and the VirtualService filter chains
+    // there (`sniHosts`) route it (pilot/pkg/networking/core/tls.go).
+    let listener_on_port = req.protocol != crate::request::Protocol::Http
+        && model.services.iter().any(|s| {
+            s.vendor == crate::model::Vendor::Istio
+                && s.ports.iter().any(|p| p.number == req.port)
+                && namespace.is_none_or(|ns| {
+                    crate::model::ExportTo {
+                        values: s.export_to.clone(),
+                    }
+                    .visible_from(
+                        &s.id.namespace,
+                        ns,
+                        &model.mesh.default_service_export_to,
+                    )
+                })
+        });
+    let routable = service.is_some() || mode != OutboundMode::RegistryOnly || listener_on_port;
     if routable {
         match gateway::mesh_route(model, req, namespace.unwrap_or(""), road, proxy, &at) {
             MeshRoute::Answer {
@@ -194,14 +212,8 @@ pub(crate) fn from_sender(model: &Model, req: &Normalized, road: &mut Road) {
                     Some(o) => road.hop_by(proxy, &at, HopStep::Route, why, o),
                     None => road.hop(proxy, &at, HopStep::Route, why),
                 }
-                let exit = super::exit_at(
-                    model,
-                    req,
-                    service_ref,
-                    namespace.unwrap_or(""),
-                    &req.origin_labels,
-                    &[],
-                );
+                let exit =
+                    super::exit_at(model, req, namespace.unwrap_or(""), &req.origin_labels, &[]);
                 road.end = End::Unenforced { exit };
                 road.hop(
                     ProxyKind::Upstream,
@@ -264,14 +276,7 @@ pub(crate) fn from_sender(model: &Model, req: &Normalized, road: &mut Road) {
             return;
         }
     }
-    let exit = super::exit_at(
-        model,
-        req,
-        service_ref,
-        namespace.unwrap_or(""),
-        &req.origin_labels,
-        &[],
-    );
+    let exit = super::exit_at(model, req, namespace.unwrap_or(""), &req.origin_labels, &[]);
     if let Some(entry) = service_ref.filter(|s| s.id.kind == "ServiceEntry") {
         unbound_waypoint_note(model, entry, road, proxy, &at);
     }
@@ -476,8 +481,7 @@ fn enforce_at_reference(
         Some(o) => road.hop_by(from, from_at, HopStep::Route, outcome, o),
         None => road.hop(from, from_at, HopStep::Route, outcome),
     }
-    let service = road.service.and_then(|s| model.services.get(s));
-    let exit = super::exit_at(model, req, service, &namespace, &labels, &gateways);
+    let exit = super::exit_at(model, req, &namespace, &labels, &gateways);
     road.end = End::Enforce(Box::new(Enforcement {
         point: PointSpec {
             namespace,
@@ -489,6 +493,7 @@ fn enforce_at_reference(
         at,
         port: req.port,
         jwt_valid: true,
+        peer_identity: true,
         answer: None,
         exit,
     }));

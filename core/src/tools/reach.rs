@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use crate::decision::Reason;
 use crate::engine::Engine;
-use crate::model::ResourceRef;
-use crate::request::Request;
+use crate::model::{Model, ResourceRef};
+use crate::request::{Request, Workload};
 
 use super::partition::{Cell, Class, HostChoice, IdentityChoice, Partition, Point, RuleAt};
 
@@ -22,6 +22,27 @@ use super::partition::{Cell, Class, HostChoice, IdentityChoice, Partition, Point
 pub struct ReachOptions {
     /// Where requests are decided; empty means [`Point::routed`] only.
     pub points: Vec<Point>,
+}
+
+impl ReachOptions {
+    /// The points every front end offers: the routed road when no workload is named (or
+    /// with `all_gateways`), each named workload, and with `all_gateways` every loaded
+    /// gateway not already named.
+    pub fn for_model(model: &Model, named: Vec<Workload>, all_gateways: bool) -> Self {
+        let mut points = Vec::new();
+        if named.is_empty() || all_gateways {
+            points.push(Point::routed());
+        }
+        points.extend(named.into_iter().map(Point::at));
+        if all_gateways {
+            for point in super::partition::gateway_points(&[model]) {
+                if !points.iter().any(|p| p.workload == point.workload) {
+                    points.push(point);
+                }
+            }
+        }
+        ReachOptions { points }
+    }
 }
 
 /// One group of allowed requests: methods × paths, with the deciding policy.
