@@ -520,3 +520,32 @@ fn g5_named_workload_without_a_proxy_carries_a_caveat() {
     );
     assert!(d.caveats.is_empty(), "{:?}", d.caveats);
 }
+
+/// Traffic-path point 8: path normalization as Envoy does it under BASE — unreserved escapes
+/// decoded, kept escapes copied exactly (url_canon_path.cc), a `:path` that does not start
+/// with `/` answered 404 before routing (conn_manager_impl.cc, AbsolutePath). The docs'
+/// example rows are vectors (tests/vectors/istio-path-normalization-docs-*.json).
+#[test]
+fn p8_path_normalization_keeps_escapes_and_rejects_relative_paths() {
+    let e = engine(
+        "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: p, namespace: istio-system}\nspec:\n  rules:\n  - to: [{operation: {paths: [\"/a%2fb\", \"/abc\"]}}]\n",
+    );
+    let at = |path: &str| {
+        decide(
+            &e,
+            json!({"workload": {"namespace": "istio-system", "labels": {"istio": "egressgateway"}},
+                   "host": "example.com", "path": path}),
+        )
+    };
+    assert!(at("/a%2fb").allowed, "kept escape, same case");
+    assert!(
+        !at("/a%2Fb").allowed,
+        "kept escape, other case: not the same path"
+    );
+    assert!(at("/%61%62%63").allowed, "unreserved escapes decoded");
+    let relative = at("\\da");
+    assert_eq!(
+        (relative.status, relative.reason),
+        (404, Reason::MalformedRequest)
+    );
+}
