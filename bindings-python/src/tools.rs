@@ -10,7 +10,6 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use egress_policy::request::Workload;
-use egress_policy::tools::partition::gateway_points;
 use egress_policy::tools::reach::valid_authority;
 use egress_policy::tools::{
     self, Access, CaseResult, Change, Class, DiffOptions, DiffReport, Lint, Mismatch, Outcome,

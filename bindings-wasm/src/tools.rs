@@ -5,7 +5,6 @@
 
 use egress_policy::model::Model;
 use egress_policy::request::{InvalidWorkload, Workload};
-use egress_policy::tools::partition::gateway_points;
 use egress_policy::tools::reach::valid_authority;
 use egress_policy::tools::{self, DiffOptions, DiffReport, Lint, Point, ReachOptions, TestReport};
 use egress_policy::Engine;

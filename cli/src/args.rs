@@ -110,9 +110,11 @@ pub struct CheckArgs {
     /// TLS SNI (default for `--protocol tls`: the host).
     #[arg(long = "sni", value_name = "NAME")]
     pub sni: Option<String>,
-    /// Transport the enforcing proxy sees.
-    #[arg(long = "protocol", value_enum, default_value_t = ProtocolArg::Http)]
-    pub protocol: ProtocolArg,
+    /// Transport the enforcing proxy sees (default: `tls` for an `https://` URL — the client
+    /// does TLS itself — else `http`; `--protocol http` with an `https://` URL means plain
+    /// HTTP to port 443).
+    #[arg(long = "protocol", value_enum)]
+    pub protocol: Option<ProtocolArg>,
     /// The enforcing proxy: `NS/NAME` for the Gateway-API gateway NAME in NS, or
     /// `NS/key=value,key2=value2` for pods with those labels in NS. Absent: the gateway the
     /// registry routes the host to.

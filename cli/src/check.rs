@@ -72,22 +72,31 @@ pub fn build_request(args: &CheckArgs) -> Result<Request> {
     request.source.labels = parse_labels(&args.source_labels)?;
     request.source.namespace = args.namespace.clone();
     request.source.pod_labels = parse_labels(&args.pod_labels)?;
-    request.protocol = match args.protocol {
+    request.protocol = args.protocol.map(|p| match p {
         ProtocolArg::Http => Protocol::Http,
         ProtocolArg::Tls => Protocol::Tls,
         ProtocolArg::Tcp => Protocol::Tcp,
-    };
+    });
+    let https_url = args
+        .url
+        .as_deref()
+        .is_some_and(|u| u.to_ascii_lowercase().starts_with("https://"));
+    let protocol = request.protocol.unwrap_or(if https_url {
+        Protocol::Tls
+    } else {
+        Protocol::Http
+    });
     request.url = args.url.clone();
     request.host = args.host.clone();
     request.port = args.port;
-    request.method = match (&args.method, request.protocol) {
+    request.method = match (&args.method, protocol) {
         (Some(method), _) => Some(method.clone()),
         (None, Protocol::Http) => Some("GET".to_string()),
         (None, _) => None,
     };
     request.headers = parse_headers(&args.headers)?;
     request.sni = args.sni.clone().or_else(|| {
-        (request.protocol == Protocol::Tls)
+        (protocol == Protocol::Tls && request.protocol.is_some())
             .then(|| target_host(args))
             .flatten()
     });

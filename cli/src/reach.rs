@@ -5,9 +5,8 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::Args;
-use egress_policy::tools::partition::gateway_points;
 use egress_policy::tools::reach::valid_authority;
-use egress_policy::tools::{reach_host, reach_identity, Access, Point, ReachOptions, ReachReport};
+use egress_policy::tools::{reach_host, reach_identity, Access, ReachOptions, ReachReport};
 use egress_policy::Engine;
 
 use crate::args::PolicyArgs;

@@ -332,7 +332,7 @@ pub fn request_line(request: &Request) -> String {
         .port
         .map(|p| format!(" port {p}"))
         .unwrap_or_default();
-    match request.protocol {
+    match request.protocol.unwrap_or(Protocol::Http) {
         Protocol::Http => {
             let method = request.method.as_deref().unwrap_or("GET");
             format!("{method} {target}{port}")

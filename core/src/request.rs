@@ -186,9 +186,11 @@ pub struct Request {
     /// The enforcing proxy; when absent the engine uses the gateway the registry routes to.
     #[serde(default)]
     pub workload: Option<Workload>,
-    /// `http` (default), `tls` or `tcp`.
-    #[serde(default)]
-    pub protocol: Protocol,
+    /// `http`, `tls` or `tcp`. Absent: from the `url`'s scheme — `https://` means the client
+    /// does TLS itself, so the proxy sees only the SNI (the URL's host) and the port — else
+    /// `http`. Write `"protocol": "http"` for plain HTTP to port 443.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<Protocol>,
     /// A full URL, as a convenience: fills `host`, `path` and (for an explicit port or
     /// `https`) `port` when those are not given.
     #[serde(default)]
@@ -331,12 +333,28 @@ impl Request {
             Some(url) => split_url(url)?,
             None => (None, None, None),
         };
+        let https_url = self
+            .url
+            .as_deref()
+            .and_then(|u| u.get(..8))
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
+        let protocol = self.protocol.unwrap_or(if https_url {
+            Protocol::Tls
+        } else {
+            Protocol::Http
+        });
+        // A client that speaks TLS itself names the URL's host in its SNI.
+        let sni = self.sni.clone().or_else(|| {
+            (https_url && self.protocol.is_none())
+                .then(|| url_host.clone())
+                .flatten()
+        });
         let authority = self.host.clone().or(url_host);
         let (host, authority_port) = match &authority {
             Some(a) => split_authority(a)?,
             None => (None, None),
         };
-        let default_port = match self.protocol {
+        let default_port = match protocol {
             Protocol::Http => 80,
             Protocol::Tls => 443,
             Protocol::Tcp => 0,
@@ -356,7 +374,7 @@ impl Request {
                 return Err(Malformed::bad(format!("method `{m}` is not upper case")));
             }
         }
-        if self.protocol == Protocol::Http && authority.is_none() {
+        if protocol == Protocol::Http && authority.is_none() {
             return Err(Malformed::bad("an HTTP request needs `host` or `url`"));
         }
 
@@ -366,7 +384,7 @@ impl Request {
                 let (matched, query) = normalize_path_split(raw, mode)?;
                 (Some(matched), query.map(str::to_string))
             }
-            None if self.protocol == Protocol::Http => (Some("/".into()), None),
+            None if protocol == Protocol::Http => (Some("/".into()), None),
             None => (None, None),
         };
 
@@ -411,7 +429,7 @@ impl Request {
         };
 
         Ok(Normalized {
-            protocol: self.protocol,
+            protocol,
             peer_uri,
             trust_domain,
             namespace,
@@ -428,7 +446,7 @@ impl Request {
             path,
             query,
             headers,
-            sni: self.sni.clone(),
+            sni,
             jwt: self.jwt.clone(),
             custom: self.custom.clone(),
             workload: self.workload.clone(),

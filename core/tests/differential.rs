@@ -617,7 +617,7 @@ fn request() -> impl Strategy<Value = Request> {
             Request {
                 source: RequestSource { principal, ip, remote_ip, labels, cluster, ..RequestSource::default() },
                 workload,
-                protocol,
+                protocol: Some(protocol),
                 url: None,
                 host: if http { Some(host.unwrap_or_else(|| "httpbin.org".into())) } else { host },
                 port,

@@ -274,11 +274,11 @@ fn apply(request: &mut Request, edit: &Edit, f: &Fixture) {
             request.workload = base.and_then(|b| b.workload.clone());
         }
         Edit::Protocol(p) => {
-            request.protocol = match p % 3 {
+            request.protocol = Some(match p % 3 {
                 0 => Protocol::Http,
                 1 => Protocol::Tls,
                 _ => Protocol::Tcp,
-            }
+            })
         }
         Edit::Url(t) => request.url = text(t),
         Edit::Host(t) => request.host = text(t),

@@ -110,7 +110,7 @@ fn derived_requests(text: &str) -> Vec<Request> {
                 .then(|| ports.get(i % ports.len().max(1)).copied())
                 .flatten();
             if i % 4 == 3 {
-                request.protocol = Protocol::Tls;
+                request.protocol = Some(Protocol::Tls);
                 request.sni = request.host.clone();
             }
             if i >= 4 {

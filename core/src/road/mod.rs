@@ -192,8 +192,8 @@ pub fn walk(model: &Model, req: &Normalized) -> Road {
 
 /// The registry entry for `name` on `port` seen from `namespace` (`None`: every entry),
 /// with the reason the first host-matching entry was not usable, if any.
-pub(crate) fn lookup<'m>(
-    model: &'m Model,
+pub(crate) fn lookup(
+    model: &Model,
     req: &Normalized,
     namespace: Option<&str>,
     sidecar: Option<&crate::model::Sidecar>,
@@ -432,9 +432,9 @@ pub(crate) fn exit_at(
         exit.headers = route.headers.clone();
         exit.virtual_service = Some(vs.id.clone());
         if let Some(dest) = &route.destination_host {
-            if !dest.is_empty()
-                && !crate::model::kube_service_host(dest).is_some_and(|(_, ns)| ns.is_some())
-            {
+            let internal =
+                crate::model::kube_service_host(dest).is_some_and(|(_, ns)| ns.is_some());
+            if !dest.is_empty() && !internal {
                 exit.host = dest.clone();
             }
         }

@@ -1398,11 +1398,11 @@ impl<'m> Cx<'m> {
                             principal: principal.clone(),
                             ..Default::default()
                         },
-                        protocol: if *tls {
+                        protocol: Some(if *tls {
                             crate::request::Protocol::Tls
                         } else {
                             crate::request::Protocol::Tcp
-                        },
+                        }),
                         host: (!*tls).then(|| host.clone()),
                         sni: tls.then(|| host.clone()),
                         port: Some(*port),

@@ -667,7 +667,9 @@ impl<'m> Partition<'m> {
     /// For any request in the space, every model of the partition decides the request and
     /// its representative alike; the tests hold the partition to that.
     pub fn representative(&self, request: &Request) -> Option<Request> {
-        if request.protocol != crate::request::Protocol::Http
+        if request
+            .protocol
+            .is_some_and(|p| p != crate::request::Protocol::Http)
             || !request.headers.is_empty()
             || request.jwt.is_some()
             || request.port.is_some()
