@@ -56,6 +56,7 @@ pub mod import;
 pub mod model;
 mod reload;
 pub mod request;
+pub mod response;
 pub mod source;
 pub mod tools;
 pub mod workload;
