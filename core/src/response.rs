@@ -82,13 +82,8 @@ pub struct Denial {
 impl Denial {
     /// The reply for a denied decision; `None` when the decision allows.
     pub fn of_decision(decision: &Decision) -> Option<Denial> {
-        (!decision.allowed).then(|| {
-            Denial::new(
-                decision.status,
-                decision.reason,
-                decision.policy.as_ref(),
-            )
-        })
+        (!decision.allowed)
+            .then(|| Denial::new(decision.status, decision.reason, decision.policy.as_ref()))
     }
 
     /// The reply for a denied verdict of the compiled engine; `None` when it allows.
@@ -297,13 +292,22 @@ mod tests {
     #[test]
     fn every_status_is_an_error_status() {
         for status in [0, 200, 301, 399, 600] {
-            assert_eq!(Denial::new(status, Reason::DeniedByPolicy, None).status, 403);
+            assert_eq!(
+                Denial::new(status, Reason::DeniedByPolicy, None).status,
+                403
+            );
         }
         for status in [400, 401, 403, 404, 429, 502, 503, 599] {
-            assert_eq!(Denial::new(status, Reason::DeniedByPolicy, None).status, status);
+            assert_eq!(
+                Denial::new(status, Reason::DeniedByPolicy, None).status,
+                status
+            );
         }
         assert_eq!(body_for(401, Reason::DeniedByPolicy), UNAUTHENTICATED_BODY);
-        assert_eq!(body_for(429, Reason::DeniedByPolicy), "egress-policy: request denied");
+        assert_eq!(
+            body_for(429, Reason::DeniedByPolicy),
+            "egress-policy: request denied"
+        );
         assert_eq!(body_for(403, Reason::MalformedRequest), MALFORMED_BODY);
     }
 
@@ -312,7 +316,10 @@ mod tests {
         assert_eq!(identity_from_header("h", ["", " "]), Ok(None));
         assert_eq!(identity_from_header("h", ["", "a"]), Ok(Some("a")));
         let err = identity_from_header("h", ["a", "a"]).unwrap_err();
-        assert_eq!(err.body, "egress-policy: ambiguous identity: 2 values of `h`");
+        assert_eq!(
+            err.body,
+            "egress-policy: ambiguous identity: 2 values of `h`"
+        );
         assert!(identity_from_header("h", ["a, b"]).is_err());
         assert_eq!(Denial::malformed("").body, MALFORMED_BODY);
     }

@@ -290,12 +290,11 @@ mod tests {
             "workload": "istio-egress/app=gw",
         });
         let settings = load(text.to_string().as_bytes()).unwrap();
-        assert_eq!(
-            settings.workload.as_ref().map(|w| w.labels.len()),
-            Some(1)
-        );
+        assert_eq!(settings.workload.as_ref().map(|w| w.labels.len()), Some(1));
         let bad = serde_json::json!({"files": {"p.yaml": POLICY}, "workload": "nope"});
-        assert!(load(bad.to_string().as_bytes()).unwrap_err().contains("workload"));
+        assert!(load(bad.to_string().as_bytes())
+            .unwrap_err()
+            .contains("workload"));
     }
 
     #[test]
@@ -307,12 +306,18 @@ mod tests {
                 _ => None,
             }
         };
-        let selector = POLICY.replace("spec:\n", "spec:\n  selector: {matchLabels: {app: egress}}\n");
+        let selector = POLICY.replace(
+            "spec:\n",
+            "spec:\n  selector: {matchLabels: {app: egress}}\n",
+        );
         let mut settings = load(selector.as_bytes()).unwrap();
         resolve_workload(&mut settings, node("istio-egress")).unwrap();
         let workload = settings.workload.clone().unwrap();
         assert_eq!(workload.namespace, "istio-egress");
-        assert_eq!(workload.labels.get("app").map(String::as_str), Some("egress"));
+        assert_eq!(
+            workload.labels.get("app").map(String::as_str),
+            Some("egress")
+        );
         // Placed in another namespace the policies attach nothing: refused.
         let mut elsewhere = load(selector.as_bytes()).unwrap();
         let err = resolve_workload(&mut elsewhere, node("default")).unwrap_err();

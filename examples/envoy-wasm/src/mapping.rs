@@ -374,7 +374,10 @@ mod tests {
         let two = headers(
             "GET",
             "/get",
-            &[("x-egress-source", PRODUCTPAGE), ("x-egress-source", "other")],
+            &[
+                ("x-egress-source", PRODUCTPAGE),
+                ("x-egress-source", "other"),
+            ],
         );
         let denial = build_request(&s, &two, Connection::default()).unwrap_err();
         assert_eq!((denial.status, denial.reason), (400, "ambiguous_identity"));

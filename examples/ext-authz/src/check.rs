@@ -241,8 +241,8 @@ pub fn respond(
 }
 
 fn deny(denial: Denial, generation: Option<String>) -> Answer {
-    let code = HttpStatusCode::try_from(i32::from(denial.status))
-        .unwrap_or(HttpStatusCode::Forbidden);
+    let code =
+        HttpStatusCode::try_from(i32::from(denial.status)).unwrap_or(HttpStatusCode::Forbidden);
     let mut denied = DeniedHttpResponseBuilder::new();
     denied
         .set_http_status(code)
@@ -253,8 +253,7 @@ fn deny(denial: Denial, generation: Option<String>) -> Answer {
     if let Some(generation) = generation {
         denied.add_header(GENERATION_HEADER, generation, None, true);
     }
-    let mut response =
-        CheckResponse::with_status(tonic::Status::permission_denied(denial.reason));
+    let mut response = CheckResponse::with_status(tonic::Status::permission_denied(denial.reason));
     response.set_http_response(denied);
     Answer {
         response,

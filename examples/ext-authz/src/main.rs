@@ -26,7 +26,7 @@ use std::time::Duration;
 use clap::Parser;
 use egress_policy_ext_authz::check::{self, Limits, Mapping};
 use egress_policy_ext_authz::server::{self, ServeOptions, Service};
-use egress_policy_ext_authz::state::{self, Source, State};
+use egress_policy_ext_authz::state::{Source, State};
 use egress_policy_ext_authz::watch::{self, WatchOptions};
 
 /// Envoy ext_authz server deciding with egress-policy.
@@ -130,8 +130,8 @@ fn main() -> ExitCode {
         workload: workload.clone(),
         max_bytes: args.max_policy_bytes,
     };
-    let engine = match state::load(&source) {
-        Ok(engine) => engine,
+    let state = match State::load(source) {
+        Ok(state) => state,
         Err(rejected) => {
             log(&format!(
                 "refusing to start ({}):\n{}",
@@ -141,11 +141,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let engine = state.reloader.current();
     for warning in engine.warnings() {
         log(&warning.to_string());
     }
     log(&format!("loaded {} rules", engine.rule_count()));
-    let state = Arc::new(State::new(engine, source));
+    drop(engine);
+    let state = Arc::new(state);
     let mapping = Mapping {
         workload,
         source_header: args.source_header.map(|h| h.to_ascii_lowercase()),

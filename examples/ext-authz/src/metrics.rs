@@ -170,7 +170,13 @@ impl Metrics {
                 kind,
             })
             .inc();
-        let first: String = message.lines().next().unwrap_or("").chars().take(200).collect();
+        let first: String = message
+            .lines()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(200)
+            .collect();
         self.last_error.clear();
         self.last_error
             .get_or_create(&ErrorLabels {
@@ -223,7 +229,11 @@ fn answer(req: &HttpRequest<Incoming>, metrics: &Metrics) -> HttpResponse<Full<B
             metrics.encode(),
         ),
         "/healthz" => (StatusCode::OK, "text/plain", "ok\n".to_string()),
-        _ => (StatusCode::NOT_FOUND, "text/plain", "not found\n".to_string()),
+        _ => (
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "not found\n".to_string(),
+        ),
     };
     let mut response = HttpResponse::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;

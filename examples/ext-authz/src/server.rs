@@ -64,11 +64,9 @@ impl Authorization for Service {
         let mapped = check::to_request(&self.mapping, request.get_ref());
         let (engine, generation) = self.state.reloader.current_with_generation();
         let answer = check::respond(&self.mapping, &engine, generation, mapped);
-        self.state.metrics.decision(
-            answer.reason,
-            answer.status,
-            start.elapsed().as_secs_f64(),
-        );
+        self.state
+            .metrics
+            .decision(answer.reason, answer.status, start.elapsed().as_secs_f64());
         Ok(tonic::Response::new(answer.response))
     }
 }
@@ -168,10 +166,7 @@ pub async fn serve(
     let server = tonic::transport::Server::builder()
         .tcp_nodelay(true)
         .add_service(health)
-        .add_service(
-            AuthorizationServer::new(service)
-                .max_decoding_message_size(MAX_MESSAGE_BYTES),
-        )
+        .add_service(AuthorizationServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES))
         .serve_with_incoming_shutdown(TcpIncoming::from(listener), signal);
     let result = tokio::select! {
         served = server => served.map_err(|e| format!("gRPC server failed: {e}")),

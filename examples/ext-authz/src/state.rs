@@ -9,6 +9,7 @@ use egress_policy::response::enforces_nothing;
 use egress_policy::{Engine, Reloader};
 
 use crate::metrics::Metrics;
+use crate::watch::{fingerprint, Fingerprint};
 
 /// Where the policies come from and what a loaded set must satisfy.
 #[derive(Debug, Clone)]
@@ -137,19 +138,30 @@ pub struct State {
     /// Since when the files on disk have held a set that does not load (`None` while
     /// the serving set is the latest one).
     stale_since: Mutex<Option<Instant>>,
+    /// The files as they were just before the serving set was first read: the watcher
+    /// starts from here, so a change made while the server starts is not missed.
+    initial: Fingerprint,
 }
 
 impl State {
-    /// Serves `engine` (generation 0), loaded from `source`.
-    pub fn new(engine: Engine, source: Source) -> Self {
+    /// Loads `source` and serves it at generation 0.
+    pub fn load(source: Source) -> Result<Self, Rejected> {
+        let initial = fingerprint(&source.paths);
+        let engine = load(&source)?;
         let metrics = Metrics::new();
         metrics.loaded(0, engine.rule_count(), true);
-        State {
+        Ok(State {
             reloader: Reloader::new(engine),
             metrics,
             source,
             stale_since: Mutex::new(None),
-        }
+            initial,
+        })
+    }
+
+    /// The policy files as they were when the first set was read.
+    pub fn initial_fingerprint(&self) -> Fingerprint {
+        self.initial.clone()
     }
 
     /// Reloads from the source: the new set serves, or the rejection is recorded (log

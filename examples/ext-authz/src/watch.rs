@@ -94,7 +94,7 @@ pub fn run(state: &State, options: WatchOptions, stop: &AtomicBool, log: fn(&str
     if options.notify && watcher.is_none() {
         log("file notifications unavailable; polling only");
     }
-    let mut seen = fingerprint(&paths);
+    let mut seen = state.initial_fingerprint();
     let tick = options.poll.min(Duration::from_millis(200));
     let mut since_poll = Duration::ZERO;
     while !stop.load(Ordering::Relaxed) {
@@ -147,6 +147,10 @@ mod tests {
         std::fs::write(dir.join("a.yaml"), "x: 12\n").unwrap();
         assert_ne!(after, fingerprint(&paths));
         std::fs::remove_dir_all(&dir).unwrap();
-        assert_eq!(fingerprint(&paths).len(), 1, "a removed directory is listed");
+        assert_eq!(
+            fingerprint(&paths).len(),
+            1,
+            "a removed directory is listed"
+        );
     }
 }

@@ -141,9 +141,9 @@ fn check_request(request: &Request) -> CheckRequest {
     let mut headers: std::collections::HashMap<String, String> = request
         .headers
         .iter()
-        .filter_map(|(k, v)| match v {
-            egress_policy::request::HeaderValue::One(v) => Some((k.clone(), v.clone())),
-            egress_policy::request::HeaderValue::Many(vs) => Some((k.clone(), vs.join(","))),
+        .map(|(k, v)| match v {
+            egress_policy::request::HeaderValue::One(v) => (k.clone(), v.clone()),
+            egress_policy::request::HeaderValue::Many(vs) => (k.clone(), vs.join(",")),
         })
         .collect();
     headers.insert(":authority".into(), host.clone());
