@@ -10,6 +10,7 @@ const POLICIES: &str = concat!(
     "/../policies/istio-waypoint-tls"
 );
 
+#[cfg(test)]
 fn run(args: &[&str]) -> (i32, String) {
     let out = Command::new(BIN)
         .args(args)

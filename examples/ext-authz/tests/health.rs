@@ -1,5 +1,6 @@
 //! gRPC health, metrics, and graceful shutdown of the in-process server.
 
+#[cfg(test)]
 mod common;
 
 use std::time::{Duration, Instant};

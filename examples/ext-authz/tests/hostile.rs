@@ -1,6 +1,7 @@
 //! Hostile gRPC input: every check is answered (denied with a reason) or refused by the
 //! transport, and the server keeps serving.
 
+#[cfg(test)]
 mod common;
 
 use std::io::Write;

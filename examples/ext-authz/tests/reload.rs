@@ -2,12 +2,14 @@
 //! previous engine keeps serving (the test-mode generation header proves which engine
 //! answered).
 
+#[cfg(test)]
 mod common;
 
 use std::path::Path;
 
 use common::{check, eventually, outcome, scenario_copy, start, Options, PRODUCTPAGE};
 
+#[cfg(test)]
 fn metric(text: &str, prefix: &str) -> u64 {
     text.lines()
         .find(|l| l.starts_with(prefix))
@@ -16,6 +18,7 @@ fn metric(text: &str, prefix: &str) -> u64 {
         .unwrap_or(0)
 }
 
+#[cfg(test)]
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
