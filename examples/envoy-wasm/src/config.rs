@@ -6,6 +6,16 @@
 //! * a JSON object (see [`PluginConfig`]), for example
 //!   `{"files": {"authz.yaml": "apiVersion: ..."}, "workload": "istio-egress/egress-waypoint",
 //!   "source_header": "x-egress-source"}`;
+//! * the same settings as a YAML mapping, recognised by its first key being a
+//!   [`PluginConfig`] field, for example
+//!   ```yaml
+//!   workload: istio-egress/egress-waypoint
+//!   source_header: x-egress-source
+//!   yaml: |
+//!     apiVersion: security.istio.io/v1
+//!     kind: AuthorizationPolicy
+//!     ...
+//!   ```
 //! * anything else is taken as raw policy YAML (one multi-document text) with default
 //!   settings.
 //!
@@ -171,6 +181,9 @@ pub fn load(bytes: &[u8]) -> Result<Settings, String> {
     let config = if text.trim_start().starts_with('{') {
         serde_json::from_str::<PluginConfig>(text)
             .map_err(|e| format!("plugin configuration is not valid JSON: {e}"))?
+    } else if is_settings_yaml(text) {
+        serde_saphyr::from_str::<PluginConfig>(text)
+            .map_err(|e| format!("plugin configuration is not valid settings YAML: {e}"))?
     } else {
         PluginConfig {
             yaml: Some(text.to_string()),
@@ -179,6 +192,29 @@ pub fn load(bytes: &[u8]) -> Result<Settings, String> {
         }
     };
     compile(config)
+}
+
+/// The [`PluginConfig`] fields, which start the YAML settings form.
+const SETTINGS_KEYS: &[&str] = &[
+    "files",
+    "yaml",
+    "workload",
+    "route_by_registry",
+    "source_header",
+    "use_xfcc",
+    "port",
+    "rewrite_path",
+];
+
+/// Whether `text` is the YAML settings form: its first key (after comments and a
+/// leading `---`) is a [`PluginConfig`] field. Policy YAML starts with `apiVersion` or
+/// `kind`.
+fn is_settings_yaml(text: &str) -> bool {
+    text.lines()
+        .map(str::trim_end)
+        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#') && *l != "---")
+        .and_then(|l| l.split_once(':'))
+        .is_some_and(|(key, _)| SETTINGS_KEYS.contains(&key))
 }
 
 /// Compiles an already parsed configuration.
@@ -329,6 +365,23 @@ mod tests {
         bare.route_by_registry = true;
         resolve_workload(&mut bare, |_| None).unwrap();
         assert!(bare.workload.is_none());
+    }
+
+    #[test]
+    fn yaml_settings_form() {
+        let indented: String = POLICY.lines().map(|l| format!("  {l}\n")).collect();
+        let text = format!(
+            "# settings\nworkload: istio-egress/app=gw\nsource_header: X-Egress-Source\nyaml: |\n{indented}"
+        );
+        let settings = load(text.as_bytes()).unwrap();
+        assert_eq!(settings.engine.rule_count(), 1);
+        assert_eq!(settings.source_header.as_deref(), Some("x-egress-source"));
+        assert_eq!(
+            settings.workload.map(|w| w.namespace),
+            Some("istio-egress".to_string())
+        );
+        let err = load(b"workload: a/b\nsource_headr: x\n").unwrap_err();
+        assert!(err.contains("settings YAML"), "{err}");
     }
 
     #[test]
