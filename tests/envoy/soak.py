@@ -8,7 +8,10 @@ Checks, and exits 1 if any fails:
 * RSS flat: after the warm-up (the first fifth), the server's resident memory never exceeds
   the level at the end of the warm-up by more than 5 %;
 * reloads counted exactly: `egress_policy_reloads_total` has one success per good write and
-  one failure per bad write (half-written files);
+  one failure per bad write (a file cut in the middle, as a writer that stopped half-way
+  leaves it); each write is one change (temporary file + rename, as kubelet updates a
+  ConfigMap) so that the count is exact — a file caught while being written in place is
+  rejected too, and counted (tests/reload.rs);
 * no decision from a half-loaded set: every good write is the same policy set (a comment
   differs), so every answer of the run must be the same per request (the load generator's
   `inconsistent` is 0), and none is an error.
@@ -32,6 +35,13 @@ from harness import ExtAuthz, loadgen_binary
 from scenarios import scenario_dir
 
 SCENARIO = "istio-waypoint-tls"
+
+
+def replace(path: Path, text: str) -> None:
+    """Writes `text` as one change (temporary file + rename), as kubelet swaps a ConfigMap."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
 
 
 def rss_kib(pid: int) -> int:
@@ -92,11 +102,11 @@ def main() -> int:
             while time.monotonic() - start < args.seconds:
                 n += 1
                 if rng.random() < 0.5:
-                    authz.write_text(good + f"# revision {n}\n")
+                    replace(authz, good + f"# revision {n}\n")
                     goods += 1
                 else:
                     cut = rng.randrange(good.index("rules:"), len(good) - 2)
-                    authz.write_text(good[:cut] + "\n  - to: [{operation: {methods: [\n")
+                    replace(authz, good[:cut] + "\n  - to: [{operation: {methods: [\n")
                     bads += 1
                 time.sleep(1.0)
                 samples.append((time.monotonic() - start, rss_kib(server.proc.pid)))  # type: ignore[union-attr]
