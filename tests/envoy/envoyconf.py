@@ -76,7 +76,9 @@ def cluster(name: str, port: int, http2: bool = False, host: str = "127.0.0.1") 
 
 
 def route_config(upstream: str | None) -> dict[str, Any]:
-    """Every request to `upstream` (Host kept), or a direct 200 when `upstream` is None."""
+    """Every request to `upstream` (Host kept), or a direct 200 when `upstream` is None.
+    The stand-in identity header is internal only: Envoy removes it from requests of
+    clients outside the HCM's `internal_address_config`."""
     action: dict[str, Any]
     if upstream is None:
         action = {"direct_response": {"status": 200, "body": {"inline_string": "direct ok"}}}
@@ -84,6 +86,7 @@ def route_config(upstream: str | None) -> dict[str, Any]:
         action = {"route": {"cluster": upstream, "timeout": "5s"}}
     return {
         "name": "egress",
+        "internal_only_headers": [SOURCE_HEADER],
         "virtual_hosts": [
             {"name": "all", "domains": ["*"], "routes": [{"match": {"prefix": "/"}, **action}]}
         ],
@@ -106,14 +109,15 @@ def listener(
     `normalize_path` is Istio's default (mesh pathNormalization BASE): RFC 3986 dot-segment
     removal before any filter sees the path. The stand-in identity header is only believed
     from `trusted_cidrs` (Envoy's internal addresses): from any other client Envoy removes
-    it before the filters run (`internal_only_headers`)."""
+    it before the filters run (the route configuration's `internal_only_headers`)."""
     hcm: dict[str, Any] = {
         "@type": HCM,
         "stat_prefix": name,
         "normalize_path": normalize_path,
         "route_config": route_config(upstream),
         "http_filters": [*http_filters, ROUTER],
-        "internal_only_headers": [SOURCE_HEADER],
+        # The downstream address decides who is internal (as at an edge or egress gateway).
+        "use_remote_address": True,
         "internal_address_config": {"cidr_ranges": [_cidr(c) for c in (trusted_cidrs or [])]},
     }
     if forward_client_cert:

@@ -257,7 +257,7 @@ pub fn compile(config: PluginConfig) -> Result<Settings, String> {
 /// Completes [`Settings::workload`] and checks that the filter enforces something.
 ///
 /// Without a configured workload the proxy's own identity is read through `node` (a
-/// lookup of `node.metadata` fields, such as `["NAMESPACE"]` or
+/// lookup of `xds.node.metadata` fields, such as `["NAMESPACE"]` or
 /// `["LABELS", "app"]`): its namespace, and the values of the label keys some loaded
 /// gateway or policy selector reads. Refuses (the plugin does not start) when there is
 /// no workload and `route_by_registry` is not set, or when no policy attaches at the

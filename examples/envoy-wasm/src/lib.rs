@@ -62,13 +62,7 @@ impl RootContext for Root {
         let bytes = self.get_plugin_configuration().unwrap_or_default();
         let loaded = config::load(&bytes).and_then(|mut settings| {
             // Decide as this proxy: the configured workload, else the node's identity.
-            config::resolve_workload(&mut settings, |path| {
-                let mut full = vec!["node", "metadata"];
-                full.extend_from_slice(path);
-                self.get_property(full)
-                    .and_then(|bytes| String::from_utf8(bytes).ok())
-                    .filter(|s| !s.is_empty())
-            })?;
+            config::resolve_workload(&mut settings, |path| self.node_metadata(path))?;
             Ok(settings)
         });
         match loaded {
@@ -218,6 +212,25 @@ impl HttpContext for Filter {
                 Action::Pause
             }
         }
+    }
+}
+
+impl Root {
+    /// A string of Envoy's node metadata (`xds.node.metadata.NAMESPACE`,
+    /// `xds.node.metadata.LABELS.app`; `node.` without the `xds.` prefix on Envoy versions
+    /// before the prefix was introduced).
+    fn node_metadata(&self, path: &[&str]) -> Option<String> {
+        ["xds", ""].iter().find_map(|prefix| {
+            let mut full: Vec<&str> = Vec::new();
+            if !prefix.is_empty() {
+                full.push(prefix);
+            }
+            full.extend(["node", "metadata"]);
+            full.extend_from_slice(path);
+            self.get_property(full)
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .filter(|s| !s.is_empty())
+        })
     }
 }
 
