@@ -5,7 +5,12 @@
 # seed scenarios through the wasm filter and through ext_authz (allowed requests reach a
 # local upstream with the route's headers, denied ones never do, path traversal is denied
 # with and without Envoy's normalize_path, mTLS identity, bad configs refused, hot reload,
-# fail-closed), and the differential test against Envoy's own RBAC filter.
+# fail-closed), the services (tests/envoy/test_service.py: one identity header only and never
+# forwarded, the wasm filter deciding as its proxy from node metadata and refusing to enforce
+# nothing, the server's generation header across reloads, server down => 403, and a 10 s
+# load run with egress-policy-loadgen whose every answer equals the CLI's), and the
+# differential test against Envoy's own RBAC filter. The soak test (tests/envoy/soak.py)
+# runs for minutes and is not part of this gate.
 #
 #   scripts/test-envoy.sh                     # everything
 #   scripts/test-envoy.sh test_differential   # extra arguments select unittest modules/tests
@@ -32,8 +37,8 @@ ls -l "$CARGO_TARGET_DIR/wasm32-wasip1/release/egress_policy_envoy_wasm.wasm"
 step "clippy on the wasm32 build (the host-call module only exists there)"
 cargo clippy -p egress-policy-envoy-wasm --target wasm32-wasip1 --release -- -D warnings
 
-step "build the ext_authz server and the CLI (debug)"
-cargo build -p egress-policy-ext-authz -p egress-policy-cli
+step "build the ext_authz server, its load generator and the CLI (debug)"
+cargo build -p egress-policy-ext-authz --bins -p egress-policy-cli
 
 step "tests/envoy (unittest; real Envoy $(.venv-envoy/bin/envoy --version 2>&1 | grep -o '/1\.[0-9.]*/' | tr -d /))"
 cd tests/envoy

@@ -56,7 +56,11 @@ pub mod import;
 pub mod model;
 mod reload;
 pub mod request;
+<<<<<<< HEAD
 pub mod road;
+=======
+pub mod response;
+>>>>>>> envoy-service
 pub mod source;
 pub mod tools;
 pub mod workload;

@@ -23,6 +23,31 @@ ROUTER = {
 }
 WASM_RELATIVE = "target/wasm32-wasip1/release/egress_policy_envoy_wasm.wasm"
 SOURCE_HEADER = "x-egress-source"
+GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
+# Which proxy each seed scenario's filter or server runs in (the scenario's egress gateway).
+WORKLOADS = {
+    "gloo": "istio-egress/app=istio-egressgateway",
+    "istio-waypoint": "istio-egress/egress-waypoint",
+    "istio-waypoint-tls": "istio-egress/egress-waypoint",
+    "tsb": "tsb-egress/app=tsb-egress",
+    "tsb-deny-all": "tsb-egress/app=tsb-egress",
+}
+# Clients whose stand-in identity header is believed; from any other address Envoy strips
+# it before a filter sees it (HCM internal_only_headers).
+TRUSTED_CIDRS = ["127.0.0.0/8", "::1/128"]
+
+
+def workload_json(text: str) -> dict[str, Any]:
+    """The core's Workload JSON for the CLI text form (`NS/NAME` or `NS/k=v,...`)."""
+    namespace, _, rest = text.partition("/")
+    labels: dict[str, str] = {}
+    if "=" in rest:
+        for pair in rest.split(","):
+            key, _, value = pair.partition("=")
+            labels[key.strip()] = value.strip()
+    elif rest:
+        labels[GATEWAY_NAME_LABEL] = rest
+    return {"namespace": namespace, "labels": labels}
 
 
 def socket_address(host: str, port: int) -> dict[str, Any]:
@@ -51,7 +76,9 @@ def cluster(name: str, port: int, http2: bool = False, host: str = "127.0.0.1") 
 
 
 def route_config(upstream: str | None) -> dict[str, Any]:
-    """Every request to `upstream` (Host kept), or a direct 200 when `upstream` is None."""
+    """Every request to `upstream` (Host kept), or a direct 200 when `upstream` is None.
+    The stand-in identity header is internal only: Envoy removes it from requests of
+    clients outside the HCM's `internal_address_config`."""
     action: dict[str, Any]
     if upstream is None:
         action = {"direct_response": {"status": 200, "body": {"inline_string": "direct ok"}}}
@@ -59,6 +86,7 @@ def route_config(upstream: str | None) -> dict[str, Any]:
         action = {"route": {"cluster": upstream, "timeout": "5s"}}
     return {
         "name": "egress",
+        "internal_only_headers": [SOURCE_HEADER],
         "virtual_hosts": [
             {"name": "all", "domains": ["*"], "routes": [{"match": {"prefix": "/"}, **action}]}
         ],
@@ -74,17 +102,23 @@ def listener(
     port: int = 0,
     transport_socket: dict[str, Any] | None = None,
     forward_client_cert: bool = False,
+    trusted_cidrs: list[str] | None = TRUSTED_CIDRS,
 ) -> dict[str, Any]:
     """An HTTP listener on 127.0.0.1 (port 0 = any free port) running `http_filters`.
 
     `normalize_path` is Istio's default (mesh pathNormalization BASE): RFC 3986 dot-segment
-    removal before any filter sees the path."""
+    removal before any filter sees the path. The stand-in identity header is only believed
+    from `trusted_cidrs` (Envoy's internal addresses): from any other client Envoy removes
+    it before the filters run (the route configuration's `internal_only_headers`)."""
     hcm: dict[str, Any] = {
         "@type": HCM,
         "stat_prefix": name,
         "normalize_path": normalize_path,
         "route_config": route_config(upstream),
         "http_filters": [*http_filters, ROUTER],
+        # The downstream address decides who is internal (as at an edge or egress gateway).
+        "use_remote_address": True,
+        "internal_address_config": {"cidr_ranges": [_cidr(c) for c in (trusted_cidrs or [])]},
     }
     if forward_client_cert:
         hcm["forward_client_cert_details"] = "SANITIZE_SET"
@@ -101,24 +135,49 @@ def listener(
     }
 
 
-def bootstrap(listeners: list[dict[str, Any]], clusters: list[dict[str, Any]], admin_port: int = 0) -> dict[str, Any]:
-    return {
+def _cidr(text: str) -> dict[str, Any]:
+    prefix, _, length = text.partition("/")
+    return {"address_prefix": prefix, "prefix_len": int(length)}
+
+
+def bootstrap(
+    listeners: list[dict[str, Any]],
+    clusters: list[dict[str, Any]],
+    admin_port: int = 0,
+    node: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`node`: the proxy's identity, e.g. Istio's node metadata
+    `{"id": ..., "metadata": {"NAMESPACE": ns, "LABELS": {...}}}` (the wasm filter decides
+    as that proxy when its configuration names no workload)."""
+    config: dict[str, Any] = {
         "admin": {"address": socket_address("127.0.0.1", admin_port)},
         "static_resources": {"listeners": listeners, "clusters": clusters},
     }
+    if node is not None:
+        config = {"node": node, **config}
+    return config
+
+
+def node_for(workload: str, node_id: str = "egress-gateway") -> dict[str, Any]:
+    """Envoy node metadata as Istio sets it for the proxy of `workload`."""
+    w = workload_json(workload)
+    return {"id": node_id, "cluster": node_id, "metadata": {"NAMESPACE": w["namespace"], "LABELS": w["labels"]}}
 
 
 def plugin_configuration(
     files: dict[str, str],
     *,
-    workload: dict[str, Any] | None = None,
+    workload: str | dict[str, Any] | None = None,
     source_header: str | None = SOURCE_HEADER,
     use_xfcc: bool = False,
+    route_by_registry: bool = False,
 ) -> str:
     """The JSON the wasm filter reads in on_configure."""
     config: dict[str, Any] = {"files": files}
     if workload is not None:
         config["workload"] = workload
+    if route_by_registry:
+        config["route_by_registry"] = True
     if source_header is not None:
         config["source_header"] = source_header
     if use_xfcc:
@@ -244,14 +303,22 @@ EXAMPLE_HEADER = """\
 
 def example_wasm() -> str:
     files = scenario_files("istio-waypoint-tls")
-    # The plugin configuration is JSON, but inline YAML reads better in an example:
-    # the filter accepts raw multi-document YAML too.
+    # The YAML settings form of the plugin configuration: the workload the filter decides
+    # as, the identity header, and the policies inline.
     raw_yaml = "\n---\n".join(text.rstrip("\n") for text in files.values()) + "\n"
+    settings = (
+        "# The proxy this filter runs in (without it: Envoy's node metadata NAMESPACE/LABELS).\n"
+        f"workload: {WORKLOADS['istio-waypoint-tls']}\n"
+        "# Sender identity when there is no client certificate; Envoy strips this header from\n"
+        "# clients outside internal_address_config, and the filter removes it before the upstream.\n"
+        f"source_header: {SOURCE_HEADER}\n"
+        "yaml: |\n" + "".join(f"  {line}\n" if line else "\n" for line in raw_yaml.rstrip("\n").split("\n"))
+    )
     config = bootstrap(
         [
             listener(
                 "egress",
-                [wasm_filter(raw_yaml, WASM_RELATIVE)],
+                [wasm_filter(settings, WASM_RELATIVE)],
                 port=10000,
             )
         ],
@@ -260,9 +327,9 @@ def example_wasm() -> str:
     )
     header = EXAMPLE_HEADER.format(
         what="Envoy egress listener on 127.0.0.1:10000 enforcing examples/policies/istio-waypoint-tls "
-        "with the egress-policy wasm filter; upstream 127.0.0.1:8080.",
-        run="cargo build -p egress-policy-envoy-wasm --target wasm32-wasip1 --release && "
-        "envoy -c examples/envoy-wasm/envoy.yaml",
+        "with the egress-policy wasm filter; upstream 127.0.0.1:8080 (start one first).",
+        run="scripts/setup-envoy.sh && cargo build -p egress-policy-envoy-wasm --target wasm32-wasip1 --release && "
+        ".venv-envoy/bin/envoy -c examples/envoy-wasm/envoy.yaml",
     )
     return header + to_yaml(config)
 
@@ -275,9 +342,10 @@ def example_ext_authz() -> str:
     )
     header = EXAMPLE_HEADER.format(
         what="Envoy egress listener on 127.0.0.1:10000 asking the egress-policy ext_authz server "
-        "(gRPC, 127.0.0.1:9191); upstream 127.0.0.1:8080.",
-        run="egress-policy-ext-authz --policy examples/policies/istio-waypoint-tls "
-        "--source-header x-egress-source & envoy -c examples/ext-authz/envoy.yaml",
+        "(gRPC, 127.0.0.1:9191); upstream 127.0.0.1:8080 (start one first).",
+        run="cargo build --release -p egress-policy-ext-authz && target/release/egress-policy-ext-authz "
+        "--policy examples/policies/istio-waypoint-tls --workload istio-egress/egress-waypoint "
+        "--source-header x-egress-source & .venv-envoy/bin/envoy -c examples/ext-authz/envoy.yaml",
     )
     return header + to_yaml(config)
 

@@ -58,6 +58,11 @@ def ext_authz_binary() -> Path:
     return TARGET / profile / "egress-policy-ext-authz"
 
 
+def loadgen_binary() -> Path:
+    profile = os.environ.get("EGRESS_PROFILE", "debug")
+    return TARGET / profile / "egress-policy-loadgen"
+
+
 def cli_binary() -> Path:
     if os.environ.get("EGRESS_POLICY_CLI"):
         return Path(os.environ["EGRESS_POLICY_CLI"])
@@ -217,12 +222,22 @@ class ExtAuthz:
         self.log_path = workdir / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
+        self.metrics = ""
 
     def start(self, timeout: float = 30.0) -> "ExtAuthz":
         self.workdir.mkdir(parents=True, exist_ok=True)
         ready = self.workdir / f"{self.name}.ready"
         ready.unlink(missing_ok=True)
-        args = [str(ext_authz_binary()), "--grpc", "127.0.0.1:0", "--ready-file", str(ready), *self.extra]
+        args = [
+            str(ext_authz_binary()),
+            "--grpc",
+            "127.0.0.1:0",
+            "--metrics",
+            "127.0.0.1:0",
+            "--ready-file",
+            str(ready),
+            *self.extra,
+        ]
         for p in self.policies:
             args += ["--policy", str(p)]
         log = open(self.log_path, "wb")
@@ -237,7 +252,9 @@ class ExtAuthz:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"ext-authz exited with {self.proc.returncode}:\n{_tail(self.log_path)}")
             if ready.exists():
-                self.port = int(json.loads(ready.read_text())["grpc"].rsplit(":", 1)[1])
+                info = json.loads(ready.read_text())
+                self.port = int(info["grpc"].rsplit(":", 1)[1])
+                self.metrics = info.get("metrics") or ""
                 return self
             time.sleep(0.05)
         self.stop()
@@ -249,6 +266,17 @@ class ExtAuthz:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def metrics_text(self) -> str:
+        with urllib.request.urlopen(f"http://{self.metrics}/metrics", timeout=5) as r:
+            return r.read().decode()
+
+    def metric(self, prefix: str) -> float:
+        """The value of the first sample line starting with `prefix` (0 when absent)."""
+        for line in self.metrics_text().splitlines():
+            if line.startswith(prefix):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
 
     def __enter__(self) -> "ExtAuthz":
         return self.start()

@@ -64,6 +64,7 @@ class ScenarioChecks:
         return Client(self.envoy.ports[self.listener(scenario, normalize)])
 
     def check_demo(self, test: unittest.TestCase, demo: DemoRequest, decision: dict[str, Any], normalize: bool) -> None:
+        """`decision` is the CLI's for the request at the scenario's workload."""
         self.upstream.take()
         client = self.client(demo.scenario, normalize)
         try:
@@ -75,6 +76,7 @@ class ScenarioChecks:
         test.assertEqual(response.status, decision["status"], f"{where}: {response} vs {decision}")
         if decision["allowed"]:
             test.assertEqual(len(hits), 1, where)
+            test.assertNotIn(conf.SOURCE_HEADER, hits[0].headers, f"{where}: the identity header went upstream")
             added = (decision.get("route") or {}).get("headers", {}).get("add", {})
             for name, value in added.items():
                 test.assertIn(value, hits[0].headers.get(name, []), f"{where}: {hits[0].headers}")
@@ -89,7 +91,8 @@ class ScenarioChecks:
         checked = 0
         for scenario in scenarios():
             demos = demo_requests(scenario)
-            decisions = cli_eval([scenario_dir(scenario)], [d.request for d in demos])
+            workload = conf.workload_json(conf.WORKLOADS[scenario])
+            decisions = cli_eval([scenario_dir(scenario)], [{**d.request, "workload": workload} for d in demos])
             for demo, decision in zip(demos, decisions, strict=True):
                 for normalize in (True, False):
                     with test.subTest(scenario=scenario, label=demo.label, normalize=normalize):
@@ -160,7 +163,7 @@ class WasmFilter(ScenarioChecks, unittest.TestCase):
             raise unittest.SkipTest(f"{wasm} not built (scripts/test-envoy.sh builds it)")
         listeners = []
         for scenario in scenarios():
-            configuration = conf.plugin_configuration(conf.scenario_files(scenario))
+            configuration = conf.plugin_configuration(conf.scenario_files(scenario), workload=conf.WORKLOADS[scenario])
             for normalize in (True, False):
                 listeners.append(
                     conf.listener(
@@ -171,7 +174,7 @@ class WasmFilter(ScenarioChecks, unittest.TestCase):
                 )
         cls.ca = pki.Pki(work / "pki") if pki.available() else None
         if cls.ca is not None:
-            configuration = conf.plugin_configuration(conf.scenario_files("gloo"))
+            configuration = conf.plugin_configuration(conf.scenario_files("gloo"), workload=conf.WORKLOADS["gloo"])
             listeners.append(
                 conf.listener(
                     "mtls",
@@ -233,7 +236,12 @@ class WasmFilter(ScenarioChecks, unittest.TestCase):
         self.assertIn('methods: [""]', files["httpbin-authz.yaml"])
         work = Path(self.tmp.name) / "bad"
         config = conf.bootstrap(
-            [conf.listener("bad", [conf.wasm_filter(conf.plugin_configuration(files), wasm_module())])],
+            [
+                conf.listener(
+                    "bad",
+                    [conf.wasm_filter(conf.plugin_configuration(files, workload=conf.WORKLOADS[TLS_SCENARIO]), wasm_module())],
+                )
+            ],
             [conf.cluster("upstream", self.upstream.port)],
         )
         work.mkdir()
@@ -281,11 +289,12 @@ class ExtAuthzService(ScenarioChecks, unittest.TestCase):
             reload_dir = work / "reload-policies"
             shutil.copytree(scenario_dir(TLS_SCENARIO), reload_dir)
             for name, policies in [*((s, scenario_dir(s)) for s in scenarios()), ("reload", reload_dir)]:
+                workload = conf.WORKLOADS[TLS_SCENARIO if name == "reload" else name]
                 cls.servers[name] = ExtAuthz(
                     [policies],
                     work,
                     f"ext-authz-{name}",
-                    ["--source-header", conf.SOURCE_HEADER, "--poll-ms", "200"],
+                    ["--source-header", conf.SOURCE_HEADER, "--poll-ms", "200", "--workload", workload],
                 ).start()
             listeners, clusters = [], [conf.cluster("upstream", cls.upstream.port)]
             for name, server in cls.servers.items():

@@ -9,10 +9,14 @@
 //!   addresses and SNI that some loaded policy can read; see [`mapping`] and
 //!   [`config::Needs`]) and decided with the compiled engine. The header map is read in
 //!   one host call and parsed in place ([`headers`]).
-//! * A denial is answered locally: 403 `RBAC: access denied` (400 for malformed requests,
-//!   502 for `not_in_registry`) with `x-egress-policy` naming the deciding policy and
-//!   `x-egress-reason` the reason code. An allowed request gets the route's header
-//!   mutations and, when normalisation changed it, the normalised `:path`.
+//! * A denial is answered locally with the decision's status and Envoy's body for it
+//!   ([`egress_policy::response`]: 403 `RBAC: access denied`, 400 malformed or ambiguous
+//!   identity, 502 `not_in_registry`, ...) with `x-egress-policy` naming the deciding
+//!   policy and `x-egress-reason` the reason code. An allowed request gets the route's
+//!   header mutations and, when normalisation changed it, the normalised `:path`; the
+//!   stand-in identity header is removed before it goes upstream.
+//! * The filter decides as the proxy it runs in ([`config::resolve_workload`]) and
+//!   refuses to start when its policies attach nothing there.
 //!
 //! Build: `cargo build -p egress-policy-envoy-wasm --target wasm32-wasip1 --release`
 //! (output `target/wasm32-wasip1/release/egress_policy_envoy_wasm.wasm`).
@@ -56,15 +60,24 @@ impl Context for Root {}
 impl RootContext for Root {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
         let bytes = self.get_plugin_configuration().unwrap_or_default();
-        match config::load(&bytes) {
+        let loaded = config::load(&bytes).and_then(|mut settings| {
+            // Decide as this proxy: the configured workload, else the node's identity.
+            config::resolve_workload(&mut settings, |path| self.node_metadata(path))?;
+            Ok(settings)
+        });
+        match loaded {
             Ok(settings) => {
                 for warning in &settings.warnings {
                     log(LogLevel::Warn, &format!("egress-policy: {warning}"));
                 }
+                let at = settings.workload.as_ref().map_or_else(
+                    || "the gateway the registry routes each host to".to_string(),
+                    |w| format!("workload {} {:?}", w.namespace, w.labels),
+                );
                 log(
                     LogLevel::Info,
                     &format!(
-                        "egress-policy: loaded {} rules from the plugin configuration",
+                        "egress-policy: loaded {} rules from the plugin configuration; deciding at {at}",
                         settings.engine.rule_count()
                     ),
                 );
@@ -142,9 +155,12 @@ impl HttpContext for Filter {
             (Some(pairs), Ok(mut request)) => {
                 match mapping::fill_request(&settings, &mut request, pairs, connection) {
                     Ok(()) => mapping::decide(&settings, &request),
-                    Err(error) => {
-                        log(LogLevel::Debug, &format!("egress-policy: 400: {error}"));
-                        mapping::malformed()
+                    Err(denial) => {
+                        log(
+                            LogLevel::Debug,
+                            &format!("egress-policy: {}: {}", denial.status, denial.body),
+                        );
+                        mapping::deny(denial)
                     }
                 }
             }
@@ -196,6 +212,25 @@ impl HttpContext for Filter {
                 Action::Pause
             }
         }
+    }
+}
+
+impl Root {
+    /// A string of Envoy's node metadata (`xds.node.metadata.NAMESPACE`,
+    /// `xds.node.metadata.LABELS.app`; `node.` without the `xds.` prefix on Envoy versions
+    /// before the prefix was introduced).
+    fn node_metadata(&self, path: &[&str]) -> Option<String> {
+        ["xds", ""].iter().find_map(|prefix| {
+            let mut full: Vec<&str> = Vec::new();
+            if !prefix.is_empty() {
+                full.push(prefix);
+            }
+            full.extend(["node", "metadata"]);
+            full.extend_from_slice(path);
+            self.get_property(full)
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .filter(|s| !s.is_empty())
+        })
     }
 }
 

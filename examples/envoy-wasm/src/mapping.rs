@@ -1,17 +1,15 @@
 //! From what Envoy shows the filter to a core [`Request`], and from the core's verdict to
 //! what the filter does. Pure functions, tested natively.
 
+use std::borrow::Cow;
+
 use egress_policy::request::{normalize_path, xfcc_uri, HeaderValue, RequestSource};
-use egress_policy::{Reason, Request};
+use egress_policy::response::{identity_from_header, Denial};
+use egress_policy::Request;
 
 use crate::config::Settings;
 
-/// The body Envoy's own RBAC filter answers a denial with.
-pub const ACCESS_DENIED: &str = "RBAC: access denied";
-/// The response header naming the deciding policy (`-` when no single policy decided).
-pub const POLICY_HEADER: &str = "x-egress-policy";
-/// The response header carrying the reason code.
-pub const REASON_HEADER: &str = "x-egress-reason";
+pub use egress_policy::response::{ACCESS_DENIED, POLICY_HEADER, REASON_HEADER};
 
 /// Connection facts the filter reads from Envoy properties.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,10 +40,10 @@ pub enum Action {
     },
     /// Answer locally.
     Deny {
-        /// HTTP status: 400, 403 or 502.
+        /// HTTP status (the decision's: 400, 401, 403, 404, 502, 503, ...).
         status: u32,
         /// Response body.
-        body: &'static str,
+        body: Cow<'static, str>,
         /// The deciding policy (`Kind namespace/name`), or `-`: the `x-egress-policy` header.
         policy: String,
         /// The reason code: the `x-egress-reason` header.
@@ -55,12 +53,12 @@ pub enum Action {
 
 /// Builds the core request from the request headers (pseudo-headers included, as Envoy
 /// lists them) and the connection. Fails (the filter answers 400) when a header the
-/// decision reads is not UTF-8.
+/// decision reads is not UTF-8, or the identity header is ambiguous.
 pub fn build_request(
     settings: &Settings,
     headers: &[(String, String)],
     connection: Connection,
-) -> Result<Request, String> {
+) -> Result<Request, Denial> {
     let mut request = Request {
         workload: settings.workload.clone(),
         port: settings.port,
@@ -79,7 +77,7 @@ pub fn fill_request<'h>(
     request: &mut Request,
     headers: impl IntoIterator<Item = (&'h [u8], &'h [u8])>,
     connection: Connection,
-) -> Result<(), String> {
+) -> Result<(), Denial> {
     // Only the headers some policy or route reads go into the request (the others cannot
     // change the decision, and copying them costs on every request).
     let wanted = |name: &str| {
@@ -91,10 +89,10 @@ pub fn fill_request<'h>(
     };
     let text = |name: &[u8], value: &'h [u8]| {
         std::str::from_utf8(value).map_err(|_| {
-            format!(
+            Denial::malformed(&format!(
                 "header `{}` is not UTF-8",
                 String::from_utf8_lossy(name).escape_default()
-            )
+            ))
         })
     };
     request.host = None;
@@ -102,7 +100,7 @@ pub fn fill_request<'h>(
     request.path = None;
     request.headers.clear();
     let mut host_header = None;
-    let mut identity_header: Option<&str> = None;
+    let mut identity_values: Vec<&str> = Vec::new();
     let mut xfcc: Option<&str> = None;
     for (name, value) in headers {
         match name {
@@ -118,8 +116,8 @@ pub fn fill_request<'h>(
                 if name == "host" {
                     host_header = Some(text(name.as_bytes(), value)?);
                 }
-                if identity_header.is_none() && settings.source_header.as_deref() == Some(name) {
-                    identity_header = Some(text(name.as_bytes(), value)?);
+                if settings.source_header.as_deref() == Some(name) {
+                    identity_values.push(text(name.as_bytes(), value)?);
                 }
                 if settings.use_xfcc && name == "x-forwarded-client-cert" {
                     // The last line is the most recent hop.
@@ -149,15 +147,16 @@ pub fn fill_request<'h>(
     if request.host.is_none() {
         request.host = host_header.map(str::to_string);
     }
-    let principal = connection
+    let mut principal = connection
         .peer_uri_san
         .filter(|p| !p.is_empty())
-        .or_else(|| xfcc.and_then(xfcc_uri))
-        .or_else(|| {
-            identity_header
-                .filter(|v| !v.is_empty())
-                .map(str::to_string)
-        });
+        .or_else(|| xfcc.and_then(xfcc_uri));
+    if principal.is_none() {
+        if let Some(name) = settings.source_header.as_deref() {
+            // Two values (or a comma-joined one) are ambiguous: refused, as ext_authz does.
+            principal = identity_from_header(name, identity_values)?.map(str::to_string);
+        }
+    }
     request.source = RequestSource {
         principal,
         ip: connection.source_address.as_deref().and_then(address_ip),
@@ -178,6 +177,10 @@ pub fn decide(settings: &Settings, request: &Request) -> Action {
     let verdict = engine.decide_prepared(&prepared);
     if verdict.allowed() {
         let (mut add, mut set, mut remove) = (Vec::new(), Vec::new(), Vec::new());
+        if let Some(name) = &settings.source_header {
+            // The stand-in identity never reaches the upstream.
+            remove.push(name.clone());
+        }
         if let Some((_, mutations)) = verdict.route().and_then(|r| r.headers) {
             add.extend(mutations.add.iter().map(|(k, v)| (k.clone(), v.clone())));
             set.extend(mutations.set.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -206,33 +209,26 @@ pub fn decide(settings: &Settings, request: &Request) -> Action {
             path,
         };
     }
-    let reason = verdict.reason();
-    let policy = verdict
-        .policy()
-        .map_or_else(|| "-".to_string(), |(p, _)| p.to_string());
-    let body = match reason {
-        Reason::MalformedRequest => "egress-policy: malformed request",
-        Reason::NotInRegistry => "egress-policy: destination not in the registry (REGISTRY_ONLY)",
-        _ => ACCESS_DENIED,
-    };
-    // Envoy's local reply adds `content-type: text/plain` itself.
+    match Denial::of_verdict(&verdict) {
+        Some(denial) => deny(denial),
+        None => malformed(),
+    }
+}
+
+/// The local reply for a denial (Envoy's local reply adds `content-type: text/plain`).
+pub fn deny(denial: Denial) -> Action {
     Action::Deny {
-        status: u32::from(verdict.status()),
-        body,
-        policy,
-        reason: reason.as_str(),
+        status: u32::from(denial.status),
+        body: denial.body,
+        policy: denial.policy,
+        reason: denial.reason,
     }
 }
 
 /// The answer to a request the filter cannot read (400, as Istio rejects malformed
 /// requests before authorization).
 pub fn malformed() -> Action {
-    Action::Deny {
-        status: 400,
-        body: "egress-policy: malformed request",
-        policy: "-".to_string(),
-        reason: Reason::MalformedRequest.as_str(),
-    }
+    deny(Denial::malformed(""))
 }
 
 /// Whether normalisation might change `path` (dot segments, escapes, backslashes,
@@ -328,7 +324,7 @@ mod tests {
             Action::Allow {
                 add: vec![("my-added-header".into(), "added-value".into())],
                 set: vec![],
-                remove: vec![],
+                remove: vec!["x-egress-source".into()],
                 path: None,
             }
         );
@@ -370,6 +366,35 @@ mod tests {
             Action::Allow { path, .. } => assert_eq!(path.as_deref(), Some("/get?a=1")),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn two_identity_headers_are_refused() {
+        let s = settings();
+        let two = headers(
+            "GET",
+            "/get",
+            &[
+                ("x-egress-source", PRODUCTPAGE),
+                ("x-egress-source", "other"),
+            ],
+        );
+        let denial = build_request(&s, &two, Connection::default()).unwrap_err();
+        assert_eq!((denial.status, denial.reason), (400, "ambiguous_identity"));
+        match deny(denial) {
+            Action::Deny { status, reason, .. } => {
+                assert_eq!((status, reason), (400, "ambiguous_identity"))
+            }
+            other => panic!("{other:?}"),
+        }
+        let joined = headers("GET", "/get", &[("x-egress-source", "a,b")]);
+        assert!(build_request(&s, &joined, Connection::default()).is_err());
+        // A peer certificate decides; the header is not read.
+        let peer = Connection {
+            peer_uri_san: Some("spiffe://a".into()),
+            ..Connection::default()
+        };
+        assert!(build_request(&s, &two, peer).is_ok());
     }
 
     #[test]
@@ -471,10 +496,12 @@ mod tests {
         let policy = "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: team, namespace: istio-egress}\nspec:\n  rules:\n  - when: [{key: \"request.headers[X-Team]\", values: [blue]}]\n";
         let s = config::compile(config::PluginConfig {
             yaml: Some(policy.into()),
-            workload: Some(egress_policy::request::Workload {
-                namespace: "istio-egress".into(),
-                labels: Default::default(),
-            }),
+            workload: Some(config::WorkloadSpec::Structured(
+                egress_policy::request::Workload {
+                    namespace: "istio-egress".into(),
+                    labels: Default::default(),
+                },
+            )),
             rewrite_path: true,
             ..config::PluginConfig::default()
         })
@@ -502,7 +529,7 @@ mod tests {
         for name in [&b":path"[..], b":authority", b"x-egress-source", b"x-team"] {
             let pairs: [(&[u8], &[u8]); 2] = [(b":method", b"GET"), (name, bad)];
             let err = fill_request(&s, &mut r, pairs, Connection::default()).unwrap_err();
-            assert!(err.contains("not UTF-8"), "{err}");
+            assert!(err.body.contains("not UTF-8"), "{err:?}");
         }
         // Headers no decision reads may carry any bytes.
         let pairs: [(&[u8], &[u8]); 3] = [

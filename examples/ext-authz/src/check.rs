@@ -1,9 +1,15 @@
 //! `CheckRequest` → core [`Request`], and the core's verdict → `CheckResponse`.
+//!
+//! Denials are answered through [`egress_policy::response`], so the status, body and
+//! headers are the same as the proxy-wasm filter's.
 
 use std::collections::BTreeMap;
 
 use egress_policy::request::{xfcc_uri, HeaderValue, RequestSource, Workload};
-use egress_policy::{Engine, Reason, Request};
+use egress_policy::response::{
+    identity_from_header, Denial, GENERATION_HEADER, POLICY_HEADER, REASON_HEADER,
+};
+use egress_policy::{Engine, Request};
 use envoy_types::ext_authz::v3::pb::{
     Address, CheckRequest, CheckResponse, HeaderAppendAction, HttpStatusCode,
 };
@@ -12,17 +18,30 @@ use envoy_types::ext_authz::v3::{
 };
 use envoy_types::pb::envoy::service::auth::v3::attribute_context::Peer;
 
-/// The body Envoy's own RBAC filter answers a denial with.
-pub const ACCESS_DENIED: &str = "RBAC: access denied";
-/// The response header naming the deciding policy (`-` when no single policy decided).
-pub const POLICY_HEADER: &str = "x-egress-policy";
-/// The response header carrying the reason code.
-pub const REASON_HEADER: &str = "x-egress-reason";
+/// Bounds on what one `CheckRequest` may carry; beyond them the request is denied (400)
+/// without being decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most request headers (Envoy's own default limit is 100).
+    pub max_headers: usize,
+    /// Most bytes of header names and values together (Envoy's default is 60 KiB).
+    pub max_header_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_headers: 1000,
+            max_header_bytes: 256 * 1024,
+        }
+    }
+}
 
 /// How requests are mapped (from the command line).
 #[derive(Debug, Clone, Default)]
 pub struct Mapping {
-    /// The enforcing proxy; `None` = the gateway the registry routes the host to.
+    /// The enforcing proxy; `None` = the gateway the registry routes the host to (only
+    /// with `--route-by-registry`).
     pub workload: Option<Workload>,
     /// A header carrying the principal when Envoy reports no peer principal (lower case).
     pub source_header: Option<String>,
@@ -30,21 +49,45 @@ pub struct Mapping {
     pub use_xfcc: bool,
     /// A fixed destination port; by default the port of the authority, else 80.
     pub port: Option<u16>,
+    /// Request size bounds.
+    pub limits: Limits,
+    /// Add [`GENERATION_HEADER`] to every answer (tests: ties a response to the engine).
+    pub test_mode: bool,
 }
 
-/// Maps Envoy's `CheckRequest` attributes to the core's request.
-pub fn to_request(mapping: &Mapping, check: &CheckRequest) -> Request {
+/// Maps Envoy's `CheckRequest` attributes to the core's request, or the denial for a
+/// request that cannot be decided (over the limits, ambiguous identity).
+pub fn to_request(mapping: &Mapping, check: &CheckRequest) -> Result<Request, Denial> {
     let mut request = Request {
         workload: mapping.workload.clone(),
         port: mapping.port,
         ..Request::default()
     };
     let Some(attributes) = check.attributes.as_ref() else {
-        return request;
+        return Ok(request);
     };
     let http = attributes.request.as_ref().and_then(|r| r.http.as_ref());
-    let mut headers = BTreeMap::new();
+    let mut headers: BTreeMap<String, HeaderValue> = BTreeMap::new();
     if let Some(http) = http {
+        let raw = http.header_map.as_ref().map_or(&[][..], |m| &m.headers[..]);
+        let count = http.headers.len().saturating_add(raw.len());
+        let bytes: usize = http
+            .headers
+            .iter()
+            .map(|(k, v)| k.len().saturating_add(v.len()))
+            .chain(raw.iter().map(|h| {
+                h.key
+                    .len()
+                    .saturating_add(h.value.len())
+                    .saturating_add(h.raw_value.len())
+            }))
+            .fold(0, usize::saturating_add);
+        if count > mapping.limits.max_headers || bytes > mapping.limits.max_header_bytes {
+            return Err(Denial::malformed(&format!(
+                "{count} request headers of {bytes} bytes (limits: {} headers, {} bytes)",
+                mapping.limits.max_headers, mapping.limits.max_header_bytes
+            )));
+        }
         request.host = non_empty(&http.host);
         request.method = non_empty(&http.method);
         request.path = non_empty(&http.path);
@@ -54,22 +97,55 @@ pub fn to_request(mapping: &Mapping, check: &CheckRequest) -> Request {
                 headers.insert(name.to_ascii_lowercase(), HeaderValue::One(value.clone()));
             }
         }
+        // `encode_raw_headers: true`: one entry per occurrence, values as bytes.
+        for header in raw {
+            let name = header.key.to_ascii_lowercase();
+            if name.starts_with(':') {
+                continue;
+            }
+            let value = if header.raw_value.is_empty() {
+                header.value.clone()
+            } else {
+                match String::from_utf8(header.raw_value.clone()) {
+                    Ok(v) => v,
+                    Err(_) => {
+                        return Err(Denial::malformed(&format!(
+                            "header `{}` is not UTF-8",
+                            name.escape_default()
+                        )))
+                    }
+                }
+            };
+            match headers.get_mut(&name) {
+                Some(HeaderValue::Many(values)) => values.push(value),
+                Some(HeaderValue::One(first)) => {
+                    let first = std::mem::take(first);
+                    headers.insert(name, HeaderValue::Many(vec![first, value]));
+                }
+                None => {
+                    headers.insert(name, HeaderValue::One(value));
+                }
+            }
+        }
+        if request.host.is_none() {
+            request.host = match headers.get("host") {
+                Some(HeaderValue::One(v)) => non_empty(v),
+                _ => None,
+            };
+        }
     }
-    let header = |name: &str| match headers.get(name) {
-        Some(HeaderValue::One(v)) if !v.is_empty() => Some(v.clone()),
-        _ => None,
-    };
     let source = attributes.source.as_ref();
-    let principal = source
-        .and_then(|s| non_empty(&s.principal))
-        .or_else(|| {
-            mapping
-                .use_xfcc
-                .then(|| header("x-forwarded-client-cert"))
-                .flatten()
-                .and_then(|v| xfcc_uri(&v))
-        })
-        .or_else(|| mapping.source_header.as_deref().and_then(header));
+    let mut principal = source.and_then(|s| non_empty(&s.principal));
+    if principal.is_none() && mapping.use_xfcc {
+        principal = values(&headers, "x-forwarded-client-cert")
+            .last()
+            .and_then(|v| xfcc_uri(v));
+    }
+    if principal.is_none() {
+        if let Some(name) = mapping.source_header.as_deref() {
+            principal = identity_from_header(name, values(&headers, name))?.map(str::to_string);
+        }
+    }
     request.source = RequestSource {
         principal,
         ip: source.and_then(peer_ip),
@@ -81,66 +157,109 @@ pub fn to_request(mapping: &Mapping, check: &CheckRequest) -> Request {
         .as_ref()
         .and_then(|t| non_empty(&t.sni));
     request.headers = headers;
-    request
+    Ok(request)
 }
 
-/// Decides `request` and builds Envoy's answer.
-pub fn respond(engine: &Engine, request: &Request) -> CheckResponse {
-    let prepared = engine.prepare(request);
-    let verdict = engine.decide_prepared(&prepared);
-    if verdict.allowed() {
-        let mut ok = OkHttpResponseBuilder::new();
-        if let Some((_, mutations)) = verdict.route().and_then(|r| r.headers) {
-            for name in &mutations.remove {
-                ok.remove_header(name.as_str());
-            }
-            for (name, value) in &mutations.set {
-                ok.add_header(
-                    name.as_str(),
-                    value.as_str(),
-                    Some(HeaderAppendAction::OverwriteIfExistsOrAdd),
-                    true,
-                );
-            }
-            for (name, value) in &mutations.add {
-                ok.add_header(
-                    name.as_str(),
-                    value.as_str(),
-                    Some(HeaderAppendAction::AppendIfExistsOrAdd),
-                    true,
-                );
-            }
-        }
-        let mut response = CheckResponse::with_status(tonic::Status::ok("allowed"));
-        response.set_http_response(ok);
-        return response;
+fn values<'h>(headers: &'h BTreeMap<String, HeaderValue>, name: &str) -> Vec<&'h str> {
+    match headers.get(name) {
+        Some(HeaderValue::One(v)) => vec![v.as_str()],
+        Some(HeaderValue::Many(vs)) => vs.iter().map(String::as_str).collect(),
+        None => Vec::new(),
     }
-    let reason = verdict.reason();
-    let policy = verdict
-        .policy()
-        .map_or_else(|| "-".to_string(), |(p, _)| p.to_string());
-    let (code, body) = match reason {
-        Reason::MalformedRequest => (
-            HttpStatusCode::BadRequest,
-            "egress-policy: malformed request",
-        ),
-        Reason::NotInRegistry => (
-            HttpStatusCode::BadGateway,
-            "egress-policy: destination not in the registry (REGISTRY_ONLY)",
-        ),
-        _ => (HttpStatusCode::Forbidden, ACCESS_DENIED),
+}
+
+/// A decided check: the answer for Envoy, with what the metrics record.
+#[derive(Debug)]
+pub struct Answer {
+    /// The gRPC response.
+    pub response: CheckResponse,
+    /// HTTP status of the decision (200 when allowed).
+    pub status: u16,
+    /// Reason code.
+    pub reason: &'static str,
+}
+
+/// Decides `request` (or answers its mapping error) with `engine` at `generation`, and
+/// builds Envoy's answer.
+pub fn respond(
+    mapping: &Mapping,
+    engine: &Engine,
+    generation: u64,
+    request: Result<Request, Denial>,
+) -> Answer {
+    let generation = mapping.test_mode.then(|| generation.to_string());
+    let request = match request {
+        Ok(request) => request,
+        Err(denial) => return deny(denial, generation),
     };
+    let prepared = engine.prepare(&request);
+    let verdict = engine.decide_prepared(&prepared);
+    if let Some(denial) = Denial::of_verdict(&verdict) {
+        return deny(denial, generation);
+    }
+    let mut ok = OkHttpResponseBuilder::new();
+    if let Some(name) = &mapping.source_header {
+        // The stand-in identity never reaches the upstream.
+        ok.remove_header(name.as_str());
+    }
+    if let Some((_, mutations)) = verdict.route().and_then(|r| r.headers) {
+        for name in &mutations.remove {
+            ok.remove_header(name.as_str());
+        }
+        for (name, value) in &mutations.set {
+            ok.add_header(
+                name.as_str(),
+                value.as_str(),
+                Some(HeaderAppendAction::OverwriteIfExistsOrAdd),
+                true,
+            );
+        }
+        for (name, value) in &mutations.add {
+            ok.add_header(
+                name.as_str(),
+                value.as_str(),
+                Some(HeaderAppendAction::AppendIfExistsOrAdd),
+                true,
+            );
+        }
+    }
+    if let Some(generation) = generation {
+        ok.add_response_header(
+            GENERATION_HEADER,
+            generation,
+            Some(HeaderAppendAction::OverwriteIfExistsOrAdd),
+            true,
+        );
+    }
+    let mut response = CheckResponse::with_status(tonic::Status::ok("allowed"));
+    response.set_http_response(ok);
+    Answer {
+        response,
+        status: verdict.status(),
+        reason: verdict.reason().as_str(),
+    }
+}
+
+fn deny(denial: Denial, generation: Option<String>) -> Answer {
+    let code =
+        HttpStatusCode::try_from(i32::from(denial.status)).unwrap_or(HttpStatusCode::Forbidden);
     let mut denied = DeniedHttpResponseBuilder::new();
     denied
         .set_http_status(code)
-        .add_header(POLICY_HEADER, policy, None, true)
-        .add_header(REASON_HEADER, reason.as_str(), None, true)
+        .add_header(POLICY_HEADER, denial.policy, None, true)
+        .add_header(REASON_HEADER, denial.reason, None, true)
         .add_header("content-type", "text/plain", None, true)
-        .set_body(body);
-    let mut response =
-        CheckResponse::with_status(tonic::Status::permission_denied(reason.as_str()));
+        .set_body(denial.body.into_owned());
+    if let Some(generation) = generation {
+        denied.add_header(GENERATION_HEADER, generation, None, true);
+    }
+    let mut response = CheckResponse::with_status(tonic::Status::permission_denied(denial.reason));
     response.set_http_response(denied);
-    response
+    Answer {
+        response,
+        status: denial.status,
+        reason: denial.reason,
+    }
 }
 
 fn non_empty(text: &str) -> Option<String> {
@@ -157,185 +276,19 @@ fn peer_ip(peer: &Peer) -> Option<String> {
 /// Parses `--workload`: `NS`, `NS/NAME` (the Gateway-API gateway or waypoint `NAME`) or
 /// `NS/key=value,key=value` (pod labels).
 pub fn parse_workload(text: &str) -> Result<Workload, String> {
-    let (namespace, rest) = match text.split_once('/') {
-        Some((ns, rest)) => (ns, Some(rest)),
-        None => (text, None),
-    };
-    if namespace.is_empty() {
-        return Err(format!("workload `{text}` has an empty namespace"));
-    }
-    let mut labels = BTreeMap::new();
-    match rest {
-        None => {}
-        Some(rest) if rest.contains('=') => {
-            for pair in rest.split(',') {
-                let (k, v) = pair
-                    .split_once('=')
-                    .ok_or_else(|| format!("workload label `{pair}` is not key=value"))?;
-                labels.insert(k.to_string(), v.to_string());
-            }
+    if !text.contains('/') {
+        if text.trim().is_empty() {
+            return Err(format!("workload `{text}` has an empty namespace"));
         }
-        Some(name) if !name.is_empty() => {
-            labels.insert(
-                egress_policy::model::GATEWAY_NAME_LABEL.to_string(),
-                name.to_string(),
-            );
-        }
-        Some(_) => return Err(format!("workload `{text}` has an empty name")),
+        return Ok(Workload {
+            namespace: text.trim().to_string(),
+            labels: BTreeMap::new(),
+        });
     }
-    Ok(Workload {
-        namespace: namespace.to_string(),
-        labels,
-    })
+    text.parse::<Workload>()
+        .map_err(|e| format!("workload `{text}`: {e}"))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use envoy_types::pb::envoy::config::core::v3::SocketAddress;
-    use envoy_types::pb::envoy::service::auth::v3::attribute_context::{
-        HttpRequest, Request as AttrRequest, TlsSession,
-    };
-    use envoy_types::pb::envoy::service::auth::v3::check_response::HttpResponse;
-    use envoy_types::pb::envoy::service::auth::v3::AttributeContext;
-
-    fn engine() -> Engine {
-        Engine::from_paths(&[concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../policies/istio-waypoint-tls"
-        )])
-        .unwrap()
-    }
-
-    fn check(principal: &str, method: &str, path: &str, extra: &[(&str, &str)]) -> CheckRequest {
-        let mut headers: std::collections::HashMap<String, String> = [
-            (":authority", "httpbin.org"),
-            (":method", method),
-            (":path", path),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        headers.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        CheckRequest {
-            attributes: Some(AttributeContext {
-                source: Some(Peer {
-                    principal: principal.into(),
-                    address: Some(envoy_types::pb::envoy::config::core::v3::Address {
-                        address: Some(Address::SocketAddress(SocketAddress {
-                            address: "127.0.0.1".into(),
-                            ..Default::default()
-                        })),
-                    }),
-                    ..Default::default()
-                }),
-                request: Some(AttrRequest {
-                    http: Some(HttpRequest {
-                        host: "httpbin.org".into(),
-                        method: method.into(),
-                        path: path.into(),
-                        headers,
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                }),
-                tls_session: Some(TlsSession {
-                    sni: "sni.example".into(),
-                }),
-                ..Default::default()
-            }),
-        }
-    }
-
-    #[test]
-    fn maps_attributes() {
-        let mapping = Mapping {
-            source_header: Some("x-egress-source".into()),
-            ..Mapping::default()
-        };
-        let r = to_request(
-            &mapping,
-            &check("spiffe://td/ns/a/sa/b", "GET", "/get?x", &[("X-A", "1")]),
-        );
-        assert_eq!(r.source.principal.as_deref(), Some("spiffe://td/ns/a/sa/b"));
-        assert_eq!(r.source.ip.as_deref(), Some("127.0.0.1"));
-        assert_eq!(r.host.as_deref(), Some("httpbin.org"));
-        assert_eq!(r.path.as_deref(), Some("/get?x"));
-        assert_eq!(r.sni.as_deref(), Some("sni.example"));
-        assert_eq!(r.headers.get("x-a"), Some(&HeaderValue::One("1".into())));
-        assert!(!r.headers.contains_key(":path"));
-        let r = to_request(
-            &mapping,
-            &check("", "GET", "/", &[("x-egress-source", "ns/x")]),
-        );
-        assert_eq!(r.source.principal.as_deref(), Some("ns/x"));
-        let xfcc = Mapping {
-            use_xfcc: true,
-            ..Mapping::default()
-        };
-        let r = to_request(
-            &xfcc,
-            &check(
-                "",
-                "GET",
-                "/",
-                &[("x-forwarded-client-cert", "Hash=1;URI=spiffe://a/b")],
-            ),
-        );
-        assert_eq!(r.source.principal.as_deref(), Some("spiffe://a/b"));
-    }
-
-    #[test]
-    fn allow_carries_header_mutations_and_deny_the_policy() {
-        let engine = engine();
-        let mapping = Mapping::default();
-        let ok = respond(
-            &engine,
-            &to_request(&mapping, &check("", "GET", "/get", &[])),
-        );
-        assert_eq!(ok.status.as_ref().map(|s| s.code), Some(0));
-        match ok.http_response {
-            Some(HttpResponse::OkResponse(ok)) => {
-                let headers: Vec<_> = ok
-                    .headers
-                    .iter()
-                    .filter_map(|h| h.header.as_ref())
-                    .map(|h| (h.key.as_str(), h.value.as_str()))
-                    .collect();
-                assert_eq!(headers, vec![("my-added-header", "added-value")]);
-            }
-            other => panic!("{other:?}"),
-        }
-        let denied = respond(
-            &engine,
-            &to_request(&mapping, &check("", "GET", "/get/../post", &[])),
-        );
-        assert_eq!(denied.status.as_ref().map(|s| s.code), Some(7));
-        match denied.http_response {
-            Some(HttpResponse::DeniedResponse(d)) => {
-                assert_eq!(
-                    d.status.map(|s| s.code),
-                    Some(HttpStatusCode::Forbidden as i32)
-                );
-                assert_eq!(d.body, ACCESS_DENIED);
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn workloads() {
-        let w = parse_workload("istio-egress/egress-waypoint").unwrap();
-        assert_eq!(
-            w.labels
-                .get(egress_policy::model::GATEWAY_NAME_LABEL)
-                .map(String::as_str),
-            Some("egress-waypoint")
-        );
-        let w = parse_workload("tsb-egress/app=tsb-egress,x=y").unwrap();
-        assert_eq!(w.labels.len(), 2);
-        assert!(parse_workload("").is_err());
-        assert!(parse_workload("ns/").is_err());
-        assert_eq!(xfcc_uri("a=1,URI=\"x\""), Some("x".into()));
-    }
-}
+#[path = "check_tests.rs"]
+mod tests;

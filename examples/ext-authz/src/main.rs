@@ -3,18 +3,19 @@
 //!
 //! ```sh
 //! egress-policy-ext-authz --policy examples/policies/istio-waypoint-tls \
-//!     --grpc 127.0.0.1:9191 --source-header x-egress-source
+//!     --workload istio-egress/egress-waypoint --grpc 127.0.0.1:9191 \
+//!     --source-header x-egress-source
 //! ```
 //!
-//! One engine is shared by every request; the policy paths are polled for changes (every
-//! `--poll-ms`, default 1000) and reloaded through [`egress_policy::Reloader`]: a change
-//! that does not load is reported on stderr and the previous engine keeps serving.
-//! Denials carry the status (403 `RBAC: access denied`, 400, 502) and the
-//! `x-egress-policy` / `x-egress-reason` headers; allowed requests carry the route's
-//! header mutations.
-
-mod check;
-mod watch;
+//! The server decides as the proxy it serves (`--workload`, required unless
+//! `--route-by-registry` is given) and refuses to start when no policy attaches there.
+//! One engine is shared by every request; the policy paths are watched (inotify, with
+//! debounce, and polled as a fallback) and reloaded: a change that does not load — a
+//! half-written file, a removed directory, a permission error, files over the size
+//! limit, a set that enforces nothing at the workload — is logged and counted in the
+//! metrics, and the previous engine keeps serving. It also serves the standard gRPC
+//! health service and Prometheus metrics (127.0.0.1:9464 by default), and on SIGTERM
+//! stops accepting, drains in-flight checks (at most `--drain-ms`) and exits 0.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,11 +24,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use egress_policy::{Engine, Reloader};
-use envoy_types::ext_authz::v3::pb::{
-    Authorization, AuthorizationServer, CheckRequest, CheckResponse,
-};
-use tonic::transport::server::TcpIncoming;
+use egress_policy_ext_authz::check::{self, Limits, Mapping};
+use egress_policy_ext_authz::server::{self, ServeOptions, Service};
+use egress_policy_ext_authz::state::{Source, State};
+use egress_policy_ext_authz::watch::{self, WatchOptions};
 
 /// Envoy ext_authz server deciding with egress-policy.
 #[derive(Debug, Parser)]
@@ -39,12 +39,17 @@ struct Args {
     /// Address of the gRPC server (port 0 picks a free port; see `--ready-file`).
     #[arg(long, default_value = "127.0.0.1:9191")]
     grpc: std::net::SocketAddr,
-    /// The enforcing proxy: `NS`, `NS/GATEWAY` or `NS/key=value,...`; by default the
-    /// gateway the registry routes the host to.
-    #[arg(long)]
+    /// The proxy this server decides for: `NS`, `NS/GATEWAY` or `NS/key=value,...`.
+    /// Required: a server placed in a proxy decides as that proxy.
+    #[arg(long, required_unless_present = "route_by_registry")]
     workload: Option<String>,
+    /// Decide each request at the gateway the registry routes its host to, instead of
+    /// at one `--workload` (a server shared by several gateways).
+    #[arg(long, conflicts_with = "workload")]
+    route_by_registry: bool,
     /// Request header carrying the sender's principal when Envoy reports no peer
-    /// certificate (only safe when Envoy strips it from untrusted clients).
+    /// certificate (only safe when Envoy strips it from untrusted clients). Removed
+    /// before the request goes upstream; more than one value is refused (400).
     #[arg(long)]
     source_header: Option<String>,
     /// Read the principal from `x-forwarded-client-cert` when there is no peer certificate.
@@ -53,29 +58,43 @@ struct Args {
     /// Decide with this destination port instead of the authority's.
     #[arg(long)]
     port: Option<u16>,
-    /// Poll interval for policy changes, in milliseconds (0 disables reloading).
+    /// Polling interval for policy changes, in milliseconds (0 disables reloading).
     #[arg(long, default_value_t = 1000)]
     poll_ms: u64,
-    /// Write `{"grpc": "ADDR"}` to this file once the server listens.
+    /// Quiet time after a file-system event before the change is read, in milliseconds.
+    #[arg(long, default_value_t = 100)]
+    debounce_ms: u64,
+    /// Poll only (no inotify).
+    #[arg(long)]
+    no_notify: bool,
+    /// Report NOT_SERVING (gRPC health) once the policy files have held a set that does
+    /// not load for longer than this many seconds.
+    #[arg(long)]
+    max_age_secs: Option<u64>,
+    /// Prometheus metrics address (`off` disables it).
+    #[arg(long, default_value = "127.0.0.1:9464")]
+    metrics: String,
+    /// After SIGTERM, how long in-flight checks may take, in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    drain_ms: u64,
+    /// Add `x-egress-generation` (the engine generation that decided) to every answer.
+    #[arg(long)]
+    test_mode: bool,
+    /// Most request headers in one check (more is denied with 400).
+    #[arg(long, default_value_t = Limits::default().max_headers)]
+    max_headers: usize,
+    /// Most bytes of request headers in one check (more is denied with 400).
+    #[arg(long, default_value_t = Limits::default().max_header_bytes)]
+    max_header_bytes: usize,
+    /// Most bytes of policy files (a larger set is rejected).
+    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    max_policy_bytes: u64,
+    /// Runtime worker threads.
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+    /// Write `{"grpc": "ADDR", "metrics": "ADDR"}` to this file once the server listens.
     #[arg(long)]
     ready_file: Option<PathBuf>,
-}
-
-struct Service {
-    reloader: Arc<Reloader>,
-    mapping: check::Mapping,
-}
-
-#[tonic::async_trait]
-impl Authorization for Service {
-    async fn check(
-        &self,
-        request: tonic::Request<CheckRequest>,
-    ) -> Result<tonic::Response<CheckResponse>, tonic::Status> {
-        let request = check::to_request(&self.mapping, request.get_ref());
-        let engine = self.reloader.current();
-        Ok(tonic::Response::new(check::respond(&engine, &request)))
-    }
 }
 
 fn log(message: &str) {
@@ -96,36 +115,65 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let engine = match Engine::from_paths(&args.policies) {
-        Ok(engine) => engine,
-        Err(error) => {
-            log(&format!("policies do not load:\n{error}"));
+    let metrics = match args.metrics.as_str() {
+        "off" | "" => None,
+        text => match text.parse() {
+            Ok(address) => Some(address),
+            Err(e) => {
+                log(&format!("--metrics `{text}`: {e}"));
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let source = Source {
+        paths: args.policies.clone(),
+        workload: workload.clone(),
+        max_bytes: args.max_policy_bytes,
+    };
+    let state = match State::load(source) {
+        Ok(state) => state,
+        Err(rejected) => {
+            log(&format!(
+                "refusing to start ({}):\n{}",
+                rejected.kind.as_str(),
+                rejected.message
+            ));
             return ExitCode::from(2);
         }
     };
+    let engine = state.reloader.current();
     for warning in engine.warnings() {
         log(&warning.to_string());
     }
     log(&format!("loaded {} rules", engine.rule_count()));
-    let reloader = Arc::new(Reloader::new(engine));
-    let mapping = check::Mapping {
+    drop(engine);
+    let state = Arc::new(state);
+    let mapping = Mapping {
         workload,
         source_header: args.source_header.map(|h| h.to_ascii_lowercase()),
         use_xfcc: args.use_xfcc,
         port: args.port,
+        limits: Limits {
+            max_headers: args.max_headers,
+            max_header_bytes: args.max_header_bytes,
+        },
+        test_mode: args.test_mode,
     };
 
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = (args.poll_ms > 0).then(|| {
-        let reloader = Arc::clone(&reloader);
+        let state = Arc::clone(&state);
         let stop = Arc::clone(&stop);
-        let paths = args.policies.clone();
-        let interval = Duration::from_millis(args.poll_ms);
-        std::thread::spawn(move || watch::poll(&reloader, &paths, interval, &stop, log))
+        let options = WatchOptions {
+            debounce: Duration::from_millis(args.debounce_ms),
+            poll: Duration::from_millis(args.poll_ms),
+            notify: !args.no_notify,
+        };
+        std::thread::spawn(move || watch::run(&state, options, &stop, log))
     });
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(args.workers.max(1))
         .enable_all()
         .build()
     {
@@ -135,62 +183,32 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let served = runtime.block_on(serve(
-        args.grpc,
-        args.ready_file,
-        Service { reloader, mapping },
+    let options = ServeOptions {
+        grpc: args.grpc,
+        metrics,
+        ready_file: args.ready_file,
+        max_age: args.max_age_secs.map(Duration::from_secs),
+        drain: Duration::from_millis(args.drain_ms),
+    };
+    let served = runtime.block_on(server::serve(
+        Service::new(state, mapping),
+        options,
+        server::termination(),
+        log,
     ));
     stop.store(true, Ordering::Relaxed);
     if let Some(watcher) = watcher {
         let _ = watcher.join();
     }
+    runtime.shutdown_timeout(Duration::from_millis(100));
     match served {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => {
+            log("stopped");
+            ExitCode::SUCCESS
+        }
         Err(error) => {
             log(&error);
             ExitCode::FAILURE
         }
     }
-}
-
-async fn serve(
-    address: std::net::SocketAddr,
-    ready_file: Option<PathBuf>,
-    service: Service,
-) -> Result<(), String> {
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .map_err(|e| format!("cannot listen on {address}: {e}"))?;
-    let bound = listener
-        .local_addr()
-        .map_err(|e| format!("cannot read the bound address: {e}"))?;
-    log(&format!("gRPC listening on {bound}"));
-    if let Some(path) = ready_file {
-        let text = format!("{{\"grpc\": \"{bound}\"}}\n");
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    }
-    tonic::transport::Server::builder()
-        .add_service(AuthorizationServer::new(service))
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown())
-        .await
-        .map_err(|e| format!("gRPC server failed: {e}"))
-}
-
-async fn shutdown() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-    log("shutting down");
 }

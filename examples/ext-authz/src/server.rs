@@ -1,0 +1,203 @@
+//! The gRPC server: `envoy.service.auth.v3.Authorization`, the standard gRPC health
+//! service, the metrics endpoint, and graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use envoy_types::ext_authz::v3::pb::{
+    Authorization, AuthorizationServer, CheckRequest, CheckResponse,
+};
+use tonic::server::NamedService;
+use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
+
+use crate::check::{self, Mapping};
+use crate::state::State;
+
+/// The largest `CheckRequest` accepted (gRPC message bytes); larger ones are refused by
+/// the transport with `RESOURCE_EXHAUSTED`.
+pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// How the server listens and stops.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// gRPC listen address (port 0 picks a free port).
+    pub grpc: SocketAddr,
+    /// Metrics listen address; `None` disables the endpoint.
+    pub metrics: Option<SocketAddr>,
+    /// Write `{"grpc": ADDR, "metrics": ADDR}` here once listening.
+    pub ready_file: Option<PathBuf>,
+    /// Report NOT_SERVING once the files have held a set that does not load for longer
+    /// than this.
+    pub max_age: Option<Duration>,
+    /// After SIGTERM, how long in-flight checks may take before the server exits.
+    pub drain: Duration,
+}
+
+/// The Authorization service.
+#[derive(Debug, Clone)]
+pub struct Service {
+    state: Arc<State>,
+    mapping: Arc<Mapping>,
+}
+
+impl Service {
+    /// A service deciding with `state` and mapping with `mapping`.
+    pub fn new(state: Arc<State>, mapping: Mapping) -> Self {
+        Service {
+            state,
+            mapping: Arc::new(mapping),
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl Authorization for Service {
+    async fn check(
+        &self,
+        request: tonic::Request<CheckRequest>,
+    ) -> Result<tonic::Response<CheckResponse>, tonic::Status> {
+        let start = Instant::now();
+        let mapped = check::to_request(&self.mapping, request.get_ref());
+        let (engine, generation) = self.state.reloader.current_with_generation();
+        let answer = check::respond(&self.mapping, &engine, generation, mapped);
+        self.state
+            .metrics
+            .decision(answer.reason, answer.status, start.elapsed().as_secs_f64());
+        Ok(tonic::Response::new(answer.response))
+    }
+}
+
+const AUTHORIZATION: &str = <AuthorizationServer<Service> as NamedService>::NAME;
+
+async fn set_health(reporter: &tonic_health::server::HealthReporter, serving: bool) {
+    let status = if serving {
+        ServingStatus::Serving
+    } else {
+        ServingStatus::NotServing
+    };
+    reporter.set_service_status("", status).await;
+    reporter.set_service_status(AUTHORIZATION, status).await;
+}
+
+/// Serves until `shutdown` completes, then stops accepting, reports NOT_SERVING, and
+/// waits for in-flight checks at most [`ServeOptions::drain`].
+pub async fn serve(
+    service: Service,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    log: fn(&str),
+) -> Result<(), String> {
+    let state = Arc::clone(&service.state);
+    let listener = tokio::net::TcpListener::bind(options.grpc)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", options.grpc))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    log(&format!("gRPC listening on {bound}"));
+    let metrics_bound = match options.metrics {
+        Some(address) => {
+            let listener = crate::metrics::bind(address).await?;
+            let bound = listener
+                .local_addr()
+                .map_err(|e| format!("cannot read the metrics address: {e}"))?;
+            log(&format!("metrics on http://{bound}/metrics"));
+            tokio::spawn(crate::metrics::serve(listener, Arc::clone(&state)));
+            Some(bound)
+        }
+        None => None,
+    };
+
+    let (reporter, health) = tonic_health::server::health_reporter();
+    set_health(&reporter, true).await;
+    state.metrics.set_serving(true);
+    let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
+    // Health follows the age of the serving set, and goes NOT_SERVING on shutdown.
+    let health_task = {
+        let state = Arc::clone(&state);
+        let mut stopping = stopping.clone();
+        let max_age = options.max_age;
+        tokio::spawn(async move {
+            let mut serving = true;
+            loop {
+                let stale = max_age.is_some_and(|max| state.stale_for().is_some_and(|s| s > max));
+                let want = !*stopping.borrow() && !stale;
+                if want != serving {
+                    serving = want;
+                    set_health(&reporter, want).await;
+                    state.metrics.set_serving(want);
+                    log(if want {
+                        "health: SERVING"
+                    } else {
+                        "health: NOT_SERVING"
+                    });
+                }
+                if !want && *stopping.borrow() {
+                    break;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                    _ = stopping.changed() => {}
+                }
+            }
+        })
+    };
+
+    if let Some(path) = &options.ready_file {
+        let metrics = metrics_bound.map_or_else(|| "null".to_string(), |m| format!("\"{m}\""));
+        let text = format!("{{\"grpc\": \"{bound}\", \"metrics\": {metrics}}}\n");
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+
+    let signal = async move {
+        shutdown.await;
+        log("shutting down: no new connections, draining in-flight checks");
+        let _ = stopping_tx.send(true);
+    };
+    let mut drain_started = stopping.clone();
+    let drain = options.drain;
+    let server = tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .add_service(health)
+        .add_service(AuthorizationServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES))
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener), signal);
+    let result = tokio::select! {
+        served = server => served.map_err(|e| format!("gRPC server failed: {e}")),
+        () = async {
+            while !*drain_started.borrow() {
+                if drain_started.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+            tokio::time::sleep(drain).await;
+        } => {
+            log("drain time over: closing the remaining connections");
+            Ok(())
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), health_task).await;
+    result
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn termination() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
