@@ -56,11 +56,8 @@ pub mod import;
 pub mod model;
 mod reload;
 pub mod request;
-<<<<<<< HEAD
-pub mod road;
-=======
 pub mod response;
->>>>>>> envoy-service
+pub mod road;
 pub mod source;
 pub mod tools;
 pub mod workload;

@@ -46,7 +46,7 @@ use crate::model::ResourceRef;
 use crate::request::{Request, Workload};
 
 /// The body Envoy's own RBAC filter answers a denial with (status 403).
-pub const ACCESS_DENIED: &str = crate::eval::ACCESS_DENIED;
+pub const ACCESS_DENIED: &str = crate::decision::ACCESS_DENIED;
 /// The response header naming the deciding policy (`Kind namespace/name`, `-` when no
 /// single policy decided).
 pub const POLICY_HEADER: &str = "x-egress-policy";
