@@ -9,10 +9,12 @@ use crate::source::Node;
 
 use super::super::decode::{
     enum_field, is_dns_label, is_dns_subdomain, is_empty_list, list, map, required, str_list,
-    values, Case, Cx, Item, Map,
+    values, Case, Cx, Item, Map, Site,
 };
 use super::super::Doc;
-use super::{config_generation_metadata, group_path, spec_fields, TsbImporter, EGRESS_PORT};
+use super::{
+    config_generation_metadata, group_path, spec_fields, SetRef, TsbImporter, EGRESS_PORT,
+};
 
 /// `AuthorizationSettings.Mode` values (terraform-provider-tsb docs list them in strictness
 /// order: `UNSET`, `DISABLED`, `CLUSTER`, `WORKSPACE`, `NAMESPACE`, `GROUP`, `RULES`, `CUSTOM`).
@@ -37,10 +39,12 @@ struct GatewayContext {
     namespace: String,
     workspace: Option<String>,
     group: Option<String>,
+    /// The workspaces and groups its rules name (`mode: WORKSPACE` / `GROUP`), with where.
+    refs: Vec<SetRef>,
 }
 
 /// Decodes an `EgressGateway`.
-pub(super) fn import(_: &mut TsbImporter, cx: &mut Cx, doc: &Doc, model: &mut Model) {
+pub(super) fn import(state: &mut TsbImporter, cx: &mut Cx, doc: &Doc, model: &mut Model) {
     let Some(spec) = doc.spec(cx, &spec_fields(EGRESS_GATEWAY_FIELDS), true) else {
         return;
     };
@@ -75,12 +79,13 @@ pub(super) fn import(_: &mut TsbImporter, cx: &mut Cx, doc: &Doc, model: &mut Mo
     }
     config_generation_metadata(cx, &spec);
     let group = group_path(cx, doc, "gatewayGroup");
-    let gateway = GatewayContext {
+    let mut gateway = GatewayContext {
         namespace: namespace.clone().unwrap_or_default(),
         workspace: doc.meta.workspace.clone(),
         group: group.clone(),
+        refs: Vec::new(),
     };
-    let rules = authorization(cx, &spec, &gateway);
+    let rules = authorization(cx, &spec, &mut gateway);
     let rules = match rules {
         Some(rules) => rules,
         None => {
@@ -98,6 +103,9 @@ pub(super) fn import(_: &mut TsbImporter, cx: &mut Cx, doc: &Doc, model: &mut Mo
         return;
     };
     let id = ResourceRef::new("EgressGateway", &namespace, &doc.meta.name);
+    state
+        .rule_refs
+        .extend(gateway.refs.into_iter().map(|r| (id.clone(), r)));
     model.gateways.push(Gateway {
         id: id.clone(),
         kind: GatewayKind::TsbEgressGateway,
@@ -122,7 +130,7 @@ pub(super) fn import(_: &mut TsbImporter, cx: &mut Cx, doc: &Doc, model: &mut Mo
 }
 
 /// `spec.authorization`: `None` when not written; an empty list denies everything.
-fn authorization(cx: &mut Cx, spec: &Map, gateway: &GatewayContext) -> Option<Vec<Rule>> {
+fn authorization(cx: &mut Cx, spec: &Map, gateway: &mut GatewayContext) -> Option<Vec<Rule>> {
     let node = spec.get("authorization")?;
     let mut rules = Vec::new();
     for (item, path) in list(cx, node, &spec.path_of("authorization")) {
@@ -210,7 +218,7 @@ fn egress_from(
     cx: &mut Cx,
     node: &Node,
     path: &str,
-    gateway: &GatewayContext,
+    gateway: &mut GatewayContext,
 ) -> Option<Option<Vec<Source>>> {
     let from = map(
         cx,
@@ -278,9 +286,16 @@ fn egress_from(
                 ..Source::default()
             }])
         }
-        "WORKSPACE" => match &gateway.workspace {
+        "WORKSPACE" => match gateway.workspace.clone() {
             Some(workspace) => Some(vec![Source {
-                workspaces: values(vec![workspace.clone()]),
+                workspaces: values(vec![{
+                    gateway.refs.push(SetRef {
+                        group: false,
+                        name: workspace.clone(),
+                        site: Site::new(cx, at, &mode_path),
+                    });
+                    workspace
+                }]),
                 ..Source::default()
             }]),
             None => {
@@ -292,9 +307,16 @@ fn egress_from(
                 return None;
             }
         },
-        "GROUP" => match &gateway.group {
+        "GROUP" => match gateway.group.clone() {
             Some(group) => Some(vec![Source {
-                groups: values(vec![group.clone()]),
+                groups: values(vec![{
+                    gateway.refs.push(SetRef {
+                        group: true,
+                        name: group.clone(),
+                        site: Site::new(cx, at, &mode_path),
+                    });
+                    group
+                }]),
                 ..Source::default()
             }]),
             None => {

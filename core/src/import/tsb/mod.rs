@@ -46,6 +46,19 @@ pub(crate) struct TsbImporter {
     routes: Vec<(ResourceRef, Site)>,
     /// Groups (`workspace/group`) without `namespaceSelector`: they take the workspace's.
     inheriting_groups: Vec<(String, Site)>,
+    /// Workspaces and groups named by the rules of a gateway policy, by policy.
+    rule_refs: Vec<(ResourceRef, SetRef)>,
+}
+
+/// A workspace or group (`workspace/group`) a rule names, and where.
+#[derive(Debug)]
+pub(super) struct SetRef {
+    /// A group (`workspace/group`) rather than a workspace.
+    pub(super) group: bool,
+    /// Its name.
+    pub(super) name: String,
+    /// Where the reference is written.
+    pub(super) site: Site,
 }
 
 /// A decoder of one TSB kind.
