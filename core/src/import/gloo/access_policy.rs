@@ -505,7 +505,7 @@ fn client_source(
                 ),
                 resource: None,
             };
-            if !notes.caveats.contains(&caveat) {
+            if !super::is_template(&in_cluster) && !notes.caveats.contains(&caveat) {
                 notes.caveats.push(caveat);
             }
         }

@@ -187,10 +187,17 @@ pub(super) fn cluster(cx: &mut Cx, m: &Map, notes: &mut Vec<Caveat>) -> Option<S
         }
         let caveat = Caveat {
             code: "unsubstituted_template".to_string(),
-            message: format!(
-                "`{}` names cluster `{value}`, an unsubstituted template: a source that gives no `source.cluster` is assumed to be in it; any named cluster is not",
-                m.path_of("cluster")
-            ),
+            message: if m.path.ends_with("serviceAccountSelector") {
+                format!(
+                    "`{}` names cluster `{value}`, an unsubstituted template: a source that gives no `source.cluster` is assumed to be in it; a source in any named cluster is not",
+                    m.path_of("cluster")
+                )
+            } else {
+                format!(
+                    "`{}` names cluster `{value}`, an unsubstituted template: egress-policy does not know the clusters of external services and gateways, so it narrows nothing",
+                    m.path_of("cluster")
+                )
+            },
             resource: cx
                 .resource
                 .as_deref()
