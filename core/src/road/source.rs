@@ -180,7 +180,11 @@ pub(crate) fn from_sender(model: &Model, req: &Normalized, road: &mut Road) {
     if service.is_none() {
         if let Some((reference, route)) = by_tsb {
             for caveat in &route.caveats {
-                road.caveat(&caveat.code, caveat.message.clone(), caveat.resource.as_ref());
+                road.caveat(
+                    &caveat.code,
+                    caveat.message.clone(),
+                    caveat.resource.as_ref(),
+                );
             }
             enforce_at_reference(model, req, road, reference, Some(&route.origin), proxy, &at);
             return;

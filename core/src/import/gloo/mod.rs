@@ -198,10 +198,7 @@ pub(super) fn cluster(cx: &mut Cx, m: &Map, notes: &mut Vec<Caveat>) -> Option<S
                     m.path_of("cluster")
                 )
             },
-            resource: cx
-                .resource
-                .as_deref()
-                .and_then(resource_of),
+            resource: cx.resource.as_deref().and_then(resource_of),
         };
         if !notes.contains(&caveat) {
             notes.push(caveat);

@@ -2,7 +2,7 @@
 //! `authorization` rules, as an ALLOW policy scoped to the gateway.
 
 use crate::model::{
-    Field, Gateway, GatewayKind, HostPattern, Model, NamespacePattern, Operation, Policy,
+    Field, Gateway, GatewayKind, HostPattern, Labels, Model, NamespacePattern, Operation, Policy,
     ResourceRef, Rule, Scope, ServiceAccountRef, Source, StringPattern, Vendor,
 };
 use crate::source::Node;
@@ -35,12 +35,12 @@ const IDENTITY_MATCH: &[&str] = &["SOURCE_IDENTITY", "PEER_CERTIFICATE", "PERMIS
 const EGRESS_GATEWAY_FIELDS: &[&str] = &["workloadSelector", "authorization", "extension"];
 
 /// What an `authorization` entry needs to know about its gateway.
-struct GatewayContext {
-    namespace: String,
-    workspace: Option<String>,
-    group: Option<String>,
+pub(super) struct GatewayContext {
+    pub(super) namespace: String,
+    pub(super) workspace: Option<String>,
+    pub(super) group: Option<String>,
     /// The workspaces and groups its rules name (`mode: WORKSPACE` / `GROUP`), with where.
-    refs: Vec<SetRef>,
+    pub(super) refs: Vec<SetRef>,
 }
 
 /// Decodes an `EgressGateway`.
@@ -48,30 +48,7 @@ pub(super) fn import(state: &mut TsbImporter, cx: &mut Cx, doc: &Doc, model: &mu
     let Some(spec) = doc.spec(cx, &spec_fields(EGRESS_GATEWAY_FIELDS), true) else {
         return;
     };
-    let mut namespace = None;
-    let mut labels = Default::default();
-    if let Some(node) = required(cx, &spec, "workloadSelector", "") {
-        if let Some(selector) = map(
-            cx,
-            node,
-            &spec.path_of("workloadSelector"),
-            &["namespace", "labels"],
-        ) {
-            if required(cx, &selector, "namespace", "").is_some() {
-                namespace = selector.str(cx, "namespace");
-                if let (Some(ns), Some(at)) = (&namespace, selector.get("namespace")) {
-                    if !is_dns_label(ns, Case::Lower) {
-                        cx.error(
-                            at,
-                            &selector.path_of("namespace"),
-                            format!("`{ns}` is not a Kubernetes namespace name"),
-                        );
-                    }
-                }
-            }
-            labels = selector.labels(cx, "labels");
-        }
-    }
+    let (namespace, labels) = workload_selector(cx, &spec);
     if let Some(node) = spec.get("extension") {
         for (item, path) in list(cx, node, &spec.path_of("extension")) {
             map(cx, item, &path, &["fqn", "config", "match"]);
@@ -127,6 +104,35 @@ pub(super) fn import(state: &mut TsbImporter, cx: &mut Cx, doc: &Doc, model: &mu
         dry_run: false,
         rules,
     });
+}
+
+/// `spec.workloadSelector` (required): the gateway pods' namespace and labels.
+pub(super) fn workload_selector(cx: &mut Cx, spec: &Map) -> (Option<String>, Labels) {
+    let mut namespace = None;
+    let mut labels = Labels::new();
+    if let Some(node) = required(cx, &spec, "workloadSelector", "") {
+        if let Some(selector) = map(
+            cx,
+            node,
+            &spec.path_of("workloadSelector"),
+            &["namespace", "labels"],
+        ) {
+            if required(cx, &selector, "namespace", "").is_some() {
+                namespace = selector.str(cx, "namespace");
+                if let (Some(ns), Some(at)) = (&namespace, selector.get("namespace")) {
+                    if !is_dns_label(ns, Case::Lower) {
+                        cx.error(
+                            at,
+                            &selector.path_of("namespace"),
+                            format!("`{ns}` is not a Kubernetes namespace name"),
+                        );
+                    }
+                }
+            }
+            labels = selector.labels(cx, "labels");
+        }
+    }
+    (namespace, labels)
 }
 
 /// `spec.authorization`: `None` when not written; an empty list denies everything.
@@ -214,7 +220,7 @@ fn egress_to(cx: &mut Cx, entry: &Map) -> Option<Option<Vec<Operation>>> {
 
 /// `authorization[].from` (`tsb.security.v2.AuthorizationSettings`) as alternative sources;
 /// `Some(None)` admits any source.
-fn egress_from(
+pub(super) fn egress_from(
     cx: &mut Cx,
     node: &Node,
     path: &str,
@@ -378,7 +384,7 @@ fn custom_accounts(cx: &mut Cx, from: &Map, gateway: &GatewayContext) -> Option<
 
 /// One `serviceAccounts` entry: `ns/sa`, `ns/*` (the whole namespace) or `./…` (the
 /// gateway's namespace).
-fn service_account(cx: &mut Cx, item: &Item, gateway_namespace: &str) -> Option<Source> {
+pub(super) fn service_account(cx: &mut Cx, item: &Item, gateway_namespace: &str) -> Option<Source> {
     let parts: Vec<&str> = item.value.split('/').collect();
     let (namespace, account) = match parts.as_slice() {
         [namespace, account] => (*namespace, *account),

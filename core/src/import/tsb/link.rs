@@ -215,9 +215,8 @@ fn resolve_gateway(
         return;
     };
     let service = fqdn.split('.').next().unwrap_or(fqdn);
-    let named = |g: &&Gateway| {
-        g.id.name == service || g.labels.get("app").is_some_and(|a| a == service)
-    };
+    let named =
+        |g: &&Gateway| g.id.name == service || g.labels.get("app").is_some_and(|a| a == service);
     let mut found: Vec<&Gateway> = gateways
         .iter()
         .filter(|g| g.kind == GatewayKind::TsbEgressGateway && g.namespace == namespace)

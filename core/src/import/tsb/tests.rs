@@ -400,9 +400,16 @@ fn every_mode_becomes_sources() {
     // The GROUP rule names group g1 of workspace w1, neither loaded: both are assumed,
     // each with a warning at the rule's `mode` and a caveat recorded for the policy.
     assert_eq!(model.warnings.len(), 2, "{:#?}", model.warnings);
-    assert!(model.warnings[0].message.contains("workspace `w1` is not loaded"));
-    assert!(model.warnings[1].message.contains("group `g1` of workspace `w1` is not loaded"));
-    assert_eq!(model.warnings[1].field.as_deref(), Some("spec.authorization[3].from.mode"));
+    assert!(model.warnings[0]
+        .message
+        .contains("workspace `w1` is not loaded"));
+    assert!(model.warnings[1]
+        .message
+        .contains("group `g1` of workspace `w1` is not loaded"));
+    assert_eq!(
+        model.warnings[1].field.as_deref(),
+        Some("spec.authorization[3].from.mode")
+    );
     let codes: Vec<&str> = model
         .assumptions_of(&model.policies[0].id)
         .map(|c| c.code.as_str())
@@ -1023,7 +1030,11 @@ spec:
         route.gateway,
         Some(ResourceRef::new("EgressGateway", "egress", "tsb-egress"))
     );
-    assert_eq!(route.sources, vec![sel("*", "*")], "w1 is assumed to own everything");
+    assert_eq!(
+        route.sources,
+        vec![sel("*", "*")],
+        "w1 is assumed to own everything"
+    );
     assert_eq!(route.caveats.len(), 1, "{:#?}", route.caveats);
     assert_eq!(route.caveats[0].code, "workspace_not_loaded");
     assert_eq!(model.warnings.len(), 2, "{:#?}", model.warnings);
