@@ -2,6 +2,14 @@
 //! point of the "no silent passthrough" issue that concerns them (points 3 and 4), through
 //! the public API, each citing the upstream source that fixes the outcome.
 
+// Test helpers outside `#[test]` functions: a failed setup should stop the test loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use egress_policy::tools::lint;
 use egress_policy::{Decision, Engine, Request};
 use serde_json::json;

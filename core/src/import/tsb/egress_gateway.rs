@@ -110,7 +110,7 @@ pub(super) fn import(state: &mut TsbImporter, cx: &mut Cx, doc: &Doc, model: &mu
 pub(super) fn workload_selector(cx: &mut Cx, spec: &Map) -> (Option<String>, Labels) {
     let mut namespace = None;
     let mut labels = Labels::new();
-    if let Some(node) = required(cx, &spec, "workloadSelector", "") {
+    if let Some(node) = required(cx, spec, "workloadSelector", "") {
         if let Some(selector) = map(
             cx,
             node,
