@@ -328,3 +328,82 @@ fn egress_hosts(cx: &mut Cx, entry: &Map) -> Option<Vec<Operation>> {
     }
     ok.then_some(operations)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::import::test_support::{self as support};
+    use crate::model::{GatewayKind, Scope};
+
+    const FILE: &str = "gateway.yaml";
+
+    fn gateway(spec: &str) -> String {
+        format!(
+            "apiVersion: gateway.tsb.tetrate.io/v2\nkind: Gateway\nmetadata: {{name: gw, workspace: w1}}\nspec:\n  workloadSelector: {{namespace: egress, labels: {{app: gw}}}}\n{spec}"
+        )
+    }
+
+    #[test]
+    fn egress_servers_and_authorization_make_an_egress_gateway() {
+        let model = support::load(
+            FILE,
+            &gateway("  http:\n  - name: h\n    hostname: httpbin.org\n    trafficMode: EGRESS\n"),
+        );
+        assert_eq!(model.gateways.len(), 1);
+        assert_eq!(model.gateways[0].kind, GatewayKind::TsbEgressGateway);
+        assert_eq!(model.gateways[0].ports, vec![super::EGRESS_PORT]);
+        let policy = &model.policies[0];
+        assert!(policy.rules.is_empty(), "denied by default");
+        assert!(matches!(policy.scope, Scope::Gateway { .. }));
+        assert!(model
+            .assumptions_of(&policy.id)
+            .any(|c| c.code == "tsb_egress_route_undocumented"));
+
+        // An ingress gateway is not egress: skipped with a warning.
+        let model = support::load(
+            FILE,
+            &gateway("  http:\n  - name: h\n    hostname: a.com\n    port: 443\n    trafficMode: INGRESS\n"),
+        );
+        assert!(model.gateways.is_empty() && model.policies.is_empty());
+        assert!(model.warnings[0].message.contains("not an egress gateway"));
+    }
+
+    #[test]
+    fn egress_gateway_errors_are_located() {
+        let text = gateway(
+            "  http:\n  - name: h\n    port: 8080\n    trafficMode: EGRESS\n  egressAuthorization:\n  - to:\n    - host: {prefix: httpbin}\n  - from: {resources: [workspaces/w1]}\n    to: [{host: {exact: a.com}}]\n  - to: []\n",
+        );
+        let errors = support::errors(FILE, &text);
+        let got: Vec<(Option<&str>, &str)> = errors
+            .iter()
+            .map(|d| (d.field.as_deref(), d.message.as_str()))
+            .collect();
+        assert_eq!(errors.len(), 4, "{got:#?}");
+        let expected = [
+            ("8080", "spec.http[0].port", "takes no `port`"),
+            (
+                "httpbin}",
+                "spec.egressAuthorization[0].to[0].host.prefix",
+                "Only exact hostnames",
+            ),
+            (
+                "workspaces/w1",
+                "spec.egressAuthorization[1].from.resources[0]",
+                "not the FQN",
+            ),
+            (
+                "[]\n",
+                "spec.egressAuthorization[2].to",
+                "at least one host",
+            ),
+        ];
+        for (d, (needle, field, message)) in errors.iter().zip(expected) {
+            support::assert_diag_in(
+                FILE,
+                d,
+                &text,
+                needle,
+                ("Gateway default/gw", field, message),
+            );
+        }
+    }
+}
