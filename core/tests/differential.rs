@@ -526,6 +526,7 @@ fn model() -> impl Strategy<Value = Model> {
                         ],
                         host: "tsb-egress/tsb-egress".into(),
                         gateway: Some(ResourceRef::new("EgressGateway", "tsb-egress", "my-egress")),
+                        caveats: Vec::new(),
                     }];
                 }
                 if with_headers {

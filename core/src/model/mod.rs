@@ -776,6 +776,10 @@ pub struct EgressRoute {
     pub host: String,
     /// The resolved gateway.
     pub gateway: Option<ResourceRef>,
+    /// What was assumed to build this route (its group or workspace is not loaded, its
+    /// gateway was found by label in another namespace, ...): every request that takes the
+    /// route carries these caveats.
+    pub caveats: Vec<Caveat>,
 }
 
 /// Everything loaded, in vendor-neutral form.

@@ -188,7 +188,7 @@ pub(crate) fn from_sender(model: &Model, req: &Normalized, road: &mut Road) {
                     .iter()
                     .any(|s| s.selects(req.cluster.as_deref(), ns))
             })
-            .find_map(|r| r.gateway.as_ref().map(|g| (g, &r.origin)))
+            .find_map(|r| r.gateway.as_ref().map(|g| (g, r)))
     });
     if let Some(reference) = by_service {
         let origin = service_ref.map(|s| s.id.clone());
@@ -226,8 +226,15 @@ pub(crate) fn from_sender(model: &Model, req: &Normalized, road: &mut Road) {
         return;
     }
     if service.is_none() {
-        if let Some((reference, origin)) = by_tsb {
-            enforce_at_reference(model, req, road, reference, Some(origin), proxy, &at);
+        if let Some((reference, route)) = by_tsb {
+            for caveat in &route.caveats {
+                road.caveat(
+                    &caveat.code,
+                    caveat.message.clone(),
+                    caveat.resource.as_ref(),
+                );
+            }
+            enforce_at_reference(model, req, road, reference, Some(&route.origin), proxy, &at);
             return;
         }
         if let Some(egress) = egress_proxy {

@@ -85,6 +85,14 @@ pub const CODES: &[(&str, &str)] = &[
     ),
 ];
 
+/// Whether `policy` is a TSB `EgressGateway`'s authorization (the gateway of unknown
+/// traffic, SEMANTICS.md §8.3), where unregistered hosts are the design.
+fn is_tsb_unknown_traffic_gateway(policy: &Policy) -> bool {
+    policy.vendor == Vendor::Tsb
+        && policy.id.kind == "EgressGateway"
+        && matches!(&policy.scope, Scope::Gateway { .. })
+}
+
 /// One finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Lint {
@@ -1051,6 +1059,12 @@ impl<'m> Cx<'m> {
 
     /// Hosts named by a policy that no registry entry routed to its gateway matches.
     fn not_in_registry(&mut self, index: usize, policy: &'m Policy) {
+        // TSB's EgressGateway is "the destination of unknown traffic within the mesh
+        // (traffic sent to non-mesh services)": TrafficSetting `egress` sends exactly the
+        // unregistered hosts to it, so registering them would take them off that road.
+        if is_tsb_unknown_traffic_gateway(policy) {
+            return;
+        }
         let hosts: Vec<(usize, usize, usize, &HostPattern)> = policy
             .rules
             .iter()

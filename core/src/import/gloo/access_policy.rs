@@ -2,17 +2,31 @@
 //! destinations or workloads they apply to.
 
 use crate::model::{
-    Action, Condition, Field, IpBlock, Model, NamespacePattern, Operation, PathPattern, Policy,
-    ResourceRef, Rule, Scope, ServiceAccountRef, Source, StringPattern, Vendor,
+    Action, Caveat, Condition, Field, IpBlock, Model, NamespacePattern, NamespaceSelector,
+    NamespaceSet, Operation, PathPattern, Policy, ResourceRef, Rule, Scope, ServiceAccountRef,
+    Source, StringPattern, Vendor,
 };
 use crate::source::{Node, Value};
 
 use super::super::decode::{enum_field, is_empty_list, join, list, map, values, Cx, Map, Site};
 use super::super::Doc;
 use super::{
-    opt_str, port_selector, read_selector, DestinationTarget, GlooImporter, ObjectSelector,
-    PendingPolicy, Target, OBJECT_SELECTOR_FIELDS,
+    cluster, opt_str, port_selector, read_selector, DestinationTarget, GlooImporter,
+    ObjectSelector, PendingPolicy, Target, OBJECT_SELECTOR_FIELDS,
 };
+
+/// What decoding one `AccessPolicy` found besides its rules: caveats that hold wherever it
+/// attaches, and the cluster-restricted client sets its selectors name.
+#[derive(Default)]
+struct Notes {
+    caveats: Vec<Caveat>,
+    clusters: Vec<NamespaceSet>,
+}
+
+/// The name of the client set "namespace `namespace` (or any) of cluster `cluster`".
+fn cluster_set_name(cluster: &str, namespace: Option<&str>) -> String {
+    format!("gloo cluster {cluster}/{}", namespace.unwrap_or("*"))
+}
 
 const AUTHORIZATION_FIELDS: &[&str] = &[
     "allowedClients",
@@ -38,7 +52,8 @@ pub(super) fn import(state: &mut GlooImporter, cx: &mut Cx, doc: &Doc, model: &m
     };
     let errors = cx.error_count();
     let id = ResourceRef::new("AccessPolicy", &doc.namespace(), &doc.meta.name);
-    let target = access_target(cx, &spec);
+    let mut notes = Notes::default();
+    let target = access_target(cx, &spec, &mut notes.caveats);
     let mut entries: Vec<(bool, Option<Rule>)> = Vec::new();
     let mut has_authz = false;
     if let Some(node) = spec.get("config") {
@@ -70,7 +85,7 @@ pub(super) fn import(state: &mut GlooImporter, cx: &mut Cx, doc: &Doc, model: &m
             let list_node = config.get("authzList").filter(|n| !is_empty_list(n));
             if let Some(node) = list_node {
                 for (item, item_path) in list(cx, node, &config.path_of("authzList")) {
-                    if let Some(entry) = authorization(cx, item, &item_path) {
+                    if let Some(entry) = authorization(cx, item, &item_path, &mut notes) {
                         entries.push(entry);
                     }
                     has_authz = true;
@@ -78,7 +93,7 @@ pub(super) fn import(state: &mut GlooImporter, cx: &mut Cx, doc: &Doc, model: &m
             }
             if let Some(node) = config.get("authz") {
                 let authz_path = config.path_of("authz");
-                let entry = authorization(cx, node, &authz_path);
+                let entry = authorization(cx, node, &authz_path, &mut notes);
                 if list_node.is_some() {
                     cx.warn(
                         node,
@@ -106,6 +121,17 @@ pub(super) fn import(state: &mut GlooImporter, cx: &mut Cx, doc: &Doc, model: &m
     let Some(target) = target else {
         return;
     };
+    for caveat in notes.caveats {
+        let entry = (id.clone(), caveat);
+        if !model.assumptions.contains(&entry) {
+            model.assumptions.push(entry);
+        }
+    }
+    for set in notes.clusters {
+        if !model.groups.iter().any(|g| g.name == set.name) {
+            model.groups.push(set);
+        }
+    }
     let target = std::rc::Rc::new(target);
     for dry_run in [false, true] {
         let bucket: Vec<&(bool, Option<Rule>)> =
@@ -135,7 +161,7 @@ pub(super) fn import(state: &mut GlooImporter, cx: &mut Cx, doc: &Doc, model: &m
 }
 
 /// `applyToWorkloads` (preferred) or `applyToDestinations`.
-fn access_target(cx: &mut Cx, spec: &Map) -> Option<Target> {
+fn access_target(cx: &mut Cx, spec: &Map, notes: &mut Vec<Caveat>) -> Option<Target> {
     let mut ok = true;
     let mut destinations = Vec::new();
     if let Some(node) = spec.get("applyToDestinations") {
@@ -166,9 +192,13 @@ fn access_target(cx: &mut Cx, spec: &Map) -> Option<Target> {
                 }
             }
             let selector = match dest.get("selector") {
-                Some(node) => {
-                    read_selector(cx, node, &dest.path_of("selector"), OBJECT_SELECTOR_FIELDS)
-                }
+                Some(node) => read_selector(
+                    cx,
+                    node,
+                    &dest.path_of("selector"),
+                    OBJECT_SELECTOR_FIELDS,
+                    notes,
+                ),
                 None => Some(ObjectSelector::default()),
             };
             match selector {
@@ -194,6 +224,7 @@ fn access_target(cx: &mut Cx, spec: &Map) -> Option<Target> {
                     node,
                     &entry.path_of("selector"),
                     &["labels", "namespace", "cluster", "workspace"],
+                    notes,
                 ),
                 None => Some(ObjectSelector::default()),
             };
@@ -226,7 +257,12 @@ fn access_target(cx: &mut Cx, spec: &Map) -> Option<Target> {
 }
 
 /// One `Authorization`: `(dryRun, rule)`; no rule when it admits no client.
-fn authorization(cx: &mut Cx, node: &Node, path: &str) -> Option<(bool, Option<Rule>)> {
+fn authorization(
+    cx: &mut Cx,
+    node: &Node,
+    path: &str,
+    notes: &mut Notes,
+) -> Option<(bool, Option<Rule>)> {
     let authz = map(cx, node, path, AUTHORIZATION_FIELDS)?;
     let errors = cx.error_count();
     let dry_run = authz.bool(cx, "dryRun").unwrap_or(false);
@@ -236,7 +272,7 @@ fn authorization(cx: &mut Cx, node: &Node, path: &str) -> Option<(bool, Option<R
     let mut sources = Vec::new();
     if let Some(clients) = authz.get("allowedClients") {
         for (item, item_path) in list(cx, clients, &authz.path_of("allowedClients")) {
-            match client_source(cx, item, &item_path) {
+            match client_source(cx, item, &item_path, notes) {
                 Some(Some(source)) => sources.push(source),
                 Some(None) => any_client = true,
                 None => {}
@@ -372,7 +408,12 @@ fn header_conditions(cx: &mut Cx, node: &Node, path: &str) -> Vec<Condition> {
 }
 
 /// One `allowedClients` entry (`IdentitySelector`): `Some(None)` admits any client.
-fn client_source(cx: &mut Cx, node: &Node, path: &str) -> Option<Option<Source>> {
+fn client_source(
+    cx: &mut Cx,
+    node: &Node,
+    path: &str,
+    notes: &mut Notes,
+) -> Option<Option<Source>> {
     let client = map(
         cx,
         node,
@@ -403,7 +444,7 @@ fn client_source(cx: &mut Cx, node: &Node, path: &str) -> Option<Option<Source>>
         let name = opt_str(cx, &selector, "name");
         let namespace = opt_str(cx, &selector, "namespace");
         let labels = selector.labels(cx, "labels");
-        opt_str(cx, &selector, "cluster");
+        let in_cluster = cluster(cx, &selector, &mut notes.caveats);
         if let Some(workspace) = selector.get("workspace") {
             cx.warn(
                 workspace,
@@ -442,6 +483,32 @@ fn client_source(cx: &mut Cx, node: &Node, path: &str) -> Option<Option<Source>>
         if !labels.is_empty() {
             source.service_account_labels = values(vec![labels]);
         }
+        if let Some(in_cluster) = in_cluster {
+            // ObjectSelector.cluster: "Only select objects in the matching cluster". The
+            // source's cluster is the request's `source.cluster`.
+            let name = cluster_set_name(&in_cluster, namespace_of(&source));
+            if !notes.clusters.iter().any(|c| c.name == name) {
+                notes.clusters.push(NamespaceSet {
+                    id: ResourceRef::new("Cluster", "", &in_cluster),
+                    name: name.clone(),
+                    namespaces: vec![NamespaceSelector {
+                        cluster: in_cluster.clone(),
+                        namespace: namespace_of(&source).unwrap_or("*").to_string(),
+                    }],
+                });
+            }
+            source.groups = values(vec![name]);
+            let caveat = Caveat {
+                code: "source_cluster_assumed".to_string(),
+                message: format!(
+                    "`{account_path}` only selects service accounts of cluster `{in_cluster}`: a request that gives no `source.cluster` is assumed to come from that cluster"
+                ),
+                resource: None,
+            };
+            if !super::is_template(&in_cluster) && !notes.caveats.contains(&caveat) {
+                notes.caveats.push(caveat);
+            }
+        }
     }
     if let Some(node) = matcher {
         let matcher = map(
@@ -464,4 +531,14 @@ fn client_source(cx: &mut Cx, node: &Node, path: &str) -> Option<Option<Source>>
         };
     }
     Some(Some(source))
+}
+
+/// The namespace a client source is restricted to, if one.
+fn namespace_of(source: &Source) -> Option<&str> {
+    source
+        .service_accounts
+        .values
+        .first()
+        .map(|sa| sa.namespace.as_str())
+        .or_else(|| source.namespaces.values.first().map(|n| n.glob.as_str()))
 }

@@ -344,7 +344,7 @@ fn egress_routes(
         required(cx, &reference, "name", "")?;
         let name = reference.str(cx, "name")?;
         let ns = opt_str(cx, &reference, "namespace").unwrap_or_else(|| namespace.to_string());
-        opt_str(cx, &reference, "cluster");
+        super::cluster(cx, &reference, &mut Vec::new());
         count += 1;
         if first.is_none() {
             first = Some((

@@ -18,7 +18,7 @@ mod tests;
 mod virtual_gateway;
 
 use crate::diagnostic::Diagnostic;
-use crate::model::{Gateway, Labels, Model, ResourceRef};
+use crate::model::{Caveat, Gateway, Labels, Model, ResourceRef};
 use crate::source::Node;
 
 use super::decode::{header_ok, map, Cx, Map, Site};
@@ -148,12 +148,15 @@ pub(super) fn port_selector(cx: &mut Cx, node: &Node, path: &str) -> Option<Port
     }
 }
 
-/// Reads an `ObjectSelector`; `cluster` and `workspace` are accepted but not modelled.
+/// Reads an `ObjectSelector`; `cluster` (checked for unsubstituted templates) and
+/// `workspace` are accepted but not modelled; a cluster written as a template adds a caveat
+/// to `notes`.
 pub(super) fn read_selector(
     cx: &mut Cx,
     node: &Node,
     path: &str,
     allowed: &[&str],
+    notes: &mut Vec<Caveat>,
 ) -> Option<ObjectSelector> {
     let m = map(cx, node, path, allowed)?;
     let selector = ObjectSelector {
@@ -161,7 +164,60 @@ pub(super) fn read_selector(
         namespace: opt_str(cx, &m, "namespace"),
         labels: m.labels(cx, "labels"),
     };
-    opt_str(cx, &m, "cluster");
+    cluster(cx, &m, notes);
     opt_str(cx, &m, "workspace");
     Some(selector)
+}
+
+/// A `cluster` field. A value that still holds a shell template (`${CLUSTER_NAME}`, as the
+/// Solo guides print it inside an unquoted heredoc) was applied without substitution: it is
+/// a warning at its line and a caveat in `notes`, and is kept as written (a cluster of that
+/// name exists nowhere).
+pub(super) fn cluster(cx: &mut Cx, m: &Map, notes: &mut Vec<Caveat>) -> Option<String> {
+    let value = opt_str(cx, m, "cluster")?;
+    if is_template(&value) {
+        if let Some(at) = m.get("cluster") {
+            cx.warn(
+                at,
+                &m.path_of("cluster"),
+                format!(
+                    "cluster `{value}` is an unsubstituted template (the guide's shell expands it, `kubectl apply -f` does not): no cluster has that name"
+                ),
+            );
+        }
+        let caveat = Caveat {
+            code: "unsubstituted_template".to_string(),
+            message: if m.path.ends_with("serviceAccountSelector") {
+                format!(
+                    "`{}` names cluster `{value}`, an unsubstituted template: a source that gives no `source.cluster` is assumed to be in it; a source in any named cluster is not",
+                    m.path_of("cluster")
+                )
+            } else {
+                format!(
+                    "`{}` names cluster `{value}`, an unsubstituted template: egress-policy does not know the clusters of external services and gateways, so it narrows nothing",
+                    m.path_of("cluster")
+                )
+            },
+            resource: cx.resource.as_deref().and_then(resource_of),
+        };
+        if !notes.contains(&caveat) {
+            notes.push(caveat);
+        }
+    }
+    Some(value)
+}
+
+/// Whether a value still holds a shell template such as `${CLUSTER_NAME}` or `$CLUSTER`.
+pub(super) fn is_template(value: &str) -> bool {
+    value.contains("${")
+        || value
+            .strip_prefix('$')
+            .is_some_and(|rest| rest.chars().next().is_some_and(|c| c.is_ascii_uppercase()))
+}
+
+/// `Kind namespace/name` back to a reference.
+fn resource_of(text: &str) -> Option<ResourceRef> {
+    let (kind, rest) = text.split_once(' ')?;
+    let (namespace, name) = rest.split_once('/')?;
+    Some(ResourceRef::new(kind, namespace, name))
 }

@@ -269,6 +269,7 @@ fn every_client_form_becomes_a_source() {
                     namespace: "default".into(),
                     name: "sleep".into()
                 }]),
+                groups: vals(vec!["gloo cluster c1/default".to_string()]),
                 ..Source::default()
             },
             Source {
@@ -287,6 +288,7 @@ fn every_client_form_becomes_a_source() {
             },
             Source {
                 principals: vals(vec![StringPattern::Presence]),
+                groups: vals(vec!["gloo cluster c2/*".to_string()]),
                 ..Source::default()
             },
             Source {
@@ -778,17 +780,13 @@ fn virtual_gateway_defaults_and_warnings() {
     assert_eq!(gateway.namespace, "gw", "the document namespace");
     assert_eq!(gateway.labels, labels(&[("app", "one")]));
     assert!(gateway.ports.is_empty());
-    assert_eq!(model.warnings.len(), 2, "{:#?}", model.warnings);
+    // Every selector counts: one gateway entry per selector, same resource.
+    assert_eq!(model.gateways.len(), 2);
+    assert_eq!(model.gateways[1].id, gateway.id);
+    assert_eq!(model.gateways[1].labels, labels(&[("app", "two")]));
+    assert_eq!(model.warnings.len(), 1, "{:#?}", model.warnings);
     assert_diag(
         &model.warnings[0],
-        text,
-        "selector: {labels: {app: one}}",
-        "VirtualGateway gw/vg",
-        "spec.workloads",
-        "first selector",
-    );
-    assert_diag(
-        &model.warnings[1],
         text,
         "{name: http}",
         "VirtualGateway gw/vg",

@@ -66,19 +66,13 @@ pub(super) fn import(_: &mut GlooImporter, cx: &mut Cx, doc: &Doc, model: &mut M
                     node,
                     &workload.path_of("selector"),
                     OBJECT_SELECTOR_FIELDS,
+                    &mut Vec::new(),
                 ),
                 None => Some(ObjectSelector::default()),
             };
             if let Some(selector) = selector {
                 selectors.push(selector);
             }
-        }
-        if selectors.len() > 1 {
-            cx.warn(
-                node,
-                &path,
-                "egress-policy models one workload set per gateway; the first selector is used",
-            );
         }
     }
     let mut ports: Vec<u16> = Vec::new();
@@ -107,20 +101,30 @@ pub(super) fn import(_: &mut GlooImporter, cx: &mut Cx, doc: &Doc, model: &mut M
     if cx.error_count() != errors {
         return;
     }
+    // "A gateway workload is selected if it matches any of the provided selectors": one
+    // gateway entry per selector, all with the VirtualGateway's id (the first is where its
+    // routes arrive; policies selecting any of them attach).
     let namespace = doc.namespace();
-    let first = selectors.into_iter().next().unwrap_or_default();
-    model.gateways.push(Gateway {
-        id: ResourceRef::new("VirtualGateway", &namespace, &doc.meta.name),
-        kind: GatewayKind::GlooVirtualGateway,
-        location: doc.location(),
-        namespace: first.namespace.unwrap_or(namespace),
-        labels: first.labels,
-        ports,
-        workspace: None,
-        group: None,
-        originates_tls: false,
-        servers: Vec::new(),
-    });
+    if selectors.is_empty() {
+        selectors.push(ObjectSelector::default());
+    }
+    for selector in selectors {
+        let gateway = Gateway {
+            id: ResourceRef::new("VirtualGateway", &namespace, &doc.meta.name),
+            kind: GatewayKind::GlooVirtualGateway,
+            location: doc.location(),
+            namespace: selector.namespace.unwrap_or_else(|| namespace.clone()),
+            labels: selector.labels,
+            ports: ports.clone(),
+            workspace: None,
+            group: None,
+            originates_tls: false,
+            servers: Vec::new(),
+        };
+        if !model.gateways.contains(&gateway) {
+            model.gateways.push(gateway);
+        }
+    }
 }
 
 /// One listener; returns its port number when given by number.
@@ -210,6 +214,7 @@ fn listener(cx: &mut Cx, node: &Node, path: &str) -> Option<u16> {
                     selector,
                     &filter.path_of("selector"),
                     OBJECT_SELECTOR_FIELDS,
+                    &mut Vec::new(),
                 );
             }
         }

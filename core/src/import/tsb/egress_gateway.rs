@@ -2,17 +2,19 @@
 //! `authorization` rules, as an ALLOW policy scoped to the gateway.
 
 use crate::model::{
-    Field, Gateway, GatewayKind, HostPattern, Model, NamespacePattern, Operation, Policy,
+    Field, Gateway, GatewayKind, HostPattern, Labels, Model, NamespacePattern, Operation, Policy,
     ResourceRef, Rule, Scope, ServiceAccountRef, Source, StringPattern, Vendor,
 };
 use crate::source::Node;
 
 use super::super::decode::{
     enum_field, is_dns_label, is_dns_subdomain, is_empty_list, list, map, required, str_list,
-    values, Case, Cx, Item, Map,
+    values, Case, Cx, Item, Map, Site,
 };
 use super::super::Doc;
-use super::{config_generation_metadata, group_path, spec_fields, TsbImporter, EGRESS_PORT};
+use super::{
+    config_generation_metadata, group_path, spec_fields, SetRef, TsbImporter, EGRESS_PORT,
+};
 
 /// `AuthorizationSettings.Mode` values (terraform-provider-tsb docs list them in strictness
 /// order: `UNSET`, `DISABLED`, `CLUSTER`, `WORKSPACE`, `NAMESPACE`, `GROUP`, `RULES`, `CUSTOM`).
@@ -33,41 +35,20 @@ const IDENTITY_MATCH: &[&str] = &["SOURCE_IDENTITY", "PEER_CERTIFICATE", "PERMIS
 const EGRESS_GATEWAY_FIELDS: &[&str] = &["workloadSelector", "authorization", "extension"];
 
 /// What an `authorization` entry needs to know about its gateway.
-struct GatewayContext {
-    namespace: String,
-    workspace: Option<String>,
-    group: Option<String>,
+pub(super) struct GatewayContext {
+    pub(super) namespace: String,
+    pub(super) workspace: Option<String>,
+    pub(super) group: Option<String>,
+    /// The workspaces and groups its rules name (`mode: WORKSPACE` / `GROUP`), with where.
+    pub(super) refs: Vec<SetRef>,
 }
 
 /// Decodes an `EgressGateway`.
-pub(super) fn import(_: &mut TsbImporter, cx: &mut Cx, doc: &Doc, model: &mut Model) {
+pub(super) fn import(state: &mut TsbImporter, cx: &mut Cx, doc: &Doc, model: &mut Model) {
     let Some(spec) = doc.spec(cx, &spec_fields(EGRESS_GATEWAY_FIELDS), true) else {
         return;
     };
-    let mut namespace = None;
-    let mut labels = Default::default();
-    if let Some(node) = required(cx, &spec, "workloadSelector", "") {
-        if let Some(selector) = map(
-            cx,
-            node,
-            &spec.path_of("workloadSelector"),
-            &["namespace", "labels"],
-        ) {
-            if required(cx, &selector, "namespace", "").is_some() {
-                namespace = selector.str(cx, "namespace");
-                if let (Some(ns), Some(at)) = (&namespace, selector.get("namespace")) {
-                    if !is_dns_label(ns, Case::Lower) {
-                        cx.error(
-                            at,
-                            &selector.path_of("namespace"),
-                            format!("`{ns}` is not a Kubernetes namespace name"),
-                        );
-                    }
-                }
-            }
-            labels = selector.labels(cx, "labels");
-        }
-    }
+    let (namespace, labels) = workload_selector(cx, &spec);
     if let Some(node) = spec.get("extension") {
         for (item, path) in list(cx, node, &spec.path_of("extension")) {
             map(cx, item, &path, &["fqn", "config", "match"]);
@@ -75,12 +56,13 @@ pub(super) fn import(_: &mut TsbImporter, cx: &mut Cx, doc: &Doc, model: &mut Mo
     }
     config_generation_metadata(cx, &spec);
     let group = group_path(cx, doc, "gatewayGroup");
-    let gateway = GatewayContext {
+    let mut gateway = GatewayContext {
         namespace: namespace.clone().unwrap_or_default(),
         workspace: doc.meta.workspace.clone(),
         group: group.clone(),
+        refs: Vec::new(),
     };
-    let rules = authorization(cx, &spec, &gateway);
+    let rules = authorization(cx, &spec, &mut gateway);
     let rules = match rules {
         Some(rules) => rules,
         None => {
@@ -98,6 +80,9 @@ pub(super) fn import(_: &mut TsbImporter, cx: &mut Cx, doc: &Doc, model: &mut Mo
         return;
     };
     let id = ResourceRef::new("EgressGateway", &namespace, &doc.meta.name);
+    state
+        .rule_refs
+        .extend(gateway.refs.into_iter().map(|r| (id.clone(), r)));
     model.gateways.push(Gateway {
         id: id.clone(),
         kind: GatewayKind::TsbEgressGateway,
@@ -121,8 +106,37 @@ pub(super) fn import(_: &mut TsbImporter, cx: &mut Cx, doc: &Doc, model: &mut Mo
     });
 }
 
+/// `spec.workloadSelector` (required): the gateway pods' namespace and labels.
+pub(super) fn workload_selector(cx: &mut Cx, spec: &Map) -> (Option<String>, Labels) {
+    let mut namespace = None;
+    let mut labels = Labels::new();
+    if let Some(node) = required(cx, spec, "workloadSelector", "") {
+        if let Some(selector) = map(
+            cx,
+            node,
+            &spec.path_of("workloadSelector"),
+            &["namespace", "labels"],
+        ) {
+            if required(cx, &selector, "namespace", "").is_some() {
+                namespace = selector.str(cx, "namespace");
+                if let (Some(ns), Some(at)) = (&namespace, selector.get("namespace")) {
+                    if !is_dns_label(ns, Case::Lower) {
+                        cx.error(
+                            at,
+                            &selector.path_of("namespace"),
+                            format!("`{ns}` is not a Kubernetes namespace name"),
+                        );
+                    }
+                }
+            }
+            labels = selector.labels(cx, "labels");
+        }
+    }
+    (namespace, labels)
+}
+
 /// `spec.authorization`: `None` when not written; an empty list denies everything.
-fn authorization(cx: &mut Cx, spec: &Map, gateway: &GatewayContext) -> Option<Vec<Rule>> {
+fn authorization(cx: &mut Cx, spec: &Map, gateway: &mut GatewayContext) -> Option<Vec<Rule>> {
     let node = spec.get("authorization")?;
     let mut rules = Vec::new();
     for (item, path) in list(cx, node, &spec.path_of("authorization")) {
@@ -206,11 +220,11 @@ fn egress_to(cx: &mut Cx, entry: &Map) -> Option<Option<Vec<Operation>>> {
 
 /// `authorization[].from` (`tsb.security.v2.AuthorizationSettings`) as alternative sources;
 /// `Some(None)` admits any source.
-fn egress_from(
+pub(super) fn egress_from(
     cx: &mut Cx,
     node: &Node,
     path: &str,
-    gateway: &GatewayContext,
+    gateway: &mut GatewayContext,
 ) -> Option<Option<Vec<Source>>> {
     let from = map(
         cx,
@@ -278,9 +292,16 @@ fn egress_from(
                 ..Source::default()
             }])
         }
-        "WORKSPACE" => match &gateway.workspace {
+        "WORKSPACE" => match gateway.workspace.clone() {
             Some(workspace) => Some(vec![Source {
-                workspaces: values(vec![workspace.clone()]),
+                workspaces: values(vec![{
+                    gateway.refs.push(SetRef {
+                        group: false,
+                        name: workspace.clone(),
+                        site: Site::new(cx, at, &mode_path),
+                    });
+                    workspace
+                }]),
                 ..Source::default()
             }]),
             None => {
@@ -292,9 +313,16 @@ fn egress_from(
                 return None;
             }
         },
-        "GROUP" => match &gateway.group {
+        "GROUP" => match gateway.group.clone() {
             Some(group) => Some(vec![Source {
-                groups: values(vec![group.clone()]),
+                groups: values(vec![{
+                    gateway.refs.push(SetRef {
+                        group: true,
+                        name: group.clone(),
+                        site: Site::new(cx, at, &mode_path),
+                    });
+                    group
+                }]),
                 ..Source::default()
             }]),
             None => {
@@ -356,7 +384,7 @@ fn custom_accounts(cx: &mut Cx, from: &Map, gateway: &GatewayContext) -> Option<
 
 /// One `serviceAccounts` entry: `ns/sa`, `ns/*` (the whole namespace) or `./…` (the
 /// gateway's namespace).
-fn service_account(cx: &mut Cx, item: &Item, gateway_namespace: &str) -> Option<Source> {
+pub(super) fn service_account(cx: &mut Cx, item: &Item, gateway_namespace: &str) -> Option<Source> {
     let parts: Vec<&str> = item.value.split('/').collect();
     let (namespace, account) = match parts.as_slice() {
         [namespace, account] => (*namespace, *account),

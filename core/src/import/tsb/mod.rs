@@ -1,5 +1,5 @@
-//! Tetrate Service Bridge resources (SEMANTICS.md §4, §8.3): `EgressGateway`,
-//! `TrafficSetting`, `Workspace`, the security / traffic / gateway `Group`s, `Tenant` and
+//! Tetrate Service Bridge resources (SEMANTICS.md §4, §8.3): `EgressGateway`, the egress
+//! `Gateway` that replaces it, `TrafficSetting`, `Workspace`, the security / traffic / gateway `Group`s, `Tenant` and
 //! `Organization`.
 //!
 //! Both spellings TSB accepts are read: the `tctl` form (hierarchy in
@@ -11,10 +11,12 @@
 //! Cross-references (group namespaces inherited from the workspace, the sources and the
 //! gateway of an egress route) are resolved in [`link`], once every document is read.
 //!
-//! The decoders are in `egress_gateway.rs` (EgressGateway), `settings.rs` (TrafficSetting,
+//! The decoders are in `egress_gateway.rs` (EgressGateway), `gateway.rs` (Gateway),
+//! `settings.rs` (TrafficSetting,
 //! Workspace, groups, tenancy) and `link.rs`.
 
 mod egress_gateway;
+mod gateway;
 mod link;
 mod settings;
 #[cfg(test)]
@@ -46,6 +48,19 @@ pub(crate) struct TsbImporter {
     routes: Vec<(ResourceRef, Site)>,
     /// Groups (`workspace/group`) without `namespaceSelector`: they take the workspace's.
     inheriting_groups: Vec<(String, Site)>,
+    /// Workspaces and groups named by the rules of a gateway policy, by policy.
+    rule_refs: Vec<(ResourceRef, SetRef)>,
+}
+
+/// A workspace or group (`workspace/group`) a rule names, and where.
+#[derive(Debug)]
+pub(super) struct SetRef {
+    /// A group (`workspace/group`) rather than a workspace.
+    pub(super) group: bool,
+    /// Its name.
+    pub(super) name: String,
+    /// Where the reference is written.
+    pub(super) site: Site,
 }
 
 /// A decoder of one TSB kind.
@@ -55,6 +70,7 @@ impl Importer for TsbImporter {
     fn import(&mut self, cx: &mut Cx, doc: &Doc, model: &mut Model) -> bool {
         let decoder: Decoder = match (doc.group.as_str(), doc.kind.as_str()) {
             ("gateway.tsb.tetrate.io", "EgressGateway") => egress_gateway::import,
+            ("gateway.tsb.tetrate.io", "Gateway") => gateway::import,
             ("traffic.tsb.tetrate.io", "TrafficSetting") => settings::traffic_setting,
             ("api.tsb.tetrate.io" | "tsb.tetrate.io", "Workspace") => settings::workspace,
             (

@@ -116,6 +116,7 @@ pub(super) fn traffic_setting(state: &mut TsbImporter, cx: &mut Cx, doc: &Doc, m
         sources: Vec::new(),
         host,
         gateway: None,
+        caveats: Vec::new(),
     });
 }
 

@@ -397,7 +397,24 @@ fn every_mode_becomes_sources() {
     to: [e.com]
 "#,
     );
-    assert!(model.warnings.is_empty(), "{:#?}", model.warnings);
+    // The GROUP rule names group g1 of workspace w1, neither loaded: both are assumed,
+    // each with a warning at the rule's `mode` and a caveat recorded for the policy.
+    assert_eq!(model.warnings.len(), 2, "{:#?}", model.warnings);
+    assert!(model.warnings[0]
+        .message
+        .contains("workspace `w1` is not loaded"));
+    assert!(model.warnings[1]
+        .message
+        .contains("group `g1` of workspace `w1` is not loaded"));
+    assert_eq!(
+        model.warnings[1].field.as_deref(),
+        Some("spec.authorization[3].from.mode")
+    );
+    let codes: Vec<&str> = model
+        .assumptions_of(&model.policies[0].id)
+        .map(|c| c.code.as_str())
+        .collect();
+    assert_eq!(codes, ["workspace_not_loaded", "group_not_loaded"]);
     assert_eq!(
         rules[0].from,
         Some(vec![Source {
@@ -975,10 +992,12 @@ spec:
         "unknown value `SOMETIMES` for `configMode`",
     );
 
-    // No workspace loaded: the group keeps no namespaces and says so.
+    // No workspace loaded: assumed to own every namespace, and the group inherits that;
+    // the warning says so.
     let model = load("apiVersion: security.tsb.tetrate.io/v2\nkind: Group\nmetadata: {name: sg, workspace: w9}\n");
     assert_eq!(model.groups[0].name, "w9/sg");
-    assert!(model.groups[0].namespaces.is_empty());
+    assert_eq!(model.groups[0].namespaces, vec![sel("*", "*")]);
+    assert_eq!(model.workspaces[0].name, "w9");
     assert_eq!(model.warnings.len(), 1, "{:#?}", model.warnings);
     assert!(model.warnings[0]
         .message
@@ -1011,7 +1030,13 @@ spec:
         route.gateway,
         Some(ResourceRef::new("EgressGateway", "egress", "tsb-egress"))
     );
-    assert!(route.sources.is_empty());
+    assert_eq!(
+        route.sources,
+        vec![sel("*", "*")],
+        "w1 is assumed to own everything"
+    );
+    assert_eq!(route.caveats.len(), 1, "{:#?}", route.caveats);
+    assert_eq!(route.caveats[0].code, "workspace_not_loaded");
     assert_eq!(model.warnings.len(), 2, "{:#?}", model.warnings);
     let resource = "TrafficSetting default/ts";
     assert_diag(
@@ -1034,7 +1059,11 @@ spec:
     let text = "apiVersion: traffic.tsb.tetrate.io/v2\nkind: TrafficSetting\nmetadata: {name: ts, workspace: w1}\nspec:\n  egress: {host: egress/nowhere}\n---\napiVersion: api.tsb.tetrate.io/v2\nkind: Workspace\nmetadata: {name: w1}\nspec: {namespaceSelector: {names: [\"*/app\"]}}\n";
     let model = load(text);
     assert_eq!(model.egress_routes[0].sources, vec![sel("*", "app")]);
-    assert_eq!(model.egress_routes[0].gateway, None);
+    assert_eq!(
+        model.egress_routes[0].gateway,
+        Some(ResourceRef::new("EgressGateway", "egress", "nowhere")),
+        "an unknown gateway named by the host, which the road reports as not loaded"
+    );
     assert_eq!(model.warnings.len(), 1, "{:#?}", model.warnings);
     assert_diag(
         &model.warnings[0],
