@@ -1,7 +1,8 @@
 // The YAML editor: CodeMirror 6 with line numbers, YAML highlighting, and the engine's
 // diagnostics and lint findings as inline markers (gutter + underline) at their line and
 // column: load errors red, warnings and lint findings amber (lint underlines dashed), each
-// with its message in a tooltip (a lint finding's help line too).
+// with its message in a tooltip (a lint finding's help line too). One view, one state per
+// file (tab).
 import { EditorState, StateEffect, StateField } from "@codemirror/state";
 import {
   Decoration, EditorView, drawSelection, highlightActiveLine, highlightActiveLineGutter, keymap, lineNumbers,
@@ -25,37 +26,128 @@ const flashField = StateField.define({
   provide: (f) => EditorView.decorations.from(f),
 });
 
-export function createEditor(parent, doc, onChange) {
-  return new EditorView({
-    parent,
-    state: EditorState.create({
-      doc,
-      extensions: [
-        lineNumbers(),
-        foldGutter(),
-        lintGutter(),
-        highlightActiveLineGutter(),
-        highlightActiveLine(),
-        drawSelection(),
-        history(),
-        indentOnInput(),
-        bracketMatching(),
-        highlightSelectionMatches(),
-        yaml(),
-        syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
-        keymap.of([...defaultKeymap, ...historyKeymap, ...searchKeymap, indentWithTab]),
-        EditorState.tabSize.of(2),
-        flashField,
-        EditorView.updateListener.of((u) => {
-          if (u.docChanged) onChange(u.state.doc.toString());
-        }),
-      ],
+/** The extensions of every file's editor state. */
+function extensions(name, onChange) {
+  return [
+    lineNumbers(),
+    foldGutter(),
+    lintGutter(),
+    highlightActiveLineGutter(),
+    highlightActiveLine(),
+    drawSelection(),
+    history(),
+    indentOnInput(),
+    bracketMatching(),
+    highlightSelectionMatches(),
+    yaml(),
+    syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+    keymap.of([...defaultKeymap, ...historyKeymap, ...searchKeymap, indentWithTab]),
+    EditorState.tabSize.of(2),
+    // Tab indents; Escape then Tab (or Shift+Tab) leaves the editor (CodeMirror's rule),
+    // as the hint linked here says.
+    EditorView.contentAttributes.of({ "aria-label": `File ${name}`, "aria-describedby": "editor-hint" }),
+    flashField,
+    EditorView.updateListener.of((u) => {
+      if (u.docChanged) onChange(name, u.state.doc.toString());
     }),
-  });
+  ];
 }
 
-export function setText(view, text) {
-  view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text }, selection: { anchor: 0 } });
+/**
+ * One CodeMirror view showing one file at a time; every file keeps its own state (undo
+ * history, selection, scroll, markers).
+ */
+export class FileEditor {
+  constructor(parent, onChange) {
+    this.onChange = onChange;
+    this.states = new Map();
+    this.marks = new Map();
+    this.name = null;
+    this.view = new EditorView({ parent, state: EditorState.create({ doc: "" }) });
+  }
+
+  /** Forgets every file and shows `name`. */
+  reset(files, name) {
+    this.states.clear();
+    this.marks.clear();
+    for (const f of files) this.states.set(f.name, this.create(f.name, f.text));
+    this.name = null;
+    this.show(name);
+  }
+
+  create(name, text) {
+    return EditorState.create({ doc: text, extensions: extensions(name, this.onChange) });
+  }
+
+  /** Adds a file (or replaces its text) without showing it. */
+  put(name, text) {
+    this.states.set(name, this.create(name, text));
+    if (this.name === name) this.view.setState(this.states.get(name));
+  }
+
+  remove(name) {
+    this.states.delete(name);
+    this.marks.delete(name);
+  }
+
+  rename(from, to) {
+    const state = this.states.get(from);
+    if (!state) return;
+    this.states.delete(from);
+    this.states.set(to, this.create(to, state.doc.toString()));
+    if (this.name === from) {
+      this.name = null;
+      this.show(to);
+    }
+  }
+
+  /** Shows file `name` (its markers included). */
+  show(name) {
+    if (this.name === name) return;
+    if (this.name !== null && this.states.has(this.name)) this.states.set(this.name, this.view.state);
+    const state = this.states.get(name);
+    if (!state) return;
+    this.name = name;
+    this.view.setState(state);
+    this.view.dispatch(setDiagnostics(this.view.state, this.marks.get(name) ?? []));
+  }
+
+  /** The text of the shown file. */
+  text() {
+    return this.view.state.doc.toString();
+  }
+
+  /** Replaces the shown file's text (as an edit: undoable, reported to onChange). */
+  setText(text) {
+    this.view.dispatch({ changes: { from: 0, to: this.view.state.doc.length, insert: text }, selection: { anchor: 0 } });
+  }
+
+  /** Sets the markers of every file: `byFile` maps names to {diagnostics, lints}. */
+  setMarkers(byFile) {
+    this.marks.clear();
+    for (const [name, { diagnostics, lints }] of byFile) {
+      const state = name === this.name ? this.view.state : this.states.get(name);
+      if (state) this.marks.set(name, marksOf(state.doc, diagnostics, lints));
+    }
+    if (this.name !== null) this.view.dispatch(setDiagnostics(this.view.state, this.marks.get(this.name) ?? []));
+  }
+
+  /** Shows `name`, moves the cursor to a line (1-based), scrolls to it and flashes it. */
+  jumpTo(name, line, column = 1) {
+    if (name) this.show(name);
+    const { line: l, from } = position(this.view.state.doc, line, column);
+    this.view.dispatch({
+      selection: { anchor: from },
+      effects: [EditorView.scrollIntoView(from, { y: "center" }), flashEffect.of(l.from)],
+    });
+    this.view.focus();
+    setTimeout(() => this.view.dispatch({ effects: flashEffect.of(null) }), 1500);
+  }
+
+  /** The line (1-based) of the cursor. */
+  cursorLine() {
+    return this.view.state.doc.lineAt(this.view.state.selection.main.head).number;
+  }
 }
 
 function position(doc, line, column) {
@@ -82,10 +174,9 @@ function lintTooltip(l) {
   return node;
 }
 
-/** Shows engine diagnostics ({line, column, severity, resource, field, message}) and lint
- *  findings ({code, line, column, message, help, ...}). */
-export function showDiagnostics(view, diagnostics, lints = []) {
-  const doc = view.state.doc;
+/** CodeMirror diagnostics for engine diagnostics ({line, column, severity, resource,
+ *  field, message}) and lint findings ({code, line, column, message, help, ...}). */
+function marksOf(doc, diagnostics, lints = []) {
   const range = (d) => {
     const { line, from } = position(doc, d.line, d.column);
     return { from, to: Math.max(from, line.to) };
@@ -104,21 +195,5 @@ export function showDiagnostics(view, diagnostics, lints = []) {
       renderMessage: () => lintTooltip(l),
     });
   }
-  view.dispatch(setDiagnostics(view.state, marks));
-}
-
-/** Moves the cursor to a line (1-based), scrolls it into view and flashes it. */
-export function jumpTo(view, line, column = 1) {
-  const { line: l, from } = position(view.state.doc, line, column);
-  view.dispatch({
-    selection: { anchor: from },
-    effects: [EditorView.scrollIntoView(from, { y: "center" }), flashEffect.of(l.from)],
-  });
-  view.focus();
-  setTimeout(() => view.dispatch({ effects: flashEffect.of(null) }), 1500);
-}
-
-/** The line (1-based) of the cursor. */
-export function cursorLine(view) {
-  return view.state.doc.lineAt(view.state.selection.main.head).number;
+  return marks;
 }
