@@ -233,9 +233,9 @@ pub fn request_classes(engine: &Engine, options: &Value) -> Result<RequestClasse
         let map = members(options, "the request-classes options", &["workload"])?;
         match map.get("workload") {
             None | Some(Value::Null) => Point::routed(),
-            Some(Value::String(text)) => {
-                Point::at(parse_workload(text).map_err(|e| ArgError::Range(format!("workload: {e}")))?)
-            }
+            Some(Value::String(text)) => Point::at(
+                parse_workload(text).map_err(|e| ArgError::Range(format!("workload: {e}")))?,
+            ),
             Some(other) => Point::at(
                 <Workload as serde::Deserialize>::deserialize(other)
                     .map_err(|e| ArgError::Type(format!("workload: {e}")))?,
@@ -335,8 +335,21 @@ mod tests {
 
     #[test]
     fn request_classes_list_each_class_once() {
-        let text = "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: a, namespace: egress}\nspec:\n  rules:\n  - to:\n    - operation: {hosts: [httpbin.org], methods: [GET], paths: [/get]}\n";
-        let e = Engine::from_yaml("p.yaml", text).unwrap();
+        let files = [
+            (
+                "waypoint.yaml",
+                include_str!("../../examples/policies/istio-waypoint/waypoint.yaml"),
+            ),
+            (
+                "se.yaml",
+                include_str!("../../examples/policies/istio-waypoint/httpbin-serviceentry.yaml"),
+            ),
+            (
+                "authz.yaml",
+                include_str!("../../examples/policies/istio-waypoint/httpbin-authz.yaml"),
+            ),
+        ];
+        let e = Engine::from_files(files).unwrap();
         let c = request_classes(&e, &Value::Null).unwrap();
         assert_eq!(c.point, "routed");
         let labels = |l: &[Class]| l.iter().map(|c| c.label.clone()).collect::<Vec<_>>();
@@ -350,8 +363,14 @@ mod tests {
         assert_eq!(hosts.len(), unique.len());
         let at = request_classes(&e, &json!({"workload": {"namespace": "egress"}})).unwrap();
         assert_eq!(at.point, "workload egress/");
-        assert!(matches!(request_classes(&e, &json!({"nope": 1})), Err(ArgError::Type(_))));
-        assert!(matches!(request_classes(&e, &json!({"workload": "x"})), Err(ArgError::Range(_))));
+        assert!(matches!(
+            request_classes(&e, &json!({"nope": 1})),
+            Err(ArgError::Type(_))
+        ));
+        assert!(matches!(
+            request_classes(&e, &json!({"workload": "x"})),
+            Err(ArgError::Range(_))
+        ));
     }
 
     #[test]

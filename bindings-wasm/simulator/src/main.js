@@ -439,6 +439,9 @@ async function main() {
     text: () => editor.text(),
     active: () => app.ws.active,
     files: () => app.ws.files.map((f) => ({ ...f })),
+    /** The engine's own answers, to compare the page with. */
+    check: (request) => app.engine?.check(request) ?? null,
+    explain: (request) => app.engine?.explain(request) ?? null,
   };
 }
 
