@@ -53,7 +53,11 @@ function banner(kind, text, ...buttons) {
 
 // ---------------------------------------------------------------- loading policies
 
+/** Loads the policy files into a new engine and decides the request at once; the lint
+ *  findings, markers, tests and "What changed" follow in a later task, so that the first
+ *  decision does not wait for them. */
 function reload() {
+  if (!started) return;
   app.engine?.free();
   app.engine = null;
   app.inventory = null;
@@ -63,16 +67,30 @@ function reload() {
     app.engine = Engine.fromFiles(Object.fromEntries(files.map((f) => [f.name, f.text])));
     app.diagnostics = app.engine.warnings;
     app.inventory = app.engine.inventory();
+  } catch (err) {
+    if (!(err instanceof PolicyError)) throw err;
+    app.diagnostics = err.diagnostics;
+  }
+  refreshInventory();
+  evaluate();
+  bump();
+  const engine = app.engine;
+  clearTimeout(app.followUp);
+  app.followUp = setTimeout(() => {
+    if (app.engine === engine) afterReload(files);
+  }, 0);
+}
+
+function afterReload(files) {
+  if (app.engine) {
     const names = new Set(files.map((f) => f.name));
     app.lints = app.engine.lint().filter((l) => names.has(l.file));
     const warnings = app.diagnostics.length;
     const lints = app.lints.length;
     const extra = [warnings ? plural(warnings, "warning") : "", lints ? plural(lints, "lint finding") : ""].filter(Boolean).join(", ");
     setStatus(`loaded: ${app.inventory.policies.length} policies, ${app.engine.ruleCount} rules${extra ? `, ${extra}` : ""}`, warnings ? "warn" : "ok");
-  } catch (err) {
-    if (!(err instanceof PolicyError)) throw err;
-    app.diagnostics = err.diagnostics;
-    const errors = err.diagnostics.filter((d) => d.severity === "error").length;
+  } else {
+    const errors = app.diagnostics.filter((d) => d.severity === "error").length;
     setStatus(`${plural(errors, "error")}: policies not loaded`, "bad");
   }
   const byFile = new Map(app.ws.files.map((f) => [f.name, { diagnostics: [], lints: [] }]));
@@ -81,14 +99,17 @@ function reload() {
   editor.setMarkers(byFile);
   renderProblems();
   renderFileTabs();
-  refreshInventory();
-  evaluate();
   rerunTests();
+  if (app.pendingBaseline) {
+    setBaseline(app.pendingBaseline.label, app.pendingBaseline.files);
+    app.pendingBaseline = null;
+  }
   refreshViews();
   bump();
 }
 
 function rerunTests() {
+  if (!started) return;
   app.tests = runWorkspaceTests();
   renderTests(app.tests);
 }
@@ -175,6 +196,7 @@ function onEdit(name, text) {
   if (!file) return;
   file.text = text;
   saveSoon();
+  if (!started) return; // decided once the engine is ready
   if (file.test) {
     rerunTests();
     bump();
@@ -212,7 +234,11 @@ function loadWorkspace(ws, { form = null, keepTouched = false } = {}) {
   if (values) writeForm(values, { keepTouched });
   renderFileTabs();
   if (!started) return;
-  if (ws.baseline) setBaseline(ws.baseline.label, ws.baseline.files);
+  app.pendingBaseline = ws.baseline;
+  if (!ws.baseline) {
+    app.baseline?.engine?.free();
+    app.baseline = null;
+  }
   reload();
   saveSoon();
 }
@@ -427,7 +453,7 @@ async function main() {
   // The engine runs: decide what is on screen now (edits and typing made while it loaded
   // included).
   started = true;
-  if (app.ws.baseline) setBaseline(app.ws.baseline.label, app.ws.baseline.files);
+  app.pendingBaseline = app.ws.baseline;
   reload();
   $("#loading").hidden = true;
   document.body.dataset.ready = "true";
