@@ -63,6 +63,10 @@ const result = await build({
   format: "esm",
   target: "es2022",
   outdir: dist,
+  // CodeMirror is its own chunk (editor.js is imported dynamically): the page decides
+  // before it arrives.
+  splitting: true,
+  chunkNames: "[name]-[hash]",
   minify: !dev,
   sourcemap: dev,
   legalComments: "linked",
@@ -74,7 +78,7 @@ copyFileSync(join(here, "src/index.html"), join(dist, "index.html"));
 copyFileSync(join(here, "src/app.css"), join(dist, "app.css"));
 copyFileSync(join(pkgWeb, "egress_policy_wasm_bg.wasm"), join(dist, "egress_policy_wasm_bg.wasm"));
 const sizes = {};
-for (const name of ["index.html", "app.js", "app.css", "egress_policy_wasm_bg.wasm"]) {
+for (const name of readdirSync(dist).filter((f) => /\.(html|js|css|wasm)$/.test(f))) {
   const data = readFileSync(join(dist, name));
   const br = brotliCompressSync(data, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: data.length } });
   writeFileSync(join(dist, `${name}.br`), br);

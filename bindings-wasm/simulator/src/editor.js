@@ -3,7 +3,7 @@
 // column: load errors red, warnings and lint findings amber (lint underlines dashed), each
 // with its message in a tooltip (a lint finding's help line too). One view, one state per
 // file (tab).
-import { EditorState, StateEffect, StateField } from "@codemirror/state";
+import { EditorState, StateEffect, StateField, Text } from "@codemirror/state";
 import {
   Decoration, EditorView, drawSelection, highlightActiveLine, highlightActiveLineGutter, keymap, lineNumbers,
 } from "@codemirror/view";
@@ -60,7 +60,10 @@ function extensions(name, onChange) {
 export class FileEditor {
   constructor(parent, onChange) {
     this.onChange = onChange;
+    /** Editor states of the files shown so far; `texts` holds the others (a state is made
+     *  when a file is first shown: loading a workspace stays cheap). */
     this.states = new Map();
+    this.texts = new Map();
     this.marks = new Map();
     this.name = null;
     this.view = new EditorView({ parent, state: EditorState.create({ doc: "" }) });
@@ -69,8 +72,9 @@ export class FileEditor {
   /** Forgets every file and shows `name`. */
   reset(files, name) {
     this.states.clear();
+    this.texts.clear();
     this.marks.clear();
-    for (const f of files) this.states.set(f.name, this.create(f.name, f.text));
+    for (const f of files) this.texts.set(f.name, f.text);
     this.name = null;
     this.show(name);
   }
@@ -81,20 +85,36 @@ export class FileEditor {
 
   /** Adds a file (or replaces its text) without showing it. */
   put(name, text) {
-    this.states.set(name, this.create(name, text));
-    if (this.name === name) this.view.setState(this.states.get(name));
+    if (this.name === name) {
+      this.states.set(name, this.create(name, text));
+      this.view.setState(this.states.get(name));
+    } else {
+      this.states.delete(name);
+      this.texts.set(name, text);
+    }
   }
 
   remove(name) {
     this.states.delete(name);
+    this.texts.delete(name);
     this.marks.delete(name);
   }
 
+  /** The document of file `name` (its state's, or its text's). */
+  doc(name) {
+    if (name === this.name) return this.view.state.doc;
+    const state = this.states.get(name);
+    if (state) return state.doc;
+    const text = this.texts.get(name);
+    return text === undefined ? null : Text.of(text.split("\n"));
+  }
+
   rename(from, to) {
-    const state = this.states.get(from);
-    if (!state) return;
+    const doc = this.doc(from);
+    if (!doc) return;
     this.states.delete(from);
-    this.states.set(to, this.create(to, state.doc.toString()));
+    this.texts.delete(from);
+    this.states.set(to, this.create(to, doc.toString()));
     if (this.name === from) {
       this.name = null;
       this.show(to);
@@ -105,6 +125,10 @@ export class FileEditor {
   show(name) {
     if (this.name === name) return;
     if (this.name !== null && this.states.has(this.name)) this.states.set(this.name, this.view.state);
+    if (!this.states.has(name) && this.texts.has(name)) {
+      this.states.set(name, this.create(name, this.texts.get(name)));
+      this.texts.delete(name);
+    }
     const state = this.states.get(name);
     if (!state) return;
     this.name = name;
@@ -126,8 +150,9 @@ export class FileEditor {
   setMarkers(byFile) {
     this.marks.clear();
     for (const [name, { diagnostics, lints }] of byFile) {
-      const state = name === this.name ? this.view.state : this.states.get(name);
-      if (state) this.marks.set(name, marksOf(state.doc, diagnostics, lints));
+      if (!diagnostics.length && !lints.length) continue;
+      const doc = this.doc(name);
+      if (doc) this.marks.set(name, marksOf(doc, diagnostics, lints));
     }
     if (this.name !== null) this.view.dispatch(setDiagnostics(this.view.state, this.marks.get(this.name) ?? []));
   }

@@ -10,7 +10,6 @@ import samples from "virtual:samples";
 import { renderChanges, setBaseline } from "./changes.js";
 import { renderDecision, renderExplain } from "./decision.js";
 import { $, baseName, debounce, el, plural } from "./dom.js";
-import { FileEditor } from "./editor.js";
 import { initFiles, renderFileTabs, renderProblems } from "./files.js";
 import { formOf, readForm, refreshInventory, requestOf, writeForm } from "./form.js";
 import { initMatrix, renderMatrix } from "./matrix.js";
@@ -24,6 +23,7 @@ import { appendCase, caseYaml, exportTestFile, renderTests, runWorkspaceTests } 
 
 // Start fetching and compiling the engine at once (streaming: WebAssembly.instantiateStreaming
 // on the fetch response; index.html preloads the same URL).
+performance.mark("app-start");
 const engineReady = init({ module_or_path: new URL("egress_policy_wasm_bg.wasm", import.meta.url) });
 
 const PREVIOUS_KEY = "egress-policy-simulator/previous/v2";
@@ -71,6 +71,7 @@ function reload() {
     if (!(err instanceof PolicyError)) throw err;
     app.diagnostics = err.diagnostics;
   }
+  if (firstDecision) performance.mark("policies-loaded");
   refreshInventory();
   evaluate();
   bump();
@@ -96,7 +97,8 @@ function afterReload(files) {
   const byFile = new Map(app.ws.files.map((f) => [f.name, { diagnostics: [], lints: [] }]));
   for (const d of app.diagnostics) byFile.get(d.file)?.diagnostics.push(d);
   for (const l of app.lints) byFile.get(l.file)?.lints.push(l);
-  editor.setMarkers(byFile);
+  app.markers = byFile;
+  editor?.setMarkers(byFile);
   renderProblems();
   renderFileTabs();
   rerunTests();
@@ -209,8 +211,8 @@ function onEdit(name, text) {
 function updateFile(name, text) {
   const file = fileNamed(name);
   file.text = text;
-  if (app.ws.active === name) editor.setText(text);
-  else editor.put(name, text);
+  if (app.ws.active === name) editor?.setText(text);
+  else editor?.put(name, text);
   if (file.test) rerunTests();
   else reload();
   saveSoon();
@@ -219,7 +221,7 @@ function updateFile(name, text) {
 function selectFile(name) {
   if (!fileNamed(name)) return;
   app.ws.active = name;
-  editor.show(name);
+  editor?.show(name);
   renderFileTabs();
   saveSoon();
 }
@@ -227,7 +229,7 @@ function selectFile(name) {
 /** Loads a workspace into the editor and, once the engine runs, decides. */
 function loadWorkspace(ws, { form = null, keepTouched = false } = {}) {
   app.ws = ws;
-  editor.reset(ws.files, ws.active);
+  showWorkspaceFiles();
   for (const b of document.querySelectorAll("#samples button")) b.setAttribute("aria-pressed", String(b.dataset.sample === ws.sample));
   const sample = samples.find((s) => s.id === ws.sample);
   const values = form ?? ws.form ?? (sample ? formOf((sample.demo.find((d) => d.request.url) ?? sample.demo[0]).request) : null);
@@ -243,13 +245,38 @@ function loadWorkspace(ws, { form = null, keepTouched = false } = {}) {
   saveSoon();
 }
 
+/** Shows the workspace's files in the editor, or (editor not loaded yet) the active file's
+ *  text as a read-only placeholder. */
+function showWorkspaceFiles() {
+  if (!editor) {
+    const text = fileNamed(app.ws.active)?.text ?? "";
+    $("#editor").replaceChildren(el("pre", { class: "editor-placeholder", "aria-label": `${app.ws.active} (the editor is loading)` }, text));
+    return;
+  }
+  editor.reset(app.ws.files, app.ws.active);
+  if (app.markers) editor.setMarkers(app.markers);
+}
+
+/** Loads CodeMirror (its own chunk, fetched after the engine so that the engine's bytes
+ *  come first on a slow line) and shows the files in it. */
+let editorLoading = null;
+function loadEditor() {
+  editorLoading ??= import("./editor.js").then(({ FileEditor }) => {
+    $("#editor").replaceChildren();
+    editor = new FileEditor($("#editor"), onEdit);
+    showWorkspaceFiles();
+    return editor;
+  });
+  return editorLoading;
+}
+
 function loadSample(sample) {
   $("#share-box").hidden = true;
   if (location.hash) history.replaceState(null, "", location.pathname + location.search);
   loadWorkspace(sampleWorkspace(sample));
   // A new scenario starts at its top: page and editor.
   window.scrollTo(0, 0);
-  editor.view.scrollDOM.scrollTop = 0;
+  if (editor) editor.view.scrollDOM.scrollTop = 0;
 }
 
 const fileOps = {
@@ -260,9 +287,9 @@ const fileOps = {
     while (fileNamed(`${dir}/new-${n}.yaml`)) n += 1;
     const name = `${dir}/new-${n}.yaml`;
     app.ws.files.splice(policyFiles().length, 0, { name, text: "# A policy file: paste Istio, TSB, Gloo or Kubernetes YAML here.\n" });
-    editor.put(name, fileNamed(name).text);
+    editor?.put(name, fileNamed(name).text);
     selectFile(name);
-    editor.view.focus();
+    editor?.view.focus();
   },
   rename(from, to) {
     if (!to) return "A file needs a name.";
@@ -271,7 +298,7 @@ const fileOps = {
     const file = fileNamed(from);
     file.name = to;
     if (app.ws.active === from) app.ws.active = to;
-    editor.rename(from, to);
+    editor?.rename(from, to);
     if (file.test) rerunTests();
     else reload();
     renderFileTabs();
@@ -282,7 +309,7 @@ const fileOps = {
     const file = fileNamed(name);
     if (!file || file.test || policyFiles().length <= 1) return;
     app.ws.files = app.ws.files.filter((f) => f !== file);
-    editor.remove(name);
+    editor?.remove(name);
     selectFile(app.ws.files[0].name);
     reload();
     $(`#file-tabs [data-file="${CSS.escape(app.ws.active)}"]`)?.focus();
@@ -294,7 +321,7 @@ const fileOps = {
       const existing = fileNamed(name);
       if (existing) existing.text = f.text;
       else app.ws.files.splice(policyFiles().length, 0, { name, text: f.text });
-      editor.put(name, f.text);
+      editor?.put(name, f.text);
     }
     if (files.length) selectFile(`${dir}/${baseName(files[0].name)}`);
     reload();
@@ -390,7 +417,6 @@ function wire() {
   $("#samples").replaceChildren(
     ...samples.map((s) => el("button", { type: "button", title: s.blurb, "aria-pressed": "false", dataset: { sample: s.id }, onclick: () => loadSample(s) }, s.title)),
   );
-  editor = new FileEditor($("#editor"), onEdit);
   const form = $("#request-form");
   const onForm = debounce(() => {
     if (!started) return;
@@ -414,7 +440,7 @@ function wire() {
     jump: (loc) => {
       const name = loc.file && fileNamed(loc.file) ? loc.file : app.ws.active;
       if (name !== app.ws.active) selectFile(name);
-      editor.jumpTo(name, loc.line, loc.column);
+      editor?.jumpTo(name, loc.line, loc.column);
     },
     openRequest,
     refreshMatrix: () => {
@@ -433,7 +459,7 @@ function wire() {
       const tests = testFile();
       app.ws.files = [...base.files.map((f) => ({ ...f })), ...(tests ? [tests] : [])];
       if (!fileNamed(app.ws.active)) app.ws.active = app.ws.files[0].name;
-      editor.reset(app.ws.files, app.ws.active);
+      showWorkspaceFiles();
       reload();
       saveSoon();
     },
@@ -442,6 +468,7 @@ function wire() {
 
 async function main() {
   wire();
+  performance.mark("wired");
   // The workspace: a share link, else the autosave, else the first sample. Shown in the
   // editor at once; decisions follow when the engine is ready.
   const linked = await fromLink(location.hash);
@@ -449,12 +476,15 @@ async function main() {
   const ws = linked ?? restoreAutosave() ?? sampleWorkspace(samples[0]);
   if (!ws.files.some((f) => f.test)) ws.files.push({ name: "tests/scenario.yaml", text: emptyTestFile(policyDir(ws)), test: true });
   loadWorkspace(ws, { keepTouched: true });
+  performance.mark("workspace-shown");
   await engineReady;
+  performance.mark("engine-ready");
   // The engine runs: decide what is on screen now (edits and typing made while it loaded
-  // included).
+  // included), then bring the editor in.
   started = true;
   app.pendingBaseline = app.ws.baseline;
   reload();
+  await loadEditor();
   $("#loading").hidden = true;
   document.body.dataset.ready = "true";
   // Test hooks (the browser test reads the editor through these).

@@ -22,8 +22,10 @@ export function tablist(list, select) {
     else if (e.key === "End") next = tabs[tabs.length - 1];
     if (!next) return;
     e.preventDefault();
+    const index = tabs.indexOf(next);
     select(next);
-    next.focus();
+    // `select` may have re-rendered the tabs: focus the tab now at that place.
+    list.querySelectorAll("[role=tab]")[index]?.focus();
   });
 }
 

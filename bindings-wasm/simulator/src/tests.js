@@ -60,8 +60,9 @@ export function renderTests(report) {
     return;
   }
   if (report.failed) badge.textContent = String(report.failed);
+  const firstFailed = report.cases.find((x) => !x.passed)?.name;
   const cases = report.cases.map((c, i) => {
-    const expanded = toggled ? open.has(c.name) : !c.passed && i === report.cases.findIndex((x) => !x.passed);
+    const expanded = toggled ? open.has(c.name) : c.name === firstFailed;
     const v = classify(c.decision);
     const details = expanded ? caseDetails(c, i) : null;
     const toggle = el("button", {
@@ -70,7 +71,7 @@ export function renderTests(report) {
       "aria-expanded": String(expanded),
       "aria-controls": `case-${i}`,
       onclick: () => {
-        if (!toggled && expanded) open.add(c.name);
+        if (!toggled && firstFailed !== undefined) open.add(firstFailed);
         toggled = true;
         if (open.has(c.name)) open.delete(c.name);
         else open.add(c.name);
