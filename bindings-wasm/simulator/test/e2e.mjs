@@ -63,25 +63,29 @@ async function newPage(browser, vp, consoleErrors) {
   return { context, page };
 }
 
+/** The throttled profile: 1.6 Mbps down, 750 kbps up, 150 ms latency, 4× slower CPU, no cache. */
+async function throttle(context, page) {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
+  await cdp.send("Network.emulateNetworkConditions", {
+    offline: false,
+    latency: 150,
+    downloadThroughput: (1.6 * 1000 * 1000) / 8,
+    uploadThroughput: (750 * 1000) / 8,
+  });
+  await cdp.send("Emulation.setCPUThrottlingRate", { rate: 4 });
+}
+
 /** Loads the page in a fresh context; the time to the first decision (ms since navigation). */
-async function firstLoad(page, url, { typeUrl = null } = {}) {
+async function firstLoad(page, url) {
   const wasmRequests = [];
   page.on("request", (r) => r.url().endsWith(".wasm") && wasmRequests.push(r.url()));
-  await page.goto(url, { waitUntil: "commit" });
-  let typed = null;
-  if (typeUrl) {
-    // Type into the form as soon as it exists, while the engine is still loading.
-    await page.waitForSelector("input[name=url]", { state: "attached" });
-    const loadingShown = await page.isVisible("#loading");
-    const readyBefore = await page.evaluate(() => document.body.dataset.ready ?? null);
-    await page.fill("input[name=url]", typeUrl);
-    typed = { loadingShown, readyBefore };
-    await page.screenshot({ path: join(shots, "throttled-loading.png") });
-  }
+  await page.goto(url);
   await page.waitForSelector("body[data-ready=true]", { timeout: 60000 });
   await page.waitForFunction(() => document.body.dataset.firstDecisionMs);
   const ms = Number(await page.evaluate(() => document.body.dataset.firstDecisionMs));
-  return { ms, wasmRequests, typed, streaming: await page.evaluate(() => window.__streaming) };
+  return { ms, wasmRequests, streaming: await page.evaluate(() => window.__streaming) };
 }
 
 const { server, url, log } = await startServer(dist);
@@ -100,9 +104,19 @@ try {
     setPrefix(`${vp.id} ${vp.width}×${vp.height}`);
     const { context, page } = await newPage(browser, vp, consoleErrors);
     await check("loads from the local server: loading indicator, preloaded streaming-compiled engine, first decision ≤ 1 s", async () => {
+      // Two extra cold loads in fresh contexts: the median of three is the number (the
+      // machine may be busy with other work).
+      const runs = [];
+      for (let i = 0; i < 2; i++) {
+        const extra = await newPage(browser, vp, consoleErrors);
+        runs.push((await firstLoad(extra.page, url)).ms);
+        await extra.context.close();
+      }
       const r = await firstLoad(page, url);
-      timings[`local_${vp.id}_ms`] = r.ms;
-      expect(r.ms <= 1000, `first decision after ${r.ms} ms`);
+      runs.push(r.ms);
+      const median = [...runs].sort((a, b) => a - b)[1];
+      timings[`local_${vp.id}_ms`] = { median, runs };
+      expect(median <= 1000, `first decision after ${runs.join(", ")} ms (median ${median})`);
       expect(r.wasmRequests.length === 1, `the engine is fetched once (preload reused): ${JSON.stringify(r.wasmRequests)}`);
       expect(r.streaming >= 1, "WebAssembly.instantiateStreaming compiles the engine");
       expect(await page.isHidden("#loading"), "the loading indicator is gone once ready");
@@ -120,29 +134,43 @@ try {
 
   setPrefix("throttled");
   if (!only.length || only.includes("throttled")) {
-    await check("first decision ≤ 5 s at 1.6 Mbps / 150 ms / 4× CPU, a typed URL survives the load", async () => {
-      const vp = VIEWPORTS[0];
-      const { context, page } = await newPage(browser, vp, consoleErrors);
-      const cdp = await context.newCDPSession(page);
-      await cdp.send("Network.enable");
-      await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
-      await cdp.send("Network.emulateNetworkConditions", {
-        offline: false,
-        latency: 150,
-        downloadThroughput: (1.6 * 1000 * 1000) / 8,
-        uploadThroughput: (750 * 1000) / 8,
+    await check("first decision ≤ 5 s at 1.6 Mbps / 150 ms / 4× CPU (median of 3 cold loads)", async () => {
+      const runs = [];
+      for (let i = 0; i < 3; i++) {
+        const { context, page } = await newPage(browser, VIEWPORTS[0], consoleErrors);
+        await throttle(context, page);
+        runs.push((await firstLoad(page, url)).ms);
+        await context.close();
+      }
+      const median = [...runs].sort((a, b) => a - b)[1];
+      timings.throttled_ms = { median, runs };
+      expect(median <= 5000, `first decision after ${runs.join(", ")} ms (median ${median})`);
+    });
+    await check("while the engine loads: a loading indicator, and a typed URL is not overwritten", async () => {
+      const { context, page } = await newPage(browser, VIEWPORTS[0], consoleErrors);
+      await throttle(context, page);
+      // Hold the engine back until the URL is typed, so that the typing surely happens
+      // while it loads.
+      let release;
+      const typed = new Promise((resolve) => (release = resolve));
+      await page.route("**/*.wasm", async (route) => {
+        await typed;
+        await route.continue();
       });
-      await cdp.send("Emulation.setCPUThrottlingRate", { rate: 4 });
       const typedUrl = "http://httpbin.org/anything/typed";
-      const r = await firstLoad(page, url, { typeUrl: typedUrl });
-      timings.throttled_ms = r.ms;
-      expect(r.ms <= 5000, `first decision after ${r.ms} ms`);
-      expect(r.typed.readyBefore === null, "typed before the engine was ready");
-      expect(r.typed.loadingShown, "the loading indicator shows while the engine loads");
+      await page.goto(url, { waitUntil: "commit" });
+      await page.waitForSelector("input[name=url]");
+      await page.fill("input[name=url]", typedUrl);
+      expect((await page.evaluate(() => document.body.dataset.ready ?? null)) === null, "typed before the engine was ready");
+      expect(await page.isVisible("#loading"), "the loading indicator shows while the engine loads");
+      await page.screenshot({ path: join(shots, "throttled-loading.png") });
+      release();
+      await page.waitForSelector("body[data-ready=true]", { timeout: 60000 });
       expect((await page.inputValue("input[name=url]")) === typedUrl, "the typed URL was kept");
       const shown = await page.evaluate(() => document.querySelector("#decision").dataset.status);
       const engine = await page.evaluate((u) => window.simulator.check({ method: "GET", source: { principal: "cluster.local/ns/bookinfo/sa/bookinfo-productpage" }, url: u }), typedUrl);
       expect(shown === String(engine.status), `the decision is for the typed URL: ${shown} vs ${engine.status}`);
+      expect(await page.isHidden("#loading"), "the indicator is gone");
       await context.close();
     });
   }
