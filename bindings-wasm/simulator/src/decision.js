@@ -60,7 +60,7 @@ export function renderDecision(box, decision, x = null) {
     rows.push(["dry run", `would be ${d.allowed ? "allowed" : "denied"} (${d.reason}) by ${refText(d.policy)}`]);
   }
   if (decision.audit) rows.push(["audit", "an AUDIT policy matched"]);
-  box.replaceChildren(
+  box.replaceChildren(...[
     el("div", { class: "verdict" },
       el("strong", { class: "headline" }, `${c.symbol} ${c.headline}`),
       el("span", {}, `${decision.status} · ${decision.reason}`)),
@@ -68,7 +68,7 @@ export function renderDecision(box, decision, x = null) {
     el("h4", {}, "The road"),
     renderRoad(decision),
     el("dl", { class: "kv" }, rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])),
-  );
+  ].filter(Boolean));
 }
 
 /** The explanation of a decision: the pipeline's steps, then every attached policy and rule. */

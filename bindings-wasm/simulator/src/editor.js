@@ -43,6 +43,8 @@ function extensions(name, onChange) {
     syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
     keymap.of([...defaultKeymap, ...historyKeymap, ...searchKeymap, indentWithTab]),
     EditorState.tabSize.of(2),
+    // On a phone the lines wrap (no sideways scrolling inside the page).
+    ...(window.matchMedia?.("(max-width: 760px)").matches ? [EditorView.lineWrapping] : []),
     // Tab indents; Escape then Tab (or Shift+Tab) leaves the editor (CodeMirror's rule),
     // as the hint linked here says.
     EditorView.contentAttributes.of({ "aria-label": `File ${name}`, "aria-describedby": "editor-hint" }),

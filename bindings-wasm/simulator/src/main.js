@@ -272,6 +272,7 @@ function loadEditor() {
 
 function loadSample(sample) {
   $("#share-box").hidden = true;
+  $("#banner").hidden = true;
   if (location.hash) history.replaceState(null, "", location.pathname + location.search);
   loadWorkspace(sampleWorkspace(sample));
   // A new scenario starts at its top: page and editor.

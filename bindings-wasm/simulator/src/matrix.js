@@ -127,7 +127,7 @@ export function renderMatrix() {
           }, `${v.symbol} ${d.status}`));
       })),
   );
-  out.replaceChildren(
+  out.replaceChildren(...[
     legend(),
     el("div", { class: "table-scroll" },
       el("table", { class: "matrix" },
@@ -135,5 +135,5 @@ export function renderMatrix() {
         el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "identity \\ host"), columns.map((c) => el("th", { scope: "col", class: `host${c.other ? " other" : ""}`, title: c.title }, c.label)))),
         el("tbody", {}, body))),
     cls ? null : el("p", { class: "hint" }, "This engine build cannot list request classes: no “any other host” column and no shapes from the rules."),
-  );
+  ].filter(Boolean));
 }

@@ -79,7 +79,7 @@ export function renderTests(report) {
         $(`#tests li[data-index="${i}"] .case-toggle`)?.focus();
       },
     }, c.passed ? "Details" : "Explain");
-    return el("li", { class: `case ${c.passed ? "passed" : "failed"} ${v.css}`, dataset: { index: i, name: c.name, passed: String(c.passed), kind: v.kind } },
+    return el("li", { class: `case ${c.passed ? "passed" : "failed"}`, dataset: { index: i, name: c.name, passed: String(c.passed), kind: v.kind } },
       el("div", { class: "case-head" },
         el("span", { class: `result ${c.passed ? "pass" : "fail"}` }, c.passed ? "PASS" : "FAIL"),
         el("span", { class: "case-name" }, c.name),
@@ -92,13 +92,14 @@ export function renderTests(report) {
       details);
   });
   const unenforced = report.cases.filter((c) => classify(c.decision).kind === "open" || classify(c.decision).caveated).length;
-  out.replaceChildren(
+  out.replaceChildren(...[
     el("p", { class: `tests-summary ${report.failed ? "bad" : "ok"}`, role: "status", dataset: { state: report.failed ? "failed" : "passed", passed: report.passed, failed: report.failed } },
       `${report.passed} passed, ${report.failed} failed`, " — ", fileLink, " re-runs on every edit.",
       unenforced ? ` ${plural(unenforced, "case")} allowed without enforcement or resting on assumptions.` : ""),
     legend(),
     report.warnings.length ? el("ul", { class: "problems-list" }, report.warnings.map(diagnosticItem)) : null,
-    el("ol", { class: "cases" }, cases));
+    el("ol", { class: "cases" }, cases),
+  ].filter(Boolean));
 }
 
 // ---------------------------------------------------------------- adding cases, import, export

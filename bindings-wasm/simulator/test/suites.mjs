@@ -330,7 +330,7 @@ export async function pointChecks({ page, context, url, vp, shots }) {
   // The picture of this viewport class for the README.
   await pickSample(page, "istio-waypoint");
   await setRequest(page, { principal: PP, method: "POST", url: "http://httpbin.org/post" });
-  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.evaluate(() => { document.activeElement?.blur(); window.scrollTo(0, 0); });
   await shot("readme");
 }
 
