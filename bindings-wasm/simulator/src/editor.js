@@ -79,6 +79,7 @@ export class FileEditor {
     for (const f of files) this.texts.set(f.name, f.text);
     this.name = null;
     this.show(name);
+    this.view.scrollDOM.scrollTo(0, 0);
   }
 
   create(name, text) {

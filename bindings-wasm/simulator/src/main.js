@@ -277,7 +277,7 @@ function loadSample(sample) {
   loadWorkspace(sampleWorkspace(sample));
   // A new scenario starts at its top: page and editor.
   window.scrollTo(0, 0);
-  if (editor) editor.view.scrollDOM.scrollTop = 0;
+  editor?.view.scrollDOM.scrollTo(0, 0);
 }
 
 const fileOps = {
