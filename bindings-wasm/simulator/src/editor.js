@@ -47,7 +47,8 @@ function extensions(name, onChange) {
     ...(window.matchMedia?.("(max-width: 760px)").matches ? [EditorView.lineWrapping] : []),
     // Tab indents; Escape then Tab (or Shift+Tab) leaves the editor (CodeMirror's rule),
     // as the hint linked here says.
-    EditorView.contentAttributes.of({ "aria-label": `File ${name}`, "aria-describedby": "editor-hint" }),
+    // (`tabindex` states what contenteditable already does, for checkers that only count it.)
+    EditorView.contentAttributes.of({ "aria-label": `File ${name}`, "aria-describedby": "editor-hint", tabindex: "0" }),
     flashField,
     EditorView.updateListener.of((u) => {
       if (u.docChanged) onChange(name, u.state.doc.toString());
