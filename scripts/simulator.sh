@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the in-browser egress policy simulator and serves it on http://127.0.0.1:PORT/
-# (default 8080). Everything runs in the page: no server logic, works offline.
+# (default 8080) with bindings-wasm/simulator/serve.mjs (static files, precompressed).
+# Everything runs in the page: no server logic, works offline.
 #
 #   scripts/simulator.sh [PORT]
 set -euo pipefail
@@ -16,4 +17,4 @@ fi
 bindings-wasm/build.sh
 node bindings-wasm/simulator/build.mjs
 echo "simulator: http://127.0.0.1:${port}/  (Ctrl-C stops the server)"
-exec python3 -m http.server "$port" --bind 127.0.0.1 --directory bindings-wasm/simulator/dist
+exec node bindings-wasm/simulator/serve.mjs "$port"

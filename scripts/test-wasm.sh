@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Gate for the WebAssembly package and the simulator: build the package (node + web), run
-# the node tests (shared vectors, seed scenarios, API, types), type-check the TypeScript
-# example, build the simulator and test it in headless Chromium.
+# the node tests (shared vectors, seed scenarios, API, types, the simulator's pieces),
+# type-check the TypeScript example, build the simulator and test it in headless Chromium
+# at 1440×900, 1280×720 and 390×844 (every point of issue 14, axe-core, the time to the
+# first decision served locally and on a throttled profile; screenshots and timings in
+# target/simulator-screenshots/).
 #
 #   scripts/test-wasm.sh                 # everything
 #   WASM_BENCH=1 scripts/test-wasm.sh    # also bench/bench.mjs (N = 10 000; needs release builds)
@@ -15,7 +18,8 @@ step() { printf '\n== %s\n' "$*"; }
 
 want="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock)"
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ] \
-  || [ ! -x bindings-wasm/node_modules/.bin/tsc ] || [ ! -x /usr/bin/chromium ]; then
+  || [ ! -x bindings-wasm/node_modules/.bin/tsc ] || [ ! -f bindings-wasm/node_modules/axe-core/axe.min.js ] \
+  || [ bindings-wasm/package-lock.json -nt bindings-wasm/node_modules/.package-lock.json ] || [ ! -x /usr/bin/chromium ]; then
   step "setup (scripts/setup-wasm.sh)"
   scripts/setup-wasm.sh
 fi
@@ -36,7 +40,7 @@ if [ -z "${EGRESS_POLICY_CLI:-}" ]; then
 fi
 
 cd bindings-wasm
-step "node --test (vectors, seeds, API, types)"
+step "node --test (vectors, seeds, API, types, simulator pieces)"
 node --test tests/
 
 step "tsc --noEmit (examples/typed.ts, examples/web.ts against the generated .d.ts)"
@@ -46,7 +50,7 @@ echo "type check passed"
 step "simulator: build (esbuild)"
 node simulator/build.mjs
 
-step "simulator: browser test (Playwright + Debian chromium)"
+step "simulator: browser test (Playwright + Debian chromium; three viewports, axe-core, timings)"
 node simulator/test/e2e.mjs
 
 if [ "${WASM_BENCH:-0}" = "1" ]; then

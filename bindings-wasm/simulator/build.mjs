@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // Builds the simulator into simulator/dist/: a static, offline site (index.html, app.js,
-// app.css, the .wasm). The seed scenarios (examples/policies/<name>/*.yaml + demo.jsonl) are
-// bundled into app.js at build time. Needs bindings-wasm/build.sh to have run (pkg/web).
+// app.css, the .wasm), each also precompressed (.br, .gz) for servers that send encoded
+// files (simulator/serve.mjs does). The seed scenarios (examples/policies/<name>/*.yaml,
+// demo.jsonl and their test file examples/tests/<name>.yaml) are bundled into app.js at
+// build time. Needs bindings-wasm/build.sh to have run (pkg/web).
 //
 //   node bindings-wasm/simulator/build.mjs [--dev]    # --dev: no minification, sourcemap
 import { build } from "esbuild";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -27,15 +30,14 @@ const SAMPLES = [
 function sample({ id, title, blurb }) {
   const dir = join(root, "examples/policies", id);
   const names = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
-  // One editor buffer: the files as YAML documents, each introduced by a comment naming it.
-  const yaml = names
-    .map((name) => `# ---- ${name}\n${readFileSync(join(dir, name), "utf8").trimEnd()}\n`)
-    .join("---\n");
+  // One editor tab per file, as the repository keeps them; the test file runs as is.
+  const files = names.map((name) => ({ name, text: readFileSync(join(dir, name), "utf8") }));
+  const test = readFileSync(join(root, "examples/tests", `${id}.yaml`), "utf8");
   const demo = readFileSync(join(dir, "demo.jsonl"), "utf8")
     .split("\n")
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l));
-  return { id, title, blurb, files: names, yaml, demo };
+  return { id, title, blurb, files, test, demo };
 }
 
 const samplesPlugin = {
@@ -61,6 +63,10 @@ const result = await build({
   format: "esm",
   target: "es2022",
   outdir: dist,
+  // CodeMirror is its own chunk (editor.js is imported dynamically): the page decides
+  // before it arrives.
+  splitting: true,
+  chunkNames: "[name]-[hash]",
   minify: !dev,
   sourcemap: dev,
   legalComments: "linked",
@@ -71,5 +77,12 @@ const result = await build({
 copyFileSync(join(here, "src/index.html"), join(dist, "index.html"));
 copyFileSync(join(here, "src/app.css"), join(dist, "app.css"));
 copyFileSync(join(pkgWeb, "egress_policy_wasm_bg.wasm"), join(dist, "egress_policy_wasm_bg.wasm"));
-const bytes = Object.fromEntries(Object.entries(result.metafile.outputs).map(([k, v]) => [k.split("/").pop(), v.bytes]));
-console.log(`simulator built into ${dist}: ${JSON.stringify(bytes)}`);
+const sizes = {};
+for (const name of readdirSync(dist).filter((f) => /\.(html|js|css|wasm)$/.test(f))) {
+  const data = readFileSync(join(dist, name));
+  const br = brotliCompressSync(data, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: data.length } });
+  writeFileSync(join(dist, `${name}.br`), br);
+  writeFileSync(join(dist, `${name}.gz`), gzipSync(data, { level: 9 }));
+  sizes[name] = { raw: data.length, br: br.length };
+}
+console.log(`simulator built into ${dist}: ${JSON.stringify(sizes)}`);

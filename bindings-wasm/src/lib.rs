@@ -12,7 +12,8 @@
 //! * `Engine.fromYaml(text, name?)`, `Engine.fromFiles({name: text})` — load; throw a
 //!   `PolicyError` (an `Error` subclass with `diagnostics`) when the policies do not load;
 //! * `engine.check(request)`, `engine.checkMany(requests)`, `engine.explain(request)`,
-//!   `engine.evalLines(jsonl)`, `engine.inventory()`, `engine.warnings`, `engine.ruleCount`;
+//!   `engine.evalLines(jsonl)`, `engine.inventory()`, `engine.warnings`, `engine.ruleCount`,
+//!   `engine.requestClasses({workload?})`;
 //! * `validate(text | {name: text}, name?)` — every error and warning, never throws for
 //!   invalid policies;
 //! * the policy tools (`egress_policy::tools`): `engine.lint()`, `lint(files)`,
@@ -34,7 +35,10 @@ use wasm_bindgen::prelude::*;
 
 pub use inventory::{inventory, Inventory};
 pub use testfile::run_test_files;
-pub use tools::{diff_options, lint_sources, parse_workload, reach_query, ArgError, Subject};
+pub use tools::{
+    diff_options, lint_sources, parse_workload, reach_query, request_classes, ArgError,
+    RequestClasses, Subject,
+};
 
 /// The TypeScript interfaces of the JSON shapes (hand-written mirrors of the core's serde
 /// forms, checked by `tsc --noEmit` over `bindings-wasm/examples/typed.ts` and by the node
@@ -378,6 +382,22 @@ impl Engine {
             }
         };
         to_js(&report)
+    }
+
+    /// The host, method and path classes the policies tell apart at one proxy (`workload`:
+    /// a request `workload` object or `NS/NAME`; default: where the registry routes): the
+    /// core's request-space partition, each class once with its label and example value
+    /// (`any other host` is the class of hosts that nothing names). Throws `TypeError` for
+    /// malformed options and `RangeError` for an invalid workload.
+    #[wasm_bindgen(js_name = requestClasses, unchecked_return_type = "RequestClasses")]
+    pub fn request_classes(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "{ workload?: WorkloadSpec | null }")]
+        options: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let options = json_value(&options, "request-classes options")?;
+        let classes = request_classes(&self.inner, &options).map_err(arg_error)?;
+        to_js(&classes)
     }
 }
 

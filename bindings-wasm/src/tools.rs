@@ -5,8 +5,11 @@
 
 use egress_policy::model::Model;
 use egress_policy::request::{InvalidWorkload, Workload};
+use egress_policy::tools::partition::{HostChoice, IdentityChoice};
 use egress_policy::tools::reach::valid_authority;
-use egress_policy::tools::{self, DiffOptions, DiffReport, Lint, Point, ReachOptions, TestReport};
+use egress_policy::tools::{
+    self, Class, DiffOptions, DiffReport, Lint, Partition, Point, ReachOptions, TestReport,
+};
 use egress_policy::Engine;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -199,6 +202,61 @@ pub fn diff_options(options: &Value) -> Result<DiffOptions, ArgError> {
     })
 }
 
+/// The request classes the policies tell apart at one point (`engine.requestClasses`): the
+/// core's partition ([`Partition::cells`]) with its host, method and path classes listed once
+/// each, in enumeration order. `any other host` is the class of hosts no policy or registry
+/// entry names.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct RequestClasses {
+    /// Where the classes were computed (`routed`, `workload ns/labels`).
+    pub point: String,
+    /// Host (authority) classes.
+    pub hosts: Vec<Class>,
+    /// Method classes.
+    pub methods: Vec<Class>,
+    /// Path classes.
+    pub paths: Vec<Class>,
+}
+
+/// Reads `{workload}` (optional: a request `workload` object or an `NS/NAME` string) and
+/// lists the classes of [`RequestClasses`] at that point (default: routed).
+pub fn request_classes(engine: &Engine, options: &Value) -> Result<RequestClasses, ArgError> {
+    let point = if options.is_null() {
+        Point::routed()
+    } else {
+        let map = members(options, "the request-classes options", &["workload"])?;
+        match map.get("workload") {
+            None | Some(Value::Null) => Point::routed(),
+            Some(Value::String(text)) => Point::at(
+                parse_workload(text).map_err(|e| ArgError::Range(format!("workload: {e}")))?,
+            ),
+            Some(other) => Point::at(
+                <Workload as serde::Deserialize>::deserialize(other)
+                    .map_err(|e| ArgError::Type(format!("workload: {e}")))?,
+            ),
+        }
+    };
+    let partition = Partition::new(&[engine.model()]);
+    let mut out = RequestClasses {
+        point: point.label.clone(),
+        hosts: Vec::new(),
+        methods: Vec::new(),
+        paths: Vec::new(),
+    };
+    partition.cells(&point, HostChoice::All, IdentityChoice::All, |cell| {
+        for (list, class) in [
+            (&mut out.hosts, cell.host),
+            (&mut out.methods, cell.method),
+            (&mut out.paths, cell.path),
+        ] {
+            if !list.contains(&class) {
+                list.push(class);
+            }
+        }
+    });
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,6 +325,46 @@ mod tests {
             ArgError::Type(_)
         ));
         assert!(matches!(err(json!("a")), ArgError::Type(_)));
+    }
+
+    #[test]
+    fn request_classes_list_each_class_once() {
+        let files = [
+            (
+                "waypoint.yaml",
+                include_str!("../../examples/policies/istio-waypoint/waypoint.yaml"),
+            ),
+            (
+                "se.yaml",
+                include_str!("../../examples/policies/istio-waypoint/httpbin-serviceentry.yaml"),
+            ),
+            (
+                "authz.yaml",
+                include_str!("../../examples/policies/istio-waypoint/httpbin-authz.yaml"),
+            ),
+        ];
+        let e = Engine::from_files(files).unwrap();
+        let c = request_classes(&e, &Value::Null).unwrap();
+        assert_eq!(c.point, "routed");
+        let labels = |l: &[Class]| l.iter().map(|c| c.label.clone()).collect::<Vec<_>>();
+        assert!(labels(&c.hosts).contains(&"httpbin.org".to_string()));
+        assert!(labels(&c.hosts).contains(&"any other host".to_string()));
+        assert!(labels(&c.methods).contains(&"GET".to_string()));
+        assert!(labels(&c.paths).contains(&"/get".to_string()));
+        let hosts = labels(&c.hosts);
+        let mut unique = hosts.clone();
+        unique.dedup();
+        assert_eq!(hosts.len(), unique.len());
+        let at = request_classes(&e, &json!({"workload": {"namespace": "egress"}})).unwrap();
+        assert_eq!(at.point, "workload egress/");
+        assert!(matches!(
+            request_classes(&e, &json!({"nope": 1})),
+            Err(ArgError::Type(_))
+        ));
+        assert!(matches!(
+            request_classes(&e, &json!({"workload": "x"})),
+            Err(ArgError::Range(_))
+        ));
     }
 
     #[test]

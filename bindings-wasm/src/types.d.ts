@@ -476,6 +476,16 @@ export type ReachQuery = ({ host: string; identity?: never } | { identity: strin
   allGateways?: boolean;
 };
 
+/** The classes `engine.requestClasses` lists: hosts, methods and paths the policies tell
+ *  apart at one proxy, each once (`any other host`: hosts nothing names). */
+export interface RequestClasses {
+  /** Where they were computed: `routed` or `workload ns/labels`. */
+  point: string;
+  hosts: RequestClass[];
+  methods: RequestClass[];
+  paths: RequestClass[];
+}
+
 /** Options of `diff`. */
 export type DiffOptions = {
   /** Compare at these proxies (default: routed requests plus every gateway of either set). */

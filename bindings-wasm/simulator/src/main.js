@@ -1,547 +1,363 @@
-// The egress-policy simulator: every decision, explanation, diagnostic, lint finding,
-// inventory and policy diff comes from the engine compiled to WebAssembly; this file only
-// renders them and builds Request JSON from the form.
-import init, { Engine, PolicyError, diff } from "../../pkg/web/index.js";
+// The egress-policy simulator: every decision, explanation, road, diagnostic, lint finding,
+// inventory, test report and policy diff comes from the engine compiled to WebAssembly;
+// these modules only render them, keep the workspace and build Request JSON from the form.
+//
+// Modules: state.js (workspace, autosave), form.js (request form), decision.js + road.js
+// (Request tab), tests.js, matrix.js, changes.js (one per view), files.js (file tabs,
+// problems), editor.js (CodeMirror), share.js (links), tabs.js (ARIA tabs), verdict.js.
+import init, { Engine, PolicyError } from "../../pkg/web/index.js";
 import samples from "virtual:samples";
-import { createEditor, cursorLine, jumpTo, setText, showDiagnostics } from "./editor.js";
-import { decodeState, encodeState } from "./share.js";
+import { renderChanges, setBaseline } from "./changes.js";
+import { renderDecision, renderExplain } from "./decision.js";
+import { $, baseName, debounce, el, plural } from "./dom.js";
+import { initFiles, renderFileTabs, renderProblems } from "./files.js";
+import { formOf, readForm, refreshInventory, requestOf, writeForm } from "./form.js";
+import { initMatrix, renderMatrix } from "./matrix.js";
+import { decodeState, encodeState, isShareFragment } from "./share.js";
+import {
+  AUTOSAVE_KEY, app, autosave, bump, emptyTestFile, fileNamed, linkWorkspace, policyDir, policyFiles,
+  restoreAutosave, sampleWorkspace, shareState, testFile, validateState,
+} from "./state.js";
+import { markSelected, tablist } from "./tabs.js";
+import { appendCase, caseYaml, exportTestFile, renderTests, runWorkspaceTests } from "./tests.js";
 
-const FILE = "policies.yaml";
-const $ = (sel) => document.querySelector(sel);
-const form = $("#request-form");
+// Start fetching and compiling the engine at once (streaming: WebAssembly.instantiateStreaming
+// on the fetch response; index.html preloads the same URL).
+performance.mark("app-start");
+const engineReady = init({ module_or_path: new URL("egress_policy_wasm_bg.wasm", import.meta.url) });
 
-const app = {
-  view: null,
-  engine: null,
-  inventory: null,
-  diagnostics: [],
-  lints: [],
-  sample: null,
-  /** What the "What changed" tab compares with: {label, yaml, engine (null: does not load)}. */
-  baseline: null,
-  generation: 0,
-};
+const PREVIOUS_KEY = "egress-policy-simulator/previous/v2";
+let editor = null;
+let started = false;
+let firstDecision = true;
 
-// ---------------------------------------------------------------- small helpers
+// ---------------------------------------------------------------- status, banner
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === "class") node.className = v;
-    else if (k === "dataset") Object.assign(node.dataset, v);
-    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v === true ? "" : v);
-  }
-  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) node.append(c instanceof Node ? c : String(c));
-  return node;
+function setStatus(text, level) {
+  const s = $("#load-status");
+  s.textContent = text;
+  s.className = `status ${level}`;
+  s.dataset.level = level;
 }
 
-const refText = (r) => (r ? `${r.kind} ${r.namespace}/${r.name}` : "–");
-const sameRef = (a, b) => a && b && a.kind === b.kind && a.namespace === b.namespace && a.name === b.name;
-
-function debounce(fn, ms) {
-  let timer;
-  return (...args) => {
-    clearTimeout(timer);
-    timer = setTimeout(() => fn(...args), ms);
-  };
-}
-
-function bump() {
-  app.generation += 1;
-  document.body.dataset.generation = String(app.generation);
-}
-
-/** A link that moves the editor to `loc` ({line, column}). */
-function jumpLink(text, loc) {
-  if (!loc) return el("span", {}, text);
-  return el(
-    "a",
-    { class: "jump", href: "#", title: `line ${loc.line}`, dataset: { line: loc.line }, onclick: (e) => { e.preventDefault(); jumpTo(app.view, loc.line, loc.column); } },
-    text,
-  );
-}
-
-/** Where a policy (and optionally one of its rules) is written, from the inventory. */
-function policyLocation(ref, rule) {
-  const entry = app.inventory?.policies.find((p) => sameRef(p.id, ref));
-  if (!entry) return null;
-  return (rule !== null && rule !== undefined && entry.rules[rule]) || entry.location;
+/** Shows a message above the workspace (`role=alert` for errors), with optional buttons. */
+function banner(kind, text, ...buttons) {
+  const box = $("#banner");
+  box.className = `banner ${kind}`;
+  box.setAttribute("role", kind === "error" ? "alert" : "status");
+  box.replaceChildren(el("span", { class: "banner-text" }, text), ...buttons,
+    el("button", { type: "button", class: "banner-close", "aria-label": "Dismiss this message", onclick: () => { box.hidden = true; } }, "×"));
+  box.hidden = false;
+  box.dataset.kind = kind;
 }
 
 // ---------------------------------------------------------------- loading policies
 
-function setStatus(text, ok) {
-  const s = $("#load-status");
-  s.textContent = text;
-  s.className = `status ${ok ? "ok" : "bad"}`;
-}
-
-function renderProblems(diagnostics, lints) {
-  const list = $("#problems");
-  list.replaceChildren(
-    ...diagnostics.map((d) =>
-      el(
-        "li",
-        { class: d.severity, dataset: { line: d.line }, onclick: () => jumpTo(app.view, d.line, d.column) },
-        `line ${d.line}:${d.column} ${d.severity}: ${[d.resource, d.field].filter(Boolean).join(": ")}${d.resource || d.field ? ": " : ""}${d.message}`,
-      ),
-    ),
-    ...lints.map((l) =>
-      el(
-        "li",
-        { class: "lint", title: `help: ${l.help}`, dataset: { line: l.line, code: l.code }, onclick: () => jumpTo(app.view, l.line, l.column) },
-        `line ${l.line}:${l.column} lint `,
-        el("code", {}, l.code),
-        `: ${l.message}`,
-        el("span", { class: "help" }, ` help: ${l.help}`),
-      ),
-    ),
-  );
-}
-
-const plural = (n, word, words = `${word}s`) => `${n} ${n === 1 ? word : words}`;
-
-function reload(text) {
+/** Loads the policy files into a new engine and decides the request at once; the lint
+ *  findings, markers, tests and "What changed" follow in a later task, so that the first
+ *  decision does not wait for them. */
+function reload() {
+  if (!started) return;
   app.engine?.free();
   app.engine = null;
   app.inventory = null;
   app.lints = [];
+  const files = policyFiles();
   try {
-    app.engine = Engine.fromYaml(text, FILE);
+    app.engine = Engine.fromFiles(Object.fromEntries(files.map((f) => [f.name, f.text])));
     app.diagnostics = app.engine.warnings;
     app.inventory = app.engine.inventory();
-    app.lints = app.engine.lint().filter((l) => l.file === FILE);
-    const warnings = app.diagnostics.length;
-    const lints = app.lints.length;
-    setStatus(`loaded: ${app.inventory.policies.length} policies, ${app.engine.ruleCount} rules${warnings ? `, ${plural(warnings, "warning")}` : ""}${lints ? `, ${plural(lints, "lint finding")}` : ""}`, true);
   } catch (err) {
     if (!(err instanceof PolicyError)) throw err;
     app.diagnostics = err.diagnostics;
-    const errors = err.diagnostics.filter((d) => d.severity === "error").length;
-    setStatus(`${plural(errors, "error")}: policies not loaded`, false);
   }
-  showDiagnostics(app.view, app.diagnostics, app.lints);
-  renderProblems(app.diagnostics, app.lints);
+  if (firstDecision) performance.mark("policies-loaded");
   refreshInventory();
   evaluate();
-  renderMatrix();
-  renderChanges();
+  bump();
+  const engine = app.engine;
+  clearTimeout(app.followUp);
+  app.followUp = setTimeout(() => {
+    if (app.engine === engine) afterReload(files);
+  }, 0);
+}
+
+function afterReload(files) {
+  if (app.engine) {
+    const names = new Set(files.map((f) => f.name));
+    app.lints = app.engine.lint().filter((l) => names.has(l.file));
+    const warnings = app.diagnostics.length;
+    const lints = app.lints.length;
+    const extra = [warnings ? plural(warnings, "warning") : "", lints ? plural(lints, "lint finding") : ""].filter(Boolean).join(", ");
+    setStatus(`loaded: ${app.inventory.policies.length} policies, ${app.engine.ruleCount} rules${extra ? `, ${extra}` : ""}`, warnings ? "warn" : "ok");
+  } else {
+    const errors = app.diagnostics.filter((d) => d.severity === "error").length;
+    setStatus(`${plural(errors, "error")}: policies not loaded`, "bad");
+  }
+  const byFile = new Map(app.ws.files.map((f) => [f.name, { diagnostics: [], lints: [] }]));
+  for (const d of app.diagnostics) byFile.get(d.file)?.diagnostics.push(d);
+  for (const l of app.lints) byFile.get(l.file)?.lints.push(l);
+  app.markers = byFile;
+  editor?.setMarkers(byFile);
+  renderProblems();
+  renderFileTabs();
+  rerunTests();
+  if (app.pendingBaseline) {
+    setBaseline(app.pendingBaseline.label, app.pendingBaseline.files);
+    app.pendingBaseline = null;
+  }
+  refreshViews();
   bump();
 }
 
-function refreshInventory() {
-  const inv = app.inventory;
-  $("#identities").replaceChildren(...(inv?.identities ?? []).map((i) => el("option", { value: i.principal })));
-  $("#hosts").replaceChildren(...(inv?.hosts ?? []).map((h) => el("option", { value: h.url })));
-  const select = form.elements.workload;
-  const current = select.value;
-  const options = [el("option", { value: "" }, "the gateway the registry routes to")];
-  for (const g of inv?.gateways ?? []) options.push(el("option", { value: JSON.stringify(g.workload) }, `${refText(g.id)} (${g.kind})`));
-  if (current && !options.some((o) => o.value === current)) options.push(el("option", { value: current }, `workload ${current}`));
-  select.replaceChildren(...options);
-  select.value = current;
+function rerunTests() {
+  if (!started) return;
+  app.tests = runWorkspaceTests();
+  renderTests(app.tests);
 }
 
-// ---------------------------------------------------------------- the request form
-
-function readForm() {
-  const f = form.elements;
-  return {
-    principal: f.principal.value.trim(),
-    method: f.method.value,
-    url: f.url.value.trim(),
-    workload: f.workload.value,
-    protocol: f.protocol.value,
-    headers: f.headers.value,
-  };
+/** Renders the matrix and "What changed" (the matrix only when shown: it decides many requests). */
+function refreshViews() {
+  if (!$("#tab-matrix").hidden) renderMatrix();
+  else app.matrixStale = true;
+  renderChanges();
 }
 
-function writeForm(values) {
-  const f = form.elements;
-  f.principal.value = values.principal ?? "";
-  f.method.value = values.method ?? "GET";
-  f.url.value = values.url ?? "";
-  f.protocol.value = values.protocol ?? "http";
-  f.headers.value = values.headers ?? "";
-  const workload = values.workload ?? "";
-  if (workload && ![...f.workload.options].some((o) => o.value === workload)) {
-    f.workload.append(el("option", { value: workload }, `workload ${workload}`));
-  }
-  f.workload.value = workload;
-}
-
-/** Form values of a Request JSON (as in demo.jsonl). */
-function formOf(request) {
-  const headers = Object.entries(request.headers ?? {})
-    .flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => `${k}: ${x}`) : [`${k}: ${v}`]))
-    .join("\n");
-  const url = request.url ?? (request.host ? `http://${request.host}${request.path ?? "/"}` : "");
-  return {
-    principal: request.source?.principal ?? "",
-    method: request.method ?? "GET",
-    url,
-    workload: request.workload ? JSON.stringify(request.workload) : "",
-    protocol: request.protocol ?? "http",
-    headers,
-  };
-}
-
-/** The Request JSON for form values. */
-function requestOf(values) {
-  const request = { method: values.method };
-  if (values.principal) request.source = { principal: values.principal };
-  if (values.url) request.url = values.url;
-  if (values.protocol && values.protocol !== "http") request.protocol = values.protocol;
-  if (values.workload) request.workload = JSON.parse(values.workload);
-  const headers = {};
-  for (const line of values.headers.split("\n")) {
-    const at = line.indexOf(":");
-    if (at <= 0) continue;
-    const name = line.slice(0, at).trim();
-    const value = line.slice(at + 1).trim();
-    if (name in headers) headers[name] = [].concat(headers[name], value);
-    else headers[name] = value;
-  }
-  if (Object.keys(headers).length) request.headers = headers;
-  return request;
-}
-
-// ---------------------------------------------------------------- decision + explanation
-
-function renderDecision(decision) {
-  const box = $("#decision");
-  for (const key of ["allowed", "status", "reason"]) delete box.dataset[key];
-  if (!decision) {
-    box.className = "decision unavailable";
-    box.replaceChildren(el("div", {}, "Fix the policy errors to evaluate requests."));
-    return;
-  }
-  box.className = `decision ${decision.allowed ? "allowed" : "denied"}`;
-  box.dataset.allowed = String(decision.allowed);
-  box.dataset.status = String(decision.status);
-  box.dataset.reason = decision.reason;
-  const rows = [
-    ["status", `${decision.status} ${decision.reason}`],
-    ["message", decision.message],
-  ];
-  const policy = decision.policy
-    ? el("span", {},
-        jumpLink(`${refText(decision.policy)}${decision.rule !== null ? ` rule ${decision.rule}` : ""}`, policyLocation(decision.policy, decision.rule)))
-    : "– (no policy decided)";
-  rows.push(["deciding policy", policy]);
-  const r = decision.route;
-  if (r) {
-    rows.push(["gateway", refText(r.gateway)]);
-    rows.push(["registry entry", refText(r.service)]);
-    rows.push(["upstream", `${r.host}:${r.port}`]);
-    rows.push(["TLS origination", r.tls ? `${r.tls.mode}, SNI ${r.tls.sni} (${refText(r.tls.origin)})` : "none"]);
-    const h = r.headers;
-    const changes = [
-      ...Object.entries(h.add).map(([k, v]) => `+ ${k}: ${v}`),
-      ...Object.entries(h.set).map(([k, v]) => `= ${k}: ${v}`),
-      ...h.remove.map((k) => `− ${k}`),
-    ];
-    rows.push(["headers", changes.length ? el("span", { class: "mono" }, changes.join("  ")) : "unchanged"]);
-    if (r.virtual_service) rows.push(["VirtualService", refText(r.virtual_service)]);
-  }
-  if (decision.dry_run) {
-    const d = decision.dry_run;
-    rows.push(["dry run", `would be ${d.allowed ? "allowed" : "denied"} (${d.reason}) by ${refText(d.policy)}`]);
-  }
-  if (decision.audit) rows.push(["audit", "an AUDIT policy matched"]);
-  box.replaceChildren(
-    el("div", { class: "verdict" }, el("strong", {}, decision.allowed ? "ALLOWED" : "DENIED"), el("span", {}, `${decision.status} · ${decision.reason}`)),
-    el("dl", { class: "kv" }, rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])),
-  );
-}
-
-function renderExplain(x) {
-  const out = $("#explain");
-  if (!x) {
-    out.replaceChildren();
-    return;
-  }
-  const steps = el("ol", { class: "steps" }, x.steps.map((s) => el("li", {}, s)));
-  if (!x.policies.length) {
-    out.replaceChildren(steps, el("p", { class: "hint" }, "No policy is attached at this enforcement point."));
-    return;
-  }
-  const rows = [];
-  for (const p of x.policies) {
-    const loc = policyLocation(p.policy, null);
-    rows.push(
-      el("tr", { class: "policy-row" },
-        el("td", {}, jumpLink(refText(p.policy), loc)),
-        el("td", {}, `${p.action}${p.dry_run ? " (dry run)" : ""}`),
-        el("td", { class: p.matched ? "yes" : "no" }, p.matched ? "matched" : "no match"),
-        el("td", { colspan: 2, class: "where" }, loc ? `written at line ${loc.line}` : p.location)),
-    );
-    for (const r of p.rules) {
-      rows.push(
-        el("tr", { class: "rule-row", dataset: { matched: String(r.matched) } },
-          el("td", {}, "  ", jumpLink(`rule ${r.index}`, policyLocation(p.policy, r.index))),
-          el("td", {}, ""),
-          el("td", { class: r.matched ? "yes" : "no" }, r.matched ? "✓ matched" : "✗ no match"),
-          el("td", { class: "mono failed-field" }, r.failed_field ?? ""),
-          el("td", {}, r.note ?? "")),
-      );
-    }
-  }
-  out.replaceChildren(
-    steps,
-    el("table", { class: "explain" },
-      el("thead", {}, el("tr", {}, ["policy / rule", "action", "verdict", "first failing field", "note"].map((h) => el("th", {}, h)))),
-      el("tbody", {}, rows)),
-  );
-}
+// ---------------------------------------------------------------- the Request tab
 
 function evaluate() {
+  const box = $("#decision");
   if (!app.engine) {
-    renderDecision(null);
-    renderExplain(null);
+    renderDecision(box, null);
+    renderExplain($("#explain"), null);
     return;
   }
   const request = requestOf(readForm());
   try {
-    const decision = app.engine.check(request);
-    renderDecision(decision);
-    renderExplain(app.engine.explain(request));
+    const explanation = app.engine.explain(request);
+    renderDecision(box, explanation.decision, explanation);
+    renderExplain($("#explain"), explanation);
   } catch (err) {
-    renderDecision(null);
-    $("#decision").className = "decision unavailable";
-    $("#decision").replaceChildren(el("div", {}, `Invalid request: ${err.message}`));
-    renderExplain(null);
+    box.className = "decision unavailable";
+    box.replaceChildren(el("div", { role: "alert" }, `Invalid request: ${err.message}`));
+    renderExplain($("#explain"), null);
+  }
+  if (firstDecision) {
+    firstDecision = false;
+    const ms = Math.round(performance.now());
+    performance.mark("first-decision");
+    document.body.dataset.firstDecisionMs = String(ms);
   }
 }
 
-// ---------------------------------------------------------------- reachability matrix
-
-function renderMatrix() {
-  const out = $("#matrix");
-  const inv = app.inventory;
-  if (!app.engine || !inv) {
-    out.replaceChildren(el("p", { class: "hint" }, "Fix the policy errors to compute the matrix."));
-    return;
-  }
-  const principals = inv.identities.map((i) => i.principal);
-  const own = readForm().principal;
-  if (own && !principals.includes(own)) principals.push(own);
-  const rows = [...principals, ""]; // "" = plaintext (no mTLS identity)
-  const hosts = inv.hosts;
-  if (!hosts.length) {
-    out.replaceChildren(el("p", { class: "hint" }, "The policies and registry name no destination host."));
-    return;
-  }
-  const workload = readForm().workload;
-  const requests = rows.flatMap((p) =>
-    hosts.map((h) => {
-      const r = { method: "GET", url: h.url };
-      if (p) r.source = { principal: p };
-      if (workload) r.workload = JSON.parse(workload);
-      return r;
-    }),
-  );
-  const decisions = app.engine.checkMany(requests);
-  const body = rows.map((p, i) =>
-    el("tr", {},
-      el("th", { class: "id", title: inv.identities.find((x) => x.principal === p)?.sources.join("\n") ?? "" }, p || "(plaintext)"),
-      hosts.map((h, j) => {
-        const d = decisions[i * hosts.length + j];
-        const kind = d.allowed ? "allow" : d.status === 502 ? "unreg" : d.status === 400 ? "bad" : "deny";
-        const title = `${p || "plaintext"} → GET ${h.url}\n${d.allowed ? "ALLOWED" : "DENIED"} ${d.status} ${d.reason}\n${d.policy ? `${refText(d.policy)}${d.rule !== null ? ` rule ${d.rule}` : ""}` : d.message}`;
-        return el("td", {
-          class: `cell ${kind}`, title,
-          dataset: { principal: p, host: h.host, status: d.status, allowed: String(d.allowed) },
-          onclick: () => {
-            writeForm({ ...readForm(), principal: p, method: "GET", url: h.url });
-            selectTab("decide");
-            evaluate();
-            bump();
-          },
-        }, `${d.allowed ? "✓" : "✗"} ${d.status}`);
-      })),
-  );
-  out.replaceChildren(
-    el("table", { class: "matrix" },
-      el("thead", {}, el("tr", {}, el("th", {}, "identity \\ host"), hosts.map((h) => el("th", { class: "host", title: h.sources.join("\n") }, h.host)))),
-      el("tbody", {}, body)),
-  );
+/** Opens `request` on the Request tab. */
+function openRequest(request) {
+  writeForm({ ...readForm(), ...formOf(request) });
+  selectResultTab("decide");
+  evaluate();
+  if (!$("#tab-matrix").hidden) renderMatrix();
+  saveSoon();
+  bump();
+  $("#decision").focus();
 }
 
-// ---------------------------------------------------------------- what changed
-
-/** Sets what the "What changed" tab compares with (the sample's or the link's YAML). */
-function setBaseline(label, yaml) {
-  app.baseline?.engine?.free();
-  let engine = null;
-  try {
-    engine = Engine.fromYaml(yaml, FILE);
-  } catch (err) {
-    if (!(err instanceof PolicyError)) throw err;
-  }
-  app.baseline = { label, yaml, engine };
-}
-
-const verdictText = (o) => `${o.allowed ? "allow" : "deny"} ${o.status} ${o.reason}`;
-const decider = (o) => (o.policy ? `${refText(o.policy)}${o.rule !== null ? ` rule ${o.rule}` : ""}` : "");
-
-function outcomeCell(o) {
-  const by = decider(o);
-  return el("td", {},
-    el("span", { class: `pill ${o.allowed ? "allow" : "deny"}` }, o.allowed ? "allowed" : "denied"),
-    ` ${o.status}`,
-    el("div", { class: "reason mono" }, o.reason),
-    by ? el("div", { class: "by" }, jumpLink(by, policyLocation(o.policy, o.rule))) : null);
-}
-
-/** The example request of a change (an authority, `host` or `host:port`, and a path) as
- *  simulator form values. */
-function formOfChange(request) {
-  return formOf({ ...request, url: `http://${request.host}${request.path ?? "/"}` });
-}
-
-function renderChanges() {
-  const out = $("#changes");
-  const badge = $("#changes-count");
-  badge.textContent = "";
-  const base = app.baseline;
-  if (!base) {
-    out.replaceChildren(el("p", { class: "hint" }, "Load a sample to compare the edited policies with it."));
+function saveAsTestCase() {
+  const test = testFile();
+  const note = $("#case-note");
+  if (!app.engine || !test) {
+    note.textContent = "Fix the policy errors first.";
     return;
   }
-  const head = el("div", { class: "changes-head" },
-    el("span", {}, `Compared with ${base.label}.`),
-    el("button", { type: "button", id: "changes-revert", onclick: () => { setText(app.view, base.yaml); reload(base.yaml); } }, "Revert to it"));
-  if (!base.engine) {
-    out.replaceChildren(head, el("p", { class: "hint" }, "The original policies do not load: nothing to compare with."));
+  const values = readForm();
+  const request = requestOf(values);
+  const decision = app.engine.check(request);
+  const name = `${values.principal || "plaintext"} ${values.method} ${values.url}`.trim();
+  const text = appendCase(test.text, caseYaml(name, request, decision));
+  if (text === null) {
+    note.textContent = `Cannot add: make \`cases:\` the last key of ${test.name}.`;
     return;
   }
-  if (!app.engine) {
-    out.replaceChildren(head, el("p", { class: "hint" }, "Fix the policy errors to compare."));
-    return;
-  }
-  let report;
-  try {
-    report = diff(base.engine, app.engine);
-  } catch (err) {
-    out.replaceChildren(head, el("p", { class: "hint" }, `Cannot compare: ${err.message}`));
-    return;
-  }
-  // Classes that differ only by where they are decided are one row (as `egress-policy diff`).
-  const rows = [];
-  for (const c of report.changes) {
-    const key = JSON.stringify([c.identity.label, c.host.label, c.method.label, c.path.label, verdictText(c.before), decider(c.before), verdictText(c.after), decider(c.after)]);
-    const row = rows.find((r) => r.key === key);
-    if (row) row.points.push(c.point);
-    else rows.push({ key, points: [c.point], change: c });
-  }
-  badge.textContent = rows.length ? String(rows.length) : "";
-  const notes = [
-    ...report.mesh.map((m) => el("li", {}, `mesh: ${m}`)),
-    ...report.caveats.map((c) => el("li", {}, `note: ${c}`)),
-  ];
-  const count = (test) => rows.filter(({ change: c }) => test(c.before.allowed, c.after.allowed)).length;
-  const summary = report.changed
-    ? `${plural(rows.length, "request class", "request classes")} change decision: ${count((b, a) => !b && a)} newly allowed, ${count((b, a) => b && !a)} newly denied (${report.cells} classes compared at: ${report.points.join(", ")}).`
-    : `No decision changes (${report.cells} request classes compared at: ${report.points.join(", ")}).`;
-  const body = rows.map(({ points, change: c }) => {
-    const kind = c.before.allowed && !c.after.allowed ? "newly-denied" : !c.before.allowed && c.after.allowed ? "newly-allowed" : "changed";
-    const form = formOfChange(c.request);
-    return el("tr", {
-      class: `change ${kind}`,
-      title: "Open the example request on the Request tab",
-      dataset: { kind, identity: c.identity.label, host: c.host.label, method: c.method.label, path: c.path.label, before: String(c.before.allowed), after: String(c.after.allowed) },
-      onclick: (e) => {
-        if (e.target.closest("a")) return;
-        writeForm({ ...readForm(), ...form, workload: c.request.workload ? JSON.stringify(c.request.workload) : "" });
-        selectTab("decide");
-        evaluate();
-        renderMatrix();
-        bump();
-      },
-    },
-    el("td", { class: "class" },
-      el("div", { class: "mono" }, `${c.method.label} · ${c.host.label} · ${c.path.label}`),
-      el("div", { class: "who" }, c.identity.label)),
-    el("td", { class: "example" },
-      el("div", { class: "mono" }, `${form.method} ${form.url}`),
-      el("div", { class: "who mono" }, form.principal || "(plaintext)")),
-    outcomeCell(c.before),
-    outcomeCell(c.after),
-    el("td", { class: "where" }, points.join(", ")));
-  });
-  const parts = [head, el("p", { class: `changes-summary ${report.changed ? "changed" : "same"}` }, summary)];
-  if (rows.length) {
-    parts.push(el("table", { class: "changes" },
-      el("thead", {}, el("tr", {}, ["request class", "example request", "before", "after", "decided at"].map((h) => el("th", {}, h)))),
-      el("tbody", {}, body)));
-  }
-  if (notes.length) parts.push(el("ul", { class: "notes" }, notes));
-  out.replaceChildren(...parts);
-}
-
-// ---------------------------------------------------------------- batch mode
-
-function runBatch() {
-  const out = $("#batch-output");
-  if (!app.engine) {
-    out.replaceChildren(el("p", { class: "hint" }, "Fix the policy errors first."));
-    return;
-  }
-  const results = app.engine.evalLines($("#batch-input").value);
-  let allowed = 0, denied = 0, invalid = 0;
-  const rows = results.map((r) => {
-    if (r.error !== null) {
-      invalid++;
-      return el("tr", { dataset: { line: r.line } }, el("td", {}, r.line), el("td", { colspan: 4 }, el("span", { class: "pill err" }, "invalid"), " ", r.error));
-    }
-    const d = r.decision;
-    d.allowed ? allowed++ : denied++;
-    const q = r.request;
-    return el("tr", { dataset: { line: r.line, allowed: String(d.allowed) } },
-      el("td", {}, r.line),
-      el("td", { class: "mono" }, `${q.source.principal ?? "(plaintext)"}\n${q.method ?? ""} ${q.url ?? q.host ?? ""}`),
-      el("td", {}, el("span", { class: `pill ${d.allowed ? "allow" : "deny"}` }, d.allowed ? "allowed" : "denied"), ` ${d.status}`),
-      el("td", {}, d.reason),
-      el("td", {}, d.policy ? jumpLink(`${refText(d.policy)}${d.rule !== null ? ` rule ${d.rule}` : ""}`, policyLocation(d.policy, d.rule)) : "–"));
-  });
-  out.replaceChildren(
-    el("p", { class: "batch-summary" }, `${results.length} requests: ${allowed} allowed, ${denied} denied, ${invalid} invalid`),
-    el("table", { class: "batch" },
-      el("thead", {}, el("tr", {}, ["line", "request", "decision", "reason", "deciding policy"].map((h) => el("th", {}, h)))),
-      el("tbody", {}, rows)),
-  );
+  updateFile(test.name, text);
+  note.textContent = `Added “${name}” to ${baseName(test.name)}, expecting ${decision.allowed ? "allowed" : "denied"} ${decision.status}.`;
   bump();
 }
 
-// ---------------------------------------------------------------- tabs, samples, sharing
+// ---------------------------------------------------------------- the workspace
 
-function selectTab(name) {
-  for (const b of document.querySelectorAll(".tabs button")) b.setAttribute("aria-selected", String(b.dataset.tab === name));
-  for (const t of document.querySelectorAll(".tab")) t.hidden = t.id !== `tab-${name}`;
+const saveSoon = debounce(() => {
+  if (!app.ws) return;
+  const ok = autosave(app.ws, readForm());
+  $("#autosave-note").textContent = ok ? "saved in this browser" : "not saved: this browser refuses local storage";
+}, 400);
+
+const reloadSoon = debounce(() => reload(), 250);
+
+/** An edit in the editor: policy files reload the engine, the test file re-runs the tests. */
+function onEdit(name, text) {
+  const file = fileNamed(name);
+  if (!file) return;
+  file.text = text;
+  saveSoon();
+  if (!started) return; // decided once the engine is ready
+  if (file.test) {
+    rerunTests();
+    bump();
+  } else {
+    reloadSoon();
+  }
+}
+
+/** Replaces a file's text (shown or not) as the app, not the user, does. */
+function updateFile(name, text) {
+  const file = fileNamed(name);
+  file.text = text;
+  if (app.ws.active === name) editor?.setText(text);
+  else editor?.put(name, text);
+  if (file.test) rerunTests();
+  else reload();
+  saveSoon();
+}
+
+function selectFile(name) {
+  if (!fileNamed(name)) return;
+  app.ws.active = name;
+  editor?.show(name);
+  renderFileTabs();
+  saveSoon();
+}
+
+/** Loads a workspace into the editor and, once the engine runs, decides. */
+function loadWorkspace(ws, { form = null, keepTouched = false } = {}) {
+  app.ws = ws;
+  showWorkspaceFiles();
+  for (const b of document.querySelectorAll("#samples button")) b.setAttribute("aria-pressed", String(b.dataset.sample === ws.sample));
+  const sample = samples.find((s) => s.id === ws.sample);
+  const values = form ?? ws.form ?? (sample ? formOf((sample.demo.find((d) => d.request.url) ?? sample.demo[0]).request) : null);
+  if (values) writeForm(values, { keepTouched });
+  renderFileTabs();
+  if (!started) return;
+  app.pendingBaseline = ws.baseline;
+  if (!ws.baseline) {
+    app.baseline?.engine?.free();
+    app.baseline = null;
+  }
+  reload();
+  saveSoon();
+}
+
+/** Shows the workspace's files in the editor, or (editor not loaded yet) the active file's
+ *  text as a read-only placeholder. */
+function showWorkspaceFiles() {
+  if (!editor) {
+    const text = fileNamed(app.ws.active)?.text ?? "";
+    $("#editor").replaceChildren(el("pre", { class: "editor-placeholder", "aria-label": `${app.ws.active} (the editor is loading)` }, text));
+    return;
+  }
+  editor.reset(app.ws.files, app.ws.active);
+  if (app.markers) editor.setMarkers(app.markers);
+}
+
+/** Loads CodeMirror (its own chunk, fetched after the engine so that the engine's bytes
+ *  come first on a slow line) and shows the files in it. */
+let editorLoading = null;
+function loadEditor() {
+  editorLoading ??= import("./editor.js").then(({ FileEditor }) => {
+    $("#editor").replaceChildren();
+    editor = new FileEditor($("#editor"), onEdit);
+    showWorkspaceFiles();
+    return editor;
+  });
+  return editorLoading;
 }
 
 function loadSample(sample) {
-  app.sample = sample;
   $("#share-box").hidden = true;
+  $("#banner").hidden = true;
   if (location.hash) history.replaceState(null, "", location.pathname + location.search);
-  for (const b of document.querySelectorAll("#samples button")) b.classList.toggle("active", b.dataset.sample === sample.id);
-  writeForm(formOf((sample.demo.find((d) => d.request.url) ?? sample.demo[0]).request));
-  $("#batch-input").value = sample.demo.map((d) => JSON.stringify(d.request)).join("\n");
-  $("#batch-output").replaceChildren();
-  setBaseline(`the original YAML of the sample “${sample.title}”`, sample.yaml);
-  setText(app.view, sample.yaml);
-  reload(sample.yaml);
+  loadWorkspace(sampleWorkspace(sample));
+  // A new scenario starts at its top: page and editor.
+  window.scrollTo(0, 0);
+  editor?.view.scrollDOM.scrollTo(0, 0);
 }
 
+const fileOps = {
+  select: selectFile,
+  create() {
+    const dir = policyDir();
+    let n = 1;
+    while (fileNamed(`${dir}/new-${n}.yaml`)) n += 1;
+    const name = `${dir}/new-${n}.yaml`;
+    app.ws.files.splice(policyFiles().length, 0, { name, text: "# A policy file: paste Istio, TSB, Gloo or Kubernetes YAML here.\n" });
+    editor?.put(name, fileNamed(name).text);
+    selectFile(name);
+    editor?.view.focus();
+  },
+  rename(from, to) {
+    if (!to) return "A file needs a name.";
+    if (to !== from && fileNamed(to)) return `A file named ${to} exists already.`;
+    if (!/\.(ya?ml|json)$/.test(to)) return "Policy and test files end in .yaml, .yml or .json.";
+    const file = fileNamed(from);
+    file.name = to;
+    if (app.ws.active === from) app.ws.active = to;
+    editor?.rename(from, to);
+    if (file.test) rerunTests();
+    else reload();
+    renderFileTabs();
+    saveSoon();
+    return null;
+  },
+  remove(name) {
+    const file = fileNamed(name);
+    if (!file || file.test || policyFiles().length <= 1) return;
+    app.ws.files = app.ws.files.filter((f) => f !== file);
+    editor?.remove(name);
+    selectFile(app.ws.files[0].name);
+    reload();
+    $(`#file-tabs [data-file="${CSS.escape(app.ws.active)}"]`)?.focus();
+  },
+  addFiles(files) {
+    const dir = policyDir();
+    for (const f of files) {
+      const name = `${dir}/${baseName(f.name)}`;
+      const existing = fileNamed(name);
+      if (existing) existing.text = f.text;
+      else app.ws.files.splice(policyFiles().length, 0, { name, text: f.text });
+      editor?.put(name, f.text);
+    }
+    if (files.length) selectFile(`${dir}/${baseName(files[0].name)}`);
+    reload();
+    saveSoon();
+  },
+  importTest(name, text) {
+    const test = testFile();
+    const to = `tests/${baseName(name)}`;
+    if (test.name !== to && !fileNamed(to)) fileOps.rename(test.name, to);
+    updateFile(testFile().name, text);
+    selectFile(testFile().name);
+    selectResultTab("tests");
+  },
+};
+
+// ---------------------------------------------------------------- result tabs
+
+function selectResultTab(name) {
+  const list = $("#result-tabs");
+  markSelected(list, list.querySelector(`[data-tab="${name}"]`));
+  if (name === "matrix" && app.matrixStale && app.engine) {
+    app.matrixStale = false;
+    renderMatrix();
+  }
+}
+
+// ---------------------------------------------------------------- sharing
+
 async function share() {
-  const fragment = await encodeState({ yaml: app.view.state.doc.toString(), form: readForm() });
+  const fragment = await encodeState(shareState(app.ws, readForm()));
   history.replaceState(null, "", `#${fragment}`);
   const url = location.href;
   $("#share-box").hidden = false;
   $("#share-url").value = url;
+  $("#share-url").focus();
   $("#share-url").select();
   let note = `${url.length} characters`;
   try {
@@ -554,61 +370,142 @@ async function share() {
   bump();
 }
 
-async function restore(fragment) {
+/** The workspace of a share link, or null (no link, or a damaged one: then a banner says
+ *  so and the current work stays). */
+async function fromLink(fragment) {
+  if (!isShareFragment(fragment)) return null;
   try {
-    const state = await decodeState(fragment);
-    if (!state) return false;
-    app.sample = null;
-    for (const b of document.querySelectorAll("#samples button")) b.classList.remove("active");
-    setBaseline("the policies of the shared link", state.yaml);
-    setText(app.view, state.yaml);
-    reload(state.yaml);
-    writeForm(state.form ?? {});
-    evaluate();
-    renderMatrix();
-    bump();
-    return true;
+    return linkWorkspace(validateState(await decodeState(fragment)));
   } catch (err) {
-    setStatus(`cannot read the shared link: ${err.message}`, false);
-    return false;
+    banner("error", `This share link is damaged: ${err.message}. Nothing was replaced: ${app.ws ? "your work is as it was" : "your last workspace is shown"}. Ask for the link again, or copy it whole.`);
+    return null;
   }
+}
+
+/** Keeps the current workspace aside before a link replaces it, and offers it back. */
+function keepPrevious() {
+  const saved = localStorage.getItem(AUTOSAVE_KEY);
+  if (!saved) return;
+  try {
+    localStorage.setItem(PREVIOUS_KEY, saved);
+  } catch {
+    return;
+  }
+  banner("info", "Opened a shared link. Your previous workspace was kept.",
+    el("button", { type: "button", id: "restore-previous", onclick: () => {
+      const text = localStorage.getItem(PREVIOUS_KEY);
+      if (!text) return;
+      localStorage.setItem(AUTOSAVE_KEY, text);
+      const ws = restoreAutosave();
+      if (ws) {
+        history.replaceState(null, "", location.pathname + location.search);
+        loadWorkspace(ws);
+        $("#banner").hidden = true;
+      }
+    } }, "Restore it"));
+}
+
+async function onHashChange() {
+  const ws = await fromLink(location.hash);
+  if (!ws) return;
+  keepPrevious();
+  loadWorkspace(ws);
 }
 
 // ---------------------------------------------------------------- start
 
-async function main() {
-  await init({ module_or_path: new URL("egress_policy_wasm_bg.wasm", import.meta.url) });
+function wire() {
   $("#samples").replaceChildren(
-    ...samples.map((s) => el("button", { type: "button", title: s.blurb, dataset: { sample: s.id }, onclick: () => loadSample(s) }, s.title)),
+    ...samples.map((s) => el("button", { type: "button", title: s.blurb, "aria-pressed": "false", dataset: { sample: s.id }, onclick: () => loadSample(s) }, s.title)),
   );
-  const onEdit = debounce((text) => reload(text), 250);
-  app.view = createEditor($("#editor"), "", onEdit);
+  const form = $("#request-form");
   const onForm = debounce(() => {
+    if (!started) return;
     evaluate();
-    renderMatrix();
+    if (!$("#tab-matrix").hidden) renderMatrix();
+    else app.matrixStale = true;
+    saveSoon();
     bump();
   }, 120);
   form.addEventListener("input", onForm);
   form.addEventListener("change", onForm);
   form.addEventListener("submit", (e) => e.preventDefault());
-  for (const b of document.querySelectorAll(".tabs button")) b.addEventListener("click", () => selectTab(b.dataset.tab));
-  $("#batch-run").addEventListener("click", runBatch);
+  tablist($("#result-tabs"), (tab) => selectResultTab(tab.dataset.tab));
+  initFiles(fileOps);
+  initMatrix();
+  $("#save-case").addEventListener("click", saveAsTestCase);
+  $("#test-export").addEventListener("click", exportTestFile);
   $("#share").addEventListener("click", share);
-  window.addEventListener("hashchange", () => restore(location.hash));
-
-  if (!(location.hash && (await restore(location.hash)))) loadSample(samples[0]);
-  // Test hooks (the Playwright test reads the editor through these).
-  window.simulator = {
-    get view() { return app.view; },
-    cursorLine: () => cursorLine(app.view),
-    lineOf: (node) => app.view.state.doc.lineAt(app.view.posAtDOM(node)).number,
-    text: () => app.view.state.doc.toString(),
+  window.addEventListener("hashchange", onHashChange);
+  app.actions = {
+    jump: (loc) => {
+      const name = loc.file && fileNamed(loc.file) ? loc.file : app.ws.active;
+      if (name !== app.ws.active) selectFile(name);
+      editor?.jumpTo(name, loc.line, loc.column);
+    },
+    openRequest,
+    refreshMatrix: () => {
+      renderMatrix();
+      bump();
+    },
+    setBaselineToCurrent: () => {
+      setBaseline(`your files as of ${new Date().toLocaleTimeString()}`, policyFiles());
+      renderChanges();
+      saveSoon();
+      bump();
+    },
+    revertToBaseline: () => {
+      const base = app.baseline;
+      if (!base) return;
+      const tests = testFile();
+      app.ws.files = [...base.files.map((f) => ({ ...f })), ...(tests ? [tests] : [])];
+      if (!fileNamed(app.ws.active)) app.ws.active = app.ws.files[0].name;
+      showWorkspaceFiles();
+      reload();
+      saveSoon();
+    },
   };
+}
+
+async function main() {
+  wire();
+  performance.mark("wired");
+  // The workspace: a share link, else the autosave, else the first sample. Shown in the
+  // editor at once; decisions follow when the engine is ready.
+  const linked = await fromLink(location.hash);
+  if (linked) keepPrevious();
+  const ws = linked ?? restoreAutosave() ?? sampleWorkspace(samples[0]);
+  if (!ws.files.some((f) => f.test)) ws.files.push({ name: "tests/scenario.yaml", text: emptyTestFile(policyDir(ws)), test: true });
+  loadWorkspace(ws, { keepTouched: true });
+  performance.mark("workspace-shown");
+  await engineReady;
+  performance.mark("engine-ready");
+  // The engine runs: decide what is on screen now (edits and typing made while it loaded
+  // included), then bring the editor in.
+  started = true;
+  app.pendingBaseline = app.ws.baseline;
+  reload();
+  await loadEditor();
+  $("#loading").hidden = true;
   document.body.dataset.ready = "true";
+  // Test hooks (the browser test reads the editor through these).
+  window.simulator = {
+    get view() { return editor.view; },
+    cursorLine: () => editor.cursorLine(),
+    lineOf: (node) => editor.view.state.doc.lineAt(editor.view.posAtDOM(node)).number,
+    text: () => editor.text(),
+    active: () => app.ws.active,
+    files: () => app.ws.files.map((f) => ({ ...f })),
+    /** The engine's own answers, to compare the page with. */
+    check: (request) => app.engine?.check(request) ?? null,
+    explain: (request) => app.engine?.explain(request) ?? null,
+  };
 }
 
 main().catch((err) => {
   document.body.dataset.ready = "error";
-  setStatus(`failed to start: ${err.message}`, false);
+  $("#loading").hidden = true;
+  setStatus(`failed to start: ${err.message}`, "bad");
+  banner("error", `The simulator failed to start: ${err.message}`);
   throw err;
 });

@@ -24,29 +24,43 @@ async function pipe(bytes, stream) {
   return new Uint8Array(await out.arrayBuffer());
 }
 
-/** The fragment (without `#`) encoding `state`. */
+/** The fragment (without `#`) encoding `state` (which carries its version `v`). */
 export async function encodeState(state) {
-  const json = te.encode(JSON.stringify({ v: 1, ...state }));
+  const json = te.encode(JSON.stringify(state));
   if (typeof CompressionStream === "function") {
     return `z=${toBase64Url(await pipe(json, new CompressionStream("deflate-raw")))}`;
   }
   return `j=${toBase64Url(json)}`;
 }
 
-/** The state in a fragment (with or without `#`), or null when it holds none. Throws on a
- *  damaged link. */
+/** Whether a fragment (with or without `#`) looks like a share link. */
+export const isShareFragment = (fragment) => /^#?[zj]=/.test(fragment);
+
+/** The state in a fragment (with or without `#`), or null when it holds none. Throws an
+ *  Error in plain words on a damaged link (cut short, mistyped, not base64url, not JSON). */
 export async function decodeState(fragment) {
   const text = fragment.replace(/^#/, "");
-  let json;
+  if (!isShareFragment(text)) return null;
+  const body = text.slice(2);
+  if (!/^[A-Za-z0-9_-]*$/.test(body)) throw new Error("it contains characters a share link never has (was it edited or cut?)");
+  let bytes;
+  try {
+    bytes = fromBase64Url(body);
+  } catch {
+    throw new Error("it is not valid base64url (was it cut short?)");
+  }
+  let json = bytes;
   if (text.startsWith("z=")) {
     if (typeof DecompressionStream !== "function") throw new Error("this browser cannot read compressed links");
-    json = await pipe(fromBase64Url(text.slice(2)), new DecompressionStream("deflate-raw"));
-  } else if (text.startsWith("j=")) {
-    json = fromBase64Url(text.slice(2));
-  } else {
-    return null;
+    try {
+      json = await pipe(bytes, new DecompressionStream("deflate-raw"));
+    } catch {
+      throw new Error("its compressed data is damaged (was it cut short?)");
+    }
   }
-  const state = JSON.parse(td.decode(json));
-  if (state.v !== 1 || typeof state.yaml !== "string") throw new Error("not a simulator link");
-  return state;
+  try {
+    return JSON.parse(td.decode(json));
+  } catch {
+    throw new Error("its contents are not readable (was it cut short?)");
+  }
 }
