@@ -723,6 +723,7 @@ fn count(counts: &std::sync::Mutex<BTreeMap<String, usize>>, key: String) {
 fn run_road(models: u32, requests_per_model: usize) {
     let reasons = std::sync::Mutex::new(BTreeMap::<String, usize>::new());
     let caveats = std::sync::Mutex::new(BTreeMap::<String, usize>::new());
+    let rejected = std::sync::Mutex::new(BTreeMap::<String, String>::new());
     let mut runner = TestRunner::new(Config {
         cases: models,
         failure_persistence: None,
@@ -738,9 +739,15 @@ fn run_road(models: u32, requests_per_model: usize) {
             let engine = match Engine::from_yaml("road.yaml", &yaml) {
                 Ok(engine) => engine,
                 Err(e) => {
-                    return Err(TestCaseError::fail(format!(
-                        "generated YAML rejected: {e}\n{yaml}"
-                    )))
+                    // Collected, not failed at once, so one run shows every kind of mistake.
+                    let message = e.to_string();
+                    let first = message.lines().next().unwrap_or_default();
+                    let key = first.split(" error: ").nth(1).unwrap_or(first);
+                    let key = key.split(" at line").next().unwrap_or(key).to_string();
+                    if let Ok(mut rejected) = rejected.lock() {
+                        rejected.entry(key).or_insert(format!("{message}\n{yaml}"));
+                    }
+                    return Ok(());
                 }
             };
             for json in &requests {
@@ -762,6 +769,13 @@ fn run_road(models: u32, requests_per_model: usize) {
             Ok(())
         })
         .unwrap();
+    let rejected = rejected.into_inner().unwrap();
+    assert!(
+        rejected.is_empty(),
+        "generated YAML rejected:\n{}\n====\n{}",
+        rejected.keys().cloned().collect::<Vec<_>>().join("\n"),
+        rejected.values().next().cloned().unwrap_or_default()
+    );
     let (reasons, caveats) = (reasons.into_inner().unwrap(), caveats.into_inner().unwrap());
     eprintln!("road outcomes: {reasons:?}\nroad caveats: {caveats:?}");
     let floor = (models as usize * requests_per_model).min(100_000) / 2_000;

@@ -145,7 +145,8 @@ fn service_entry(index: usize) -> BoxedStrategy<String> {
             let export = export
                 .map(|e| format!("  exportTo: [\"{e}\"]\n"))
                 .unwrap_or_default();
-            format!("apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: se{index}\n  namespace: {ns}{labels}\nspec:\n  hosts: {}\n{export}  ports: [{}]\n  resolution: DNS\n", flow(&hosts), ports.join(", "))
+            let resolution = if hosts.iter().any(|h| h.starts_with('*')) { "NONE" } else { "DNS" };
+            format!("apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: se{index}\n  namespace: {ns}{labels}\nspec:\n  hosts: {}\n{export}  ports: [{}]\n  resolution: {resolution}\n", flow(&hosts), ports.join(", "))
         })
         .boxed()
 }
@@ -281,7 +282,7 @@ fn destination_rule(index: usize) -> BoxedStrategy<String> {
             } else {
                 format!("{{mode: {mode}}}")
             };
-            format!("apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: dr{index}, namespace: {ns}}}\nspec:\n  host: {host}\n{selector}{export}  trafficPolicy: {{tls: {tls}}}\n")
+            format!("apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: dr{index}, namespace: {ns}}}\nspec:\n  host: \"{host}\"\n{selector}{export}  trafficPolicy: {{tls: {tls}}}\n")
         })
         .boxed()
 }
@@ -337,7 +338,8 @@ fn waypoint() -> BoxedStrategy<String> {
         .boxed()
 }
 
-fn policy_rule() -> BoxedStrategy<String> {
+/// One rule; CUSTOM rules keep to `to` (ext_authz sees no mTLS or JWT attributes).
+fn policy_rule(custom: bool) -> BoxedStrategy<String> {
     (
         proptest::option::of(prop_oneof![
             subset(&["default", "app", "other"], 2).prop_map(|n| format!("namespaces: {}", flow(&n))),
@@ -353,12 +355,13 @@ fn policy_rule() -> BoxedStrategy<String> {
             Just("notPorts: [\"80\"]".to_string()),
         ]),
         proptest::option::of(pick(&[
-            "{key: request.auth.claims[groups], values: [admin]}",
+            "{key: \"request.auth.claims[groups]\", values: [admin]}",
             "{key: destination.port, values: [\"8080\"]}",
             "{key: source.namespace, values: [default]}",
         ])),
     )
-        .prop_map(|(from, to, when)| {
+        .prop_map(move |(from, to, when)| {
+            let (from, when) = if custom { (None, None) } else { (from, when) };
             let mut parts = Vec::new();
             if let Some(from) = from {
                 parts.push(format!("from: [{{source: {{{from}}}}}]"));
@@ -375,13 +378,14 @@ fn policy_rule() -> BoxedStrategy<String> {
 }
 
 fn authorization_policy(index: usize) -> BoxedStrategy<String> {
-    (
-        prop_oneof![
-            4 => Just("ALLOW"),
-            2 => Just("DENY"),
-            1 => Just("AUDIT"),
-            2 => Just("CUSTOM"),
-        ],
+    prop_oneof![
+        4 => Just("ALLOW"),
+        2 => Just("DENY"),
+        1 => Just("AUDIT"),
+        2 => Just("CUSTOM"),
+    ]
+    .prop_flat_map(move |action| (
+        Just(action),
         prop_oneof![
             Just(("istio-system", "  selector: {matchLabels: {istio: egressgateway}}\n")),
             Just(("istio-system", "  selector: {matchLabels: {app: istio-egressgateway}}\n")),
@@ -391,9 +395,9 @@ fn authorization_policy(index: usize) -> BoxedStrategy<String> {
             Just(("istio-egress", "  targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: egress-waypoint}]\n")),
             Just(("default", "  targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: cnn-egress-gateway}]\n")),
         ],
-        prop_oneof![1 => Just(Vec::new()), 5 => proptest::collection::vec(policy_rule(), 1..3)],
+        prop_oneof![1 => Just(Vec::new()), 5 => proptest::collection::vec(policy_rule(action == "CUSTOM"), 1..3)],
         proptest::bool::weighted(0.1),
-    )
+    ))
         .prop_map(move |(action, (ns, scope), rules, dry_run)| {
             let action_line = match action {
                 "CUSTOM" => "  action: CUSTOM\n  provider: {name: my-authz}\n".to_string(),
