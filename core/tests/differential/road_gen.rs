@@ -151,10 +151,20 @@ fn service_entry(index: usize) -> BoxedStrategy<String> {
         .boxed()
 }
 
+/// The `istio-egressgateway` Service: port 80 maps to 8080 or 80; port 443 is declared or
+/// not (a route to an undeclared port is an assumption).
 fn gateway_service() -> BoxedStrategy<String> {
-    pick(&["8080", "80"])
-        .prop_map(|target| format!("apiVersion: v1\nkind: Service\nmetadata: {{name: istio-egressgateway, namespace: istio-system}}\nspec:\n  selector: {{app: istio-egressgateway, istio: egressgateway}}\n  ports:\n  - {{name: http2, port: 80, targetPort: {target}}}\n  - {{name: https, port: 443, targetPort: 8443}}\n"))
+    (pick(&["8080", "80"]), proptest::bool::weighted(0.7))
+        .prop_map(|(target, https)| {
+            let https = if https { "  - {name: https, port: 443, targetPort: 8443}\n" } else { "" };
+            format!("apiVersion: v1\nkind: Service\nmetadata: {{name: istio-egressgateway, namespace: istio-system}}\nspec:\n  selector: {{app: istio-egressgateway, istio: egressgateway}}\n  ports:\n  - {{name: http2, port: 80, targetPort: {target}}}\n{https}")
+        })
         .boxed()
+}
+
+/// A Gloo ExternalService routed through a VirtualGateway that is not loaded.
+fn gloo_service() -> BoxedStrategy<String> {
+    Just("apiVersion: networking.gloo.solo.io/v2\nkind: ExternalService\nmetadata: {name: api, namespace: app}\nspec:\n  hosts: [api.example.com]\n  ports:\n  - name: http\n    number: 80\n    protocol: HTTP\n    egressGatewayRoutes:\n      portMatch: 80\n      virtualGatewayRefs: [{name: egress-vg, namespace: istio-egress}]\n".to_string()).boxed()
 }
 
 fn istio_gateway() -> BoxedStrategy<String> {
@@ -450,17 +460,17 @@ pub fn configuration() -> BoxedStrategy<Docs> {
         indexed(destination_rule, 2),
         optional(request_authn(), 0.3),
         optional(gateway_api(), 0.25),
-        optional(waypoint(), 0.3),
+        (optional(waypoint(), 0.3), optional(gloo_service(), 0.15)),
         indexed(authorization_policy, 4),
     )
-        .prop_map(|(mesh, sc, se, svc, gw, vs, dr, ra, gapi, wp, ap)| {
+        .prop_map(|(mesh, sc, se, svc, gw, vs, dr, ra, gapi, (wp, gloo), ap)| {
             let mut docs = vec![mesh];
             docs.extend(sc);
             docs.extend(se);
             docs.extend([svc, gw]);
             docs.extend(vs);
             docs.extend(dr);
-            docs.extend([ra, gapi, wp]);
+            docs.extend([ra, gapi, wp, gloo]);
             docs.extend(ap);
             docs.retain(|d| !d.is_empty());
             docs
@@ -488,7 +498,7 @@ pub fn request() -> BoxedStrategy<Value> {
     (
         workload,
         proptest::option::of(pick(NAMESPACES)),
-        proptest::option::of(pick(&["default", "app", "other"])),
+        prop_oneof![3 => Just(None), 3 => Just(Some("same")), 1 => pick(&["default", "app", "other"]).prop_map(Some)],
         proptest::bool::ANY,
         prop_oneof![
             8 => pick(&[
@@ -512,8 +522,15 @@ pub fn request() -> BoxedStrategy<Value> {
             if let Some(ns) = principal_ns {
                 source.insert("principal".into(), json!(format!("cluster.local/ns/{ns}/sa/sleep")));
             }
-            if let Some(ns) = namespace {
-                source.insert("namespace".into(), json!(ns));
+            // `same`: the namespace of the principal (or `app` without one).
+            match namespace {
+                Some("same") => {
+                    source.insert("namespace".into(), json!(principal_ns.unwrap_or("app")));
+                }
+                Some(ns) => {
+                    source.insert("namespace".into(), json!(ns));
+                }
+                None => {}
             }
             if pod_labels {
                 source.insert("pod_labels".into(), json!({"app": "sleep"}));
