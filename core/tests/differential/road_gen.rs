@@ -154,7 +154,7 @@ fn service_entry(index: usize) -> BoxedStrategy<String> {
 /// The `istio-egressgateway` Service: port 80 maps to 8080 or 80; port 443 is declared or
 /// not (a route to an undeclared port is an assumption).
 fn gateway_service() -> BoxedStrategy<String> {
-    (pick(&["8080", "80"]), proptest::bool::weighted(0.7))
+    (pick(&["8080", "80"]), proptest::bool::weighted(0.5))
         .prop_map(|(target, https)| {
             let https = if https { "  - {name: https, port: 443, targetPort: 8443}\n" } else { "" };
             format!("apiVersion: v1\nkind: Service\nmetadata: {{name: istio-egressgateway, namespace: istio-system}}\nspec:\n  selector: {{app: istio-egressgateway, istio: egressgateway}}\n  ports:\n  - {{name: http2, port: 80, targetPort: {target}}}\n{https}")
@@ -212,8 +212,8 @@ fn http_route() -> BoxedStrategy<String> {
         prop_oneof![
             3 => Just("gateway"),
             3 => Just("external"),
-            1 => Just("gateway443"),
-            1 => Just("direct"),
+            2 => Just("gateway443"),
+            2 => Just("direct"),
             1 => Just("abort"),
             1 => Just("abort50"),
         ],
@@ -352,14 +352,18 @@ fn waypoint() -> BoxedStrategy<String> {
 fn policy_rule(custom: bool) -> BoxedStrategy<String> {
     (
         proptest::option::of(prop_oneof![
-            subset(&["default", "app", "other"], 2).prop_map(|n| format!("namespaces: {}", flow(&n))),
-            pick(&["cluster.local/ns/default/sa/sleep", "*/ns/app/*"]).prop_map(|p| format!("principals: [\"{p}\"]")),
+            subset(&["default", "app", "other"], 2)
+                .prop_map(|n| format!("namespaces: {}", flow(&n))),
+            pick(&["cluster.local/ns/default/sa/sleep", "*/ns/app/*"])
+                .prop_map(|p| format!("principals: [\"{p}\"]")),
             pick(&["issuer1/*", "*"]).prop_map(|p| format!("requestPrincipals: [\"{p}\"]")),
             Just("notNamespaces: [other]".to_string()),
         ]),
         proptest::option::of(prop_oneof![
-            subset(&["80", "8080", "443", "8443", "15008"], 2).prop_map(|p| format!("ports: {}", flow(&p))),
-            subset(&["edition.cnn.com", "httpbin.org", "*.example.com"], 2).prop_map(|h| format!("hosts: {}", flow(&h))),
+            subset(&["80", "8080", "443", "8443", "15008"], 2)
+                .prop_map(|p| format!("ports: {}", flow(&p))),
+            subset(&["edition.cnn.com", "httpbin.org", "*.example.com"], 2)
+                .prop_map(|h| format!("hosts: {}", flow(&h))),
             pick(&["/politics*", "/get"]).prop_map(|p| format!("paths: [\"{p}\"]")),
             Just("methods: [GET]".to_string()),
             Just("notPorts: [\"80\"]".to_string()),
@@ -433,10 +437,7 @@ fn authorization_policy(index: usize) -> BoxedStrategy<String> {
         .boxed()
 }
 
-fn indexed(
-    make: fn(usize) -> BoxedStrategy<String>,
-    max: usize,
-) -> BoxedStrategy<Vec<String>> {
+fn indexed(make: fn(usize) -> BoxedStrategy<String>, max: usize) -> BoxedStrategy<Vec<String>> {
     (0..=max)
         .prop_flat_map(move |n| (0..n).map(make).collect::<Vec<_>>())
         .boxed()
@@ -463,26 +464,26 @@ pub fn configuration() -> BoxedStrategy<Docs> {
         (optional(waypoint(), 0.3), optional(gloo_service(), 0.15)),
         indexed(authorization_policy, 4),
     )
-        .prop_map(|(mesh, sc, se, svc, gw, vs, dr, ra, gapi, (wp, gloo), ap)| {
-            let mut docs = vec![mesh];
-            docs.extend(sc);
-            docs.extend(se);
-            docs.extend([svc, gw]);
-            docs.extend(vs);
-            docs.extend(dr);
-            docs.extend([ra, gapi, wp, gloo]);
-            docs.extend(ap);
-            docs.retain(|d| !d.is_empty());
-            docs
-        })
+        .prop_map(
+            |(mesh, sc, se, svc, gw, vs, dr, ra, gapi, (wp, gloo), ap)| {
+                let mut docs = vec![mesh];
+                docs.extend(sc);
+                docs.extend(se);
+                docs.extend([svc, gw]);
+                docs.extend(vs);
+                docs.extend(dr);
+                docs.extend([ra, gapi, wp, gloo]);
+                docs.extend(ap);
+                docs.retain(|d| !d.is_empty());
+                docs
+            },
+        )
         .boxed()
 }
 
 /// Joins documents into one YAML file.
 pub fn yaml(docs: &Docs) -> String {
-    docs.iter()
-        .map(|d| format!("---\n{d}"))
-        .collect::<String>()
+    docs.iter().map(|d| format!("---\n{d}")).collect::<String>()
 }
 
 /// A random request as JSON: with or without `workload`; the sender known by principal,
