@@ -410,10 +410,7 @@ fn g1_gateway_api_egress_gateway_takes_namespace_and_root_policies() {
     );
     // A mesh-wide allow-nothing in the root namespace attaches too.
     let root = "---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: allow-nothing, namespace: istio-system}\nspec: {}\n";
-    let d = decide(
-        &engine(&format!("{EGRESS_GATEWAY_API}{root}")),
-        from("default", "http://edition.cnn.com/"),
-    );
+    let d = decide(&engine(&format!("{EGRESS_GATEWAY_API}{root}")), from("default", "http://edition.cnn.com/"));
     assert_eq!((d.status, d.reason), (403, Reason::AllowNothing));
 }
 
@@ -445,24 +442,14 @@ fn waypoint_entry(ns: &str, extra_labels: &str) -> String {
 fn g2_waypoint_capture_follows_istio() {
     let request = from("bookinfo", "http://httpbin.org/get");
     let same = engine(&format!("{WAYPOINT}{}", waypoint_entry("istio-egress", "")));
-    assert_eq!(
-        decide(&same, request.clone()).reason,
-        Reason::DeniedByPolicy
-    );
+    assert_eq!(decide(&same, request.clone()).reason, Reason::DeniedByPolicy);
     let cross = engine(&format!(
         "{WAYPOINT}{}",
         waypoint_entry("apps", ", istio.io/use-waypoint-namespace: istio-egress")
     ));
     let d = decide(&cross, request.clone());
-    assert_eq!(
-        d.reason,
-        Reason::Passthrough,
-        "allowedRoutes Same refuses namespace apps"
-    );
-    assert!(d
-        .hops
-        .iter()
-        .any(|h| h.outcome.contains("allowedRoutes Same")));
+    assert_eq!(d.reason, Reason::Passthrough, "allowedRoutes Same refuses namespace apps");
+    assert!(d.hops.iter().any(|h| h.outcome.contains("allowedRoutes Same")));
     let all = engine(
         &format!(
             "{WAYPOINT}{}",
@@ -480,10 +467,7 @@ fn g2_waypoint_capture_follows_istio() {
             "metadata: {name: egress-waypoint, namespace: istio-egress, labels: {istio.io/waypoint-for: workload}}",
         ),
     );
-    assert_eq!(
-        decide(&for_workload, request.clone()).reason,
-        Reason::Passthrough
-    );
+    assert_eq!(decide(&for_workload, request.clone()).reason, Reason::Passthrough);
     let missing = engine(&waypoint_entry("istio-egress", ""));
     let d = decide(&missing, request);
     assert_eq!(d.reason, Reason::Passthrough);
