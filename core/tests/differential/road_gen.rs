@@ -6,7 +6,12 @@
 //! conditions. Requests come with and without `workload`. Documents are rendered from
 //! proptest choices, so a failing case shrinks to a small YAML file and a request JSON.
 
+use std::collections::BTreeMap;
+
+use egress_policy::decision::{HopStep, Reason};
+use egress_policy::{Engine, Request};
 use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
 use serde_json::{json, Value};
 
 /// Every document is a `---`-separated YAML string; empty strings stand for absent ones.
@@ -553,4 +558,138 @@ pub fn request() -> BoxedStrategy<Value> {
             request
         })
         .boxed()
+}
+
+/// Adds one to the count of `key`.
+fn count(counts: &std::sync::Mutex<BTreeMap<String, usize>>, key: String) {
+    if let Ok(mut counts) = counts.lock() {
+        *counts.entry(key).or_default() += 1;
+    }
+}
+
+/// The road (SEMANTICS.md §9): random YAML configurations with Sidecars, registry
+/// visibility, VirtualServices, gateways, DestinationRules, RequestAuthentications,
+/// Gateway-API gateways and waypoints; every field of every decision, hops and caveats
+/// included, must agree.
+pub fn run_road(models: u32, requests_per_model: usize) {
+    let reasons = std::sync::Mutex::new(BTreeMap::<String, usize>::new());
+    let caveats = std::sync::Mutex::new(BTreeMap::<String, usize>::new());
+    let rejected = std::sync::Mutex::new(BTreeMap::<String, String>::new());
+    let mut runner = TestRunner::new(Config {
+        cases: models,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (
+        configuration(),
+        proptest::collection::vec(request(), requests_per_model),
+    );
+    runner
+        .run(&strategy, |(docs, requests)| {
+            let yaml = yaml(&docs);
+            let engine = match Engine::from_yaml("road.yaml", &yaml) {
+                Ok(engine) => engine,
+                Err(e) => {
+                    // Collected, not failed at once, so one run shows every kind of mistake.
+                    let message = e.to_string();
+                    let first = message.lines().next().unwrap_or_default();
+                    let key = first.split(" error: ").nth(1).unwrap_or(first);
+                    let key = key.split(" at line").next().unwrap_or(key).to_string();
+                    if let Ok(mut rejected) = rejected.lock() {
+                        rejected.entry(key).or_insert(format!("{message}\n{yaml}"));
+                    }
+                    return Ok(());
+                }
+            };
+            for json in &requests {
+                let request: Request = serde_json::from_value(json.clone()).unwrap();
+                let compiled = engine.decide(&request);
+                let reference = engine.decide_reference(&request);
+                prop_assert_eq!(&compiled, &reference, "\n{}\nrequest: {}", yaml, json);
+                count(&reasons, reference.reason.to_string());
+                for caveat in &reference.caveats {
+                    count(&caveats, caveat.code.clone());
+                }
+                if reference.route.as_ref().is_some_and(|r| r.tls.is_some()) {
+                    count(&reasons, "+tls".into());
+                }
+                if reference
+                    .route
+                    .as_ref()
+                    .is_some_and(|r| r.gateway.is_some())
+                {
+                    count(&reasons, "+gateway".into());
+                }
+                for hop in &reference.hops {
+                    let by = hop.resource.as_ref().map(|r| r.kind.as_str());
+                    match (hop.step, by) {
+                        (HopStep::Authorization, _) => {
+                            count(&reasons, format!("authz@{:?}", hop.proxy))
+                        }
+                        (HopStep::Outbound, Some("Sidecar"))
+                            if reference.reason == Reason::NotInRegistry =>
+                        {
+                            count(&reasons, "not_in_registry+sidecar".into());
+                        }
+                        (HopStep::Registry, None)
+                            if hop.outcome != "no registry entry matches the host" =>
+                        {
+                            count(&reasons, "registry+hidden".into());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    let rejected = rejected.into_inner().unwrap();
+    assert!(
+        rejected.is_empty(),
+        "generated YAML rejected:\n{}\n====\n{}",
+        rejected.keys().cloned().collect::<Vec<_>>().join("\n"),
+        rejected.values().next().cloned().unwrap_or_default()
+    );
+    let (reasons, caveats) = (reasons.into_inner().unwrap(), caveats.into_inner().unwrap());
+    eprintln!("road outcomes: {reasons:?}\nroad caveats: {caveats:?}");
+    let floor = (models as usize * requests_per_model).min(100_000) / 2_000;
+    let seen = |counts: &BTreeMap<String, usize>, key: &str| counts.get(key).copied().unwrap_or(0);
+    for reason in [
+        "allowed_by_policy",
+        "passthrough",
+        "denied_by_policy",
+        "no_allow_match",
+        "allow_nothing",
+        "denied_by_custom",
+        "not_in_registry",
+        "direct_response",
+        "no_route",
+        "no_listener",
+        "invalid_token",
+        "+tls",
+        "+gateway",
+        "not_in_registry+sidecar",
+        "registry+hidden",
+        "authz@Waypoint",
+        "authz@EgressGateway",
+        "authz@Gateway",
+    ] {
+        let n = seen(&reasons, reason);
+        assert!(n >= floor, "{reason} seen only {n} times");
+    }
+    for code in [
+        "gateway_port_not_declared",
+        "gateway_service_not_loaded",
+        "gateway_config_not_loaded",
+        "source_labels_unknown",
+        "source_unknown",
+        "waypoint_not_loaded",
+        "gateway_not_loaded",
+        "request_authentication_missing",
+        "workload_matches_no_proxy",
+        "extension_providers_unknown",
+    ] {
+        let n = seen(&caveats, code);
+        assert!(n >= floor, "caveat {code} seen only {n} times");
+    }
 }
