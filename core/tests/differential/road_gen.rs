@@ -656,7 +656,9 @@ pub fn run_road(models: u32, requests_per_model: usize) {
     let seen = |counts: &BTreeMap<String, usize>, key: &str| counts.get(key).copied().unwrap_or(0);
     for reason in [
         "allowed_by_policy",
+        "no_allow_policies",
         "passthrough",
+        "malformed_request",
         "denied_by_policy",
         "no_allow_match",
         "allow_nothing",
