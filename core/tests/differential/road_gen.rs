@@ -305,13 +305,15 @@ fn destination_rule(index: usize) -> BoxedStrategy<String> {
 fn request_authn() -> BoxedStrategy<String> {
     (
         pick(&["istio-system", "default", "istio-egress"]),
-        proptest::option::of(pick(&["istio: egressgateway", "app: sleep"])),
+        proptest::option::of(pick(&["istio: egressgateway", "app: sleep", "targetRefs"])),
         pick(&["issuer1", "issuer2"]),
     )
         .prop_map(|(ns, selector, issuer)| {
-            let selector = selector
-                .map(|s| format!("  selector: {{matchLabels: {{{s}}}}}\n"))
-                .unwrap_or_default();
+            let (ns, selector) = match selector {
+                Some("targetRefs") => ("default", "  targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: cnn-egress-gateway}]\n".to_string()),
+                Some(s) => (ns, format!("  selector: {{matchLabels: {{{s}}}}}\n")),
+                None => (ns, String::new()),
+            };
             format!("apiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata: {{name: jwt, namespace: {ns}}}\nspec:\n{selector}  jwtRules: [{{issuer: {issuer}}}]\n")
         })
         .boxed()
