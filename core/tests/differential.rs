@@ -2,9 +2,15 @@
 //! (allowed, status, reason, message, deciding policy and rule, dry-run, audit, route) on
 //! random models and requests biased to hit the patterns they contain.
 //!
+//! The road test does the same on random YAML configurations (Sidecars, ServiceEntries with
+//! `exportTo` and ports, mesh config, the egress gateway's Service, Gateways, VirtualServices,
+//! DestinationRules, RequestAuthentications, Gateway-API gateways, waypoints, CUSTOM
+//! policies) and requests with and without `workload`, comparing whole decisions, hops and
+//! caveats included (`differential/road_gen.rs`).
+//!
 //! `cargo test -p egress-policy --test differential` runs 2 500 models × 48 requests
-//! (120 000 comparisons); `cargo test --release -- --ignored differential_millions` runs
-//! millions.
+//! (120 000 comparisons) and 1 000 road configurations × 48 requests (48 000);
+//! `cargo test --release -- --ignored` runs millions of each.
 
 // Test helpers outside `#[test]` functions: a failed setup should stop the test loudly.
 #![allow(
@@ -15,6 +21,9 @@
 )]
 
 use std::collections::BTreeMap;
+
+#[path = "differential/road_gen.rs"]
+mod road_gen;
 
 use egress_policy::model::*;
 use egress_policy::request::{HeaderValue, Jwt, Protocol, RequestSource, Workload};
@@ -713,7 +722,18 @@ fn compiled_matches_reference_on_120k_requests() {
 }
 
 #[test]
+fn compiled_matches_reference_on_the_road() {
+    road_gen::run_road(1_000, 48);
+}
+
+#[test]
 #[ignore = "long run: cargo test --release -p egress-policy --test differential -- --ignored"]
 fn differential_millions() {
     run(50_000, 64);
+}
+
+#[test]
+#[ignore = "long run: cargo test --release -p egress-policy --test differential -- --ignored"]
+fn differential_road_millions() {
+    road_gen::run_road(40_000, 48);
 }
