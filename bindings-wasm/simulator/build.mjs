@@ -25,6 +25,7 @@ const SAMPLES = [
   { id: "tsb", title: "Tetrate TSB", blurb: "TSB: an EgressGateway lets workspace w1 reach www.httpbin.org and bookinfo-details reach any host." },
   { id: "istio-waypoint-tls", title: "Istio + TLS origination", blurb: "Istio waypoint with a DestinationRule originating TLS and a VirtualService adding headers." },
   { id: "tsb-deny-all", title: "TSB deny-all", blurb: "TSB: an EgressGateway without authorization denies everything." },
+  { id: "istio-egress-gateway", title: "Istio egress gateway", blurb: "Istio's classic egress gateway (Egress Gateways with TLS Origination task): sidecar → VirtualService → istio-egressgateway → authorization → TLS to edition.cnn.com; only namespace default may leave." },
 ];
 
 function sample({ id, title, blurb }) {

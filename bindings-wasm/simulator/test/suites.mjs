@@ -87,6 +87,21 @@ export async function pointChecks({ page, context, url, vp, shots }) {
     expect((await page.getAttribute("#load-status", "data-level")) === "ok", "green again");
   });
 
+  await check("1b. the classic egress-gateway sample shows the road through istio-egressgateway", async () => {
+    await pickSample(page, "istio-egress-gateway");
+    const from = (ns) => `cluster.local/ns/${ns}/sa/curl`;
+    const url = "http://edition.cnn.com/politics";
+    await setRequest(page, { principal: from("default"), method: "GET", url });
+    let d = await decision(page);
+    expect(d.allowed === "true" && d.kind === "allow", `default may leave: ${JSON.stringify(d)}`);
+    await roadMatchesEngine(page, { source: { principal: from("default") }, method: "GET", url });
+    await setRequest(page, { principal: from("other"), method: "GET", url });
+    d = await decision(page);
+    expect(d.allowed === "false" && d.status === "403", `other is denied at the gateway: ${JSON.stringify(d)}`);
+    await roadMatchesEngine(page, { source: { principal: from("other") }, method: "GET", url });
+    await shot("egress-gateway");
+  });
+
   await check("2. the request the page decides is the URL as typed (scheme included), as the engine decides it", async () => {
     await pickSample(page, "istio-waypoint");
     for (const [u, protocol] of [["https://httpbin.org/get", "http"], ["http://httpbin.org:443/get", "http"], ["https://httpbin.org/get", "tls"]]) {
