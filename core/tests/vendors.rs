@@ -339,3 +339,30 @@ spec:
     );
     assert_eq!((d.allowed, d.status), (false, 403));
 }
+
+/// Issue 12 point 4: `egressGatewayRoutes.portMatch` limits which ports go through the Gloo
+/// egress gateway (SEMANTICS.md §8.4).
+#[test]
+fn point_4_gloo_port_match_limits_the_gateway_route() {
+    let e = Engine::from_paths(&["../examples/policies/gloo"]).expect("gloo scenario loads");
+    let at = |port: u16| {
+        let request: Request = serde_json::from_value(serde_json::json!({
+            "source": {"principal": "cluster.local/ns/bookinfo/sa/bookinfo-productpage"},
+            "method": "GET", "host": "httpbin.org", "port": port, "path": "/get"
+        }))
+        .expect("request");
+        let d = e.decide(&request);
+        assert_eq!(d, e.decide_reference(&request));
+        d
+    };
+    let via_gateway = at(80);
+    assert!(via_gateway
+        .hops
+        .iter()
+        .any(|h| h.step == egress_policy::decision::HopStep::Authorization));
+    let other = at(8080);
+    assert!(!other
+        .hops
+        .iter()
+        .any(|h| h.step == egress_policy::decision::HopStep::Authorization));
+}

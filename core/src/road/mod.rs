@@ -225,6 +225,27 @@ fn unusable(
     namespace: Option<&str>,
     sidecar: Option<&crate::model::Sidecar>,
 ) -> Option<String> {
+    if service.vendor == Vendor::Gloo {
+        // `egressGatewayRoutes.portMatch`: clients reach the gateway on that port, the
+        // entry directly on its declared ports, and on no other port.
+        return match service.gateway_port {
+            Some(p) if p != req.port && !service.ports.iter().any(|sp| sp.number == req.port) => {
+                let declared: Vec<String> = service
+                    .ports
+                    .iter()
+                    .map(|sp| sp.number.to_string())
+                    .collect();
+                Some(format!(
+                    "{} matches the host but is reached on its gateway port {p} or its port(s) \
+                     {} only, not {}",
+                    service.id,
+                    declared.join(", "),
+                    req.port
+                ))
+            }
+            _ => None,
+        };
+    }
     if service.vendor != Vendor::Istio {
         return None;
     }

@@ -178,7 +178,11 @@ pub(crate) fn from_sender(model: &Model, req: &Normalized, road: &mut Road) {
     }
 
     // Vendor signals: a waypoint or Gloo gateway of the registry entry, a TSB egress route.
-    let by_service = service_ref.and_then(|s| s.gateway.as_ref());
+    // A Gloo entry goes through its gateway only on `portMatch`; on a declared port the
+    // sidecar sends it directly.
+    let by_service = service_ref
+        .filter(|s| s.gateway_port.is_none_or(|p| p == req.port))
+        .and_then(|s| s.gateway.as_ref());
     let by_tsb = req.namespace.as_deref().and_then(|ns| {
         model
             .egress_routes
