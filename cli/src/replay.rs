@@ -61,7 +61,12 @@ pub struct LogArgs {
     pub logs: Vec<PathBuf>,
     /// Log format: `envoy-json` (Istio's JSON access log), `istio-text` (Istio's default
     /// TEXT format), `ztunnel`, or `requests` (Request JSON lines).
-    #[arg(short = 'f', long = "format", value_name = "FORMAT", default_value = "envoy-json")]
+    #[arg(
+        short = 'f',
+        long = "format",
+        value_name = "FORMAT",
+        default_value = "envoy-json"
+    )]
     pub format: String,
     /// Read attribute FIELD from log key KEY (a JSON key, a `%COMMAND%` of the text format,
     /// a ztunnel key). FIELD: identity, authority, method, path, source_address, sni,
@@ -265,7 +270,7 @@ fn human(report: &ReplayReport, compare: bool, limit: usize) -> String {
     if compare {
         let _ = writeln!(
             out,
-            "change: {} request(s) newly denied, {} newly allowed",
+            "change: {} newly denied, {} newly allowed request(s)",
             report.newly_denied, report.newly_allowed
         );
     }

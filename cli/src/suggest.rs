@@ -61,12 +61,14 @@ fn run_inner(args: &SuggestArgs) -> Result<ExitCode> {
         });
         // Lines are read one by one: memory holds the distinct observations only.
         for (i, text) in texts.enumerate() {
-            let mut one = Observations::default();
-            one.read(&reader, &name, [text.as_str()], args.generalize, existing.as_ref());
-            for sample in &mut one.malformed_samples {
-                sample.line = i as u64 + 1;
-            }
-            part.merge(one);
+            part.read(
+                &reader,
+                &name,
+                i as u64 + 1,
+                [text.as_str()],
+                args.generalize,
+                existing.as_ref(),
+            );
         }
         if let Some(source) = failed {
             return Err(Failure::Cli(Error::Read { path: name, source }));
@@ -97,7 +99,8 @@ fn run_inner(args: &SuggestArgs) -> Result<ExitCode> {
         None => {
             let stdout = io::stdout();
             let mut out = stdout.lock();
-            out.write_all(suggestion.yaml.as_bytes()).map_err(Error::Write)?;
+            out.write_all(suggestion.yaml.as_bytes())
+                .map_err(Error::Write)?;
             out.flush().map_err(Error::Write)?;
         }
     }

@@ -145,7 +145,12 @@ impl Tally {
     /// Adds `other` into `self`.
     pub fn merge(&mut self, other: Tally) {
         if self.index.len() != self.rows.len() {
-            self.index = self.rows.iter().enumerate().map(|(i, r)| (row_key(r), i)).collect();
+            self.index = self
+                .rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (row_key(r), i))
+                .collect();
         }
         self.lines += other.lines;
         self.requests += other.requests;
@@ -184,7 +189,12 @@ impl Tally {
 }
 
 fn row_key(row: &Row) -> String {
-    let outcome = |o: &Outcome| format!("{}/{}/{}/{:?}/{:?}", o.allowed, o.status, o.reason, o.policy, o.rule);
+    let outcome = |o: &Outcome| {
+        format!(
+            "{}/{}/{}/{:?}/{:?}",
+            o.allowed, o.status, o.reason, o.policy, o.rule
+        )
+    };
     format!(
         "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
         row.identity,
@@ -208,7 +218,7 @@ pub fn classify(request: &Request) -> (String, String, String, String) {
         .host
         .clone()
         .or_else(|| request.sni.clone())
-        .or_else(|| request.url.clone())
+        .or_else(|| request.url.as_deref().map(url_authority))
         .unwrap_or_else(|| "-".to_string());
     if request.protocol != Protocol::Http {
         let host = match request.port {
@@ -218,8 +228,24 @@ pub fn classify(request: &Request) -> (String, String, String, String) {
         return (identity, host, "-".to_string(), "-".to_string());
     }
     let method = request.method.clone().unwrap_or_else(|| "-".to_string());
-    let path = path_class(request.path.as_deref().unwrap_or("/"), 1);
+    let url_path = request.url.as_deref().map(url_path);
+    let path = path_class(request.path.as_deref().or(url_path).unwrap_or("/"), 1);
     (identity, host, method, path)
+}
+
+/// `http://host:port/path` → `host:port`.
+fn url_authority(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split(['/', '?', '#'])
+        .next()
+        .unwrap_or(rest)
+        .to_string()
+}
+
+/// `http://host/path?q` → `/path?q`.
+fn url_path(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.find('/').and_then(|i| rest.get(i..)).unwrap_or("/")
 }
 
 /// A path cut after `depth` segments (`/api/v1/x`, 1 → `/api/*`); query and fragment
@@ -503,10 +529,26 @@ impl ReplayReport {
                 report.rows.push(row);
             }
         }
-        report.malformed_samples.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        report
+            .malformed_samples
+            .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
         report.rows.sort_by(|a, b| {
-            (&a.identity, &a.host, &a.method, &a.path, &a.before, &a.after)
-                .cmp(&(&b.identity, &b.host, &b.method, &b.path, &b.before, &b.after))
+            (
+                &a.identity,
+                &a.host,
+                &a.method,
+                &a.path,
+                &a.before,
+                &a.after,
+            )
+                .cmp(&(
+                    &b.identity,
+                    &b.host,
+                    &b.method,
+                    &b.path,
+                    &b.before,
+                    &b.after,
+                ))
         });
         report
     }

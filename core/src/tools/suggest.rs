@@ -20,9 +20,11 @@
 //!    one rule (`principals`). No method is allowed on a path it was not observed on
 //!    (after rule 2).
 //! 4. Plaintext senders (no identity) are matched with `notPrincipals: ["*"]`.
-//! 5. TLS and TCP traffic is allowed by port for the observed identities: the proxy sees no
-//!    host attribute an AuthorizationPolicy can match, so the host restriction comes from
-//!    the registry (REGISTRY_ONLY and the ServiceEntry of the observed host).
+//! 5. HTTP rules name the observed ports (`ports`), so they never meet TLS traffic to
+//!    another port of the host. TLS traffic is allowed by port and SNI
+//!    (`connection.sni`); TCP traffic by port only (the proxy sees no host attribute), the
+//!    host restriction coming from the registry (REGISTRY_ONLY and the observed host's
+//!    ServiceEntry).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -39,6 +41,9 @@ use super::replay::{path_class, LineError, LogReader, MALFORMED_SAMPLES};
 pub const EGRESS_NAMESPACE: &str = "istio-egress";
 /// The egress waypoint's name.
 pub const WAYPOINT: &str = "egress-waypoint";
+/// The waypoint of hosts reached only over TLS or TCP: their port-level rules and the
+/// HTTP rules of other hosts never meet at one proxy.
+pub const OPAQUE_WAYPOINT: &str = "egress-waypoint-tls";
 
 /// The product whose resources are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -125,9 +130,16 @@ impl Observation {
             },
             host: host.to_ascii_lowercase(),
             port: normalized.port,
-            method: if http { normalized.method.clone().or(Some("GET".into())) } else { None },
+            method: if http {
+                normalized.method.clone().or(Some("GET".into()))
+            } else {
+                None
+            },
             path: if http && generalize > 0 {
-                Some(path_class(normalized.path.as_deref().unwrap_or("/"), generalize))
+                Some(path_class(
+                    normalized.path.as_deref().unwrap_or("/"),
+                    generalize,
+                ))
             } else {
                 None
             },
@@ -173,7 +185,13 @@ fn list(values: &BTreeSet<String>) -> String {
 fn resource_name(prefix: &str, host: &str) -> String {
     let mut name: String = host
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     name = name.trim_matches(|c| c == '-' || c == '.').to_string();
     if name.is_empty() {
@@ -183,11 +201,20 @@ fn resource_name(prefix: &str, host: &str) -> String {
     full.chars().take(253).collect()
 }
 
+/// The operation of one HTTP rule.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Operation {
+    methods: BTreeSet<String>,
+    hosts: BTreeSet<String>,
+    ports: BTreeSet<String>,
+    paths: BTreeSet<String>,
+}
+
 #[derive(Default)]
 struct HostTraffic {
     ports: BTreeMap<u16, &'static str>,
-    /// identity → (authority, path) → methods.
-    http: BTreeMap<Option<String>, BTreeMap<(String, Option<String>), BTreeSet<String>>>,
+    /// identity → (authority, port, path) → methods.
+    http: BTreeMap<Option<String>, BTreeMap<(String, u16, Option<String>), BTreeSet<String>>>,
     /// port → identities (TLS / TCP).
     opaque: BTreeMap<u16, BTreeSet<Option<String>>>,
 }
@@ -207,11 +234,15 @@ fn istio<'o>(observations: impl IntoIterator<Item = &'o Observation>) -> Suggest
                 .http
                 .entry(o.identity.clone())
                 .or_default()
-                .entry((o.authority.clone(), o.path.clone()))
+                .entry((o.authority.clone(), o.port, o.path.clone()))
                 .or_default()
                 .insert(o.method.clone().unwrap_or_else(|| "GET".into()));
         } else {
-            traffic.opaque.entry(o.port).or_default().insert(o.identity.clone());
+            traffic
+                .opaque
+                .entry(o.port)
+                .or_default()
+                .insert(o.identity.clone());
         }
     }
 
@@ -228,9 +259,20 @@ fn istio<'o>(observations: impl IntoIterator<Item = &'o Observation>) -> Suggest
          apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: istio\n  namespace: istio-system\n\
          data:\n  mesh: |-\n    outboundTrafficPolicy:\n      mode: REGISTRY_ONLY\n"
     ));
-    for (host, traffic) in &hosts {
+    if hosts.values().any(|t| t.http.is_empty()) {
         out.push_str(&format!(
-            "---\napiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: {}\n  namespace: {EGRESS_NAMESPACE}\n  labels:\n    istio.io/use-waypoint: {WAYPOINT}\nspec:\n  hosts:\n  - {}\n  ports:\n",
+            "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata:\n  name: {OPAQUE_WAYPOINT}\n  namespace: {EGRESS_NAMESPACE}\n\
+             spec:\n  gatewayClassName: istio-waypoint\n  listeners:\n  - name: mesh\n    port: 15008\n    protocol: HBONE\n"
+        ));
+    }
+    for (host, traffic) in &hosts {
+        let waypoint = if traffic.http.is_empty() {
+            OPAQUE_WAYPOINT
+        } else {
+            WAYPOINT
+        };
+        out.push_str(&format!(
+            "---\napiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: {}\n  namespace: {EGRESS_NAMESPACE}\n  labels:\n    istio.io/use-waypoint: {waypoint}\nspec:\n  hosts:\n  - {}\n  ports:\n",
             resource_name("", host),
             q(host)
         ));
@@ -243,64 +285,71 @@ fn istio<'o>(observations: impl IntoIterator<Item = &'o Observation>) -> Suggest
         out.push_str("  resolution: DNS\n");
 
         // Rule 3: per identity, paths with the same methods share a rule; then identities
-        // with identical operations share a rule.
-        let mut operations: BTreeMap<(BTreeSet<String>, BTreeSet<String>, BTreeSet<String>), BTreeSet<Option<String>>> =
-            BTreeMap::new();
+        // with identical operations share a rule. `ports` keeps each rule to the HTTP
+        // ports it was observed on (TLS on another port of the host never meets it).
+        let mut operations: BTreeMap<Operation, BTreeSet<Option<String>>> = BTreeMap::new();
         for (identity, requests) in &traffic.http {
-            let mut by_methods: BTreeMap<BTreeSet<String>, (BTreeSet<String>, BTreeSet<String>)> =
+            let mut by_methods: BTreeMap<&BTreeSet<String>, Vec<&(String, u16, Option<String>)>> =
                 BTreeMap::new();
-            for ((authority, path), methods) in requests {
-                let entry = by_methods.entry(methods.clone()).or_default();
-                entry.0.insert(authority.clone());
-                if let Some(path) = path {
-                    entry.1.insert(path.clone());
-                }
+            for (request, methods) in requests {
+                by_methods.entry(methods).or_default().push(request);
             }
-            // Hosts × paths must stay exact too: split when several authorities carry
-            // different paths.
-            for (methods, (authorities, paths)) in by_methods {
-                if authorities.len() > 1 && !paths.is_empty() {
-                    for ((authority, path), m) in requests {
-                        if *m == methods {
-                            let key = (
-                                methods.clone(),
-                                BTreeSet::from([authority.clone()]),
-                                path.iter().cloned().collect(),
-                            );
-                            operations.entry(key).or_default().insert(identity.clone());
-                        }
-                    }
-                } else {
+            for (methods, requests) in by_methods {
+                let authorities: BTreeSet<&String> = requests.iter().map(|r| &r.0).collect();
+                // Hosts × paths must stay exact: several authorities with paths split.
+                let groups: Vec<Vec<&(String, u16, Option<String>)>> =
+                    if authorities.len() > 1 && requests.iter().any(|r| r.2.is_some()) {
+                        requests.iter().map(|r| vec![*r]).collect()
+                    } else {
+                        vec![requests]
+                    };
+                for group in groups {
+                    let operation = Operation {
+                        methods: methods.clone(),
+                        hosts: group.iter().map(|r| r.0.clone()).collect(),
+                        ports: group.iter().map(|r| r.1.to_string()).collect(),
+                        paths: group.iter().filter_map(|r| r.2.clone()).collect(),
+                    };
                     operations
-                        .entry((methods, authorities, paths))
+                        .entry(operation)
                         .or_default()
                         .insert(identity.clone());
                 }
             }
         }
         let mut rules = String::new();
-        for ((methods, authorities, paths), identities) in &operations {
+        for (operation, identities) in &operations {
             rules.push_str(&from_clause(identities));
             rules.push_str(&format!(
-                "    to:\n    - operation:\n        hosts: {}\n        methods: {}\n",
-                list(authorities),
-                list(methods)
+                "    to:\n    - operation:\n        hosts: {}\n        ports: {}\n        methods: {}\n",
+                list(&operation.hosts),
+                list(&operation.ports),
+                list(&operation.methods)
             ));
-            if !paths.is_empty() {
-                rules.push_str(&format!("        paths: {}\n", list(paths)));
+            if !operation.paths.is_empty() {
+                rules.push_str(&format!("        paths: {}\n", list(&operation.paths)));
             }
             rules_total += 1;
         }
         for (port, identities) in &traffic.opaque {
             rules.push_str(&from_clause(identities));
-            rules.push_str(&format!("    to:\n    - operation:\n        ports: [\"{port}\"]\n"));
-            notes.push(format!(
-                "{host}:{port} is TLS/TCP: allowed by port for its identities (rule 5)"
+            rules.push_str(&format!(
+                "    to:\n    - operation:\n        ports: [\"{port}\"]\n"
             ));
+            if traffic.ports.get(port) == Some(&"TLS") {
+                rules.push_str(&format!(
+                    "    when:\n    - key: connection.sni\n      values: [{}]\n",
+                    q(host)
+                ));
+            } else {
+                notes.push(format!(
+                    "{host}:{port} is TCP: allowed by port for its identities (rule 5)"
+                ));
+            }
             rules_total += 1;
         }
         out.push_str(&format!(
-            "---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: {}\n  namespace: {EGRESS_NAMESPACE}\nspec:\n  targetRefs:\n  - kind: Gateway\n    group: gateway.networking.k8s.io\n    name: {WAYPOINT}\n  action: ALLOW\n  rules:\n{rules}",
+            "---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: {}\n  namespace: {EGRESS_NAMESPACE}\nspec:\n  targetRefs:\n  - kind: Gateway\n    group: gateway.networking.k8s.io\n    name: {waypoint}\n  action: ALLOW\n  rules:\n{rules}",
             resource_name("allow-", host)
         ));
     }
@@ -348,12 +397,13 @@ pub struct Observations {
 }
 
 impl Observations {
-    /// Reads lines (numbered from 1) into the set. With `existing`, requests those policies
+    /// Reads lines (numbered from `first_line`) into the set. With `existing`, requests those policies
     /// already allow are left out, so the suggestion only adds what is missing.
     pub fn read<'l>(
         &mut self,
         reader: &LogReader,
         file: &str,
+        first_line: u64,
         lines: impl IntoIterator<Item = &'l str>,
         generalize: usize,
         existing: Option<&Engine>,
@@ -371,7 +421,7 @@ impl Observations {
                     if self.malformed_samples.len() < MALFORMED_SAMPLES {
                         self.malformed_samples.push(LineError {
                             file: file.to_string(),
-                            line: i as u64 + 1,
+                            line: first_line + i as u64,
                             message,
                         });
                     }

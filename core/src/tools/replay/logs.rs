@@ -24,7 +24,9 @@ use crate::request::{Protocol, Request};
 pub const ISTIO_TEXT_FORMAT: &str = "[%START_TIME%] \"%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%\" %RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS% \"%UPSTREAM_TRANSPORT_FAILURE_REASON%\" %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% \"%REQ(X-FORWARDED-FOR)%\" \"%REQ(USER-AGENT)%\" \"%REQ(X-REQUEST-ID)%\" \"%REQ(:AUTHORITY)%\" \"%UPSTREAM_HOST%\" %UPSTREAM_CLUSTER% %UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME% %ROUTE_NAME%\n";
 
 /// The log formats replay and suggest read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum LogFormat {
     /// Envoy JSON access logs with Istio's standard keys.
@@ -243,8 +245,8 @@ impl LogReader {
             LogFormat::IstioText => self.text(line)?,
             LogFormat::Ztunnel => self.ztunnel(line)?,
             LogFormat::Requests => {
-                let request: Request = serde_json::from_str(line)
-                    .map_err(|e| format!("invalid request JSON: {e}"))?;
+                let request: Request =
+                    serde_json::from_str(line).map_err(|e| format!("invalid request JSON: {e}"))?;
                 Observed {
                     request: Some(Box::new(request)),
                     ..Observed::default()
@@ -266,7 +268,8 @@ impl LogReader {
         let observed = de
             .deserialize_map(LineVisitor { reader: self })
             .map_err(|e| format!("invalid JSON log line: {e}"))?;
-        de.end().map_err(|e| format!("invalid JSON log line: {e}"))?;
+        de.end()
+            .map_err(|e| format!("invalid JSON log line: {e}"))?;
         Ok(observed)
     }
 
@@ -283,9 +286,11 @@ impl LogReader {
                 }
                 Piece::Command(field) => {
                     let end = match pieces.peek() {
-                        Some(Piece::Literal(next)) => rest.find(next.as_str()).ok_or_else(|| {
-                            format!("does not match the access log format: expected `{next}`")
-                        })?,
+                        Some(Piece::Literal(next)) => {
+                            rest.find(next.as_str()).ok_or_else(|| {
+                                format!("does not match the access log format: expected `{next}`")
+                            })?
+                        }
                         _ => rest.len(),
                     };
                     let (value, tail) = rest.split_at(end);
@@ -323,7 +328,10 @@ impl LogReader {
                 )
             } else {
                 let end = after.find(char::is_whitespace).unwrap_or(after.len());
-                (after.get(..end).unwrap_or(""), after.get(end..).unwrap_or(""))
+                (
+                    after.get(..end).unwrap_or(""),
+                    after.get(end..).unwrap_or(""),
+                )
             };
             seen = true;
             match key {
