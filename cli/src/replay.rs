@@ -185,7 +185,7 @@ pub fn run_logs(engines: Engines<'_>, reader: &LogReader, args: &LogArgs) -> Res
         let mut progress = |read: u64| {
             if tty {
                 let secs = start.elapsed().as_secs_f64().max(1e-9);
-                let pct = if size > 0 { read * 100 / size } else { 0 };
+                let pct = (read * 100).checked_div(size).unwrap_or(0);
                 eprint!(
                     "\r{name}: {pct:>3}% {:.1} MB/s   ",
                     read as f64 / secs / 1e6

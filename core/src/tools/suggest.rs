@@ -201,6 +201,9 @@ fn resource_name(prefix: &str, host: &str) -> String {
     full.chars().take(253).collect()
 }
 
+/// An observed HTTP destination: authority, port, path class.
+type Seen = (String, u16, Option<String>);
+
 /// The operation of one HTTP rule.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Operation {
@@ -214,7 +217,7 @@ struct Operation {
 struct HostTraffic {
     ports: BTreeMap<u16, &'static str>,
     /// identity → (authority, port, path) → methods.
-    http: BTreeMap<Option<String>, BTreeMap<(String, u16, Option<String>), BTreeSet<String>>>,
+    http: BTreeMap<Option<String>, BTreeMap<Seen, BTreeSet<String>>>,
     /// port → identities (TLS / TCP).
     opaque: BTreeMap<u16, BTreeSet<Option<String>>>,
 }
@@ -289,15 +292,14 @@ fn istio<'o>(observations: impl IntoIterator<Item = &'o Observation>) -> Suggest
         // ports it was observed on (TLS on another port of the host never meets it).
         let mut operations: BTreeMap<Operation, BTreeSet<Option<String>>> = BTreeMap::new();
         for (identity, requests) in &traffic.http {
-            let mut by_methods: BTreeMap<&BTreeSet<String>, Vec<&(String, u16, Option<String>)>> =
-                BTreeMap::new();
+            let mut by_methods: BTreeMap<&BTreeSet<String>, Vec<&Seen>> = BTreeMap::new();
             for (request, methods) in requests {
                 by_methods.entry(methods).or_default().push(request);
             }
             for (methods, requests) in by_methods {
                 let authorities: BTreeSet<&String> = requests.iter().map(|r| &r.0).collect();
                 // Hosts × paths must stay exact: several authorities with paths split.
-                let groups: Vec<Vec<&(String, u16, Option<String>)>> =
+                let groups: Vec<Vec<&Seen>> =
                     if authorities.len() > 1 && requests.iter().any(|r| r.2.is_some()) {
                         requests.iter().map(|r| vec![*r]).collect()
                     } else {
