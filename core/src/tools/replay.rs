@@ -25,6 +25,7 @@
 pub mod logs;
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::io::{self, BufRead};
 use std::sync::mpsc;
 
@@ -39,7 +40,7 @@ pub use logs::{Field, LogFormat, LogReader, Observed, ISTIO_TEXT_FORMAT};
 pub const MALFORMED_SAMPLES: usize = 10;
 
 /// Entries of a worker's decision cache before it is emptied (bounds memory).
-const CACHE_LIMIT: usize = 1 << 16;
+const CACHE_LIMIT: usize = 1 << 18;
 
 /// Bytes per block handed to a worker.
 const BLOCK_BYTES: usize = 1 << 20;
@@ -168,7 +169,13 @@ impl Tally {
     fn add_row(&mut self, row: Row) {
         let key = row_key(&row);
         match self.index.get(&key).and_then(|&i| self.rows.get_mut(i)) {
-            Some(existing) => existing.count += row.count,
+            Some(existing) => {
+                existing.count += row.count;
+                // The earliest line is the example, whatever the merge order.
+                if example_order(&row.example) < example_order(&existing.example) {
+                    existing.example = row.example;
+                }
+            }
             None => {
                 self.index.insert(key, self.rows.len());
                 self.rows.push(row);
@@ -185,6 +192,14 @@ impl Tally {
                 message,
             });
         }
+    }
+}
+
+/// `file:line` → (file, line), for a deterministic choice of example.
+fn example_order(example: &str) -> (&str, u64) {
+    match example.rsplit_once(':') {
+        Some((file, line)) => (file, line.parse().unwrap_or(u64::MAX)),
+        None => (example, u64::MAX),
     }
 }
 
@@ -365,12 +380,18 @@ impl<'a> Worker<'a> {
 
 fn cache_key(key: &mut String, o: &Observed<'_>) {
     key.clear();
+    // The source address only matters when there is no identity (address map lookup).
+    let address = if o.identity.is_some() {
+        &None
+    } else {
+        &o.source_address
+    };
     for part in [
         &o.identity,
         &o.authority,
         &o.method,
         &o.path,
-        &o.source_address,
+        address,
         &o.sni,
         &o.upstream_cluster,
     ] {
@@ -380,7 +401,7 @@ fn cache_key(key: &mut String, o: &Observed<'_>) {
         key.push('\u{1f}');
     }
     if let Some(port) = o.port {
-        key.push_str(&port.to_string());
+        let _ = write!(key, "{port}");
     }
 }
 

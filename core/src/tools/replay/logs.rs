@@ -548,3 +548,88 @@ impl<'de> Visitor<'de> for LineVisitor<'_> {
         Ok(observed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code")]
+
+    use super::*;
+
+    fn reader(format: LogFormat) -> LogReader {
+        LogReader::new(format, &[], None, HashMap::new()).unwrap()
+    }
+
+    #[test]
+    fn text_format_fields_and_tls() {
+        let line = r#"[2026-11-30T10:00:04.018Z] "- - -" 0 - - - "-" 517 4891 120 - "-" "-" "-" "-" "140.82.112.6:443" outbound|443||api.github.com 10.244.2.7:33870 140.82.112.6:443 10.244.2.7:33868 api.github.com -"#;
+        let r = reader(LogFormat::IstioText);
+        let observed = r.observe(line).unwrap().unwrap();
+        assert_eq!(observed.sni.as_deref(), Some("api.github.com"));
+        assert_eq!(observed.method, None);
+        let request = r.to_request(&observed).unwrap();
+        assert_eq!(request.protocol, Protocol::Tls);
+        assert_eq!(request.port, Some(443));
+    }
+
+    #[test]
+    fn custom_text_format_with_identity() {
+        let mut keys = Vec::new();
+        keys.push((Field::Identity, "%REQ(X-WHO)%".to_string()));
+        let r = LogReader::new(
+            LogFormat::IstioText,
+            &keys,
+            Some("%REQ(:METHOD)% %REQ(:AUTHORITY)%%REQ(:PATH)% by %REQ(X-WHO)%"),
+            HashMap::new(),
+        )
+        .unwrap();
+        let o = r
+            .observe("GET httpbin.org/get by spiffe://td/ns/a/sa/b")
+            .unwrap()
+            .unwrap();
+        let request = r.to_request(&o).unwrap();
+        assert_eq!(request.source.principal.as_deref(), Some("td/ns/a/sa/b"));
+        assert_eq!(request.path.as_deref(), Some("/get"));
+        assert!(LogReader::new(LogFormat::IstioText, &[], Some("%A%%B%"), HashMap::new()).is_err());
+    }
+
+    #[test]
+    fn json_escapes_numbers_and_errors() {
+        let r = reader(LogFormat::EnvoyJson);
+        let o = r
+            .observe(r#"{"method":"GET","path":"/a\u0062","authority":"h","response_code":200,"x":{"y":[1]}}"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(o.path.as_deref(), Some("/ab"));
+        assert!(r.observe("{\"method\":").is_err());
+        assert!(r.observe("[1]").is_err());
+        assert!(r.observe("   ").unwrap().is_none());
+    }
+
+    #[test]
+    fn ztunnel_hosts_and_ports() {
+        let r = reader(LogFormat::Ztunnel);
+        let o = r
+            .observe(r#"ts info access connection complete src.identity="spiffe://td/ns/a/sa/b" dst.hbone_addr=1.2.3.4:5432 dst.hosts="db.example.com,db2""#)
+            .unwrap()
+            .unwrap();
+        let request = r.to_request(&o).unwrap();
+        assert_eq!(request.protocol, Protocol::Tcp);
+        assert_eq!(request.host.as_deref(), Some("db.example.com"));
+        assert_eq!(request.port, Some(5432));
+        assert!(r.observe("no pairs here").is_err());
+        assert!(r.observe(r#"a="unterminated"#).is_err());
+    }
+
+    #[test]
+    fn parse_formats_and_fields() {
+        assert_eq!("istio-text".parse::<LogFormat>(), Ok(LogFormat::IstioText));
+        assert!("csv".parse::<LogFormat>().is_err());
+        assert_eq!("identity".parse::<Field>(), Ok(Field::Identity));
+        assert!("who".parse::<Field>().is_err());
+        assert_eq!(
+            parse_cluster("outbound|80||h.org"),
+            (Some(80), Some("h.org"))
+        );
+        assert_eq!(parse_cluster("PassthroughCluster"), (None, None));
+    }
+}
