@@ -23,8 +23,8 @@ pytest.importorskip("pyarrow", reason="egress-policy[spark] is not installed")
 if shutil.which("java") is None:
     pytest.skip("no Java runtime (scripts/setup-spark.sh installs one)", allow_module_level=True)
 
-from pyspark.sql import DataFrame, SparkSession  # noqa: E402
-from pyspark.sql import functions as F  # noqa: E402
+from pyspark.sql import DataFrame, SparkSession  # type: ignore[import-not-found,unused-ignore]  # noqa: E402
+from pyspark.sql import functions as F  # type: ignore[import-not-found,unused-ignore]  # noqa: E402
 
 import egress_policy.spark as eps  # noqa: E402
 

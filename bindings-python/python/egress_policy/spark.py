@@ -23,20 +23,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from egress_policy._native import Engine, _observe, _report, _suggest_from, _tally
 
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    import pyarrow
-    from pyspark.sql import DataFrame
+# PySpark and PyArrow are optional (the `spark` extra): they are imported where used, and
+# typed as `Any` here so that the package type-checks without them.
+DataFrame = Any
+RecordBatch = Any
 
 __all__ = ["replay", "suggest"]
 
 _PARTIAL_SCHEMA = "partial string"
 
 
-def _lines_of(batch: pyarrow.RecordBatch, column: int) -> list[str]:
+def _lines_of(batch: RecordBatch, column: int) -> list[str]:
     return [line for line in batch.column(column).to_pylist() if line is not None]
 
 
@@ -69,9 +70,9 @@ def replay(
     mapping = dict(mappings or {})
     ids = dict(identities or {})
 
-    def run(batches: Iterator[pyarrow.RecordBatch]) -> Iterator[pyarrow.RecordBatch]:
-        import pyarrow as pa
-        from pyspark import TaskContext
+    def run(batches: Iterator[RecordBatch]) -> Iterator[RecordBatch]:
+        import pyarrow as pa  # type: ignore[import-not-found,import-untyped,unused-ignore]
+        from pyspark import TaskContext  # type: ignore[import-not-found,unused-ignore]
 
         context = TaskContext.get()
         name = f"partition-{context.partitionId() if context else 0}"
@@ -134,8 +135,8 @@ def suggest(
     mapping = dict(mappings or {})
     ids = dict(identities or {})
 
-    def run(batches: Iterator[pyarrow.RecordBatch]) -> Iterator[pyarrow.RecordBatch]:
-        import pyarrow as pa
+    def run(batches: Iterator[RecordBatch]) -> Iterator[RecordBatch]:
+        import pyarrow as pa  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
         parts: list[dict[str, Any]] = []
         for batch in batches:
