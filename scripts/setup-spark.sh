@@ -41,10 +41,9 @@ if [ ! -x .venv/bin/python ]; then
   scripts/setup-python.sh
 fi
 # Versions that installed and ran the tests on the project machine (CPython 3.11, 2026-12).
-if ! .venv/bin/python -c 'import pyspark, pyarrow' >/dev/null 2>&1; then
-  log "pip install pyspark pyarrow"
-  .venv/bin/python -m pip install --disable-pip-version-check --quiet \
-    "pyspark>=4.0,<5" "pyarrow>=15" "pandas>=2"
-fi
+# pandas < 3: PySpark 4.3 warns (FutureWarning) on pandas 3, and the tests run with -W error.
+log "pip install pyspark pyarrow pandas (only what is missing)"
+.venv/bin/python -m pip install --disable-pip-version-check --quiet \
+  "pyspark>=4.0,<5" "pyarrow>=15" "pandas>=2,<3"
 .venv/bin/python -m pip --disable-pip-version-check list 2>/dev/null \
   | grep -i -E '^(pyspark|pyarrow|pandas) ' || true
