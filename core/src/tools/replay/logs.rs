@@ -578,7 +578,7 @@ mod tests {
         let r = LogReader::new(
             LogFormat::IstioText,
             &keys,
-            Some("%REQ(:METHOD)% %REQ(:AUTHORITY)%%REQ(:PATH)% by %REQ(X-WHO)%"),
+            Some("%REQ(:METHOD)% %REQ(:AUTHORITY)% %REQ(:PATH)% by %REQ(X-WHO)%"),
             HashMap::new(),
         )
         .unwrap();
