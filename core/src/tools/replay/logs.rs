@@ -211,8 +211,11 @@ impl LogReader {
             keys.retain(|(k, f)| k != &key && f != field);
             keys.push((key, *field));
         }
+        // Defaults fill only the fields the caller did not map (a field may have several
+        // default keys, such as `%REQ(:PATH)%` and `%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%`).
+        let mapped: Vec<Field> = keys.iter().map(|(_, f)| *f).collect();
         for (key, field) in defaults {
-            if !keys.iter().any(|(k, f)| k == key || f == field) {
+            if !mapped.contains(field) && !keys.iter().any(|(k, _)| k == key) {
                 keys.push(((*key).to_string(), *field));
             }
         }
@@ -583,7 +586,7 @@ mod tests {
         )
         .unwrap();
         let o = r
-            .observe("GET httpbin.org/get by spiffe://td/ns/a/sa/b")
+            .observe("GET httpbin.org /get by spiffe://td/ns/a/sa/b")
             .unwrap()
             .unwrap();
         let request = r.to_request(&o).unwrap();
