@@ -14,6 +14,7 @@ mod convert;
 mod de;
 mod engine;
 mod errors;
+mod replay;
 mod tools;
 mod types;
 
@@ -26,6 +27,8 @@ mod _native {
     use super::engine::{_generate_workload, PyEngine};
     #[pymodule_export]
     use super::errors::PolicyError;
+    #[pymodule_export]
+    use super::replay::{_observe, _report, _suggest_from, _tally, replay, suggest};
     #[pymodule_export]
     use super::tools::{diff, lint, run_tests};
     #[pymodule_export]

@@ -42,6 +42,14 @@ pub enum Command {
     /// Every class of requests whose decision changes between two policy sets. Exit status 1
     /// when anything changes.
     Diff(crate::diff::DiffArgs),
+    /// Decide every request of access logs (Envoy JSON, Istio text, ztunnel, Request JSON)
+    /// and count allowed / denied per identity, host, method and path class; with
+    /// `--before`, only what changes. Exit status 1 when observed traffic is (or becomes)
+    /// denied.
+    Replay(crate::replay::ReplayArgs),
+    /// Write the smallest policy set that allows exactly the traffic of access logs, plus
+    /// REGISTRY_ONLY.
+    Suggest(crate::suggest::SuggestArgs),
 }
 
 /// Where the policies come from.

@@ -12,7 +12,9 @@
 //! * `lint` — report the pitfalls of egress authorization in the policies;
 //! * `test` — run policy test files;
 //! * `reach` — who may reach a host, or which hosts an identity may reach;
-//! * `diff` — the request classes whose decision changes between two policy sets.
+//! * `diff` — the request classes whose decision changes between two policy sets;
+//! * `replay` — decide every request of access logs, or only what a change changes;
+//! * `suggest` — the least-privilege policy that allows exactly the logged traffic.
 //!
 //! Exit codes: 0 success (or allowed, for `check`), 1 denied (`check`), 2 invalid input
 //! (unloadable policies, bad request lines, bad flags).
@@ -28,6 +30,8 @@ mod lint;
 mod load;
 mod reach;
 mod render;
+mod replay;
+mod suggest;
 mod test_cmd;
 mod validate;
 
@@ -54,6 +58,8 @@ fn main() -> ExitCode {
         Command::Test(args) => test_cmd::run(&args),
         Command::Reach(args) => reach::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Replay(args) => replay::run(&args),
+        Command::Suggest(args) => suggest::run(&args),
     };
     match result {
         Ok(code) => code,

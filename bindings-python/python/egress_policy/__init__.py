@@ -10,7 +10,9 @@ Tetrate TSB and Solo Gloo egress gateways decide.
 
 Every decision is made by the Rust core (`egress_policy._native`); this package only
 re-exports it. The policy tools of the core are here too: `lint(*paths)` / `Engine.lint()`,
-`run_tests(path)`, `Engine.reach(host=... | identity=...)` and `diff(before, after)`.
+`run_tests(path)`, `Engine.reach(host=... | identity=...)`, `diff(before, after)`,
+`replay(engine, logs=[...])` and `suggest(logs=[...])` (access logs; `egress_policy.spark`
+runs both as PySpark jobs, extra `egress-policy[spark]`).
 """
 
 from egress_policy._native import (
@@ -41,7 +43,9 @@ from egress_policy._native import (
     __version__,
     diff,
     lint,
+    replay,
     run_tests,
+    suggest,
 )
 
 PolicyRef = ResourceRef
@@ -76,5 +80,7 @@ __all__ = [
     "__version__",
     "diff",
     "lint",
+    "replay",
     "run_tests",
+    "suggest",
 ]

@@ -8,6 +8,12 @@ from typing import Any, ClassVar, Literal, TypeAlias, final
 
 __all__ = [
     "Engine",
+    "replay",
+    "suggest",
+    "_tally",
+    "_report",
+    "_observe",
+    "_suggest_from",
     "_generate_workload",
     "PolicyError",
     "_decision_from_json",
@@ -756,3 +762,60 @@ def diff(
     compare_reason: bool = False,
 ) -> DiffReport:
     """Every class of requests whose decision changes between `before` and `after`."""
+
+_LogFormat: TypeAlias = Literal["envoy-json", "istio-text", "ztunnel", "requests"]
+
+def replay(
+    policies: Engine,
+    *,
+    logs: Iterable[str | os.PathLike[str]] | None = None,
+    lines: Iterable[str] | None = None,
+    format: _LogFormat = "envoy-json",
+    before: Engine | None = None,
+    mappings: Mapping[str, str] | None = None,
+    identities: Mapping[str, str] | None = None,
+    text_format: str | None = None,
+    threads: int = 2,
+) -> dict[str, Any]:
+    """Decides every request of access logs (or `lines`); the report dict equals the CLI's `replay --json`."""
+
+def suggest(
+    *,
+    logs: Iterable[str | os.PathLike[str]] | None = None,
+    lines: Iterable[str] | None = None,
+    format: _LogFormat = "envoy-json",
+    vendor: Literal["istio"] = "istio",
+    policies: Engine | None = None,
+    generalize: int = 1,
+    mappings: Mapping[str, str] | None = None,
+    identities: Mapping[str, str] | None = None,
+    text_format: str | None = None,
+) -> dict[str, Any]:
+    """The smallest policy set allowing exactly the observed traffic: `yaml`, `hosts`, `rules`, `notes`, counts."""
+
+def _tally(
+    policies: Engine,
+    lines: Iterable[str],
+    *,
+    format: _LogFormat = "envoy-json",
+    before: Engine | None = None,
+    mappings: Mapping[str, str] | None = None,
+    identities: Mapping[str, str] | None = None,
+    text_format: str | None = None,
+    file: str = "<lines>",
+) -> dict[str, Any]: ...
+def _report(tallies: list[dict[str, Any]], compare: bool) -> dict[str, Any]: ...
+def _observe(
+    lines: Iterable[str],
+    *,
+    format: _LogFormat = "envoy-json",
+    policies: Engine | None = None,
+    generalize: int = 1,
+    mappings: Mapping[str, str] | None = None,
+    identities: Mapping[str, str] | None = None,
+    text_format: str | None = None,
+    file: str = "<lines>",
+) -> dict[str, Any]: ...
+def _suggest_from(
+    observations: list[dict[str, Any]], *, vendor: Literal["istio"] = "istio", generalize: int = 1
+) -> dict[str, Any]: ...

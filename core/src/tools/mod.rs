@@ -19,6 +19,8 @@ pub mod diff;
 pub mod lint;
 pub mod partition;
 pub mod reach;
+pub mod replay;
+pub mod suggest;
 pub mod testfile;
 
 pub use diff::{diff, Change, DiffOptions, DiffReport};
@@ -27,4 +29,6 @@ pub use partition::{Class, Partition, Point};
 pub use reach::{
     reach_host, reach_identity, Access, Outcome, ReachEntry, ReachOptions, ReachReport,
 };
+pub use replay::{replay_lines, replay_reader, Engines, LogFormat, LogReader, ReplayReport, Tally};
+pub use suggest::{suggest, SuggestOptions, Suggestion, Vendor};
 pub use testfile::{run_test_file, run_test_text, run_test_with, CaseResult, Mismatch, TestReport};

@@ -1,0 +1,281 @@
+//! Replay and suggest (`egress_policy::tools::replay`, `egress_policy::tools::suggest`).
+//!
+//! The functions take lines (an iterable of `str`) or log files, decide without the GIL,
+//! and return plain dicts equal to the CLI's `--json` output. The `_tally` / `_observe` /
+//! `_report` / `_suggest_from` helpers expose the mergeable partial results the Spark jobs
+//! (`egress_policy.spark`) combine across partitions.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+
+use egress_policy::tools::replay::{
+    replay_lines, replay_reader, Engines, Field, LogFormat, LogReader, ReplayReport, Tally,
+};
+use egress_policy::tools::suggest::{
+    suggest as core_suggest, Observations, SuggestOptions, Vendor,
+};
+use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::convert::to_python;
+use crate::engine::PyEngine;
+
+fn log_reader(
+    format: &str,
+    mappings: Option<HashMap<String, String>>,
+    identities: Option<HashMap<String, String>>,
+    text_format: Option<&str>,
+) -> PyResult<LogReader> {
+    let format: LogFormat = format.parse().map_err(PyValueError::new_err)?;
+    let mut fields = Vec::new();
+    for (field, key) in mappings.unwrap_or_default() {
+        let field: Field = field.parse().map_err(PyValueError::new_err)?;
+        fields.push((field, key));
+    }
+    let identities = identities
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(ip, id)| {
+            let id = id
+                .strip_prefix("spiffe://")
+                .map(str::to_string)
+                .unwrap_or(id);
+            (ip, id)
+        })
+        .collect();
+    LogReader::new(format, &fields, text_format, identities).map_err(PyValueError::new_err)
+}
+
+fn lines_of(lines: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    lines.try_iter()?.map(|l| l?.extract::<String>()).collect()
+}
+
+fn open(path: &PathBuf) -> PyResult<BufReader<File>> {
+    File::open(path)
+        .map(|f| BufReader::with_capacity(1 << 20, f))
+        .map_err(|e| PyOSError::new_err(format!("{}: cannot read: {e}", path.display())))
+}
+
+/// Decides every request of access logs (`logs`: paths) or of `lines`, and returns the
+/// report as a dict (the CLI's `replay --json`). With `before`, rows are only the request
+/// classes whose decision changes.
+#[pyfunction]
+#[pyo3(signature = (policies, *, logs = None, lines = None, format = "envoy-json", before = None, mappings = None, identities = None, text_format = None, threads = 2))]
+#[allow(clippy::too_many_arguments)]
+pub fn replay<'py>(
+    py: Python<'py>,
+    policies: &Bound<'py, PyEngine>,
+    logs: Option<Vec<PathBuf>>,
+    lines: Option<&Bound<'py, PyAny>>,
+    format: &str,
+    before: Option<&Bound<'py, PyEngine>>,
+    mappings: Option<HashMap<String, String>>,
+    identities: Option<HashMap<String, String>>,
+    text_format: Option<&str>,
+    threads: usize,
+) -> PyResult<Bound<'py, PyAny>> {
+    let reader = log_reader(format, mappings, identities, text_format)?;
+    let texts = lines.map(lines_of).transpose()?;
+    let after = policies.get().engine();
+    let before_engine = before.map(|b| b.get().engine());
+    let engines = Engines {
+        after,
+        before: before_engine,
+    };
+    let tally = py.detach(|| -> PyResult<Tally> {
+        let mut tally = Tally::default();
+        for path in logs.iter().flatten() {
+            let name = path.display().to_string();
+            let part = replay_reader(engines, &reader, &name, open(path)?, threads, &mut |_| {})
+                .map_err(|e| PyOSError::new_err(format!("{name}: cannot read: {e}")))?;
+            tally.merge(part);
+        }
+        if let Some(texts) = &texts {
+            tally.merge(replay_lines(
+                engines,
+                &reader,
+                "<lines>",
+                texts.iter().map(String::as_str),
+            ));
+        }
+        Ok(tally)
+    })?;
+    let report = ReplayReport::from_tally(tally, before_engine.is_some());
+    to_python(py, &report)
+}
+
+/// The partial tally of `lines` (rows unsorted, every outcome kept): what one Spark
+/// partition returns. `file` names the lines in examples.
+#[pyfunction]
+#[pyo3(signature = (policies, lines, *, format = "envoy-json", before = None, mappings = None, identities = None, text_format = None, file = "<lines>"))]
+#[allow(clippy::too_many_arguments)]
+pub fn _tally<'py>(
+    py: Python<'py>,
+    policies: &Bound<'py, PyEngine>,
+    lines: &Bound<'py, PyAny>,
+    format: &str,
+    before: Option<&Bound<'py, PyEngine>>,
+    mappings: Option<HashMap<String, String>>,
+    identities: Option<HashMap<String, String>>,
+    text_format: Option<&str>,
+    file: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let reader = log_reader(format, mappings, identities, text_format)?;
+    let texts = lines_of(lines)?;
+    let engines = Engines {
+        after: policies.get().engine(),
+        before: before.map(|b| b.get().engine()),
+    };
+    let tally =
+        py.detach(|| replay_lines(engines, &reader, file, texts.iter().map(String::as_str)));
+    to_python(py, &tally)
+}
+
+/// Merges partial tallies (dicts from `_tally`) and finishes the report (the CLI's
+/// `replay --json`); `compare` is whether `before` policies were given.
+#[pyfunction]
+pub fn _report<'py>(
+    py: Python<'py>,
+    tallies: Vec<Bound<'py, PyDict>>,
+    compare: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let mut tally = Tally::default();
+    for part in tallies {
+        let json: String = py
+            .import("json")?
+            .call_method1("dumps", (part,))?
+            .extract()?;
+        let part: Tally = serde_json::from_str(&json)
+            .map_err(|e| PyValueError::new_err(format!("not a replay tally: {e}")))?;
+        tally.merge(part);
+    }
+    to_python(py, &ReplayReport::from_tally(tally, compare))
+}
+
+/// The distinct observations of `lines` (and counts): what one Spark partition returns
+/// for `suggest`. With `policies`, requests they already allow are left out.
+#[pyfunction]
+#[pyo3(signature = (lines, *, format = "envoy-json", policies = None, generalize = 1, mappings = None, identities = None, text_format = None, file = "<lines>"))]
+#[allow(clippy::too_many_arguments)]
+pub fn _observe<'py>(
+    py: Python<'py>,
+    lines: &Bound<'py, PyAny>,
+    format: &str,
+    policies: Option<&Bound<'py, PyEngine>>,
+    generalize: usize,
+    mappings: Option<HashMap<String, String>>,
+    identities: Option<HashMap<String, String>>,
+    text_format: Option<&str>,
+    file: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let reader = log_reader(format, mappings, identities, text_format)?;
+    let texts = lines_of(lines)?;
+    let existing = policies.map(|p| p.get().engine());
+    let observations = py.detach(|| {
+        let mut observations = Observations::default();
+        observations.read(
+            &reader,
+            file,
+            1,
+            texts.iter().map(String::as_str),
+            generalize,
+            existing,
+        );
+        observations
+    });
+    to_python(py, &observations)
+}
+
+fn suggestion_dict<'py>(
+    py: Python<'py>,
+    observations: &Observations,
+    vendor: &str,
+    generalize: usize,
+) -> PyResult<Bound<'py, PyAny>> {
+    let vendor: Vendor = vendor.parse().map_err(PyValueError::new_err)?;
+    let options = SuggestOptions { vendor, generalize };
+    let suggestion = core_suggest(&observations.set, &options);
+    let dict = to_python(py, &suggestion)?;
+    dict.set_item("requests", observations.requests)?;
+    dict.set_item("already_allowed", observations.already_allowed)?;
+    dict.set_item("malformed", observations.malformed)?;
+    Ok(dict)
+}
+
+/// Writes the smallest policy set that allows exactly the traffic of `logs` (paths) or
+/// `lines`: a dict with `yaml`, `hosts`, `rules`, `notes` and the counts read. With
+/// `policies`, traffic they already allow is left out.
+#[pyfunction]
+#[pyo3(signature = (*, logs = None, lines = None, format = "envoy-json", vendor = "istio", policies = None, generalize = 1, mappings = None, identities = None, text_format = None))]
+#[allow(clippy::too_many_arguments)]
+pub fn suggest<'py>(
+    py: Python<'py>,
+    logs: Option<Vec<PathBuf>>,
+    lines: Option<&Bound<'py, PyAny>>,
+    format: &str,
+    vendor: &str,
+    policies: Option<&Bound<'py, PyEngine>>,
+    generalize: usize,
+    mappings: Option<HashMap<String, String>>,
+    identities: Option<HashMap<String, String>>,
+    text_format: Option<&str>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let reader = log_reader(format, mappings, identities, text_format)?;
+    let texts = lines.map(lines_of).transpose()?;
+    let existing = policies.map(|p| p.get().engine());
+    let observations = py.detach(|| -> PyResult<Observations> {
+        let mut all = Observations::default();
+        for path in logs.iter().flatten() {
+            let name = path.display().to_string();
+            let mut part = Observations::default();
+            for (i, line) in open(path)?.lines().enumerate() {
+                let line =
+                    line.map_err(|e| PyOSError::new_err(format!("{name}: cannot read: {e}")))?;
+                part.read(
+                    &reader,
+                    &name,
+                    i as u64 + 1,
+                    [line.as_str()],
+                    generalize,
+                    existing,
+                );
+            }
+            all.merge(part);
+        }
+        if let Some(texts) = &texts {
+            all.read(
+                &reader,
+                "<lines>",
+                1,
+                texts.iter().map(String::as_str),
+                generalize,
+                existing,
+            );
+        }
+        Ok(all)
+    })?;
+    suggestion_dict(py, &observations, vendor, generalize)
+}
+
+/// The suggestion for merged observations (dicts from `_observe`).
+#[pyfunction]
+#[pyo3(signature = (observations, *, vendor = "istio", generalize = 1))]
+pub fn _suggest_from<'py>(
+    py: Python<'py>,
+    observations: Vec<Bound<'py, PyDict>>,
+    vendor: &str,
+    generalize: usize,
+) -> PyResult<Bound<'py, PyAny>> {
+    let dumps = py.import("json")?.getattr("dumps")?;
+    let mut all = Observations::default();
+    for part in observations {
+        let json: String = dumps.call1((part,))?.extract()?;
+        let part: Observations = serde_json::from_str(&json)
+            .map_err(|e| PyValueError::new_err(format!("not observations: {e}")))?;
+        all.merge(part);
+    }
+    suggestion_dict(py, &all, vendor, generalize)
+}

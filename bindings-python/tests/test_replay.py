@@ -1,0 +1,100 @@
+"""`egress_policy.replay` / `suggest`: the same reports as the CLI's `replay --json`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import egress_policy
+
+from conftest import POLICIES, PRODUCTPAGE, REPO_ROOT, REVIEWS, cli_binary
+
+LOGS = REPO_ROOT / "examples" / "logs"
+IDENTITIES = {"10.244.1.12": PRODUCTPAGE, "10.244.1.13": REVIEWS,
+              "10.244.2.7": "spiffe://cluster.local/ns/payments/sa/billing"}
+
+
+def _rows(report: dict[str, Any]) -> set[tuple[str, str, str, str, bool, int]]:
+    return {
+        (r["identity"], r["host"], r["method"], r["path"], r["after"]["allowed"], r["count"])
+        for r in report["rows"]
+    }
+
+
+def test_replay_text_log(istio_waypoint: egress_policy.Engine) -> None:
+    report = egress_policy.replay(
+        istio_waypoint, logs=[LOGS / "istio-text.log"], format="istio-text",
+        identities=IDENTITIES,
+    )
+    assert (PRODUCTPAGE, "httpbin.org", "GET", "/get", True, 3) in _rows(report)
+    assert (PRODUCTPAGE, "httpbin.org", "POST", "/post", False, 1) in _rows(report)
+    assert report["malformed"] == 1
+    assert report["malformed_samples"][0]["line"] == 7
+    assert report["denied"] == 2
+
+
+def test_replay_lines_and_mapping(istio_waypoint: egress_policy.Engine) -> None:
+    lines = (LOGS / "gateway-custom-json.log").read_text().splitlines()
+    report = egress_policy.replay(istio_waypoint, lines=lines,
+                                  mappings={"identity": "source_identity"})
+    identities = {r["identity"] for r in report["rows"]}
+    assert PRODUCTPAGE in identities
+    with pytest.raises(ValueError, match="unknown field"):
+        egress_policy.replay(istio_waypoint, lines=lines, mappings={"who": "x"})
+    with pytest.raises(ValueError, match="unknown log format"):
+        egress_policy.replay(istio_waypoint, lines=lines, format="csv")  # type: ignore[arg-type]
+
+
+def test_replay_equals_cli(istio_waypoint: egress_policy.Engine) -> None:
+    cli = cli_binary()
+    if cli is None:
+        pytest.skip("the egress-policy CLI is not built")
+    log = LOGS / "ztunnel.log"
+    out = subprocess.run(
+        [str(cli), "replay", "--json", "-p", str(POLICIES / "istio-waypoint"), "-l", str(log),
+         "-f", "ztunnel"],
+        capture_output=True, text=True, check=False,
+    )
+    assert out.returncode in (0, 1), out.stderr
+    report = egress_policy.replay(istio_waypoint, logs=[log], format="ztunnel")
+    assert report == json.loads(out.stdout)
+
+
+def test_suggest_then_replay_denies_nothing(tmp_path: Path) -> None:
+    suggestion = egress_policy.suggest(
+        logs=[LOGS / "istio-text.log"], format="istio-text", identities=IDENTITIES,
+        generalize=1,
+    )
+    assert suggestion["hosts"] == ["api.github.com", "httpbin.org"]
+    assert "REGISTRY_ONLY" in suggestion["yaml"]
+    (tmp_path / "suggested.yaml").write_text(suggestion["yaml"])
+    engine = egress_policy.Engine.from_paths(tmp_path)
+    report = egress_policy.replay(engine, logs=[LOGS / "istio-text.log"], format="istio-text",
+                                  identities=IDENTITIES)
+    assert report["denied"] == 0 and report["allowed"] == 6
+    # Already-allowed traffic is left out when existing policies are given.
+    partial = egress_policy.suggest(
+        logs=[LOGS / "istio-text.log"], format="istio-text", identities=IDENTITIES,
+        policies=engine,
+    )
+    assert partial["already_allowed"] == 6 and partial["hosts"] == []
+
+
+def test_partials_merge_to_the_whole(istio_waypoint: egress_policy.Engine) -> None:
+    from egress_policy._native import _observe, _report, _suggest_from, _tally
+
+    lines = (LOGS / "istio-text.log").read_text().splitlines()
+    whole = egress_policy.replay(istio_waypoint, lines=lines, format="istio-text",
+                                 identities=IDENTITIES)
+    parts = [_tally(istio_waypoint, lines[:3], format="istio-text", identities=IDENTITIES),
+             _tally(istio_waypoint, lines[3:], format="istio-text", identities=IDENTITIES)]
+    merged = _report(parts, False)
+    assert _rows(merged) == _rows(whole)
+    observed = [_observe(lines[:2], format="istio-text", identities=IDENTITIES),
+                _observe(lines[2:], format="istio-text", identities=IDENTITIES)]
+    assert _suggest_from(observed)["yaml"] == egress_policy.suggest(
+        lines=lines, format="istio-text", identities=IDENTITIES)["yaml"]

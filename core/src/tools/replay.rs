@@ -1,0 +1,600 @@
+//! Replay access logs against policies: decide every logged request and count, per source
+//! identity × host × method × path class, how many would be allowed or denied and why;
+//! against a second (`before`) policy set, only what changes.
+//!
+//! Reading is streamed: lines are cut into blocks, blocks are decided on worker threads
+//! (each with its own [`Tally`]) and tallies merge at the end, so memory grows with the
+//! number of distinct request classes, never with the log. Identical requests are decided
+//! once per worker (a bounded decision cache keyed by every attribute the log carries).
+//!
+//! How a log line becomes a request ([`LogReader::to_request`]):
+//!
+//! * HTTP (a method and an authority are logged): `host` = `:authority` as sent,
+//!   `method`, `path`, `port` from the upstream cluster (`outbound|PORT||host`) when known;
+//! * TLS passthrough (no method, an SNI): `protocol: tls`, `sni` and `host` = the SNI;
+//! * TCP (no method, no SNI): `protocol: tcp` to the cluster's host and port;
+//! * ztunnel: the destination service (`dst.hosts`, else `dst.service`) and the port of
+//!   `dst.hbone_addr` (`tls` for 443, else `tcp`);
+//! * the sender's principal: the identity field (`DOWNSTREAM_PEER_URI_SAN`, `src.identity`,
+//!   or a `--map identity=KEY` field), else the source address looked up in the address →
+//!   identity map; none means plaintext.
+//!
+//! Path class: the path without query, cut after its first segment (`/api/v1/x` →
+//! `/api/*`); TLS and TCP requests have the class `-`.
+
+pub mod logs;
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::{self, BufRead};
+use std::sync::mpsc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::Engine;
+use crate::request::{Protocol, Request};
+
+pub use logs::{Field, LogFormat, LogReader, Observed, ISTIO_TEXT_FORMAT};
+
+/// How many malformed lines are kept as examples.
+pub const MALFORMED_SAMPLES: usize = 10;
+
+/// Entries of a worker's decision cache before it is emptied (bounds memory).
+const CACHE_LIMIT: usize = 1 << 18;
+
+/// Bytes per block handed to a worker.
+const BLOCK_BYTES: usize = 1 << 20;
+
+/// What a policy set decided for a request (JSON: `{"allowed", "status", "reason",
+/// "policy", "rule"}`; `policy` is `Kind namespace/name`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Outcome {
+    /// Whether the request may leave.
+    pub allowed: bool,
+    /// HTTP status.
+    pub status: u16,
+    /// Reason code (`allowed_by_policy`, `not_in_registry`, …).
+    pub reason: String,
+    /// The deciding policy.
+    pub policy: Option<String>,
+    /// The deciding rule.
+    pub rule: Option<usize>,
+}
+
+impl Outcome {
+    fn of(engine: &Engine, request: &Request) -> Outcome {
+        let prepared = engine.prepare(request);
+        let verdict = engine.decide_prepared(&prepared);
+        let (policy, rule) = match verdict.policy() {
+            Some((policy, rule)) => (Some(policy.to_string()), rule),
+            None => (None, None),
+        };
+        Outcome {
+            allowed: verdict.allowed(),
+            status: verdict.status(),
+            reason: verdict.reason().as_str().to_string(),
+            policy,
+            rule,
+        }
+    }
+
+    /// Whether `self` (before) → `after` is a change worth reporting: the verdict or status.
+    pub fn differs(&self, after: &Outcome) -> bool {
+        self.allowed != after.allowed || self.status != after.status
+    }
+}
+
+/// One row of a replay: a request class and one outcome (pair), with its count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Row {
+    /// The sender's identity (`cluster.local/ns/x/sa/y`), `-` when unknown (plaintext).
+    pub identity: String,
+    /// The destination as logged (`:authority`, SNI or service), with `:port` for TLS/TCP.
+    pub host: String,
+    /// Method, `-` for TLS/TCP.
+    pub method: String,
+    /// Path class (`/api/*`), `-` for TLS/TCP.
+    pub path: String,
+    /// Decision of the `before` policies, when replaying a change.
+    pub before: Option<Outcome>,
+    /// Decision of the policies.
+    pub after: Outcome,
+    /// Requests of the class with this outcome.
+    pub count: u64,
+    /// The first line that produced it (`file:line`).
+    pub example: String,
+}
+
+/// A line that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineError {
+    /// The file.
+    pub file: String,
+    /// 1-based line number.
+    pub line: u64,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for LineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.message)
+    }
+}
+
+/// Partial counts of a replay; tallies of disjoint inputs [`Tally::merge`] into the tally
+/// of their union (threads, files, Spark partitions).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Tally {
+    /// Lines read (blank lines included).
+    pub lines: u64,
+    /// Requests decided.
+    pub requests: u64,
+    /// Lines that could not be read.
+    pub malformed: u64,
+    /// The first malformed lines.
+    pub malformed_samples: Vec<LineError>,
+    /// Rows (unordered).
+    pub rows: Vec<Row>,
+    #[serde(skip)]
+    index: HashMap<String, usize>,
+    #[serde(skip)]
+    cache: HashMap<String, usize>,
+}
+
+impl Tally {
+    /// Adds `other` into `self`.
+    pub fn merge(&mut self, other: Tally) {
+        if self.index.len() != self.rows.len() {
+            self.index = self
+                .rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (row_key(r), i))
+                .collect();
+        }
+        self.lines += other.lines;
+        self.requests += other.requests;
+        self.malformed += other.malformed;
+        for sample in other.malformed_samples {
+            if self.malformed_samples.len() < MALFORMED_SAMPLES {
+                self.malformed_samples.push(sample);
+            }
+        }
+        for row in other.rows {
+            self.add_row(row);
+        }
+    }
+
+    fn add_row(&mut self, row: Row) {
+        let key = row_key(&row);
+        match self.index.get(&key).and_then(|&i| self.rows.get_mut(i)) {
+            Some(existing) => {
+                existing.count += row.count;
+                // The earliest line is the example, whatever the merge order.
+                if example_order(&row.example) < example_order(&existing.example) {
+                    existing.example = row.example;
+                }
+            }
+            None => {
+                self.index.insert(key, self.rows.len());
+                self.rows.push(row);
+            }
+        }
+    }
+
+    fn note_malformed(&mut self, file: &str, line: u64, message: String) {
+        self.malformed += 1;
+        if self.malformed_samples.len() < MALFORMED_SAMPLES {
+            self.malformed_samples.push(LineError {
+                file: file.to_string(),
+                line,
+                message,
+            });
+        }
+    }
+}
+
+/// `file:line` → (file, line), for a deterministic choice of example.
+fn example_order(example: &str) -> (&str, u64) {
+    match example.rsplit_once(':') {
+        Some((file, line)) => (file, line.parse().unwrap_or(u64::MAX)),
+        None => (example, u64::MAX),
+    }
+}
+
+fn row_key(row: &Row) -> String {
+    let outcome = |o: &Outcome| {
+        format!(
+            "{}/{}/{}/{:?}/{:?}",
+            o.allowed, o.status, o.reason, o.policy, o.rule
+        )
+    };
+    format!(
+        "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+        row.identity,
+        row.host,
+        row.method,
+        row.path,
+        row.before.as_ref().map(outcome).unwrap_or_default(),
+        outcome(&row.after)
+    )
+}
+
+/// The class attributes of a request: identity, host, method, path class.
+pub fn classify(request: &Request) -> (String, String, String, String) {
+    let identity = request
+        .source
+        .principal
+        .as_deref()
+        .map(|p| p.strip_prefix("spiffe://").unwrap_or(p).to_string())
+        .unwrap_or_else(|| "-".to_string());
+    let host = request
+        .host
+        .clone()
+        .or_else(|| request.sni.clone())
+        .or_else(|| request.url.as_deref().map(url_authority))
+        .unwrap_or_else(|| "-".to_string());
+    if request.protocol != Protocol::Http {
+        let host = match request.port {
+            Some(port) if !host.contains(':') => format!("{host}:{port}"),
+            _ => host,
+        };
+        return (identity, host, "-".to_string(), "-".to_string());
+    }
+    let method = request.method.clone().unwrap_or_else(|| "-".to_string());
+    let url_path = request.url.as_deref().map(url_path);
+    let path = path_class(request.path.as_deref().or(url_path).unwrap_or("/"), 1);
+    (identity, host, method, path)
+}
+
+/// `http://host:port/path` → `host:port`.
+fn url_authority(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split(['/', '?', '#'])
+        .next()
+        .unwrap_or(rest)
+        .to_string()
+}
+
+/// `http://host/path?q` → `/path?q`.
+fn url_path(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.find('/').and_then(|i| rest.get(i..)).unwrap_or("/")
+}
+
+/// A path cut after `depth` segments (`/api/v1/x`, 1 → `/api/*`); query and fragment
+/// dropped; depth 0 is `/*` (any path).
+pub fn path_class(path: &str, depth: usize) -> String {
+    let path = path.split(['?', '#']).next().unwrap_or("/");
+    if depth == 0 {
+        return "/*".to_string();
+    }
+    let mut out = String::new();
+    let mut segments = path.trim_start_matches('/').split('/');
+    for _ in 0..depth {
+        match segments.next() {
+            Some(segment) => {
+                out.push('/');
+                out.push_str(segment);
+            }
+            None => break,
+        }
+    }
+    if segments.next().is_some() {
+        out.push_str("/*");
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
+/// The policies to decide with: `after` (the policies) and optionally `before`.
+#[derive(Debug, Clone, Copy)]
+pub struct Engines<'a> {
+    /// The policies replayed.
+    pub after: &'a Engine,
+    /// The policies before the change, for a change report.
+    pub before: Option<&'a Engine>,
+}
+
+/// One worker's state: a tally plus a scratch key.
+struct Worker<'a> {
+    engines: Engines<'a>,
+    reader: &'a LogReader,
+    tally: Tally,
+    key: String,
+}
+
+impl<'a> Worker<'a> {
+    fn new(engines: Engines<'a>, reader: &'a LogReader) -> Self {
+        Worker {
+            engines,
+            reader,
+            tally: Tally::default(),
+            key: String::new(),
+        }
+    }
+
+    fn line(&mut self, file: &str, number: u64, line: &str) {
+        self.tally.lines += 1;
+        let observed = match self.reader.observe(line) {
+            Ok(Some(observed)) => observed,
+            Ok(None) => return,
+            Err(message) => return self.tally.note_malformed(file, number, message),
+        };
+        self.tally.requests += 1;
+        if observed.request.is_none() {
+            cache_key(&mut self.key, &observed);
+            if let Some(row) = self
+                .tally
+                .cache
+                .get(self.key.as_str())
+                .and_then(|&i| self.tally.rows.get_mut(i))
+            {
+                row.count += 1;
+                return;
+            }
+        }
+        let request = match self.reader.to_request(&observed) {
+            Ok(request) => request,
+            Err(message) => {
+                self.tally.requests -= 1;
+                return self.tally.note_malformed(file, number, message);
+            }
+        };
+        let (identity, host, method, path) = classify(&request);
+        let row = Row {
+            identity,
+            host,
+            method,
+            path,
+            before: self.engines.before.map(|e| Outcome::of(e, &request)),
+            after: Outcome::of(self.engines.after, &request),
+            count: 1,
+            example: format!("{file}:{number}"),
+        };
+        let key = row_key(&row);
+        let index = match self.tally.index.get(&key).copied() {
+            Some(i) => {
+                if let Some(existing) = self.tally.rows.get_mut(i) {
+                    existing.count += 1;
+                }
+                i
+            }
+            None => {
+                self.tally.index.insert(key, self.tally.rows.len());
+                self.tally.rows.push(row);
+                self.tally.rows.len() - 1
+            }
+        };
+        if observed.request.is_none() {
+            if self.tally.cache.len() >= CACHE_LIMIT {
+                self.tally.cache.clear();
+            }
+            self.tally.cache.insert(self.key.clone(), index);
+        }
+    }
+}
+
+fn cache_key(key: &mut String, o: &Observed<'_>) {
+    key.clear();
+    // The source address only matters when there is no identity (address map lookup).
+    let address = if o.identity.is_some() {
+        &None
+    } else {
+        &o.source_address
+    };
+    for part in [
+        &o.identity,
+        &o.authority,
+        &o.method,
+        &o.path,
+        address,
+        &o.sni,
+        &o.upstream_cluster,
+    ] {
+        if let Some(value) = part {
+            key.push_str(value);
+        }
+        key.push('\u{1f}');
+    }
+    if let Some(port) = o.port {
+        let _ = write!(key, "{port}");
+    }
+}
+
+/// Replays lines held in memory (`file` names them in examples and errors; line numbers
+/// start at 1).
+pub fn replay_lines<'l>(
+    engines: Engines<'_>,
+    reader: &LogReader,
+    file: &str,
+    lines: impl IntoIterator<Item = &'l str>,
+) -> Tally {
+    let mut worker = Worker::new(engines, reader);
+    for (i, line) in lines.into_iter().enumerate() {
+        worker.line(file, i as u64 + 1, line);
+    }
+    worker.tally
+}
+
+/// Replays a stream on `threads` workers (at least 1) in constant memory. `progress` is
+/// called with the bytes read so far after each block.
+pub fn replay_reader<R: BufRead>(
+    engines: Engines<'_>,
+    reader: &LogReader,
+    file: &str,
+    mut input: R,
+    threads: usize,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<Tally> {
+    let threads = threads.max(1);
+    let (send, receive) = mpsc::sync_channel::<(u64, Vec<u8>)>(threads * 2);
+    let receive = std::sync::Mutex::new(receive);
+    std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        for _ in 0..threads {
+            let receive = &receive;
+            handles.push(scope.spawn(move || {
+                let mut worker = Worker::new(engines, reader);
+                loop {
+                    let next = match receive.lock() {
+                        Ok(guard) => guard.recv(),
+                        Err(_) => break,
+                    };
+                    let Ok((first, block)) = next else { break };
+                    let text = String::from_utf8_lossy(&block);
+                    for (i, line) in text.split_terminator('\n').enumerate() {
+                        worker.line(file, first + i as u64, line);
+                    }
+                }
+                worker.tally
+            }));
+        }
+        let mut read = 0u64;
+        let mut line_no = 1u64;
+        let mut outcome = Ok(());
+        loop {
+            let mut block = Vec::with_capacity(BLOCK_BYTES + 4096);
+            let mut lines = 0u64;
+            while block.len() < BLOCK_BYTES {
+                match input.read_until(b'\n', &mut block) {
+                    Ok(0) => break,
+                    Ok(_) => lines += 1,
+                    Err(e) => {
+                        outcome = Err(e);
+                        break;
+                    }
+                }
+            }
+            if block.is_empty() {
+                break;
+            }
+            read += block.len() as u64;
+            if send.send((line_no, block)).is_err() {
+                break;
+            }
+            line_no += lines;
+            progress(read);
+            if outcome.is_err() {
+                break;
+            }
+        }
+        drop(send);
+        let mut tally = Tally::default();
+        for handle in handles {
+            if let Ok(part) = handle.join() {
+                tally.merge(part);
+            }
+        }
+        outcome.map(|()| tally)
+    })
+}
+
+/// The finished report of a replay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayReport {
+    /// Lines read.
+    pub lines: u64,
+    /// Requests decided.
+    pub requests: u64,
+    /// Requests allowed (by the policies).
+    pub allowed: u64,
+    /// Requests denied (by the policies).
+    pub denied: u64,
+    /// With `before`: requests allowed before and denied now.
+    pub newly_denied: u64,
+    /// With `before`: requests denied before and allowed now.
+    pub newly_allowed: u64,
+    /// Lines that could not be read.
+    pub malformed: u64,
+    /// The first of them.
+    pub malformed_samples: Vec<LineError>,
+    /// Rows sorted by identity, host, method, path; with `before`, only rows whose decision
+    /// changes.
+    pub rows: Vec<Row>,
+}
+
+impl ReplayReport {
+    /// Finishes a tally: totals, sorting, and (for a change report) only changed rows.
+    pub fn from_tally(tally: Tally, compare: bool) -> Self {
+        let mut report = ReplayReport {
+            lines: tally.lines,
+            requests: tally.requests,
+            allowed: 0,
+            denied: 0,
+            newly_denied: 0,
+            newly_allowed: 0,
+            malformed: tally.malformed,
+            malformed_samples: tally.malformed_samples,
+            rows: Vec::new(),
+        };
+        for row in tally.rows {
+            if row.after.allowed {
+                report.allowed += row.count;
+            } else {
+                report.denied += row.count;
+            }
+            if let Some(before) = &row.before {
+                if before.allowed && !row.after.allowed {
+                    report.newly_denied += row.count;
+                }
+                if !before.allowed && row.after.allowed {
+                    report.newly_allowed += row.count;
+                }
+            }
+            let keep = !compare || row.before.as_ref().is_some_and(|b| b.differs(&row.after));
+            if keep {
+                report.rows.push(row);
+            }
+        }
+        report
+            .malformed_samples
+            .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        report.rows.sort_by(|a, b| {
+            (
+                &a.identity,
+                &a.host,
+                &a.method,
+                &a.path,
+                &a.before,
+                &a.after,
+            )
+                .cmp(&(
+                    &b.identity,
+                    &b.host,
+                    &b.method,
+                    &b.path,
+                    &b.before,
+                    &b.after,
+                ))
+        });
+        report
+    }
+
+    /// Whether observed traffic is denied (without `before`) or becomes denied (with it):
+    /// the CI gate.
+    pub fn breaks(&self, compare: bool) -> bool {
+        if compare {
+            self.newly_denied > 0
+        } else {
+            self.denied > 0
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_classes() {
+        assert_eq!(path_class("/api/v1/x?q=1", 1), "/api/*");
+        assert_eq!(path_class("/get", 1), "/get");
+        assert_eq!(path_class("/", 1), "/");
+        assert_eq!(path_class("/a/b/c", 2), "/a/b/*");
+        assert_eq!(path_class("/a/b", 0), "/*");
+    }
+}

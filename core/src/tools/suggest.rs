@@ -1,0 +1,460 @@
+//! Suggest the least-privilege egress policy that allows exactly the observed traffic.
+//!
+//! Input: observed requests ([`Observation`], usually read from access logs with a
+//! [`LogReader`](super::replay::LogReader)). Output: one multi-document YAML text.
+//!
+//! # Istio (`Vendor::Istio`)
+//!
+//! Ambient egress (istio.io "Egress gateways" for ambient): the `istio-egress` namespace, an
+//! egress waypoint, one `ServiceEntry` per observed host (every observed port, protocol
+//! HTTP / TLS / TCP, `istio.io/use-waypoint` label), one ALLOW `AuthorizationPolicy` per
+//! host at the waypoint, and the mesh config `outboundTrafficPolicy: REGISTRY_ONLY`.
+//!
+//! # Generalization rules (the `generalize` knob, N ≥ 0)
+//!
+//! 1. Identities, hosts (as sent, port included), ports and methods are never generalized.
+//! 2. Paths are cut after N segments: a path longer than that becomes the prefix
+//!    `/seg1/…/segN/*`, a path of at most N segments stays exact; N = 0 drops paths.
+//! 3. Rules are exact products: per identity and host, paths with the same set of methods
+//!    share one rule (`methods` × `paths`), and identities with identical operations share
+//!    one rule (`principals`). No method is allowed on a path it was not observed on
+//!    (after rule 2).
+//! 4. Plaintext senders (no identity) are matched with `notPrincipals: ["*"]`.
+//! 5. HTTP rules name the observed ports (`ports`), so they never meet TLS traffic to
+//!    another port of the host. TLS traffic is allowed by port and SNI
+//!    (`connection.sni`); TCP traffic by port only (the proxy sees no host attribute), the
+//!    host restriction coming from the registry (REGISTRY_ONLY and the observed host's
+//!    ServiceEntry).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::PathNormalization;
+use crate::request::{Protocol, Request};
+
+use crate::engine::Engine;
+
+use super::replay::{path_class, LineError, LogReader, MALFORMED_SAMPLES};
+
+/// The namespace the suggested resources live in.
+pub const EGRESS_NAMESPACE: &str = "istio-egress";
+/// The egress waypoint's name.
+pub const WAYPOINT: &str = "egress-waypoint";
+/// The waypoint of hosts reached only over TLS or TCP: their port-level rules and the
+/// HTTP rules of other hosts never meet at one proxy.
+pub const OPAQUE_WAYPOINT: &str = "egress-waypoint-tls";
+
+/// The product whose resources are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Vendor {
+    /// Istio (ambient egress waypoint, ServiceEntry, AuthorizationPolicy).
+    #[default]
+    Istio,
+}
+
+impl std::str::FromStr for Vendor {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, String> {
+        match value {
+            "istio" => Ok(Vendor::Istio),
+            other => Err(format!("unsupported vendor `{other}`: expected istio")),
+        }
+    }
+}
+
+/// Options of [`suggest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SuggestOptions {
+    /// The product.
+    pub vendor: Vendor,
+    /// Path segments kept (rule 2 of the module docs).
+    pub generalize: usize,
+}
+
+impl Default for SuggestOptions {
+    fn default() -> Self {
+        SuggestOptions {
+            vendor: Vendor::Istio,
+            generalize: 1,
+        }
+    }
+}
+
+/// One observed request, reduced to what a policy can name. Ordered and hashable so that
+/// sets of them merge (threads, files, Spark partitions).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Observation {
+    /// The sender's principal (`cluster.local/ns/x/sa/y`), `None` for plaintext.
+    pub identity: Option<String>,
+    /// `http`, `tls` or `tcp`.
+    pub protocol: String,
+    /// The host, lower-cased, without port.
+    pub host: String,
+    /// `:authority` as sent (HTTP), else the host.
+    pub authority: String,
+    /// The destination port.
+    pub port: u16,
+    /// Method (HTTP).
+    pub method: Option<String>,
+    /// Path class after generalization (HTTP): exact path or `prefix/*`.
+    pub path: Option<String>,
+}
+
+impl Observation {
+    /// Reduces a request; `None` when Istio would reject it before authorization or it
+    /// names no host.
+    pub fn of(request: &Request, generalize: usize) -> Option<Observation> {
+        let normalized = request.normalize(PathNormalization::default()).ok()?;
+        let host = normalized.host.clone().or_else(|| normalized.sni.clone())?;
+        let identity = normalized
+            .peer_uri
+            .as_deref()
+            .map(|p| p.strip_prefix("spiffe://").unwrap_or(p).to_string());
+        let protocol = match normalized.protocol {
+            Protocol::Http => "http",
+            Protocol::Tls => "tls",
+            Protocol::Tcp => "tcp",
+        };
+        let http = normalized.protocol == Protocol::Http;
+        Some(Observation {
+            identity,
+            protocol: protocol.to_string(),
+            authority: if http {
+                normalized.authority.clone().unwrap_or_else(|| host.clone())
+            } else {
+                host.clone()
+            },
+            host: host.to_ascii_lowercase(),
+            port: normalized.port,
+            method: if http {
+                normalized.method.clone().or(Some("GET".into()))
+            } else {
+                None
+            },
+            path: if http && generalize > 0 {
+                Some(path_class(
+                    normalized.path.as_deref().unwrap_or("/"),
+                    generalize,
+                ))
+            } else {
+                None
+            },
+        })
+    }
+}
+
+/// The answer of [`suggest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suggestion {
+    /// The resources, one multi-document YAML text.
+    pub yaml: String,
+    /// Hosts registered.
+    pub hosts: Vec<String>,
+    /// Number of authorization rules written.
+    pub rules: usize,
+    /// Things a reader should know (port-level rules for TLS/TCP).
+    pub notes: Vec<String>,
+}
+
+/// Writes the smallest policy set that allows exactly `observations` (after
+/// generalization) and nothing else.
+pub fn suggest<'o>(
+    observations: impl IntoIterator<Item = &'o Observation>,
+    options: &SuggestOptions,
+) -> Suggestion {
+    match options.vendor {
+        Vendor::Istio => istio(observations),
+    }
+}
+
+/// A YAML scalar: JSON string syntax is valid YAML.
+fn q(value: &str) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "\"\"".to_string())
+}
+
+fn list(values: &BTreeSet<String>) -> String {
+    let items: Vec<String> = values.iter().map(|v| q(v)).collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// A DNS-1123 name for a host.
+fn resource_name(prefix: &str, host: &str) -> String {
+    let mut name: String = host
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    name = name.trim_matches(|c| c == '-' || c == '.').to_string();
+    if name.is_empty() {
+        name.push_str("host");
+    }
+    let full = format!("{prefix}{name}");
+    full.chars().take(253).collect()
+}
+
+/// An observed HTTP destination: authority, port, path class.
+type Seen = (String, u16, Option<String>);
+
+/// The operation of one HTTP rule.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Operation {
+    methods: BTreeSet<String>,
+    hosts: BTreeSet<String>,
+    ports: BTreeSet<String>,
+    paths: BTreeSet<String>,
+}
+
+#[derive(Default)]
+struct HostTraffic {
+    ports: BTreeMap<u16, &'static str>,
+    /// identity → (authority, port, path) → methods.
+    http: BTreeMap<Option<String>, BTreeMap<Seen, BTreeSet<String>>>,
+    /// port → identities (TLS / TCP).
+    opaque: BTreeMap<u16, BTreeSet<Option<String>>>,
+}
+
+fn istio<'o>(observations: impl IntoIterator<Item = &'o Observation>) -> Suggestion {
+    let mut hosts: BTreeMap<String, HostTraffic> = BTreeMap::new();
+    for o in observations {
+        let traffic = hosts.entry(o.host.clone()).or_default();
+        let protocol = match o.protocol.as_str() {
+            "tls" => "TLS",
+            "tcp" => "TCP",
+            _ => "HTTP",
+        };
+        traffic.ports.entry(o.port).or_insert(protocol);
+        if protocol == "HTTP" {
+            traffic
+                .http
+                .entry(o.identity.clone())
+                .or_default()
+                .entry((o.authority.clone(), o.port, o.path.clone()))
+                .or_default()
+                .insert(o.method.clone().unwrap_or_else(|| "GET".into()));
+        } else {
+            traffic
+                .opaque
+                .entry(o.port)
+                .or_default()
+                .insert(o.identity.clone());
+        }
+    }
+
+    let mut out = String::new();
+    let mut notes = Vec::new();
+    let mut rules_total = 0;
+    out.push_str(&format!(
+        "# Suggested by `egress-policy suggest` from observed traffic: exactly what was seen\n\
+         # leaves, through the egress waypoint; every other destination is unregistered\n\
+         # (REGISTRY_ONLY, 502) and every other request to a registered host is denied (403).\n\
+         apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {EGRESS_NAMESPACE}\n---\n\
+         apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata:\n  name: {WAYPOINT}\n  namespace: {EGRESS_NAMESPACE}\n\
+         spec:\n  gatewayClassName: istio-waypoint\n  listeners:\n  - name: mesh\n    port: 15008\n    protocol: HBONE\n---\n\
+         apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: istio\n  namespace: istio-system\n\
+         data:\n  mesh: |-\n    outboundTrafficPolicy:\n      mode: REGISTRY_ONLY\n"
+    ));
+    if hosts.values().any(|t| t.http.is_empty()) {
+        out.push_str(&format!(
+            "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata:\n  name: {OPAQUE_WAYPOINT}\n  namespace: {EGRESS_NAMESPACE}\n\
+             spec:\n  gatewayClassName: istio-waypoint\n  listeners:\n  - name: mesh\n    port: 15008\n    protocol: HBONE\n"
+        ));
+    }
+    for (host, traffic) in &hosts {
+        let waypoint = if traffic.http.is_empty() {
+            OPAQUE_WAYPOINT
+        } else {
+            WAYPOINT
+        };
+        out.push_str(&format!(
+            "---\napiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: {}\n  namespace: {EGRESS_NAMESPACE}\n  labels:\n    istio.io/use-waypoint: {waypoint}\nspec:\n  hosts:\n  - {}\n  ports:\n",
+            resource_name("", host),
+            q(host)
+        ));
+        for (port, protocol) in &traffic.ports {
+            out.push_str(&format!(
+                "  - number: {port}\n    name: {}-{port}\n    protocol: {protocol}\n",
+                protocol.to_ascii_lowercase()
+            ));
+        }
+        out.push_str("  resolution: DNS\n");
+
+        // Rule 3: per identity, paths with the same methods share a rule; then identities
+        // with identical operations share a rule. `ports` keeps each rule to the HTTP
+        // ports it was observed on (TLS on another port of the host never meets it).
+        let mut operations: BTreeMap<Operation, BTreeSet<Option<String>>> = BTreeMap::new();
+        for (identity, requests) in &traffic.http {
+            let mut by_methods: BTreeMap<&BTreeSet<String>, Vec<&Seen>> = BTreeMap::new();
+            for (request, methods) in requests {
+                by_methods.entry(methods).or_default().push(request);
+            }
+            for (methods, requests) in by_methods {
+                let authorities: BTreeSet<&String> = requests.iter().map(|r| &r.0).collect();
+                // Hosts × paths must stay exact: several authorities with paths split.
+                let groups: Vec<Vec<&Seen>> =
+                    if authorities.len() > 1 && requests.iter().any(|r| r.2.is_some()) {
+                        requests.iter().map(|r| vec![*r]).collect()
+                    } else {
+                        vec![requests]
+                    };
+                for group in groups {
+                    let operation = Operation {
+                        methods: methods.clone(),
+                        hosts: group.iter().map(|r| r.0.clone()).collect(),
+                        ports: group.iter().map(|r| r.1.to_string()).collect(),
+                        paths: group.iter().filter_map(|r| r.2.clone()).collect(),
+                    };
+                    operations
+                        .entry(operation)
+                        .or_default()
+                        .insert(identity.clone());
+                }
+            }
+        }
+        let mut rules = String::new();
+        for (operation, identities) in &operations {
+            rules.push_str(&from_clause(identities));
+            rules.push_str(&format!(
+                "    to:\n    - operation:\n        hosts: {}\n        ports: {}\n        methods: {}\n",
+                list(&operation.hosts),
+                list(&operation.ports),
+                list(&operation.methods)
+            ));
+            if !operation.paths.is_empty() {
+                rules.push_str(&format!("        paths: {}\n", list(&operation.paths)));
+            }
+            rules_total += 1;
+        }
+        for (port, identities) in &traffic.opaque {
+            rules.push_str(&from_clause(identities));
+            rules.push_str(&format!(
+                "    to:\n    - operation:\n        ports: [\"{port}\"]\n"
+            ));
+            if traffic.ports.get(port) == Some(&"TLS") {
+                rules.push_str(&format!(
+                    "    when:\n    - key: connection.sni\n      values: [{}]\n",
+                    q(host)
+                ));
+            } else {
+                notes.push(format!(
+                    "{host}:{port} is TCP: allowed by port for its identities (rule 5)"
+                ));
+            }
+            rules_total += 1;
+        }
+        out.push_str(&format!(
+            "---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: {}\n  namespace: {EGRESS_NAMESPACE}\nspec:\n  targetRefs:\n  - kind: Gateway\n    group: gateway.networking.k8s.io\n    name: {waypoint}\n  action: ALLOW\n  rules:\n{rules}",
+            resource_name("allow-", host)
+        ));
+    }
+    Suggestion {
+        yaml: out,
+        hosts: hosts.keys().cloned().collect(),
+        rules: rules_total,
+        notes,
+    }
+}
+
+fn from_clause(identities: &BTreeSet<Option<String>>) -> String {
+    let named: BTreeSet<String> = identities.iter().flatten().cloned().collect();
+    let mut out = String::new();
+    if !named.is_empty() {
+        out.push_str(&format!(
+            "  - from:\n    - source:\n        principals: {}\n",
+            list(&named)
+        ));
+        if identities.contains(&None) {
+            // Plaintext senders too: a second source, no principal.
+            out.push_str("    - source:\n        notPrincipals: [\"*\"]\n");
+        }
+    } else {
+        out.push_str("  - from:\n    - source:\n        notPrincipals: [\"*\"]\n");
+    }
+    out
+}
+
+/// Distinct observations read from logs, with line counts (mergeable).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observations {
+    /// The distinct observations.
+    pub set: BTreeSet<Observation>,
+    /// Lines read.
+    pub lines: u64,
+    /// Requests read.
+    pub requests: u64,
+    /// Requests left out because `existing` policies already allow them.
+    pub already_allowed: u64,
+    /// Lines that could not be read.
+    pub malformed: u64,
+    /// The first of them.
+    pub malformed_samples: Vec<LineError>,
+}
+
+impl Observations {
+    /// Reads lines (numbered from `first_line`) into the set. With `existing`, requests those policies
+    /// already allow are left out, so the suggestion only adds what is missing.
+    pub fn read<'l>(
+        &mut self,
+        reader: &LogReader,
+        file: &str,
+        first_line: u64,
+        lines: impl IntoIterator<Item = &'l str>,
+        generalize: usize,
+        existing: Option<&Engine>,
+    ) {
+        for (i, line) in lines.into_iter().enumerate() {
+            self.lines += 1;
+            let request = match reader.observe(line).and_then(|o| match o {
+                Some(o) => reader.to_request(&o).map(Some),
+                None => Ok(None),
+            }) {
+                Ok(Some(request)) => request,
+                Ok(None) => continue,
+                Err(message) => {
+                    self.malformed += 1;
+                    if self.malformed_samples.len() < MALFORMED_SAMPLES {
+                        self.malformed_samples.push(LineError {
+                            file: file.to_string(),
+                            line: first_line + i as u64,
+                            message,
+                        });
+                    }
+                    continue;
+                }
+            };
+            self.requests += 1;
+            if let Some(engine) = existing {
+                let prepared = engine.prepare(&request);
+                if engine.decide_prepared(&prepared).allowed() {
+                    self.already_allowed += 1;
+                    continue;
+                }
+            }
+            if let Some(observation) = Observation::of(&request, generalize) {
+                self.set.insert(observation);
+            }
+        }
+    }
+
+    /// Adds `other` into `self`.
+    pub fn merge(&mut self, other: Observations) {
+        self.set.extend(other.set);
+        self.lines += other.lines;
+        self.requests += other.requests;
+        self.already_allowed += other.already_allowed;
+        self.malformed += other.malformed;
+        for sample in other.malformed_samples {
+            if self.malformed_samples.len() < MALFORMED_SAMPLES {
+                self.malformed_samples.push(sample);
+            }
+        }
+    }
+}
