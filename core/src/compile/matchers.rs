@@ -120,6 +120,8 @@ impl SourceCheck {
 #[derive(Debug, Clone)]
 pub(crate) struct CSource {
     checks: Box<[SourceCheck]>,
+    /// See [`CSource::index_keys`].
+    keys: Option<Box<[(u8, String)]>>,
 }
 
 impl CSource {
@@ -167,28 +169,53 @@ impl CSource {
         }
         CSource {
             checks: checks.into_boxed_slice(),
+            keys: source_keys(s),
         }
     }
 
-    /// The exact SPIFFE URIs this source can match, when every positive `principals`
-    /// value is exact (the index key); `None` when any peer might match.
-    pub(crate) fn exact_principals(&self) -> Option<Vec<&str>> {
-        self.checks.iter().find_map(|c| match c {
-            SourceCheck::Principals(f) if !f.values.is_empty() => f
-                .values
-                .iter()
-                .map(|p| match p {
-                    StringPattern::Exact(t) => Some(t.as_str()),
-                    _ => None,
-                })
-                .collect(),
-            _ => None,
-        })
+    /// Index keys under which this source can match (`(tag, text)`, one of which the
+    /// peer must carry), or `None` when any peer might match.
+    pub(crate) fn index_keys(&self) -> Option<&[(u8, String)]> {
+        self.keys.as_deref()
     }
 
     fn matches(&self, req: &Digest, drop_http: bool) -> bool {
         self.checks.iter().all(|c| c.holds(req, drop_http))
     }
+}
+
+/// The most selective positive field of `s` that names whole identity parts, as index
+/// keys: exact `principals`, then the namespaces of `serviceAccounts`, then glob-free
+/// `namespaces`, then exact `trustDomains`. Every key is something a matching peer URI
+/// must contain (see `Compiled::for_each_source_key` for the request side), so keying
+/// only narrows candidates; each is still checked in full.
+fn source_keys(s: &Source) -> Option<Box<[(u8, String)]>> {
+    use super::hash::{TAG_NAMESPACE, TAG_PRINCIPAL, TAG_TRUST_DOMAIN};
+    let plain = |t: &str| !t.is_empty() && !t.contains('/');
+    let principals = s.principals.values.iter().map(|p| match p {
+        StringPattern::Exact(t) => Some((TAG_PRINCIPAL, t.clone())),
+        _ => None,
+    });
+    let accounts = s.service_accounts.values.iter().map(|a| {
+        plain(&a.namespace).then(|| (TAG_NAMESPACE, a.namespace.clone()))
+    });
+    let namespaces = s.namespaces.values.iter().map(|n| {
+        (plain(&n.glob) && !n.glob.contains('*')).then(|| (TAG_NAMESPACE, n.glob.clone()))
+    });
+    let domains = s
+        .trust_domains
+        .values
+        .iter()
+        .map(|d| match StringPattern::parse(&d.value) {
+            StringPattern::Exact(td) if plain(&td) => Some((TAG_TRUST_DOMAIN, td)),
+            _ => None,
+        });
+    let all = |keys: Option<Vec<(u8, String)>>| keys.filter(|k| !k.is_empty());
+    all(principals.collect())
+        .or_else(|| all(accounts.collect()))
+        .or_else(|| all(namespaces.collect()))
+        .or_else(|| all(domains.collect()))
+        .map(Vec::into_boxed_slice)
 }
 
 /// The nine methods with a bit each; others fall back to string patterns.

@@ -21,11 +21,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::model::{Action, GatewayKind, Labels, Model, ResourceRef, Scope, StringPattern, Vendor};
-use crate::request::Request;
+use crate::request::{Normalized, Request};
 use crate::road::End;
 
 use matchers::{labels_subset, CRule};
 pub use prepare::{Digest, Prepared};
+use prepare::{RoadKey, RouteReads, Walked};
 use verdict::Decided;
 pub use verdict::{CustomNote, Verdict, VerdictRoute, VerdictTls};
 
@@ -85,32 +86,69 @@ enum Attachment {
     Mixed,
 }
 
-use hash::{ANY, TAG_EXACT_HOST, TAG_HOST_SUFFIX, TAG_PRINCIPAL};
+use hash::ANY;
 
-/// Candidate rules keyed by (host key, principal key), flattened: one table of ranges into
-/// one posting array. Keys are hashes, so the index is lossy on purpose: a collision only
-/// adds candidates, and every candidate is checked in full.
+/// A two-probe Bloom filter over 64-bit keys: most probes of a request (host suffixes
+/// nobody wrote, principals without own rules) stop here, in a table small enough for
+/// the CPU cache, instead of missing in a big one.
+#[derive(Debug, Clone, Default)]
+struct Bloom {
+    words: Vec<u64>,
+    mask: u64,
+}
+
+impl Bloom {
+    fn with_keys(keys: impl ExactSizeIterator<Item = u64>) -> Self {
+        let bits = (keys.len().max(64) * 12).next_power_of_two();
+        let mut bloom = Bloom {
+            words: vec![0; bits / 64],
+            mask: (bits as u64) - 1,
+        };
+        for key in keys {
+            for bit in bloom.bits(key) {
+                if let Some(word) = bloom.words.get_mut((bit / 64) as usize) {
+                    *word |= 1 << (bit % 64);
+                }
+            }
+        }
+        bloom
+    }
+
+    #[inline]
+    fn bits(&self, key: u64) -> [u64; 2] {
+        [key & self.mask, (key >> 32 ^ key.rotate_left(17)) & self.mask]
+    }
+
+    #[inline]
+    fn maybe_contains(&self, key: u64) -> bool {
+        self.bits(key).iter().all(|bit| {
+            self.words
+                .get((bit / 64) as usize)
+                .is_some_and(|word| word & (1 << (bit % 64)) != 0)
+        })
+    }
+}
+
+/// Candidate rules keyed by (host key, source key, scope key), flattened: one table of
+/// ranges into one posting array. Keys are hashes, so the index is lossy on purpose: a
+/// collision only adds candidates, and every candidate is checked in full.
 #[derive(Debug, Clone, Default)]
 struct PostingIndex {
     slots: HashMap<u64, (u32, u32), hash::IdentityBuild>,
     postings: Vec<u32>,
-    /// A two-probe Bloom filter over the keys: most probes of a request (host suffixes
-    /// nobody wrote, principals without own rules) stop here, in a table small enough
-    /// for the CPU cache, instead of missing in the big one.
-    bloom: Vec<u64>,
-    bloom_mask: u64,
+    bloom: Bloom,
 }
 
 impl PostingIndex {
     fn build(mut pairs: Vec<(u64, u32)>) -> Self {
         pairs.sort_unstable();
         pairs.dedup();
-        let bits = (pairs.len().max(64) * 12).next_power_of_two();
+        let mut keys: Vec<u64> = pairs.iter().map(|(k, _)| *k).collect();
+        keys.dedup();
         let mut index = PostingIndex {
-            slots: HashMap::with_capacity_and_hasher(pairs.len() / 2 + 1, hash::IdentityBuild),
+            slots: HashMap::with_capacity_and_hasher(keys.len(), hash::IdentityBuild),
             postings: Vec::with_capacity(pairs.len()),
-            bloom: vec![0; bits / 64],
-            bloom_mask: (bits as u64) - 1,
+            bloom: Bloom::with_keys(keys.into_iter()),
         };
         let mut start = 0usize;
         while let Some(&(key, _)) = pairs.get(start) {
@@ -128,37 +166,14 @@ impl PostingIndex {
             );
             let len = u32::try_from(end - start).unwrap_or(u32::MAX);
             index.slots.insert(key, (offset, len));
-            for bit in index.bloom_bits(key) {
-                if let Some(word) = index.bloom.get_mut((bit / 64) as usize) {
-                    *word |= 1 << (bit % 64);
-                }
-            }
             start = end;
         }
-        index.slots.shrink_to_fit();
         index
     }
 
     #[inline]
-    fn bloom_bits(&self, key: u64) -> [u64; 2] {
-        [
-            key & self.bloom_mask,
-            (key >> 32 ^ key.rotate_left(17)) & self.bloom_mask,
-        ]
-    }
-
-    #[inline]
-    fn maybe_contains(&self, key: u64) -> bool {
-        self.bloom_bits(key).iter().all(|bit| {
-            self.bloom
-                .get((bit / 64) as usize)
-                .is_some_and(|word| word & (1 << (bit % 64)) != 0)
-        })
-    }
-
-    #[inline]
     fn visit(&self, key: u64, f: &mut impl FnMut(u32)) {
-        if !self.maybe_contains(key) {
+        if !self.bloom.maybe_contains(key) {
             return;
         }
         if let Some(&(offset, len)) = self.slots.get(&key) {
@@ -168,6 +183,21 @@ impl PostingIndex {
             }
         }
     }
+
+    /// The largest posting list (the worst case a probe can scan).
+    fn longest(&self) -> usize {
+        self.slots.values().map(|(_, len)| *len as usize).max().unwrap_or(0)
+    }
+}
+
+/// Which key forms the compiled rules use, so a request derives only those.
+#[derive(Debug, Clone, Copy, Default)]
+struct KeyForms {
+    dot_suffix: bool,
+    head: bool,
+    tail: bool,
+    namespace: bool,
+    trust_domain: bool,
 }
 
 /// What the ALLOW policies attached at a point look like.
@@ -211,8 +241,18 @@ impl PointSummary {
 pub struct Compiled {
     policies: Vec<CPolicy>,
     rules: Vec<CRule>,
+    /// HTTP candidates by (host key, source key, scope key).
     http: PostingIndex,
-    tcp_rules: Vec<u32>,
+    /// TCP/TLS candidates by (source key, scope key): `hosts` are not visible there.
+    tcp: PostingIndex,
+    /// Every host key some rule is indexed under (request host keys outside it are
+    /// skipped before any pair is probed).
+    host_filter: Bloom,
+    /// Every source key some rule is indexed under.
+    source_filter: Bloom,
+    /// Every scope key some rule is indexed under.
+    scope_filter: Bloom,
+    forms: KeyForms,
     custom_policies: Vec<u32>,
     dry_run_policies: Vec<u32>,
     point_allow_policies: Vec<u32>,
@@ -224,6 +264,11 @@ pub struct Compiled {
     /// Enforcement points computed on first sight by `Engine::prepare` (so `decide` never
     /// scans the policies for them), keyed by namespace, labels and gateway resources.
     dynamic_points: std::sync::RwLock<HashMap<PointKey, Arc<PointInfo>, hash::FxBuild>>,
+    /// The road memo: walked roads by what the road reads of a request (up to [`ROADS`]
+    /// keys; beyond that walked per request). `road::walk` stays the reference.
+    roads: std::sync::RwLock<RoadMemo>,
+    /// What route matches read (the memo key includes only those attributes).
+    route_reads: RouteReads,
     /// Per registry entry: whether it is a Gloo entry (scope of workspace-wide policies).
     gloo_service: Vec<bool>,
     /// Policies with recorded assumptions (`Model::assumptions`), in model order.
@@ -382,32 +427,39 @@ impl Compiled {
         }
 
         let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(rules.len());
-        let mut tcp_rules = Vec::new();
+        let mut tcp_pairs: Vec<(u64, u32)> = Vec::new();
+        let (mut host_set, mut source_set, mut scope_set) = (Vec::new(), Vec::new(), Vec::new());
+        let mut forms = KeyForms::default();
         for (id, rule) in rules.iter().enumerate() {
             let id = u32::try_from(id).unwrap_or(u32::MAX);
-            let narrows = policies
-                .get(rule.policy as usize)
-                .is_some_and(|p| matches!(p.class, Class::Allow | Class::Custom));
+            let policy = policies.get(rule.policy as usize);
+            let narrows = policy.is_some_and(|p| matches!(p.class, Class::Allow | Class::Custom));
+            let scopes = policy.map_or_else(|| vec![ANY], scope_keys);
+            let sources = source_keys(rule, &mut forms);
             if !(narrows && rule.http_only) {
-                tcp_rules.push(id);
+                for src in &sources {
+                    tcp_pairs.extend(scopes.iter().map(|sc| (hash::combine(ANY, *src, *sc), id)));
+                }
             }
-            let principals: Vec<u64> = match principal_keys(rule) {
-                Some(keys) => keys
-                    .iter()
-                    .map(|k| hash::key_hash(TAG_PRINCIPAL, k))
-                    .collect(),
-                None => vec![ANY],
-            };
-            for key in host_keys(rule) {
-                let host = match key {
-                    HostKey::Exact(h) => hash::key_hash(TAG_EXACT_HOST, &h),
-                    HostKey::DotSuffix(s) => hash::key_hash(TAG_HOST_SUFFIX, &s),
-                    HostKey::Any => ANY,
-                };
-                pairs.extend(principals.iter().map(|p| (hash::pair(host, *p), id)));
+            for host in host_keys(rule, &mut forms) {
+                for src in &sources {
+                    pairs.extend(scopes.iter().map(|sc| (hash::combine(host, *src, *sc), id)));
+                }
+                host_set.push(host);
             }
+            source_set.extend(sources.iter().copied());
+            scope_set.extend(scopes.iter().copied());
         }
+        let filter = |mut keys: Vec<u64>| {
+            keys.sort_unstable();
+            keys.dedup();
+            Bloom::with_keys(keys.into_iter())
+        };
+        let host_filter = filter(host_set);
+        let source_filter = filter(source_set);
+        let scope_filter = filter(scope_set);
         let http = PostingIndex::build(pairs);
+        let tcp = PostingIndex::build(tcp_pairs);
 
         let index_of = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
         let dry_run_policies = (0..policies.len())
@@ -450,7 +502,11 @@ impl Compiled {
             policies,
             rules,
             http,
-            tcp_rules,
+            tcp,
+            host_filter,
+            source_filter,
+            scope_filter,
+            forms,
             custom_policies,
             dry_run_policies,
             point_allow_policies,
@@ -458,6 +514,8 @@ impl Compiled {
             service_allow_policies,
             id: NEXT_ENGINE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             dynamic_points: std::sync::RwLock::new(HashMap::default()),
+            roads: std::sync::RwLock::new(RoadMemo::default()),
+            route_reads: RouteReads::of(model),
             gloo_service,
             assuming: {
                 let ids: std::collections::HashSet<&ResourceRef> =
@@ -528,6 +586,38 @@ impl Compiled {
             }
         }
         info
+    }
+
+    /// The road of `n` (with its route and enforcement point) from the memo, walking it
+    /// on first sight.
+    pub(crate) fn walked(&self, model: &Model, n: &Normalized) -> Walked {
+        let reads = self.route_reads;
+        let hash = RoadKey::hash(n, reads);
+        if let Ok(memo) = self.roads.read() {
+            if let Some(found) = memo
+                .entries
+                .get(&hash)
+                .and_then(|list| list.iter().find(|(key, _)| key.same(n, reads)))
+            {
+                return found.1.clone();
+            }
+        }
+        let walked = prepare::walk(model, self, n);
+        if let Ok(mut memo) = self.roads.write() {
+            if memo.len < ROADS {
+                let list = memo.entries.entry(hash).or_default();
+                if !list.iter().any(|(key, _)| key.same(n, reads)) {
+                    list.push((RoadKey::of(n, reads), walked.clone()));
+                    memo.len += 1;
+                }
+            }
+        }
+        walked
+    }
+
+    /// How many roads the memo holds.
+    pub fn memoized_roads(&self) -> usize {
+        self.roads.read().map_or(0, |m| m.len)
     }
 
     /// Appends the recorded assumptions of the policies attached where `digest` is
@@ -741,19 +831,7 @@ impl Compiled {
                 best.record(p.class, id, p.dry_run);
             }
         };
-        if req.is_tcp {
-            self.tcp_rules.iter().for_each(|id| visit(*id));
-        } else {
-            let principal = req.principal_key;
-            let mut probe = |host: u64| {
-                self.http.visit(hash::pair(host, principal), &mut visit);
-                if principal != ANY {
-                    self.http.visit(hash::pair(host, ANY), &mut visit);
-                }
-            };
-            req.host_keys.iter().for_each(|h| probe(*h));
-            probe(ANY);
-        }
+        self.candidates(req, point.namespace, &mut visit);
 
         // Which ALLOW policies attach: cached per point, plus the few that depend on the
         // registry entry.
@@ -819,6 +897,115 @@ impl Compiled {
         )
     }
 
+    /// Calls `visit` with every candidate rule of `req` enforced in `namespace` (a
+    /// superset of the rules that can match and attach; some more than once).
+    fn candidates(&self, req: &Digest, namespace: &str, visit: &mut impl FnMut(u32)) {
+        let mut sources = KeyBuf::default();
+        self.for_each_source_key(req, &mut |k| sources.push(k));
+        let scope = hash::key_hash(hash::TAG_SCOPE, namespace);
+        let scopes = [ANY, scope];
+        let scopes = if self.scope_filter.maybe_contains(scope) {
+            &scopes[..]
+        } else {
+            &scopes[..1]
+        };
+        let mut probe = |host: u64, src: u64| {
+            for sc in scopes {
+                let index = if req.is_tcp { &self.tcp } else { &self.http };
+                index.visit(hash::combine(host, src, *sc), visit);
+            }
+        };
+        let mut per_host = |host: u64| {
+            if sources.overflow {
+                self.for_each_source_key(req, &mut |src| probe(host, src));
+            } else {
+                sources.keys().iter().for_each(|src| probe(host, *src));
+            }
+        };
+        if req.is_tcp {
+            per_host(ANY);
+        } else {
+            self.for_each_host_key(req.authority_lower.as_deref(), &mut per_host);
+        }
+    }
+
+    /// The host keys of `authority` that some rule is indexed under ("any" included).
+    fn for_each_host_key(&self, authority: Option<&str>, f: &mut impl FnMut(u64)) {
+        f(ANY);
+        let Some(authority) = authority else {
+            return;
+        };
+        let mut keep = |key: u64| {
+            if self.host_filter.maybe_contains(key) {
+                f(key);
+            }
+        };
+        keep(hash::key_hash(hash::TAG_EXACT_HOST, authority));
+        if self.forms.dot_suffix {
+            for (at, _) in authority.match_indices('.') {
+                if let Some(tail) = authority.get(at..) {
+                    keep(hash::key_hash(hash::TAG_HOST_SUFFIX, tail));
+                }
+            }
+        }
+        let bytes = authority.as_bytes();
+        for n in 1..=bytes.len().min(hash::AFFIX) {
+            if self.forms.head {
+                if let Some(head) = bytes.get(..n) {
+                    keep(hash::key_hash_bytes(hash::TAG_HOST_HEAD, head));
+                }
+            }
+            if self.forms.tail {
+                if let Some(tail) = bytes.get(bytes.len() - n..) {
+                    keep(hash::key_hash_bytes(hash::TAG_HOST_TAIL, tail));
+                }
+            }
+        }
+    }
+
+    /// The source keys of the request's peer that some rule is indexed under ("any"
+    /// included): its URI, every `/ns/<name>/` segment, its trust domain.
+    fn for_each_source_key(&self, req: &Digest, f: &mut impl FnMut(u64)) {
+        f(ANY);
+        let Some(uri) = req.normalized.peer_uri.as_deref() else {
+            return;
+        };
+        let mut keep = |key: u64| {
+            if self.source_filter.maybe_contains(key) {
+                f(key);
+            }
+        };
+        keep(hash::key_hash(hash::TAG_PRINCIPAL, uri));
+        let bytes = uri.as_bytes();
+        if self.forms.namespace {
+            for (at, window) in bytes.windows(4).enumerate() {
+                if window != b"/ns/" {
+                    continue;
+                }
+                let rest = bytes.get(at + 4..).unwrap_or_default();
+                if let Some(end) = rest.iter().position(|b| *b == b'/') {
+                    keep(hash::key_hash_bytes(
+                        hash::TAG_NAMESPACE,
+                        rest.get(..end).unwrap_or_default(),
+                    ));
+                }
+            }
+        }
+        if self.forms.trust_domain {
+            if let Some(rest) = uri.strip_prefix("spiffe://") {
+                if let Some((domain, _)) = rest.split_once('/') {
+                    keep(hash::key_hash(hash::TAG_TRUST_DOMAIN, domain));
+                }
+            }
+        }
+    }
+
+    /// The longest candidate list one index probe can return (for `explain`-style
+    /// diagnostics and the benches).
+    pub fn longest_posting(&self) -> usize {
+        self.http.longest().max(self.tcp.longest())
+    }
+
     fn any_dry_run_attached(&self, model: &Model, point: &Point, service: Option<usize>) -> bool {
         // Dry-run policies are rare; a scan only over them keeps this exact.
         self.dry_run_policies.iter().any(|pi| {
@@ -828,6 +1015,41 @@ impl Compiled {
         })
     }
 }
+
+/// A few source keys of one request, without allocating.
+#[derive(Debug, Default)]
+struct KeyBuf {
+    buf: [u64; 8],
+    len: usize,
+    /// More keys than fit: callers recompute them instead.
+    overflow: bool,
+}
+
+impl KeyBuf {
+    fn push(&mut self, key: u64) {
+        match self.buf.get_mut(self.len) {
+            Some(slot) => {
+                *slot = key;
+                self.len += 1;
+            }
+            None => self.overflow = true,
+        }
+    }
+
+    fn keys(&self) -> &[u64] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// Walked roads by key hash (collisions share a list).
+#[derive(Debug, Default)]
+struct RoadMemo {
+    entries: HashMap<u64, Vec<(RoadKey, Walked)>, hash::IdentityBuild>,
+    len: usize,
+}
+
+/// How many distinct roads (see `RoadKey`) an engine remembers.
+pub const ROADS: usize = 16_384;
 
 /// How many distinct non-gateway request workloads an engine remembers.
 pub const DYNAMIC_POINTS: usize = 4096;
@@ -928,47 +1150,89 @@ impl Best {
     }
 }
 
-/// Index keys for the host dimension.
-enum HostKey {
-    Exact(String),
-    DotSuffix(String),
-    Any,
-}
-
-/// Every host bucket under which `rule` can match: its operations' host values, or "any"
-/// when an operation leaves the host open or uses a non-indexable form.
-fn host_keys(rule: &CRule) -> Vec<HostKey> {
+/// Every host key under which `rule` can match: its operations' host values (exact,
+/// `.suffix`, the first or last [`hash::AFFIX`] bytes of other affixes), or "any" when an
+/// operation leaves the host open or allows every host (`*`).
+fn host_keys(rule: &CRule, forms: &mut KeyForms) -> Vec<u64> {
     let Some(ops) = &rule.to else {
-        return vec![HostKey::Any];
+        return vec![ANY];
     };
     let mut keys = Vec::new();
     for op in ops {
         if op.host_values().is_empty() {
-            return vec![HostKey::Any];
+            return vec![ANY];
         }
         for value in op.host_values() {
-            match value {
-                StringPattern::Exact(h) => keys.push(HostKey::Exact(h.clone())),
+            keys.push(match value {
+                StringPattern::Exact(h) => hash::key_hash(hash::TAG_EXACT_HOST, h),
                 StringPattern::Suffix(s) if s.starts_with('.') => {
-                    keys.push(HostKey::DotSuffix(s.clone()))
+                    forms.dot_suffix = true;
+                    hash::key_hash(hash::TAG_HOST_SUFFIX, s)
                 }
-                _ => return vec![HostKey::Any],
-            }
+                StringPattern::Suffix(s) => {
+                    forms.tail = true;
+                    let bytes = s.as_bytes();
+                    let tail = bytes.get(bytes.len().saturating_sub(hash::AFFIX)..);
+                    hash::key_hash_bytes(hash::TAG_HOST_TAIL, tail.unwrap_or_default())
+                }
+                StringPattern::Prefix(p) => {
+                    forms.head = true;
+                    let bytes = p.as_bytes();
+                    let head = bytes.get(..bytes.len().min(hash::AFFIX));
+                    hash::key_hash_bytes(hash::TAG_HOST_HEAD, head.unwrap_or_default())
+                }
+                StringPattern::Presence => return vec![ANY],
+            });
         }
     }
+    keys.sort_unstable();
+    keys.dedup();
     keys
 }
 
-/// Exact peer URIs under which `rule` can match, or `None` for "any peer".
-fn principal_keys(rule: &CRule) -> Option<Vec<&str>> {
-    let sources = rule.from.as_ref()?;
+/// Source keys under which `rule` can match (see `CSource::index_keys`), or "any" when
+/// some source of it may match any peer.
+fn source_keys(rule: &CRule, forms: &mut KeyForms) -> Vec<u64> {
+    let Some(sources) = &rule.from else {
+        return vec![ANY];
+    };
     let mut keys = Vec::new();
     for source in sources {
-        keys.extend(source.exact_principals()?);
+        let Some(list) = source.index_keys() else {
+            return vec![ANY];
+        };
+        for (tag, text) in list {
+            forms.namespace |= *tag == hash::TAG_NAMESPACE;
+            forms.trust_domain |= *tag == hash::TAG_TRUST_DOMAIN;
+            keys.push(hash::key_hash(*tag, text));
+        }
     }
-    keys.sort();
+    keys.sort_unstable();
     keys.dedup();
-    Some(keys)
+    keys
+}
+
+/// Enforcement-point namespaces where a policy can attach, or "any": a selector policy
+/// outside the root namespace attaches only in its own namespace, a policy targeting only
+/// gateways only in theirs.
+fn scope_keys(p: &CPolicy) -> Vec<u64> {
+    match &p.scope {
+        CScope::Selector(_) if !p.in_root => vec![hash::key_hash(hash::TAG_SCOPE, &p.namespace)],
+        CScope::TargetRefs {
+            gateways,
+            waypoint_class: false,
+            services,
+        } if services.is_empty() => {
+            let mut keys: Vec<u64> = gateways
+                .iter()
+                .map(|(_, ns)| hash::key_hash(hash::TAG_SCOPE, ns))
+                .collect();
+            keys.sort_unstable();
+            keys.dedup();
+            keys
+        }
+        _ => vec![ANY],
+    }
 }
 
 /// Compiles, then decides a request end to end (convenience for callers holding a
