@@ -1,6 +1,6 @@
 //! Request pre-digestion: everything `decide` needs, computed once per request.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -9,7 +9,8 @@ use crate::model::{Labels, Model};
 use crate::request::{Malformed, Normalized, Protocol, Request, Workload};
 use crate::road::{self, End, Road};
 
-use super::hash::FxHasher;
+
+use super::hash::{self, FxHasher};
 use super::matchers::method_bit;
 use super::{Compiled, PointInfo};
 
@@ -294,6 +295,92 @@ impl Digest {
             is_tcp: normalized.protocol != Protocol::Http,
             account_labels,
             normalized,
+        }
+    }
+}
+
+/// Walked roads by key hash (collisions share a list).
+#[derive(Debug, Default)]
+pub(crate) struct RoadMemo {
+    entries: HashMap<u64, Vec<(RoadKey, Walked)>, hash::IdentityBuild>,
+    len: usize,
+}
+
+/// How many distinct roads (see `RoadKey`) an engine remembers.
+pub const ROADS: usize = 16_384;
+
+impl Compiled {
+    /// The road of `n` (with its route and enforcement point) from the memo, walking it
+    /// on first sight.
+    pub(crate) fn walked(&self, model: &Model, n: &Normalized) -> Walked {
+        let reads = self.route_reads;
+        let hash = RoadKey::hash(n, reads);
+        if let Ok(memo) = self.roads.read() {
+            if let Some(found) = memo
+                .entries
+                .get(&hash)
+                .and_then(|list| list.iter().find(|(key, _)| key.same(n, reads)))
+            {
+                return found.1.clone();
+            }
+        }
+        let walked = walk(model, self, n);
+        if let Ok(mut memo) = self.roads.write() {
+            if memo.len < ROADS {
+                let list = memo.entries.entry(hash).or_default();
+                if !list.iter().any(|(key, _)| key.same(n, reads)) {
+                    list.push((RoadKey::of(n, reads), walked.clone()));
+                    memo.len += 1;
+                }
+            }
+        }
+        walked
+    }
+
+    /// How many roads the memo holds.
+    pub fn memoized_roads(&self) -> usize {
+        self.roads.read().map_or(0, |m| m.len)
+    }
+
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::{generate_profile, Layout, Profile};
+    use crate::Engine;
+
+    fn digest(p: &Prepared) -> &Digest {
+        match p {
+            Prepared::Ready(d) => d,
+            Prepared::Malformed(m) => panic!("malformed: {}", m.0),
+        }
+    }
+
+    #[test]
+    fn memoized_roads_equal_fresh_walks_and_are_reused() {
+        for profile in [Profile::Gateways, Profile::Conditions, Profile::Mixed] {
+            let w = generate_profile(200, 5, profile, Layout::Files);
+            let engine = Engine::from_files(w.files.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let model = engine.model();
+            let compiled = Compiled::new(model);
+            for request in &w.requests {
+                let fresh = Prepared::new(request, model);
+                let memo = Prepared::for_engine(request, model, &compiled);
+                let (fresh, memo) = (digest(&fresh), digest(&memo));
+                assert_eq!(fresh.road, memo.road, "{profile}: {request:?}");
+                assert_eq!(fresh.route, memo.route, "{profile}: {request:?}");
+                assert_eq!(fresh.normalized.port, memo.normalized.port);
+                assert_eq!(fresh.normalized.jwt, memo.normalized.jwt);
+            }
+            let roads = compiled.memoized_roads();
+            assert!(roads > 0 && roads < w.requests.len(), "{profile}: {roads}");
+            for request in &w.requests {
+                let again = Prepared::for_engine(request, model, &compiled);
+                assert!(digest(&again).point.is_some());
+            }
+            assert_eq!(compiled.memoized_roads(), roads, "{profile}: no new walks");
         }
     }
 }
