@@ -80,7 +80,10 @@ where
     T: Clone,
 {
     match std::env::var(name) {
-        Ok(text) => text.split(',').filter_map(|v| v.trim().parse().ok()).collect(),
+        Ok(text) => text
+            .split(',')
+            .filter_map(|v| v.trim().parse().ok())
+            .collect(),
         Err(_) => default.to_vec(),
     }
 }

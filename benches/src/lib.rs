@@ -112,7 +112,9 @@ impl HostMapBaseline {
 
 fn source_matches(source: &Source, uri: &str) -> bool {
     source.principals.holds(|p| p.matches(uri))
-        && source.namespaces.holds(|n| n.matches_uri(&format!("spiffe://{uri}")))
+        && source
+            .namespaces
+            .holds(|n| n.matches_uri(&format!("spiffe://{uri}")))
 }
 
 fn rule_matches(rule: &Rule, principal: &str, request: &Request) -> bool {

@@ -170,7 +170,12 @@ pub struct BenchArgs {
     pub seed: u64,
     /// Shape of the generated workload: today, principals, namespaces, any-source,
     /// wildcards, deny, gateways, conditions, notx, mixed.
-    #[arg(long = "profile", value_name = "P", default_value = "today", requires = "generate")]
+    #[arg(
+        long = "profile",
+        value_name = "P",
+        default_value = "today",
+        requires = "generate"
+    )]
     pub profile: egress_policy::workload::Profile,
     /// Write the generated policies as one `kind: List` file instead of files of 250.
     #[arg(long = "list", requires = "generate")]

@@ -220,10 +220,9 @@ mod tests {
     #[test]
     fn prepare_timing_covers_every_request_kind() {
         let workload = crate::workload::generate(50, 9);
-        let engine = crate::Engine::from_files(
-            workload.files.iter().map(|(n, t)| (n.as_str(), t.as_str())),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        let engine =
+            crate::Engine::from_files(workload.files.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+                .unwrap_or_else(|e| panic!("{e}"));
         let (prepare, both) = time_prepare(&engine, &workload.requests, 320);
         assert_eq!(prepare.samples, 20);
         assert_eq!(both.samples, 20);

@@ -74,11 +74,7 @@ static INSTALLED: std::sync::RwLock<Option<Limits>> = std::sync::RwLock::new(Non
 impl Limits {
     /// The limits every load uses now.
     pub fn current() -> Limits {
-        INSTALLED
-            .read()
-            .ok()
-            .and_then(|l| *l)
-            .unwrap_or_default()
+        INSTALLED.read().ok().and_then(|l| *l).unwrap_or_default()
     }
 
     /// Makes these the limits of every later load in this process.
@@ -94,7 +90,9 @@ impl Limits {
         budget.max_documents = self.max_documents;
         // Without aliases a node takes at least one byte: these grow with the input.
         budget.max_nodes = budget.max_nodes.max(bytes.saturating_add(1024));
-        budget.max_events = budget.max_events.max(bytes.saturating_mul(2).saturating_add(1024));
+        budget.max_events = budget
+            .max_events
+            .max(bytes.saturating_mul(2).saturating_add(1024));
         budget.max_total_scalar_bytes = budget.max_total_scalar_bytes.max(bytes);
         budget.max_reader_input_bytes = Some(self.max_file_bytes);
         budget.max_anchors = budget.max_anchors.max(bytes / 16);
@@ -424,7 +422,11 @@ mod tests {
             bomb.push_str(&format!("l{level}: &l{level} [{refs}]\n"));
         }
         let err = parse_documents("bomb.yaml", &bomb).unwrap_err();
-        assert!(err.message.contains("alias") || err.message.contains("budget"), "{}", err.message);
+        assert!(
+            err.message.contains("alias") || err.message.contains("budget"),
+            "{}",
+            err.message
+        );
         // Limits are configurable per call.
         let small = Limits {
             max_file_bytes: 10,

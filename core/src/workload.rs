@@ -260,8 +260,14 @@ mod tests {
                     .iter()
                     .map(|r| engine.decide(r).status)
                     .collect();
-                assert!(statuses.contains(&200), "{profile} {layout:?}: no allowed request");
-                assert!(statuses.contains(&403), "{profile} {layout:?}: no denied request");
+                assert!(
+                    statuses.contains(&200),
+                    "{profile} {layout:?}: no allowed request"
+                );
+                assert!(
+                    statuses.contains(&403),
+                    "{profile} {layout:?}: no denied request"
+                );
             }
         }
     }

@@ -55,7 +55,10 @@ impl Bloom {
 
     #[inline]
     fn bits(&self, key: u64) -> [u64; 2] {
-        [key & self.mask, (key >> 32 ^ key.rotate_left(17)) & self.mask]
+        [
+            key & self.mask,
+            (key >> 32 ^ key.rotate_left(17)) & self.mask,
+        ]
     }
 
     #[inline]
@@ -125,7 +128,11 @@ impl PostingIndex {
 
     /// The largest posting list (the worst case a probe can scan).
     fn longest(&self) -> usize {
-        self.slots.values().map(|(_, len)| *len as usize).max().unwrap_or(0)
+        self.slots
+            .values()
+            .map(|(_, len)| *len as usize)
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -159,38 +166,38 @@ pub(crate) struct Index {
 impl Index {
     /// Files every rule (rule ids are positions in `rules`).
     pub(crate) fn build(rules: &[CRule], policies: &[CPolicy]) -> Self {
-    let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(rules.len());
-    let mut tcp_pairs: Vec<(u64, u32)> = Vec::new();
-    let (mut host_set, mut source_set, mut scope_set) = (Vec::new(), Vec::new(), Vec::new());
-    let mut forms = KeyForms::default();
-    for (id, rule) in rules.iter().enumerate() {
-        let id = u32::try_from(id).unwrap_or(u32::MAX);
-        let policy = policies.get(rule.policy as usize);
-        let narrows = policy.is_some_and(|p| matches!(p.class, Class::Allow | Class::Custom));
-        let scopes = policy.map_or_else(|| vec![ANY], scope_keys);
-        let sources = source_keys(rule, &mut forms);
-        if !(narrows && rule.http_only) {
-            for src in &sources {
-                tcp_pairs.extend(scopes.iter().map(|sc| (hash::combine(ANY, *src, *sc), id)));
+        let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(rules.len());
+        let mut tcp_pairs: Vec<(u64, u32)> = Vec::new();
+        let (mut host_set, mut source_set, mut scope_set) = (Vec::new(), Vec::new(), Vec::new());
+        let mut forms = KeyForms::default();
+        for (id, rule) in rules.iter().enumerate() {
+            let id = u32::try_from(id).unwrap_or(u32::MAX);
+            let policy = policies.get(rule.policy as usize);
+            let narrows = policy.is_some_and(|p| matches!(p.class, Class::Allow | Class::Custom));
+            let scopes = policy.map_or_else(|| vec![ANY], scope_keys);
+            let sources = source_keys(rule, &mut forms);
+            if !(narrows && rule.http_only) {
+                for src in &sources {
+                    tcp_pairs.extend(scopes.iter().map(|sc| (hash::combine(ANY, *src, *sc), id)));
+                }
             }
-        }
-        for host in host_keys(rule, &mut forms) {
-            for src in &sources {
-                pairs.extend(scopes.iter().map(|sc| (hash::combine(host, *src, *sc), id)));
+            for host in host_keys(rule, &mut forms) {
+                for src in &sources {
+                    pairs.extend(scopes.iter().map(|sc| (hash::combine(host, *src, *sc), id)));
+                }
+                host_set.push(host);
             }
-            host_set.push(host);
+            source_set.extend(sources.iter().copied());
+            scope_set.extend(scopes.iter().copied());
         }
-        source_set.extend(sources.iter().copied());
-        scope_set.extend(scopes.iter().copied());
-    }
-    let filter = |mut keys: Vec<u64>| {
-        keys.sort_unstable();
-        keys.dedup();
-        Bloom::with_keys(keys.into_iter())
-    };
-    let host_filter = filter(host_set);
-    let source_filter = filter(source_set);
-    let scope_filter = filter(scope_set);
+        let filter = |mut keys: Vec<u64>| {
+            keys.sort_unstable();
+            keys.dedup();
+            Bloom::with_keys(keys.into_iter())
+        };
+        let host_filter = filter(host_set);
+        let source_filter = filter(source_set);
+        let scope_filter = filter(scope_set);
         Index {
             http: PostingIndex::build(pairs),
             tcp: PostingIndex::build(tcp_pairs),
@@ -308,7 +315,6 @@ impl Index {
             }
         }
     }
-
 }
 
 /// A few source keys of one request, without allocating.
@@ -438,7 +444,10 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{e}"));
             let compiled = Compiled::new(engine.model());
             let longest = compiled.index.http.longest();
-            assert!(longest <= 40, "{profile}: a probe can return {longest} rules");
+            assert!(
+                longest <= 40,
+                "{profile}: a probe can return {longest} rules"
+            );
         }
     }
 }

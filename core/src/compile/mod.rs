@@ -26,9 +26,9 @@ use crate::request::Request;
 use crate::road::End;
 
 use matchers::{labels_subset, CRule};
+pub use prepare::ROADS;
 pub use prepare::{Digest, Prepared};
 use prepare::{RoadMemo, RouteReads};
-pub use prepare::ROADS;
 use verdict::Decided;
 pub use verdict::{CustomNote, Verdict, VerdictRoute, VerdictTls};
 
@@ -236,6 +236,7 @@ impl Compiled {
 
         let mut policies = Vec::with_capacity(model.policies.len());
         let mut rules = Vec::new();
+        let regexes = matchers::RegexCache::default();
         for (pi, policy) in model.policies.iter().enumerate() {
             let class = match policy.action {
                 Action::Allow => Class::Allow,
@@ -302,6 +303,7 @@ impl Compiled {
                     u32::try_from(ri).unwrap_or(u32::MAX),
                     rule,
                     &resolve,
+                    &regexes,
                 ));
             }
         }

@@ -9,7 +9,6 @@ use crate::model::{Labels, Model};
 use crate::request::{Malformed, Normalized, Protocol, Request, Workload};
 use crate::road::{self, End, Road};
 
-
 use super::hash::{self, FxHasher};
 use super::matchers::method_bit;
 use super::{Compiled, PointInfo};
@@ -341,7 +340,6 @@ impl Compiled {
     pub fn memoized_roads(&self) -> usize {
         self.roads.read().map_or(0, |m| m.len)
     }
-
 }
 
 #[cfg(test)]

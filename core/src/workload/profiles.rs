@@ -194,10 +194,7 @@ fn source(rng: &mut SplitMix64, ctx: &Ctx, shape: Profile) -> (String, String) {
         let ns = rng.below(NAMESPACES);
         let extra = rng.below(NAMESPACES);
         let sample = principal_of(account_in(rng, ctx, ns));
-        (
-            format!("namespaces: [\"ns-{ns}\", \"ns-{extra}\"]"),
-            sample,
-        )
+        (format!("namespaces: [\"ns-{ns}\", \"ns-{extra}\"]"), sample)
     };
     let field = match shape {
         Profile::Principals => match rng.below(100) {
@@ -289,7 +286,11 @@ fn rule(rng: &mut SplitMix64, ctx: &Ctx, shape: Profile, point: usize) -> (Strin
         2 => "/api/{*}/items".to_string(),
         _ => String::new(),
     };
-    text.push_str(if text.is_empty() { "  - to:\n" } else { "    to:\n" });
+    text.push_str(if text.is_empty() {
+        "  - to:\n"
+    } else {
+        "    to:\n"
+    });
     let _ = writeln!(text, "    - operation:\n        hosts: [\"{pattern}\"]");
     if shape == Profile::NotX {
         let _ = writeln!(
@@ -391,7 +392,10 @@ fn policy(
     rules: usize,
 ) -> (String, Vec<Sample>) {
     let shape = if profile == Profile::Mixed {
-        SHAPES.get(rng.below(SHAPES.len())).copied().unwrap_or(profile)
+        SHAPES
+            .get(rng.below(SHAPES.len()))
+            .copied()
+            .unwrap_or(profile)
     } else {
         profile
     };
