@@ -1,36 +1,40 @@
-//! `cargo bench -p egress-policy-benches`: compile time, engine memory and decide latency
-//! (median, p99) of the compiled engine and the reference evaluator at N = 10 … 100 000
-//! generated rules, printed as a table, then criterion's own measurements of the hot path.
+//! `cargo bench -p egress-policy-benches`: for every workload profile and N = 100, 10 000,
+//! 100 000 generated rules, YAML load and compile time, engine memory, `prepare`,
+//! `prepare + decide_prepared` and `decide_prepared` latency (median, p99), the plain
+//! `HashMap` host index baseline side by side, and the longest candidate list one index
+//! probe returns — printed as a table — then criterion's own measurements of the hot path.
+//!
+//! `EGRESS_BENCH_PROFILES=today,namespaces` and `EGRESS_BENCH_SIZES=100,10000` narrow the
+//! table.
 
 // A benchmark harness, not library code: a broken workload should stop it loudly.
 #![allow(clippy::panic, clippy::indexing_slicing)]
 
 use std::alloc::System;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, BenchmarkId, Criterion};
 use egress_policy::compile::Prepared;
-use egress_policy::workload::generate;
+use egress_policy::workload::{generate_profile, Layout, Profile};
 use egress_policy::{Engine, Loader};
-use egress_policy_benches::{show, time_compiled, time_reference};
+use egress_policy_benches::{show, time_compiled, time_prepare, HostMapBaseline, Latency};
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
-const SIZES: [usize; 5] = [10, 100, 1_000, 10_000, 100_000];
+const SIZES: [usize; 3] = [100, 10_000, 100_000];
 
-fn load(
-    n: usize,
-) -> (
-    Engine,
-    Vec<egress_policy::Request>,
-    std::time::Duration,
-    std::time::Duration,
-    usize,
-    usize,
-) {
-    let workload = generate(n, 42);
+struct Loaded {
+    engine: Engine,
+    requests: Vec<egress_policy::Request>,
+    load_time: Duration,
+    compile_time: Duration,
+    engine_bytes: usize,
+}
+
+fn load(n: usize, profile: Profile) -> Loaded {
+    let workload = generate_profile(n, 42, profile, Layout::Files);
     let whole = Region::new(GLOBAL);
     let start = Instant::now();
     let mut loader = Loader::new();
@@ -41,75 +45,115 @@ fn load(
         .load()
         .unwrap_or_else(|e| panic!("generated workload must load: {e}"));
     let load_time = start.elapsed();
-    let region = Region::new(GLOBAL);
     let start = Instant::now();
     let engine = Engine::from_model(model);
     let compile_time = start.elapsed();
-    let stats = region.change();
-    let compiled_bytes = stats
-        .bytes_allocated
-        .saturating_sub(stats.bytes_deallocated);
     let all = whole.change();
-    let engine_bytes = all.bytes_allocated.saturating_sub(all.bytes_deallocated);
-    (
+    Loaded {
         engine,
-        workload.requests,
+        requests: workload.requests,
         load_time,
         compile_time,
-        compiled_bytes,
-        engine_bytes,
-    )
+        engine_bytes: all.bytes_allocated.saturating_sub(all.bytes_deallocated),
+    }
+}
+
+fn baseline(engine: &Engine, requests: &[egress_policy::Request], decisions: usize) -> Latency {
+    let map = HostMapBaseline::new(engine.model());
+    let mut samples = Vec::with_capacity(decisions / 16 + 1);
+    let mut done = 0;
+    while done < decisions {
+        for chunk in requests.chunks(16) {
+            let start = Instant::now();
+            for r in chunk {
+                std::hint::black_box(map.allowed(std::hint::black_box(r)));
+            }
+            samples.push(start.elapsed() / u32::try_from(chunk.len()).unwrap_or(1));
+            done += chunk.len();
+        }
+    }
+    Latency::from_samples(samples)
+}
+
+fn env_list<T: std::str::FromStr>(name: &str, default: &[T]) -> Vec<T>
+where
+    T: Clone,
+{
+    match std::env::var(name) {
+        Ok(text) => text
+            .split(',')
+            .filter_map(|v| v.trim().parse().ok())
+            .collect(),
+        Err(_) => default.to_vec(),
+    }
 }
 
 fn table() {
+    let profiles = env_list("EGRESS_BENCH_PROFILES", &Profile::ALL);
+    let sizes = env_list("EGRESS_BENCH_SIZES", &SIZES);
     println!();
-    println!("| rules | YAML load | compile | index memory | engine memory | decide p50 | decide p99 | reference p50 | reference p99 | speed-up (p50) |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for n in SIZES {
-        let (engine, requests, load_time, compile_time, bytes, engine_bytes) = load(n);
-        let prepared: Vec<Prepared> = requests.iter().map(|r| engine.prepare(r)).collect();
-        let compiled = time_compiled(&engine, &prepared, 200_000);
-        let reference_samples = (2_000_000 / n).clamp(200, 20_000);
-        let reference = time_reference(&engine, &requests, reference_samples);
-        println!(
-            "| {n} | {} | {} | {:.1} MB | {:.1} MB | {} | {} | {} | {} | {:.0}× |",
-            show(load_time),
-            show(compile_time),
-            bytes as f64 / 1_048_576.0,
-            engine_bytes as f64 / 1_048_576.0,
-            show(compiled.p50),
-            show(compiled.p99),
-            show(reference.p50),
-            show(reference.p99),
-            reference.p50.as_nanos() as f64 / compiled.p50.as_nanos().max(1) as f64,
-        );
+    println!("| profile | rules | YAML load | compile | engine memory | prepare p50 | prepare+decide p50 | prepare+decide p99 | decide p50 | decide p99 | HashMap baseline p50 | longest posting |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for profile in &profiles {
+        for &n in &sizes {
+            let loaded = load(n, *profile);
+            let engine = &loaded.engine;
+            let prepared: Vec<Prepared> =
+                loaded.requests.iter().map(|r| engine.prepare(r)).collect();
+            let decide = time_compiled(engine, &prepared, 200_000);
+            let (prepare, both) = time_prepare(engine, &loaded.requests, 100_000);
+            let base = baseline(engine, &loaded.requests, 50_000);
+            println!(
+                "| {profile} | {n} | {} | {} | {:.1} MB | {} | {} | {} | {} | {} | {} | {} |",
+                show(loaded.load_time),
+                show(loaded.compile_time),
+                loaded.engine_bytes as f64 / 1_048_576.0,
+                show(prepare.p50),
+                show(both.p50),
+                show(both.p99),
+                show(decide.p50),
+                show(decide.p99),
+                show(base.p50),
+                egress_policy::compile::Compiled::new(engine.model()).longest_posting(),
+            );
+        }
     }
     println!();
 }
 
 fn criterion_decide(c: &mut Criterion) {
-    let mut group = c.benchmark_group("decide_prepared");
-    for n in [100, 10_000, 100_000] {
-        let (engine, requests, ..) = load(n);
-        let prepared: Vec<Prepared> = requests.iter().map(|r| engine.prepare(r)).collect();
-        group.bench_with_input(BenchmarkId::from_parameter(n), &prepared, |b, prepared| {
-            let mut i = 0usize;
-            b.iter(|| {
-                i = (i + 1) % prepared.len();
-                std::hint::black_box(engine.decide_prepared(&prepared[i]).allowed())
-            })
-        });
+    let mut group = c.benchmark_group("prepare_decide");
+    for profile in [Profile::Today, Profile::Namespaces, Profile::Mixed] {
+        for n in [100, 100_000] {
+            let loaded = load(n, profile);
+            let engine = &loaded.engine;
+            let requests = &loaded.requests;
+            group.bench_with_input(
+                BenchmarkId::new(profile.name(), n),
+                requests,
+                |b, requests| {
+                    let mut i = 0usize;
+                    b.iter(|| {
+                        i = (i + 1) % requests.len();
+                        let prepared = engine.prepare(&requests[i]);
+                        std::hint::black_box(engine.decide_prepared(&prepared).allowed())
+                    })
+                },
+            );
+            let map = HostMapBaseline::new(engine.model());
+            group.bench_with_input(
+                BenchmarkId::new(format!("{}-hashmap-baseline", profile.name()), n),
+                requests,
+                |b, requests| {
+                    let mut i = 0usize;
+                    b.iter(|| {
+                        i = (i + 1) % requests.len();
+                        std::hint::black_box(map.allowed(&requests[i]))
+                    })
+                },
+            );
+        }
     }
-    group.finish();
-    let mut group = c.benchmark_group("decide_end_to_end");
-    let (engine, requests, ..) = load(10_000);
-    group.bench_function("prepare+decide+to_decision/10000", |b| {
-        let mut i = 0usize;
-        b.iter(|| {
-            i = (i + 1) % requests.len();
-            std::hint::black_box(engine.decide(&requests[i]))
-        })
-    });
     group.finish();
 }
 

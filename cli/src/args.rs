@@ -193,6 +193,18 @@ pub struct BenchArgs {
     /// Seed of the generated workload.
     #[arg(long = "seed", value_name = "S", default_value_t = 42)]
     pub seed: u64,
+    /// Shape of the generated workload: today, principals, namespaces, any-source,
+    /// wildcards, deny, gateways, conditions, notx, mixed.
+    #[arg(
+        long = "profile",
+        value_name = "P",
+        default_value = "today",
+        requires = "generate"
+    )]
+    pub profile: egress_policy::workload::Profile,
+    /// Write the generated policies as one `kind: List` file instead of files of 250.
+    #[arg(long = "list", requires = "generate")]
+    pub list: bool,
     /// The directory `--generate` writes to.
     #[arg(value_name = "DIR", requires = "generate")]
     pub dir: Option<PathBuf>,

@@ -1,11 +1,13 @@
 //! `egress-policy bench`: measure the engine on the user's own policies and requests, or
 //! write a generated workload to measure.
 //!
-//! * `bench --generate N DIR [--seed S]` writes `workload::generate(N, S)` as Istio YAML
-//!   files into `DIR` plus `DIR/requests.jsonl` (one request JSON per line);
+//! * `bench --generate N DIR [--seed S] [--profile P] [--list]` writes
+//!   `workload::generate_profile(N, S, P, layout)` as Istio YAML files (or one `kind: List`
+//!   file) into `DIR` plus `DIR/requests.jsonl` (one request JSON per line);
 //! * `bench --policy PATH... --requests FILE [--decisions K] [--reference] [--json]` loads
-//!   the policies, prepares the requests and prints load and compile time, rule count and
-//!   decide latency (p50, p99, mean) and throughput of the compiled engine, and with
+//!   the policies, prepares the requests and prints load and compile time, peak RSS, rule
+//!   count, prepare and prepare + decide latency, decide latency (p50, p99, mean) and
+//!   throughput of the compiled engine, and with
 //!   `--reference` of the reference evaluator too, with a check that both agree on every
 //!   request.
 
@@ -15,9 +17,9 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use egress_policy::bench::{show, time_compiled, time_reference, Latency};
+use egress_policy::bench::{peak_rss, show, time_compiled, time_prepare, time_reference, Latency};
 use egress_policy::compile::Prepared;
-use egress_policy::workload::generate;
+use egress_policy::workload::{generate_profile, Layout, Profile};
 use egress_policy::{Engine, Request};
 use serde_json::Value;
 
@@ -31,14 +33,27 @@ pub const REQUESTS_FILE: &str = "requests.jsonl";
 /// Runs `bench`.
 pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     match (args.generate, &args.dir) {
-        (Some(rules), Some(dir)) => write_workload(rules, args.seed, dir),
+        (Some(rules), Some(dir)) => {
+            let layout = if args.list {
+                Layout::List
+            } else {
+                Layout::Files
+            };
+            write_workload(rules, args.seed, args.profile, layout, dir)
+        }
         _ => measure(args),
     }
 }
 
 /// `--generate N DIR`: writes the policy files and `requests.jsonl`.
-fn write_workload(rules: usize, seed: u64, dir: &Path) -> Result<ExitCode> {
-    let workload = generate(rules, seed);
+fn write_workload(
+    rules: usize,
+    seed: u64,
+    profile: Profile,
+    layout: Layout,
+    dir: &Path,
+) -> Result<ExitCode> {
+    let workload = generate_profile(rules, seed, profile, layout);
     std::fs::create_dir_all(dir).map_err(|source| write_error(dir, source))?;
     let written: Vec<&str> = workload.files.iter().map(|(n, _)| n.as_str()).collect();
     let strays = stray_policy_files(dir, &written);
@@ -66,7 +81,7 @@ fn write_workload(rules: usize, seed: u64, dir: &Path) -> Result<ExitCode> {
     let mut out = stdout.lock();
     writeln!(
         out,
-        "wrote {rules} rules in {} YAML file(s) and {} requests ({}) to {} (seed {seed})",
+        "wrote {rules} rules ({profile} profile) in {} YAML file(s) and {} requests ({}) to {} (seed {seed})",
         workload.files.len(),
         workload.requests.len(),
         REQUESTS_FILE,
@@ -170,6 +185,9 @@ struct Report {
     load: Duration,
     compile: Duration,
     prepare: Duration,
+    warm_prepare: Latency,
+    prepare_decide: Latency,
+    peak_rss: Option<u64>,
     decisions: usize,
     compiled: Latency,
     reference: Option<(Latency, usize)>,
@@ -199,8 +217,10 @@ fn measure(args: &BenchArgs) -> Result<ExitCode> {
     let start = Instant::now();
     let prepared: Vec<Prepared> = requests.iter().map(|r| engine.prepare(r)).collect();
     let prepare = start.elapsed() / u32::try_from(requests.len().max(1)).unwrap_or(u32::MAX);
+    let peak = peak_rss();
 
     let decisions = args.decisions.max(1);
+    let (warm_prepare, prepare_decide) = time_prepare(&engine, &requests, decisions);
     let compiled = time_compiled(&engine, &prepared, decisions);
     let reference = args.reference.then(|| {
         let agree = requests
@@ -216,6 +236,9 @@ fn measure(args: &BenchArgs) -> Result<ExitCode> {
         load: load_time,
         compile,
         prepare,
+        warm_prepare,
+        prepare_decide,
+        peak_rss: peak,
         decisions,
         compiled,
         reference,
@@ -245,7 +268,13 @@ fn human(r: &Report) -> String {
         ("requests".into(), r.requests.to_string()),
         ("load".into(), show(r.load)),
         ("compile".into(), show(r.compile)),
-        ("prepare mean".into(), show(r.prepare)),
+        (
+            "peak RSS after compile".into(),
+            r.peak_rss.map_or("unknown".into(), |b| {
+                format!("{:.0} MB", b as f64 / 1_048_576.0)
+            }),
+        ),
+        ("prepare mean (first sight)".into(), show(r.prepare)),
         ("decisions".into(), r.decisions.to_string()),
     ];
     let mut series = |name: &str, latency: &Latency| {
@@ -257,6 +286,8 @@ fn human(r: &Report) -> String {
             format!("{:.0}", latency.per_second()),
         ));
     };
+    series("prepare", &r.warm_prepare);
+    series("prepare+decide", &r.prepare_decide);
     series("compiled", &r.compiled);
     if let Some((reference, agree)) = &r.reference {
         series("reference", reference);
@@ -294,6 +325,9 @@ fn json(r: &Report) -> Value {
         "load_ns": r.load.as_nanos() as u64,
         "compile_ns": r.compile.as_nanos() as u64,
         "prepare_mean_ns": r.prepare.as_nanos() as u64,
+        "peak_rss_bytes": r.peak_rss,
+        "prepare": latency_json(&r.warm_prepare),
+        "prepare_decide": latency_json(&r.prepare_decide),
         "decisions": r.decisions,
         "compiled": latency_json(&r.compiled),
     });
@@ -310,7 +344,7 @@ mod tests {
 
     #[test]
     fn request_lines_leave_out_empty_fields_and_round_trip() {
-        let workload = generate(20, 1);
+        let workload = generate_profile(20, 1, Profile::Conditions, Layout::Files);
         for request in workload.requests.iter().take(50) {
             let line = request_line(request);
             assert!(!line.contains("null"), "{line}");

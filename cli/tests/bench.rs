@@ -127,6 +127,37 @@ fn generated_workload_loads_and_benches() {
 }
 
 #[test]
+fn profiles_generate_loadable_workloads_and_report_prepare() {
+    for (profile, list) in [("namespaces", false), ("mixed", true)] {
+        let dir = scratch(&format!("bench-profile-{profile}"));
+        let dir_s = dir.display().to_string();
+        let mut args = vec!["bench", "--generate", "120", &dir_s, "--profile", profile];
+        if list {
+            args.push("--list");
+        }
+        let output = run(&args, None);
+        assert_eq!(code(&output), 0, "{}", stderr(&output));
+        assert!(stdout(&output).contains(&format!("({profile} profile)")));
+        assert_eq!(dir.join("policies-list.yaml").exists(), list);
+        let requests = dir.join("requests.jsonl").display().to_string();
+        let output = run(
+            &["bench", "-p", &dir_s, "-r", &requests, "-n", "500", "--json"],
+            None,
+        );
+        assert_eq!(code(&output), 0, "{}", stderr(&output));
+        let report: serde_json::Value =
+            serde_json::from_str(stdout(&output).trim()).expect("JSON");
+        assert_eq!(report["rules"], 120);
+        assert!(report["prepare"]["p50_ns"].as_u64().is_some_and(|n| n > 0));
+        assert!(report["prepare_decide"]["p99_ns"]
+            .as_u64()
+            .is_some_and(|n| n > 0));
+    }
+    let output = run(&["bench", "--generate", "10", "/tmp/x", "--profile", "nope"], None);
+    assert_eq!(code(&output), 2, "{}", stderr(&output));
+}
+
+#[test]
 fn a_bad_requests_line_is_located() {
     let dir = scratch("bench-bad-line");
     let requests = dir.join("requests.jsonl");

@@ -105,6 +105,66 @@ pub fn time_compiled(
     Latency::from_samples(samples)
 }
 
+/// Times [`Engine::prepare`](crate::Engine::prepare) alone and `prepare` followed by
+/// [`Engine::decide_prepared`](crate::Engine::decide_prepared) — what a proxy pays per
+/// request — cycling over `requests`, one timer per batch of 16. One untimed warm-up pass
+/// runs first (it fills the engine's per-route caches, as live traffic does). Returns
+/// `(prepare, prepare + decide)`; zeros when `requests` is empty.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+pub fn time_prepare(
+    engine: &crate::Engine,
+    requests: &[crate::Request],
+    decisions: usize,
+) -> (Latency, Latency) {
+    use std::time::Instant;
+
+    const BATCH: usize = 16;
+    if requests.is_empty() {
+        return (Latency::default(), Latency::default());
+    }
+    for r in requests {
+        std::hint::black_box(engine.decide_prepared(&engine.prepare(r)).allowed());
+    }
+    let mut prepare = Vec::with_capacity(decisions / BATCH + 1);
+    let mut both = Vec::with_capacity(decisions / BATCH + 1);
+    let mut done = 0;
+    while done < decisions {
+        for chunk in requests.chunks(BATCH) {
+            let per = |d: Duration| d / u32::try_from(chunk.len()).unwrap_or(1);
+            let start = Instant::now();
+            for r in chunk {
+                std::hint::black_box(engine.prepare(std::hint::black_box(r)));
+            }
+            prepare.push(per(start.elapsed()));
+            let start = Instant::now();
+            for r in chunk {
+                let prepared = engine.prepare(std::hint::black_box(r));
+                std::hint::black_box(engine.decide_prepared(&prepared).allowed());
+            }
+            both.push(per(start.elapsed()));
+            done += chunk.len();
+            if done >= decisions {
+                break;
+            }
+        }
+    }
+    (Latency::from_samples(prepare), Latency::from_samples(both))
+}
+
+/// Peak resident set size of this process in bytes (Linux `VmHWM`), when known.
+pub fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line
+        .trim_start_matches("VmHWM:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
 /// Times `decisions` decisions of the reference evaluator
 /// ([`Engine::decide_reference`](crate::Engine::decide_reference)) cycling over
 /// `requests`, one timer per decision. Returns zeros when `requests` is empty.
@@ -155,6 +215,21 @@ mod tests {
         assert_eq!(latency.samples, 100);
         assert_eq!(Latency::from_samples(Vec::new()), Latency::default());
         assert_eq!(Latency::default().per_second(), 0.0);
+    }
+
+    #[test]
+    fn prepare_timing_covers_every_request_kind() {
+        let workload = crate::workload::generate(50, 9);
+        let engine =
+            crate::Engine::from_files(workload.files.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+                .unwrap_or_else(|e| panic!("{e}"));
+        let (prepare, both) = time_prepare(&engine, &workload.requests, 320);
+        assert_eq!(prepare.samples, 20);
+        assert_eq!(both.samples, 20);
+        assert!(prepare.p50 > Duration::ZERO && both.p50 >= Duration::ZERO);
+        assert_eq!(time_prepare(&engine, &[], 10).0, Latency::default());
+        #[cfg(target_os = "linux")]
+        assert!(peak_rss().is_some_and(|b| b > 1 << 20));
     }
 
     #[test]

@@ -11,12 +11,103 @@ use serde_saphyr::Spanned;
 
 use crate::diagnostic::{Diagnostic, Location};
 
-/// Largest policy file accepted, in bytes. Larger inputs are refused before parsing.
-pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
-/// Deepest nesting accepted in one document.
+/// Largest policy file accepted by default, in bytes. Larger inputs are refused before
+/// parsing (see [`Limits`]).
+pub const MAX_FILE_BYTES: usize = 256 * 1024 * 1024;
+/// Deepest nesting accepted in one document by default.
 pub const MAX_DEPTH: usize = 48;
-/// Most YAML documents accepted in one file.
-pub const MAX_DOCUMENTS: usize = 10_000;
+/// Most YAML documents accepted in one file by default.
+pub const MAX_DOCUMENTS: usize = 1_000_000;
+/// Default alias amplification bound: events replayed from aliases may add at most this
+/// many events per byte of input (a node takes at least a byte of text without aliases,
+/// so 1 allows an alias-heavy file to roughly double, while a "billion laughs" bomb needs
+/// millions of replayed events per byte).
+pub const MAX_ALIAS_AMPLIFICATION: usize = 1;
+/// Replayed alias events always allowed, whatever the file size (small files with anchors).
+const ALIAS_FLOOR: usize = 100_000;
+
+/// The parser's budgets. They stop YAML bombs — alias amplification, deep nesting,
+/// document storms, oversized inputs — not big files: the node, event and scalar budgets
+/// of the parser grow with the input (a node needs at least one byte of text), so a
+/// single `kind: List` file of 100 000 policies loads.
+///
+/// The process-wide limits apply to every load; [`Limits::install`] changes them:
+///
+/// ```
+/// use egress_policy::source::{parse_documents, Limits};
+/// let bomb = "a: &a [x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n\
+///             c: &c [*b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c]\n\
+///             e: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n";
+/// let tight = Limits { alias_floor: 1_000, ..Limits::default() };
+/// assert!(egress_policy::source::parse_documents_with("bomb.yaml", bomb, &tight).is_err());
+/// assert!(parse_documents("ok.yaml", "a: &a [x]\nb: *a\n").is_ok());
+/// assert_eq!(Limits::current(), Limits::default());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest file, in bytes.
+    pub max_file_bytes: usize,
+    /// Deepest nesting of one document.
+    pub max_depth: usize,
+    /// Most documents in one file.
+    pub max_documents: usize,
+    /// Events replayed from aliases per byte of input.
+    pub max_alias_amplification: usize,
+    /// Replayed alias events allowed whatever the input size.
+    pub alias_floor: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: MAX_FILE_BYTES,
+            max_depth: MAX_DEPTH,
+            max_documents: MAX_DOCUMENTS,
+            max_alias_amplification: MAX_ALIAS_AMPLIFICATION,
+            alias_floor: ALIAS_FLOOR,
+        }
+    }
+}
+
+static INSTALLED: std::sync::RwLock<Option<Limits>> = std::sync::RwLock::new(None);
+
+impl Limits {
+    /// The limits every load uses now.
+    pub fn current() -> Limits {
+        INSTALLED.read().ok().and_then(|l| *l).unwrap_or_default()
+    }
+
+    /// Makes these the limits of every later load in this process.
+    pub fn install(self) {
+        if let Ok(mut installed) = INSTALLED.write() {
+            *installed = Some(self);
+        }
+    }
+
+    fn budget(&self, bytes: usize) -> serde_saphyr::Budget {
+        let mut budget = serde_saphyr::Budget::default();
+        budget.max_depth = self.max_depth + 2;
+        budget.max_documents = self.max_documents;
+        // Without aliases a node takes at least one byte: these grow with the input.
+        budget.max_nodes = budget.max_nodes.max(bytes.saturating_add(1024));
+        budget.max_events = budget
+            .max_events
+            .max(bytes.saturating_mul(2).saturating_add(1024));
+        budget.max_total_scalar_bytes = budget.max_total_scalar_bytes.max(bytes);
+        budget.max_reader_input_bytes = Some(self.max_file_bytes);
+        budget.max_anchors = budget.max_anchors.max(bytes / 16);
+        budget.max_aliases = budget.max_aliases.max(bytes / 16);
+        budget
+    }
+
+    fn alias_limits(&self, bytes: usize) -> serde_saphyr::options::AliasLimits {
+        let mut limits = serde_saphyr::options::AliasLimits::default();
+        limits.max_total_replayed_events = bytes
+            .saturating_mul(self.max_alias_amplification)
+            .max(self.alias_floor);
+        limits
+    }
+}
 
 /// One node of a parsed document together with where it starts.
 #[derive(Debug, Clone, PartialEq)]
@@ -214,21 +305,30 @@ impl<'de> Deserialize<'de> for KeyText {
 /// Empty documents (for example a trailing `---`) are dropped. Errors carry the file name
 /// and the position the parser reported.
 pub fn parse_documents(file: &str, text: &str) -> Result<Vec<Node>, Diagnostic> {
-    if text.len() > MAX_FILE_BYTES {
+    parse_documents_with(file, text, &Limits::current())
+}
+
+/// [`parse_documents`] under explicit `limits`.
+pub fn parse_documents_with(
+    file: &str,
+    text: &str,
+    limits: &Limits,
+) -> Result<Vec<Node>, Diagnostic> {
+    let max_depth = limits.max_depth;
+    if text.len() > limits.max_file_bytes {
         return Err(Diagnostic::error(
             Location::start_of(file),
             format!(
-                "file is {} bytes, larger than the limit of {MAX_FILE_BYTES} bytes",
-                text.len()
+                "file is {} bytes, larger than the limit of {} bytes",
+                text.len(),
+                limits.max_file_bytes
             ),
         ));
     }
     let mut options = serde_saphyr::Options::default();
     options.with_snippet = false;
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_depth = MAX_DEPTH + 2;
-    budget.max_documents = MAX_DOCUMENTS;
-    options.budget = Some(budget);
+    options.budget = Some(limits.budget(text.len()));
+    options.alias_limits = limits.alias_limits(text.len());
     let docs: Vec<Option<Node>> = serde_saphyr::from_multiple_with_options(text, options)
         .map_err(|err| yaml_error(file, &err))?;
     let docs: Vec<Node> = docs
@@ -237,10 +337,10 @@ pub fn parse_documents(file: &str, text: &str) -> Result<Vec<Node>, Diagnostic> 
         .filter(|n| n.value != Value::Null)
         .collect();
     for doc in &docs {
-        if doc.depth() > MAX_DEPTH {
+        if doc.depth() > max_depth {
             return Err(Diagnostic::error(
                 doc.location(file),
-                format!("document nests deeper than the limit of {MAX_DEPTH} levels"),
+                format!("document nests deeper than the limit of {max_depth} levels"),
             ));
         }
     }
@@ -304,6 +404,41 @@ mod tests {
         let err = parse_documents("b.yaml", "a: [1, 2\nb: c\n").unwrap_err();
         assert_eq!(err.location.file, "b.yaml");
         assert!(err.message.starts_with("invalid YAML"), "{}", err.message);
+    }
+
+    #[test]
+    fn big_files_load_and_bombs_do_not() {
+        // 300 000 nodes in one file: over the parser's fixed default budget, fine here.
+        let mut big = String::from("items:\n");
+        for i in 0..100_000 {
+            big.push_str(&format!("- {{a: {i}}}\n"));
+        }
+        assert_eq!(parse_documents("big.yaml", &big).map(|d| d.len()), Ok(1));
+        // A billion-laughs bomb: 9 levels of 10 aliases each.
+        let mut bomb = String::from("l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..9 {
+            let prev = format!("*l{}", level - 1);
+            let refs = vec![prev.as_str(); 10].join(", ");
+            bomb.push_str(&format!("l{level}: &l{level} [{refs}]\n"));
+        }
+        let err = parse_documents("bomb.yaml", &bomb).unwrap_err();
+        assert!(
+            err.message.contains("alias") || err.message.contains("budget"),
+            "{}",
+            err.message
+        );
+        // Limits are configurable per call.
+        let small = Limits {
+            max_file_bytes: 10,
+            ..Limits::default()
+        };
+        assert!(parse_documents_with("big.yaml", &big, &small).is_err());
+        let shallow = Limits {
+            max_depth: 2,
+            ..Limits::default()
+        };
+        assert!(parse_documents_with("d.yaml", "a: {b: {c: [1]}}\n", &shallow).is_err());
+        assert!(parse_documents_with("d.yaml", "a: {b: 1}\n", &shallow).is_ok());
     }
 
     #[test]

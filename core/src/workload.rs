@@ -20,6 +20,10 @@ use std::fmt::Write;
 
 use crate::request::{Request, RequestSource, Workload};
 
+mod profiles;
+
+pub use profiles::{generate_profile, Layout, Profile};
+
 /// Rules per generated policy.
 pub const RULES_PER_POLICY: usize = 10;
 /// Egress gateways the policies are split over.
@@ -234,4 +238,45 @@ pub fn generate(rules: usize, seed: u64) -> GeneratedWorkload {
         requests.push(request);
     }
     GeneratedWorkload { files, requests }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Engine;
+
+    #[test]
+    fn every_profile_loads_with_its_rule_count_and_decides_both_ways() {
+        for profile in Profile::ALL {
+            for layout in [Layout::Files, Layout::List] {
+                let workload = generate_profile(230, 3, profile, layout);
+                let engine = Engine::from_files(
+                    workload.files.iter().map(|(n, t)| (n.as_str(), t.as_str())),
+                )
+                .unwrap_or_else(|e| panic!("{profile} {layout:?}: {e}"));
+                assert_eq!(engine.rule_count(), 230, "{profile} {layout:?}");
+                let statuses: Vec<u16> = workload
+                    .requests
+                    .iter()
+                    .map(|r| engine.decide(r).status)
+                    .collect();
+                assert!(
+                    statuses.contains(&200),
+                    "{profile} {layout:?}: no allowed request"
+                );
+                assert!(
+                    statuses.contains(&403),
+                    "{profile} {layout:?}: no denied request"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn profiles_parse_by_name() {
+        for profile in Profile::ALL {
+            assert_eq!(profile.name().parse::<Profile>(), Ok(profile));
+        }
+        assert!("nope".parse::<Profile>().is_err());
+    }
 }

@@ -15,6 +15,21 @@ pub(crate) const TAG_EXACT_HOST: u8 = 1;
 pub(crate) const TAG_HOST_SUFFIX: u8 = 2;
 /// Tag of exact-principal keys.
 pub(crate) const TAG_PRINCIPAL: u8 = 3;
+/// Tag of peer-namespace keys (`namespaces`, and the namespace of `serviceAccounts`).
+pub(crate) const TAG_NAMESPACE: u8 = 4;
+/// Tag of trust-domain keys.
+pub(crate) const TAG_TRUST_DOMAIN: u8 = 5;
+/// Tag of host-prefix keys (the first [`AFFIX`] bytes at most of a `prefix*` host).
+pub(crate) const TAG_HOST_HEAD: u8 = 6;
+/// Tag of host-tail keys (the last [`AFFIX`] bytes at most of a `*suffix` host whose
+/// suffix does not start with a dot).
+pub(crate) const TAG_HOST_TAIL: u8 = 7;
+/// Tag of enforcement-point namespace keys (policies that attach only in their own
+/// namespace).
+pub(crate) const TAG_SCOPE: u8 = 8;
+/// How many bytes of a prefix or suffix host pattern key it: a request probes its first
+/// and last 1..=AFFIX bytes.
+pub(crate) const AFFIX: usize = 4;
 /// Key of "any host" and of "any principal".
 pub(crate) const ANY: u64 = 0x2545_f491_4f6c_dd1d;
 
@@ -86,9 +101,15 @@ impl BuildHasher for FxBuild {
 /// host suffixes).
 #[inline]
 pub(crate) fn key_hash(tag: u8, text: &str) -> u64 {
+    key_hash_bytes(tag, text.as_bytes())
+}
+
+/// [`key_hash`] over bytes (affix keys need not end on a character boundary).
+#[inline]
+pub(crate) fn key_hash_bytes(tag: u8, bytes: &[u8]) -> u64 {
     let mut h = FxHasher::default();
     h.write_u8(tag);
-    h.write(text.as_bytes());
+    h.write(bytes);
     // Final avalanche so that combining two hashes spreads well.
     let mut x = h.finish();
     x ^= x >> 33;
@@ -103,6 +124,12 @@ pub(crate) fn pair(host: u64, principal: u64) -> u64 {
     host ^ principal
         .rotate_left(29)
         .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// Combines host, source and scope key hashes into one index key.
+#[inline]
+pub(crate) fn combine(host: u64, source: u64, scope: u64) -> u64 {
+    pair(host, source) ^ scope.rotate_left(47).wrapping_mul(0xc2b2_ae3d_27d4_eb4f)
 }
 
 /// Identity hasher for keys that are already hashes.

@@ -21,42 +21,116 @@ fn build_regex(pattern: &str) -> Option<Regex> {
         .ok()
 }
 
+/// Compiled identity regexes by pattern text, shared by every rule of one compile (a
+/// namespace or trust domain repeats across thousands of rules).
+#[derive(Debug, Default)]
+pub(crate) struct RegexCache(std::cell::RefCell<std::collections::HashMap<String, UriRegex>>);
+
+impl RegexCache {
+    fn get(&self, pattern: String, fast: impl FnOnce() -> Option<UriRegex>) -> UriRegex {
+        if let Some(found) = self.0.borrow().get(&pattern) {
+            return found.clone();
+        }
+        let built = fast().unwrap_or_else(|| UriRegex::Regex(build_regex(&pattern)));
+        self.0.borrow_mut().insert(pattern, built.clone());
+        built
+    }
+}
+
+/// An identity pattern over the peer URI. The literal forms are exactly their regexes
+/// (`^(?s:.*LIT.*)$` is "contains", `^(?s:LIT.*)$` is "starts with") without running one.
 /// A regex that failed to build (over the size limit) never matches: fail closed for
 /// ALLOW, and the importer's validation keeps such values out in the first place.
 #[derive(Debug, Clone)]
-pub(crate) struct UriRegex(Option<Regex>);
+pub(crate) enum UriRegex {
+    Contains(Box<str>),
+    StartsWith(Box<str>),
+    /// `^(?s:spiffe://.+/ns/NS/(.+/|)sa/SA(/.+)?)$` with literal `NS` and `SA`, kept as
+    /// `/ns/NS/` and `sa/SA`.
+    ServiceAccount {
+        ns_part: Box<[u8]>,
+        sa_part: Box<[u8]>,
+    },
+    Regex(Option<Regex>),
+}
+
+/// Every offset where `needle` starts in `hay` (overlapping occurrences included).
+fn occurrences<'h>(hay: &'h [u8], needle: &'h [u8]) -> impl Iterator<Item = usize> + 'h {
+    (0..hay.len().saturating_sub(needle.len()).saturating_add(1))
+        .filter(move |at| hay.get(*at..).is_some_and(|rest| rest.starts_with(needle)))
+}
+
+/// The service-account regex, by hand: `spiffe://`, at least one byte, `/ns/NS/`, then
+/// either `sa/SA` directly or at least one byte and `/` before it, then nothing or `/`
+/// and at least one byte.
+fn service_account_matches(uri: &str, ns_part: &[u8], sa_part: &[u8]) -> bool {
+    let Some(body) = uri.as_bytes().strip_prefix(b"spiffe://") else {
+        return false;
+    };
+    occurrences(body, ns_part).filter(|at| *at >= 1).any(|at| {
+        let rest = body.get(at + ns_part.len()..).unwrap_or_default();
+        occurrences(rest, sa_part).any(|j| {
+            let lead = j == 0 || (j >= 2 && rest.get(j - 1) == Some(&b'/'));
+            let tail = rest.get(j + sa_part.len()..).unwrap_or_default();
+            lead && (tail.is_empty() || (tail.first() == Some(&b'/') && tail.len() >= 2))
+        })
+    })
+}
 
 impl UriRegex {
     fn matches(&self, uri: &str) -> bool {
-        self.0.as_ref().is_some_and(|r| r.is_match(uri))
+        match self {
+            UriRegex::Contains(lit) => uri.contains(&**lit),
+            UriRegex::StartsWith(lit) => uri.starts_with(&**lit),
+            UriRegex::ServiceAccount { ns_part, sa_part } => {
+                service_account_matches(uri, ns_part, sa_part)
+            }
+            UriRegex::Regex(r) => r.as_ref().is_some_and(|r| r.is_match(uri)),
+        }
     }
 }
 
 /// `namespaces`: Istio's regex `.*/ns/<glob>/.*` with every `*` as `.*`.
-fn namespace_regex(p: &NamespacePattern) -> UriRegex {
+fn namespace_regex(p: &NamespacePattern, cache: &RegexCache) -> UriRegex {
     let glob: Vec<String> = p.glob.split('*').map(regex::escape).collect();
-    UriRegex(build_regex(&format!("^(?s:.*/ns/{}/.*)$", glob.join(".*"))))
+    cache.get(format!("^(?s:.*/ns/{}/.*)$", glob.join(".*")), || {
+        (!p.glob.contains('*')).then(|| UriRegex::Contains(format!("/ns/{}/", p.glob).into()))
+    })
 }
 
 /// `serviceAccounts`: Istio's regex `spiffe://.+/ns/<ns>/(.+/|)sa/<sa>(/.+)?`.
-fn service_account_regex(p: &ServiceAccountRef) -> UriRegex {
-    UriRegex(build_regex(&format!(
-        "^(?s:spiffe://.+/ns/{}/(.+/|)sa/{}(/.+)?)$",
-        regex::escape(&p.namespace),
-        regex::escape(&p.name)
-    )))
+fn service_account_regex(p: &ServiceAccountRef, cache: &RegexCache) -> UriRegex {
+    cache.get(
+        format!(
+            "^(?s:spiffe://.+/ns/{}/(.+/|)sa/{}(/.+)?)$",
+            regex::escape(&p.namespace),
+            regex::escape(&p.name)
+        ),
+        || {
+            Some(UriRegex::ServiceAccount {
+                ns_part: [&b"/ns/"[..], p.namespace.as_bytes(), &b"/"[..]]
+                    .concat()
+                    .into(),
+                sa_part: [&b"sa/"[..], p.name.as_bytes()].concat().into(),
+            })
+        },
+    )
 }
 
 /// `trustDomains`: exact ⇒ prefix `spiffe://td/`; `*` ⇒ any SPIFFE URI; `td*`/`*td` ⇒ bounded
 /// by `[^/]*`.
-fn trust_domain_regex(p: &TrustDomainPattern) -> UriRegex {
-    let body = match StringPattern::parse(&p.value) {
+fn trust_domain_regex(p: &TrustDomainPattern, cache: &RegexCache) -> UriRegex {
+    let pattern = StringPattern::parse(&p.value);
+    let body = match &pattern {
         StringPattern::Presence => "[^/]*".to_string(),
-        StringPattern::Exact(td) => regex::escape(&td),
-        StringPattern::Prefix(td) => format!("{}[^/]*", regex::escape(&td)),
-        StringPattern::Suffix(td) => format!("[^/]*{}", regex::escape(&td)),
+        StringPattern::Exact(td) => regex::escape(td),
+        StringPattern::Prefix(td) => format!("{}[^/]*", regex::escape(td)),
+        StringPattern::Suffix(td) => format!("[^/]*{}", regex::escape(td)),
     };
-    UriRegex(build_regex(&format!("^(?s:spiffe://{body}/.*)$")))
+    cache.get(format!("^(?s:spiffe://{body}/.*)$"), || match &pattern {
+        StringPattern::Exact(td) => Some(UriRegex::StartsWith(format!("spiffe://{td}/").into())),
+        _ => None,
+    })
 }
 
 fn map_field<P, Q>(field: &Field<P>, f: impl Fn(&P) -> Q) -> Field<Q> {
@@ -120,28 +194,34 @@ impl SourceCheck {
 #[derive(Debug, Clone)]
 pub(crate) struct CSource {
     checks: Box<[SourceCheck]>,
+    /// See [`CSource::index_keys`].
+    keys: Option<Box<[(u8, String)]>>,
 }
 
 impl CSource {
-    fn compile(s: &Source, resolve: &dyn Fn(bool, &str) -> Vec<NamespaceSelector>) -> Self {
+    fn compile(
+        s: &Source,
+        resolve: &dyn Fn(bool, &str) -> Vec<NamespaceSelector>,
+        regexes: &RegexCache,
+    ) -> Self {
         let mut checks = Vec::new();
         if s.principals.is_set() {
             checks.push(SourceCheck::Principals(s.principals.clone()));
         }
         if s.namespaces.is_set() {
-            checks.push(SourceCheck::Uri(map_field(&s.namespaces, namespace_regex)));
+            checks.push(SourceCheck::Uri(map_field(&s.namespaces, |p| {
+                namespace_regex(p, regexes)
+            })));
         }
         if s.service_accounts.is_set() {
-            checks.push(SourceCheck::Uri(map_field(
-                &s.service_accounts,
-                service_account_regex,
-            )));
+            checks.push(SourceCheck::Uri(map_field(&s.service_accounts, |p| {
+                service_account_regex(p, regexes)
+            })));
         }
         if s.trust_domains.is_set() {
-            checks.push(SourceCheck::Uri(map_field(
-                &s.trust_domains,
-                trust_domain_regex,
-            )));
+            checks.push(SourceCheck::Uri(map_field(&s.trust_domains, |p| {
+                trust_domain_regex(p, regexes)
+            })));
         }
         if s.request_principals.is_set() {
             checks.push(SourceCheck::RequestPrincipals(s.request_principals.clone()));
@@ -167,28 +247,55 @@ impl CSource {
         }
         CSource {
             checks: checks.into_boxed_slice(),
+            keys: source_keys(s),
         }
     }
 
-    /// The exact SPIFFE URIs this source can match, when every positive `principals`
-    /// value is exact (the index key); `None` when any peer might match.
-    pub(crate) fn exact_principals(&self) -> Option<Vec<&str>> {
-        self.checks.iter().find_map(|c| match c {
-            SourceCheck::Principals(f) if !f.values.is_empty() => f
-                .values
-                .iter()
-                .map(|p| match p {
-                    StringPattern::Exact(t) => Some(t.as_str()),
-                    _ => None,
-                })
-                .collect(),
-            _ => None,
-        })
+    /// Index keys under which this source can match (`(tag, text)`, one of which the
+    /// peer must carry), or `None` when any peer might match.
+    pub(crate) fn index_keys(&self) -> Option<&[(u8, String)]> {
+        self.keys.as_deref()
     }
 
     fn matches(&self, req: &Digest, drop_http: bool) -> bool {
         self.checks.iter().all(|c| c.holds(req, drop_http))
     }
+}
+
+/// The most selective positive field of `s` that names whole identity parts, as index
+/// keys: exact `principals`, then the namespaces of `serviceAccounts`, then glob-free
+/// `namespaces`, then exact `trustDomains`. Every key is something a matching peer URI
+/// must contain (see `Compiled::for_each_source_key` for the request side), so keying
+/// only narrows candidates; each is still checked in full.
+fn source_keys(s: &Source) -> Option<Box<[(u8, String)]>> {
+    use super::hash::{TAG_NAMESPACE, TAG_PRINCIPAL, TAG_TRUST_DOMAIN};
+    let plain = |t: &str| !t.is_empty() && !t.contains('/');
+    let principals = s.principals.values.iter().map(|p| match p {
+        StringPattern::Exact(t) => Some((TAG_PRINCIPAL, t.clone())),
+        _ => None,
+    });
+    let accounts = s
+        .service_accounts
+        .values
+        .iter()
+        .map(|a| plain(&a.namespace).then(|| (TAG_NAMESPACE, a.namespace.clone())));
+    let namespaces = s.namespaces.values.iter().map(|n| {
+        (plain(&n.glob) && !n.glob.contains('*')).then(|| (TAG_NAMESPACE, n.glob.clone()))
+    });
+    let domains = s
+        .trust_domains
+        .values
+        .iter()
+        .map(|d| match StringPattern::parse(&d.value) {
+            StringPattern::Exact(td) if plain(&td) => Some((TAG_TRUST_DOMAIN, td)),
+            _ => None,
+        });
+    let all = |keys: Option<Vec<(u8, String)>>| keys.filter(|k| !k.is_empty());
+    all(principals.collect())
+        .or_else(|| all(accounts.collect()))
+        .or_else(|| all(namespaces.collect()))
+        .or_else(|| all(domains.collect()))
+        .map(Vec::into_boxed_slice)
 }
 
 /// The nine methods with a bit each; others fall back to string patterns.
@@ -321,7 +428,7 @@ enum CCondition {
 }
 
 impl CCondition {
-    fn compile(c: &Condition) -> (Self, bool) {
+    fn compile(c: &Condition, regexes: &RegexCache) -> (Self, bool) {
         let compiled = match c {
             Condition::RequestHeader { name, field } => {
                 CCondition::Header(name.to_ascii_lowercase(), field.clone())
@@ -329,12 +436,16 @@ impl CCondition {
             Condition::SourceIp(f) => CCondition::SourceIp(f.clone()),
             Condition::RemoteIp(f) => CCondition::RemoteIp(f.clone()),
             Condition::DestinationIp(f) => CCondition::DestinationIp(f.clone()),
-            Condition::SourceNamespace(f) => CCondition::Uri(map_field(f, namespace_regex)),
+            Condition::SourceNamespace(f) => {
+                CCondition::Uri(map_field(f, |p| namespace_regex(p, regexes)))
+            }
             Condition::SourcePrincipal(f) => CCondition::Principal(f.clone()),
             Condition::SourceServiceAccount(f) => {
-                CCondition::Uri(map_field(f, service_account_regex))
+                CCondition::Uri(map_field(f, |p| service_account_regex(p, regexes)))
             }
-            Condition::SourceTrustDomain(f) => CCondition::Uri(map_field(f, trust_domain_regex)),
+            Condition::SourceTrustDomain(f) => {
+                CCondition::Uri(map_field(f, |p| trust_domain_regex(p, regexes)))
+            }
             Condition::RequestAuthPrincipal(f) => CCondition::AuthPrincipal(f.clone()),
             Condition::RequestAuthAudiences(f) => CCondition::Audiences(f.clone()),
             Condition::RequestAuthPresenter(f) => CCondition::Presenter(f.clone()),
@@ -427,6 +538,7 @@ impl CRule {
         index: u32,
         rule: &Rule,
         resolve: &dyn Fn(bool, &str) -> Vec<NamespaceSelector>,
+        regexes: &RegexCache,
     ) -> Self {
         let http_only = rule
             .from
@@ -442,15 +554,20 @@ impl CRule {
         CRule {
             policy,
             index,
-            from: rule
-                .from
-                .as_ref()
-                .map(|f| f.iter().map(|s| CSource::compile(s, resolve)).collect()),
+            from: rule.from.as_ref().map(|f| {
+                f.iter()
+                    .map(|s| CSource::compile(s, resolve, regexes))
+                    .collect()
+            }),
             to: rule
                 .to
                 .as_ref()
                 .map(|t| t.iter().map(COperation::compile).collect()),
-            when: rule.when.iter().map(CCondition::compile).collect(),
+            when: rule
+                .when
+                .iter()
+                .map(|c| CCondition::compile(c, regexes))
+                .collect(),
             http_only,
         }
     }
@@ -480,4 +597,72 @@ impl CRule {
 /// Labels subset check.
 pub(crate) fn labels_subset(wanted: &Labels, have: &Labels) -> bool {
     wanted.iter().all(|(k, v)| have.get(k) == Some(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hand-written identity matchers agree with the regexes they replace.
+    #[test]
+    fn literal_matchers_agree_with_their_regexes() {
+        let uris = [
+            "spiffe://cluster.local/ns/a/sa/b",
+            "spiffe://cluster.local/ns/a/sa/b/extra",
+            "spiffe://cluster.local/ns/a/sa/b/",
+            "spiffe://cluster.local/ns/a/x/sa/b",
+            "spiffe://cluster.local/ns/a//sa/b",
+            "spiffe://cluster.local/ns/a/xsa/b",
+            "spiffe://cluster.local/ns/a/sa/bb",
+            "spiffe:///ns/a/sa/b",
+            "spiffe://x/ns/a/ns/a/sa/b",
+            "spiffe://td/ns/ns/a/sa/b",
+            "spiffe://td/ns/a/sa/b/sa/b",
+            "spiffe://td/ns/a/sa/sa/b",
+            "spiffe://td/ns/a/\nsa/b",
+            "spiffe://td/ns/a/q/\nsa/b",
+            "spiffe://cluster.local/ns/ab/sa/b",
+            "spiffe://other/ns/a/sa/b",
+            "cluster.local/ns/a/sa/b",
+            "spiffe://cluster.local/",
+            "spiffe://cluster.localx/ns/a/",
+            "",
+        ];
+        let cache = RegexCache::default();
+        let regex = |pattern: &str| UriRegex::Regex(build_regex(pattern));
+        for (ns, sa) in [("a", "b"), ("ns", "a"), ("a", "sa/b"), ("a.b", "c+d")] {
+            let fast = service_account_regex(
+                &ServiceAccountRef {
+                    namespace: ns.into(),
+                    name: sa.into(),
+                },
+                &cache,
+            );
+            assert!(matches!(fast, UriRegex::ServiceAccount { .. }));
+            let slow = regex(&format!(
+                "^(?s:spiffe://.+/ns/{}/(.+/|)sa/{}(/.+)?)$",
+                regex::escape(ns),
+                regex::escape(sa)
+            ));
+            for uri in uris {
+                assert_eq!(fast.matches(uri), slow.matches(uri), "{ns}/{sa} on {uri}");
+            }
+        }
+        for glob in ["a", "ns", "", "a.b"] {
+            let fast = namespace_regex(&NamespacePattern { glob: glob.into() }, &cache);
+            assert!(matches!(fast, UriRegex::Contains(_)));
+            let slow = regex(&format!("^(?s:.*/ns/{}/.*)$", regex::escape(glob)));
+            for uri in uris {
+                assert_eq!(fast.matches(uri), slow.matches(uri), "ns {glob} on {uri}");
+            }
+        }
+        for td in ["cluster.local", "other", "td"] {
+            let fast = trust_domain_regex(&TrustDomainPattern { value: td.into() }, &cache);
+            assert!(matches!(fast, UriRegex::StartsWith(_)));
+            let slow = regex(&format!("^(?s:spiffe://{}/.*)$", regex::escape(td)));
+            for uri in uris {
+                assert_eq!(fast.matches(uri), slow.matches(uri), "td {td} on {uri}");
+            }
+        }
+    }
 }

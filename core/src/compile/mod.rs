@@ -13,6 +13,7 @@
 //! matching id per action; no merge (and no allocation) is needed.
 
 mod hash;
+mod index;
 mod matchers;
 mod prepare;
 mod verdict;
@@ -20,12 +21,14 @@ mod verdict;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::model::{Action, GatewayKind, Labels, Model, ResourceRef, Scope, StringPattern, Vendor};
+use crate::model::{Action, GatewayKind, Labels, Model, ResourceRef, Scope, Vendor};
 use crate::request::Request;
 use crate::road::End;
 
 use matchers::{labels_subset, CRule};
+pub use prepare::ROADS;
 pub use prepare::{Digest, Prepared};
+use prepare::{RoadMemo, RouteReads};
 use verdict::Decided;
 pub use verdict::{CustomNote, Verdict, VerdictRoute, VerdictTls};
 
@@ -85,90 +88,7 @@ enum Attachment {
     Mixed,
 }
 
-use hash::{ANY, TAG_EXACT_HOST, TAG_HOST_SUFFIX, TAG_PRINCIPAL};
-
-/// Candidate rules keyed by (host key, principal key), flattened: one table of ranges into
-/// one posting array. Keys are hashes, so the index is lossy on purpose: a collision only
-/// adds candidates, and every candidate is checked in full.
-#[derive(Debug, Clone, Default)]
-struct PostingIndex {
-    slots: HashMap<u64, (u32, u32), hash::IdentityBuild>,
-    postings: Vec<u32>,
-    /// A two-probe Bloom filter over the keys: most probes of a request (host suffixes
-    /// nobody wrote, principals without own rules) stop here, in a table small enough
-    /// for the CPU cache, instead of missing in the big one.
-    bloom: Vec<u64>,
-    bloom_mask: u64,
-}
-
-impl PostingIndex {
-    fn build(mut pairs: Vec<(u64, u32)>) -> Self {
-        pairs.sort_unstable();
-        pairs.dedup();
-        let bits = (pairs.len().max(64) * 12).next_power_of_two();
-        let mut index = PostingIndex {
-            slots: HashMap::with_capacity_and_hasher(pairs.len() / 2 + 1, hash::IdentityBuild),
-            postings: Vec::with_capacity(pairs.len()),
-            bloom: vec![0; bits / 64],
-            bloom_mask: (bits as u64) - 1,
-        };
-        let mut start = 0usize;
-        while let Some(&(key, _)) = pairs.get(start) {
-            let end = pairs
-                .get(start..)
-                .and_then(|rest| rest.iter().position(|(k, _)| *k != key))
-                .map_or(pairs.len(), |n| start + n);
-            let offset = u32::try_from(index.postings.len()).unwrap_or(u32::MAX);
-            index.postings.extend(
-                pairs
-                    .get(start..end)
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|(_, id)| *id),
-            );
-            let len = u32::try_from(end - start).unwrap_or(u32::MAX);
-            index.slots.insert(key, (offset, len));
-            for bit in index.bloom_bits(key) {
-                if let Some(word) = index.bloom.get_mut((bit / 64) as usize) {
-                    *word |= 1 << (bit % 64);
-                }
-            }
-            start = end;
-        }
-        index.slots.shrink_to_fit();
-        index
-    }
-
-    #[inline]
-    fn bloom_bits(&self, key: u64) -> [u64; 2] {
-        [
-            key & self.bloom_mask,
-            (key >> 32 ^ key.rotate_left(17)) & self.bloom_mask,
-        ]
-    }
-
-    #[inline]
-    fn maybe_contains(&self, key: u64) -> bool {
-        self.bloom_bits(key).iter().all(|bit| {
-            self.bloom
-                .get((bit / 64) as usize)
-                .is_some_and(|word| word & (1 << (bit % 64)) != 0)
-        })
-    }
-
-    #[inline]
-    fn visit(&self, key: u64, f: &mut impl FnMut(u32)) {
-        if !self.maybe_contains(key) {
-            return;
-        }
-        if let Some(&(offset, len)) = self.slots.get(&key) {
-            let (offset, len) = (offset as usize, len as usize);
-            if let Some(list) = self.postings.get(offset..offset + len) {
-                list.iter().for_each(|r| f(*r));
-            }
-        }
-    }
-}
+use index::Index;
 
 /// What the ALLOW policies attached at a point look like.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -211,8 +131,8 @@ impl PointSummary {
 pub struct Compiled {
     policies: Vec<CPolicy>,
     rules: Vec<CRule>,
-    http: PostingIndex,
-    tcp_rules: Vec<u32>,
+    /// Candidate rules of a request.
+    index: Index,
     custom_policies: Vec<u32>,
     dry_run_policies: Vec<u32>,
     point_allow_policies: Vec<u32>,
@@ -224,6 +144,11 @@ pub struct Compiled {
     /// Enforcement points computed on first sight by `Engine::prepare` (so `decide` never
     /// scans the policies for them), keyed by namespace, labels and gateway resources.
     dynamic_points: std::sync::RwLock<HashMap<PointKey, Arc<PointInfo>, hash::FxBuild>>,
+    /// The road memo: walked roads by what the road reads of a request (up to [`ROADS`]
+    /// keys; beyond that walked per request). `road::walk` stays the reference.
+    roads: std::sync::RwLock<RoadMemo>,
+    /// What route matches read (the memo key includes only those attributes).
+    route_reads: RouteReads,
     /// Per registry entry: whether it is a Gloo entry (scope of workspace-wide policies).
     gloo_service: Vec<bool>,
     /// Policies with recorded assumptions (`Model::assumptions`), in model order.
@@ -311,6 +236,7 @@ impl Compiled {
 
         let mut policies = Vec::with_capacity(model.policies.len());
         let mut rules = Vec::new();
+        let regexes = matchers::RegexCache::default();
         for (pi, policy) in model.policies.iter().enumerate() {
             let class = match policy.action {
                 Action::Allow => Class::Allow,
@@ -377,37 +303,12 @@ impl Compiled {
                     u32::try_from(ri).unwrap_or(u32::MAX),
                     rule,
                     &resolve,
+                    &regexes,
                 ));
             }
         }
 
-        let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(rules.len());
-        let mut tcp_rules = Vec::new();
-        for (id, rule) in rules.iter().enumerate() {
-            let id = u32::try_from(id).unwrap_or(u32::MAX);
-            let narrows = policies
-                .get(rule.policy as usize)
-                .is_some_and(|p| matches!(p.class, Class::Allow | Class::Custom));
-            if !(narrows && rule.http_only) {
-                tcp_rules.push(id);
-            }
-            let principals: Vec<u64> = match principal_keys(rule) {
-                Some(keys) => keys
-                    .iter()
-                    .map(|k| hash::key_hash(TAG_PRINCIPAL, k))
-                    .collect(),
-                None => vec![ANY],
-            };
-            for key in host_keys(rule) {
-                let host = match key {
-                    HostKey::Exact(h) => hash::key_hash(TAG_EXACT_HOST, &h),
-                    HostKey::DotSuffix(s) => hash::key_hash(TAG_HOST_SUFFIX, &s),
-                    HostKey::Any => ANY,
-                };
-                pairs.extend(principals.iter().map(|p| (hash::pair(host, *p), id)));
-            }
-        }
-        let http = PostingIndex::build(pairs);
+        let index = Index::build(&rules, &policies);
 
         let index_of = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
         let dry_run_policies = (0..policies.len())
@@ -449,8 +350,7 @@ impl Compiled {
         let compiled = Compiled {
             policies,
             rules,
-            http,
-            tcp_rules,
+            index,
             custom_policies,
             dry_run_policies,
             point_allow_policies,
@@ -458,6 +358,8 @@ impl Compiled {
             service_allow_policies,
             id: NEXT_ENGINE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             dynamic_points: std::sync::RwLock::new(HashMap::default()),
+            roads: std::sync::RwLock::new(RoadMemo::default()),
+            route_reads: RouteReads::of(model),
             gloo_service,
             assuming: {
                 let ids: std::collections::HashSet<&ResourceRef> =
@@ -741,19 +643,7 @@ impl Compiled {
                 best.record(p.class, id, p.dry_run);
             }
         };
-        if req.is_tcp {
-            self.tcp_rules.iter().for_each(|id| visit(*id));
-        } else {
-            let principal = req.principal_key;
-            let mut probe = |host: u64| {
-                self.http.visit(hash::pair(host, principal), &mut visit);
-                if principal != ANY {
-                    self.http.visit(hash::pair(host, ANY), &mut visit);
-                }
-            };
-            req.host_keys.iter().for_each(|h| probe(*h));
-            probe(ANY);
-        }
+        self.index.candidates(req, point.namespace, &mut visit);
 
         // Which ALLOW policies attach: cached per point, plus the few that depend on the
         // registry entry.
@@ -817,6 +707,12 @@ impl Compiled {
                 custom_consulted: best.consulted,
             },
         )
+    }
+
+    /// The longest candidate list one index probe can return (the worst case a request
+    /// scans).
+    pub fn longest_posting(&self) -> usize {
+        self.index.longest()
     }
 
     fn any_dry_run_attached(&self, model: &Model, point: &Point, service: Option<usize>) -> bool {
@@ -926,49 +822,6 @@ impl Best {
             }
         }
     }
-}
-
-/// Index keys for the host dimension.
-enum HostKey {
-    Exact(String),
-    DotSuffix(String),
-    Any,
-}
-
-/// Every host bucket under which `rule` can match: its operations' host values, or "any"
-/// when an operation leaves the host open or uses a non-indexable form.
-fn host_keys(rule: &CRule) -> Vec<HostKey> {
-    let Some(ops) = &rule.to else {
-        return vec![HostKey::Any];
-    };
-    let mut keys = Vec::new();
-    for op in ops {
-        if op.host_values().is_empty() {
-            return vec![HostKey::Any];
-        }
-        for value in op.host_values() {
-            match value {
-                StringPattern::Exact(h) => keys.push(HostKey::Exact(h.clone())),
-                StringPattern::Suffix(s) if s.starts_with('.') => {
-                    keys.push(HostKey::DotSuffix(s.clone()))
-                }
-                _ => return vec![HostKey::Any],
-            }
-        }
-    }
-    keys
-}
-
-/// Exact peer URIs under which `rule` can match, or `None` for "any peer".
-fn principal_keys(rule: &CRule) -> Option<Vec<&str>> {
-    let sources = rule.from.as_ref()?;
-    let mut keys = Vec::new();
-    for source in sources {
-        keys.extend(source.exact_principals()?);
-    }
-    keys.sort();
-    keys.dedup();
-    Some(keys)
 }
 
 /// Compiles, then decides a request end to end (convenience for callers holding a
