@@ -141,19 +141,23 @@ fn profiles_generate_loadable_workloads_and_report_prepare() {
         assert_eq!(dir.join("policies-list.yaml").exists(), list);
         let requests = dir.join("requests.jsonl").display().to_string();
         let output = run(
-            &["bench", "-p", &dir_s, "-r", &requests, "-n", "500", "--json"],
+            &[
+                "bench", "-p", &dir_s, "-r", &requests, "-n", "500", "--json",
+            ],
             None,
         );
         assert_eq!(code(&output), 0, "{}", stderr(&output));
-        let report: serde_json::Value =
-            serde_json::from_str(stdout(&output).trim()).expect("JSON");
+        let report: serde_json::Value = serde_json::from_str(stdout(&output).trim()).expect("JSON");
         assert_eq!(report["rules"], 120);
         assert!(report["prepare"]["p50_ns"].as_u64().is_some_and(|n| n > 0));
         assert!(report["prepare_decide"]["p99_ns"]
             .as_u64()
             .is_some_and(|n| n > 0));
     }
-    let output = run(&["bench", "--generate", "10", "/tmp/x", "--profile", "nope"], None);
+    let output = run(
+        &["bench", "--generate", "10", "/tmp/x", "--profile", "nope"],
+        None,
+    );
     assert_eq!(code(&output), 2, "{}", stderr(&output));
 }
 

@@ -358,7 +358,7 @@ mod tests {
     fn digest(p: &Prepared) -> &Digest {
         match p {
             Prepared::Ready(d) => d,
-            Prepared::Malformed(m) => panic!("malformed: {}", m.0),
+            Prepared::Malformed(m) => panic!("malformed: {}", m.message),
         }
     }
 

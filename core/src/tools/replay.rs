@@ -235,7 +235,7 @@ pub fn classify(request: &Request) -> (String, String, String, String) {
         .or_else(|| request.sni.clone())
         .or_else(|| request.url.as_deref().map(url_authority))
         .unwrap_or_else(|| "-".to_string());
-    if request.protocol != Protocol::Http {
+    if request.protocol.is_some_and(|p| p != Protocol::Http) {
         let host = match request.port {
             Some(port) if !host.contains(':') => format!("{host}:{port}"),
             _ => host,

@@ -400,18 +400,18 @@ impl LogReader {
                 let tls = observed.sni.is_some() && self.format != LogFormat::Ztunnel
                     || self.format == LogFormat::Ztunnel && port == Some(443);
                 if tls {
-                    request.protocol = Protocol::Tls;
+                    request.protocol = Some(Protocol::Tls);
                     request.sni = host.map(str::to_string);
                     request.host = host.map(str::to_string);
                 } else {
-                    request.protocol = Protocol::Tcp;
+                    request.protocol = Some(Protocol::Tcp);
                     request.host = host.map(str::to_string);
                 }
                 request.port = port;
                 if host.is_none() {
                     return Err("no destination: no authority, SNI, service or cluster".into());
                 }
-                if port.is_none() && request.protocol == Protocol::Tcp {
+                if port.is_none() && request.protocol == Some(Protocol::Tcp) {
                     return Err("no destination port for a TCP connection".into());
                 }
             }
@@ -570,7 +570,7 @@ mod tests {
         assert_eq!(observed.sni.as_deref(), Some("api.github.com"));
         assert_eq!(observed.method, None);
         let request = r.to_request(&observed).unwrap();
-        assert_eq!(request.protocol, Protocol::Tls);
+        assert_eq!(request.protocol, Some(Protocol::Tls));
         assert_eq!(request.port, Some(443));
     }
 
@@ -616,7 +616,7 @@ mod tests {
             .unwrap()
             .unwrap();
         let request = r.to_request(&o).unwrap();
-        assert_eq!(request.protocol, Protocol::Tcp);
+        assert_eq!(request.protocol, Some(Protocol::Tcp));
         assert_eq!(request.host.as_deref(), Some("db.example.com"));
         assert_eq!(request.port, Some(5432));
         assert!(r.observe("no pairs here").is_err());
