@@ -75,9 +75,9 @@ fn baseline(engine: &Engine, requests: &[egress_policy::Request], decisions: usi
     Latency::from_samples(samples)
 }
 
-fn env_list<T: std::str::FromStr>(name: &str, default: &[T]) -> Vec<T>
+fn env_list<T>(name: &str, default: &[T]) -> Vec<T>
 where
-    T: Clone,
+    T: Clone + std::str::FromStr,
 {
     match std::env::var(name) {
         Ok(text) => text

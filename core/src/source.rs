@@ -418,7 +418,7 @@ mod tests {
         let mut bomb = String::from("l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n");
         for level in 1..9 {
             let prev = format!("*l{}", level - 1);
-            let refs = vec![prev.as_str(); 10].join(", ");
+            let refs = [prev.as_str(); 10].join(", ");
             bomb.push_str(&format!("l{level}: &l{level} [{refs}]\n"));
         }
         let err = parse_documents("bomb.yaml", &bomb).unwrap_err();

@@ -1,6 +1,12 @@
 //! The road a request takes (SEMANTICS.md §9): one named test per numbered point of the
 //! traffic-path issue, through the public API, each citing the upstream source that fixes
 //! the outcome. Requests name no `workload`: the engine walks from the sender.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use egress_policy::decision::{HopStep, ProxyKind, Reason};
 use egress_policy::{Decision, Engine, Request};

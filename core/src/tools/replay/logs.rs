@@ -576,8 +576,7 @@ mod tests {
 
     #[test]
     fn custom_text_format_with_identity() {
-        let mut keys = Vec::new();
-        keys.push((Field::Identity, "%REQ(X-WHO)%".to_string()));
+        let keys = vec![(Field::Identity, "%REQ(X-WHO)%".to_string())];
         let r = LogReader::new(
             LogFormat::IstioText,
             &keys,
