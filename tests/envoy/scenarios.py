@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from envoyconf import SOURCE_HEADER
+from envoyconf import SOURCE_HEADER, WORKLOADS
 from harness import ROOT
 
 POLICIES = ROOT / "examples" / "policies"
@@ -26,7 +26,10 @@ class DemoRequest:
 
 
 def scenarios() -> list[str]:
-    return sorted(p.name for p in POLICIES.iterdir() if (p / "demo.jsonl").exists())
+    """The seed scenarios whose enforcing workload the Envoy configurations know."""
+    return sorted(
+        p.name for p in POLICIES.iterdir() if (p / "demo.jsonl").exists() and p.name in WORKLOADS
+    )
 
 
 def http_view(scenario: str, label: str, request: dict[str, Any]) -> DemoRequest | None:
