@@ -558,6 +558,9 @@ impl<'m> Partition<'m> {
                 for port in &service.ports {
                     preds.insert(HostPred::Port(port.number));
                 }
+                if let Some(port) = service.gateway_port {
+                    preds.insert(HostPred::Port(port));
+                }
                 for host in &service.hosts {
                     let host = host.to_ascii_lowercase();
                     preds.insert(HostPred::Registry(host.clone()));
