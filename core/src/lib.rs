@@ -4,6 +4,14 @@
 //! Data flows one way: files → [`import`] → [`model::Model`] → [`Engine`] →
 //! [`Engine::decide`] → [`Decision`].
 //!
+//! # Module map
+//!
+//! [`source`] (located YAML) → [`import`] (one importer per vendor) → [`model`] →
+//! [`road`] (where a request is enforced: Sidecar, registry, routes, gateways) →
+//! [`eval`] (reference) and [`compile`] (fast path) → [`decision`] and [`response`]
+//! (what Envoy answers); [`tools`] (lint, test files, reach, diff, replay, suggest) work on
+//! the same engine. `docs/ARCHITECTURE.md` says where new kinds, tools and binding calls go.
+//!
 //! # API themes
 //!
 //! - **Loading fails, deciding never does.** [`Loader::load`] returns every problem of a
