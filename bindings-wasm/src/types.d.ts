@@ -26,6 +26,10 @@ export interface RequestSource {
   labels?: Record<string, string>;
   /** The sender's cluster (TSB `cluster/namespace` selectors). */
   cluster?: string | null;
+  /** The sender's namespace without (or agreeing with) a principal: decides which Sidecar applies; never an identity. */
+  namespace?: string | null;
+  /** The sender's pod labels (Sidecar workload selectors). */
+  pod_labels?: Record<string, string>;
 }
 
 /** The enforcing proxy: namespace and pod labels. */
