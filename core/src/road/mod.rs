@@ -321,24 +321,7 @@ fn named_proxy(
         HopStep::Route,
         "named in the request: evaluated at this proxy".to_string(),
     );
-    let (service, excluded) = lookup(model, req, None, None);
-    road.service = service;
-    let service_ref = service.and_then(|s| model.services.get(s));
-    match service_ref {
-        Some(s) => road.hop_by(
-            proxy,
-            &at,
-            HopStep::Registry,
-            format!("host matches {}", s.id),
-            &s.id,
-        ),
-        None => road.hop(
-            proxy,
-            &at,
-            HopStep::Registry,
-            excluded.unwrap_or_else(|| "no registry entry matches the host".to_string()),
-        ),
-    }
+    let service = registry_hop(model, req, None, None, road, proxy, &at);
     if service.is_none() && model.mesh.outbound == OutboundMode::RegistryOnly {
         road.end = not_in_registry();
         return;
@@ -360,6 +343,37 @@ fn named_proxy(
         exit,
     }));
     source::check_jwt(model, req, road);
+}
+
+/// Looks the request up in the registry as seen from `namespace` (and `sidecar`), records
+/// the entry on the road and adds the registry hop; returns the entry's index.
+pub(crate) fn registry_hop(
+    model: &Model,
+    req: &Normalized,
+    namespace: Option<&str>,
+    sidecar: Option<&crate::model::Sidecar>,
+    road: &mut Road,
+    proxy: ProxyKind,
+    at: &str,
+) -> Option<usize> {
+    let (service, excluded) = lookup(model, req, namespace, sidecar);
+    road.service = service;
+    match service.and_then(|s| model.services.get(s)) {
+        Some(s) => road.hop_by(
+            proxy,
+            at,
+            HopStep::Registry,
+            format!("host matches {}", s.id),
+            &s.id,
+        ),
+        None => road.hop(
+            proxy,
+            at,
+            HopStep::Registry,
+            excluded.unwrap_or_else(|| "no registry entry matches the host".to_string()),
+        ),
+    }
+    service
 }
 
 /// The 502 of `REGISTRY_ONLY` for an unknown host.

@@ -6,7 +6,7 @@ use crate::model::{Labels, Model, OutboundMode, ResourceRef, Sidecar};
 use crate::request::Normalized;
 
 use super::gateway::{self, MeshRoute};
-use super::{lookup, not_in_registry, point_name, proxy_kind, End, Enforcement, PointSpec, Road};
+use super::{not_in_registry, point_name, proxy_kind, End, Enforcement, PointSpec, Road};
 
 /// Label that puts a namespace's pods in ambient mode.
 const DATAPLANE_MODE: &str = "istio.io/dataplane-mode";
@@ -100,24 +100,8 @@ pub(crate) fn from_sender(model: &Model, req: &Normalized, road: &mut Road) {
         None => road.hop(proxy, &at, HopStep::Outbound, outcome),
     }
 
-    let (service, excluded) = lookup(model, req, namespace, sidecar);
-    road.service = service;
+    let service = super::registry_hop(model, req, namespace, sidecar, road, proxy, &at);
     let service_ref = service.and_then(|s| model.services.get(s));
-    match service_ref {
-        Some(s) => road.hop_by(
-            proxy,
-            &at,
-            HopStep::Registry,
-            format!("host matches {}", s.id),
-            &s.id,
-        ),
-        None => road.hop(
-            proxy,
-            &at,
-            HopStep::Registry,
-            excluded.unwrap_or_else(|| "no registry entry matches the host".to_string()),
-        ),
-    }
 
     // Mesh-bound routes apply before the default destination (a VirtualService for an
     // unregistered host still routes under ALLOW_ANY, and under REGISTRY_ONLY only
