@@ -737,3 +737,28 @@ fn differential_millions() {
 fn differential_road_millions() {
     road_gen::run_road(40_000, 48);
 }
+
+/// Found by the `import` fuzz target: a request naming a workload where no gateway runs,
+/// for a host whose registry entry carries a service-scoped policy (a Gloo AccessPolicy on
+/// the ExternalService). The policy attaches there, so the compiled engine must not add
+/// `workload_matches_no_proxy` (its point cache leaves service-scoped policies out).
+#[test]
+fn service_scoped_policy_at_a_named_workload_is_not_a_proxy_without_policies() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut loader = egress_policy::Loader::new();
+    for file in ["external-service.yaml", "access-policy.yaml"] {
+        let path = root.join("examples/policies/gloo-guide-httpbin").join(file);
+        loader.add_str(file, &std::fs::read_to_string(path).unwrap());
+    }
+    let engine = Engine::from_model(loader.load().unwrap());
+    for host in ["httpbin.org", "httpbin.org:443", "example.com"] {
+        let request: Request = serde_json::from_value(serde_json::json!({
+            "workload": {"namespace": "istio-egress", "labels": {"app": "egress"}},
+            "host": host, "method": "DELETE", "path": "/x?y=1"
+        }))
+        .unwrap();
+        let compiled = engine.decide(&request);
+        assert_eq!(compiled, engine.decide_reference(&request), "{host}");
+        assert_eq!(compiled, engine.explain(&request).decision, "{host}");
+    }
+}

@@ -138,6 +138,10 @@ pub struct Compiled {
     point_allow_policies: Vec<u32>,
     mixed_allow_policies: Vec<u32>,
     service_allow_policies: Vec<Vec<u32>>,
+    /// Policies of any action whose attachment depends on the request's registry entry
+    /// (ServiceEntry/Service targetRefs, Gloo service scopes): the point cache excludes
+    /// them, so "does anything attach here" checks them per request.
+    service_scoped_policies: Vec<u32>,
     /// Distinguishes engines, so a request prepared by one engine is never decided with
     /// another engine's point index.
     id: u64,
@@ -347,6 +351,17 @@ impl Compiled {
             })
             .collect();
 
+        let service_scoped_policies = (0..policies.len())
+            .filter(|i| {
+                policies.get(*i).is_some_and(|p| match &p.scope {
+                    CScope::Services(_) | CScope::AllGloo => true,
+                    CScope::TargetRefs { services, .. } => !services.is_empty(),
+                    CScope::Selector(_) | CScope::Gateway(_) => false,
+                })
+            })
+            .map(index_of)
+            .collect();
+
         let compiled = Compiled {
             policies,
             rules,
@@ -356,6 +371,7 @@ impl Compiled {
             point_allow_policies,
             mixed_allow_policies,
             service_allow_policies,
+            service_scoped_policies,
             id: NEXT_ENGINE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             dynamic_points: std::sync::RwLock::new(HashMap::default()),
             roads: std::sync::RwLock::new(RoadMemo::default()),
@@ -694,7 +710,12 @@ impl Compiled {
             && !point.info.map_or_else(
                 || self.point_info(model, point).attaches_any,
                 |i| i.attaches_any,
-            );
+            )
+            && !self.service_scoped_policies.iter().any(|pi| {
+                self.policies
+                    .get(*pi as usize)
+                    .is_some_and(|p| self.attaches(model, p, point, service))
+            });
         Verdict::from_outcome(
             self,
             model,
