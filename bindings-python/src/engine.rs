@@ -2,19 +2,17 @@
 
 use std::path::PathBuf;
 
-use egress_policy::{Decision, Engine, Loader, Request};
+use egress_policy::{Engine, Loader, Request};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use serde::Deserialize;
 
+use crate::convert::to_python;
 use crate::de::{from_py, type_name, DeError, PyDe, RequestAccess};
 use crate::errors::{io_error, load_error};
 use crate::tools::{lint_engine, reach, PyLint, PyReachReport};
 use crate::types::{PyDecision, PyDiagnostic, PyExplanation};
-
-/// Batches smaller than this per available core are decided on the calling thread.
-const MIN_BATCH_PER_THREAD: usize = 4096;
 
 /// Loaded policies, ready to decide. Immutable and safe to share between threads; pickles
 /// as its source texts and is rebuilt from them.
@@ -84,32 +82,6 @@ fn sources_from(files: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
             .map_err(|_| wrong())?
     };
     Ok(pairs)
-}
-
-/// Decides every request; large batches are split over the available cores.
-fn decide_all(engine: &Engine, requests: &[Request]) -> Vec<Decision> {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let threads = cores.min(requests.len() / MIN_BATCH_PER_THREAD).max(1);
-    if threads == 1 {
-        return requests.iter().map(|r| engine.decide(r)).collect();
-    }
-    let chunk = requests.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = requests
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || part.iter().map(|r| engine.decide(r)).collect::<Vec<_>>())
-            })
-            .collect();
-        let mut decisions = Vec::with_capacity(requests.len());
-        for handle in handles {
-            match handle.join() {
-                Ok(part) => decisions.extend(part),
-                Err(payload) => std::panic::resume_unwind(payload),
-            }
-        }
-        decisions
-    })
 }
 
 #[pymethods]
@@ -241,8 +213,18 @@ impl PyEngine {
             parsed.push(request);
         }
         let engine = &self.engine;
-        let decisions = py.detach(|| decide_all(engine, &parsed));
+        let decisions = py.detach(|| engine.decide_many(&parsed));
         Ok(decisions.into_iter().map(PyDecision).collect())
+    }
+
+    /// Decides JSON lines (one request JSON per line), exactly like `egress-policy eval`:
+    /// one dict per non-blank line, in order, `{"line": N, "decision": {...}, "error":
+    /// None}` or `{"line": N, "decision": None, "error": "..."}` for a line that is not a
+    /// request. Never raises for a bad line; runs without the GIL.
+    fn eval_lines<'py>(&self, py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
+        let engine = &self.engine;
+        let lines = py.detach(|| engine.decide_text(text));
+        to_python(py, &lines)
     }
 
     /// Decides one request and explains why: the gateway, the registry entry, the pipeline

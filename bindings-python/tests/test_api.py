@@ -10,7 +10,7 @@ from types import MappingProxyType
 import pytest
 
 import egress_policy
-from conftest import POLICIES, PRODUCTPAGE, cli_binary
+from conftest import POLICIES, PRODUCTPAGE, REPO_ROOT, cli_binary
 from egress_policy import Decision, Engine, ResourceRef
 
 GET = {"source": {"principal": PRODUCTPAGE}, "method": "GET", "url": "http://httpbin.org/get"}
@@ -162,6 +162,17 @@ def test_check_many(istio_waypoint: Engine) -> None:
     assert istio_waypoint.check_many([]) == []
     assert istio_waypoint.check_many(iter([GET])) == [istio_waypoint.check(GET)]
     assert istio_waypoint.check_many(r for r in (POST,)) == [istio_waypoint.check(POST)]
+
+
+def test_eval_lines_matches_the_cli() -> None:
+    """tests/batch: the same JSON lines as `egress-policy eval` and WASM `evalLines`."""
+    batch = REPO_ROOT / "tests" / "batch"
+    engine = Engine.from_paths(POLICIES / "istio-egress-gateway")
+    got = engine.eval_lines((batch / "requests.jsonl").read_text())
+    expected = [json.loads(line) for line in (batch / "expected.jsonl").read_text().splitlines()]
+    assert got == expected
+    assert [line["line"] for line in got] == [1, 3, 4, 5, 6, 7]
+    assert engine.eval_lines("") == []
 
 
 def test_engine_surface(istio_waypoint: Engine) -> None:

@@ -260,9 +260,7 @@ impl Engine {
         #[wasm_bindgen(unchecked_param_type = "Request[]")] requests: JsValue,
     ) -> Result<JsValue, JsValue> {
         let parsed = requests_from(&requests)?;
-        let decisions: Vec<egress_policy::Decision> =
-            parsed.iter().map(|r| self.inner.decide(r)).collect();
-        to_js(&decisions)
+        to_js(&self.inner.decide_many(&parsed))
     }
 
     /// Digests requests once for [`Engine::decide_prepared`] (the hot path that
@@ -306,33 +304,11 @@ impl Engine {
         to_js(&self.inner.explain(&request))
     }
 
-    /// Decides JSON lines, like `egress-policy eval`: one result per non-blank line, in
-    /// order, `{line, decision}` or `{line, error}` for a line that is not a Request.
-    #[wasm_bindgen(js_name = evalLines, unchecked_return_type = "BatchResult[]")]
+    /// Decides JSON lines, exactly like `egress-policy eval`: one result per non-blank
+    /// line, in order, `{line, decision, error}` (one of the last two `null`).
+    #[wasm_bindgen(js_name = evalLines, unchecked_return_type = "BatchLine[]")]
     pub fn eval_lines(&self, jsonl: &str) -> Result<JsValue, JsValue> {
-        let results: Vec<BatchResult> = jsonl
-            .lines()
-            .enumerate()
-            .filter(|(_, line)| !line.trim().is_empty())
-            .map(|(index, line)| {
-                let line_number = index + 1;
-                match serde_json::from_str::<Request>(line) {
-                    Ok(request) => BatchResult {
-                        line: line_number,
-                        request: Some(request.clone()),
-                        decision: Some(self.inner.decide(&request)),
-                        error: None,
-                    },
-                    Err(e) => BatchResult {
-                        line: line_number,
-                        request: None,
-                        decision: None,
-                        error: Some(e.to_string()),
-                    },
-                }
-            })
-            .collect();
-        to_js(&results)
+        to_js(&self.inner.decide_text(jsonl))
     }
 
     /// The identities, hosts, gateways and policies found in the loaded model (for
@@ -399,19 +375,6 @@ impl Engine {
         let classes = request_classes(&self.inner, &options).map_err(arg_error)?;
         to_js(&classes)
     }
-}
-
-/// One line of [`Engine::eval_lines`].
-#[derive(Debug, Serialize)]
-struct BatchResult {
-    /// 1-based line number in the input.
-    line: usize,
-    /// The parsed request.
-    request: Option<Request>,
-    /// The decision, for a valid request line.
-    decision: Option<egress_policy::Decision>,
-    /// Why the line is not a Request.
-    error: Option<String>,
 }
 
 /// Loads the policies and returns every error and warning (file, line, column, resource,

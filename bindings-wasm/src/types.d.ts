@@ -232,11 +232,11 @@ export interface Diagnostic extends Location {
   message: string;
 }
 
-/** One line of `engine.evalLines`: a decision, or why the line is not a Request. */
-export interface BatchResult {
-  /** 1-based line number in the input. */
+/** One line of `engine.evalLines` (and of `egress-policy eval`, Python `eval_lines`): a
+ * decision, or why the line is not a Request. */
+export interface BatchLine {
+  /** 1-based line number in the input (blank lines count). */
   line: number;
-  request: Request | null;
   decision: Decision | null;
   error: string | null;
 }

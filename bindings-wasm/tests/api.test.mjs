@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import { Engine, PolicyError, validate, version } from "egress-policy-wasm";
-import { readPolicyPaths } from "./helpers.mjs";
+import { join } from "node:path";
+import { readPolicyPaths, repoRoot } from "./helpers.mjs";
 
 const PRODUCTPAGE = "cluster.local/ns/bookinfo/sa/bookinfo-productpage";
 const waypoint = () => Engine.fromFiles(readPolicyPaths(["examples/policies/istio-waypoint"]));
@@ -138,6 +139,16 @@ test("evalLines decides JSON lines like `egress-policy eval`", () => {
   assert.equal(out[1].decision, null);
   assert.match(out[1].error, /line 1 column/);
   assert.match(out[2].error, /unknown field `x`/);
+});
+
+test("evalLines prints the shared batch lines (tests/batch, like the CLI and Python)", () => {
+  const engine = Engine.fromFiles(readPolicyPaths(["examples/policies/istio-egress-gateway"]));
+  const input = readFileSync(join(repoRoot, "tests/batch/requests.jsonl"), "utf8");
+  const expected = readFileSync(join(repoRoot, "tests/batch/expected.jsonl"), "utf8")
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => JSON.parse(line));
+  assert.deepEqual(engine.evalLines(input), expected);
 });
 
 test("inventory lists identities, hosts, gateways and policies with locations", () => {

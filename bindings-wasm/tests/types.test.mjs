@@ -56,7 +56,7 @@ test("outputs have exactly the declared keys", () => {
   assertShape("InventoryPolicy", inv.policies[0]);
   assertShape("Location", inv.policies[0].location);
   const [line] = engine.evalLines(JSON.stringify(request));
-  assertShape("BatchResult", line);
+  assertShape("BatchLine", line);
   const gloo = Engine.fromFiles(readPolicyPaths(["examples/policies/gloo"])).inventory();
   assertShape("InventoryIdentity", gloo.identities[0]);
 });

@@ -1,11 +1,12 @@
-//! `egress-policy eval`: decide requests read as JSON lines.
+//! `egress-policy eval`: decide requests read as JSON lines; prints the core's one
+//! JSON-lines shape (`{"line", "decision", "error"}`, one of the last two `null`).
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use egress_policy::{Engine, Request};
+use egress_policy::Engine;
 
 use crate::args::EvalArgs;
 use crate::error::{Error, Result};
@@ -37,41 +38,24 @@ pub fn run(args: &EvalArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Decides every non-blank line; returns how many lines were not valid request JSON.
+/// Decides every non-blank line, printing one [`egress_policy::BatchLine`] per line;
+/// returns how many lines were not valid request JSON.
 pub fn decide_lines(
     engine: &Engine,
-    mut input: impl BufRead,
+    input: impl BufRead,
     name: &str,
     out: &mut impl Write,
 ) -> Result<usize> {
     let mut failed = 0;
-    let mut buffer = Vec::new();
-    let mut number = 0usize;
-    loop {
-        buffer.clear();
-        let read = input
-            .read_until(b'\n', &mut buffer)
-            .map_err(|source| Error::Read {
-                path: name.to_string(),
-                source,
-            })?;
-        if read == 0 {
-            break;
+    for line in engine.decide_lines(input) {
+        let line = line.map_err(|source| Error::Read {
+            path: name.to_string(),
+            source,
+        })?;
+        if line.error.is_some() {
+            failed += 1;
         }
-        number += 1;
-        let parsed = match std::str::from_utf8(&buffer) {
-            Ok(text) if text.trim().is_empty() => continue,
-            Ok(text) => serde_json::from_str::<Request>(text.trim()).map_err(|e| e.to_string()),
-            Err(_) => Err("line is not valid UTF-8".to_string()),
-        };
-        let line = match parsed {
-            Ok(request) => engine.decide(&request).to_json(),
-            Err(message) => {
-                failed += 1;
-                serde_json::json!({ "error": message, "line": number }).to_string()
-            }
-        };
-        writeln!(out, "{line}").map_err(Error::Write)?;
+        writeln!(out, "{}", line.to_json()).map_err(Error::Write)?;
     }
     Ok(failed)
 }

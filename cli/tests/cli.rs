@@ -296,17 +296,41 @@ fn eval_keeps_order_skips_blank_lines_and_reports_bad_lines() {
     assert_eq!(code(&output), 2, "{}", stderr(&output));
     let lines: Vec<Value> = stdout(&output).lines().map(json).collect();
     assert_eq!(lines.len(), 5, "{lines:?}");
-    assert_eq!(lines[0]["allowed"], true);
-    assert_eq!(lines[1]["allowed"], false);
-    assert_eq!(lines[1]["status"], 403);
+    // The core's one JSON-lines shape: `{line, decision}` or `{line, error}`.
+    assert_eq!(lines[0]["line"], 1);
+    assert_eq!(lines[0]["decision"]["allowed"], true);
+    assert_eq!(lines[1]["decision"]["allowed"], false);
+    assert_eq!(lines[1]["decision"]["status"], 403);
+    assert!(lines[1]["error"].is_null());
     assert_eq!(lines[2]["line"], 5);
+    assert!(lines[2]["decision"].is_null());
     assert!(lines[2]["error"]
         .as_str()
         .is_some_and(|e| e.contains("not_a_field")));
     assert_eq!(lines[3]["line"], 6);
     assert!(lines[3]["error"].is_string());
-    assert_eq!(lines[4]["status"], 400);
-    assert_eq!(lines[4]["reason"], "malformed_request");
+    assert_eq!(lines[4]["decision"]["status"], 400);
+    assert_eq!(lines[4]["decision"]["reason"], "malformed_request");
+}
+
+/// tests/batch: the CLI prints exactly the shared JSON lines that Python `eval_lines` and
+/// WASM `evalLines` are held to.
+#[test]
+fn eval_prints_the_shared_batch_lines() {
+    let root = common::repo_root();
+    let input = std::fs::read_to_string(root.join("tests/batch/requests.jsonl")).unwrap();
+    let expected = std::fs::read_to_string(root.join("tests/batch/expected.jsonl")).unwrap();
+    let output = run(
+        &["eval", "--policy", &scenario("istio-egress-gateway")],
+        Some(&input),
+    );
+    assert_eq!(code(&output), 2, "two lines are not requests");
+    let got: Vec<Value> = stdout(&output).lines().map(json).collect();
+    let want: Vec<Value> = expected.lines().map(json).collect();
+    assert_eq!(got, want);
+    assert!(want
+        .iter()
+        .all(|l| l.as_object().is_some_and(|o| o.len() == 3)));
 }
 
 #[test]
@@ -337,7 +361,7 @@ fn eval_reads_a_requests_file_and_exits_0_when_every_line_parses() {
     assert_eq!(code(&output), 0, "{}", stderr(&output));
     let statuses: Vec<Value> = stdout(&output)
         .lines()
-        .map(|l| json(l)["status"].clone())
+        .map(|l| json(l)["decision"]["status"].clone())
         .collect();
     assert_eq!(statuses, vec![200, 403, 502]);
 }

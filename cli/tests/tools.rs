@@ -507,7 +507,7 @@ fn diff_reports_each_changed_class_with_an_example_and_exits_1() {
     let example = serde_json::to_string(&changes[0]["request"]).unwrap();
     let decide = |dir: &str| {
         let output = run(&["eval", "--policy", dir], Some(&example));
-        json(&stdout(&output))["allowed"].clone()
+        json(&stdout(&output))["decision"]["allowed"].clone()
     };
     assert_eq!(decide(&scenario("istio-waypoint")), false);
     assert_eq!(decide(&after), true);

@@ -9,7 +9,7 @@
 //! [`source`] (located YAML) → [`import`] (one importer per vendor) → [`model`] →
 //! [`road`] (where a request is enforced: Sidecar, registry, routes, gateways) →
 //! [`eval`] (reference) and [`compile`] (fast path) → [`decision`] and [`response`]
-//! (what Envoy answers); [`tools`] (lint, test files, reach, diff, replay, suggest) work on
+//! (what Envoy answers); [`BatchLine`] is the one JSON-lines shape of batch decisions; [`tools`] (lint, test files, reach, diff, replay, suggest) work on
 //! the same engine. `docs/ARCHITECTURE.md` says where new kinds, tools and binding calls go.
 //!
 //! # API themes
@@ -53,6 +53,7 @@
 //! # Ok::<(), egress_policy::Error>(())
 //! ```
 
+mod batch;
 pub mod bench;
 pub mod compile;
 pub mod decision;
@@ -70,6 +71,7 @@ pub mod source;
 pub mod tools;
 pub mod workload;
 
+pub use batch::{BatchLine, DecideLines};
 pub use decision::{Decision, Explanation, Reason, Route};
 pub use diagnostic::{Diagnostic, Location, Severity};
 pub use engine::Engine;

@@ -85,7 +85,8 @@ def cli_eval(policy_dirs: list[Path], requests: list[dict[str, Any]]) -> list[di
     )
     if out.returncode not in (0,):
         raise RuntimeError(f"egress-policy eval failed ({out.returncode}): {out.stderr}")
-    return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    # One `{"line": N, "decision": {...}}` per request (the core's JSON-lines shape).
+    return [json.loads(line)["decision"] for line in out.stdout.splitlines() if line.strip()]
 
 
 # ---------------------------------------------------------------------------- processes

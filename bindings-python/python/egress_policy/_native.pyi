@@ -396,6 +396,8 @@ class Engine:
         """Decides one request (the README's request JSON as a dict, and/or keywords)."""
     def check_many(self, requests: Iterable[Mapping[str, _JsonValue]]) -> list[Decision]:
         """Decides many requests, in order, without holding the GIL."""
+    def eval_lines(self, text: str) -> list[dict[str, _JsonValue]]:
+        """Decides JSON lines like `egress-policy eval`: `{"line", "decision", "error"}` dicts."""
     def explain(
         self, request: Mapping[str, _JsonValue] | None = None, /, **fields: _JsonValue
     ) -> Explanation:
