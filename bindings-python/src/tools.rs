@@ -6,11 +6,11 @@
 //! handling (workload strings as the CLI's `--workload`) and text rendering for `str()`.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use egress_policy::request::Workload;
 use egress_policy::tools::reach::valid_authority;
+use egress_policy::tools::render;
 use egress_policy::tools::{
     self, Access, CaseResult, Change, Class, DiffOptions, DiffReport, Lint, Mismatch, Outcome,
     Point, ReachEntry, ReachOptions, ReachReport, TestReport,
@@ -199,7 +199,7 @@ impl PyMismatch {
 
     /// `field: expected X, got Y`.
     fn __str__(&self) -> String {
-        mismatch_line(&self.0)
+        render::mismatch(&self.0)
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
@@ -215,71 +215,6 @@ impl PyMismatch {
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_python(py, &self.0)
     }
-}
-
-fn mismatch_line(m: &Mismatch) -> String {
-    format!("{}: expected {}, got {}", m.field, m.expected, m.actual)
-}
-
-/// The explanation of a failed case in words: the unmet expectations, the decision, the
-/// pipeline steps and every attached policy's rule verdicts.
-fn failure_text(case: &CaseResult) -> Option<String> {
-    if case.passed {
-        return None;
-    }
-    let mut out = String::new();
-    for m in &case.mismatches {
-        let _ = writeln!(out, "{}", mismatch_line(m));
-    }
-    let d = &case.decision;
-    let _ = write!(
-        out,
-        "decision: {}",
-        outcome_words(d.allowed, d.status, d.reason.as_str())
-    );
-    if let Some(policy) = &d.policy {
-        let _ = write!(out, " ({policy}");
-        if let Some(rule) = d.rule {
-            let _ = write!(out, " rule {rule}");
-        }
-        out.push(')');
-    }
-    let _ = writeln!(out, ": {}", d.message);
-    if let Some(e) = &case.explanation {
-        let name = |r: Option<&egress_policy::model::ResourceRef>| {
-            r.map_or_else(|| "none".to_string(), ToString::to_string)
-        };
-        let _ = writeln!(out, "enforcing gateway: {}", name(e.gateway.as_ref()));
-        let _ = writeln!(out, "registry entry: {}", name(e.service.as_ref()));
-        for (index, step) in e.steps.iter().enumerate() {
-            let _ = writeln!(out, "step {}: {step}", index + 1);
-        }
-        if e.policies.is_empty() {
-            let _ = writeln!(out, "no policy is attached at the enforcing point");
-        }
-        for verdict in &e.policies {
-            let dry = if verdict.dry_run { " dry-run" } else { "" };
-            let _ = writeln!(
-                out,
-                "{} {}{dry} ({}): {}",
-                verdict.policy,
-                verdict.action,
-                verdict.location,
-                if verdict.matched { "match" } else { "no match" }
-            );
-            for rule in &verdict.rules {
-                let mut detail = vec![if rule.matched { "match" } else { "no match" }.to_string()];
-                if let Some(field) = &rule.failed_field {
-                    detail.push(format!("failed at {field}"));
-                }
-                if let Some(note) = &rule.note {
-                    detail.push(note.clone());
-                }
-                let _ = writeln!(out, "  rule {}: {}", rule.index, detail.join("; "));
-            }
-        }
-    }
-    Some(out.trim_end().to_string())
 }
 
 /// The result of one test case.
@@ -336,7 +271,7 @@ impl PyCaseResult {
     /// attached policy with its rules' verdicts. `None` when the case passed.
     #[getter]
     fn explanation_text(&self) -> Option<String> {
-        failure_text(&self.0)
+        render::case_failure(&self.0)
     }
 
     fn __bool__(&self) -> bool {
@@ -346,7 +281,7 @@ impl PyCaseResult {
     /// `PASS name (allow 200 allowed_by_policy)`, or `FAIL name (file:line:col)` followed
     /// by the indented `explanation_text`.
     fn __str__(&self) -> String {
-        case_text(&self.0)
+        render::case(&self.0)
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
@@ -365,24 +300,6 @@ impl PyCaseResult {
     /// CLI's `test --json` report.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_python(py, &self.0)
-    }
-}
-
-fn case_text(case: &CaseResult) -> String {
-    let d = &case.decision;
-    match failure_text(case) {
-        None => format!(
-            "PASS {} ({})",
-            case.name,
-            outcome_words(d.allowed, d.status, d.reason.as_str())
-        ),
-        Some(text) => {
-            let mut out = format!("FAIL {} ({})", case.name, case.location);
-            for line in text.lines() {
-                let _ = write!(out, "\n  {line}");
-            }
-            out
-        }
     }
 }
 
@@ -472,24 +389,7 @@ impl PyTestReport {
     /// The report as the CLI's `test` prints it: the file, its errors or one PASS/FAIL
     /// line per case (failures explained), and a summary line.
     fn __str__(&self) -> String {
-        let r = &self.0;
-        let mut out = r.file.clone();
-        if let Some(name) = &r.name {
-            let _ = write!(out, " ({name})");
-        }
-        for error in &r.errors {
-            let _ = write!(out, "\n  {error}");
-        }
-        if !r.errors.is_empty() {
-            out.push_str("\n  not run: the test file or its policies do not load");
-        }
-        for case in &r.cases {
-            for line in case_text(case).lines() {
-                let _ = write!(out, "\n  {line}");
-            }
-        }
-        let _ = write!(out, "\n{} passed, {} failed", r.passed, r.failed);
-        out
+        render::test_reports(std::slice::from_ref(&self.0))
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {

@@ -603,6 +603,12 @@ impl PyExplanation {
         )
     }
 
+    /// The CLI's `check --explain` text: the decision, the road, the pipeline steps and
+    /// the table of attached policies with each rule's verdict.
+    fn __str__(&self) -> String {
+        egress_policy::tools::render::explanation(&self.0)
+    }
+
     /// The CLI's `check --explain --json` output, as plain Python objects.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_python(py, &self.0)

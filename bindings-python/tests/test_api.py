@@ -152,6 +152,17 @@ def test_explain_to_dict_equals_the_cli_json() -> None:
     assert result.returncode == 1, result.stderr
     engine = Engine.from_paths(directory)
     assert json.loads(result.stdout) == engine.explain(POST).to_dict()
+    # The text form is rendered once, in the core: `str()` prints what `check --explain` does.
+    text = subprocess.run(
+        [str(binary), "check", "--policy", str(directory), "--from", PRODUCTPAGE,
+         "--url", "http://httpbin.org/post", "--method", "POST", "--explain"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert text.stdout == str(engine.explain(POST))
+    assert "no match" in text.stdout and "failed at to[0].operation.methods" in text.stdout
 
 
 def test_check_many(istio_waypoint: Engine) -> None:

@@ -150,7 +150,7 @@ def test_seed_test_files_pass(path: Path) -> None:
         assert isinstance(case, CaseResult)
         assert case.passed and case
         assert case.mismatches == [] and case.explanation is None and case.explanation_text is None
-        assert str(case).startswith(f"PASS {case.name} (")
+        assert str(case).startswith(f"PASS  {case.name}  (")
     assert str(report).endswith(f"{report.passed_count} passed, 0 failed")
 
 
@@ -185,8 +185,10 @@ def test_a_failing_file_reports_and_explains_the_failure() -> None:
     assert text.splitlines()[0] == "allowed: expected true, got false"
     assert "policy: expected AuthorizationPolicy istio-egress/httpbin, got null" in text
     assert "failed at to[0].operation.methods" in text
-    assert str(failed).startswith(f"FAIL {failed.name} (")
-    assert "FAIL wrongly expects POST /post to be allowed" in str(report)
+    assert str(failed).startswith(f"FAIL  {failed.name}  (")
+    # The core renders test results once: Python prints exactly what `egress-policy test` does.
+    assert "FAIL  wrongly expects POST /post to be allowed" in str(report)
+    assert "failed at to[0].operation.methods" in str(failed)
     assert str(report).endswith("1 passed, 1 failed")
     assert repr(report).startswith("TestReport(file=")
 

@@ -304,6 +304,19 @@ impl Engine {
         to_js(&self.inner.explain(&request))
     }
 
+    /// The explanation as text, exactly as `egress-policy check --explain` prints it (and
+    /// Python's `str(explanation)`): rendered once, in the core.
+    #[wasm_bindgen(js_name = explainText)]
+    pub fn explain_text(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Request")] request: JsValue,
+    ) -> Result<String, JsValue> {
+        let request = request_from(&request, "request")?;
+        Ok(egress_policy::tools::render::explanation(
+            &self.inner.explain(&request),
+        ))
+    }
+
     /// Decides JSON lines, exactly like `egress-policy eval`: one result per non-blank
     /// line, in order, `{line, decision, error}` (one of the last two `null`).
     #[wasm_bindgen(js_name = evalLines, unchecked_return_type = "BatchLine[]")]

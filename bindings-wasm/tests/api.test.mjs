@@ -141,6 +141,16 @@ test("evalLines decides JSON lines like `egress-policy eval`", () => {
   assert.match(out[2].error, /unknown field `x`/);
 });
 
+test("explainText is the CLI's `check --explain` text", () => {
+  const engine = waypoint();
+  const request = { source: { principal: PRODUCTPAGE }, method: "POST", url: "http://httpbin.org/post" };
+  const text = engine.explainText(request);
+  assert.match(text, /^DENIED 403 no_allow_match\n/);
+  assert.match(text, /failed at to\[0\]\.operation\.methods/);
+  assert.match(text, /policies at the enforcing point:/);
+  assert.equal(text, engine.explainText(request));
+});
+
 test("evalLines prints the shared batch lines (tests/batch, like the CLI and Python)", () => {
   const engine = Engine.fromFiles(readPolicyPaths(["examples/policies/istio-egress-gateway"]));
   const input = readFileSync(join(repoRoot, "tests/batch/requests.jsonl"), "utf8");

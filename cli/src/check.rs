@@ -10,7 +10,8 @@ use egress_policy::Request;
 
 use crate::args::{CheckArgs, ProtocolArg};
 use crate::error::{Error, Result};
-use crate::{load, render};
+use crate::load;
+use egress_policy::tools::render;
 
 /// Exit status of a denied request.
 const EXIT_DENIED: u8 = 1;

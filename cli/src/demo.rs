@@ -13,8 +13,8 @@ use serde::Deserialize;
 
 use crate::args::DemoArgs;
 use crate::error::{Error, Result};
-use crate::render::{self, Table};
 use crate::{load, EXIT_INVALID};
+use egress_policy::tools::render::{self, Table};
 
 /// The file that makes a directory a demo scenario.
 pub const DEMO_FILE: &str = "demo.jsonl";

@@ -13,7 +13,7 @@ use egress_policy::tools::{diff, DiffOptions, DiffReport, Outcome, Point};
 use crate::check::parse_workload;
 use crate::error::{Error, Result};
 use crate::load;
-use crate::render::{self, Table};
+use egress_policy::tools::render::{self, Table};
 
 /// Exit status when a decision changes.
 const EXIT_CHANGED: u8 = 1;

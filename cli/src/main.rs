@@ -29,7 +29,6 @@ mod eval;
 mod lint;
 mod load;
 mod reach;
-mod render;
 mod replay;
 mod suggest;
 mod test_cmd;

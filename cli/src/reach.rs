@@ -13,7 +13,7 @@ use crate::args::PolicyArgs;
 use crate::check::parse_workload;
 use crate::error::{Error, Result};
 use crate::load;
-use crate::render;
+use egress_policy::tools::render;
 
 /// Arguments of `reach`.
 #[derive(Debug, Args)]

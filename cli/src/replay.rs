@@ -17,7 +17,7 @@ use egress_policy::tools::replay::{
 
 use crate::error::Error;
 use crate::load;
-use crate::render::Table;
+use egress_policy::tools::render::Table;
 
 /// Why replay or suggest cannot do its job: a command error, or bad input of their own
 /// (a bad `--map`, format or identities line), printed as `error: …` with exit status 2.

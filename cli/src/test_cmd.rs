@@ -9,7 +9,8 @@ use clap::Args;
 use egress_policy::tools::{run_test_file, TestReport};
 
 use crate::error::{Error, Result};
-use crate::{render, EXIT_INVALID};
+use crate::EXIT_INVALID;
+use egress_policy::tools::render;
 
 /// Exit status when a case fails.
 const EXIT_FAILED: u8 = 1;
@@ -35,7 +36,7 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
         let json = serde_json::to_string_pretty(&reports).unwrap_or_default();
         writeln!(out, "{json}").map_err(Error::Write)?;
     } else {
-        write!(out, "{}", human(&reports)).map_err(Error::Write)?;
+        writeln!(out, "{}", render::test_reports(&reports)).map_err(Error::Write)?;
     }
     out.flush().map_err(Error::Write)?;
     let invalid = reports.iter().any(|r| !r.errors.is_empty());
@@ -47,55 +48,4 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-fn human(reports: &[TestReport]) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let (mut passed, mut failed, mut broken) = (0, 0, 0);
-    for report in reports {
-        let title = report
-            .name
-            .as_ref()
-            .map(|n| format!(" ({n})"))
-            .unwrap_or_default();
-        let _ = writeln!(out, "{}{title}", report.file);
-        for error in &report.errors {
-            let _ = writeln!(out, "  {error}");
-        }
-        if !report.errors.is_empty() {
-            broken += 1;
-            let _ = writeln!(out, "  not run: the test file or its policies do not load");
-            continue;
-        }
-        for case in &report.cases {
-            let d = &case.decision;
-            let got = format!("{} {} {}", render::verdict(d.allowed), d.status, d.reason);
-            if case.passed {
-                let _ = writeln!(out, "  PASS  {}  ({got})", case.name);
-                continue;
-            }
-            let _ = writeln!(out, "  FAIL  {}  ({})", case.name, case.location);
-            for m in &case.mismatches {
-                let _ = writeln!(
-                    out,
-                    "        {}: expected {}, got {}",
-                    m.field, m.expected, m.actual
-                );
-            }
-            if let Some(explanation) = &case.explanation {
-                for line in render::explanation(explanation).lines() {
-                    let _ = writeln!(out, "        | {line}");
-                }
-            }
-        }
-        passed += report.passed;
-        failed += report.failed;
-    }
-    let _ = write!(out, "{passed} passed, {failed} failed");
-    if broken > 0 {
-        let _ = write!(out, ", {broken} file(s) not run");
-    }
-    out.push('\n');
-    out
 }

@@ -355,6 +355,8 @@ class Explanation:
     def policies(self) -> list[PolicyVerdict]:
         """Every policy attached at the enforcing point, with its rules' verdicts."""
     def __bool__(self) -> bool: ...
+    def __str__(self) -> str:
+        """The CLI's `check --explain` text."""
     def to_dict(self) -> dict[str, Any]:
         """The CLI's `check --explain --json` output, as plain Python objects."""
     def to_json(self) -> str:

@@ -19,6 +19,7 @@ pub mod diff;
 pub mod lint;
 pub mod partition;
 pub mod reach;
+pub mod render;
 pub mod replay;
 pub mod suggest;
 pub mod testfile;

@@ -1,11 +1,15 @@
-//! Human-readable output: decision summaries, explanations and plain-text tables.
+//! Text renderers shared by every front end: decision summaries, explanations, test
+//! results and plain-text tables. The CLI prints them, Python's `str()` of test results
+//! and `Explanation.text` return them, WASM `renderExplanation` too, so a failure reads
+//! the same wherever it is shown.
 
 use std::fmt::Write as _;
 
-use egress_policy::decision::{DryRunOutcome, PolicyVerdict, Route};
-use egress_policy::model::{HeaderMutations, ResourceRef};
-use egress_policy::request::Protocol;
-use egress_policy::{Decision, Explanation, Request};
+use crate::decision::{DryRunOutcome, HopStep, PolicyVerdict, Route};
+use crate::model::{HeaderMutations, ResourceRef};
+use crate::request::Protocol;
+use crate::tools::testfile::{CaseResult, Mismatch, TestReport};
+use crate::{Decision, Explanation, Request};
 
 /// A plain-text table: a header row and rows of cells, columns padded to their widest cell.
 #[derive(Debug, Default)]
@@ -202,8 +206,7 @@ pub fn decision(d: &Decision) -> String {
     out
 }
 
-fn step_name(step: egress_policy::decision::HopStep) -> &'static str {
-    use egress_policy::decision::HopStep;
+fn step_name(step: HopStep) -> &'static str {
     match step {
         HopStep::Outbound => "outbound",
         HopStep::Registry => "registry",
@@ -347,6 +350,85 @@ pub fn request_line(request: &Request) -> String {
         }
         Protocol::Tcp => format!("tcp {target}{port}").replace("  ", " "),
     }
+}
+
+/// `allowed: expected true, got false`.
+pub fn mismatch(m: &Mismatch) -> String {
+    format!("{}: expected {}, got {}", m.field, m.expected, m.actual)
+}
+
+/// A failed case in words: each unmet expectation, then the explanation of the decision
+/// (as [`explanation`] renders it). `None` when the case passed.
+pub fn case_failure(case: &CaseResult) -> Option<String> {
+    if case.passed {
+        return None;
+    }
+    let mut out = String::new();
+    for m in &case.mismatches {
+        let _ = writeln!(out, "{}", mismatch(m));
+    }
+    match &case.explanation {
+        Some(e) => out.push_str(&explanation(e)),
+        None => out.push_str(&decision(&case.decision)),
+    }
+    Some(out.trim_end().to_string())
+}
+
+/// One case: `PASS  name  (ALLOWED 200 reason)`, or `FAIL  name  (file:line:col)` followed
+/// by the failure, each line indented with `  | `.
+pub fn case(case: &CaseResult) -> String {
+    let d = &case.decision;
+    match case_failure(case) {
+        None => format!(
+            "PASS  {}  ({} {} {})",
+            case.name,
+            verdict(d.allowed),
+            d.status,
+            d.reason
+        ),
+        Some(text) => {
+            let mut out = format!("FAIL  {}  ({})", case.name, case.location);
+            for line in text.lines() {
+                let _ = write!(out, "\n  | {line}");
+            }
+            out
+        }
+    }
+}
+
+/// Test reports as `egress-policy test` prints them: each file with its errors or cases,
+/// then `N passed, M failed` (and how many files did not run).
+pub fn test_reports(reports: &[TestReport]) -> String {
+    let mut out = String::new();
+    let (mut passed, mut failed, mut broken) = (0, 0, 0);
+    for report in reports {
+        let title = report
+            .name
+            .as_ref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "{}{title}", report.file);
+        for error in &report.errors {
+            let _ = writeln!(out, "  {error}");
+        }
+        if !report.errors.is_empty() {
+            broken += 1;
+            let _ = writeln!(out, "  not run: the test file or its policies do not load");
+            continue;
+        }
+        for result in &report.cases {
+            for line in case(result).lines() {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+        passed += report.passed;
+        failed += report.failed;
+    }
+    let _ = write!(out, "{passed} passed, {failed} failed");
+    if broken > 0 {
+        let _ = write!(out, ", {broken} file(s) not run");
+    }
+    out
 }
 
 #[cfg(test)]
