@@ -217,6 +217,16 @@ impl PyEngine {
         Ok(decisions.into_iter().map(PyDecision).collect())
     }
 
+    /// What the loaded policies mention: `{trust_domain, outbound, identities, hosts,
+    /// gateways, policies}`, each entry with where it came from (`egress-policy inventory
+    /// --json`, WASM `engine.inventory()`).
+    fn inventory<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(
+            py,
+            &egress_policy::tools::inventory::inventory(self.engine.model()),
+        )
+    }
+
     /// Decides JSON lines (one request JSON per line), exactly like `egress-policy eval`:
     /// one dict per non-blank line, in order, `{"line": N, "decision": {...}, "error":
     /// None}` or `{"line": N, "decision": None, "error": "..."}` for a line that is not a

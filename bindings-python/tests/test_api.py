@@ -175,6 +175,26 @@ def test_check_many(istio_waypoint: Engine) -> None:
     assert istio_waypoint.check_many(r for r in (POST,)) == [istio_waypoint.check(POST)]
 
 
+def test_inventory_matches_the_cli() -> None:
+    engine = Engine.from_paths(POLICIES / "gloo")
+    inventory = engine.inventory()
+    assert [i["principal"] for i in inventory["identities"]] == [
+        "cluster.local/ns/bookinfo/sa/bookinfo-productpage",
+        "cluster.local/ns/bookinfo/sa/bookinfo-reviews",
+        "cluster.local/ns/bookinfo/sa/default",
+    ]
+    assert inventory["outbound"] == "REGISTRY_ONLY"
+    binary = cli_binary()
+    if binary is None:
+        pytest.skip("the egress-policy CLI is not built (cargo build -p egress-policy-cli)")
+    result = subprocess.run(
+        [str(binary), "inventory", "--policy", str(POLICIES / "gloo"), "--json"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == inventory
+
+
 def test_eval_lines_matches_the_cli() -> None:
     """tests/batch: the same JSON lines as `egress-policy eval` and WASM `evalLines`."""
     batch = REPO_ROOT / "tests" / "batch"

@@ -20,7 +20,6 @@
 //!   `runTests(testText, files, name?)`, `engine.reach({host} | {identity})`,
 //!   `diff(before, after, options?)`, `lintCodes()`.
 
-mod inventory;
 mod testfile;
 mod tools;
 
@@ -33,7 +32,7 @@ use egress_policy::{Diagnostic, Engine as CoreEngine, Error as CoreError, Loader
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-pub use inventory::{inventory, Inventory};
+pub use egress_policy::tools::inventory::{inventory, Inventory};
 pub use testfile::run_test_files;
 pub use tools::{
     diff_options, lint_sources, parse_workload, reach_query, request_classes, ArgError,

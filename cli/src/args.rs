@@ -17,10 +17,12 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Decide requests read as JSON lines; print one decision JSON per line, in order.
+    /// Decide requests read as JSON lines; print one `{"line", "decision", "error"}` JSON
+    /// per line, in order.
     ///
-    /// A line that is not valid request JSON yields `{"error": "...", "line": N}` in its
-    /// place; the command then exits with status 2. Blank lines are skipped.
+    /// A line that is not valid request JSON yields `{"line": N, "decision": null,
+    /// "error": "..."}` in its place; the command then exits with status 2. Blank lines are
+    /// skipped (their numbers count).
     Eval(EvalArgs),
     /// Decide one request described by flags. Exit status 0 when allowed, 1 when denied.
     Check(CheckArgs),
@@ -39,6 +41,9 @@ pub enum Command {
     Test(crate::test_cmd::TestArgs),
     /// Who may reach a host (`--host`), or which hosts an identity may reach (`--from`).
     Reach(crate::reach::ReachArgs),
+    /// List what the policies mention: identities, hosts, gateways (with the request
+    /// `workload` that evaluates there) and policies, each with where it came from.
+    Inventory(crate::inventory::InventoryArgs),
     /// Every class of requests whose decision changes between two policy sets. Exit status 1
     /// when anything changes.
     Diff(crate::diff::DiffArgs),

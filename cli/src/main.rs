@@ -26,6 +26,7 @@ mod demo;
 mod diff;
 mod error;
 mod eval;
+mod inventory;
 mod lint;
 mod load;
 mod reach;
@@ -56,6 +57,7 @@ fn main() -> ExitCode {
         Command::Lint(args) => lint::run(&args),
         Command::Test(args) => test_cmd::run(&args),
         Command::Reach(args) => reach::run(&args),
+        Command::Inventory(args) => inventory::run(&args),
         Command::Diff(args) => diff::run(&args),
         Command::Replay(args) => replay::run(&args),
         Command::Suggest(args) => suggest::run(&args),

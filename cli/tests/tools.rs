@@ -565,3 +565,43 @@ fn diff_of_unloadable_policies_exits_2() {
     );
     assert_eq!(code(&output), 2);
 }
+
+// ------------------------------------------------------------------------------------------
+// inventory
+
+#[test]
+fn inventory_lists_what_the_policies_mention_as_text_and_json() {
+    let dir = scenario("istio-egress-gateway");
+    let output = run(&["inventory", "--policy", &dir, "--json"], None);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let found = json(&stdout(&output));
+    let hosts: Vec<&str> = found["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["host"].as_str().unwrap())
+        .collect();
+    assert!(hosts.contains(&"edition.cnn.com"), "{found}");
+    let gateway = &found["gateways"][0];
+    assert_eq!(gateway["workload"]["labels"]["istio"], "egressgateway");
+    assert!(gateway["location"]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("egress-gateway.yaml"));
+    let policy = &found["policies"][0];
+    assert_eq!(policy["action"], "ALLOW");
+    assert!(policy["location"]["line"].as_u64().unwrap() > 0);
+
+    let output = run(&["inventory", "--policy", &dir], None);
+    assert_eq!(code(&output), 0, "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("outbound traffic policy: ALLOW_ANY"),
+        "{text}"
+    );
+    assert!(text.contains("edition.cnn.com"), "{text}");
+    assert!(text.contains("\ngateways:\n  GATEWAY"), "{text}");
+
+    let output = run(&["inventory", "--policy", "does-not-exist"], None);
+    assert_eq!(code(&output), 2);
+}

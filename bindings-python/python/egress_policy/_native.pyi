@@ -398,6 +398,8 @@ class Engine:
         """Decides one request (the README's request JSON as a dict, and/or keywords)."""
     def check_many(self, requests: Iterable[Mapping[str, _JsonValue]]) -> list[Decision]:
         """Decides many requests, in order, without holding the GIL."""
+    def inventory(self) -> dict[str, _JsonValue]:
+        """What the policies mention: identities, hosts, gateways, policies (`egress-policy inventory --json`)."""
     def eval_lines(self, text: str) -> list[dict[str, _JsonValue]]:
         """Decides JSON lines like `egress-policy eval`: `{"line", "decision", "error"}` dicts."""
     def explain(

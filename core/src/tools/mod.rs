@@ -16,6 +16,7 @@
 //! engine.
 
 pub mod diff;
+pub mod inventory;
 pub mod lint;
 pub mod partition;
 pub mod reach;

@@ -1,17 +1,19 @@
 //! What a loaded model mentions: the identities, destination hosts, gateways and policies,
-//! with where each came from. The simulator builds its reachability matrix and request form
+//! with where each came from (`egress-policy inventory`, Python `Engine.inventory()`, WASM
+//! `engine.inventory()`). The simulator builds its reachability matrix and request form
 //! from this; every decision is still made by the engine.
 
 use std::collections::BTreeMap;
 
-use egress_policy::model::ResourceRef;
-use egress_policy::model::{
+use serde::Serialize;
+
+use crate::diagnostic::Location;
+use crate::model::ResourceRef;
+use crate::model::{
     Condition, Field, HostPattern, Model, NamespacePattern, ServiceAccountRef, Source,
     StringPattern,
 };
-use egress_policy::request::Workload;
-use egress_policy::Location;
-use serde::Serialize;
+use crate::request::Workload;
 
 /// Everything [`inventory`] found, each list sorted and without duplicates.
 #[derive(Debug, Clone, Serialize)]
@@ -22,7 +24,7 @@ pub struct Inventory {
     pub outbound: String,
     /// Source identities (Istio principal form) that the policies or the service
     /// accounts name.
-    pub identities: Vec<Entry>,
+    pub identities: Vec<IdentityEntry>,
     /// Destination hosts named by the registry and the policies (wildcards excluded).
     pub hosts: Vec<HostEntry>,
     /// Gateways that enforce, with the workload to name in a request to evaluate there.
@@ -33,7 +35,7 @@ pub struct Inventory {
 
 /// An identity and the resources that mention it.
 #[derive(Debug, Clone, Serialize)]
-pub struct Entry {
+pub struct IdentityEntry {
     /// `cluster.local/ns/NS/sa/SA`.
     pub principal: String,
     /// `Kind namespace/name` of each resource that mentions it.
@@ -200,7 +202,7 @@ pub fn inventory(model: &Model) -> Inventory {
         identities: c
             .identities
             .into_iter()
-            .map(|(principal, sources)| Entry { principal, sources })
+            .map(|(principal, sources)| IdentityEntry { principal, sources })
             .collect(),
         hosts: c
             .hosts
@@ -301,7 +303,7 @@ fn condition_identities(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use egress_policy::Engine;
+    use crate::Engine;
 
     #[test]
     fn lists_identities_and_hosts() {
