@@ -84,6 +84,22 @@ def test_suggest_then_replay_denies_nothing(tmp_path: Path) -> None:
     assert partial["already_allowed"] == 6 and partial["hosts"] == []
 
 
+@pytest.mark.parametrize("vendor", ["gloo", "tsb"])
+def test_suggest_for_other_vendors_loads_and_allows_what_it_can(tmp_path: Path, vendor: str) -> None:
+    suggestion = egress_policy.suggest(
+        logs=[LOGS / "istio-text.log"], format="istio-text", identities=IDENTITIES, vendor=vendor,
+    )
+    (tmp_path / "suggested.yaml").write_text(suggestion["yaml"])
+    engine = egress_policy.Engine.from_paths(tmp_path)
+    assert engine.warnings == []
+    report = egress_policy.replay(engine, logs=[LOGS / "istio-text.log"], format="istio-text",
+                                  identities=IDENTITIES)
+    assert report["allowed"] > 0
+    # What the product cannot express is a note, never silence.
+    if report["denied"]:
+        assert suggestion["notes"], suggestion
+
+
 def test_partials_merge_to_the_whole(istio_waypoint: egress_policy.Engine) -> None:
     from egress_policy._native import _observe, _report, _suggest_from, _tally
 

@@ -598,3 +598,157 @@ fn before_reports_only_changes_and_gates() {
     assert_eq!(code(&output), 0, "{}", stdout(&output));
     assert!(stdout(&output).contains("0 newly denied"));
 }
+
+/// `suggest --vendor gloo|tsb`: the suggestion loads and lints clean, replay of the same
+/// logs allows every observed request the product can express (the rest is named in the
+/// notes), and diff against the same registry with every rule removed lists only observed
+/// (identity, host) pairs.
+fn vendor_guarantees(vendor: &str, name: &str, log_args: &[&str]) {
+    let mut all = log_args.to_vec();
+    all.extend_from_slice(&["--vendor", vendor]);
+    let dir = suggest_into(name, &all);
+    let policy = dir.display().to_string();
+    let text = std::fs::read_to_string(dir.join("suggested.yaml")).unwrap();
+
+    let validate = run(&["validate", "-p", &policy], None);
+    assert_eq!(code(&validate), 0, "{}", stderr(&validate));
+    assert!(
+        stdout(&validate).contains("; 0 warning(s)"),
+        "{}",
+        stdout(&validate)
+    );
+    let lint = run(&["lint", "-p", &policy], None);
+    assert_eq!(code(&lint), 0, "lint findings: {}", stdout(&lint));
+
+    let mut args = vec!["--policy", policy.as_str()];
+    args.extend_from_slice(log_args);
+    let (_, report) = replay(&args);
+    let rows = report["rows"].as_array().unwrap();
+    for row in rows {
+        let allowed = row["after"]["allowed"].as_bool().unwrap_or(false);
+        let opaque = row["method"] == "-";
+        let plaintext = row["identity"] == "-";
+        match vendor {
+            // Gloo routes TLS/TCP directly (registered, passthrough); everything is allowed.
+            "gloo" => assert!(allowed, "{row}"),
+            // TSB names hosts and service accounts: TLS/TCP and plaintext stay denied.
+            _ => assert_eq!(allowed, !(opaque || plaintext), "{row}"),
+        }
+    }
+
+    // Deny-all twin: the same resources with every rule removed.
+    let denied: String = match vendor {
+        "gloo" => text
+            .split("\n---\n")
+            .map(|doc| match doc.find("    authz:\n") {
+                Some(at) if doc.contains("kind: AccessPolicy") => {
+                    format!("{}    authz:\n      allowedClients: []\n", &doc[..at])
+                }
+                _ => doc.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n---\n"),
+        _ => match text.find("  authorization:") {
+            Some(at) => format!("{}  authorization: []\n", &text[..at]),
+            None => text.clone(),
+        },
+    };
+    let deny_dir = scratch(&format!("{name}-deny-all"));
+    std::fs::write(deny_dir.join("deny-all.yaml"), denied).unwrap();
+    let deny = deny_dir.display().to_string();
+    let output = run(
+        &["diff", "--before", &deny, "--after", &policy, "--json"],
+        None,
+    );
+    let diff = json(&stdout(&output));
+    let observed: BTreeSet<(String, String)> = rows
+        .iter()
+        .map(|r| {
+            let host = r["host"].as_str().unwrap().split(':').next().unwrap();
+            (
+                r["identity"].as_str().unwrap().to_string(),
+                host.to_string(),
+            )
+        })
+        .collect();
+    let changes = diff["changes"].as_array().unwrap();
+    assert!(!changes.is_empty(), "{diff}");
+    for change in changes {
+        assert_eq!(change["after"]["allowed"], true, "{change}");
+        let request = &change["request"];
+        let identity = request["source"]["principal"]
+            .as_str()
+            .unwrap_or("-")
+            .trim_start_matches("spiffe://")
+            .to_string();
+        let host = request["host"]
+            .as_str()
+            .or(request["url"].as_str())
+            .unwrap()
+            .trim_start_matches("http://")
+            .split(['/', ':'])
+            .next()
+            .unwrap()
+            .to_string();
+        assert!(
+            observed.contains(&(identity.clone(), host.clone())),
+            "({identity}, {host}) was never observed: {change}"
+        );
+    }
+}
+
+#[test]
+fn suggest_for_gloo_and_tsb_keeps_the_guarantees_each_product_can_express() {
+    let gateway_log = log("gateway-custom-json.log");
+    let gateway = ["--log", &gateway_log, "--map", "identity=source_identity"];
+    let requests_log = log("requests.jsonl");
+    let requests = ["--log", &requests_log, "--format", "requests"];
+    for vendor in ["gloo", "tsb"] {
+        vendor_guarantees(vendor, &format!("suggest-{vendor}-gateway"), &gateway);
+        vendor_guarantees(vendor, &format!("suggest-{vendor}-requests"), &requests);
+    }
+
+    // What each product cannot say is said.
+    let output = run(
+        &[
+            "suggest",
+            "--vendor",
+            "tsb",
+            "--log",
+            &requests_log,
+            "--format",
+            "requests",
+        ],
+        None,
+    );
+    let notes = stderr(&output);
+    assert!(notes.contains("names hosts only"), "{notes}");
+    assert!(notes.contains("api.github.com:443 is TLS"), "{notes}");
+    let output = run(
+        &[
+            "suggest",
+            "--vendor",
+            "gloo",
+            "--log",
+            &requests_log,
+            "--format",
+            "requests",
+        ],
+        None,
+    );
+    let yaml = stdout(&output);
+    assert!(yaml.contains("kind: VirtualGateway"), "{yaml}");
+    assert!(yaml.contains("allowedMethods: [\"POST\"]"), "{yaml}");
+    assert!(
+        stderr(&output).contains("reached directly"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = run(
+        &["suggest", "--vendor", "linkerd", "--log", &requests_log],
+        None,
+    );
+    assert_eq!(code(&output), 2);
+    assert!(stderr(&output).contains("expected istio, tsb or gloo"));
+}

@@ -790,7 +790,7 @@ def suggest(
     logs: Iterable[str | os.PathLike[str]] | None = None,
     lines: Iterable[str] | None = None,
     format: _LogFormat = "envoy-json",
-    vendor: Literal["istio"] = "istio",
+    vendor: Literal["istio", "tsb", "gloo"] = "istio",
     policies: Engine | None = None,
     generalize: int = 1,
     mappings: Mapping[str, str] | None = None,
@@ -823,5 +823,5 @@ def _observe(
     file: str = "<lines>",
 ) -> dict[str, Any]: ...
 def _suggest_from(
-    observations: list[dict[str, Any]], *, vendor: Literal["istio"] = "istio", generalize: int = 1
+    observations: list[dict[str, Any]], *, vendor: Literal["istio", "tsb", "gloo"] = "istio", generalize: int = 1
 ) -> dict[str, Any]: ...

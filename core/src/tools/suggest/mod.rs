@@ -10,6 +10,12 @@
 //! HTTP / TLS / TCP, `istio.io/use-waypoint` label), one ALLOW `AuthorizationPolicy` per
 //! host at the waypoint, and the mesh config `outboundTrafficPolicy: REGISTRY_ONLY`.
 //!
+//! # Gloo (`Vendor::Gloo`) and TSB (`Vendor::Tsb`)
+//!
+//! The same observations in each product's own resources (the `gloo` and `tsb`
+//! submodules say what each product cannot express and what is written instead; every
+//! such loss is also a note of the [`Suggestion`]).
+//!
 //! # Generalization rules (the `generalize` knob, N ≥ 0)
 //!
 //! 1. Identities, hosts (as sent, port included), ports and methods are never generalized.
@@ -37,6 +43,10 @@ use crate::engine::Engine;
 
 use super::replay::{path_class, LineError, LogReader, MALFORMED_SAMPLES};
 
+mod gloo;
+mod istio;
+mod tsb;
+
 /// The namespace the suggested resources live in.
 pub const EGRESS_NAMESPACE: &str = "istio-egress";
 /// The egress waypoint's name.
@@ -52,6 +62,10 @@ pub enum Vendor {
     /// Istio (ambient egress waypoint, ServiceEntry, AuthorizationPolicy).
     #[default]
     Istio,
+    /// Tetrate TSB (tenancy, TrafficSetting egress, EgressGateway authorization).
+    Tsb,
+    /// Solo Gloo Mesh (VirtualGateway, ExternalService, AccessPolicy).
+    Gloo,
 }
 
 impl std::str::FromStr for Vendor {
@@ -60,7 +74,11 @@ impl std::str::FromStr for Vendor {
     fn from_str(value: &str) -> Result<Self, String> {
         match value {
             "istio" => Ok(Vendor::Istio),
-            other => Err(format!("unsupported vendor `{other}`: expected istio")),
+            "tsb" => Ok(Vendor::Tsb),
+            "gloo" => Ok(Vendor::Gloo),
+            other => Err(format!(
+                "unsupported vendor `{other}`: expected istio, tsb or gloo"
+            )),
         }
     }
 }
@@ -166,9 +184,15 @@ pub fn suggest<'o>(
     observations: impl IntoIterator<Item = &'o Observation>,
     options: &SuggestOptions,
 ) -> Suggestion {
-    match options.vendor {
-        Vendor::Istio => istio(observations),
-    }
+    let hosts = traffic(observations);
+    let mut suggestion = match options.vendor {
+        Vendor::Istio => istio::write(&hosts),
+        Vendor::Gloo => gloo::write(&hosts),
+        Vendor::Tsb => tsb::write(&hosts),
+    };
+    let mut seen = BTreeSet::new();
+    suggestion.notes.retain(|note| seen.insert(note.clone()));
+    suggestion
 }
 
 /// A YAML scalar: JSON string syntax is valid YAML.
@@ -204,7 +228,7 @@ fn resource_name(prefix: &str, host: &str) -> String {
 /// An observed HTTP destination: authority, port, path class.
 type Seen = (String, u16, Option<String>);
 
-/// The operation of one HTTP rule.
+/// The operation of one HTTP rule: exact products of what was observed (rule 3).
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Operation {
     methods: BTreeSet<String>,
@@ -213,26 +237,49 @@ struct Operation {
     paths: BTreeSet<String>,
 }
 
+/// The protocol a host was observed with on one port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PortProtocol {
+    Http,
+    Tls,
+    Tcp,
+}
+
+impl PortProtocol {
+    /// The registry's name of the protocol (ServiceEntry / ExternalService `protocol`).
+    fn registry_name(self) -> &'static str {
+        match self {
+            PortProtocol::Http => "HTTP",
+            PortProtocol::Tls => "TLS",
+            PortProtocol::Tcp => "TCP",
+        }
+    }
+}
+
+/// What was observed towards one host.
 #[derive(Default)]
 struct HostTraffic {
-    ports: BTreeMap<u16, &'static str>,
+    ports: BTreeMap<u16, PortProtocol>,
     /// identity → (authority, port, path) → methods.
     http: BTreeMap<Option<String>, BTreeMap<Seen, BTreeSet<String>>>,
     /// port → identities (TLS / TCP).
     opaque: BTreeMap<u16, BTreeSet<Option<String>>>,
 }
 
-fn istio<'o>(observations: impl IntoIterator<Item = &'o Observation>) -> Suggestion {
+/// Observations grouped by host (lower case, no port).
+fn traffic<'o>(
+    observations: impl IntoIterator<Item = &'o Observation>,
+) -> BTreeMap<String, HostTraffic> {
     let mut hosts: BTreeMap<String, HostTraffic> = BTreeMap::new();
     for o in observations {
         let traffic = hosts.entry(o.host.clone()).or_default();
         let protocol = match o.protocol.as_str() {
-            "tls" => "TLS",
-            "tcp" => "TCP",
-            _ => "HTTP",
+            "tls" => PortProtocol::Tls,
+            "tcp" => PortProtocol::Tcp,
+            _ => PortProtocol::Http,
         };
         traffic.ports.entry(o.port).or_insert(protocol);
-        if protocol == "HTTP" {
+        if protocol == PortProtocol::Http {
             traffic
                 .http
                 .entry(o.identity.clone())
@@ -248,139 +295,51 @@ fn istio<'o>(observations: impl IntoIterator<Item = &'o Observation>) -> Suggest
                 .insert(o.identity.clone());
         }
     }
-
-    let mut out = String::new();
-    let mut notes = Vec::new();
-    let mut rules_total = 0;
-    out.push_str(&format!(
-        "# Suggested by `egress-policy suggest` from observed traffic: exactly what was seen\n\
-         # leaves, through the egress waypoint; every other destination is unregistered\n\
-         # (REGISTRY_ONLY, 502) and every other request to a registered host is denied (403).\n\
-         apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {EGRESS_NAMESPACE}\n---\n\
-         apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata:\n  name: {WAYPOINT}\n  namespace: {EGRESS_NAMESPACE}\n\
-         spec:\n  gatewayClassName: istio-waypoint\n  listeners:\n  - name: mesh\n    port: 15008\n    protocol: HBONE\n---\n\
-         apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: istio\n  namespace: istio-system\n\
-         data:\n  mesh: |-\n    outboundTrafficPolicy:\n      mode: REGISTRY_ONLY\n"
-    ));
-    if hosts.values().any(|t| t.http.is_empty()) {
-        out.push_str(&format!(
-            "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata:\n  name: {OPAQUE_WAYPOINT}\n  namespace: {EGRESS_NAMESPACE}\n\
-             spec:\n  gatewayClassName: istio-waypoint\n  listeners:\n  - name: mesh\n    port: 15008\n    protocol: HBONE\n"
-        ));
-    }
-    for (host, traffic) in &hosts {
-        let waypoint = if traffic.http.is_empty() {
-            OPAQUE_WAYPOINT
-        } else {
-            WAYPOINT
-        };
-        out.push_str(&format!(
-            "---\napiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: {}\n  namespace: {EGRESS_NAMESPACE}\n  labels:\n    istio.io/use-waypoint: {waypoint}\nspec:\n  hosts:\n  - {}\n  ports:\n",
-            resource_name("", host),
-            q(host)
-        ));
-        for (port, protocol) in &traffic.ports {
-            out.push_str(&format!(
-                "  - number: {port}\n    name: {}-{port}\n    protocol: {protocol}\n",
-                protocol.to_ascii_lowercase()
-            ));
-        }
-        out.push_str("  resolution: DNS\n");
-
-        // Rule 3: per identity, paths with the same methods share a rule; then identities
-        // with identical operations share a rule. `ports` keeps each rule to the HTTP
-        // ports it was observed on (TLS on another port of the host never meets it).
-        let mut operations: BTreeMap<Operation, BTreeSet<Option<String>>> = BTreeMap::new();
-        for (identity, requests) in &traffic.http {
-            let mut by_methods: BTreeMap<&BTreeSet<String>, Vec<&Seen>> = BTreeMap::new();
-            for (request, methods) in requests {
-                by_methods.entry(methods).or_default().push(request);
-            }
-            for (methods, requests) in by_methods {
-                let authorities: BTreeSet<&String> = requests.iter().map(|r| &r.0).collect();
-                // Hosts × paths must stay exact: several authorities with paths split.
-                let groups: Vec<Vec<&Seen>> =
-                    if authorities.len() > 1 && requests.iter().any(|r| r.2.is_some()) {
-                        requests.iter().map(|r| vec![*r]).collect()
-                    } else {
-                        vec![requests]
-                    };
-                for group in groups {
-                    let operation = Operation {
-                        methods: methods.clone(),
-                        hosts: group.iter().map(|r| r.0.clone()).collect(),
-                        ports: group.iter().map(|r| r.1.to_string()).collect(),
-                        paths: group.iter().filter_map(|r| r.2.clone()).collect(),
-                    };
-                    operations
-                        .entry(operation)
-                        .or_default()
-                        .insert(identity.clone());
-                }
-            }
-        }
-        let mut rules = String::new();
-        for (operation, identities) in &operations {
-            rules.push_str(&from_clause(identities));
-            rules.push_str(&format!(
-                "    to:\n    - operation:\n        hosts: {}\n        ports: {}\n        methods: {}\n",
-                list(&operation.hosts),
-                list(&operation.ports),
-                list(&operation.methods)
-            ));
-            if !operation.paths.is_empty() {
-                rules.push_str(&format!("        paths: {}\n", list(&operation.paths)));
-            }
-            rules_total += 1;
-        }
-        for (port, identities) in &traffic.opaque {
-            rules.push_str(&from_clause(identities));
-            rules.push_str(&format!(
-                "    to:\n    - operation:\n        ports: [\"{port}\"]\n"
-            ));
-            if traffic.ports.get(port) == Some(&"TLS") {
-                rules.push_str(&format!(
-                    "    when:\n    - key: connection.sni\n      values: [{}]\n",
-                    q(host)
-                ));
-            } else {
-                notes.push(format!(
-                    "{host}:{port} is TCP: allowed by port for its identities (rule 5)"
-                ));
-            }
-            rules_total += 1;
-        }
-        out.push_str(&format!(
-            "---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: {}\n  namespace: {EGRESS_NAMESPACE}\nspec:\n  targetRefs:\n  - kind: Gateway\n    group: gateway.networking.k8s.io\n    name: {waypoint}\n  action: ALLOW\n  rules:\n{rules}",
-            resource_name("allow-", host)
-        ));
-    }
-    Suggestion {
-        yaml: out,
-        hosts: hosts.keys().cloned().collect(),
-        rules: rules_total,
-        notes,
-    }
+    hosts
 }
 
-fn from_clause(identities: &BTreeSet<Option<String>>) -> String {
-    let named: BTreeSet<String> = identities.iter().flatten().cloned().collect();
-    let mut out = String::new();
-    if !named.is_empty() {
-        out.push_str(&format!(
-            "  - from:\n    - source:\n        principals: {}\n",
-            list(&named)
-        ));
-        if identities.contains(&None) {
-            // Plaintext senders too: a second source, no principal.
-            out.push_str("    - source:\n        notPrincipals: [\"*\"]\n");
+/// Rule 3: per identity, paths with the same methods share an operation; then identities
+/// with identical operations share it. Ports keep each operation to the HTTP ports it was
+/// observed on (TLS on another port of the host never meets it).
+fn http_operations(traffic: &HostTraffic) -> BTreeMap<Operation, BTreeSet<Option<String>>> {
+    let mut operations: BTreeMap<Operation, BTreeSet<Option<String>>> = BTreeMap::new();
+    for (identity, requests) in &traffic.http {
+        let mut by_methods: BTreeMap<&BTreeSet<String>, Vec<&Seen>> = BTreeMap::new();
+        for (request, methods) in requests {
+            by_methods.entry(methods).or_default().push(request);
         }
-    } else {
-        out.push_str("  - from:\n    - source:\n        notPrincipals: [\"*\"]\n");
+        for (methods, requests) in by_methods {
+            let authorities: BTreeSet<&String> = requests.iter().map(|r| &r.0).collect();
+            // Hosts × paths must stay exact: several authorities with paths split.
+            let groups: Vec<Vec<&Seen>> =
+                if authorities.len() > 1 && requests.iter().any(|r| r.2.is_some()) {
+                    requests.iter().map(|r| vec![*r]).collect()
+                } else {
+                    vec![requests]
+                };
+            for group in groups {
+                let operation = Operation {
+                    methods: methods.clone(),
+                    hosts: group.iter().map(|r| r.0.clone()).collect(),
+                    ports: group.iter().map(|r| r.1.to_string()).collect(),
+                    paths: group.iter().filter_map(|r| r.2.clone()).collect(),
+                };
+                operations
+                    .entry(operation)
+                    .or_default()
+                    .insert(identity.clone());
+            }
+        }
     }
-    out
+    operations
 }
 
+/// `cluster.local/ns/NS/sa/SA` → `(NS, SA)`.
+fn namespace_and_account(principal: &str) -> Option<(&str, &str)> {
+    let rest = principal.split_once("/ns/")?.1;
+    let (namespace, rest) = rest.split_once("/sa/")?;
+    (!namespace.is_empty() && !rest.is_empty() && !rest.contains('/')).then_some((namespace, rest))
+}
 /// Distinct observations read from logs, with line counts (mergeable).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Observations {
