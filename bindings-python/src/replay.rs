@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 
 use egress_policy::tools::replay::{
-    replay_lines, replay_reader, Engines, Field, LogFormat, LogReader, ReplayReport, Tally,
+    replay_lines, replay_reader, Engines, LogOptions, LogReader, ReplayReport, Tally,
 };
 use egress_policy::tools::suggest::{
     suggest as core_suggest, Observations, SuggestOptions, Vendor,
@@ -29,24 +29,14 @@ fn log_reader(
     identities: Option<HashMap<String, String>>,
     text_format: Option<&str>,
 ) -> PyResult<LogReader> {
-    let format: LogFormat = format.parse().map_err(PyValueError::new_err)?;
-    let mut fields = Vec::new();
-    for (field, key) in mappings.unwrap_or_default() {
-        let field: Field = field.parse().map_err(PyValueError::new_err)?;
-        fields.push((field, key));
+    LogOptions {
+        format: Some(format.to_string()),
+        mappings: mappings.unwrap_or_default().into_iter().collect(),
+        identities: identities.unwrap_or_default().into_iter().collect(),
+        text_format: text_format.map(str::to_string),
     }
-    let identities = identities
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(ip, id)| {
-            let id = id
-                .strip_prefix("spiffe://")
-                .map(str::to_string)
-                .unwrap_or(id);
-            (ip, id)
-        })
-        .collect();
-    LogReader::new(format, &fields, text_format, identities).map_err(PyValueError::new_err)
+    .reader()
+    .map_err(PyValueError::new_err)
 }
 
 fn lines_of(lines: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {

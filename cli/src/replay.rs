@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use clap::Args;
 use egress_policy::tools::replay::{
-    replay_reader, Engines, Field, LogFormat, LogReader, ReplayReport, Tally,
+    parse_identities, replay_reader, Engines, Field, LogFormat, LogReader, ReplayReport, Tally,
 };
 
 use crate::error::Error;
@@ -135,27 +135,8 @@ fn identities(path: &Path) -> Result<HashMap<String, String>> {
         path: name.clone(),
         source,
     })?;
-    let mut map = HashMap::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
-        }
-        let mut words = line.split_whitespace();
-        match (words.next(), words.next(), words.next()) {
-            (Some(ip), Some(identity), None) if ip.parse::<std::net::IpAddr>().is_ok() => {
-                let identity = identity.strip_prefix("spiffe://").unwrap_or(identity);
-                map.insert(ip.to_string(), identity.to_string());
-            }
-            _ => {
-                return Err(Failure::Input(format!(
-                    "{name}:{}: expected `ADDRESS IDENTITY` (an IP address and a principal)",
-                    i + 1
-                )))
-            }
-        }
-    }
-    Ok(map)
+    parse_identities(&text)
+        .map_err(|(line, message)| Failure::Input(format!("{name}:{line}: {message}")))
 }
 
 /// Opens a log (`-` is standard input).

@@ -23,6 +23,7 @@
 //! `/api/*`); TLS and TCP requests have the class `-`.
 
 pub mod logs;
+mod options;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -35,6 +36,7 @@ use crate::engine::Engine;
 use crate::request::{Protocol, Request};
 
 pub use logs::{Field, LogFormat, LogReader, Observed, ISTIO_TEXT_FORMAT};
+pub use options::{parse_identities, LogOptions};
 
 /// How many malformed lines are kept as examples.
 pub const MALFORMED_SAMPLES: usize = 10;
