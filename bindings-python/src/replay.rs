@@ -13,9 +13,7 @@ use std::path::PathBuf;
 use egress_policy::tools::replay::{
     replay_lines, replay_reader, Engines, LogOptions, LogReader, ReplayReport, Tally,
 };
-use egress_policy::tools::suggest::{
-    suggest as core_suggest, Observations, SuggestOptions, Vendor,
-};
+use egress_policy::tools::suggest::{Observations, SuggestOptions, Vendor};
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -186,13 +184,10 @@ fn suggestion_dict<'py>(
     generalize: usize,
 ) -> PyResult<Bound<'py, PyAny>> {
     let vendor: Vendor = vendor.parse().map_err(PyValueError::new_err)?;
-    let options = SuggestOptions { vendor, generalize };
-    let suggestion = core_suggest(&observations.set, &options);
-    let dict = to_python(py, &suggestion)?;
-    dict.set_item("requests", observations.requests)?;
-    dict.set_item("already_allowed", observations.already_allowed)?;
-    dict.set_item("malformed", observations.malformed)?;
-    Ok(dict)
+    to_python(
+        py,
+        &observations.suggest(&SuggestOptions { vendor, generalize }),
+    )
 }
 
 /// Writes the smallest policy set that allows exactly the traffic of `logs` (paths) or

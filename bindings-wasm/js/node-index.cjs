@@ -11,5 +11,6 @@ module.exports = {
   lintCodes: glue.lintCodes,
   runTests: glue.runTests,
   diff: glue.diff,
+  suggest: glue.suggest,
   PolicyError,
 };

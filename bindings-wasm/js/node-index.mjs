@@ -5,5 +5,5 @@ import { createRequire } from "node:module";
 const require = createRequire(import.meta.url);
 const glue = require("./egress_policy_wasm.js");
 
-export const { Engine, validate, version, lint, lintCodes, runTests, diff } = glue;
+export const { Engine, validate, version, lint, lintCodes, runTests, diff, suggest } = glue;
 export const { PolicyError } = require("./policy-error.js");

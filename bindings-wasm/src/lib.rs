@@ -18,8 +18,12 @@
 //!   invalid policies;
 //! * the policy tools (`egress_policy::tools`): `engine.lint()`, `lint(files)`,
 //!   `runTests(testText, files, name?)`, `engine.reach({host} | {identity})`,
-//!   `diff(before, after, options?)`, `lintCodes()`.
+//!   `diff(before, after, options?)`, `lintCodes()`;
+//! * access logs (`egress_policy::tools::replay` / `suggest`): `engine.replay(log,
+//!   options?)`, `engine.replayChange(before, log, options?)`, `suggest(log, options?)`,
+//!   `engine.suggestMissing(log, options?)`.
 
+mod replay;
 mod testfile;
 mod tools;
 
@@ -323,6 +327,44 @@ impl Engine {
         to_js(&self.inner.decide_text(jsonl))
     }
 
+    /// Decides every request of an access log held in memory and counts allowed / denied
+    /// per identity × host × method × path class: the CLI's `replay --json` report.
+    /// `options`: `{format?: "envoy-json" | "istio-text" | "ztunnel" | "requests",
+    /// mappings?, identities?, textFormat?}` (`identities`: an object or the text of an
+    /// `ADDRESS IDENTITY` file). Malformed lines are counted, never thrown; bad options
+    /// throw `TypeError` / `RangeError`.
+    #[wasm_bindgen(unchecked_return_type = "ReplayReport")]
+    pub fn replay(
+        &self,
+        log: &str,
+        #[wasm_bindgen(unchecked_param_type = "LogOptions | undefined")] options: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        self.replay_with(None, log, &options)
+    }
+
+    /// `replay` as a change report (`replay --before`): only the request classes whose
+    /// decision differs between `before` and this engine.
+    #[wasm_bindgen(js_name = replayChange, unchecked_return_type = "ReplayReport")]
+    pub fn replay_change(
+        &self,
+        before: &Engine,
+        log: &str,
+        #[wasm_bindgen(unchecked_param_type = "LogOptions | undefined")] options: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        self.replay_with(Some(&before.inner), log, &options)
+    }
+
+    /// `suggest` for what this engine does not allow yet (`suggest --policy`): observed
+    /// requests these policies already allow are left out.
+    #[wasm_bindgen(js_name = suggestMissing, unchecked_return_type = "SuggestReport")]
+    pub fn suggest_missing(
+        &self,
+        log: &str,
+        #[wasm_bindgen(unchecked_param_type = "SuggestOptions | undefined")] options: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        suggest_with(log, &options, Some(&self.inner))
+    }
+
     /// The identities, hosts, gateways and policies found in the loaded model (for
     /// reachability matrices and request forms).
     #[wasm_bindgen(unchecked_return_type = "Inventory")]
@@ -387,6 +429,41 @@ impl Engine {
         let classes = request_classes(&self.inner, &options).map_err(arg_error)?;
         to_js(&classes)
     }
+}
+
+impl Engine {
+    fn replay_with(
+        &self,
+        before: Option<&CoreEngine>,
+        log: &str,
+        options: &JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let options = json_value(options, "replay options")?;
+        let query = replay::LogQuery::from_json(&options, false).map_err(arg_error)?;
+        to_js(&replay::replay_text(&self.inner, before, log, &query).map_err(arg_error)?)
+    }
+}
+
+/// The smallest policy set that allows exactly the traffic of an access log held in memory
+/// (the CLI's `suggest`): `{yaml, hosts, rules, notes, requests, already_allowed,
+/// malformed}`. `options`: the log options of `engine.replay` plus `vendor?: "istio" |
+/// "tsb" | "gloo"` and `generalize?` (path segments kept, default 1).
+#[wasm_bindgen(unchecked_return_type = "SuggestReport")]
+pub fn suggest(
+    log: &str,
+    #[wasm_bindgen(unchecked_param_type = "SuggestOptions | undefined")] options: JsValue,
+) -> Result<JsValue, JsValue> {
+    suggest_with(log, &options, None)
+}
+
+fn suggest_with(
+    log: &str,
+    options: &JsValue,
+    existing: Option<&CoreEngine>,
+) -> Result<JsValue, JsValue> {
+    let options = json_value(options, "suggest options")?;
+    let query = replay::LogQuery::from_json(&options, true).map_err(arg_error)?;
+    to_js(&replay::suggest_text(log, existing, &query).map_err(arg_error)?)
 }
 
 /// Loads the policies and returns every error and warning (file, line, column, resource,

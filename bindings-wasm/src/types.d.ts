@@ -497,3 +497,82 @@ export type DiffOptions = {
   /** Also report classes whose verdict stays but whose reason or deciding rule changes. */
   compareReason?: boolean;
 };
+
+/** How `engine.replay` / `suggest` read an access log. */
+export interface LogOptions {
+  /** Default `"envoy-json"`. */
+  format?: "envoy-json" | "istio-text" | "ztunnel" | "requests";
+  /** Field → log key overrides, e.g. `{identity: "source_identity"}`. */
+  mappings?: Record<string, string>;
+  /** Source address → identity, or the text of an `ADDRESS IDENTITY` file. */
+  identities?: Record<string, string> | string;
+  /** A custom text format replacing Istio's default (`istio-text`). */
+  textFormat?: string;
+}
+
+/** Options of `suggest`. */
+export interface SuggestOptions extends LogOptions {
+  /** Default `"istio"`. */
+  vendor?: "istio" | "tsb" | "gloo";
+  /** Path segments kept (default 1; 0 drops paths). */
+  generalize?: number;
+}
+
+/** What one policy set decided for a request class of a replay. */
+export interface ReplayOutcome {
+  allowed: boolean;
+  status: number;
+  reason: Reason;
+  /** `Kind namespace/name`. */
+  policy: string | null;
+  rule: number | null;
+}
+
+/** One request class of a replay with its outcome and count. */
+export interface ReplayRow {
+  /** `cluster.local/ns/x/sa/y`, `-` when unknown (plaintext). */
+  identity: string;
+  host: string;
+  /** `-` for TLS/TCP. */
+  method: string;
+  /** Path class (`/api/*`), `-` for TLS/TCP. */
+  path: string;
+  before: ReplayOutcome | null;
+  after: ReplayOutcome;
+  count: number;
+  /** `<log>:LINE` of the first request of the class. */
+  example: string;
+}
+
+/** A log line that could not be read. */
+export interface LineError {
+  file: string;
+  line: number;
+  message: string;
+}
+
+/** `engine.replay`: the CLI's `replay --json` report. */
+export interface ReplayReport {
+  lines: number;
+  requests: number;
+  allowed: number;
+  denied: number;
+  newly_denied: number;
+  newly_allowed: number;
+  malformed: number;
+  malformed_samples: LineError[];
+  rows: ReplayRow[];
+}
+
+/** `suggest`: the suggested resources and what was read. */
+export interface SuggestReport {
+  /** Multi-document YAML. */
+  yaml: string;
+  hosts: string[];
+  rules: number;
+  /** What the product cannot express, and what was written instead. */
+  notes: string[];
+  requests: number;
+  already_allowed: number;
+  malformed: number;
+}

@@ -1,6 +1,7 @@
 // Shared helpers of the node tests: repository paths and policy files read from disk,
 // named as `egress-policy --policy` names them (the path relative to the repository root).
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -78,4 +79,25 @@ export function seedScenarios() {
         .filter((l) => l.trim())
         .map((l) => JSON.parse(l)),
     }));
+}
+
+export const cli = [
+  process.env.EGRESS_POLICY_CLI,
+  join(repoRoot, "target/release/egress-policy"),
+  join(repoRoot, "target/debug/egress-policy"),
+].find((c) => c && existsSync(c));
+export const needsCli = { skip: cli ? false : "native CLI not built" };
+
+/** The CLI's JSON output (run from the repository root, so file names match the package's). */
+export function native(args) {
+  let out;
+  try {
+    out = execFileSync(cli, args, { cwd: repoRoot, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  } catch (err) {
+    // Exit status 1 (findings, failed cases, changes) or 2 (a test file that does not load)
+    // still prints the JSON report.
+    if (typeof err.stdout !== "string" || !err.stdout.trim()) throw err;
+    out = err.stdout;
+  }
+  return JSON.parse(out);
 }

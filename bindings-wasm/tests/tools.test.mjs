@@ -3,35 +3,13 @@
 // CLI is available, every report must equal its `--json` output on the same inputs.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { Engine, PolicyError, diff, lint, lintCodes, runTests } from "egress-policy-wasm";
-import { readPolicyPaths, repoRoot } from "./helpers.mjs";
+import { native, needsCli, readPolicyPaths, repoRoot } from "./helpers.mjs";
 
 const PRODUCTPAGE = "cluster.local/ns/bookinfo/sa/bookinfo-productpage";
 const seed = (name) => Engine.fromFiles(readPolicyPaths([`examples/policies/${name}`]));
-
-const cli = [
-  process.env.EGRESS_POLICY_CLI,
-  join(repoRoot, "target/release/egress-policy"),
-  join(repoRoot, "target/debug/egress-policy"),
-].find((c) => c && existsSync(c));
-const needsCli = { skip: cli ? false : "native CLI not built" };
-
-/** The CLI's JSON output (run from the repository root, so file names match the package's). */
-function native(args) {
-  let out;
-  try {
-    out = execFileSync(cli, args, { cwd: repoRoot, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  } catch (err) {
-    // Exit status 1 (findings, failed cases, changes) or 2 (a test file that does not load)
-    // still prints the JSON report.
-    if (typeof err.stdout !== "string" || !err.stdout.trim()) throw err;
-    out = err.stdout;
-  }
-  return JSON.parse(out);
-}
 
 // ------------------------------------------------------------------------------- lint
 

@@ -3,7 +3,7 @@
 // these modules only render them, keep the workspace and build Request JSON from the form.
 //
 // Modules: state.js (workspace, autosave), form.js (request form), decision.js + road.js
-// (Request tab), tests.js, matrix.js, changes.js (one per view), files.js (file tabs,
+// (Request tab), tests.js, matrix.js, changes.js, traffic.js (one per view), files.js (file tabs,
 // problems), editor.js (CodeMirror), share.js (links), tabs.js (ARIA tabs), verdict.js.
 import init, { Engine, PolicyError } from "../../pkg/web/index.js";
 import samples from "virtual:samples";
@@ -20,6 +20,7 @@ import {
 } from "./state.js";
 import { markSelected, tablist } from "./tabs.js";
 import { appendCase, caseYaml, exportTestFile, renderTests, runWorkspaceTests } from "./tests.js";
+import { initTraffic, renderTraffic } from "./traffic.js";
 
 // Start fetching and compiling the engine at once (streaming: WebAssembly.instantiateStreaming
 // on the fetch response; index.html preloads the same URL).
@@ -121,6 +122,8 @@ function refreshViews() {
   if (!$("#tab-matrix").hidden) renderMatrix();
   else app.matrixStale = true;
   renderChanges();
+  if (!$("#tab-traffic").hidden) renderTraffic();
+  else app.trafficStale = true;
 }
 
 // ---------------------------------------------------------------- the Request tab
@@ -347,6 +350,10 @@ function selectResultTab(name) {
     app.matrixStale = false;
     renderMatrix();
   }
+  if (name === "traffic" && app.trafficStale) {
+    app.trafficStale = false;
+    renderTraffic();
+  }
 }
 
 // ---------------------------------------------------------------- sharing
@@ -433,6 +440,7 @@ function wire() {
   tablist($("#result-tabs"), (tab) => selectResultTab(tab.dataset.tab));
   initFiles(fileOps);
   initMatrix();
+  initTraffic();
   $("#save-case").addEventListener("click", saveAsTestCase);
   $("#test-export").addEventListener("click", exportTestFile);
   $("#share").addEventListener("click", share);
@@ -444,6 +452,7 @@ function wire() {
       editor?.jumpTo(name, loc.line, loc.column);
     },
     openRequest,
+    addFiles: (files) => fileOps.addFiles(files),
     refreshMatrix: () => {
       renderMatrix();
       bump();
@@ -499,6 +508,7 @@ async function main() {
     /** The engine's own answers, to compare the page with. */
     check: (request) => app.engine?.check(request) ?? null,
     explain: (request) => app.engine?.explain(request) ?? null,
+    replay: (log, options) => app.engine?.replay(log, options) ?? null,
   };
 }
 

@@ -11,6 +11,7 @@ const require = createRequire(import.meta.url);
 const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 
 const PP = "cluster.local/ns/bookinfo/sa/bookinfo-productpage";
+const REPO = new URL("../../../", import.meta.url).pathname;
 const RV = "cluster.local/ns/bookinfo/sa/bookinfo-reviews";
 
 const fileText = (page) => page.evaluate(() => window.simulator.text());
@@ -277,7 +278,7 @@ export async function pointChecks({ page, context, url, vp, shots }) {
     expect((await page.getAttribute('#result-tabs [data-tab="tests"]', "aria-selected")) === "true", "and selects it");
     expect(!(await page.isHidden("#tab-tests")), "its panel shows");
     await page.keyboard.press("End");
-    expect((await page.evaluate(() => document.activeElement.dataset.tab)) === "changes", "End");
+    expect((await page.evaluate(() => document.activeElement.dataset.tab)) === "traffic", "End");
     await page.keyboard.press("Home");
     expect((await page.evaluate(() => document.activeElement.dataset.tab)) === "decide", "Home");
     const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
@@ -403,5 +404,42 @@ export async function editorChecks({ page, shots }) {
     await page.click("#changes-revert");
     await settle(page);
     expect(/^No decision changes/.test(await page.textContent(".changes-summary")), "reverted");
+  });
+
+  await check("traffic: a dropped access log's impact (replay) and the suggested policies, for each vendor", async () => {
+    await pickSample(page, "istio-waypoint");
+    await selectTab(page, "traffic");
+    const log = readFileSync(join(REPO, "examples/logs/istio-text.log"), "utf8");
+    const identities = readFileSync(join(REPO, "examples/logs/identities.txt"), "utf8");
+    await page.selectOption("#traffic-format", "istio-text");
+    await page.fill("#traffic-identities", identities);
+    await page.fill("#traffic-log", log);
+    await settle(page);
+    const engine = await page.evaluate(([l, i]) => window.simulator.replay(l, { format: "istio-text", identities: i }), [log, identities]);
+    const summary = await page.textContent(".traffic-summary");
+    expect(summary.startsWith(`${engine.requests} requests: ${engine.allowed} allowed, ${engine.denied} denied`), `${summary} vs ${JSON.stringify(engine).slice(0, 200)}`);
+    expect(engine.denied > 0 && engine.malformed === 1 && summary.includes("1 malformed line"), summary);
+    const rows = await page.$$eval("#traffic-impact tbody tr", (rs) => rs.length);
+    expect(rows === engine.rows.length, `${rows} rows vs ${engine.rows.length}`);
+    let yaml = await page.textContent(".traffic-yaml");
+    expect(yaml.includes("kind: ServiceEntry") && yaml.includes("REGISTRY_ONLY"), yaml.slice(0, 300));
+    for (const [vendor, kind] of [["gloo", "kind: VirtualGateway"], ["tsb", "kind: EgressGateway"]]) {
+      await page.selectOption("#traffic-vendor", vendor);
+      await settle(page);
+      yaml = await page.textContent(".traffic-yaml");
+      expect(yaml.includes(kind), `${vendor}: ${yaml.slice(0, 300)}`);
+      expect((await page.$$(".traffic-notes li")).length > 0, `${vendor}: what it cannot express is listed`);
+    }
+    await page.screenshot({ path: join(shots, "traffic.png"), fullPage: true });
+    // A bad identities line is an error on the page, not a silent empty table.
+    await page.fill("#traffic-identities", "not-an-address x\n");
+    await settle(page);
+    expect(/identities line 1/.test(await page.textContent("#traffic-impact")), "the bad line is named");
+    // The suggestion becomes a policy file of the workspace.
+    await page.fill("#traffic-identities", identities);
+    await settle(page);
+    await page.click("#traffic-use");
+    await settle(page);
+    expect((await page.evaluate(() => window.simulator.files().map((f) => f.name))).some((n) => n.endsWith("suggested-tsb.yaml")), "added as a file");
   });
 }

@@ -32,5 +32,5 @@ pub use reach::{
     reach_host, reach_identity, Access, Outcome, ReachEntry, ReachOptions, ReachReport,
 };
 pub use replay::{replay_lines, replay_reader, Engines, LogFormat, LogReader, ReplayReport, Tally};
-pub use suggest::{suggest, SuggestOptions, Suggestion, Vendor};
+pub use suggest::{suggest, SuggestOptions, SuggestReport, Suggestion, Vendor};
 pub use testfile::{run_test_file, run_test_text, run_test_with, CaseResult, Mismatch, TestReport};

@@ -340,6 +340,20 @@ fn namespace_and_account(principal: &str) -> Option<(&str, &str)> {
     let (namespace, rest) = rest.split_once("/sa/")?;
     (!namespace.is_empty() && !rest.is_empty() && !rest.contains('/')).then_some((namespace, rest))
 }
+/// A [`Suggestion`] and what was read to make it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuggestReport {
+    /// The suggestion (`yaml`, `hosts`, `rules`, `notes`).
+    #[serde(flatten)]
+    pub suggestion: Suggestion,
+    /// Requests read.
+    pub requests: u64,
+    /// Requests left out because existing policies already allow them.
+    pub already_allowed: u64,
+    /// Lines that could not be read.
+    pub malformed: u64,
+}
+
 /// Distinct observations read from logs, with line counts (mergeable).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Observations {
@@ -400,6 +414,17 @@ impl Observations {
             if let Some(observation) = Observation::of(&request, generalize) {
                 self.set.insert(observation);
             }
+        }
+    }
+
+    /// The suggestion for these observations, with what was read (the report of the CLI,
+    /// Python `suggest()` and WASM `suggest()`).
+    pub fn suggest(&self, options: &SuggestOptions) -> SuggestReport {
+        SuggestReport {
+            suggestion: suggest(&self.set, options),
+            requests: self.requests,
+            already_allowed: self.already_allowed,
+            malformed: self.malformed,
         }
     }
 
