@@ -133,7 +133,7 @@ def test_to_dict_equals_the_cli_json(tmp_path: object) -> None:
         lines = result.stdout.splitlines()
         assert len(lines) == len(requests)
         for line, request in zip(lines, requests):
-            assert json.loads(line) == engine.check(request).to_dict(), (scenario, request)
+            assert json.loads(line)["decision"] == engine.check(request).to_dict(), (scenario, request)
 
 
 def test_explain_to_dict_equals_the_cli_json() -> None:

@@ -54,7 +54,7 @@ try {
     .trim().split("\n");
   const wasm = engine.checkMany(requests);
   let disagreements = 0;
-  for (const [i, d] of wasm.entries()) if (JSON.stringify(d) !== JSON.stringify(JSON.parse(native[i]))) disagreements++;
+  for (const [i, d] of wasm.entries()) if (JSON.stringify(d) !== JSON.stringify(JSON.parse(native[i]).decision)) disagreements++;
   if (disagreements > 0 || native.length !== wasm.length) {
     console.error(`${disagreements} of ${wasm.length} decisions differ from egress-policy eval`);
     process.exit(1);

@@ -44,7 +44,7 @@ for (const scenario of scenarios) {
       const requests = join(dir, "requests.jsonl");
       writeFileSync(requests, scenario.demo.map((d) => JSON.stringify(d.request)).join("\n") + "\n");
       const out = execFileSync(cli, ["eval", "--policy", join(repoRoot, "examples/policies", scenario.name), "--requests", requests], { encoding: "utf8" });
-      const native = out.trim().split("\n").map((l) => JSON.parse(l));
+      const native = out.trim().split("\n").map((l) => JSON.parse(l).decision);
       const engine = Engine.fromFiles(scenario.files);
       const wasm = engine.checkMany(scenario.demo.map((d) => d.request));
       for (const [i, d] of scenario.demo.entries()) assert.deepEqual(wasm[i], native[i], `${scenario.name}: ${d.label}`);
