@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -85,7 +85,9 @@ def test_suggest_then_replay_denies_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("vendor", ["gloo", "tsb"])
-def test_suggest_for_other_vendors_loads_and_allows_what_it_can(tmp_path: Path, vendor: str) -> None:
+def test_suggest_for_other_vendors_loads_and_allows_what_it_can(
+    tmp_path: Path, vendor: Literal["gloo", "tsb"]
+) -> None:
     suggestion = egress_policy.suggest(
         logs=[LOGS / "istio-text.log"], format="istio-text", identities=IDENTITIES, vendor=vendor,
     )
