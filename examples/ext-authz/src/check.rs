@@ -100,10 +100,7 @@ impl Needs {
         match &self.headers {
             None => true,
             Some(headers) => headers
-                .binary_search_by(|h| {
-                    h.bytes()
-                        .cmp(name.bytes().map(|b| b.to_ascii_lowercase()))
-                })
+                .binary_search_by(|h| h.bytes().cmp(name.bytes().map(|b| b.to_ascii_lowercase())))
                 .is_ok(),
         }
     }

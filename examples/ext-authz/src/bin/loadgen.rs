@@ -39,7 +39,7 @@ use hyper::client::conn::http2::SendRequest;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use prost::Message;
 use serde::Serialize;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::codec::{BufferSettings, Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::codegen::http::{Request as HttpReq, Response as HttpRes, Uri};
 use tonic::codegen::Service;
@@ -76,6 +76,10 @@ struct Args {
     /// Per-check deadline, in milliseconds (a later answer is an error).
     #[arg(long, default_value_t = 2000)]
     timeout_ms: u64,
+    /// Threads of the generator: 1 (the default) runs every stream on one thread, which
+    /// costs the least CPU per check when the server shares the cores.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
     /// The server's process id: its CPU time (user + system, from `/proc/PID/stat`) over
     /// the measured window is reported per check, next to the generator's own.
     #[arg(long)]
@@ -271,9 +275,18 @@ impl Codec for Raw {
     }
 }
 
+/// Checks and answers are a few hundred bytes: 1 KiB buffers instead of tonic's 8 KiB.
+fn buffers() -> BufferSettings {
+    BufferSettings::new(1024, 32 * 1024)
+}
+
 impl Encoder for Raw {
     type Item = Bytes;
     type Error = tonic::Status;
+
+    fn buffer_settings(&self) -> BufferSettings {
+        buffers()
+    }
 
     fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
         dst.put(item);
@@ -284,6 +297,10 @@ impl Encoder for Raw {
 impl Decoder for Raw {
     type Item = Bytes;
     type Error = tonic::Status;
+
+    fn buffer_settings(&self) -> BufferSettings {
+        buffers()
+    }
 
     fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, tonic::Status> {
         Ok(Some(src.copy_to_bytes(src.remaining())))
@@ -541,7 +558,8 @@ async fn run(args: Args) -> Result<Report, String> {
     let checks_done = latencies.len() as u64;
     let cpu = match cpu_start.await {
         Ok((Some(own_start), server_start)) if checks_done > 0 => {
-            let per_check = |ticks: u64| (ticks as f64) / TICKS_PER_SECOND * 1e6 / (checks_done as f64);
+            let per_check =
+                |ticks: u64| (ticks as f64) / TICKS_PER_SECOND * 1e6 / (checks_done as f64);
             let own = cpu_end.0.map_or(0, |end| end.saturating_sub(own_start));
             let server = server_start
                 .zip(cpu_end.1)
@@ -575,10 +593,10 @@ async fn run(args: Args) -> Result<Report, String> {
             .zip(seen)
             .enumerate()
             .map(|(index, ((label, _), seen))| {
-                let (status, reason, count, inconsistent) = seen.map_or(
-                    (0, String::new(), 0, 0),
-                    |f| (f.status, f.reason, f.count, f.inconsistent),
-                );
+                let (status, reason, count, inconsistent) = seen
+                    .map_or((0, String::new(), 0, 0), |f| {
+                        (f.status, f.reason, f.count, f.inconsistent)
+                    });
                 Seen {
                     index,
                     label: label.clone(),
@@ -594,11 +612,16 @@ async fn run(args: Args) -> Result<Report, String> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
-        .enable_all()
-        .build()
-    {
+    let runtime = match args.threads {
+        0 | 1 => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        n => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n)
+            .enable_all()
+            .build(),
+    };
+    let runtime = match runtime {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("egress-policy-loadgen: {e}");
