@@ -188,11 +188,9 @@ pub async fn serve(
     // `Server::tcp_nodelay` is ignored with an incoming stream: set on the stream itself
     // (without it, Nagle holds small answers back for the peer's delayed ACK).
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    // HTTP/2 windows and stream limits stay hyper's defaults (1 MiB windows, 200 streams
+    // per connection): checks of a few hundred bytes never fill them.
     let server = tonic::transport::Server::builder()
-        // Large windows: no WINDOW_UPDATE round trips with many checks in flight.
-        .initial_stream_window_size(1 << 20)
-        .initial_connection_window_size(8 << 20)
-        .max_concurrent_streams(1024)
         .add_service(health)
         .add_service(AuthorizationServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES))
         .serve_with_incoming_shutdown(incoming, signal);

@@ -347,9 +347,6 @@ async fn connect(target: SocketAddr) -> Result<Connection, String> {
         .set_nodelay(true)
         .map_err(|e| format!("cannot set TCP_NODELAY: {e}"))?;
     let (send, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
-        // Large windows: no WINDOW_UPDATE round trips while 64 checks are in flight.
-        .initial_stream_window_size(1 << 20)
-        .initial_connection_window_size(8 << 20)
         .handshake(TokioIo::new(stream))
         .await
         .map_err(|e| format!("HTTP/2 handshake with {target}: {e}"))?;
