@@ -3,8 +3,9 @@
 //! Denials are answered through [`egress_policy::response`], so the status, body and
 //! headers are the same as the proxy-wasm filter's.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use egress_policy::model::{Condition, Model};
 use egress_policy::request::{xfcc_uri, HeaderValue, RequestSource, Workload};
 use egress_policy::response::{
     identity_from_header, Denial, GENERATION_HEADER, POLICY_HEADER, REASON_HEADER,
@@ -55,9 +56,77 @@ pub struct Mapping {
     pub test_mode: bool,
 }
 
-/// Maps Envoy's `CheckRequest` attributes to the core's request, or the denial for a
-/// request that cannot be decided (over the limits, ambiguous identity).
+/// The request headers the loaded policies can read: `when` conditions
+/// (`request.headers[...]`) and VirtualService route matches. No other header can change a
+/// decision, so only these are copied into the core request (as the proxy-wasm filter
+/// does); copying every header of every check costs two allocations per header.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// Lower-cased names, sorted; `None` = every header.
+    headers: Option<Vec<String>>,
+}
+
+impl Needs {
+    /// Every header (what a mapping without an engine at hand must assume).
+    pub const ALL: Needs = Needs { headers: None };
+
+    /// The headers read by any policy rule or route match of `model`.
+    pub fn of(model: &Model) -> Self {
+        let mut headers = BTreeSet::new();
+        for route in model.virtual_services.iter().flat_map(|vs| &vs.http) {
+            for m in &route.matches {
+                headers.extend(m.headers.iter().map(|(name, _)| name.to_ascii_lowercase()));
+            }
+        }
+        for rule in model.policies.iter().flat_map(|p| &p.rules) {
+            for condition in &rule.when {
+                if let Condition::RequestHeader { name, .. } = condition {
+                    headers.insert(name.to_ascii_lowercase());
+                }
+            }
+        }
+        Needs {
+            headers: Some(headers.into_iter().collect()),
+        }
+    }
+
+    /// The lower-cased names read, sorted (`None` = every header).
+    pub fn headers(&self) -> Option<&[String]> {
+        self.headers.as_deref()
+    }
+
+    /// Whether a header named `name` (any case) can change a decision.
+    pub fn wants(&self, name: &str) -> bool {
+        match &self.headers {
+            None => true,
+            Some(headers) => headers
+                .binary_search_by(|h| h.bytes().cmp(name.bytes().map(|b| b.to_ascii_lowercase())))
+                .is_ok(),
+        }
+    }
+}
+
+/// A header name the core refuses (the whole request is then malformed, 400): such a
+/// header is always copied, so that the answer stays the one every header would give.
+fn invalid_name(name: &str) -> bool {
+    name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// Maps Envoy's `CheckRequest` attributes to the core's request, copying every header
+/// (see [`map_request`] for the copy of only the headers a policy reads).
 pub fn to_request(mapping: &Mapping, check: &CheckRequest) -> Result<Request, Denial> {
+    map_request(mapping, &Needs::ALL, check)
+}
+
+/// Maps Envoy's `CheckRequest` attributes to the core's request, or the denial for a
+/// request that cannot be decided (over the limits, ambiguous identity, a header value
+/// that is not UTF-8). Only the headers in `needs` (and the invalid names, which make the
+/// request malformed) are copied; the decision is the one every header would give.
+pub fn map_request(
+    mapping: &Mapping,
+    needs: &Needs,
+    check: &CheckRequest,
+) -> Result<Request, Denial> {
     let mut request = Request {
         workload: mapping.workload.clone(),
         port: mapping.port,
@@ -66,6 +135,16 @@ pub fn to_request(mapping: &Mapping, check: &CheckRequest) -> Result<Request, De
     let Some(attributes) = check.attributes.as_ref() else {
         return Ok(request);
     };
+    // The headers the mapping itself reads (host, identity), besides those a policy reads.
+    let read_here = |name: &str| {
+        name.eq_ignore_ascii_case("host")
+            || mapping
+                .source_header
+                .as_deref()
+                .is_some_and(|h| name.eq_ignore_ascii_case(h))
+            || (mapping.use_xfcc && name.eq_ignore_ascii_case("x-forwarded-client-cert"))
+    };
+    let keep = |name: &str| needs.wants(name) || read_here(name) || invalid_name(name);
     let http = attributes.request.as_ref().and_then(|r| r.http.as_ref());
     let mut headers: BTreeMap<String, HeaderValue> = BTreeMap::new();
     if let Some(http) = http {
@@ -92,30 +171,35 @@ pub fn to_request(mapping: &Mapping, check: &CheckRequest) -> Result<Request, De
         request.method = non_empty(&http.method);
         request.path = non_empty(&http.path);
         for (name, value) in &http.headers {
-            if !name.starts_with(':') {
+            if !name.starts_with(':') && keep(name) {
                 // Envoy already joined repeated headers with `,`.
                 headers.insert(name.to_ascii_lowercase(), HeaderValue::One(value.clone()));
             }
         }
         // `encode_raw_headers: true`: one entry per occurrence, values as bytes.
         for header in raw {
-            let name = header.key.to_ascii_lowercase();
-            if name.starts_with(':') {
+            if header.key.starts_with(':') {
                 continue;
             }
+            // Every value is checked, read or not: a value that is not UTF-8 is refused.
             let value = if header.raw_value.is_empty() {
-                header.value.clone()
+                header.value.as_str()
             } else {
-                match String::from_utf8(header.raw_value.clone()) {
+                match std::str::from_utf8(&header.raw_value) {
                     Ok(v) => v,
                     Err(_) => {
                         return Err(Denial::malformed(&format!(
                             "header `{}` is not UTF-8",
-                            name.escape_default()
+                            header.key.to_ascii_lowercase().escape_default()
                         )))
                     }
                 }
             };
+            if !keep(&header.key) {
+                continue;
+            }
+            let name = header.key.to_ascii_lowercase();
+            let value = value.to_string();
             match headers.get_mut(&name) {
                 Some(HeaderValue::Many(values)) => values.push(value),
                 Some(HeaderValue::One(first)) => {
@@ -156,6 +240,10 @@ pub fn to_request(mapping: &Mapping, check: &CheckRequest) -> Result<Request, De
         .tls_session
         .as_ref()
         .and_then(|t| non_empty(&t.sni));
+    if needs.headers.is_some() {
+        // The headers only the mapping read go no further.
+        headers.retain(|name, _| needs.wants(name) || invalid_name(name));
+    }
     request.headers = headers;
     Ok(request)
 }

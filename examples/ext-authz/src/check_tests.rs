@@ -258,3 +258,106 @@ fn workloads() {
     assert!(parse_workload("").is_err());
     assert!(parse_workload("ns/").is_err());
 }
+
+/// A DENY on `request.headers[X-Team]` added to the TLS scenario.
+const TEAM_DENY: &str = r#"
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: no-blocked-team, namespace: istio-egress}
+spec:
+  targetRefs:
+  - {kind: Gateway, group: gateway.networking.k8s.io, name: egress-waypoint}
+  action: DENY
+  rules:
+  - when: [{key: "request.headers[X-Team]", values: ["blocked"]}]
+"#;
+
+fn engine_with_team_deny() -> Engine {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/istio-waypoint-tls");
+    let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .map(|p| {
+            (
+                p.display().to_string(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect();
+    files.push(("team.yaml".into(), TEAM_DENY.into()));
+    Engine::from_files(files.iter().map(|(n, t)| (n.as_str(), t.as_str()))).unwrap()
+}
+
+fn with_raw(mut c: CheckRequest, raw: &[(&str, &[u8])]) -> CheckRequest {
+    if let Some(http) = c
+        .attributes
+        .as_mut()
+        .and_then(|a| a.request.as_mut())
+        .and_then(|r| r.http.as_mut())
+    {
+        http.header_map = Some(HeaderMap {
+            headers: raw
+                .iter()
+                .map(|(k, v)| PbHeader {
+                    key: (*k).into(),
+                    raw_value: v.to_vec(),
+                    ..Default::default()
+                })
+                .collect(),
+        });
+    }
+    c
+}
+
+#[test]
+fn only_headers_a_policy_reads_are_copied_and_answers_do_not_change() {
+    let engine = engine_with_team_deny();
+    let needs = Needs::of(engine.model());
+    assert_eq!(needs.headers(), Some(&["x-team".to_string()][..]));
+    assert!(needs.wants("X-Team") && !needs.wants("x-other"));
+    assert!(Needs::ALL.wants("x-other"));
+    let mapping = waypoint();
+    let cases: Vec<CheckRequest> = vec![
+        check("", "GET", "/get", &[]),
+        check("", "GET", "/get", &[("X-Team", "blocked")]),
+        check("", "GET", "/get", &[("x-team", "ok"), ("x-other", "1")]),
+        check("", "GET", "/get", &[("bad name", "1")]),
+        check("", "GET", "/get", &[("x-egress-source", "ns/a,ns/b")]),
+        check("", "GET", "/get", &[("x-egress-source", "istio-egress/x")]),
+        check("", "POST", "/post", &[("x-other", "1")]),
+        with_raw(check("", "GET", "/get", &[]), &[("x-team", b"blocked")]),
+        with_raw(check("", "GET", "/get", &[]), &[("x-other", b"\xff")]),
+        with_raw(
+            check("", "GET", "/get", &[]),
+            &[("X-Team", b"a"), ("x-team", b"blocked")],
+        ),
+        with_raw(
+            check("", "GET", "/get", &[]),
+            &[("Host", b"h"), ("host", b"i")],
+        ),
+    ];
+    let mut denied_by_team = 0;
+    for c in &cases {
+        let all = respond(&mapping, &engine, 0, to_request(&mapping, c));
+        let read = respond(&mapping, &engine, 0, map_request(&mapping, &needs, c));
+        assert_eq!(all.response, read.response, "{c:?}");
+        assert_eq!((all.status, all.reason), (read.status, read.reason));
+        denied_by_team += usize::from(all.reason == "denied_by_policy");
+    }
+    // The DENY does fire (a header the decision reads is copied).
+    assert!(denied_by_team >= 2, "{denied_by_team}");
+    // An unread header is not copied; the invalid name is (it makes the request 400).
+    let r = map_request(
+        &mapping,
+        &needs,
+        &check("", "GET", "/get", &[("x-other", "1"), ("X-Team", "a")]),
+    )
+    .unwrap();
+    assert_eq!(r.headers.keys().collect::<Vec<_>>(), ["x-team"]);
+    let r = map_request(&mapping, &needs, &check("", "GET", "/get", &[("a b", "1")])).unwrap();
+    assert_eq!(r.headers.keys().collect::<Vec<_>>(), ["a b"]);
+    let bad = respond(&mapping, &engine, 0, Ok(r));
+    assert_eq!(bad.status, 400);
+}

@@ -147,7 +147,13 @@ impl Metrics {
         self.generation
             .set(i64::try_from(generation).unwrap_or(i64::MAX));
         self.rules.set(i64::try_from(rules).unwrap_or(i64::MAX));
+        self.last_error.clear();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.last_success.set(i64::try_from(now).unwrap_or(0));
         if !initial {
+            // Counted last, as in `rejected`.
             self.reloads
                 .get_or_create(&ReloadLabels {
                     result: "success",
@@ -155,21 +161,10 @@ impl Metrics {
                 })
                 .inc();
         }
-        self.last_error.clear();
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        self.last_success.set(i64::try_from(now).unwrap_or(0));
     }
 
     /// Records a rejected reload.
     pub fn rejected(&self, kind: &'static str, message: &str) {
-        self.reloads
-            .get_or_create(&ReloadLabels {
-                result: "failure",
-                kind,
-            })
-            .inc();
         let first: String = message
             .lines()
             .next()
@@ -184,6 +179,13 @@ impl Metrics {
                 message: first,
             })
             .set(1);
+        // Counted last: a scrape that sees the failure counted sees its error too.
+        self.reloads
+            .get_or_create(&ReloadLabels {
+                result: "failure",
+                kind,
+            })
+            .inc();
     }
 
     /// Records the health status.

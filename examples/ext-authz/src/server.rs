@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwap;
+use egress_policy::Engine;
 use envoy_types::ext_authz::v3::pb::{
     Authorization, AuthorizationServer, CheckRequest, CheckResponse,
 };
@@ -14,7 +16,7 @@ use tonic::server::NamedService;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 
-use crate::check::{self, Mapping};
+use crate::check::{self, Mapping, Needs};
 use crate::state::State;
 
 /// The largest `CheckRequest` accepted (gRPC message bytes); larger ones are refused by
@@ -42,15 +44,34 @@ pub struct ServeOptions {
 pub struct Service {
     state: Arc<State>,
     mapping: Arc<Mapping>,
+    /// The headers the serving engine reads, with the generation they were read from.
+    needs: Arc<ArcSwap<(u64, Needs)>>,
 }
 
 impl Service {
     /// A service deciding with `state` and mapping with `mapping`.
     pub fn new(state: Arc<State>, mapping: Mapping) -> Self {
+        let (engine, generation) = state.reloader.current_with_generation();
+        let needs = Needs::of(engine.model());
         Service {
             state,
             mapping: Arc::new(mapping),
+            needs: Arc::new(ArcSwap::from_pointee((generation, needs))),
         }
+    }
+
+    /// The headers `engine` (serving at `generation`) reads: computed once per
+    /// generation, so a check is always mapped for the engine that decides it.
+    fn needs(&self, engine: &Engine, generation: u64) -> Arc<(u64, Needs)> {
+        let cached = self.needs.load_full();
+        if cached.0 == generation {
+            return cached;
+        }
+        let fresh = Arc::new((generation, Needs::of(engine.model())));
+        if generation > cached.0 {
+            self.needs.store(Arc::clone(&fresh));
+        }
+        fresh
     }
 }
 
@@ -61,8 +82,9 @@ impl Authorization for Service {
         request: tonic::Request<CheckRequest>,
     ) -> Result<tonic::Response<CheckResponse>, tonic::Status> {
         let start = Instant::now();
-        let mapped = check::to_request(&self.mapping, request.get_ref());
         let (engine, generation) = self.state.reloader.current_with_generation();
+        let needs = self.needs(&engine, generation);
+        let mapped = check::map_request(&self.mapping, &needs.1, request.get_ref());
         let answer = check::respond(&self.mapping, &engine, generation, mapped);
         self.state
             .metrics
@@ -163,11 +185,15 @@ pub async fn serve(
     };
     let mut drain_started = stopping.clone();
     let drain = options.drain;
+    // `Server::tcp_nodelay` is ignored with an incoming stream: set on the stream itself
+    // (without it, Nagle holds small answers back for the peer's delayed ACK).
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    // HTTP/2 windows and stream limits stay hyper's defaults (1 MiB windows, 200 streams
+    // per connection): checks of a few hundred bytes never fill them.
     let server = tonic::transport::Server::builder()
-        .tcp_nodelay(true)
         .add_service(health)
         .add_service(AuthorizationServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES))
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener), signal);
+        .serve_with_incoming_shutdown(incoming, signal);
     let result = tokio::select! {
         served = server => served.map_err(|e| format!("gRPC server failed: {e}")),
         () = async {

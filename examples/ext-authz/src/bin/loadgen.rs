@@ -14,26 +14,46 @@
 //! the peer principal Envoy would report for a client certificate. Every answer to the
 //! same request must be the same (the policies do not change during a run): a request
 //! answered two ways is counted in `inconsistent`. The report is one JSON object on
-//! stdout.
+//! stdout; with `--server-pid` it carries the CPU time of the server and of the generator
+//! over the measured window, per check.
+//!
+//! The generator is built to cost little per check, since it shares the cores with the
+//! server it measures: every request is encoded once and sent as the same bytes, the
+//! answers are compared as bytes (decoded only when they differ from the first answer),
+//! the streams drive hyper HTTP/2 connections directly, and one thread runs them all by
+//! default.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use bytes::{Buf, BufMut, Bytes};
 use clap::Parser;
 use egress_policy::response::REASON_HEADER;
 use egress_policy::Request;
-use envoy_types::ext_authz::v3::pb::{CheckRequest, HttpResponse};
+use envoy_types::ext_authz::v3::pb::{CheckRequest, CheckResponse, HttpResponse};
 use envoy_types::pb::envoy::service::auth::v3::attribute_context::{
     HttpRequest, Peer, Request as AttrRequest,
 };
-use envoy_types::pb::envoy::service::auth::v3::authorization_client::AuthorizationClient;
 use envoy_types::pb::envoy::service::auth::v3::AttributeContext;
+use hyper::client::conn::http2::SendRequest;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use prost::Message;
 use serde::Serialize;
-use tonic::transport::{Channel, Endpoint};
+use tonic::codec::{BufferSettings, Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::codegen::http::uri::PathAndQuery;
+use tonic::codegen::http::{Request as HttpReq, Response as HttpRes, Uri};
+use tonic::codegen::Service;
+
+// See Cargo.toml: allocation is a visible share of a check's CPU.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Load generator for the egress-policy ext_authz server (loopback only).
 #[derive(Debug, Parser)]
@@ -63,6 +83,14 @@ struct Args {
     /// Per-check deadline, in milliseconds (a later answer is an error).
     #[arg(long, default_value_t = 2000)]
     timeout_ms: u64,
+    /// Threads of the generator: 1 (the default) runs every stream on one thread, which
+    /// costs the least CPU per check when the server shares the cores.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// The server's process id: its CPU time (user + system, from `/proc/PID/stat`) over
+    /// the measured window is reported per check, next to the generator's own.
+    #[arg(long)]
+    server_pid: Option<u32>,
 }
 
 /// What one request was answered.
@@ -90,7 +118,42 @@ struct Report {
     p99_us: u64,
     max_us: u64,
     inconsistent: u64,
+    cpu: Option<Cpu>,
     requests: Vec<Seen>,
+}
+
+/// CPU time (user + system) over the measured window, and per measured check.
+#[derive(Debug, Serialize)]
+struct Cpu {
+    loadgen_seconds: f64,
+    loadgen_us_per_check: f64,
+    server_seconds: Option<f64>,
+    server_us_per_check: Option<f64>,
+    total_us_per_check: Option<f64>,
+}
+
+/// Clock ticks per second of `/proc/PID/stat` (`USER_HZ`: 100 on Linux, every architecture
+/// this runs on).
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// User + system CPU ticks of a process (every thread), from `/proc/PID/stat`.
+fn cpu_ticks(pid: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command name (in parentheses, may hold spaces): field 3 onwards;
+    // utime and stime are fields 14 and 15.
+    let rest = text.get(text.rfind(')')?.saturating_add(1)..)?;
+    let mut fields = rest.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(user.saturating_add(system))
+}
+
+/// CPU ticks of the generator and, when known, of the server.
+fn cpu_sample(server: Option<u32>) -> (Option<u64>, Option<u64>) {
+    (
+        cpu_ticks("self"),
+        server.and_then(|pid| cpu_ticks(&pid.to_string())),
+    )
 }
 
 fn load_requests(paths: &[PathBuf]) -> Result<Vec<(String, Request)>, String> {
@@ -172,7 +235,7 @@ fn check_request(request: &Request) -> CheckRequest {
 }
 
 /// The HTTP status and reason a `CheckResponse` stands for.
-fn outcome(response: &envoy_types::ext_authz::v3::pb::CheckResponse) -> (u16, String) {
+fn outcome(response: &CheckResponse) -> (u16, String) {
     match &response.http_response {
         Some(HttpResponse::DeniedResponse(denied)) => {
             let status = denied
@@ -194,15 +257,156 @@ fn outcome(response: &envoy_types::ext_authz::v3::pb::CheckResponse) -> (u16, St
     }
 }
 
+/// The gRPC method every check calls.
+const CHECK_PATH: &str = "/envoy.service.auth.v3.Authorization/Check";
+
+/// A codec for messages already encoded: each request is encoded once before the run and
+/// sent as it is (a reference-count increment per check, no message built or cloned);
+/// answers are kept as bytes, and decoded only when they differ from the first answer to
+/// the same request.
+#[derive(Debug, Clone, Copy, Default)]
+struct Raw;
+
+impl Codec for Raw {
+    type Encode = Bytes;
+    type Decode = Bytes;
+    type Encoder = Raw;
+    type Decoder = Raw;
+
+    fn encoder(&mut self) -> Raw {
+        Raw
+    }
+
+    fn decoder(&mut self) -> Raw {
+        Raw
+    }
+}
+
+/// Checks and answers are a few hundred bytes: 1 KiB buffers instead of tonic's 8 KiB.
+fn buffers() -> BufferSettings {
+    BufferSettings::new(1024, 32 * 1024)
+}
+
+impl Encoder for Raw {
+    type Item = Bytes;
+    type Error = tonic::Status;
+
+    fn buffer_settings(&self) -> BufferSettings {
+        buffers()
+    }
+
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        dst.put(item);
+        Ok(())
+    }
+}
+
+impl Decoder for Raw {
+    type Item = Bytes;
+    type Error = tonic::Status;
+
+    fn buffer_settings(&self) -> BufferSettings {
+        buffers()
+    }
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, tonic::Status> {
+        Ok(Some(src.copy_to_bytes(src.remaining())))
+    }
+}
+
+/// One HTTP/2 connection driven by hyper directly: a check goes from the worker to the
+/// connection task without the hand-off to `tonic::transport::Channel`'s buffer task.
+#[derive(Clone)]
+struct Connection(SendRequest<tonic::body::Body>);
+
+type Answered = Result<HttpRes<hyper::body::Incoming>, hyper::Error>;
+
+impl Service<HttpReq<tonic::body::Body>> for Connection {
+    type Response = HttpRes<hyper::body::Incoming>;
+    type Error = hyper::Error;
+    type Future = Pin<Box<dyn Future<Output = Answered> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), hyper::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: HttpReq<tonic::body::Body>) -> Self::Future {
+        Box::pin(self.0.send_request(request))
+    }
+}
+
+async fn connect(target: SocketAddr) -> Result<Connection, String> {
+    let stream = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio::net::TcpStream::connect(target),
+    )
+    .await
+    .map_err(|_| format!("cannot connect to {target}: timed out"))?
+    .map_err(|e| format!("cannot connect to {target}: {e}"))?;
+    stream
+        .set_nodelay(true)
+        .map_err(|e| format!("cannot set TCP_NODELAY: {e}"))?;
+    let (send, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+        .handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("HTTP/2 handshake with {target}: {e}"))?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            eprintln!("egress-policy-loadgen: connection: {e}");
+        }
+    });
+    Ok(Connection(send))
+}
+
+/// The first answer to one request, and how often it was answered (and answered another
+/// way).
+#[derive(Debug, Clone)]
+struct First {
+    raw: Bytes,
+    status: u16,
+    reason: String,
+    count: u64,
+    inconsistent: u64,
+}
+
+impl First {
+    fn of(raw: Bytes) -> Self {
+        let (status, reason) = outcome_of(&raw);
+        First {
+            raw,
+            status,
+            reason,
+            count: 1,
+            inconsistent: 0,
+        }
+    }
+
+    /// Counts another answer; a different status or reason is inconsistent.
+    fn record(&mut self, raw: &Bytes) {
+        self.count = self.count.saturating_add(1);
+        if *raw != self.raw {
+            let (status, reason) = outcome_of(raw);
+            if status != self.status || reason != self.reason {
+                self.inconsistent = self.inconsistent.saturating_add(1);
+            }
+        }
+    }
+}
+
+/// Status and reason of an encoded `CheckResponse` (an undecodable one: status 0).
+fn outcome_of(raw: &[u8]) -> (u16, String) {
+    CheckResponse::decode(raw).map_or((0, "undecodable answer".to_string()), |r| outcome(&r))
+}
+
 struct Worker {
     latencies: Vec<u32>,
     errors: u64,
-    seen: Vec<Option<(u16, String, u64, u64)>>,
+    seen: Vec<Option<First>>,
 }
 
 async fn worker(
-    mut client: AuthorizationClient<Channel>,
-    checks: Arc<Vec<CheckRequest>>,
+    mut client: tonic::client::Grpc<Connection>,
+    checks: Arc<Vec<Bytes>>,
     next: Arc<AtomicU64>,
     measure_from: Instant,
     until: Instant,
@@ -210,13 +414,14 @@ async fn worker(
     timeout: Duration,
 ) -> Worker {
     let mut out = Worker {
-        latencies: Vec::new(),
+        latencies: Vec::with_capacity(1 << 16),
         errors: 0,
         seen: vec![None; checks.len()],
     };
+    let path = PathAndQuery::from_static(CHECK_PATH);
     loop {
-        let now = Instant::now();
-        if now >= until {
+        let start = Instant::now();
+        if start >= until {
             break;
         }
         let n = next.fetch_add(1, Ordering::Relaxed);
@@ -227,25 +432,28 @@ async fn worker(
         let Some(check) = checks.get(index) else {
             break;
         };
-        let start = Instant::now();
-        let answer = tokio::time::timeout(timeout, client.check(check.clone())).await;
+        let call = async {
+            client
+                .ready()
+                .await
+                .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+            client
+                .unary(tonic::Request::new(check.clone()), path.clone(), Raw)
+                .await
+        };
+        let answer = tokio::time::timeout(timeout, call).await;
         let micros = u32::try_from(start.elapsed().as_micros()).unwrap_or(u32::MAX);
         let counted = start >= measure_from;
         match answer {
             Ok(Ok(response)) => {
-                let (status, reason) = outcome(response.get_ref());
                 if counted {
                     out.latencies.push(micros);
                 }
+                let raw = response.into_inner();
                 if let Some(slot) = out.seen.get_mut(index) {
                     match slot {
-                        Some((s, r, count, bad)) => {
-                            *count = count.saturating_add(1);
-                            if *s != status || *r != reason {
-                                *bad = bad.saturating_add(1);
-                            }
-                        }
-                        None => *slot = Some((status, reason, 1, 0)),
+                        Some(first) => first.record(&raw),
+                        None => *slot = Some(First::of(raw)),
                     }
                 }
             }
@@ -276,20 +484,19 @@ async fn run(args: Args) -> Result<Report, String> {
         ));
     }
     let requests = load_requests(&args.requests)?;
-    let checks: Arc<Vec<CheckRequest>> =
-        Arc::new(requests.iter().map(|(_, r)| check_request(r)).collect());
-    let endpoint = Endpoint::from_shared(format!("http://{}", args.target))
-        .map_err(|e| e.to_string())?
-        .tcp_nodelay(true)
-        .connect_timeout(Duration::from_secs(5));
-    let mut channels = Vec::new();
+    // Encoded once: a check sends these bytes as they are.
+    let checks: Arc<Vec<Bytes>> = Arc::new(
+        requests
+            .iter()
+            .map(|(_, r)| Bytes::from(check_request(r).encode_to_vec()))
+            .collect(),
+    );
+    let origin: Uri = format!("http://{}", args.target)
+        .parse()
+        .map_err(|e| format!("{}: {e}", args.target))?;
+    let mut connections = Vec::new();
     for _ in 0..args.connections.max(1) {
-        channels.push(
-            endpoint
-                .connect()
-                .await
-                .map_err(|e| format!("cannot connect to {}: {e}", args.target))?,
-        );
+        connections.push(connect(args.target).await?);
     }
     let next = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
@@ -297,14 +504,21 @@ async fn run(args: Args) -> Result<Report, String> {
     let until = measure_from + Duration::from_secs_f64(args.duration_secs.max(0.0));
     // The bound counts every check sent, warm-up included.
     let limit = args.count;
+    let server_pid = args.server_pid;
+    let cpu_start = tokio::spawn(async move {
+        tokio::time::sleep_until(measure_from.into()).await;
+        cpu_sample(server_pid)
+    });
     let mut tasks = Vec::new();
     for n in 0..args.streams.max(1) {
-        let channel = channels
-            .get(n % channels.len().max(1))
+        let connection = connections
+            .get(n % connections.len().max(1))
             .cloned()
             .ok_or("no connection")?;
+        let client = tonic::client::Grpc::with_origin(connection, origin.clone())
+            .max_decoding_message_size(8 * 1024 * 1024);
         tasks.push(tokio::spawn(worker(
-            AuthorizationClient::new(channel).max_decoding_message_size(8 * 1024 * 1024),
+            client,
             Arc::clone(&checks),
             Arc::clone(&next),
             measure_from,
@@ -315,29 +529,30 @@ async fn run(args: Args) -> Result<Report, String> {
     }
     let mut latencies = Vec::new();
     let mut errors = 0u64;
-    let mut seen: Vec<Option<(u16, String, u64, u64)>> = vec![None; checks.len()];
+    let mut seen: Vec<Option<First>> = vec![None; checks.len()];
     let mut inconsistent = 0u64;
     for task in tasks {
         let w = task.await.map_err(|e| format!("worker failed: {e}"))?;
         latencies.extend(w.latencies);
         errors = errors.saturating_add(w.errors);
         for (slot, mine) in seen.iter_mut().zip(w.seen) {
-            let Some((status, reason, count, bad)) = mine else {
+            let Some(mine) = mine else {
                 continue;
             };
-            inconsistent = inconsistent.saturating_add(bad);
+            inconsistent = inconsistent.saturating_add(mine.inconsistent);
             match slot {
-                Some((s, r, c, b)) => {
-                    *c = c.saturating_add(count);
-                    if *s != status || *r != reason {
-                        *b = b.saturating_add(count);
-                        inconsistent = inconsistent.saturating_add(count);
+                Some(first) => {
+                    first.count = first.count.saturating_add(mine.count);
+                    if first.status != mine.status || first.reason != mine.reason {
+                        first.inconsistent = first.inconsistent.saturating_add(mine.count);
+                        inconsistent = inconsistent.saturating_add(mine.count);
                     }
                 }
-                None => *slot = Some((status, reason, count, bad)),
+                None => *slot = Some(mine),
             }
         }
     }
+    let cpu_end = cpu_sample(server_pid);
     let seconds = Instant::now()
         .min(until)
         .saturating_duration_since(measure_from)
@@ -345,6 +560,24 @@ async fn run(args: Args) -> Result<Report, String> {
         .max(1e-9);
     latencies.sort_unstable();
     let checks_done = latencies.len() as u64;
+    let cpu = match cpu_start.await {
+        Ok((Some(own_start), server_start)) if checks_done > 0 => {
+            let per_check =
+                |ticks: u64| (ticks as f64) / TICKS_PER_SECOND * 1e6 / (checks_done as f64);
+            let own = cpu_end.0.map_or(0, |end| end.saturating_sub(own_start));
+            let server = server_start
+                .zip(cpu_end.1)
+                .map(|(from, to)| to.saturating_sub(from));
+            Some(Cpu {
+                loadgen_seconds: (own as f64) / TICKS_PER_SECOND,
+                loadgen_us_per_check: per_check(own),
+                server_seconds: server.map(|t| (t as f64) / TICKS_PER_SECOND),
+                server_us_per_check: server.map(per_check),
+                total_us_per_check: server.map(|t| per_check(t.saturating_add(own))),
+            })
+        }
+        _ => None,
+    };
     Ok(Report {
         target: args.target.to_string(),
         streams: args.streams,
@@ -358,13 +591,16 @@ async fn run(args: Args) -> Result<Report, String> {
         p99_us: percentile(&latencies, 0.99),
         max_us: latencies.last().copied().map_or(0, u64::from),
         inconsistent,
+        cpu,
         requests: requests
             .iter()
             .zip(seen)
             .enumerate()
             .map(|(index, ((label, _), seen))| {
-                let (status, reason, count, inconsistent) =
-                    seen.unwrap_or((0, String::new(), 0, 0));
+                let (status, reason, count, inconsistent) = seen
+                    .map_or((0, String::new(), 0, 0), |f| {
+                        (f.status, f.reason, f.count, f.inconsistent)
+                    });
                 Seen {
                     index,
                     label: label.clone(),
@@ -380,11 +616,16 @@ async fn run(args: Args) -> Result<Report, String> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match args.threads {
+        0 | 1 => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        n => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n)
+            .enable_all()
+            .build(),
+    };
+    let runtime = match runtime {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("egress-policy-loadgen: {e}");
