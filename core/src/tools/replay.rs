@@ -447,7 +447,12 @@ pub fn replay_reader<R: BufRead>(
                         Err(_) => break,
                     };
                     let Ok((first, block)) = next else { break };
-                    let text = String::from_utf8_lossy(&block);
+                    // Logs are UTF-8 but for the odd damaged line: check the whole block at
+                    // once (vectorized) and fall back to the lossy copy only when it fails.
+                    let text = match std::str::from_utf8(&block) {
+                        Ok(text) => std::borrow::Cow::Borrowed(text),
+                        Err(_) => String::from_utf8_lossy(&block),
+                    };
                     for (i, line) in text.split_terminator('\n').enumerate() {
                         worker.line(file, first + i as u64, line);
                     }
