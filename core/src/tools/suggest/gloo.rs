@@ -121,12 +121,7 @@ pub(super) fn write(hosts: &BTreeMap<String, HostTraffic>) -> Suggestion {
             ));
         }
         for port in traffic.opaque.keys() {
-            let kind = traffic
-                .ports
-                .get(port)
-                .copied()
-                .unwrap_or(PortProtocol::Tcp)
-                .registry_name();
+            let kind = traffic.port_kind(*port);
             notes.push(format!(
                 "{host}:{port} is {kind}: Gloo routes only HTTP ports through the egress gateway, so \
                  it is registered and reached directly, without authorization (any client may reach it)"

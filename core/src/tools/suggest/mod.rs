@@ -266,6 +266,17 @@ struct HostTraffic {
     opaque: BTreeMap<u16, BTreeSet<Option<String>>>,
 }
 
+impl HostTraffic {
+    /// The registry protocol name of an observed port (`TCP` when it was never seen).
+    fn port_kind(&self, port: u16) -> &'static str {
+        self.ports
+            .get(&port)
+            .copied()
+            .unwrap_or(PortProtocol::Tcp)
+            .registry_name()
+    }
+}
+
 /// Observations grouped by host (lower case, no port).
 fn traffic<'o>(
     observations: impl IntoIterator<Item = &'o Observation>,

@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{list, namespace_and_account, q, HostTraffic, PortProtocol, Suggestion};
+use super::{list, namespace_and_account, q, HostTraffic, Suggestion};
 
 /// The TSB organization of the suggested resources.
 pub const ORGANIZATION: &str = "tetrate";
@@ -68,12 +68,7 @@ pub(super) fn write(hosts: &BTreeMap<String, HostTraffic>) -> Suggestion {
             {
                 namespaces.insert(namespace.to_string());
             }
-            let kind = traffic
-                .ports
-                .get(port)
-                .copied()
-                .unwrap_or(PortProtocol::Tcp)
-                .registry_name();
+            let kind = traffic.port_kind(*port);
             notes.push(format!(
                 "{host}:{port} is {kind}: EgressGateway authorization matches the HTTP host, which a \
                  {kind} connection does not carry, so it stays denied"
