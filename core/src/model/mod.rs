@@ -7,6 +7,7 @@
 
 mod pattern;
 mod road;
+mod vocabulary;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -20,6 +21,9 @@ pub use road::{
     RequestAuthn, RouteDestination, Sidecar,
 };
 
+pub(crate) use vocabulary::Closed;
+pub use vocabulary::{PortProtocol, Resolution, ServerTlsMode, TargetKind, TlsMode};
+
 pub use pattern::{
     glob_match, HostPattern, InvalidPath, IpBlock, NamespacePattern, PathPattern,
     ServiceAccountRef, StringPattern, TemplatePart, TrustDomainPattern,
@@ -27,6 +31,9 @@ pub use pattern::{
 
 /// The label Gateway-API gateways and waypoints carry on their pods.
 pub const GATEWAY_NAME_LABEL: &str = "gateway.networking.k8s.io/gateway-name";
+
+/// The GatewayClass of the Gateway-API gateways Istio runs as waypoints.
+pub const WAYPOINT_CLASS: &str = "istio-waypoint";
 
 /// An assumption the engine made because something was missing or cannot be known.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -192,11 +199,27 @@ pub struct TargetRef {
     /// API group (`gateway.networking.k8s.io`, `networking.istio.io`, or empty for core).
     pub group: String,
     /// Kind: `Gateway`, `GatewayClass`, `Service` or `ServiceEntry`.
-    pub kind: String,
+    pub kind: TargetKind,
     /// Name of the target.
     pub name: String,
     /// Namespace of the target (the policy's own namespace when not written).
     pub namespace: String,
+}
+
+impl TargetRef {
+    /// Whether this target names the registry entry `id` (a `Service` or `ServiceEntry`
+    /// target of the same name and namespace).
+    pub fn names_service(&self, id: &ResourceRef) -> bool {
+        self.kind.is_service()
+            && id.kind == self.kind.as_str()
+            && id.name == self.name
+            && id.namespace == self.namespace
+    }
+
+    /// Whether this target is the `istio-waypoint` GatewayClass (every waypoint).
+    pub fn is_waypoint_class(&self) -> bool {
+        self.kind == TargetKind::GatewayClass && self.name == WAYPOINT_CLASS
+    }
 }
 
 /// Which enforcement points a policy attaches to (SEMANTICS.md §1.1, §8.2 step 4).
@@ -409,6 +432,24 @@ pub struct Rule {
     pub location: Option<Location>,
 }
 
+impl Rule {
+    /// Whether the rule reads an attribute only HTTP requests carry (`requestPrincipals`,
+    /// `hosts`, `methods`, `paths` or an HTTP-only `when` key): such a rule never matches
+    /// TCP traffic in an ALLOW or CUSTOM policy (SEMANTICS.md §1.11).
+    pub fn is_http_only(&self) -> bool {
+        self.from
+            .iter()
+            .flatten()
+            .any(|s| s.request_principals.is_set())
+            || self
+                .to
+                .iter()
+                .flatten()
+                .any(|o| o.hosts.is_set() || o.methods.is_set() || o.paths.is_set())
+            || self.when.iter().any(Condition::is_http_only)
+    }
+}
+
 /// One authorization policy in vendor-neutral form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Policy {
@@ -434,7 +475,7 @@ pub struct ServicePort {
     /// Service port number.
     pub number: u16,
     /// Protocol (`HTTP`, `HTTPS`, `TLS`, `TCP`, `GRPC`, `HTTP2`, ...), upper case.
-    pub protocol: String,
+    pub protocol: PortProtocol,
     /// Port name.
     pub name: String,
     /// `targetPort`, when the upstream port differs.
@@ -445,7 +486,7 @@ pub struct ServicePort {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TlsOrigination {
     /// `SIMPLE`, `MUTUAL` or `ISTIO_MUTUAL`.
-    pub mode: String,
+    pub mode: TlsMode,
     /// SNI to send, when configured.
     pub sni: Option<String>,
     /// The resource that configured it.
@@ -466,8 +507,8 @@ pub struct ExternalService {
     pub hosts: Vec<String>,
     /// Ports.
     pub ports: Vec<ServicePort>,
-    /// `resolution` (upper case).
-    pub resolution: String,
+    /// `resolution`.
+    pub resolution: Resolution,
     /// `exportTo` (empty: everywhere).
     pub export_to: Vec<String>,
     /// The gateway (waypoint or egress gateway) that carries its traffic.
@@ -547,11 +588,11 @@ pub struct TlsSetting {
     /// Its `host`.
     pub host: String,
     /// `trafficPolicy.tls.mode` for every port.
-    pub mode: Option<String>,
+    pub mode: Option<TlsMode>,
     /// `trafficPolicy.tls.sni`.
     pub sni: Option<String>,
     /// `portLevelSettings`: port number, mode, sni.
-    pub ports: Vec<(u16, String, Option<String>)>,
+    pub ports: Vec<(u16, TlsMode, Option<String>)>,
     /// `workloadSelector.matchLabels`: the proxies it applies to (`None`: all).
     pub workload_selector: Option<Labels>,
     /// `exportTo`.
@@ -721,6 +762,16 @@ pub struct L4Match {
     pub sni_hosts: Vec<String>,
     /// `gateways`.
     pub gateways: Vec<String>,
+}
+
+impl L4Match {
+    /// Whether a connection to `port` with registry name `name` (SNI or host) satisfies
+    /// this match (its `gateways` are checked by the caller).
+    pub fn holds(&self, port: u16, name: &str) -> bool {
+        self.port.is_none_or(|p| p == port)
+            && (self.sni_hosts.is_empty()
+                || self.sni_hosts.iter().any(|h| registry_host_matches(h, name)))
+    }
 }
 
 /// A Kubernetes ServiceAccount, for label-based selection (Gloo).

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{Labels, OutboundMode, ResourceRef};
+use super::{Labels, OutboundMode, PortProtocol, ResourceRef, ServerTlsMode};
 use crate::diagnostic::Location;
 
 /// `exportTo` as written: which namespaces see a resource.
@@ -170,17 +170,24 @@ pub struct GatewayServer {
     /// `port.number` (a Service port; istiod listens on its `targetPort`).
     pub port: u16,
     /// `port.protocol`, upper case.
-    pub protocol: String,
+    pub protocol: PortProtocol,
     /// `hosts` (`namespace/host` or `host`).
     pub hosts: Vec<String>,
     /// `tls.mode`, when written.
-    pub tls_mode: Option<String>,
+    pub tls_mode: Option<ServerTlsMode>,
     /// Gateway API listeners: `allowedRoutes.namespaces.from` (`Same`, `All`, `Selector`);
     /// empty for networking.istio.io servers (whose `hosts` carry the namespace).
     pub from_namespaces: String,
 }
 
 impl GatewayServer {
+    /// Whether the server terminates Istio mTLS (`tls.mode: ISTIO_MUTUAL`): the only way a
+    /// sender's mTLS identity reaches a classic gateway; any other server takes the
+    /// sidecar's plaintext.
+    pub fn carries_peer_identity(&self) -> bool {
+        self.tls_mode == Some(ServerTlsMode::IstioMutual)
+    }
+
     /// Whether this server accepts `host` bound by a VirtualService in `vs_namespace`
     /// (gateway.proto: `hosts` entries `ns/host`, `./host` for the Gateway's own
     /// namespace, `*/host` or a bare `host` for any namespace).

@@ -375,7 +375,7 @@ fn waypoint_capture(
     let from = gateway
         .servers
         .iter()
-        .find(|s| s.port == 15008 && s.protocol == "HBONE")
+        .find(|s| s.port == 15008 && s.protocol == crate::model::PortProtocol::Hbone)
         .map_or("Same", |s| s.from_namespaces.as_str());
     if let Some(origin) = origin {
         if from == "Same" && origin.namespace != gateway.namespace {

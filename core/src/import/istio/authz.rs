@@ -5,7 +5,7 @@
 use crate::model::{
     Action, Condition, Field, HostPattern, IpBlock, Labels, Model, NamespacePattern, Operation,
     PathPattern, Policy, ResourceRef, Rule, Scope, ServiceAccountRef, Source, StringPattern,
-    TargetRef, TrustDomainPattern, Vendor,
+    TargetKind, TargetRef, TrustDomainPattern, Vendor,
 };
 use crate::source::{Node, Value};
 
@@ -268,14 +268,6 @@ fn decode_scope(cx: &mut Cx, spec: &Map, namespace: &str) -> Scope {
 
 const TARGET_REF_FIELDS: &[&str] = &["group", "kind", "name", "namespace"];
 
-/// The (group, kind) pairs a policy may target.
-const TARGET_KINDS: &[(&str, &str)] = &[
-    ("", "Service"),
-    ("gateway.networking.k8s.io", "Gateway"),
-    ("gateway.networking.k8s.io", "GatewayClass"),
-    ("networking.istio.io", "ServiceEntry"),
-];
-
 fn target_ref(cx: &mut Cx, m: &Map, namespace: &str) -> Option<TargetRef> {
     let group = m.str(cx, "group").unwrap_or_default();
     let group = if group == "core" {
@@ -287,10 +279,11 @@ fn target_ref(cx: &mut Cx, m: &Map, namespace: &str) -> Option<TargetRef> {
     let name = m.str(cx, "name").unwrap_or_default();
     let target_namespace = m.str(cx, "namespace").unwrap_or_default();
     let mut ok = true;
+    let target_kind = TargetKind::from_group_kind(&group, &kind);
     if kind.is_empty() {
         cx.error(m.node, &m.path_of("kind"), "missing field `kind`");
         ok = false;
-    } else if !TARGET_KINDS.contains(&(group.as_str(), kind.as_str())) {
+    } else if target_kind.is_none() {
         cx.error(
             m.get("kind").unwrap_or(m.node),
             &m.path_of("kind"),
@@ -317,7 +310,8 @@ fn target_ref(cx: &mut Cx, m: &Map, namespace: &str) -> Option<TargetRef> {
         );
         ok = false;
     }
-    ok.then(|| TargetRef {
+    let kind = target_kind.filter(|_| ok)?;
+    Some(TargetRef {
         group,
         kind,
         name,

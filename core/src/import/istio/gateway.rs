@@ -1,14 +1,14 @@
 //! Gateways: Gateway API `Gateway` (waypoints included) and `networking.istio.io`
 //! `Gateway` (classic egress gateway deployments).
 
-use crate::model::{Gateway, GatewayKind, GatewayServer, Labels, Model, ResourceRef};
+use crate::model::{
+    Gateway, GatewayKind, GatewayServer, Labels, Model, PortProtocol, ResourceRef, ServerTlsMode,
+    WAYPOINT_CLASS,
+};
 
 use super::super::decode::{map, Cx, Map};
 use super::super::Doc;
 use super::{enum_field, top_level};
-
-/// Class of the Gateway API gateways Istio runs as waypoints.
-const WAYPOINT_CLASS: &str = "istio-waypoint";
 
 /// Label Istio puts on the pods of a Gateway API gateway.
 use crate::model::GATEWAY_NAME_LABEL;
@@ -74,15 +74,15 @@ pub(super) fn kubernetes_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
                     "tls",
                     &["mode", "certificateRefs", "options", "frontendValidation"],
                 )
-                .and_then(|t| t.str(cx, "mode"));
+                .and_then(|t| t.str(cx, "mode"))
+                .map(|mode| ServerTlsMode::from_wire(&mode));
             if let Some(port) = required_port(cx, &listener, "port") {
                 push_unique(&mut ports, port);
                 servers.push(GatewayServer {
                     port,
-                    protocol: listener
-                        .str(cx, "protocol")
-                        .unwrap_or_default()
-                        .to_ascii_uppercase(),
+                    protocol: PortProtocol::from_any_case(
+                        &listener.str(cx, "protocol").unwrap_or_default(),
+                    ),
                     hosts: hostname.into_iter().collect(),
                     tls_mode,
                     from_namespaces: from,
@@ -157,7 +157,8 @@ pub(super) fn istio_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
                         "cipherSuites",
                     ],
                 )
-                .and_then(|t| t.str(cx, "mode"));
+                .and_then(|t| t.str(cx, "mode"))
+                .map(|mode| ServerTlsMode::from_wire(&mode));
             match server.map(cx, "port", &["number", "protocol", "name", "targetPort"]) {
                 Some(port) => {
                     if let Some(number) = required_port(cx, &port, "number") {
@@ -165,10 +166,9 @@ pub(super) fn istio_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
                         servers.push(GatewayServer {
                             from_namespaces: String::new(),
                             port: number,
-                            protocol: port
-                                .str(cx, "protocol")
-                                .unwrap_or_default()
-                                .to_ascii_uppercase(),
+                            protocol: PortProtocol::from_any_case(
+                                &port.str(cx, "protocol").unwrap_or_default(),
+                            ),
                             hosts,
                             tls_mode,
                         });
