@@ -258,16 +258,12 @@ impl Compiled {
                         .filter(|t| t.kind == TargetKind::Gateway)
                         .map(|t| (t.name.clone(), t.namespace.clone()))
                         .collect(),
-                    waypoint_class: targets
-                        .iter()
-                        .any(TargetRef::is_waypoint_class),
+                    waypoint_class: targets.iter().any(TargetRef::is_waypoint_class),
                     services: model
                         .services
                         .iter()
                         .enumerate()
-                        .filter(|(_, s)| {
-                            targets.iter().any(|t| t.names_service(&s.id))
-                        })
+                        .filter(|(_, s)| targets.iter().any(|t| t.names_service(&s.id)))
                         .map(|(i, _)| i)
                         .collect(),
                 },

@@ -365,18 +365,12 @@ pub fn point_via<'m>(
             gateways: vec![g],
             gateway_ref: None,
         }),
-        None => {
-            let mut labels = Labels::new();
-            if reference.kind == "Gateway" {
-                labels.insert(GATEWAY_NAME_LABEL.to_string(), reference.name.clone());
-            }
-            Some(EnforcementPoint {
-                namespace: reference.namespace.clone(),
-                labels,
-                gateways: Vec::new(),
-                gateway_ref: Some(reference.clone()),
-            })
-        }
+        None => Some(EnforcementPoint {
+            namespace: reference.namespace.clone(),
+            labels: reference.assumed_gateway_labels(),
+            gateways: Vec::new(),
+            gateway_ref: Some(reference.clone()),
+        }),
     }
 }
 

@@ -22,7 +22,9 @@ pub use road::{
 };
 
 pub(crate) use vocabulary::Closed;
-pub use vocabulary::{PortProtocol, Resolution, ServerTlsMode, TargetKind, TlsMode};
+pub use vocabulary::{
+    AllowedRoutes, AnswerKind, PortProtocol, Resolution, ServerTlsMode, TargetKind, TlsMode,
+};
 
 pub use pattern::{
     glob_match, HostPattern, InvalidPath, IpBlock, NamespacePattern, PathPattern,
@@ -68,6 +70,16 @@ impl ResourceRef {
             namespace: namespace.to_string(),
             name: name.to_string(),
         }
+    }
+
+    /// The pod labels of a gateway known only by this reference (not loaded): a Gateway-API
+    /// `Gateway`'s pods carry [`GATEWAY_NAME_LABEL`]; of other kinds nothing is known.
+    pub fn assumed_gateway_labels(&self) -> Labels {
+        let mut labels = Labels::new();
+        if self.kind == "Gateway" {
+            labels.insert(GATEWAY_NAME_LABEL.to_string(), self.name.clone());
+        }
+        labels
     }
 }
 
@@ -770,7 +782,10 @@ impl L4Match {
     pub fn holds(&self, port: u16, name: &str) -> bool {
         self.port.is_none_or(|p| p == port)
             && (self.sni_hosts.is_empty()
-                || self.sni_hosts.iter().any(|h| registry_host_matches(h, name)))
+                || self
+                    .sni_hosts
+                    .iter()
+                    .any(|h| registry_host_matches(h, name)))
     }
 }
 

@@ -4,7 +4,9 @@
 
 use serde::Serialize;
 
-use super::{Labels, OutboundMode, PortProtocol, ResourceRef, ServerTlsMode};
+use super::{
+    AllowedRoutes, AnswerKind, Labels, OutboundMode, PortProtocol, ResourceRef, ServerTlsMode,
+};
 use crate::diagnostic::Location;
 
 /// `exportTo` as written: which namespaces see a resource.
@@ -175,9 +177,10 @@ pub struct GatewayServer {
     pub hosts: Vec<String>,
     /// `tls.mode`, when written.
     pub tls_mode: Option<ServerTlsMode>,
-    /// Gateway API listeners: `allowedRoutes.namespaces.from` (`Same`, `All`, `Selector`);
-    /// empty for networking.istio.io servers (whose `hosts` carry the namespace).
-    pub from_namespaces: String,
+    /// Gateway API listeners: `allowedRoutes.namespaces.from` (`Same`, `All`, `Selector`,
+    /// `None`); `NotApplicable` for networking.istio.io servers (whose `hosts` carry the
+    /// namespace).
+    pub from_namespaces: AllowedRoutes,
 }
 
 impl GatewayServer {
@@ -192,9 +195,10 @@ impl GatewayServer {
     /// (gateway.proto: `hosts` entries `ns/host`, `./host` for the Gateway's own
     /// namespace, `*/host` or a bare `host` for any namespace).
     pub fn serves(&self, gateway_namespace: &str, vs_namespace: &str, host: &str) -> bool {
-        if !self.from_namespaces.is_empty() {
+        if self.from_namespaces != AllowedRoutes::NotApplicable {
             // Gateway API: a listener without hostname serves every host.
-            let ns_ok = self.from_namespaces != "Same" || vs_namespace == gateway_namespace;
+            let ns_ok =
+                self.from_namespaces != AllowedRoutes::Same || vs_namespace == gateway_namespace;
             return ns_ok
                 && (self.hosts.is_empty()
                     || self
@@ -230,8 +234,8 @@ pub struct RouteDestination {
 pub struct Answer {
     /// HTTP status the client gets.
     pub status: u16,
-    /// `directResponse`, `fault.abort` or `redirect`.
-    pub kind: String,
+    /// `directResponse`, `fault.abort`, `redirect` or `RequestRedirect`.
+    pub kind: AnswerKind,
     /// Whether the answer applies to every request (`fault.abort` below 100 % does not).
     pub always: bool,
 }

@@ -227,19 +227,6 @@ impl PortProtocol {
     pub fn from_any_case(text: &str) -> Self {
         PortProtocol::from_wire(&text.to_ascii_uppercase())
     }
-
-    /// Whether clients speak HTTP on the port (`HTTP`, `HTTP2`, `GRPC`, `GRPC-WEB`).
-    pub fn is_http(&self) -> bool {
-        matches!(
-            self,
-            PortProtocol::Http | PortProtocol::Http2 | PortProtocol::Grpc | PortProtocol::GrpcWeb
-        )
-    }
-
-    /// Whether clients speak TLS on the port (`HTTPS`, `TLS`).
-    pub fn is_tls(&self) -> bool {
-        matches!(self, PortProtocol::Https | PortProtocol::Tls)
-    }
 }
 
 vocabulary! {
@@ -298,5 +285,153 @@ impl TargetKind {
     /// Whether the kind names a registry entry (a waypoint's service-scoped policy).
     pub fn is_service(self) -> bool {
         matches!(self, TargetKind::Service | TargetKind::ServiceEntry)
+    }
+}
+
+vocabulary! {
+    /// How a route answers instead of forwarding.
+    AnswerKind {
+        /// VirtualService `directResponse`.
+        DirectResponse = "directResponse",
+        /// VirtualService `redirect`.
+        Redirect = "redirect",
+        /// VirtualService `fault.abort`.
+        FaultAbort = "fault.abort",
+        /// Gateway API `HTTPRoute` filter `RequestRedirect`.
+        RequestRedirect = "RequestRedirect",
+    }
+}
+
+vocabulary! {
+    /// Gateway API listener `allowedRoutes.namespaces.from`: which namespaces' routes may
+    /// attach.
+    AllowedRoutes {
+        /// A networking.istio.io server, whose `hosts` entries carry the namespace instead
+        /// (the empty string).
+        NotApplicable = "",
+        /// Routes of every namespace.
+        All = "All",
+        /// Routes of the gateway's own namespace (the default).
+        Same = "Same",
+        /// Routes of the namespaces a label selector picks.
+        Selector = "Selector",
+        /// No routes.
+        None = "None",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closed_vocabularies_round_trip_their_wire_strings() {
+        let wire = |all: Vec<(&'static str, String, String)>| {
+            for (text, shown, json) in all {
+                assert_eq!(shown, text);
+                assert_eq!(json, format!("\"{text}\""));
+            }
+        };
+        wire(
+            TlsMode::ALL
+                .iter()
+                .map(|m| {
+                    (
+                        m.as_str(),
+                        m.to_string(),
+                        serde_json::to_string(m).unwrap_or_default(),
+                    )
+                })
+                .collect(),
+        );
+        assert_eq!(
+            TlsMode::ALL.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+            ["DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL"]
+        );
+        assert_eq!(
+            Resolution::ALL
+                .iter()
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>(),
+            ["NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN", "DYNAMIC_DNS"]
+        );
+        assert_eq!(
+            AnswerKind::ALL
+                .iter()
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>(),
+            [
+                "directResponse",
+                "redirect",
+                "fault.abort",
+                "RequestRedirect"
+            ]
+        );
+        assert_eq!(
+            serde_json::to_string(&AllowedRoutes::NotApplicable).unwrap_or_default(),
+            "\"\""
+        );
+        assert_eq!(AllowedRoutes::from_wire("Same"), Some(AllowedRoutes::Same));
+        assert_eq!(
+            TargetKind::ALL
+                .iter()
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>(),
+            ["Service", "Gateway", "GatewayClass", "ServiceEntry"]
+        );
+        for kind in TargetKind::ALL {
+            assert_eq!(TargetKind::from_wire(kind.as_str()), Some(*kind));
+            assert_eq!(
+                TargetKind::from_group_kind(kind.group(), kind.as_str()),
+                Some(*kind)
+            );
+            let json = serde_json::to_string(kind).unwrap_or_default();
+            assert_eq!(serde_json::from_str::<TargetKind>(&json).ok(), Some(*kind));
+        }
+        assert_eq!(TargetKind::from_group_kind("", "Gateway"), None);
+        assert_eq!(TlsMode::from_wire("simple"), None);
+        assert_eq!(Resolution::from_wire("DNS"), Some(Resolution::Dns));
+        let err = serde_json::from_str::<TlsMode>("\"DISABLED\"")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("unknown value `DISABLED`, expected one of `DISABLE`, `SIMPLE`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn open_vocabularies_keep_unknown_values_as_written() {
+        assert_eq!(
+            PortProtocol::from_any_case("grpc-web"),
+            PortProtocol::GrpcWeb
+        );
+        assert_eq!(PortProtocol::from_any_case(""), PortProtocol::Unspecified);
+        assert_eq!(
+            PortProtocol::from_any_case("quic"),
+            PortProtocol::Other("QUIC".to_string())
+        );
+        assert_eq!(PortProtocol::Other("QUIC".into()).to_string(), "QUIC");
+        assert_eq!(
+            ServerTlsMode::from_wire("Terminate"),
+            ServerTlsMode::Terminate
+        );
+        assert_eq!(
+            ServerTlsMode::from_wire("istio_mutual"),
+            ServerTlsMode::Other("istio_mutual".to_string())
+        );
+        for (mode, text) in [
+            (ServerTlsMode::IstioMutual, "ISTIO_MUTUAL"),
+            (ServerTlsMode::ListenerPassthrough, "Passthrough"),
+            (ServerTlsMode::Other("x".into()), "x"),
+        ] {
+            let json = serde_json::to_string(&mode).unwrap_or_default();
+            assert_eq!(json, format!("\"{text}\""));
+            assert_eq!(
+                serde_json::from_str::<ServerTlsMode>(&json).ok(),
+                Some(mode)
+            );
+        }
     }
 }

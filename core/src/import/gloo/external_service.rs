@@ -307,7 +307,9 @@ fn client_tls(
     // `DISABLED` is Gloo's spelling of `DISABLE`; neither originates TLS.
     match TlsMode::from_wire(&mode) {
         None | Some(TlsMode::Disable) => Some(None),
-        Some(TlsMode::Mutual) if credential.is_none() && (certificate.is_none() || key.is_none()) => {
+        Some(TlsMode::Mutual)
+            if credential.is_none() && (certificate.is_none() || key.is_none()) =>
+        {
             cx.error(
                 node,
                 path,

@@ -4,8 +4,8 @@ use crate::diagnostic::Diagnostic;
 use crate::import::test_support::{self as support, at, vals};
 use crate::model::{
     Condition, Field, GatewayKind, IpBlock, Labels, Model, NamespacePattern, PathPattern,
-    ResourceRef, Rule, Scope, ServiceAccountRef, ServicePort, Source, StringPattern,
-    TlsOrigination, Vendor, PortProtocol, Resolution, TlsMode,
+    PortProtocol, Resolution, ResourceRef, Rule, Scope, ServiceAccountRef, ServicePort, Source,
+    StringPattern, TlsMode, TlsOrigination, Vendor,
 };
 
 const FILE: &str = "gloo.yaml";

@@ -2,8 +2,8 @@
 //! `Gateway` (classic egress gateway deployments).
 
 use crate::model::{
-    Gateway, GatewayKind, GatewayServer, Labels, Model, PortProtocol, ResourceRef, ServerTlsMode,
-    WAYPOINT_CLASS,
+    AllowedRoutes, Gateway, GatewayKind, GatewayServer, Labels, Model, PortProtocol, ResourceRef,
+    ServerTlsMode, WAYPOINT_CLASS,
 };
 
 use super::super::decode::{map, Cx, Map};
@@ -66,7 +66,8 @@ pub(super) fn kubernetes_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
                 .map(cx, "allowedRoutes", &["namespaces", "kinds"])
                 .and_then(|a| a.map(cx, "namespaces", &["from", "selector"]))
                 .and_then(|n| enum_field(cx, &n, "from", &["All", "Same", "Selector", "None"]))
-                .unwrap_or_else(|| "Same".to_string());
+                .and_then(|from| AllowedRoutes::from_wire(&from))
+                .unwrap_or(AllowedRoutes::Same);
             let hostname = listener.str(cx, "hostname").filter(|h| !h.is_empty());
             let tls_mode = listener
                 .map(
@@ -164,7 +165,7 @@ pub(super) fn istio_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
                     if let Some(number) = required_port(cx, &port, "number") {
                         push_unique(&mut ports, number);
                         servers.push(GatewayServer {
-                            from_namespaces: String::new(),
+                            from_namespaces: AllowedRoutes::NotApplicable,
                             port: number,
                             protocol: PortProtocol::from_any_case(
                                 &port.str(cx, "protocol").unwrap_or_default(),

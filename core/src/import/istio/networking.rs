@@ -3,8 +3,8 @@
 use std::net::IpAddr;
 
 use crate::model::{
-    Answer, ExportTo, ExternalService, HeaderMutations, HttpRoute, IpBlock, L4Match, L4Route,
-    Labels, Model, PortProtocol, Resolution, ResourceRef, RouteDestination, RouteMatch,
+    Answer, AnswerKind, ExportTo, ExternalService, HeaderMutations, HttpRoute, IpBlock, L4Match,
+    L4Route, Labels, Model, PortProtocol, Resolution, ResourceRef, RouteDestination, RouteMatch,
     ServicePort, TlsMode, TlsSetting, UriMatch, Vendor, VirtualService,
 };
 use crate::source::Node;
@@ -76,8 +76,7 @@ pub(super) fn service_entry(cx: &mut Cx, doc: &Doc, model: &mut Model) -> Option
             );
         }
         for item in hosts {
-            let dns_without_endpoints =
-                service.resolution.resolves_hosts() && !has_endpoints;
+            let dns_without_endpoints = service.resolution.resolves_hosts() && !has_endpoints;
             match check_host(&item.value) {
                 Err(problem) => cx.error(
                     item.node,
@@ -541,7 +540,7 @@ fn answer(cx: &mut Cx, m: &Map) -> Option<Answer> {
         let status = direct.port(cx, "status").unwrap_or(200);
         return Some(Answer {
             status,
-            kind: "directResponse".to_string(),
+            kind: AnswerKind::DirectResponse,
             always: true,
         });
     }
@@ -560,7 +559,7 @@ fn answer(cx: &mut Cx, m: &Map) -> Option<Answer> {
         let status = redirect.port(cx, "redirectCode").unwrap_or(301);
         return Some(Answer {
             status,
-            kind: "redirect".to_string(),
+            kind: AnswerKind::Redirect,
             always: true,
         });
     }
@@ -584,7 +583,7 @@ fn answer(cx: &mut Cx, m: &Map) -> Option<Answer> {
     };
     Some(Answer {
         status,
-        kind: "fault.abort".to_string(),
+        kind: AnswerKind::FaultAbort,
         always,
     })
 }
