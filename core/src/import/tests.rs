@@ -255,10 +255,11 @@ fn a_target_kind_outside_the_vocabulary_or_its_group_is_an_error() {
         );
         let errors = loader_errors(&text);
         assert_eq!(errors.len(), 1, "{errors:#?}");
+        let (line, column) = support::at(&text, &format!("{kind}, name"));
         assert_eq!(
             errors[0].0,
             format!(
-                "v.yaml:5:14: cannot target `{group}/{kind}`; supported kinds are core/Service, \
+                "v.yaml:{line}:{column}: cannot target `{group}/{kind}`; supported kinds are core/Service, \
                  gateway.networking.k8s.io/Gateway, gateway.networking.k8s.io/GatewayClass and \
                  networking.istio.io/ServiceEntry"
             )
@@ -283,7 +284,7 @@ fn vocabularies_load_into_enums_and_serialise_as_written() {
          spec:\n  selector: {istio: egressgateway}\n  servers:\n\
          \x20 - {port: {number: 443, name: tls, protocol: TLS}, hosts: [\"*\"], tls: {mode: PASSTHROUGH}}\n\
          \x20 - {port: {number: 80, name: http, protocol: HTTP}, hosts: [\"*\"], tls: {mode: Sideways}}\n---\n\
-         apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: p, namespace: istio-system}\n\
+         apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: p, namespace: egress}\n\
          spec:\n  targetRefs:\n  - {group: gateway.networking.k8s.io, kind: GatewayClass, name: istio-waypoint}\n\
          \x20 - {group: networking.istio.io, kind: ServiceEntry, name: se}\n",
     );
