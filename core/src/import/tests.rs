@@ -367,7 +367,10 @@ fn a_service_entry_label_names_or_opts_out_of_a_waypoint() {
             Some(ResourceRef::new("Gateway", "wps", "own-wp")),
         ]
     );
-    // No marker kind is left anywhere in the model.
-    let json = serde_json::to_string(&model).unwrap_or_default();
-    assert!(!json.contains("use-waypoint: none"), "{json}");
+    // No marker kind is left in the registry.
+    let json = serde_json::to_string(&model.services).unwrap_or_default();
+    assert!(
+        json.contains("\"ns-wp\"") && !json.contains("use-waypoint"),
+        "{json}"
+    );
 }

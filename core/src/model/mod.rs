@@ -24,6 +24,7 @@ pub use road::{
 pub(crate) use vocabulary::Closed;
 pub use vocabulary::{
     AllowedRoutes, AnswerKind, PortProtocol, Resolution, ServerTlsMode, TargetKind, TlsMode,
+    WaypointFor,
 };
 
 pub use pattern::{
@@ -880,7 +881,7 @@ pub struct Model {
     /// Istio RequestAuthentications.
     pub request_authns: Vec<RequestAuthn>,
     /// Gateway API gateways' `istio.io/waypoint-for` label (`service` when absent).
-    pub waypoint_for: BTreeMap<ResourceRef, String>,
+    pub waypoint_for: BTreeMap<ResourceRef, WaypointFor>,
     /// Assumptions that hold whenever the named policy attaches at the enforcing proxy
     /// (a workspace it names is not loaded, labels are taken from the request, ...): every
     /// decision made there carries them as caveats.

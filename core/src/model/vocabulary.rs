@@ -320,6 +320,29 @@ vocabulary! {
     }
 }
 
+open_vocabulary! {
+    /// A waypoint's `istio.io/waypoint-for` label: which traffic it takes (the importer
+    /// keeps any value).
+    WaypointFor {
+        /// `service`: traffic to services (the default).
+        Service = "service",
+        /// `workload`: traffic to workloads only.
+        Workload = "workload",
+        /// `all`: both.
+        All = "all",
+        /// `none`: no traffic.
+        None = "none",
+    }
+}
+
+impl WaypointFor {
+    /// Whether the waypoint takes traffic addressed to services (everything but
+    /// `workload` and `none`).
+    pub fn takes_service_traffic(&self) -> bool {
+        !matches!(self, WaypointFor::Workload | WaypointFor::None)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -417,6 +440,10 @@ mod tests {
             ServerTlsMode::from_wire("Terminate"),
             ServerTlsMode::Terminate
         );
+        assert!(!WaypointFor::from_wire("workload").takes_service_traffic());
+        assert!(!WaypointFor::from_wire("none").takes_service_traffic());
+        assert!(WaypointFor::from_wire("all").takes_service_traffic());
+        assert!(WaypointFor::from_wire("Workload").takes_service_traffic());
         assert_eq!(
             ServerTlsMode::from_wire("istio_mutual"),
             ServerTlsMode::Other("istio_mutual".to_string())

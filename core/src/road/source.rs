@@ -2,7 +2,7 @@
 //! registry as the sender sees it, and the mesh-bound routes.
 
 use crate::decision::{HopStep, ProxyKind, Reason};
-use crate::model::{AllowedRoutes, Labels, Model, OutboundMode, ResourceRef, Sidecar};
+use crate::model::{AllowedRoutes, Labels, Model, OutboundMode, ResourceRef, Sidecar, WaypointFor};
 use crate::request::Normalized;
 
 use super::gateway::{self, MeshRoute};
@@ -361,8 +361,8 @@ fn waypoint_capture(
     let traffic = model
         .waypoint_for
         .get(reference)
-        .map_or("service", String::as_str);
-    if matches!(traffic, "workload" | "none") {
+        .unwrap_or(&WaypointFor::Service);
+    if !traffic.takes_service_traffic() {
         return Capture::NotCaptured {
             why: format!(
                 "{reference} is labelled istio.io/waypoint-for: {traffic}: it does not take \

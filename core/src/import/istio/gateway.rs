@@ -3,7 +3,7 @@
 
 use crate::model::{
     AllowedRoutes, Gateway, GatewayKind, GatewayServer, Labels, Model, PortProtocol, ResourceRef,
-    ServerTlsMode, WAYPOINT_CLASS,
+    ServerTlsMode, WaypointFor, WAYPOINT_CLASS,
 };
 
 use super::super::decode::{map, Cx, Map};
@@ -94,7 +94,7 @@ pub(super) fn kubernetes_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
     if let Some(traffic) = doc.meta.labels.get("istio.io/waypoint-for") {
         model.waypoint_for.insert(
             ResourceRef::new("Gateway", &namespace, &doc.meta.name),
-            traffic.clone(),
+            WaypointFor::from_wire(traffic),
         );
     }
     let mut labels = Labels::new();
