@@ -24,8 +24,8 @@ pub use road::{
 
 pub(crate) use vocabulary::Closed;
 pub use vocabulary::{
-    AllowedRoutes, AnswerKind, PortProtocol, Resolution, ServerTlsMode, TargetKind, TlsMode,
-    WaypointFor,
+    ActionKind, AllowedRoutes, AnswerKind, PortProtocol, Resolution, ServerTlsMode, TargetKind,
+    TlsMode, WaypointFor,
 };
 
 pub use pattern::{
@@ -196,14 +196,19 @@ pub enum Action {
 }
 
 impl Action {
+    /// The action's word, without a CUSTOM policy's provider.
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            Action::Allow => ActionKind::Allow,
+            Action::Deny => ActionKind::Deny,
+            Action::Audit => ActionKind::Audit,
+            Action::Custom(_) => ActionKind::Custom,
+        }
+    }
+
     /// The Istio spelling (`ALLOW`, `DENY`, `AUDIT`, `CUSTOM`).
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Action::Allow => "ALLOW",
-            Action::Deny => "DENY",
-            Action::Audit => "AUDIT",
-            Action::Custom(_) => "CUSTOM",
-        }
+        self.kind().as_str()
     }
 }
 

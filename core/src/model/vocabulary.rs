@@ -289,6 +289,21 @@ impl TargetKind {
 }
 
 vocabulary! {
+    /// The word of an AuthorizationPolicy `action` ([`Action`](super::Action) also carries
+    /// a CUSTOM policy's provider).
+    ActionKind {
+        /// `ALLOW` (the default).
+        Allow = "ALLOW",
+        /// `DENY`.
+        Deny = "DENY",
+        /// `AUDIT`.
+        Audit = "AUDIT",
+        /// `CUSTOM`.
+        Custom = "CUSTOM",
+    }
+}
+
+vocabulary! {
     /// How a route answers instead of forwarding.
     AnswerKind {
         /// VirtualService `directResponse`.
@@ -377,6 +392,13 @@ mod tests {
                 .map(|m| m.as_str())
                 .collect::<Vec<_>>(),
             ["NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN", "DYNAMIC_DNS"]
+        );
+        assert_eq!(
+            ActionKind::ALL
+                .iter()
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>(),
+            ["ALLOW", "DENY", "AUDIT", "CUSTOM"]
         );
         assert_eq!(
             AnswerKind::ALL
