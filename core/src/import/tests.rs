@@ -374,3 +374,27 @@ fn a_service_entry_label_names_or_opts_out_of_a_waypoint() {
         "{json}"
     );
 }
+
+#[test]
+fn an_unknown_action_is_an_error_listing_the_vocabulary() {
+    let errors = loader_errors(
+        "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: p}\n\
+         spec:\n  action: PERMIT\n  provider: {name: ext}\n",
+    );
+    assert_eq!(
+        errors,
+        vec![
+            (
+                "v.yaml:5:11: unknown value `PERMIT` for `action`, expected one of `ALLOW`, \
+                 `DENY`, `AUDIT`, `CUSTOM`"
+                    .to_string(),
+                Some("spec.action".to_string())
+            ),
+            (
+                "v.yaml:6:13: `provider` must only be set with the CUSTOM action, found ALLOW"
+                    .to_string(),
+                Some("spec.provider".to_string())
+            ),
+        ]
+    );
+}
