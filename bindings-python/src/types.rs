@@ -205,7 +205,7 @@ impl PyRouteTls {
     /// `SIMPLE`, `MUTUAL` or `ISTIO_MUTUAL`.
     #[getter]
     fn mode(&self) -> &str {
-        &self.0.mode
+        self.0.mode.as_str()
     }
 
     /// SNI sent upstream.
@@ -223,7 +223,7 @@ impl PyRouteTls {
     fn __repr__(&self, py: Python<'_>) -> String {
         format!(
             "RouteTls(mode={}, sni={}, origin={})",
-            py_repr(py, &self.0.mode),
+            py_repr(py, self.0.mode.as_str()),
             py_repr(py, &self.0.sni),
             py_repr(py, &self.0.origin.to_string())
         )

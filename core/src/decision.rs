@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{HeaderMutations, ResourceRef};
+use crate::model::{HeaderMutations, ResourceRef, TlsMode};
 
 /// The body Envoy's RBAC filter returns with a 403.
 pub const ACCESS_DENIED: &str = "RBAC: access denied";
@@ -136,7 +136,7 @@ pub use crate::model::Caveat;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RouteTls {
     /// `SIMPLE`, `MUTUAL` or `ISTIO_MUTUAL`.
-    pub mode: String,
+    pub mode: TlsMode,
     /// SNI sent upstream.
     pub sni: String,
     /// The resource that asked for it.

@@ -325,12 +325,12 @@ fn service(
             name: "http".into(),
             target_port: Some(443),
         }],
-        resolution: "DNS".into(),
+        resolution: Resolution::Dns,
         export_to: vec![],
         gateway,
         gateway_port: (vendor == Vendor::Gloo).then_some(8080),
         tls: (vendor == Vendor::Gloo).then(|| TlsOrigination {
-            mode: "SIMPLE".into(),
+            mode: TlsMode::Simple,
             sni: None,
             origin: ResourceRef::new(kind, "istio-egress", name),
         }),
@@ -383,9 +383,9 @@ fn services() -> Vec<ExternalService> {
 }
 
 fn scope() -> impl Strategy<Value = (String, Scope)> {
-    let target = |kind: &str, name: &str| TargetRef {
+    let target = |kind: TargetKind, name: &str| TargetRef {
         group: String::new(),
-        kind: kind.into(),
+        kind,
         name: name.into(),
         namespace: "istio-egress".into(),
     };
@@ -408,15 +408,15 @@ fn scope() -> impl Strategy<Value = (String, Scope)> {
         Just((
             "istio-egress".to_string(),
             Scope::TargetRefs {
-                targets: vec![target("Gateway", "egress-waypoint")]
+                targets: vec![target(TargetKind::Gateway, "egress-waypoint")]
             }
         )),
         Just((
             "istio-egress".to_string(),
             Scope::TargetRefs {
                 targets: vec![
-                    target("Gateway", "missing-waypoint"),
-                    target("ServiceEntry", "httpbin")
+                    target(TargetKind::Gateway, "missing-waypoint"),
+                    target(TargetKind::ServiceEntry, "httpbin")
                 ]
             }
         )),
@@ -425,7 +425,7 @@ fn scope() -> impl Strategy<Value = (String, Scope)> {
             Scope::TargetRefs {
                 targets: vec![TargetRef {
                     group: String::new(),
-                    kind: "GatewayClass".into(),
+                    kind: TargetKind::GatewayClass,
                     name: "istio-waypoint".into(),
                     namespace: "istio-system".into()
                 }]
@@ -542,9 +542,9 @@ fn model() -> impl Strategy<Value = Model> {
                     model.tls_settings = vec![TlsSetting {
                         origin: ResourceRef::new("DestinationRule", "istio-egress", "httpbin"),
                         host: "HTTPBIN.org".into(),
-                        mode: Some("SIMPLE".into()),
+                        mode: Some(TlsMode::Simple),
                         sni: None,
-                        ports: vec![(8443, "DISABLE".into(), None)],
+                        ports: vec![(8443, TlsMode::Disable, None)],
                         workload_selector: None,
                         export_to: Default::default(),
                         location: None,

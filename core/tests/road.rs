@@ -263,7 +263,7 @@ fn p4_gateway_servers_direct_response_and_destination_rule_selector() {
     );
     assert_eq!(
         d.route.expect("route").tls.map(|t| t.mode),
-        Some("SIMPLE".into())
+        Some(egress_policy::model::TlsMode::Simple)
     );
 }
 

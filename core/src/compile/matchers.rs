@@ -540,17 +540,7 @@ impl CRule {
         resolve: &dyn Fn(bool, &str) -> Vec<NamespaceSelector>,
         regexes: &RegexCache,
     ) -> Self {
-        let http_only = rule
-            .from
-            .iter()
-            .flatten()
-            .any(|s| s.request_principals.is_set())
-            || rule
-                .to
-                .iter()
-                .flatten()
-                .any(|o| o.hosts.is_set() || o.methods.is_set() || o.paths.is_set())
-            || rule.when.iter().any(Condition::is_http_only);
+        let http_only = rule.is_http_only();
         CRule {
             policy,
             index,

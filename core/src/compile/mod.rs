@@ -21,7 +21,9 @@ mod verdict;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::model::{Action, GatewayKind, Labels, Model, ResourceRef, Scope, Vendor};
+use crate::model::{
+    Action, GatewayKind, Labels, Model, ResourceRef, Scope, TargetKind, TargetRef, Vendor,
+};
 use crate::request::Request;
 use crate::road::End;
 
@@ -253,24 +255,15 @@ impl Compiled {
                 Scope::TargetRefs { targets } => CScope::TargetRefs {
                     gateways: targets
                         .iter()
-                        .filter(|t| t.kind == "Gateway")
+                        .filter(|t| t.kind == TargetKind::Gateway)
                         .map(|t| (t.name.clone(), t.namespace.clone()))
                         .collect(),
-                    waypoint_class: targets
-                        .iter()
-                        .any(|t| t.kind == "GatewayClass" && t.name == "istio-waypoint"),
+                    waypoint_class: targets.iter().any(TargetRef::is_waypoint_class),
                     services: model
                         .services
                         .iter()
                         .enumerate()
-                        .filter(|(_, s)| {
-                            targets.iter().any(|t| {
-                                matches!(t.kind.as_str(), "ServiceEntry" | "Service")
-                                    && s.id.kind == t.kind
-                                    && s.id.name == t.name
-                                    && s.id.namespace == t.namespace
-                            })
-                        })
+                        .filter(|(_, s)| targets.iter().any(|t| t.names_service(&s.id)))
                         .map(|(i, _)| i)
                         .collect(),
                 },

@@ -2,7 +2,7 @@
 
 use crate::decision::ACCESS_DENIED;
 use crate::decision::{Decision, DryRunOutcome, Reason, Route, RouteTls};
-use crate::model::{HeaderMutations, Model, ResourceRef};
+use crate::model::{HeaderMutations, Model, ResourceRef, TlsMode};
 use crate::road::End;
 
 use super::{Compiled, Digest, Outcome};
@@ -25,7 +25,7 @@ pub enum CustomNote {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VerdictTls<'a> {
     /// Mode.
-    pub mode: &'a str,
+    pub mode: TlsMode,
     /// SNI.
     pub sni: &'a str,
     /// The resource that configured it.
@@ -196,7 +196,7 @@ impl<'a> Verdict<'a> {
             host: &route.host,
             port: route.port,
             tls: route.tls.as_ref().map(|t| VerdictTls {
-                mode: &t.mode,
+                mode: t.mode,
                 sni: &t.sni,
                 origin: &t.origin,
             }),
@@ -276,7 +276,7 @@ impl<'a> Verdict<'a> {
             host: r.host.to_string(),
             port: r.port,
             tls: r.tls.map(|t| RouteTls {
-                mode: t.mode.to_string(),
+                mode: t.mode,
                 sni: t.sni.to_string(),
                 origin: t.origin.clone(),
             }),

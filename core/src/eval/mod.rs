@@ -11,7 +11,7 @@ use crate::decision::{
 };
 use crate::model::{
     Action, Condition, ExternalService, Field, Gateway, GatewayKind, Labels, Model, Operation,
-    Policy, ResourceRef, Rule, Scope, Source, StringPattern, Vendor,
+    Policy, ResourceRef, Rule, Scope, Source, StringPattern, TargetKind, Vendor,
 };
 use crate::request::{Normalized, Protocol, Request};
 use crate::road::{self, AuthzSummary, End, PointSpec};
@@ -365,18 +365,12 @@ pub fn point_via<'m>(
             gateways: vec![g],
             gateway_ref: None,
         }),
-        None => {
-            let mut labels = Labels::new();
-            if reference.kind == "Gateway" {
-                labels.insert(GATEWAY_NAME_LABEL.to_string(), reference.name.clone());
-            }
-            Some(EnforcementPoint {
-                namespace: reference.namespace.clone(),
-                labels,
-                gateways: Vec::new(),
-                gateway_ref: Some(reference.clone()),
-            })
-        }
+        None => Some(EnforcementPoint {
+            namespace: reference.namespace.clone(),
+            labels: reference.assumed_gateway_labels(),
+            gateways: Vec::new(),
+            gateway_ref: Some(reference.clone()),
+        }),
     }
 }
 
@@ -424,20 +418,14 @@ fn attaches(
             let Some(gateway_name) = point.gateway_api_name() else {
                 return false;
             };
-            targets.iter().any(|t| match t.kind.as_str() {
-                "Gateway" => t.name == gateway_name && t.namespace == point.namespace,
-                "GatewayClass" => {
-                    t.name == "istio-waypoint" && policy.id.namespace == root && point.is_waypoint()
+            targets.iter().any(|t| match t.kind {
+                TargetKind::Gateway => t.name == gateway_name && t.namespace == point.namespace,
+                TargetKind::GatewayClass => {
+                    t.is_waypoint_class() && policy.id.namespace == root && point.is_waypoint()
                 }
-                "ServiceEntry" | "Service" => {
-                    point.is_waypoint()
-                        && service.is_some_and(|s| {
-                            s.id.kind == t.kind
-                                && s.id.name == t.name
-                                && s.id.namespace == t.namespace
-                        })
+                TargetKind::ServiceEntry | TargetKind::Service => {
+                    point.is_waypoint() && service.is_some_and(|s| t.names_service(&s.id))
                 }
-                _ => false,
             })
         }
         Scope::Gateway { gateway } => point.gateways.iter().any(|g| &g.id == gateway),
@@ -607,7 +595,7 @@ pub fn rule_failure(
     // §1.11: over TCP, an ALLOW (or CUSTOM) rule with HTTP-only attributes is skipped;
     // DENY and AUDIT rules lose just those constraints.
     let narrows = matches!(policy.action, Action::Allow | Action::Custom(_));
-    if tcp && narrows && rule_uses_http_only(rule) {
+    if tcp && narrows && rule.is_http_only() {
         return Some((
             "rule".to_string(),
             "uses HTTP-only attributes, so it is skipped for TCP/TLS traffic".to_string(),
@@ -662,19 +650,6 @@ pub fn rule_failure(
         }
     }
     None
-}
-
-fn rule_uses_http_only(rule: &Rule) -> bool {
-    rule.from
-        .iter()
-        .flatten()
-        .any(|s| s.request_principals.is_set())
-        || rule
-            .to
-            .iter()
-            .flatten()
-            .any(|o| o.hosts.is_set() || o.methods.is_set() || o.paths.is_set())
-        || rule.when.iter().any(Condition::is_http_only)
 }
 
 fn string_field(field: &Field<StringPattern>, value: Option<&str>) -> bool {

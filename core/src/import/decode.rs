@@ -386,6 +386,18 @@ pub(crate) fn enum_field(cx: &mut Cx, m: &Map, key: &str, allowed: &[&str]) -> O
     checked_enum(cx, node, &path, key, value.clone(), &value, allowed)
 }
 
+/// A string field holding one word of the closed vocabulary `T` (compared exactly);
+/// reports other values with the list of known ones.
+pub(crate) fn vocabulary_field<T: crate::model::Closed>(
+    cx: &mut Cx,
+    m: &Map,
+    key: &str,
+) -> Option<T> {
+    let allowed: Vec<String> = T::all().iter().map(ToString::to_string).collect();
+    let allowed: Vec<&str> = allowed.iter().map(String::as_str).collect();
+    enum_field(cx, m, key, &allowed).and_then(|value| T::parse_wire(&value))
+}
+
 /// Like [`enum_field`], but the value is upper-cased first (Gloo accepts protocol and mode
 /// names in any case); returns the upper-cased value.
 pub(crate) fn upper_enum_field(

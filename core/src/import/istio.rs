@@ -27,9 +27,15 @@ use super::{Doc, Importer};
 const USE_WAYPOINT: &str = "istio.io/use-waypoint";
 /// Namespace of the waypoint named by [`USE_WAYPOINT`] (default: the resource's own).
 const USE_WAYPOINT_NAMESPACE: &str = "istio.io/use-waypoint-namespace";
-/// `istio.io/use-waypoint: none` opts a ServiceEntry out of its namespace's waypoint. Until
-/// [`link`] runs, such an entry carries a gateway reference of this kind as a marker.
-const WAYPOINT_OPT_OUT: &str = "<istio.io/use-waypoint: none>";
+
+/// What a ServiceEntry's own `istio.io/use-waypoint` label says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum WaypointUse {
+    /// The entry's traffic goes through this waypoint Gateway.
+    Named(ResourceRef),
+    /// `none`: the entry opts out of its namespace's waypoint.
+    OptOut,
+}
 
 /// Whether the document carries mesh settings (the `istio` ConfigMap or an IstioOperator).
 pub(crate) fn is_mesh_config(doc: &Doc) -> bool {
@@ -44,13 +50,16 @@ pub(crate) fn import_mesh_config(cx: &mut Cx, doc: &Doc, mesh: &mut MeshConfig) 
     mesh::import(cx, doc, mesh);
 }
 
-/// The importer of Istio kinds (and of the Kubernetes Gateway API's `Gateway`). It keeps
-/// no state between documents: the waypoint markers [`link`](Importer::link) resolves are
-/// in the model.
+/// The importer of Istio kinds (and of the Kubernetes Gateway API's `Gateway`). Between
+/// documents it keeps what [`link`](Importer::link) resolves: route parents and the
+/// ServiceEntries' own waypoint labels.
 #[derive(Debug, Default)]
 pub(crate) struct IstioImporter {
     /// Gateway API mesh routes whose parents' hosts are filled in at link time.
     pending_routes: Vec<routes::PendingParent>,
+    /// ServiceEntries (index in `model.services`) whose own `istio.io/use-waypoint` label
+    /// names a waypoint or opts out.
+    waypoint_uses: Vec<(usize, WaypointUse)>,
 }
 
 /// A decoder of one Istio kind.
@@ -73,12 +82,18 @@ impl Importer for IstioImporter {
             }
             return true;
         }
+        if (doc.group.as_str(), doc.kind.as_str()) == ("networking.istio.io", "ServiceEntry") {
+            if require_version(cx, doc, NETWORKING_VERSIONS) {
+                let index = model.services.len();
+                if let Some(waypoint) = networking::service_entry(cx, doc, model) {
+                    self.waypoint_uses.push((index, waypoint));
+                }
+            }
+            return true;
+        }
         let (versions, decoder): (&[&str], Decoder) = match (doc.group.as_str(), doc.kind.as_str())
         {
             ("security.istio.io", "AuthorizationPolicy") => (&["v1", "v1beta1"], authz::import),
-            ("networking.istio.io", "ServiceEntry") => {
-                (NETWORKING_VERSIONS, networking::service_entry)
-            }
             ("networking.istio.io", "DestinationRule") => {
                 (NETWORKING_VERSIONS, networking::destination_rule)
             }
@@ -103,7 +118,7 @@ impl Importer for IstioImporter {
 
     fn link(&mut self, model: &mut Model, diags: &mut Vec<Diagnostic>) {
         routes::link(model, &self.pending_routes);
-        link(model, diags);
+        link(model, &self.waypoint_uses, diags);
         road_check::warn_missing(model, diags);
     }
 }
@@ -112,25 +127,24 @@ impl Importer for IstioImporter {
 const NETWORKING_VERSIONS: &[&str] = &["v1", "v1beta1", "v1alpha3"];
 
 /// Resolves references between Istio resources once everything is loaded: the waypoint of
-/// every ServiceEntry (its own `istio.io/use-waypoint` label, else its namespace's).
-fn link(model: &mut Model, diags: &mut Vec<Diagnostic>) {
+/// every ServiceEntry (its own `istio.io/use-waypoint` label, `uses` by index in
+/// `model.services`, else its namespace's).
+fn link(model: &mut Model, uses: &[(usize, WaypointUse)], diags: &mut Vec<Diagnostic>) {
     let Model {
         services,
         gateways,
         namespaces,
         ..
     } = model;
-    for svc in services
+    for (index, svc) in services
         .iter_mut()
-        .filter(|s| s.vendor == Vendor::Istio && s.id.kind == "ServiceEntry")
+        .enumerate()
+        .filter(|(_, s)| s.vendor == Vendor::Istio && s.id.kind == "ServiceEntry")
     {
         let mut via_namespace = false;
-        match &svc.gateway {
-            Some(marker) if marker.kind == WAYPOINT_OPT_OUT => {
-                svc.gateway = None;
-                continue;
-            }
-            Some(_) => {}
+        match uses.iter().find(|(i, _)| *i == index).map(|(_, u)| u) {
+            Some(WaypointUse::OptOut) => continue,
+            Some(WaypointUse::Named(gateway)) => svc.gateway = Some(gateway.clone()),
             None => {
                 let labels = namespaces.get(&svc.id.namespace);
                 if let Some(name) = labels.and_then(|l| l.get(USE_WAYPOINT)) {

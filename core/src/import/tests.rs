@@ -184,3 +184,217 @@ fn the_linked_scenario_resolves() {
         "{policy:#?}"
     );
 }
+
+/// Every error of loading `text` through [`Loader::add_str`], as `line:column: message`
+/// with the field path.
+fn loader_errors(text: &str) -> Vec<(String, Option<String>)> {
+    let mut loader = Loader::new();
+    loader.add_str("v.yaml", text);
+    match loader.load() {
+        Ok(_) => panic!("expected errors"),
+        Err(err) => err
+            .diagnostics()
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| (shown(d), d.field.clone()))
+            .collect(),
+    }
+}
+
+/// The model of loading `text` through [`Loader::add_str`].
+fn loader_model(text: &str) -> Model {
+    let mut loader = Loader::new();
+    loader.add_str("v.yaml", text);
+    match loader.load() {
+        Ok(model) => model,
+        Err(err) => panic!("expected a clean load, got:\n{err}"),
+    }
+}
+
+#[test]
+fn an_unknown_resolution_is_an_error_listing_the_vocabulary() {
+    let errors = loader_errors(
+        "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: se}\n\
+         spec:\n  hosts: [httpbin.org]\n  resolution: dns\n",
+    );
+    assert_eq!(
+        errors,
+        vec![(
+            "v.yaml:6:15: unknown value `dns` for `resolution`, expected one of `NONE`, \
+             `STATIC`, `DNS`, `DNS_ROUND_ROBIN`, `DYNAMIC_DNS`"
+                .to_string(),
+            Some("spec.resolution".to_string())
+        )]
+    );
+}
+
+#[test]
+fn an_unknown_destination_rule_tls_mode_is_an_error_listing_the_vocabulary() {
+    let errors = loader_errors(
+        "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: dr}\n\
+         spec:\n  host: httpbin.org\n  trafficPolicy:\n    tls: {mode: PASSTHROUGH}\n",
+    );
+    assert_eq!(
+        errors,
+        vec![(
+            "v.yaml:7:17: unknown value `PASSTHROUGH` for `mode`, expected one of `DISABLE`, \
+             `SIMPLE`, `MUTUAL`, `ISTIO_MUTUAL`"
+                .to_string(),
+            Some("spec.trafficPolicy.tls.mode".to_string())
+        )]
+    );
+}
+
+#[test]
+fn a_target_kind_outside_the_vocabulary_or_its_group_is_an_error() {
+    for (group, kind) in [("", "Pod"), ("networking.istio.io", "Service")] {
+        let text = format!(
+            "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n\
+             metadata: {{name: p, namespace: egress}}\nspec:\n  targetRef: {{group: \"{group}\", \
+             kind: {kind}, name: x}}\n"
+        );
+        let errors = loader_errors(&text);
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        let (line, column) = support::at(&text, &format!("{kind}, name"));
+        assert_eq!(
+            errors[0].0,
+            format!(
+                "v.yaml:{line}:{column}: cannot target `{group}/{kind}`; supported kinds are core/Service, \
+                 gateway.networking.k8s.io/Gateway, gateway.networking.k8s.io/GatewayClass and \
+                 networking.istio.io/ServiceEntry"
+            )
+        );
+    }
+}
+
+#[test]
+fn vocabularies_load_into_enums_and_serialise_as_written() {
+    use crate::model::{
+        PortProtocol, Resolution, Scope, ServerTlsMode, TargetKind, TlsMode, WAYPOINT_CLASS,
+    };
+    let model = loader_model(
+        "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: se, namespace: egress}\n\
+         spec:\n  hosts: [httpbin.org]\n  resolution: DNS_ROUND_ROBIN\n  ports:\n\
+         \x20 - {number: 443, protocol: https}\n\x20 - {number: 9000, protocol: quic}\n\
+         \x20 - {number: 9001}\n---\n\
+         apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: dr, namespace: egress}\n\
+         spec:\n  host: httpbin.org\n  trafficPolicy:\n    tls: {mode: ISTIO_MUTUAL}\n\
+         \x20   portLevelSettings:\n    - {port: {number: 80}, tls: {}}\n---\n\
+         apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: egress}\n\
+         spec:\n  selector: {istio: egressgateway}\n  servers:\n\
+         \x20 - {port: {number: 443, name: tls, protocol: TLS}, hosts: [\"*\"], tls: {mode: PASSTHROUGH}}\n\
+         \x20 - {port: {number: 80, name: http, protocol: HTTP}, hosts: [\"*\"], tls: {mode: Sideways}}\n---\n\
+         apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: p, namespace: egress}\n\
+         spec:\n  targetRefs:\n  - {group: gateway.networking.k8s.io, kind: GatewayClass, name: istio-waypoint}\n\
+         \x20 - {group: networking.istio.io, kind: ServiceEntry, name: se}\n",
+    );
+    let service = &model.services[0];
+    assert_eq!(service.resolution, Resolution::DnsRoundRobin);
+    let protocols: Vec<&PortProtocol> = service.ports.iter().map(|p| &p.protocol).collect();
+    assert_eq!(
+        protocols,
+        [
+            &PortProtocol::Https,
+            &PortProtocol::Other("QUIC".to_string()),
+            &PortProtocol::Unspecified
+        ]
+    );
+    let json = serde_json::to_value(service).unwrap_or_default();
+    assert_eq!(json["resolution"], "DNS_ROUND_ROBIN");
+    assert_eq!(json["ports"][0]["protocol"], "HTTPS");
+    assert_eq!(json["ports"][1]["protocol"], "QUIC");
+    assert_eq!(json["ports"][2]["protocol"], "");
+
+    let dr = &model.tls_settings[0];
+    assert_eq!(dr.mode, Some(TlsMode::IstioMutual));
+    assert_eq!(dr.ports, vec![(80, TlsMode::Disable, None)]);
+    let json = serde_json::to_value(dr).unwrap_or_default();
+    assert_eq!(json["mode"], "ISTIO_MUTUAL");
+    assert_eq!(json["ports"][0][1], "DISABLE");
+
+    let servers = &model.gateways[0].servers;
+    assert_eq!(servers[0].tls_mode, Some(ServerTlsMode::Passthrough));
+    assert!(!servers[0].carries_peer_identity());
+    assert_eq!(
+        servers[1].tls_mode,
+        Some(ServerTlsMode::Other("Sideways".to_string()))
+    );
+    let json = serde_json::to_value(&model.gateways[0]).unwrap_or_default();
+    assert_eq!(json["servers"][0]["tls_mode"], "PASSTHROUGH");
+    assert_eq!(json["servers"][0]["protocol"], "TLS");
+    assert_eq!(json["servers"][1]["tls_mode"], "Sideways");
+
+    let Scope::TargetRefs { targets } = &model.policies[0].scope else {
+        panic!("targetRefs scope");
+    };
+    assert_eq!(targets[0].kind, TargetKind::GatewayClass);
+    assert!(targets[0].is_waypoint_class());
+    assert_eq!(targets[0].name, WAYPOINT_CLASS);
+    assert_eq!(targets[1].kind, TargetKind::ServiceEntry);
+    assert!(targets[1].names_service(&service.id));
+    assert!(!targets[0].names_service(&service.id));
+    let json = serde_json::to_value(&model.policies[0].scope).unwrap_or_default();
+    assert_eq!(json["targets"][1]["kind"], "ServiceEntry");
+}
+
+#[test]
+fn a_service_entry_label_names_or_opts_out_of_a_waypoint() {
+    use crate::model::ResourceRef;
+    let entry = |name: &str, label: &str| {
+        format!(
+            "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\n\
+             metadata: {{name: {name}, namespace: apps{label}}}\nspec: {{hosts: [{name}.example.com]}}\n---\n"
+        )
+    };
+    let text = format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n  labels: {{istio.io/use-waypoint: ns-wp}}\n---\n\
+         {}{}{}",
+        entry("inherits", ""),
+        entry("opts-out", ", labels: {istio.io/use-waypoint: none}"),
+        entry(
+            "names",
+            ", labels: {istio.io/use-waypoint: own-wp, istio.io/use-waypoint-namespace: wps}"
+        ),
+    );
+    let model = loader_model(&text);
+    let gateways: Vec<Option<ResourceRef>> =
+        model.services.iter().map(|s| s.gateway.clone()).collect();
+    assert_eq!(
+        gateways,
+        vec![
+            Some(ResourceRef::new("Gateway", "apps", "ns-wp")),
+            None,
+            Some(ResourceRef::new("Gateway", "wps", "own-wp")),
+        ]
+    );
+    // No marker kind is left in the registry.
+    let json = serde_json::to_string(&model.services).unwrap_or_default();
+    assert!(
+        json.contains("\"ns-wp\"") && !json.contains("use-waypoint"),
+        "{json}"
+    );
+}
+
+#[test]
+fn an_unknown_action_is_an_error_listing_the_vocabulary() {
+    let errors = loader_errors(
+        "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: p}\n\
+         spec:\n  action: PERMIT\n  provider: {name: ext}\n",
+    );
+    assert_eq!(
+        errors,
+        vec![
+            (
+                "v.yaml:5:11: unknown value `PERMIT` for `action`, expected one of `ALLOW`, \
+                 `DENY`, `AUDIT`, `CUSTOM`"
+                    .to_string(),
+                Some("spec.action".to_string())
+            ),
+            (
+                "v.yaml:6:13: `provider` must only be set with the CUSTOM action, found ALLOW"
+                    .to_string(),
+                Some("spec.provider".to_string())
+            ),
+        ]
+    );
+}

@@ -7,6 +7,7 @@
 
 mod pattern;
 mod road;
+mod vocabulary;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,8 +17,15 @@ use serde::Serialize;
 use crate::diagnostic::{Diagnostic, Location};
 
 pub use road::{
-    kube_service_host, Answer, EgressProxy, ExportTo, GatewayServer, KubePort, KubeService,
-    RequestAuthn, RouteDestination, Sidecar,
+    kube_service_host, Answer, EgressProxy, ExportTo, GatewayServer, HeaderMutations, HttpRoute,
+    KubePort, KubeService, L4Match, L4Route, RequestAuthn, RouteDestination, RouteMatch, Sidecar,
+    UriMatch, VirtualService,
+};
+
+pub(crate) use vocabulary::Closed;
+pub use vocabulary::{
+    ActionKind, AllowedRoutes, AnswerKind, PortProtocol, Resolution, ServerTlsMode, TargetKind,
+    TlsMode, WaypointFor,
 };
 
 pub use pattern::{
@@ -27,6 +35,9 @@ pub use pattern::{
 
 /// The label Gateway-API gateways and waypoints carry on their pods.
 pub const GATEWAY_NAME_LABEL: &str = "gateway.networking.k8s.io/gateway-name";
+
+/// The GatewayClass of the Gateway-API gateways Istio runs as waypoints.
+pub const WAYPOINT_CLASS: &str = "istio-waypoint";
 
 /// An assumption the engine made because something was missing or cannot be known.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -61,6 +72,16 @@ impl ResourceRef {
             namespace: namespace.to_string(),
             name: name.to_string(),
         }
+    }
+
+    /// The pod labels of a gateway known only by this reference (not loaded): a Gateway-API
+    /// `Gateway`'s pods carry [`GATEWAY_NAME_LABEL`]; of other kinds nothing is known.
+    pub fn assumed_gateway_labels(&self) -> Labels {
+        let mut labels = Labels::new();
+        if self.kind == "Gateway" {
+            labels.insert(GATEWAY_NAME_LABEL.to_string(), self.name.clone());
+        }
+        labels
     }
 }
 
@@ -175,14 +196,19 @@ pub enum Action {
 }
 
 impl Action {
+    /// The action's word, without a CUSTOM policy's provider.
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            Action::Allow => ActionKind::Allow,
+            Action::Deny => ActionKind::Deny,
+            Action::Audit => ActionKind::Audit,
+            Action::Custom(_) => ActionKind::Custom,
+        }
+    }
+
     /// The Istio spelling (`ALLOW`, `DENY`, `AUDIT`, `CUSTOM`).
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Action::Allow => "ALLOW",
-            Action::Deny => "DENY",
-            Action::Audit => "AUDIT",
-            Action::Custom(_) => "CUSTOM",
-        }
+        self.kind().as_str()
     }
 }
 
@@ -192,11 +218,27 @@ pub struct TargetRef {
     /// API group (`gateway.networking.k8s.io`, `networking.istio.io`, or empty for core).
     pub group: String,
     /// Kind: `Gateway`, `GatewayClass`, `Service` or `ServiceEntry`.
-    pub kind: String,
+    pub kind: TargetKind,
     /// Name of the target.
     pub name: String,
     /// Namespace of the target (the policy's own namespace when not written).
     pub namespace: String,
+}
+
+impl TargetRef {
+    /// Whether this target names the registry entry `id` (a `Service` or `ServiceEntry`
+    /// target of the same name and namespace).
+    pub fn names_service(&self, id: &ResourceRef) -> bool {
+        self.kind.is_service()
+            && id.kind == self.kind.as_str()
+            && id.name == self.name
+            && id.namespace == self.namespace
+    }
+
+    /// Whether this target is the `istio-waypoint` GatewayClass (every waypoint).
+    pub fn is_waypoint_class(&self) -> bool {
+        self.kind == TargetKind::GatewayClass && self.name == WAYPOINT_CLASS
+    }
 }
 
 /// Which enforcement points a policy attaches to (SEMANTICS.md §1.1, §8.2 step 4).
@@ -409,6 +451,24 @@ pub struct Rule {
     pub location: Option<Location>,
 }
 
+impl Rule {
+    /// Whether the rule reads an attribute only HTTP requests carry (`requestPrincipals`,
+    /// `hosts`, `methods`, `paths` or an HTTP-only `when` key): such a rule never matches
+    /// TCP traffic in an ALLOW or CUSTOM policy (SEMANTICS.md §1.11).
+    pub fn is_http_only(&self) -> bool {
+        self.from
+            .iter()
+            .flatten()
+            .any(|s| s.request_principals.is_set())
+            || self
+                .to
+                .iter()
+                .flatten()
+                .any(|o| o.hosts.is_set() || o.methods.is_set() || o.paths.is_set())
+            || self.when.iter().any(Condition::is_http_only)
+    }
+}
+
 /// One authorization policy in vendor-neutral form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Policy {
@@ -434,7 +494,7 @@ pub struct ServicePort {
     /// Service port number.
     pub number: u16,
     /// Protocol (`HTTP`, `HTTPS`, `TLS`, `TCP`, `GRPC`, `HTTP2`, ...), upper case.
-    pub protocol: String,
+    pub protocol: PortProtocol,
     /// Port name.
     pub name: String,
     /// `targetPort`, when the upstream port differs.
@@ -445,7 +505,7 @@ pub struct ServicePort {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TlsOrigination {
     /// `SIMPLE`, `MUTUAL` or `ISTIO_MUTUAL`.
-    pub mode: String,
+    pub mode: TlsMode,
     /// SNI to send, when configured.
     pub sni: Option<String>,
     /// The resource that configured it.
@@ -466,8 +526,8 @@ pub struct ExternalService {
     pub hosts: Vec<String>,
     /// Ports.
     pub ports: Vec<ServicePort>,
-    /// `resolution` (upper case).
-    pub resolution: String,
+    /// `resolution`.
+    pub resolution: Resolution,
     /// `exportTo` (empty: everywhere).
     pub export_to: Vec<String>,
     /// The gateway (waypoint or egress gateway) that carries its traffic.
@@ -547,180 +607,17 @@ pub struct TlsSetting {
     /// Its `host`.
     pub host: String,
     /// `trafficPolicy.tls.mode` for every port.
-    pub mode: Option<String>,
+    pub mode: Option<TlsMode>,
     /// `trafficPolicy.tls.sni`.
     pub sni: Option<String>,
     /// `portLevelSettings`: port number, mode, sni.
-    pub ports: Vec<(u16, String, Option<String>)>,
+    pub ports: Vec<(u16, TlsMode, Option<String>)>,
     /// `workloadSelector.matchLabels`: the proxies it applies to (`None`: all).
     pub workload_selector: Option<Labels>,
     /// `exportTo`.
     pub export_to: ExportTo,
     /// Where it starts.
     pub location: Option<Location>,
-}
-
-/// Request header mutations.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
-pub struct HeaderMutations {
-    /// Headers appended.
-    pub add: Labels,
-    /// Headers overwritten.
-    pub set: Labels,
-    /// Headers removed.
-    pub remove: Vec<String>,
-}
-
-impl HeaderMutations {
-    /// Whether nothing is changed.
-    pub fn is_empty(&self) -> bool {
-        self.add.is_empty() && self.set.is_empty() && self.remove.is_empty()
-    }
-}
-
-/// One `http` route of a VirtualService, reduced to what egress needs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HttpRoute {
-    /// Path / method / header / port matches; empty matches everything.
-    pub matches: Vec<RouteMatch>,
-    /// Request header mutations (route level plus destination level).
-    pub headers: HeaderMutations,
-    /// Destination host, when the route names one.
-    pub destination_host: Option<String>,
-    /// Destination port, when named.
-    pub destination_port: Option<u16>,
-    /// A `directResponse`, `redirect` or `fault.abort` that answers instead of forwarding.
-    pub answer: Option<Answer>,
-}
-
-/// A VirtualService `http[].match[]` entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
-pub struct RouteMatch {
-    /// `uri` as exact / prefix / regex.
-    pub uri: Option<UriMatch>,
-    /// `method` exact.
-    pub method: Option<String>,
-    /// `port`.
-    pub port: Option<u16>,
-    /// `headers` exact or prefix.
-    pub headers: Vec<(String, UriMatch)>,
-    /// `gateways` (empty: the VirtualService's own `gateways`).
-    pub gateways: Vec<String>,
-}
-
-impl RouteMatch {
-    /// Whether the request's method, normalised path, port and lower-cased headers satisfy
-    /// this match (its `gateways` are checked by the caller).
-    pub fn holds(
-        &self,
-        method: Option<&str>,
-        path: Option<&str>,
-        port: u16,
-        headers: &BTreeMap<String, String>,
-    ) -> bool {
-        self.uri
-            .as_ref()
-            .is_none_or(|u| path.is_some_and(|p| u.matches(p)))
-            && self
-                .method
-                .as_ref()
-                .is_none_or(|m| method == Some(m.as_str()))
-            && self.port.is_none_or(|p| p == port)
-            && self.headers.iter().all(|(name, matcher)| {
-                headers
-                    .get(&name.to_ascii_lowercase())
-                    .is_some_and(|v| matcher.matches(v))
-            })
-    }
-}
-
-/// A string match of a VirtualService.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
-pub enum UriMatch {
-    /// `exact`.
-    Exact(String),
-    /// `prefix`.
-    Prefix(String),
-    /// `regex` (RE2 full match).
-    Regex(String),
-}
-
-impl UriMatch {
-    /// Whether the value matches (regex: full match; an invalid regex never matches).
-    pub fn matches(&self, value: &str) -> bool {
-        match self {
-            UriMatch::Exact(text) => value == text,
-            UriMatch::Prefix(text) => value.starts_with(text.as_str()),
-            UriMatch::Regex(re) => regex::Regex::new(&format!("^(?:{re})$"))
-                .map(|r| r.is_match(value))
-                .unwrap_or(false),
-        }
-    }
-}
-
-/// A VirtualService.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct VirtualService {
-    /// The resource.
-    pub id: ResourceRef,
-    /// `hosts`.
-    pub hosts: Vec<String>,
-    /// `gateways` (empty: `mesh`).
-    pub gateways: Vec<String>,
-    /// Routes in order; the first matching one applies.
-    pub http: Vec<HttpRoute>,
-    /// `tls` and `tcp` routes in order (TLS passthrough and plain TCP).
-    pub l4: Vec<L4Route>,
-    /// `exportTo`.
-    pub export_to: ExportTo,
-    /// Where it starts.
-    pub location: Option<Location>,
-}
-
-impl VirtualService {
-    /// Whether the VirtualService applies at `gateway` (`mesh` for sidecars), given the
-    /// namespace of the Gateway resource: `gateways` entries are `name` (own namespace),
-    /// `ns/name` or `mesh`; none written means `mesh`.
-    pub fn bound_to(&self, gateways: &[String], gateway: &str, gateway_namespace: &str) -> bool {
-        let list: &[String] = if gateways.is_empty() {
-            &self.gateways
-        } else {
-            gateways
-        };
-        if list.is_empty() {
-            return gateway == "mesh";
-        }
-        list.iter().any(|g| {
-            if gateway == "mesh" {
-                return g == "mesh";
-            }
-            match g.split_once('/') {
-                Some((ns, name)) => ns == gateway_namespace && name == gateway,
-                None => g == gateway && self.id.namespace == gateway_namespace,
-            }
-        })
-    }
-}
-
-/// A `tls` or `tcp` route of a VirtualService.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct L4Route {
-    /// `match[]` entries: (port, sniHosts, gateways); empty matches everything.
-    pub matches: Vec<L4Match>,
-    /// First destination.
-    pub destination: Option<RouteDestination>,
-}
-
-/// A `tls[].match[]` / `tcp[].match[]` entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
-pub struct L4Match {
-    /// `port`.
-    pub port: Option<u16>,
-    /// `sniHosts` (TLS only).
-    pub sni_hosts: Vec<String>,
-    /// `gateways`.
-    pub gateways: Vec<String>,
 }
 
 /// A Kubernetes ServiceAccount, for label-based selection (Gloo).
@@ -814,7 +711,7 @@ pub struct Model {
     /// Istio RequestAuthentications.
     pub request_authns: Vec<RequestAuthn>,
     /// Gateway API gateways' `istio.io/waypoint-for` label (`service` when absent).
-    pub waypoint_for: BTreeMap<ResourceRef, String>,
+    pub waypoint_for: BTreeMap<ResourceRef, WaypointFor>,
     /// Assumptions that hold whenever the named policy attaches at the enforcing proxy
     /// (a workspace it names is not loaded, labels are taken from the request, ...): every
     /// decision made there carries them as caveats.

@@ -1,10 +1,16 @@
 //! The resources that decide the road a request takes before and after authorization
 //! (SEMANTICS.md §9): Sidecars, Kubernetes Services, RequestAuthentications, gateway
-//! servers, and the parts of VirtualServices that answer or redirect a request.
+//! servers, VirtualServices (routes, their matches and the answers they give) and the
+//! header mutations routes apply.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{Labels, OutboundMode, ResourceRef};
+use super::{
+    registry_host_matches, AllowedRoutes, AnswerKind, Labels, OutboundMode, PortProtocol,
+    ResourceRef, ServerTlsMode,
+};
 use crate::diagnostic::Location;
 
 /// `exportTo` as written: which namespaces see a resource.
@@ -170,24 +176,33 @@ pub struct GatewayServer {
     /// `port.number` (a Service port; istiod listens on its `targetPort`).
     pub port: u16,
     /// `port.protocol`, upper case.
-    pub protocol: String,
+    pub protocol: PortProtocol,
     /// `hosts` (`namespace/host` or `host`).
     pub hosts: Vec<String>,
     /// `tls.mode`, when written.
-    pub tls_mode: Option<String>,
-    /// Gateway API listeners: `allowedRoutes.namespaces.from` (`Same`, `All`, `Selector`);
-    /// empty for networking.istio.io servers (whose `hosts` carry the namespace).
-    pub from_namespaces: String,
+    pub tls_mode: Option<ServerTlsMode>,
+    /// Gateway API listeners: `allowedRoutes.namespaces.from` (`Same`, `All`, `Selector`,
+    /// `None`); `NotApplicable` for networking.istio.io servers (whose `hosts` carry the
+    /// namespace).
+    pub from_namespaces: AllowedRoutes,
 }
 
 impl GatewayServer {
+    /// Whether the server terminates Istio mTLS (`tls.mode: ISTIO_MUTUAL`): the only way a
+    /// sender's mTLS identity reaches a classic gateway; any other server takes the
+    /// sidecar's plaintext.
+    pub fn carries_peer_identity(&self) -> bool {
+        self.tls_mode == Some(ServerTlsMode::IstioMutual)
+    }
+
     /// Whether this server accepts `host` bound by a VirtualService in `vs_namespace`
     /// (gateway.proto: `hosts` entries `ns/host`, `./host` for the Gateway's own
     /// namespace, `*/host` or a bare `host` for any namespace).
     pub fn serves(&self, gateway_namespace: &str, vs_namespace: &str, host: &str) -> bool {
-        if !self.from_namespaces.is_empty() {
+        if self.from_namespaces != AllowedRoutes::NotApplicable {
             // Gateway API: a listener without hostname serves every host.
-            let ns_ok = self.from_namespaces != "Same" || vs_namespace == gateway_namespace;
+            let ns_ok =
+                self.from_namespaces != AllowedRoutes::Same || vs_namespace == gateway_namespace;
             return ns_ok
                 && (self.hosts.is_empty()
                     || self
@@ -223,8 +238,184 @@ pub struct RouteDestination {
 pub struct Answer {
     /// HTTP status the client gets.
     pub status: u16,
-    /// `directResponse`, `fault.abort` or `redirect`.
-    pub kind: String,
+    /// `directResponse`, `fault.abort`, `redirect` or `RequestRedirect`.
+    pub kind: AnswerKind,
     /// Whether the answer applies to every request (`fault.abort` below 100 % does not).
     pub always: bool,
+}
+
+/// Request header mutations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
+pub struct HeaderMutations {
+    /// Headers appended.
+    pub add: Labels,
+    /// Headers overwritten.
+    pub set: Labels,
+    /// Headers removed.
+    pub remove: Vec<String>,
+}
+
+impl HeaderMutations {
+    /// Whether nothing is changed.
+    pub fn is_empty(&self) -> bool {
+        self.add.is_empty() && self.set.is_empty() && self.remove.is_empty()
+    }
+}
+
+/// One `http` route of a VirtualService, reduced to what egress needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HttpRoute {
+    /// Path / method / header / port matches; empty matches everything.
+    pub matches: Vec<RouteMatch>,
+    /// Request header mutations (route level plus destination level).
+    pub headers: HeaderMutations,
+    /// Destination host, when the route names one.
+    pub destination_host: Option<String>,
+    /// Destination port, when named.
+    pub destination_port: Option<u16>,
+    /// A `directResponse`, `redirect` or `fault.abort` that answers instead of forwarding.
+    pub answer: Option<Answer>,
+}
+
+/// A VirtualService `http[].match[]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct RouteMatch {
+    /// `uri` as exact / prefix / regex.
+    pub uri: Option<UriMatch>,
+    /// `method` exact.
+    pub method: Option<String>,
+    /// `port`.
+    pub port: Option<u16>,
+    /// `headers` exact or prefix.
+    pub headers: Vec<(String, UriMatch)>,
+    /// `gateways` (empty: the VirtualService's own `gateways`).
+    pub gateways: Vec<String>,
+}
+
+impl RouteMatch {
+    /// Whether the request's method, normalised path, port and lower-cased headers satisfy
+    /// this match (its `gateways` are checked by the caller).
+    pub fn holds(
+        &self,
+        method: Option<&str>,
+        path: Option<&str>,
+        port: u16,
+        headers: &BTreeMap<String, String>,
+    ) -> bool {
+        self.uri
+            .as_ref()
+            .is_none_or(|u| path.is_some_and(|p| u.matches(p)))
+            && self
+                .method
+                .as_ref()
+                .is_none_or(|m| method == Some(m.as_str()))
+            && self.port.is_none_or(|p| p == port)
+            && self.headers.iter().all(|(name, matcher)| {
+                headers
+                    .get(&name.to_ascii_lowercase())
+                    .is_some_and(|v| matcher.matches(v))
+            })
+    }
+}
+
+/// A string match of a VirtualService.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum UriMatch {
+    /// `exact`.
+    Exact(String),
+    /// `prefix`.
+    Prefix(String),
+    /// `regex` (RE2 full match).
+    Regex(String),
+}
+
+impl UriMatch {
+    /// Whether the value matches (regex: full match; an invalid regex never matches).
+    pub fn matches(&self, value: &str) -> bool {
+        match self {
+            UriMatch::Exact(text) => value == text,
+            UriMatch::Prefix(text) => value.starts_with(text.as_str()),
+            UriMatch::Regex(re) => regex::Regex::new(&format!("^(?:{re})$"))
+                .map(|r| r.is_match(value))
+                .unwrap_or(false),
+        }
+    }
+}
+
+/// A VirtualService.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VirtualService {
+    /// The resource.
+    pub id: ResourceRef,
+    /// `hosts`.
+    pub hosts: Vec<String>,
+    /// `gateways` (empty: `mesh`).
+    pub gateways: Vec<String>,
+    /// Routes in order; the first matching one applies.
+    pub http: Vec<HttpRoute>,
+    /// `tls` and `tcp` routes in order (TLS passthrough and plain TCP).
+    pub l4: Vec<L4Route>,
+    /// `exportTo`.
+    pub export_to: ExportTo,
+    /// Where it starts.
+    pub location: Option<Location>,
+}
+
+impl VirtualService {
+    /// Whether the VirtualService applies at `gateway` (`mesh` for sidecars), given the
+    /// namespace of the Gateway resource: `gateways` entries are `name` (own namespace),
+    /// `ns/name` or `mesh`; none written means `mesh`.
+    pub fn bound_to(&self, gateways: &[String], gateway: &str, gateway_namespace: &str) -> bool {
+        let list: &[String] = if gateways.is_empty() {
+            &self.gateways
+        } else {
+            gateways
+        };
+        if list.is_empty() {
+            return gateway == "mesh";
+        }
+        list.iter().any(|g| {
+            if gateway == "mesh" {
+                return g == "mesh";
+            }
+            match g.split_once('/') {
+                Some((ns, name)) => ns == gateway_namespace && name == gateway,
+                None => g == gateway && self.id.namespace == gateway_namespace,
+            }
+        })
+    }
+}
+
+/// A `tls` or `tcp` route of a VirtualService.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct L4Route {
+    /// `match[]` entries: (port, sniHosts, gateways); empty matches everything.
+    pub matches: Vec<L4Match>,
+    /// First destination.
+    pub destination: Option<RouteDestination>,
+}
+
+/// A `tls[].match[]` / `tcp[].match[]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct L4Match {
+    /// `port`.
+    pub port: Option<u16>,
+    /// `sniHosts` (TLS only).
+    pub sni_hosts: Vec<String>,
+    /// `gateways`.
+    pub gateways: Vec<String>,
+}
+
+impl L4Match {
+    /// Whether a connection to `port` with registry name `name` (SNI or host) satisfies
+    /// this match (its `gateways` are checked by the caller).
+    pub fn holds(&self, port: u16, name: &str) -> bool {
+        self.port.is_none_or(|p| p == port)
+            && (self.sni_hosts.is_empty()
+                || self
+                    .sni_hosts
+                    .iter()
+                    .any(|h| registry_host_matches(h, name)))
+    }
 }

@@ -3,7 +3,7 @@
 //! decision's road reads the same whichever evaluator produced it.
 
 use crate::decision::{Hop, HopStep, ProxyKind, Reason, Route, RouteTls};
-use crate::model::{registry_host_matches, Model, ResourceRef};
+use crate::model::{registry_host_matches, Model, ResourceRef, TlsMode};
 
 use super::{End, Exit, Road};
 
@@ -72,7 +72,7 @@ fn route_of(model: &Model, road: &Road) -> Option<Route> {
     let mut port = super::upstream_port(service, exit.port);
     let mut tls = destination_rule_tls(model, exit).or_else(|| {
         service.and_then(|s| s.tls.as_ref()).map(|t| RouteTls {
-            mode: t.mode.clone(),
+            mode: t.mode,
             sni: t.sni.clone().unwrap_or_else(|| exit.host.clone()),
             origin: t.origin.clone(),
         })
@@ -84,7 +84,7 @@ fn route_of(model: &Model, road: &Road) -> Option<Route> {
             .find(|g| g.originates_tls)
         {
             tls = Some(RouteTls {
-                mode: "SIMPLE".to_string(),
+                mode: TlsMode::Simple,
                 sni: exit.host.clone(),
                 origin: gateway.id.clone(),
             });
@@ -93,7 +93,7 @@ fn route_of(model: &Model, road: &Road) -> Option<Route> {
             }
         }
     }
-    if tls.as_ref().is_some_and(|t| t.mode == "DISABLE") {
+    if tls.as_ref().is_some_and(|t| t.mode == TlsMode::Disable) {
         tls = None;
     }
     let gateway = gateways
@@ -142,8 +142,8 @@ fn destination_rule_tls(model: &Model, exit: &Exit) -> Option<RouteTls> {
         })
         .find_map(|t| {
             let (mode, sni) = match t.ports.iter().find(|(p, _, _)| *p == exit.port) {
-                Some((_, mode, sni)) => (Some(mode.clone()), sni.clone().or(t.sni.clone())),
-                None => (t.mode.clone(), t.sni.clone()),
+                Some((_, mode, sni)) => (Some(*mode), sni.clone().or(t.sni.clone())),
+                None => (t.mode, t.sni.clone()),
             };
             mode.map(|mode| RouteTls {
                 mode,

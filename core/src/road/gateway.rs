@@ -121,9 +121,7 @@ fn l4_route_at<'m>(
                     r.matches.is_empty()
                         || r.matches.iter().any(|m| {
                             bound.iter().any(|(n, ns)| vs.bound_to(&m.gateways, n, ns))
-                                && m.port.is_none_or(|p| p == port)
-                                && (m.sni_hosts.is_empty()
-                                    || m.sni_hosts.iter().any(|h| registry_host_matches(h, name)))
+                                && m.holds(port, name)
                         })
                 })
                 .and_then(|r| r.destination.as_ref())
@@ -502,7 +500,7 @@ pub(crate) fn arrive(model: &Model, req: &Normalized, road: &mut Road, arrival: 
         // without `tls.mode: ISTIO_MUTUAL` takes the sidecar's plaintext (the egress-gateway
         // task's TLS-origination variant sets it up for exactly this reason).
         if gw.kind == GatewayKind::IstioGateway {
-            peer_identity = server.tls_mode.as_deref() == Some("ISTIO_MUTUAL");
+            peer_identity = server.carries_peer_identity();
             if !peer_identity && req.peer_uri.is_some() {
                 road.hop_by(
                     proxy,

@@ -2,7 +2,7 @@
 //! registry as the sender sees it, and the mesh-bound routes.
 
 use crate::decision::{HopStep, ProxyKind, Reason};
-use crate::model::{Labels, Model, OutboundMode, ResourceRef, Sidecar};
+use crate::model::{AllowedRoutes, Labels, Model, OutboundMode, ResourceRef, Sidecar, WaypointFor};
 use crate::request::Normalized;
 
 use super::gateway::{self, MeshRoute};
@@ -361,8 +361,8 @@ fn waypoint_capture(
     let traffic = model
         .waypoint_for
         .get(reference)
-        .map_or("service", String::as_str);
-    if matches!(traffic, "workload" | "none") {
+        .unwrap_or(&WaypointFor::Service);
+    if !traffic.takes_service_traffic() {
         return Capture::NotCaptured {
             why: format!(
                 "{reference} is labelled istio.io/waypoint-for: {traffic}: it does not take \
@@ -375,10 +375,10 @@ fn waypoint_capture(
     let from = gateway
         .servers
         .iter()
-        .find(|s| s.port == 15008 && s.protocol == "HBONE")
-        .map_or("Same", |s| s.from_namespaces.as_str());
+        .find(|s| s.port == 15008 && s.protocol == crate::model::PortProtocol::Hbone)
+        .map_or(AllowedRoutes::Same, |s| s.from_namespaces);
     if let Some(origin) = origin {
-        if from == "Same" && origin.namespace != gateway.namespace {
+        if from == AllowedRoutes::Same && origin.namespace != gateway.namespace {
             return Capture::NotCaptured {
                 why: format!(
                     "{reference} allows routes from its own namespace only (allowedRoutes Same): \
@@ -432,13 +432,7 @@ fn enforce_at_reference(
     {
         Some((i, g)) => (g.namespace.clone(), g.labels.clone(), vec![i], None),
         None => {
-            let mut labels = Labels::new();
-            if reference.kind == "Gateway" {
-                labels.insert(
-                    crate::model::GATEWAY_NAME_LABEL.to_string(),
-                    reference.name.clone(),
-                );
-            }
+            let labels = reference.assumed_gateway_labels();
             road.caveat(
                 "gateway_not_loaded",
                 format!("{reference} is not among the loaded resources: assuming it exists and enforces"),

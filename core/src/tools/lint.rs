@@ -1458,14 +1458,14 @@ impl<'m> Cx<'m> {
                 Scope::TargetRefs { targets } => {
                     let classic = targets.iter().find_map(|t| {
                         model.gateways.iter().find(|g| {
-                            t.kind == "Gateway"
+                            t.kind == crate::model::TargetKind::Gateway
                                 && g.kind == GatewayKind::IstioGateway
                                 && g.id.name == t.name
                                 && g.namespace == t.namespace
                         })
                     });
                     let class_outside_root = targets.iter().any(|t| {
-                        t.kind == "GatewayClass" && policy.id.namespace != model.mesh.root_namespace
+                        t.kind == crate::model::TargetKind::GatewayClass && policy.id.namespace != model.mesh.root_namespace
                     });
                     if let Some(g) = classic {
                         (
@@ -1583,7 +1583,7 @@ fn opaque_port(service: &ExternalService) -> Option<(u16, String, bool)> {
         return None;
     }
     service.ports.iter().find_map(|p| {
-        let protocol = p.protocol.to_ascii_uppercase();
+        let protocol = p.protocol.as_str().to_ascii_uppercase();
         match protocol.as_str() {
             "HTTP" | "HTTP2" | "GRPC" | "GRPC-WEB" => None,
             "HTTPS" | "TLS" => Some((p.number, protocol, true)),

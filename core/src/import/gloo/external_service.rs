@@ -2,7 +2,8 @@
 //! egress gateway routes.
 
 use crate::model::{
-    ExternalService, IpBlock, Model, ResourceRef, ServicePort, TlsOrigination, Vendor,
+    ExternalService, IpBlock, Model, PortProtocol, Resolution, ResourceRef, ServicePort, TlsMode,
+    TlsOrigination, Vendor,
 };
 use crate::source::{Node, Value};
 
@@ -164,7 +165,11 @@ pub(super) fn import(state: &mut GlooImporter, cx: &mut Cx, doc: &Doc, model: &m
         location: doc.location(),
         hosts,
         ports,
-        resolution: if selector.is_empty() { "DNS" } else { "STATIC" }.to_string(),
+        resolution: if selector.is_empty() {
+            Resolution::Dns
+        } else {
+            Resolution::Static
+        },
         export_to: Vec::new(),
         gateway_port: gateway.as_ref().map(|(_, port, _)| *port),
         gateway: gateway.map(|(r, _, _)| r),
@@ -193,7 +198,9 @@ fn external_port(cx: &mut Cx, port: &Map, context: &PortContext) -> Option<Decod
         "protocol",
         &format!(": one of {}", quoted(PROTOCOLS)),
     );
-    let protocol = protocol_node.and_then(|_| upper_enum_field(cx, port, "protocol", PROTOCOLS));
+    let protocol = protocol_node
+        .and_then(|_| upper_enum_field(cx, port, "protocol", PROTOCOLS))
+        .map(|p| PortProtocol::from_wire(&p));
     let name = port.str(cx, "name").unwrap_or_default();
     let target_port = match port.get("targetPort") {
         Some(node) => match port_selector(cx, node, &port.path_of("targetPort"))? {
@@ -236,7 +243,10 @@ fn external_port(cx: &mut Cx, port: &Map, context: &PortContext) -> Option<Decod
                 );
             }
             if let Some(p) = &protocol {
-                if !matches!(p.as_str(), "HTTP" | "HTTP2" | "HTTPS") {
+                if !matches!(
+                    p,
+                    PortProtocol::Http | PortProtocol::Http2 | PortProtocol::Https
+                ) {
                     cx.warn(
                         node,
                         &path,
@@ -273,13 +283,13 @@ fn client_tls(
         [only] => Some(only.clone()),
         _ => None,
     };
-    let origination = |mode: &str, sni: Option<String>| TlsOrigination {
-        mode: mode.to_string(),
+    let origination = |mode: TlsMode, sni: Option<String>| TlsOrigination {
+        mode,
         sni: sni.or_else(|| default_sni.clone()),
         origin: context.id.clone(),
     };
     match &node.value {
-        Value::Bool(true) => return Some(Some(origination("SIMPLE", None))),
+        Value::Bool(true) => return Some(Some(origination(TlsMode::Simple, None))),
         Value::Bool(false) => return Some(None),
         _ => {}
     }
@@ -294,9 +304,12 @@ fn client_tls(
     let credential = opt_str(cx, &config, "credentialName");
     opt_str(cx, &config, "caCertificates");
     config.bool(cx, "insecureSkipVerify");
-    match mode.as_str() {
-        "DISABLE" | "DISABLED" => Some(None),
-        "MUTUAL" if credential.is_none() && (certificate.is_none() || key.is_none()) => {
+    // `DISABLED` is Gloo's spelling of `DISABLE`; neither originates TLS.
+    match TlsMode::from_wire(&mode) {
+        None | Some(TlsMode::Disable) => Some(None),
+        Some(TlsMode::Mutual)
+            if credential.is_none() && (certificate.is_none() || key.is_none()) =>
+        {
             cx.error(
                 node,
                 path,
@@ -304,7 +317,7 @@ fn client_tls(
             );
             None
         }
-        _ => Some(Some(origination(&mode, sni))),
+        Some(mode) => Some(Some(origination(mode, sni))),
     }
 }
 

@@ -4,8 +4,8 @@ use crate::diagnostic::Diagnostic;
 use crate::import::test_support::{self as support, at, vals};
 use crate::model::{
     Condition, Field, GatewayKind, IpBlock, Labels, Model, NamespacePattern, PathPattern,
-    ResourceRef, Rule, Scope, ServiceAccountRef, ServicePort, Source, StringPattern,
-    TlsOrigination, Vendor,
+    PortProtocol, Resolution, ResourceRef, Rule, Scope, ServiceAccountRef, ServicePort, Source,
+    StringPattern, TlsMode, TlsOrigination, Vendor,
 };
 
 const FILE: &str = "gloo.yaml";
@@ -147,14 +147,14 @@ fn seed_scenario_imports_cleanly() {
             target_port: None,
         }]
     );
-    assert_eq!(service.resolution, "DNS");
+    assert_eq!(service.resolution, Resolution::Dns);
     assert!(service.export_to.is_empty());
     assert_eq!(service.gateway.as_ref(), Some(&gateway_id));
     assert_eq!(service.gateway_port, Some(80));
     assert_eq!(
         service.tls,
         Some(TlsOrigination {
-            mode: "SIMPLE".into(),
+            mode: TlsMode::Simple,
             sni: Some("httpbin.org".into()),
             origin: service_id.clone(),
         })
@@ -443,7 +443,7 @@ fn destinations_select_external_services() {
             services: vec![a.clone(), b.clone()]
         }
     );
-    assert_eq!(model.services[1].ports[0].protocol, "HTTP");
+    assert_eq!(model.services[1].ports[0].protocol, PortProtocol::Http);
     assert_eq!(model.services[1].ports[0].target_port, Some(8080));
 
     let model = load(&with_services(
@@ -541,11 +541,11 @@ spec:
 "#;
     let model = load(text);
     let multi = &model.services[0];
-    assert_eq!(multi.resolution, "STATIC");
+    assert_eq!(multi.resolution, Resolution::Static);
     assert_eq!(
         multi.tls,
         Some(TlsOrigination {
-            mode: "MUTUAL".into(),
+            mode: TlsMode::Mutual,
             sni: Some("a.example.com".into()),
             origin: multi.id.clone(),
         })

@@ -3,15 +3,15 @@
 //! conventions of SEMANTICS.md §1.4–§1.10.
 
 use crate::model::{
-    Action, Condition, Field, HostPattern, IpBlock, Labels, Model, NamespacePattern, Operation,
-    PathPattern, Policy, ResourceRef, Rule, Scope, ServiceAccountRef, Source, StringPattern,
-    TargetRef, TrustDomainPattern, Vendor,
+    Action, ActionKind, Condition, Field, HostPattern, IpBlock, Labels, Model, NamespacePattern,
+    Operation, PathPattern, Policy, ResourceRef, Rule, Scope, ServiceAccountRef, Source,
+    StringPattern, TargetKind, TargetRef, TrustDomainPattern, Vendor,
 };
 use crate::source::{Node, Value};
 
-use super::super::decode::{self, list, map, Cx, Item, Map};
+use super::super::decode::{self, list, map, vocabulary_field, Cx, Item, Map};
 use super::super::Doc;
-use super::{enum_field, top_level, written};
+use super::{top_level, written};
 
 const SPEC_FIELDS: &[&str] = &[
     "selector",
@@ -93,7 +93,7 @@ pub(super) fn import(cx: &mut Cx, doc: &Doc, model: &mut Model) {
     };
     let mut rules = Vec::new();
     if let Some(spec) = doc.spec(cx, SPEC_FIELDS, false) {
-        let action_name = enum_field(cx, &spec, "action", &["ALLOW", "DENY", "AUDIT", "CUSTOM"]);
+        let action_kind = vocabulary_field(cx, &spec, "action");
         let action_node = spec.get("action").unwrap_or(spec.node);
         let provider = spec.map(cx, "provider", &["name"]);
         let provider_name = provider
@@ -101,21 +101,22 @@ pub(super) fn import(cx: &mut Cx, doc: &Doc, model: &mut Model) {
             .and_then(|p| p.str(cx, "name"))
             .filter(|n| !n.is_empty());
         if let Some(p) = &provider {
-            if action_name.as_deref() != Some("CUSTOM") {
+            if action_kind != Some(ActionKind::Custom) {
                 cx.error(
                     p.node,
                     &p.path,
                     format!(
                         "`provider` must only be set with the CUSTOM action, found {}",
-                        action_name.as_deref().unwrap_or("ALLOW")
+                        action_kind.unwrap_or(ActionKind::Allow)
                     ),
                 );
             }
         }
-        action = match action_name.as_deref() {
-            Some("DENY") => Action::Deny,
-            Some("AUDIT") => Action::Audit,
-            Some("CUSTOM") => {
+        action = match action_kind.unwrap_or(ActionKind::Allow) {
+            ActionKind::Allow => Action::Allow,
+            ActionKind::Deny => Action::Deny,
+            ActionKind::Audit => Action::Audit,
+            ActionKind::Custom => {
                 if provider_name.is_none() {
                     let (node, path) = match &provider {
                         Some(p) => (p.get("name").unwrap_or(p.node), p.path_of("name")),
@@ -129,7 +130,6 @@ pub(super) fn import(cx: &mut Cx, doc: &Doc, model: &mut Model) {
                 }
                 Action::Custom(provider_name.unwrap_or_default())
             }
-            _ => Action::Allow,
         };
         scope = decode_scope(cx, &spec, &namespace);
 
@@ -268,14 +268,6 @@ fn decode_scope(cx: &mut Cx, spec: &Map, namespace: &str) -> Scope {
 
 const TARGET_REF_FIELDS: &[&str] = &["group", "kind", "name", "namespace"];
 
-/// The (group, kind) pairs a policy may target.
-const TARGET_KINDS: &[(&str, &str)] = &[
-    ("", "Service"),
-    ("gateway.networking.k8s.io", "Gateway"),
-    ("gateway.networking.k8s.io", "GatewayClass"),
-    ("networking.istio.io", "ServiceEntry"),
-];
-
 fn target_ref(cx: &mut Cx, m: &Map, namespace: &str) -> Option<TargetRef> {
     let group = m.str(cx, "group").unwrap_or_default();
     let group = if group == "core" {
@@ -287,10 +279,11 @@ fn target_ref(cx: &mut Cx, m: &Map, namespace: &str) -> Option<TargetRef> {
     let name = m.str(cx, "name").unwrap_or_default();
     let target_namespace = m.str(cx, "namespace").unwrap_or_default();
     let mut ok = true;
+    let target_kind = TargetKind::from_group_kind(&group, &kind);
     if kind.is_empty() {
         cx.error(m.node, &m.path_of("kind"), "missing field `kind`");
         ok = false;
-    } else if !TARGET_KINDS.contains(&(group.as_str(), kind.as_str())) {
+    } else if target_kind.is_none() {
         cx.error(
             m.get("kind").unwrap_or(m.node),
             &m.path_of("kind"),
@@ -317,7 +310,8 @@ fn target_ref(cx: &mut Cx, m: &Map, namespace: &str) -> Option<TargetRef> {
         );
         ok = false;
     }
-    ok.then(|| TargetRef {
+    let kind = target_kind.filter(|_| ok)?;
+    Some(TargetRef {
         group,
         kind,
         name,

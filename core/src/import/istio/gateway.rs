@@ -1,14 +1,14 @@
 //! Gateways: Gateway API `Gateway` (waypoints included) and `networking.istio.io`
 //! `Gateway` (classic egress gateway deployments).
 
-use crate::model::{Gateway, GatewayKind, GatewayServer, Labels, Model, ResourceRef};
+use crate::model::{
+    AllowedRoutes, Gateway, GatewayKind, GatewayServer, Labels, Model, PortProtocol, ResourceRef,
+    ServerTlsMode, WaypointFor, WAYPOINT_CLASS,
+};
 
 use super::super::decode::{map, Cx, Map};
 use super::super::Doc;
 use super::{enum_field, top_level};
-
-/// Class of the Gateway API gateways Istio runs as waypoints.
-const WAYPOINT_CLASS: &str = "istio-waypoint";
 
 /// Label Istio puts on the pods of a Gateway API gateway.
 use crate::model::GATEWAY_NAME_LABEL;
@@ -66,7 +66,8 @@ pub(super) fn kubernetes_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
                 .map(cx, "allowedRoutes", &["namespaces", "kinds"])
                 .and_then(|a| a.map(cx, "namespaces", &["from", "selector"]))
                 .and_then(|n| enum_field(cx, &n, "from", &["All", "Same", "Selector", "None"]))
-                .unwrap_or_else(|| "Same".to_string());
+                .and_then(|from| AllowedRoutes::from_wire(&from))
+                .unwrap_or(AllowedRoutes::Same);
             let hostname = listener.str(cx, "hostname").filter(|h| !h.is_empty());
             let tls_mode = listener
                 .map(
@@ -74,15 +75,15 @@ pub(super) fn kubernetes_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
                     "tls",
                     &["mode", "certificateRefs", "options", "frontendValidation"],
                 )
-                .and_then(|t| t.str(cx, "mode"));
+                .and_then(|t| t.str(cx, "mode"))
+                .map(|mode| ServerTlsMode::from_wire(&mode));
             if let Some(port) = required_port(cx, &listener, "port") {
                 push_unique(&mut ports, port);
                 servers.push(GatewayServer {
                     port,
-                    protocol: listener
-                        .str(cx, "protocol")
-                        .unwrap_or_default()
-                        .to_ascii_uppercase(),
+                    protocol: PortProtocol::from_any_case(
+                        &listener.str(cx, "protocol").unwrap_or_default(),
+                    ),
                     hosts: hostname.into_iter().collect(),
                     tls_mode,
                     from_namespaces: from,
@@ -93,7 +94,7 @@ pub(super) fn kubernetes_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
     if let Some(traffic) = doc.meta.labels.get("istio.io/waypoint-for") {
         model.waypoint_for.insert(
             ResourceRef::new("Gateway", &namespace, &doc.meta.name),
-            traffic.clone(),
+            WaypointFor::from_wire(traffic),
         );
     }
     let mut labels = Labels::new();
@@ -157,18 +158,18 @@ pub(super) fn istio_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
                         "cipherSuites",
                     ],
                 )
-                .and_then(|t| t.str(cx, "mode"));
+                .and_then(|t| t.str(cx, "mode"))
+                .map(|mode| ServerTlsMode::from_wire(&mode));
             match server.map(cx, "port", &["number", "protocol", "name", "targetPort"]) {
                 Some(port) => {
                     if let Some(number) = required_port(cx, &port, "number") {
                         push_unique(&mut ports, number);
                         servers.push(GatewayServer {
-                            from_namespaces: String::new(),
+                            from_namespaces: AllowedRoutes::NotApplicable,
                             port: number,
-                            protocol: port
-                                .str(cx, "protocol")
-                                .unwrap_or_default()
-                                .to_ascii_uppercase(),
+                            protocol: PortProtocol::from_any_case(
+                                &port.str(cx, "protocol").unwrap_or_default(),
+                            ),
                             hosts,
                             tls_mode,
                         });

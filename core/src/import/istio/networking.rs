@@ -3,25 +3,23 @@
 use std::net::IpAddr;
 
 use crate::model::{
-    Answer, ExportTo, ExternalService, HeaderMutations, HttpRoute, IpBlock, L4Match, L4Route,
-    Labels, Model, ResourceRef, RouteDestination, RouteMatch, ServicePort, TlsSetting, UriMatch,
-    Vendor, VirtualService,
+    Answer, AnswerKind, ExportTo, ExternalService, HeaderMutations, HttpRoute, IpBlock, L4Match,
+    L4Route, Labels, Model, PortProtocol, Resolution, ResourceRef, RouteDestination, RouteMatch,
+    ServicePort, TlsMode, TlsSetting, UriMatch, Vendor, VirtualService,
 };
 use crate::source::Node;
 
-use super::super::decode::{is_dns_label, map, Case, Cx, Map};
+use super::super::decode::{is_dns_label, map, vocabulary_field, Case, Cx, Map};
 use super::super::Doc;
-use super::{
-    enum_field, top_level, written, USE_WAYPOINT, USE_WAYPOINT_NAMESPACE, WAYPOINT_OPT_OUT,
-};
+use super::{enum_field, top_level, written, WaypointUse, USE_WAYPOINT, USE_WAYPOINT_NAMESPACE};
 
 /// Most hosts one ServiceEntry may list.
 const MAX_HOSTS: usize = 256;
 
-const RESOLUTIONS: &[&str] = &["NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN", "DYNAMIC_DNS"];
-
-/// ServiceEntry → [`ExternalService`] (SEMANTICS.md §2).
-pub(super) fn service_entry(cx: &mut Cx, doc: &Doc, model: &mut Model) {
+/// ServiceEntry → [`ExternalService`] (SEMANTICS.md §2), pushed last onto
+/// `model.services`; returns what its own `istio.io/use-waypoint` label says, which
+/// [`link`](super::link) applies (the entry's `gateway` is unset until then).
+pub(super) fn service_entry(cx: &mut Cx, doc: &Doc, model: &mut Model) -> Option<WaypointUse> {
     top_level(cx, doc);
     let namespace = doc.namespace();
     let id = ResourceRef::new("ServiceEntry", &namespace, &doc.meta.name);
@@ -31,9 +29,9 @@ pub(super) fn service_entry(cx: &mut Cx, doc: &Doc, model: &mut Model) {
         location: doc.location(),
         hosts: Vec::new(),
         ports: Vec::new(),
-        resolution: "NONE".to_string(),
+        resolution: Resolution::None,
         export_to: Vec::new(),
-        gateway: waypoint_label(&doc.meta.labels, &namespace),
+        gateway: None,
         gateway_port: None,
         tls: None,
     };
@@ -53,7 +51,7 @@ pub(super) fn service_entry(cx: &mut Cx, doc: &Doc, model: &mut Model) {
         true,
     );
     if let Some(spec) = spec {
-        if let Some(resolution) = enum_field(cx, &spec, "resolution", RESOLUTIONS) {
+        if let Some(resolution) = vocabulary_field(cx, &spec, "resolution") {
             service.resolution = resolution;
         }
         enum_field(cx, &spec, "location", &["MESH_EXTERNAL", "MESH_INTERNAL"]);
@@ -78,8 +76,7 @@ pub(super) fn service_entry(cx: &mut Cx, doc: &Doc, model: &mut Model) {
             );
         }
         for item in hosts {
-            let dns_without_endpoints =
-                matches!(service.resolution.as_str(), "DNS" | "DNS_ROUND_ROBIN") && !has_endpoints;
+            let dns_without_endpoints = service.resolution.resolves_hosts() && !has_endpoints;
             match check_host(&item.value) {
                 Err(problem) => cx.error(
                     item.node,
@@ -98,7 +95,7 @@ pub(super) fn service_entry(cx: &mut Cx, doc: &Doc, model: &mut Model) {
                             ),
                         );
                     } else if is_partial_wildcard(&item.value)
-                        && service.resolution != "DYNAMIC_DNS"
+                        && service.resolution != Resolution::DynamicDns
                     {
                         cx.warn(
                             item.node,
@@ -155,10 +152,7 @@ pub(super) fn service_entry(cx: &mut Cx, doc: &Doc, model: &mut Model) {
             }
             service.ports.push(ServicePort {
                 number,
-                protocol: m
-                    .str(cx, "protocol")
-                    .unwrap_or_default()
-                    .to_ascii_uppercase(),
+                protocol: PortProtocol::from_any_case(&m.str(cx, "protocol").unwrap_or_default()),
                 name,
                 target_port: service_port(cx, &m, "targetPort", false),
             });
@@ -170,19 +164,24 @@ pub(super) fn service_entry(cx: &mut Cx, doc: &Doc, model: &mut Model) {
             .collect();
     }
     model.services.push(service);
+    waypoint_label(&doc.meta.labels, &namespace)
 }
 
-/// The gateway named by the entry's own `istio.io/use-waypoint` label, if any.
-fn waypoint_label(labels: &Labels, namespace: &str) -> Option<ResourceRef> {
+/// What the entry's own `istio.io/use-waypoint` label says, if it carries one.
+fn waypoint_label(labels: &Labels, namespace: &str) -> Option<WaypointUse> {
     let name = labels.get(USE_WAYPOINT).filter(|n| !n.is_empty())?;
     if name == "none" {
-        return Some(ResourceRef::new(WAYPOINT_OPT_OUT, namespace, name));
+        return Some(WaypointUse::OptOut);
     }
     let waypoint_namespace = labels
         .get(USE_WAYPOINT_NAMESPACE)
         .filter(|n| !n.is_empty())
         .map_or(namespace, String::as_str);
-    Some(ResourceRef::new("Gateway", waypoint_namespace, name))
+    Some(WaypointUse::Named(ResourceRef::new(
+        "Gateway",
+        waypoint_namespace,
+        name,
+    )))
 }
 
 /// A port number 1..65535 (`required`: report when missing).
@@ -258,8 +257,6 @@ fn check_host(host: &str) -> Result<bool, String> {
 fn is_partial_wildcard(host: &str) -> bool {
     host.starts_with('*') && host.len() > 1 && !host.starts_with("*.")
 }
-
-const TLS_MODES: &[&str] = &["DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL"];
 
 const TLS_FIELDS: &[&str] = &[
     "mode",
@@ -360,12 +357,12 @@ pub(super) fn destination_rule(cx: &mut Cx, doc: &Doc, model: &mut Model) {
 }
 
 /// `tls` of a traffic policy: mode (default `DISABLE`, the proto zero value) and SNI.
-fn client_tls(cx: &mut Cx, policy: &Map) -> Option<(String, Option<String>)> {
+fn client_tls(cx: &mut Cx, policy: &Map) -> Option<(TlsMode, Option<String>)> {
     let tls = policy.map(cx, "tls", TLS_FIELDS)?;
     let mode = if tls.get("mode").is_some() {
-        enum_field(cx, &tls, "mode", TLS_MODES)?
+        vocabulary_field(cx, &tls, "mode")?
     } else {
-        "DISABLE".to_string()
+        TlsMode::Disable
     };
     let sni = tls.str(cx, "sni").filter(|s| !s.is_empty());
     Some((mode, sni))
@@ -543,7 +540,7 @@ fn answer(cx: &mut Cx, m: &Map) -> Option<Answer> {
         let status = direct.port(cx, "status").unwrap_or(200);
         return Some(Answer {
             status,
-            kind: "directResponse".to_string(),
+            kind: AnswerKind::DirectResponse,
             always: true,
         });
     }
@@ -562,7 +559,7 @@ fn answer(cx: &mut Cx, m: &Map) -> Option<Answer> {
         let status = redirect.port(cx, "redirectCode").unwrap_or(301);
         return Some(Answer {
             status,
-            kind: "redirect".to_string(),
+            kind: AnswerKind::Redirect,
             always: true,
         });
     }
@@ -586,7 +583,7 @@ fn answer(cx: &mut Cx, m: &Map) -> Option<Answer> {
     };
     Some(Answer {
         status,
-        kind: "fault.abort".to_string(),
+        kind: AnswerKind::FaultAbort,
         always,
     })
 }

@@ -288,7 +288,7 @@ fn http_rule(
                     .unwrap_or(302);
                 route.answer = Some(crate::model::Answer {
                     status: code,
-                    kind: "RequestRedirect".to_string(),
+                    kind: crate::model::AnswerKind::RequestRedirect,
                     always: true,
                 });
             }

@@ -945,7 +945,7 @@ spec:
     let model = load(text);
     let target = |group: &str, kind: &str, name: &str| TargetRef {
         group: group.into(),
-        kind: kind.into(),
+        kind: TargetKind::from_wire(kind).expect("a target kind"),
         name: name.into(),
         namespace: "egress".into(),
     };
@@ -1786,19 +1786,19 @@ spec:
             },
             ServicePort {
                 number: 9000,
-                protocol: String::new(),
+                protocol: PortProtocol::Unspecified,
                 name: String::new(),
                 target_port: None
             },
         ]
     );
-    assert_eq!(svc.resolution, "DNS_ROUND_ROBIN");
+    assert_eq!(svc.resolution, Resolution::DnsRoundRobin);
     assert_eq!(svc.export_to, vec![".", "istio-system"]);
     assert_eq!(svc.gateway, None);
     assert_eq!(svc.gateway_port, None);
     assert_eq!(svc.tls, None);
     let defaults = &model.services[1];
-    assert_eq!(defaults.resolution, "NONE");
+    assert_eq!(defaults.resolution, Resolution::None);
     assert!(defaults.ports.is_empty());
     assert!(defaults.export_to.is_empty());
 }
@@ -2185,21 +2185,17 @@ spec:
         ResourceRef::new("DestinationRule", "egress", "originate")
     );
     assert_eq!(dr.host, "httpbin.org");
-    assert_eq!(dr.mode.as_deref(), Some("SIMPLE"));
+    assert_eq!(dr.mode, Some(TlsMode::Simple));
     assert_eq!(dr.sni.as_deref(), Some("httpbin.org"));
     assert_eq!(
         dr.ports,
         vec![
-            (
-                443,
-                "MUTUAL".to_string(),
-                Some("mtls.httpbin.org".to_string())
-            ),
-            (8443, "DISABLE".to_string(), None),
+            (443, TlsMode::Mutual, Some("mtls.httpbin.org".to_string())),
+            (8443, TlsMode::Disable, None),
         ]
     );
     let mesh = &model.tls_settings[1];
-    assert_eq!(mesh.mode.as_deref(), Some("ISTIO_MUTUAL"));
+    assert_eq!(mesh.mode, Some(TlsMode::IstioMutual));
     assert_eq!(mesh.sni, None);
     let bare = &model.tls_settings[2];
     assert_eq!(bare.mode, None);
