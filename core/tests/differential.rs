@@ -334,6 +334,8 @@ fn service(
             sni: None,
             origin: ResourceRef::new(kind, "istio-egress", name),
         }),
+        addresses: vec![],
+        auto_allocated: vendor == Vendor::Istio,
     }
 }
 

@@ -511,6 +511,83 @@ fn g2_waypoint_capture_follows_istio() {
     assert_eq!(caveat_codes(&d), vec!["waypoint_not_loaded"]);
 }
 
+/// Issue 12 point 2, capture by address: ztunnel sends a connection to the waypoint when its
+/// destination is an address of the ServiceEntry (its `addresses`, or the VIP Istio
+/// allocates from 240.240.0.0/16 / 2001:2::/48 and ztunnel's DNS proxy returns; pilot
+/// pkg/model/service.go `AutoAllocatedIPv4Address`); a client that connected to the host's
+/// real address is not captured. A sidecar sender routes by host.
+#[test]
+fn g2_ambient_capture_is_by_destination_address() {
+    let ambient = "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: bookinfo, labels: {istio.io/dataplane-mode: ambient}}\n";
+    let auto = engine(&format!(
+        "{WAYPOINT}{}{ambient}",
+        waypoint_entry("istio-egress", "")
+    ));
+    let to = |ip: &str| {
+        let mut r = from("bookinfo", "http://httpbin.org/get");
+        r["destination_ip"] = serde_json::json!(ip);
+        r
+    };
+    // No address given: the DNS proxy's VIP is assumed, as before.
+    let d = decide(&auto, from("bookinfo", "http://httpbin.org/get"));
+    assert_eq!(d.reason, Reason::DeniedByPolicy);
+    assert_eq!(
+        decide(&auto, to("240.240.0.7")).reason,
+        Reason::DeniedByPolicy
+    );
+    assert_eq!(
+        decide(&auto, to("2001:2::9")).reason,
+        Reason::DeniedByPolicy
+    );
+    let d = decide(&auto, to("52.1.2.3"));
+    assert_eq!(
+        d.reason,
+        Reason::Passthrough,
+        "the real address is not captured"
+    );
+    assert!(
+        d.hops
+            .iter()
+            .any(|h| h.outcome.contains("destination address 52.1.2.3")),
+        "{:?}",
+        d.hops
+    );
+    // Declared addresses replace the allocation.
+    let declared = engine(&format!(
+        "{WAYPOINT}{}{ambient}",
+        waypoint_entry("istio-egress", "").replace(
+            "resolution: DNS",
+            "resolution: DNS\n  addresses: [192.0.2.10]"
+        )
+    ));
+    assert_eq!(
+        decide(&declared, to("192.0.2.10")).reason,
+        Reason::DeniedByPolicy
+    );
+    assert_eq!(
+        decide(&declared, to("240.240.0.7")).reason,
+        Reason::Passthrough
+    );
+    // Opted out of allocation, no addresses: only the host's own address is seen.
+    let opted_out = engine(&format!(
+        "{WAYPOINT}{}{ambient}",
+        waypoint_entry(
+            "istio-egress",
+            ", networking.istio.io/enable-autoallocate-ip: \"false\""
+        )
+    ));
+    assert_eq!(
+        decide(&opted_out, to("240.240.0.7")).reason,
+        Reason::Passthrough
+    );
+    // A sidecar sender (namespace not ambient) routes by host: the address does not matter.
+    let sidecar = engine(&format!("{WAYPOINT}{}", waypoint_entry("istio-egress", "")));
+    assert_eq!(
+        decide(&sidecar, to("52.1.2.3")).reason,
+        Reason::DeniedByPolicy
+    );
+}
+
 /// Issue 12 point 5: a named workload where no proxy runs is decided only with a caveat.
 #[test]
 fn g5_named_workload_without_a_proxy_carries_a_caveat() {

@@ -163,6 +163,8 @@ pub(crate) struct RoadKey {
     method: Option<String>,
     path: Option<String>,
     headers: Option<BTreeMap<String, String>>,
+    /// Ambient capture reads the destination address.
+    destination_ip: Option<std::net::IpAddr>,
 }
 
 /// The issuer part of a JWT principal (`iss/sub`), as the road's JWT check reads it.
@@ -193,6 +195,7 @@ impl RoadKey {
             method: n.method.clone().filter(|_| reads.method),
             path: n.path.clone().filter(|_| reads.path),
             headers: reads.headers.then(|| n.headers.clone()),
+            destination_ip: n.destination_ip,
         }
     }
 
@@ -213,6 +216,7 @@ impl RoadKey {
             && (!reads.method || self.method == n.method)
             && (!reads.path || self.path == n.path)
             && (!reads.headers || self.headers.as_ref() == Some(&n.headers))
+            && self.destination_ip == n.destination_ip
     }
 
     /// The hash of `n`'s key (no allocation).
@@ -233,6 +237,7 @@ impl RoadKey {
             w.labels.hash(&mut h);
         }
         issuer(n).hash(&mut h);
+        n.destination_ip.hash(&mut h);
         if reads.method {
             n.method.hash(&mut h);
         }

@@ -536,9 +536,36 @@ pub struct ExternalService {
     pub gateway_port: Option<u16>,
     /// TLS origination defined on the entry itself (Gloo `clientsideTls`).
     pub tls: Option<TlsOrigination>,
+    /// `addresses` (VIPs or CIDRs): the destinations ambient capture recognises.
+    #[serde(skip)]
+    pub addresses: Vec<IpBlock>,
+    /// Whether Istio allocates a VIP for each non-wildcard host (no `addresses` and no
+    /// `networking.istio.io/enable-autoallocate-ip: "false"` label).
+    #[serde(skip)]
+    pub auto_allocated: bool,
 }
 
+/// The ranges Istio allocates ServiceEntry VIPs from: the class E block 240.240.0.0/16
+/// and the RFC 5180 benchmarking block 2001:2::/48 (pilot/pkg/model/service.go,
+/// `AutoAllocatedIPv4Address`; the ip-autoallocate controller writes them to
+/// `status.addresses`, and ztunnel's DNS proxy hands them out for the hosts).
+pub const AUTO_ALLOCATED_RANGES: [&str; 2] = ["240.240.0.0/16", "2001:2::/48"];
+
 impl ExternalService {
+    /// Whether ambient capture (by destination address) recognises `ip` as this entry's:
+    /// one of its `addresses`, or, without them, an address of Istio's allocation ranges
+    /// (which one a host received is not knowable offline).
+    pub fn captures_address(&self, ip: std::net::IpAddr) -> bool {
+        if !self.addresses.is_empty() {
+            return self.addresses.iter().any(|b| b.contains(ip));
+        }
+        self.auto_allocated
+            && AUTO_ALLOCATED_RANGES
+                .iter()
+                .filter_map(|r| IpBlock::parse(r))
+                .any(|b| b.contains(ip))
+    }
+
     /// Registry host matching (SEMANTICS.md §2): string suffix after a leading `*`,
     /// compared case-insensitively as Envoy's virtual-host lookup does.
     pub fn host_matches(&self, host: &str) -> bool {

@@ -180,7 +180,9 @@ pub(crate) fn from_sender(model: &Model, req: &Normalized, road: &mut Road) {
     });
     if let Some(reference) = by_service {
         let origin = service_ref.map(|s| s.id.clone());
-        match waypoint_capture(model, reference, origin.as_ref()) {
+        // ztunnel captures by destination address; a sidecar routes by host.
+        let destination = req.destination_ip.filter(|_| proxy != ProxyKind::Sidecar);
+        match waypoint_capture(model, reference, service_ref, destination) {
             Capture::Captured => {
                 enforce_at_reference(model, req, road, reference, origin.as_ref(), proxy, &at);
             }
@@ -344,8 +346,10 @@ enum Capture {
 fn waypoint_capture(
     model: &Model,
     reference: &ResourceRef,
-    origin: Option<&ResourceRef>,
+    service: Option<&crate::model::ExternalService>,
+    destination: Option<std::net::IpAddr>,
 ) -> Capture {
+    let origin = service.map(|s| &s.id);
     if reference.kind != "Gateway" {
         return Capture::Captured;
     }
@@ -384,6 +388,28 @@ fn waypoint_capture(
                     "{reference} allows routes from its own namespace only (allowedRoutes Same): \
                      {origin} in {} cannot attach, so the traffic goes direct",
                     origin.namespace
+                ),
+                caveat: false,
+            };
+        }
+    }
+    // Ambient capture is by destination address: ztunnel sends a connection to the waypoint
+    // when it goes to an address of the entry (its `addresses`, or the VIP Istio allocates,
+    // which ztunnel's DNS proxy returns for the host). A client that resolved the host some
+    // other way connects to the real address, which no entry claims: it goes direct.
+    if let (Some(ip), Some(service)) = (destination, service) {
+        if !service.captures_address(ip) {
+            let known = match (service.addresses.is_empty(), service.auto_allocated) {
+                (false, _) => "one of its `addresses`",
+                (true, true) => "its auto-allocated VIP (240.240.0.0/16 or 2001:2::/48)",
+                (true, false) => "an address it has (no `addresses`, auto-allocation off)",
+            };
+            return Capture::NotCaptured {
+                why: format!(
+                    "destination address {ip} is not {known}: ztunnel captures {} by destination \
+                     address, so this connection (the host resolved without Istio's DNS proxy) \
+                     goes direct, without the waypoint",
+                    service.id
                 ),
                 caveat: false,
             };

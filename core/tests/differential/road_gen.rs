@@ -132,8 +132,9 @@ fn service_entry(index: usize) -> BoxedStrategy<String> {
         proptest::option::of(pick(&[".", "*", "app", "~", "default"])),
         subset(&["80:HTTP", "443:TLS", "8080:HTTP", "443:HTTPS"], 2),
         proptest::option::of(pick(&["same", "cross"])),
+        proptest::bool::weighted(0.3),
     )
-        .prop_map(move |(hosts, ns, export, ports, waypoint)| {
+        .prop_map(move |(hosts, ns, export, ports, waypoint, declared)| {
             let mut ports: Vec<(&str, &str)> =
                 ports.iter().filter_map(|p| p.split_once(':')).collect();
             ports.dedup_by_key(|p| p.0);
@@ -151,7 +152,8 @@ fn service_entry(index: usize) -> BoxedStrategy<String> {
                 .map(|e| format!("  exportTo: [\"{e}\"]\n"))
                 .unwrap_or_default();
             let resolution = if hosts.iter().any(|h| h.starts_with('*')) { "NONE" } else { "DNS" };
-            format!("apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: se{index}\n  namespace: {ns}{labels}\nspec:\n  hosts: {}\n{export}  ports: [{}]\n  resolution: {resolution}\n", flow(&hosts), ports.join(", "))
+            let addresses = if declared { "  addresses: [192.0.2.0/24]\n" } else { "" };
+            format!("apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: se{index}\n  namespace: {ns}{labels}\nspec:\n  hosts: {}\n{export}{addresses}  ports: [{}]\n  resolution: {resolution}\n", flow(&hosts), ports.join(", "))
         })
         .boxed()
 }
@@ -527,8 +529,11 @@ pub fn request() -> BoxedStrategy<Value> {
         proptest::option::of(pick(&["issuer1", "issuer2"])),
         proptest::option::of(proptest::bool::ANY),
         proptest::bool::weighted(0.2),
+        // Ambient capture reads the destination address: an allocated VIP, a declared
+        // address, the host's real address.
+        proptest::option::of(pick(&["240.240.0.7", "192.0.2.10", "52.1.2.3"])),
     )
-        .prop_map(|(workload, principal_ns, namespace, pod_labels, target, jwt, custom, admin)| {
+        .prop_map(|(workload, principal_ns, namespace, pod_labels, target, jwt, custom, admin, destination)| {
             let mut source = serde_json::Map::new();
             if let Some(ns) = principal_ns {
                 source.insert("principal".into(), json!(format!("cluster.local/ns/{ns}/sa/sleep")));
@@ -558,6 +563,9 @@ pub fn request() -> BoxedStrategy<Value> {
                 }
                 if let Some(custom) = custom {
                     object.insert("custom".into(), json!({"my-authz": custom}));
+                }
+                if let Some(ip) = destination {
+                    object.insert("destination_ip".into(), json!(ip));
                 }
             }
             request

@@ -174,6 +174,8 @@ pub(super) fn import(state: &mut GlooImporter, cx: &mut Cx, doc: &Doc, model: &m
         gateway_port: gateway.as_ref().map(|(_, port, _)| *port),
         gateway: gateway.map(|(r, _, _)| r),
         tls,
+        addresses: Vec::new(),
+        auto_allocated: false,
     });
 }
 

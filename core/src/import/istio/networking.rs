@@ -34,6 +34,8 @@ pub(super) fn service_entry(cx: &mut Cx, doc: &Doc, model: &mut Model) -> Option
         gateway: None,
         gateway_port: None,
         tls: None,
+        addresses: Vec::new(),
+        auto_allocated: false,
     };
     let spec = doc.spec(
         cx,
@@ -112,7 +114,9 @@ pub(super) fn service_entry(cx: &mut Cx, doc: &Doc, model: &mut Model) -> Option
             }
         }
         for item in spec.str_list(cx, "addresses") {
-            if IpBlock::parse(&item.value).is_none() {
+            if let Some(block) = IpBlock::parse(&item.value) {
+                service.addresses.push(block);
+            } else {
                 cx.error(
                     item.node,
                     &item.path,
@@ -163,6 +167,14 @@ pub(super) fn service_entry(cx: &mut Cx, doc: &Doc, model: &mut Model) -> Option
             .map(|i| i.value)
             .collect();
     }
+    // Istio allocates a VIP per non-wildcard host of an entry without `addresses`, unless
+    // the entry opts out (pilot/pkg/model/service.go; networking.istio.io/enable-autoallocate-ip).
+    service.auto_allocated = service.addresses.is_empty()
+        && doc
+            .meta
+            .labels
+            .get("networking.istio.io/enable-autoallocate-ip")
+            .is_none_or(|v| v != "false");
     model.services.push(service);
     waypoint_label(&doc.meta.labels, &namespace)
 }
