@@ -505,6 +505,27 @@ fn g2_waypoint_capture_follows_istio() {
         decide(&for_workload, request.clone()).reason,
         Reason::Passthrough
     );
+    // The GatewayClass's label is the default of its waypoints; a Gateway's own label wins
+    // (pilot/pkg/serviceregistry/ambient/waypoints.go).
+    let class = "---\napiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: istio-waypoint, labels: {istio.io/waypoint-for: workload}}\nspec: {controllerName: istio.io/mesh-controller}\n";
+    let by_class = engine(&format!(
+        "{WAYPOINT}{}{class}",
+        waypoint_entry("istio-egress", "")
+    ));
+    assert_eq!(
+        decide(&by_class, request.clone()).reason,
+        Reason::Passthrough
+    );
+    let own_label = engine(
+        &format!("{WAYPOINT}{}{class}", waypoint_entry("istio-egress", "")).replace(
+            "metadata: {name: egress-waypoint, namespace: istio-egress}",
+            "metadata: {name: egress-waypoint, namespace: istio-egress, labels: {istio.io/waypoint-for: service}}",
+        ),
+    );
+    assert_eq!(
+        decide(&own_label, request.clone()).reason,
+        Reason::DeniedByPolicy
+    );
     let missing = engine(&waypoint_entry("istio-egress", ""));
     let d = decide(&missing, request);
     assert_eq!(d.reason, Reason::Passthrough);

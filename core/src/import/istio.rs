@@ -60,6 +60,12 @@ pub(crate) struct IstioImporter {
     /// ServiceEntries (index in `model.services`) whose own `istio.io/use-waypoint` label
     /// names a waypoint or opts out.
     waypoint_uses: Vec<(usize, WaypointUse)>,
+    /// GatewayClass name → its `istio.io/waypoint-for` label.
+    class_traffic: std::collections::BTreeMap<String, crate::model::WaypointFor>,
+    /// Waypoints without their own `istio.io/waypoint-for` label, with their class: the
+    /// class's label, if any, applies (pilot/pkg/serviceregistry/ambient/waypoints.go:
+    /// default `service`, then the GatewayClass label, then the Gateway label).
+    unlabelled_waypoints: Vec<(ResourceRef, String)>,
 }
 
 /// A decoder of one Istio kind.
@@ -79,6 +85,22 @@ impl Importer for IstioImporter {
             };
             if require_version(cx, doc, versions) {
                 routes::route(cx, doc, model, &mut self.pending_routes);
+            }
+            return true;
+        }
+        if doc.group == "gateway.networking.k8s.io" && doc.kind == "GatewayClass" {
+            if require_version(cx, doc, &["v1", "v1beta1"]) {
+                if let Some(traffic) = gateway::gateway_class(cx, doc) {
+                    self.class_traffic.insert(doc.meta.name.clone(), traffic);
+                }
+            }
+            return true;
+        }
+        if doc.group == "gateway.networking.k8s.io" && doc.kind == "Gateway" {
+            if require_version(cx, doc, &["v1", "v1beta1"]) {
+                if let Some(unlabelled) = gateway::kubernetes_gateway(cx, doc, model) {
+                    self.unlabelled_waypoints.push(unlabelled);
+                }
             }
             return true;
         }
@@ -105,9 +127,6 @@ impl Importer for IstioImporter {
             ("security.istio.io", "RequestAuthentication") => {
                 (&["v1", "v1beta1"], sidecar::request_authentication)
             }
-            ("gateway.networking.k8s.io", "Gateway") => {
-                (&["v1", "v1beta1"], gateway::kubernetes_gateway)
-            }
             _ => return false,
         };
         if require_version(cx, doc, versions) {
@@ -117,6 +136,11 @@ impl Importer for IstioImporter {
     }
 
     fn link(&mut self, model: &mut Model, diags: &mut Vec<Diagnostic>) {
+        for (gateway, class) in &self.unlabelled_waypoints {
+            if let Some(traffic) = self.class_traffic.get(class) {
+                model.waypoint_for.insert(gateway.clone(), traffic.clone());
+            }
+        }
         routes::link(model, &self.pending_routes);
         link(model, &self.waypoint_uses, diags);
         road_check::warn_missing(model, diags);

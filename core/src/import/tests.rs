@@ -90,8 +90,8 @@ fn unknown_kinds_of_every_known_group_are_errors() {
 
 #[test]
 fn real_unmodelled_kinds_and_other_groups_are_one_warning_each() {
-    let text = "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: r}\n\
-                ---\napiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: s}\n\
+    let text = "apiVersion: gateway.networking.k8s.io/v1beta1\nkind: ReferenceGrant\nmetadata: {name: r}\n\
+                ---\napiVersion: gateway.networking.k8s.io/v1beta1\nkind: ReferenceGrant\nmetadata: {name: s}\n\
                 ---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n\
                 ---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n";
     let model = load(text);
@@ -104,8 +104,8 @@ fn real_unmodelled_kinds_and_other_groups_are_one_warning_each() {
     assert_eq!(
         got,
         vec![
-            "p.yaml:2:7: skipped GatewayClass (gateway.networking.k8s.io/v1): egress-policy does not model it",
-            "p.yaml:6:7: skipped GatewayClass (gateway.networking.k8s.io/v1): egress-policy does not model it",
+            "p.yaml:2:7: skipped ReferenceGrant (gateway.networking.k8s.io/v1beta1): egress-policy does not model it",
+            "p.yaml:6:7: skipped ReferenceGrant (gateway.networking.k8s.io/v1beta1): egress-policy does not model it",
             "p.yaml:10:7: skipped Deployment (apps/v1): egress-policy does not model it",
             "p.yaml:14:7: skipped ConfigMap (v1): egress-policy does not model it",
         ]

@@ -13,11 +13,32 @@ use super::{enum_field, top_level};
 /// Label Istio puts on the pods of a Gateway API gateway.
 use crate::model::GATEWAY_NAME_LABEL;
 
-/// `gateway.networking.k8s.io` `Gateway`.
-pub(super) fn kubernetes_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
+/// `gateway.networking.k8s.io` `GatewayClass`: only its `istio.io/waypoint-for` label
+/// matters here (the traffic its waypoints take when they carry no label of their own).
+pub(super) fn gateway_class(cx: &mut Cx, doc: &Doc) -> Option<WaypointFor> {
+    top_level(cx, doc);
+    doc.spec(
+        cx,
+        &["controllerName", "parametersRef", "description"],
+        false,
+    );
+    doc.meta
+        .labels
+        .get("istio.io/waypoint-for")
+        .map(|traffic| WaypointFor::from_wire(traffic))
+}
+
+/// `gateway.networking.k8s.io` `Gateway`. Returns a waypoint without its own
+/// `istio.io/waypoint-for` label, with its class, for the class's label to apply at link.
+pub(super) fn kubernetes_gateway(
+    cx: &mut Cx,
+    doc: &Doc,
+    model: &mut Model,
+) -> Option<(ResourceRef, String)> {
     top_level(cx, doc);
     let namespace = doc.namespace();
     let mut kind = GatewayKind::KubernetesGateway;
+    let mut class_name = String::new();
     let mut ports = Vec::new();
     let mut servers = Vec::new();
     if let Some(spec) = doc.spec(
@@ -34,6 +55,7 @@ pub(super) fn kubernetes_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
         ],
         true,
     ) {
+        class_name = spec.str(cx, "gatewayClassName").unwrap_or_default();
         match spec.str(cx, "gatewayClassName") {
             Some(class) if class == WAYPOINT_CLASS => kind = GatewayKind::Waypoint,
             Some(class) if !class.is_empty() => {}
@@ -91,16 +113,20 @@ pub(super) fn kubernetes_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
             }
         }
     }
-    if let Some(traffic) = doc.meta.labels.get("istio.io/waypoint-for") {
-        model.waypoint_for.insert(
-            ResourceRef::new("Gateway", &namespace, &doc.meta.name),
-            WaypointFor::from_wire(traffic),
-        );
-    }
+    let id = ResourceRef::new("Gateway", &namespace, &doc.meta.name);
+    let unlabelled = match doc.meta.labels.get("istio.io/waypoint-for") {
+        Some(traffic) => {
+            model
+                .waypoint_for
+                .insert(id.clone(), WaypointFor::from_wire(traffic));
+            None
+        }
+        None => (kind == GatewayKind::Waypoint).then(|| (id.clone(), class_name.clone())),
+    };
     let mut labels = Labels::new();
     labels.insert(GATEWAY_NAME_LABEL.to_string(), doc.meta.name.clone());
     model.gateways.push(Gateway {
-        id: ResourceRef::new("Gateway", &namespace, &doc.meta.name),
+        id,
         kind,
         location: doc.location(),
         namespace,
@@ -111,6 +137,7 @@ pub(super) fn kubernetes_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
         originates_tls: false,
         servers,
     });
+    unlabelled
 }
 
 /// `networking.istio.io` `Gateway`: its `selector` names the gateway pods.
