@@ -177,6 +177,8 @@ fn link(model: &mut Model, diags: &mut Vec<Diagnostic>) {
                     format!("metadata.labels.{USE_WAYPOINT}")
                 }),
                 message,
+                help: None,
+                code: None,
             });
         }
     }

@@ -7,6 +7,7 @@
 
 mod pattern;
 mod road;
+mod sourcemap;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -19,6 +20,7 @@ pub use road::{
     kube_service_host, Answer, EgressProxy, ExportTo, GatewayServer, KubePort, KubeService,
     RequestAuthn, RouteDestination, Sidecar,
 };
+pub use sourcemap::SourceMap;
 
 pub use pattern::{
     glob_match, HostPattern, InvalidPath, IpBlock, NamespacePattern, PathPattern,
@@ -821,6 +823,10 @@ pub struct Model {
     pub assumptions: Vec<(ResourceRef, Caveat)>,
     /// Warnings found while loading (skipped kinds, suspicious values).
     pub warnings: Vec<Diagnostic>,
+    /// The source texts and the located document of every resource (empty when the loader
+    /// was told not to keep them): where each field was written.
+    #[serde(skip)]
+    pub sources: SourceMap,
 }
 
 impl Model {
