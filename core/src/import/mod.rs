@@ -17,7 +17,10 @@ mod istio;
 mod kinds;
 mod kube_service;
 mod kubernetes;
+pub(crate) mod memory;
 mod tsb;
+
+pub use memory::MemoryFiles;
 
 use std::path::{Path, PathBuf};
 

@@ -32,4 +32,7 @@ pub use reach::{
 };
 pub use replay::{replay_lines, replay_reader, Engines, LogFormat, LogReader, ReplayReport, Tally};
 pub use suggest::{suggest, SuggestOptions, Suggestion, Vendor};
-pub use testfile::{run_test_file, run_test_text, run_test_with, CaseResult, Mismatch, TestReport};
+pub use testfile::{
+    run_test_file, run_test_in_memory, run_test_text, run_test_with, CaseResult, Mismatch,
+    TestReport,
+};
