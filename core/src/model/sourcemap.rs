@@ -250,13 +250,14 @@ mod tests {
             text.into(),
             parse_documents("l.yaml", text).unwrap(),
         );
-        let at = |ns| {
+        let at = |map: &SourceMap, ns| {
             map.locate(&ResourceRef::new("P", ns, "a"), "spec.v")
                 .map(|l| l.line)
         };
-        assert_eq!((at("x"), at("y"), at("z")), (Some(6), Some(9), None));
+        let found = (at(&map, "x"), at(&map, "y"), at(&map, "z"));
+        assert_eq!(found, (Some(6), Some(9), None));
         assert_eq!(map.text("l.yaml"), Some(text));
         map.clear();
-        assert!(map.is_empty() && at("x").is_none());
+        assert!(map.is_empty() && at(&map, "x").is_none());
     }
 }
