@@ -243,7 +243,7 @@ mod tests {
 
     #[test]
     fn list_items_and_namespaces_are_found() {
-        let text = "apiVersion: v1\nkind: List\nitems:\n- kind: P\n  metadata: {name: a, namespace: x}\n  spec: {v: 1}\n- kind: P\n  metadata: {name: a, namespace: y}\n  spec: {v: 2}\n";
+        let text = "apiVersion: v1\nkind: List\nitems:\n- kind: P\n  metadata: {name: a, namespace: one}\n  spec: {v: 1}\n- kind: P\n  metadata: {name: a, namespace: two}\n  spec: {v: 2}\n";
         let mut map = SourceMap::default();
         map.add(
             "l.yaml".into(),
@@ -254,10 +254,10 @@ mod tests {
             map.locate(&ResourceRef::new("P", ns, "a"), "spec.v")
                 .map(|l| l.line)
         };
-        let found = (at(&map, "x"), at(&map, "y"), at(&map, "z"));
+        let found = (at(&map, "one"), at(&map, "two"), at(&map, "three"));
         assert_eq!(found, (Some(6), Some(9), None));
         assert_eq!(map.text("l.yaml"), Some(text));
         map.clear();
-        assert!(map.is_empty() && at(&map, "x").is_none());
+        assert!(map.is_empty() && at(&map, "one").is_none());
     }
 }
