@@ -6,7 +6,7 @@
 //! ([`crate::model::SourceMap`]): no file is read or parsed again. A model loaded without
 //! its sources ([`crate::Loader::keep_sources`]) gets the location of the rule or resource.
 //!
-//! The module follows its seams: [`codes`](LintCode) (the code table), `facts` (where
+//! The module follows its seams: `codes` (the [`LintCode`] table), `facts` (where
 //! traffic goes), `locate` (field paths), `checks_values` and `checks_scope` (the checks),
 //! `logic` (contradiction and subsumption of patterns).
 
