@@ -11,16 +11,15 @@ use serde::Deserialize;
 use crate::convert::to_python;
 use crate::de::{from_py, type_name, DeError, PyDe, RequestAccess};
 use crate::errors::{io_error, load_error};
-use crate::tools::{lint_engine, reach, PyLint, PyReachReport};
+use crate::tools::{reach, PyLint, PyReachReport};
 use crate::types::{PyDecision, PyDiagnostic, PyExplanation};
 
 /// Loaded policies, ready to decide. Immutable and safe to share between threads; pickles
-/// as its source texts and is rebuilt from them.
+/// as its source texts (the core engine keeps them: `Engine::sources`) and is rebuilt from
+/// them.
 #[pyclass(frozen, module = "egress_policy", name = "Engine")]
 pub struct PyEngine {
     engine: Engine,
-    /// `(file name, text)` in load order: what pickling carries.
-    sources: Vec<(String, String)>,
 }
 
 impl PyEngine {
@@ -34,7 +33,7 @@ impl PyEngine {
         let loaded =
             py.detach(|| Engine::from_files(sources.iter().map(|(n, t)| (n.as_str(), t.as_str()))));
         match loaded {
-            Ok(engine) => Ok(PyEngine { engine, sources }),
+            Ok(engine) => Ok(PyEngine { engine }),
             Err(error) => Err(load_error(py, error)),
         }
     }
@@ -127,11 +126,9 @@ impl PyEngine {
             Err(egress_policy::Error::Io { path, source }) => return Err(io_error(&path, &source)),
             Err(error) => return Err(load_error(py, error)),
         };
-        let sources = loader.sources().to_vec();
         match py.detach(|| loader.load()) {
             Ok(model) => Ok(PyEngine {
                 engine: Engine::from_model(model),
-                sources,
             }),
             Err(error) => Err(load_error(py, error)),
         }
@@ -170,7 +167,7 @@ impl PyEngine {
     #[getter]
     fn sources<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let dict = PyDict::new(py);
-        for (name, text) in &self.sources {
+        for (name, text) in self.engine.sources() {
             dict.set_item(name, text)?;
         }
         Ok(dict)
@@ -253,7 +250,8 @@ impl PyEngine {
     /// Lints the loaded policies for the pitfalls of egress authorization, locating each
     /// finding at the offending value of the source texts. Sorted by location, then code.
     fn lint(&self, py: Python<'_>) -> Vec<PyLint> {
-        let lints = py.detach(|| lint_engine(&self.engine, &self.sources));
+        let engine = &self.engine;
+        let lints = py.detach(|| egress_policy::tools::lint(engine.model()));
         lints.into_iter().map(PyLint).collect()
     }
 
@@ -278,7 +276,7 @@ impl PyEngine {
     fn __reduce__<'py>(
         slf: &Bound<'py, Self>,
     ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyList>,))> {
-        let pairs = PyList::new(slf.py(), slf.get().sources.iter().cloned())?;
+        let pairs = PyList::new(slf.py(), slf.get().engine.sources())?;
         Ok((slf.get_type().into_any(), (pairs,)))
     }
 
@@ -286,7 +284,7 @@ impl PyEngine {
         let model = self.engine.model();
         format!(
             "<Engine: {} file(s), {} polic(ies), {} service(s), {} gateway(s), {} warning(s)>",
-            self.sources.len(),
+            self.engine.sources().len(),
             model.policies.len(),
             model.services.len(),
             model.gateways.len(),

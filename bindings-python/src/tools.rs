@@ -5,15 +5,14 @@
 //! it equals the CLI's `--json` output. The only code here beyond conversion is argument
 //! handling (workload strings as the CLI's `--workload`) and text rendering for `str()`.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use egress_policy::request::Workload;
 use egress_policy::tools::reach::valid_authority;
 use egress_policy::tools::render;
 use egress_policy::tools::{
-    self, Access, CaseResult, Change, Class, DiffOptions, DiffReport, Lint, Mismatch, Outcome,
-    Point, ReachEntry, ReachOptions, ReachReport, TestReport,
+    self, Access, CaseResult, Change, Class, DiffOptions, DiffReport, Lint, LintCode, Mismatch,
+    Outcome, Point, ReachEntry, ReachOptions, ReachReport, TestReport,
 };
 use egress_policy::{Engine, Severity};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -43,8 +42,8 @@ pub struct PyLint(pub Lint);
 impl PyLint {
     /// Stable code, such as `deny-host-without-port` (see `LINT_CODES`).
     #[getter]
-    fn code(&self) -> &str {
-        &self.0.code
+    fn code(&self) -> &'static str {
+        self.0.code.map_or("", LintCode::as_str)
     }
 
     /// Always `"warning"`: lints never stop a load.
@@ -95,7 +94,7 @@ impl PyLint {
     /// What to write instead.
     #[getter]
     fn help(&self) -> &str {
-        &self.0.help
+        self.0.help.as_deref().unwrap_or_default()
     }
 
     /// `file:line:col: warning: Kind ns/name: field: message [code]` (the CLI's line).
@@ -107,7 +106,7 @@ impl PyLint {
         let l = &self.0;
         format!(
             "Lint(code={}, file={}, line={}, column={}, resource={}, field={}, message={})",
-            py_repr(py, &l.code),
+            py_repr(py, l.code.map_or("", LintCode::as_str)),
             py_repr(py, &l.location.file),
             l.location.line,
             l.location.column,
@@ -148,19 +147,6 @@ pub fn lint(py: Python<'_>, paths: &Bound<'_, PyTuple>) -> PyResult<Vec<PyLint>>
         Ok(lints) => Ok(lints.into_iter().map(PyLint).collect()),
         Err(error) => Err(load_error(py, error)),
     }
-}
-
-/// Lints a loaded engine, locating findings in its source texts.
-pub fn lint_engine(engine: &Engine, sources: &[(String, String)]) -> Vec<Lint> {
-    let texts: HashMap<&str, &str> = sources
-        .iter()
-        .map(|(name, text)| (name.as_str(), text.as_str()))
-        .collect();
-    let mut lints = tools::lint(engine.model());
-    tools::refine_locations(&mut lints, |file| {
-        texts.get(file).map(|text| (*text).to_string())
-    });
-    lints
 }
 
 // ------------------------------------------------------------------------------------------

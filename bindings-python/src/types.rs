@@ -668,6 +668,8 @@ impl PyDiagnostic {
             resource,
             field,
             message: message.to_string(),
+            help: None,
+            code: None,
         }))
     }
 

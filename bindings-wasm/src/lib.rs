@@ -3,9 +3,10 @@
 //! This crate only converts between JavaScript values and the core's types: every decision,
 //! explanation, diagnostic and tool report is computed by [`egress_policy`]; the JSON shapes
 //! are the core's serde forms (README "Request JSON" / "Decision JSON"), described for
-//! TypeScript in `src/types.d.ts` (emitted into the generated `.d.ts`). The one exception is
-//! the test-file parser of `testfile.rs`, a copy of the core's until the core can read test
-//! files' policies from memory.
+//! TypeScript in `src/types.d.ts` (emitted into the generated `.d.ts`). Test files read
+//! their policies from the in-memory texts through the core's
+//! `egress_policy::import::MemoryFiles`; lint locations come from the core model's source
+//! map (the binding keeps no copy of the texts).
 //!
 //! JavaScript API (see `bindings-wasm/README.md`):
 //!
@@ -27,7 +28,6 @@ mod replay;
 mod testfile;
 mod tools;
 
-use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use egress_policy::compile::Prepared;
@@ -39,8 +39,7 @@ use wasm_bindgen::prelude::*;
 pub use egress_policy::tools::inventory::{inventory, Inventory};
 pub use testfile::run_test_files;
 pub use tools::{
-    diff_options, lint_sources, parse_workload, reach_query, request_classes, ArgError,
-    RequestClasses, Subject,
+    diff_options, parse_workload, reach_query, request_classes, ArgError, RequestClasses, Subject,
 };
 
 /// The TypeScript interfaces of the JSON shapes (hand-written mirrors of the core's serde
@@ -159,7 +158,6 @@ fn load(sources: Vec<(String, String)>) -> Result<Engine, JsValue> {
         .map_err(|e| policy_error(&e))?;
     Ok(Engine {
         inner,
-        sources: Rc::new(sources),
         id: NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed),
     })
 }
@@ -195,8 +193,6 @@ fn arg_error(error: ArgError) -> JsValue {
 #[derive(Debug, Clone)]
 pub struct Engine {
     inner: CoreEngine,
-    /// The texts it was loaded from (name, text), for locating lint findings.
-    sources: Rc<Vec<(String, String)>>,
     /// Tells this engine's prepared requests from another engine's.
     id: u32,
 }
@@ -389,7 +385,7 @@ impl Engine {
     /// `help`), sorted by location; `egress-policy lint --format json`.
     #[wasm_bindgen(unchecked_return_type = "Lint[]")]
     pub fn lint(&self) -> Result<JsValue, JsValue> {
-        to_js(&lint_sources(self.inner.model(), &self.sources))
+        to_js(&egress_policy::tools::lint(self.inner.model()))
     }
 
     /// Who may reach a host (`{host: "httpbin.org"}`) or which hosts an identity may reach
@@ -495,7 +491,7 @@ pub fn lint_policies(
 ) -> Result<JsValue, JsValue> {
     let sources = sources_from(&policies, name)?;
     let model = load_model(&sources)?;
-    to_js(&lint_sources(&model, &sources))
+    to_js(&egress_policy::tools::lint(&model))
 }
 
 /// Every lint code with its one-line summary.
@@ -527,7 +523,7 @@ pub fn run_tests(
     let sources = sources_from(&files, None)?;
     let name = name.unwrap_or_else(|| "test.yaml".to_string());
     to_js(&tools::TestOutput::from(run_test_files(
-        &name, test, &sources,
+        &name, test, sources,
     )))
 }
 

@@ -4,6 +4,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::tools::lint::LintCode;
+
 /// A position in a policy file. Lines and columns are 1-based.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Location {
@@ -52,8 +54,16 @@ impl fmt::Display for Severity {
 }
 
 /// One finding about the input, with its file, line, column, resource and field path.
+///
+/// Load problems carry no code; lint findings ([`crate::tools::lint()`]) carry a stable
+/// [`LintCode`] and a `help` line. Both are omitted from the JSON form when absent, so a
+/// plain diagnostic serialises as `{severity, file, line, column, resource, field,
+/// message}` and a lint finding as `{code, severity, …, message, help}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnostic {
+    /// The lint code, for lint findings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<LintCode>,
     /// Error or warning.
     pub severity: Severity,
     /// Where the offending text starts.
@@ -65,17 +75,22 @@ pub struct Diagnostic {
     pub field: Option<String>,
     /// What is wrong, in one lower-case sentence.
     pub message: String,
+    /// What to write instead (lint findings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
 }
 
 impl Diagnostic {
     /// An error at `location` that is not tied to a resource.
     pub fn error(location: Location, message: impl Into<String>) -> Self {
         Diagnostic {
+            code: None,
             severity: Severity::Error,
             location,
             resource: None,
             field: None,
             message: message.into(),
+            help: None,
         }
     }
 
@@ -95,7 +110,7 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     /// Renders `file:line:col: error: Kind ns/name: field: message`, the form compilers use,
-    /// so editors and CI annotate the right line.
+    /// so editors and CI annotate the right line; a lint finding appends ` [code]`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}: ", self.location, self.severity)?;
         if let Some(resource) = &self.resource {
@@ -104,6 +119,10 @@ impl fmt::Display for Diagnostic {
         if let Some(field) = &self.field {
             write!(f, "{field}: ")?;
         }
-        f.write_str(&self.message)
+        f.write_str(&self.message)?;
+        if let Some(code) = self.code {
+            write!(f, " [{code}]")?;
+        }
+        Ok(())
     }
 }

@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use crate::compile::{Compiled, Prepared, Verdict};
 use crate::decision::{Decision, Explanation};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Location};
 use crate::error::Result;
 use crate::eval;
 use crate::import::Loader;
-use crate::model::Model;
+use crate::model::{Model, ResourceRef};
 use crate::request::Request;
 
 /// Loaded policies ready to decide. `Clone` is an `Arc` clone; the engine is `Send + Sync`.
@@ -103,6 +103,25 @@ impl Engine {
     /// Warnings found while loading.
     pub fn warnings(&self) -> &[Diagnostic] {
         &self.inner.model.warnings
+    }
+
+    /// The source texts the engine was loaded from, `(file name, text)` in load order;
+    /// empty when the loader did not keep them ([`Loader::keep_sources`]). Loading these
+    /// texts again builds the same engine (how the Python binding pickles one).
+    ///
+    /// ```
+    /// let text = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n";
+    /// let engine = egress_policy::Engine::from_yaml("ns.yaml", text).unwrap();
+    /// assert_eq!(engine.sources().collect::<Vec<_>>(), [("ns.yaml", text)]);
+    /// ```
+    pub fn sources(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
+        self.inner.model.sources.texts()
+    }
+
+    /// Where field `path` (`spec.rules[0].to[0].operation.hosts[1]`) of `resource` was
+    /// written (see [`crate::model::SourceMap::locate`]).
+    pub fn locate(&self, resource: &ResourceRef, path: &str) -> Option<Location> {
+        self.inner.model.sources.locate(resource, path)
     }
 }
 

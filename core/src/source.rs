@@ -304,11 +304,17 @@ impl<'de> Deserialize<'de> for KeyText {
 ///
 /// Empty documents (for example a trailing `---`) are dropped. Errors carry the file name
 /// and the position the parser reported.
+// A diagnostic is the error of parsing a whole file: one per file, off any hot path, so
+// its size (with the optional lint code and help) does not matter.
+#[allow(clippy::result_large_err)]
 pub fn parse_documents(file: &str, text: &str) -> Result<Vec<Node>, Diagnostic> {
     parse_documents_with(file, text, &Limits::current())
 }
 
 /// [`parse_documents`] under explicit `limits`.
+// A diagnostic is the error of parsing a whole file: one per file, off any hot path, so
+// its size (with the optional lint code and help) does not matter.
+#[allow(clippy::result_large_err)]
 pub fn parse_documents_with(
     file: &str,
     text: &str,

@@ -28,6 +28,8 @@ impl Cx<'_> {
             resource: self.resource.clone(),
             field: (!field.is_empty()).then(|| field.to_string()),
             message,
+            help: None,
+            code: None,
         });
     }
 
@@ -361,6 +363,8 @@ impl Site {
             resource: self.resource.clone(),
             field: (!self.field.is_empty()).then(|| self.field.clone()),
             message,
+            help: None,
+            code: None,
         }
     }
 }

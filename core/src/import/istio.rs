@@ -215,6 +215,8 @@ fn link(model: &mut Model, uses: &[(usize, WaypointUse)], diags: &mut Vec<Diagno
                     format!("metadata.labels.{USE_WAYPOINT}")
                 }),
                 message,
+                help: None,
+                code: None,
             });
         }
     }

@@ -17,7 +17,10 @@ mod istio;
 mod kinds;
 mod kube_service;
 mod kubernetes;
+pub(crate) mod memory;
 mod tsb;
+
+pub use memory::MemoryFiles;
 
 use std::path::{Path, PathBuf};
 
@@ -159,16 +162,38 @@ const METADATA_FIELDS: &[&str] = &[
 /// let model = loader.load().unwrap();
 /// assert!(model.namespaces.contains_key("a"));
 /// ```
+///
+/// By default the model keeps what was read ([`Model::sources`]): the texts and each
+/// resource's located document, so tools point at exact values without reading files
+/// again. A server that only decides turns that off with [`Loader::keep_sources`]:
+///
+/// ```
+/// let mut loader = egress_policy::Loader::new();
+/// loader.keep_sources(false).add_str("a.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n");
+/// assert!(loader.load().unwrap().sources.is_empty());
+/// ```
 #[derive(Debug, Default)]
 pub struct Loader {
     sources: Vec<(String, String)>,
     problems: Vec<Diagnostic>,
+    /// Whether the model is built without its [`Model::sources`].
+    discard_sources: bool,
 }
 
 impl Loader {
     /// An empty loader.
     pub fn new() -> Self {
         Loader::default()
+    }
+
+    /// Whether the loaded model keeps the source texts and the located document of every
+    /// resource (default: yes). Lint then locates findings at the offending value and
+    /// [`crate::Engine::sources`] returns the texts. Without them (`false`, for servers that
+    /// only decide: the parse trees take several times the size of the texts) findings point
+    /// at the rule or the resource, and `Engine::sources` is empty.
+    pub fn keep_sources(&mut self, keep: bool) -> &mut Self {
+        self.discard_sources = !keep;
+        self
     }
 
     /// Adds in-memory text under a file name used in diagnostics.
@@ -218,15 +243,15 @@ impl Loader {
     /// returned in [`Model::warnings`] on success.
     pub fn load(&self) -> Result<Model> {
         let mut diags = self.problems.clone();
-        let mut parsed: Vec<(&str, Vec<Node>)> = Vec::new();
+        let mut parsed: Vec<(&str, &str, Vec<Node>)> = Vec::new();
         for (name, text) in &self.sources {
             match parse_documents(name, text) {
-                Ok(docs) => parsed.push((name, docs)),
+                Ok(docs) => parsed.push((name, text, docs)),
                 Err(diag) => diags.push(diag),
             }
         }
         let mut docs: Vec<Doc> = Vec::new();
-        for (file, nodes) in &parsed {
+        for (file, _, nodes) in &parsed {
             for node in nodes {
                 collect_doc(file, node, &mut docs, &mut diags);
             }
@@ -262,6 +287,12 @@ impl Loader {
         }
         model.warnings = diags;
         model.shrink_to_fit();
+        drop(docs);
+        if !self.discard_sources {
+            for (name, text, nodes) in parsed {
+                model.sources.add(name.to_string(), text.to_string(), nodes);
+            }
+        }
         Ok(model)
     }
 }

@@ -7,6 +7,7 @@
 
 mod pattern;
 mod road;
+mod sourcemap;
 mod vocabulary;
 
 use std::collections::BTreeMap;
@@ -22,6 +23,7 @@ pub use road::{
     UriMatch, VirtualService,
 };
 
+pub use sourcemap::SourceMap;
 pub(crate) use vocabulary::Closed;
 pub use vocabulary::{
     ActionKind, AllowedRoutes, AnswerKind, PortProtocol, Resolution, ServerTlsMode, TargetKind,
@@ -745,6 +747,10 @@ pub struct Model {
     pub assumptions: Vec<(ResourceRef, Caveat)>,
     /// Warnings found while loading (skipped kinds, suspicious values).
     pub warnings: Vec<Diagnostic>,
+    /// The source texts and the located document of every resource (empty when the loader
+    /// was told not to keep them): where each field was written.
+    #[serde(skip)]
+    pub sources: SourceMap,
 }
 
 impl Model {

@@ -4,7 +4,8 @@
 //! Every entry point is a plain function returning a `serde`-serialisable report, so the
 //! CLI, the Python and the WebAssembly bindings can expose them without glue:
 //!
-//! * [`lint()`] / [`lint_paths`] — the traps of SEMANTICS.md §6 in loaded policies ([`Lint`]);
+//! * [`lint()`] / [`lint_paths`] — the traps of SEMANTICS.md §6 in loaded policies ([`Lint`]
+//!   diagnostics with a [`LintCode`], located through the model's source map);
 //! * [`run_test_file`] — YAML test files of requests and expected decisions ([`TestReport`]);
 //! * [`reach_host`] / [`reach_identity`] — who may reach a host, which hosts an identity may
 //!   reach ([`ReachReport`]);
@@ -26,11 +27,14 @@ pub mod suggest;
 pub mod testfile;
 
 pub use diff::{diff, Change, DiffOptions, DiffReport};
-pub use lint::{lint, lint_paths, refine_locations, Lint, CODES};
+pub use lint::{lint, lint_paths, Lint, LintCode, CODES};
 pub use partition::{Class, Partition, Point};
 pub use reach::{
     reach_host, reach_identity, Access, Outcome, ReachEntry, ReachOptions, ReachReport,
 };
 pub use replay::{replay_lines, replay_reader, Engines, LogFormat, LogReader, ReplayReport, Tally};
 pub use suggest::{suggest, SuggestOptions, SuggestReport, Suggestion, Vendor};
-pub use testfile::{run_test_file, run_test_text, run_test_with, CaseResult, Mismatch, TestReport};
+pub use testfile::{
+    run_test_file, run_test_in_memory, run_test_text, run_test_with, CaseResult, Mismatch,
+    TestReport,
+};

@@ -31,7 +31,7 @@ use serde::Serialize;
 use crate::decision::{Decision, Explanation, Reason};
 use crate::diagnostic::{Diagnostic, Location};
 use crate::engine::Engine;
-use crate::import::Loader;
+use crate::import::{memory, Loader, MemoryFiles};
 use crate::model::ResourceRef;
 use crate::request::Request;
 use crate::source::{parse_documents, Node, Value};
@@ -124,6 +124,25 @@ pub fn run_test_text(file: &str, text: &str, base: &Path) -> TestReport {
         let resolved: PathBuf = base.join(policy);
         match loader.add_path(&resolved) {
             Ok(_) => Ok(resolved.display().to_string()),
+            Err(crate::Error::Io { source, .. }) => {
+                Err(format!("policy path `{policy}` cannot be read: {source}"))
+            }
+            Err(other) => Err(format!("policy path `{policy}`: {other}")),
+        }
+    })
+}
+
+/// Runs a test file over in-memory policy texts: its `policies` paths are resolved against
+/// the directory of the test file's name `file` (as [`run_test_text`] resolves them against
+/// `base`) and read from `files` ([`Loader::add_memory_path`]: a name equal to the path, or
+/// every policy text under it as a directory). This is how hosts without a file system (the
+/// WASM package) run test files; reports name the resolved paths.
+pub fn run_test_in_memory(file: &str, text: &str, files: &MemoryFiles) -> TestReport {
+    let base = file.rsplit_once('/').map_or("", |(dir, _)| dir);
+    run_test_with(file, text, |policy, loader| {
+        let resolved = memory::resolve(base, policy);
+        match loader.add_memory_path(files, &resolved) {
+            Ok(_) => Ok(resolved),
             Err(crate::Error::Io { source, .. }) => {
                 Err(format!("policy path `{policy}` cannot be read: {source}"))
             }
@@ -683,5 +702,28 @@ mod in_memory_tests {
             Err(format!("no file `{name}`"))
         });
         assert_eq!(missing.errors.len(), 1);
+    }
+
+    #[test]
+    fn test_files_resolve_policy_paths_against_memory_files() {
+        let policy = "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: only-get, namespace: egress}\nspec:\n  rules:\n  - to: [{operation: {methods: [GET]}}]\n";
+        let files = MemoryFiles::new([("policies/p.yaml".to_string(), policy.to_string())]);
+        let text = "policies: [../policies]\ncases:\n- name: get\n  request: {workload: {namespace: egress}, method: GET, url: http://a/}\n  expect: {allowed: true, policy: egress/only-get, rule: 0}\n- name: post\n  request: {workload: {namespace: egress}, method: POST, url: http://a/}\n  expect: {allowed: true}\n";
+        let report = run_test_in_memory("tests/t.yaml", text, &files);
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert_eq!(report.policies, ["policies"]);
+        assert_eq!((report.passed, report.failed), (1, 1));
+        assert_eq!(report.cases[1].mismatches[0].field, "allowed");
+        assert_eq!(report.cases[1].location.line, 6);
+
+        let missing = "policies:\n- nowhere\ncases:\n- {name: x, request: {method: GET}, expect: {allowed: true}}\n";
+        let report = run_test_in_memory("t.yaml", missing, &MemoryFiles::default());
+        assert!(report.cases.is_empty());
+        assert_eq!(report.errors.len(), 1);
+        assert_eq!(report.errors[0].location.line, 2);
+        assert_eq!(
+            report.errors[0].message,
+            "policy path `nowhere` cannot be read: no file is named `nowhere` or lies under it"
+        );
     }
 }

@@ -83,6 +83,8 @@ fn config_map<'d>(
                 resource: cx.resource.clone(),
                 field: Some("data.mesh".to_string()),
                 message: format!("invalid YAML in `data.mesh`: {message}"),
+                help: None,
+                code: None,
                 ..diag.clone()
             });
         }

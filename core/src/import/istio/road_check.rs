@@ -49,6 +49,8 @@ pub(super) fn warn_missing(model: &Model, diags: &mut Vec<Diagnostic>) {
             resource: Some(resource),
             field: None,
             message: format!("routes to Service {ns}/{name}, which is not loaded: {assumed}"),
+            help: None,
+            code: None,
         });
     };
     for vs in &model.virtual_services {
