@@ -452,6 +452,44 @@ impl<'m> Cx<'m> {
                     },
                 );
             }
+            // The partition enumerates identities, not the service-account labels a Gloo
+            // selector reads, and an entry with only TLS/TCP ports gives it no HTTP request to
+            // find identities with: add every identity the policies name, with every label
+            // set they select (and none), before calling the entry unreachable.
+            let named = if reachable {
+                Vec::new()
+            } else {
+                policy_identities(model)
+            };
+            for principal in named {
+                if !identities.contains(&principal) {
+                    identities.push(principal);
+                }
+            }
+            let label_sets = if reachable {
+                Vec::new()
+            } else {
+                selected_labels(model)
+            };
+            if !reachable {
+                reachable = identities.iter().any(|principal| {
+                    label_sets.iter().any(|labels| {
+                        authorities.iter().any(|authority| {
+                            let request = Request {
+                                source: crate::request::RequestSource {
+                                    principal: principal.clone(),
+                                    labels: labels.clone(),
+                                    ..Default::default()
+                                },
+                                method: Some("GET".to_string()),
+                                url: Some(format!("http://{authority}/")),
+                                ..Request::default()
+                            };
+                            eval::decide(model, &request).allowed
+                        })
+                    })
+                });
+            }
             // TLS and TCP ports: one request per identity class, as the gateway sees them.
             if let (false, Some((port, _, tls))) = (reachable, &opaque) {
                 reachable = identities.iter().any(|principal| {
@@ -568,4 +606,33 @@ impl<'m> Cx<'m> {
             );
         }
     }
+}
+
+/// Every identity the loaded policies and service accounts name (the inventory's), plus
+/// plaintext.
+fn policy_identities(model: &crate::model::Model) -> Vec<Option<String>> {
+    std::iter::once(None)
+        .chain(
+            crate::tools::inventory::inventory(model)
+                .identities
+                .into_iter()
+                .map(|i| Some(i.principal)),
+        )
+        .collect()
+}
+
+/// The service-account label sets the policies select (Gloo `serviceAccountSelector.labels`),
+/// plus no labels.
+fn selected_labels(model: &crate::model::Model) -> Vec<crate::model::Labels> {
+    let mut sets = vec![crate::model::Labels::new()];
+    for rule in model.policies.iter().flat_map(|p| &p.rules) {
+        for source in rule.from.iter().flatten() {
+            for labels in &source.service_account_labels.values {
+                if !sets.contains(labels) {
+                    sets.push(labels.clone());
+                }
+            }
+        }
+    }
+    sets
 }
