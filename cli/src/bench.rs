@@ -200,7 +200,7 @@ fn measure(args: &BenchArgs) -> Result<ExitCode> {
     };
     let requests = read_requests(requests_path)?;
     let start = Instant::now();
-    let model = load::model(&args.policy).map_err(Error::Policies)?;
+    let model = load::deciding_model(&args.policy).map_err(Error::Policies)?;
     let load_time = start.elapsed();
     {
         let stderr = io::stderr();

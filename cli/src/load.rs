@@ -8,10 +8,22 @@ use egress_policy::{Diagnostic, Engine, Loader, Location};
 
 use crate::error::{Error, Result};
 
-/// Loads every path into a model. On failure returns every diagnostic (errors and the
-/// warnings found along the way); a file that cannot be read becomes an error at `path:1:1`.
+/// Loads every path into a model that keeps its sources (lint locates findings with them).
+/// On failure returns every diagnostic (errors and the warnings found along the way); a
+/// file that cannot be read becomes an error at `path:1:1`.
 pub fn model(paths: &[PathBuf]) -> Result<Model, Vec<Diagnostic>> {
+    load_model(paths, true)
+}
+
+/// [`model`] for commands that only decide: the texts and parse trees are not kept (they
+/// take several times the memory of the texts on big policy sets).
+pub fn deciding_model(paths: &[PathBuf]) -> Result<Model, Vec<Diagnostic>> {
+    load_model(paths, false)
+}
+
+fn load_model(paths: &[PathBuf], keep_sources: bool) -> Result<Model, Vec<Diagnostic>> {
     let mut loader = Loader::new();
+    loader.keep_sources(keep_sources);
     let mut problems = Vec::new();
     for path in paths {
         if let Err(error) = loader.add_path(path) {
@@ -38,7 +50,7 @@ pub fn model(paths: &[PathBuf]) -> Result<Model, Vec<Diagnostic>> {
 /// Loads an engine for a deciding command; warnings go to stderr, errors become
 /// [`Error::Policies`].
 pub fn engine(paths: &[PathBuf]) -> Result<Engine> {
-    let model = model(paths).map_err(Error::Policies)?;
+    let model = deciding_model(paths).map_err(Error::Policies)?;
     let stderr = io::stderr();
     let mut err = stderr.lock();
     for warning in &model.warnings {

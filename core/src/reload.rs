@@ -148,9 +148,15 @@ impl Reloader {
 
     /// Loads and compiles the policies under `paths` (files and directories, as
     /// [`Engine::from_paths`]) and installs the new engine. On any error nothing changes:
-    /// the previous engine keeps serving and the error is returned.
+    /// the previous engine keeps serving and the error is returned. A server only decides,
+    /// so the engine keeps no source texts ([`crate::Loader::keep_sources`]).
     pub fn reload_from_paths<P: AsRef<Path>>(&self, paths: &[P]) -> Result<ReloadOutcome> {
-        let engine = Engine::from_paths(paths)?;
+        let mut loader = crate::Loader::new();
+        loader.keep_sources(false);
+        for path in paths {
+            loader.add_path(path)?;
+        }
+        let engine = Engine::from_model(loader.load()?);
         let rules = engine.rule_count();
         let warnings = engine.warnings().to_vec();
         let generation = self.swap(engine);

@@ -89,7 +89,16 @@ pub fn load(source: &Source) -> Result<Engine, Rejected> {
             ),
         });
     }
-    let engine = Engine::from_paths(&source.paths).map_err(|e| {
+    // The server only decides: no source texts or parse trees kept.
+    let mut loader = egress_policy::Loader::new();
+    loader.keep_sources(false);
+    let loaded = source
+        .paths
+        .iter()
+        .try_for_each(|path| loader.add_path(path).map(|_| ()))
+        .and_then(|()| loader.load())
+        .map(Engine::from_model);
+    let engine = loaded.map_err(|e| {
         let kind = match &e {
             egress_policy::Error::Io { source, .. } => RejectKind::of_io(source),
             _ => RejectKind::Invalid,
