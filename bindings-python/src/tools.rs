@@ -11,8 +11,8 @@ use egress_policy::request::Workload;
 use egress_policy::tools::reach::valid_authority;
 use egress_policy::tools::render;
 use egress_policy::tools::{
-    self, Access, CaseResult, Change, Class, DiffOptions, DiffReport, Lint, LintCode, Mismatch,
-    Outcome, Point, ReachEntry, ReachOptions, ReachReport, TestReport,
+    self, Access, CaseResult, Change, DecisionSummary, DiffOptions, DiffReport, Lint, LintCode,
+    Mismatch, Point, ReachEntry, ReachOptions, ReachReport, TestReport, ValueClass,
 };
 use egress_policy::{Engine, Severity};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -418,7 +418,7 @@ pub fn run_tests(py: Python<'_>, path: PathBuf) -> PyTestReport {
 /// policies cannot tell apart.
 #[pyclass(frozen, eq, hash, module = "egress_policy", name = "RequestClass")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct PyRequestClass(pub Class);
+pub struct PyRequestClass(pub ValueClass);
 
 #[pymethods]
 impl PyRequestClass {
@@ -459,7 +459,7 @@ fn py_list(py: Python<'_>, items: &[String]) -> String {
     format!("[{}]", shown.join(", "))
 }
 
-fn classes(list: &[Class]) -> Vec<PyRequestClass> {
+fn classes(list: &[ValueClass]) -> Vec<PyRequestClass> {
     list.iter().cloned().map(PyRequestClass).collect()
 }
 
@@ -605,7 +605,7 @@ impl PyReachEntry {
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
-        let labels = |list: &[Class]| {
+        let labels = |list: &[ValueClass]| {
             let shown: Vec<String> = list.iter().map(|c| c.label.clone()).collect();
             py_list(py, &shown)
         };
@@ -733,7 +733,7 @@ pub fn reach(
 /// The parts of a decision that reach and diff compare. Truthy when allowed.
 #[pyclass(frozen, eq, module = "egress_policy", name = "Outcome")]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PyOutcome(pub Outcome);
+pub struct PyOutcome(pub DecisionSummary);
 
 #[pymethods]
 impl PyOutcome {

@@ -7,7 +7,7 @@ use egress_policy::request::{InvalidWorkload, Workload};
 use egress_policy::tools::partition::{HostChoice, IdentityChoice};
 use egress_policy::tools::reach::valid_authority;
 use egress_policy::tools::{
-    Class, DiffOptions, DiffReport, Partition, Point, ReachOptions, TestReport,
+    DiffOptions, DiffReport, Partition, Point, ReachOptions, TestReport, ValueClass,
 };
 use egress_policy::Engine;
 use serde::Serialize;
@@ -198,11 +198,11 @@ pub struct RequestClasses {
     /// Where the classes were computed (`routed`, `workload ns/labels`).
     pub point: String,
     /// Host (authority) classes.
-    pub hosts: Vec<Class>,
+    pub hosts: Vec<ValueClass>,
     /// Method classes.
-    pub methods: Vec<Class>,
+    pub methods: Vec<ValueClass>,
     /// Path classes.
-    pub paths: Vec<Class>,
+    pub paths: Vec<ValueClass>,
 }
 
 /// Reads `{workload}` (optional: a request `workload` object or an `NS/NAME` string) and
@@ -333,7 +333,7 @@ mod tests {
         let e = Engine::from_files(files).unwrap();
         let c = request_classes(&e, &Value::Null).unwrap();
         assert_eq!(c.point, "routed");
-        let labels = |l: &[Class]| l.iter().map(|c| c.label.clone()).collect::<Vec<_>>();
+        let labels = |l: &[ValueClass]| l.iter().map(|c| c.label.clone()).collect::<Vec<_>>();
         assert!(labels(&c.hosts).contains(&"httpbin.org".to_string()));
         assert!(labels(&c.hosts).contains(&"any other host".to_string()));
         assert!(labels(&c.methods).contains(&"GET".to_string()));

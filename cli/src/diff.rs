@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use egress_policy::tools::partition::gateway_points;
-use egress_policy::tools::{diff, DiffOptions, DiffReport, Outcome, Point};
+use egress_policy::tools::{diff, DecisionSummary, DiffOptions, DiffReport, Point};
 
 use crate::check::parse_workload;
 use crate::error::{Error, Result};
@@ -78,7 +78,7 @@ pub fn run(args: &DiffArgs) -> Result<ExitCode> {
     })
 }
 
-fn outcome(o: &Outcome) -> String {
+fn outcome(o: &DecisionSummary) -> String {
     let by = render::deciding(o.policy.as_ref(), o.rule);
     let verdict = if o.allowed { "allow" } else { "deny" };
     if by == "-" {

@@ -231,7 +231,7 @@ fn replay(args: &ReplayArgs) -> Result<ExitCode> {
     })
 }
 
-fn verdict(o: &egress_policy::tools::replay::Outcome) -> String {
+fn verdict(o: &egress_policy::tools::replay::TallyOutcome) -> String {
     let verdict = if o.allowed { "allow" } else { "deny" };
     match (&o.policy, o.rule) {
         (Some(p), Some(r)) => format!("{verdict} {} {} ({p} rule {r})", o.status, o.reason),

@@ -20,7 +20,7 @@ use std::collections::{BTreeSet, HashMap};
 use egress_policy::request::{RequestSource, Workload};
 use egress_policy::tools::partition::{gateway_points, HostChoice, IdentityChoice};
 use egress_policy::tools::{
-    diff, reach_host, DiffOptions, Outcome, Partition, Point, ReachOptions,
+    diff, reach_host, DecisionSummary, DiffOptions, Partition, Point, ReachOptions,
 };
 use egress_policy::workload::{generate, SplitMix64};
 use egress_policy::{Engine, Request};
@@ -135,8 +135,8 @@ fn random_request(
 
 /// The request and its representative are decided alike by `engine`.
 fn assert_same(engine: &Engine, request: &Request, representative: &Request, what: &str) {
-    let a = Outcome::of(engine, request);
-    let b = Outcome::of(engine, representative);
+    let a = DecisionSummary::of(engine, request);
+    let b = DecisionSummary::of(engine, representative);
     assert_eq!(
         a,
         b,
@@ -361,8 +361,8 @@ fn diff_finds_every_change_random_sampling_finds() {
         let report = diff(&before, &after, &DiffOptions::default());
         assert!(report.changed(), "the mutations change something");
         for change in &report.changes {
-            assert_eq!(Outcome::of(&before, &change.request), change.before);
-            assert_eq!(Outcome::of(&after, &change.request), change.after);
+            assert_eq!(DecisionSummary::of(&before, &change.request), change.before);
+            assert_eq!(DecisionSummary::of(&after, &change.request), change.after);
             assert_ne!(
                 (change.before.allowed, change.before.status),
                 (change.after.allowed, change.after.status)
@@ -383,8 +383,8 @@ fn diff_finds_every_change_random_sampling_finds() {
             });
             assert_same(&before, &request, &rep, "before");
             assert_same(&after, &request, &rep, "after");
-            let b = Outcome::of(&before, &request);
-            let a = Outcome::of(&after, &request);
+            let b = DecisionSummary::of(&before, &request);
+            let a = DecisionSummary::of(&after, &request);
             if (b.allowed, b.status) != (a.allowed, a.status) {
                 found += 1;
                 assert!(

@@ -25,7 +25,7 @@ use crate::model::StringPattern;
 use super::hash::{self, ANY};
 use super::matchers::CRule;
 use super::prepare::Digest;
-use super::{CPolicy, CScope, Class};
+use super::{CPolicy, CScope, PolicyClass};
 
 /// A two-probe Bloom filter over 64-bit keys: most probes of a request (host suffixes
 /// nobody wrote, principals without own rules) stop here, in a table small enough for
@@ -173,7 +173,8 @@ impl Index {
         for (id, rule) in rules.iter().enumerate() {
             let id = u32::try_from(id).unwrap_or(u32::MAX);
             let policy = policies.get(rule.policy as usize);
-            let narrows = policy.is_some_and(|p| matches!(p.class, Class::Allow | Class::Custom));
+            let narrows =
+                policy.is_some_and(|p| matches!(p.class, PolicyClass::Allow | PolicyClass::Custom));
             let scopes = policy.map_or_else(|| vec![ANY], scope_keys);
             let sources = source_keys(rule, &mut forms);
             if !(narrows && rule.http_only) {

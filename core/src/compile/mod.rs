@@ -36,7 +36,7 @@ pub use verdict::{CustomNote, Verdict, VerdictRoute, VerdictTls};
 
 /// Action class of a policy, for per-action minima.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Class {
+enum PolicyClass {
     Custom,
     Deny,
     Allow,
@@ -58,7 +58,7 @@ enum CScope {
 
 #[derive(Debug, Clone)]
 struct CPolicy {
-    class: Class,
+    class: PolicyClass,
     dry_run: bool,
     provider: Option<String>,
     tsb: bool,
@@ -75,7 +75,7 @@ impl CPolicy {
         match scope {
             CScope::Services(_) | CScope::AllGloo => Attachment::ServiceOnly,
             CScope::TargetRefs { services, .. } if !services.is_empty() => Attachment::Mixed,
-            _ => Attachment::Point,
+            _ => Attachment::PointRef,
         }
     }
 }
@@ -83,7 +83,7 @@ impl CPolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Attachment {
     /// Depends only on the enforcement point.
-    Point,
+    PointRef,
     /// Attaches only through the registry entry.
     ServiceOnly,
     /// Through the point or the registry entry.
@@ -149,7 +149,7 @@ pub struct Compiled {
     id: u64,
     /// Enforcement points computed on first sight by `Engine::prepare` (so `decide` never
     /// scans the policies for them), keyed by namespace, labels and gateway resources.
-    dynamic_points: std::sync::RwLock<HashMap<PointKey, Arc<PointInfo>, hash::FxBuild>>,
+    dynamic_points: std::sync::RwLock<HashMap<PointKey, Arc<PointCache>, hash::FxBuild>>,
     /// The road memo: walked roads by what the road reads of a request (up to [`ROADS`]
     /// keys; beyond that walked per request). `road::walk` stays the reference.
     roads: std::sync::RwLock<RoadMemo>,
@@ -163,12 +163,12 @@ pub struct Compiled {
 
 /// The enforcement point of one request.
 #[derive(Debug, Clone, Copy)]
-struct Point<'a> {
+struct PointRef<'a> {
     namespace: &'a str,
     labels: &'a Labels,
     /// Indices of the gateway resources the proxy implements.
     gateways: &'a [usize],
-    info: Option<&'a PointInfo>,
+    info: Option<&'a PointCache>,
 }
 
 /// The cache key of a computed enforcement point.
@@ -178,7 +178,7 @@ type PointKey = (String, Labels, Vec<usize>);
 /// computed at compile time for every gateway (and every gateway's own labels as a
 /// request `workload`).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct PointInfo {
+pub(crate) struct PointCache {
     summary: PointSummary,
     /// Bitset over policies whose attachment depends only on the point.
     attached: Vec<u64>,
@@ -188,7 +188,7 @@ pub(crate) struct PointInfo {
     pub(crate) attaches_any: bool,
 }
 
-impl PointInfo {
+impl PointCache {
     #[inline]
     fn attached(&self, policy: u32) -> bool {
         self.attached
@@ -197,7 +197,7 @@ impl PointInfo {
     }
 }
 
-impl<'a> Point<'a> {
+impl<'a> PointRef<'a> {
     fn gateway_name(&self) -> Option<&'a str> {
         self.labels
             .get(crate::model::GATEWAY_NAME_LABEL)
@@ -245,10 +245,10 @@ impl Compiled {
         let regexes = matchers::RegexCache::default();
         for (pi, policy) in model.policies.iter().enumerate() {
             let class = match policy.action {
-                Action::Allow => Class::Allow,
-                Action::Deny => Class::Deny,
-                Action::Audit => Class::Audit,
-                Action::Custom(_) => Class::Custom,
+                Action::Allow => PolicyClass::Allow,
+                Action::Deny => PolicyClass::Deny,
+                Action::Audit => PolicyClass::Audit,
+                Action::Custom(_) => PolicyClass::Custom,
             };
             let scope = match &policy.scope {
                 Scope::Selector { match_labels } => CScope::Selector(match_labels.clone()),
@@ -313,18 +313,22 @@ impl Compiled {
             .map(index_of)
             .collect();
         let custom_policies = (0..policies.len())
-            .filter(|i| policies.get(*i).is_some_and(|p| p.class == Class::Custom))
+            .filter(|i| {
+                policies
+                    .get(*i)
+                    .is_some_and(|p| p.class == PolicyClass::Custom)
+            })
             .map(index_of)
             .collect();
         let allow = |kind: Attachment| -> Vec<u32> {
             policies
                 .iter()
                 .enumerate()
-                .filter(|(_, p)| p.class == Class::Allow && p.attachment == kind)
+                .filter(|(_, p)| p.class == PolicyClass::Allow && p.attachment == kind)
                 .map(|(i, _)| index_of(i))
                 .collect()
         };
-        let point_allow_policies = allow(Attachment::Point);
+        let point_allow_policies = allow(Attachment::PointRef);
         let mixed_allow_policies = allow(Attachment::Mixed);
         let gloo_service: Vec<bool> = model
             .services
@@ -385,7 +389,7 @@ impl Compiled {
         compiled
     }
 
-    fn point_info(&self, model: &Model, point: &Point) -> PointInfo {
+    fn point_info(&self, model: &Model, point: &PointRef) -> PointCache {
         let mut attached = vec![0u64; self.policies.len().div_ceil(64)];
         let mut attaches_any = false;
         for (i, p) in self.policies.iter().enumerate() {
@@ -393,13 +397,13 @@ impl Compiled {
                 continue;
             }
             attaches_any = true;
-            if p.attachment == Attachment::Point {
+            if p.attachment == Attachment::PointRef {
                 if let Some(word) = attached.get_mut(i / 64) {
                     *word |= 1 << (i % 64);
                 }
             }
         }
-        PointInfo {
+        PointCache {
             summary: self.point_summary(model, point),
             attached,
             waypoint: point.is_waypoint(model),
@@ -413,7 +417,7 @@ impl Compiled {
         &self,
         model: &Model,
         spec: &crate::road::PointSpec,
-    ) -> Arc<PointInfo> {
+    ) -> Arc<PointCache> {
         let key: PointKey = (
             spec.namespace.clone(),
             spec.labels.clone(),
@@ -426,7 +430,7 @@ impl Compiled {
         }
         let info = Arc::new(self.point_info(
             model,
-            &Point {
+            &PointRef {
                 namespace: &spec.namespace,
                 labels: &spec.labels,
                 gateways: &spec.gateways,
@@ -459,7 +463,7 @@ impl Compiled {
             Some((engine, info)) if *engine == self.id => Some(info.as_ref()),
             _ => None,
         };
-        let point = Point {
+        let point = PointRef {
             namespace: &enforcement.point.namespace,
             labels: &enforcement.point.labels,
             gateways: &enforcement.point.gateways,
@@ -473,7 +477,7 @@ impl Compiled {
                 continue;
             };
             let attached = match info {
-                Some(info) if cp.attachment == Attachment::Point => info.attached(index),
+                Some(info) if cp.attachment == Attachment::PointRef => info.attached(index),
                 _ => self.attaches(model, cp, &point, digest.road.service),
             };
             if !attached {
@@ -497,7 +501,7 @@ impl Compiled {
         self.rules.len()
     }
 
-    fn point_summary(&self, model: &Model, point: &Point) -> PointSummary {
+    fn point_summary(&self, model: &Model, point: &PointRef) -> PointSummary {
         let mut summary = PointSummary::default();
         for pi in &self.point_allow_policies {
             if let Some(p) = self.policies.get(*pi as usize) {
@@ -509,7 +513,13 @@ impl Compiled {
         summary
     }
 
-    fn attaches(&self, model: &Model, p: &CPolicy, point: &Point, service: Option<usize>) -> bool {
+    fn attaches(
+        &self,
+        model: &Model,
+        p: &CPolicy,
+        point: &PointRef,
+        service: Option<usize>,
+    ) -> bool {
         match &p.scope {
             CScope::Selector(labels) => {
                 !point.is_waypoint(model)
@@ -556,7 +566,7 @@ impl Compiled {
                     Some((engine, info)) if *engine == self.id => Some(info.as_ref()),
                     _ => None,
                 };
-                let point = Point {
+                let point = PointRef {
                     namespace: &enforcement.point.namespace,
                     labels: &enforcement.point.labels,
                     gateways: &enforcement.point.gateways,
@@ -572,7 +582,7 @@ impl Compiled {
         model: &'a Model,
         req: &'a Digest,
         service: Option<usize>,
-        point: &Point<'a>,
+        point: &PointRef<'a>,
     ) -> Verdict<'a> {
         // CUSTOM providers attached here (few): is more than one provider involved?
         let mut providers: [Option<&str>; 2] = [None, None];
@@ -614,17 +624,17 @@ impl Compiled {
                 return;
             }
             let attached = match point.info {
-                Some(info) if p.attachment == Attachment::Point => info.attached(rule.policy),
+                Some(info) if p.attachment == Attachment::PointRef => info.attached(rule.policy),
                 _ => self.attaches(model, p, point, service),
             };
             if !attached {
                 return;
             }
-            let narrows = matches!(p.class, Class::Allow | Class::Custom);
+            let narrows = matches!(p.class, PolicyClass::Allow | PolicyClass::Custom);
             if !rule.matches(req, narrows) {
                 return;
             }
-            if p.class == Class::Custom {
+            if p.class == PolicyClass::Custom {
                 let provider = p.provider.as_deref().unwrap_or_default();
                 let declared = model
                     .mesh
@@ -672,27 +682,27 @@ impl Compiled {
             }
         }
 
-        let outcome = |mode: usize, allow: &AllowSummary| -> Outcome {
+        let outcome = |mode: usize, allow: &AllowSummary| -> CompiledOutcome {
             if let Some((id, note)) = best.custom(mode) {
-                return Outcome::Custom(id, note);
+                return CompiledOutcome::Custom(id, note);
             }
-            if let Some(id) = best.get(Class::Deny, mode) {
-                return Outcome::Deny(id);
+            if let Some(id) = best.get(PolicyClass::Deny, mode) {
+                return CompiledOutcome::Deny(id);
             }
             if allow.first.is_none() {
-                return Outcome::NoAllowPolicies;
+                return CompiledOutcome::NoAllowPolicies;
             }
-            if let Some(id) = best.get(Class::Allow, mode) {
-                return Outcome::Allow(id);
+            if let Some(id) = best.get(PolicyClass::Allow, mode) {
+                return CompiledOutcome::Allow(id);
             }
             if !allow.any_with_rules {
                 return match (allow.first_tsb, allow.first) {
-                    (Some(p), _) => Outcome::GatewayDeniesAll(p),
-                    (None, Some(p)) => Outcome::AllowNothing(p),
-                    (None, None) => Outcome::NoAllowMatch,
+                    (Some(p), _) => CompiledOutcome::GatewayDeniesAll(p),
+                    (None, Some(p)) => CompiledOutcome::AllowNothing(p),
+                    (None, None) => CompiledOutcome::NoAllowMatch,
                 };
             }
-            Outcome::NoAllowMatch
+            CompiledOutcome::NoAllowMatch
         };
         let enforced = outcome(0, &summary.enforced);
         let has_dry_run = self.any_dry_run_attached(model, point, service);
@@ -729,7 +739,12 @@ impl Compiled {
         self.index.longest()
     }
 
-    fn any_dry_run_attached(&self, model: &Model, point: &Point, service: Option<usize>) -> bool {
+    fn any_dry_run_attached(
+        &self,
+        model: &Model,
+        point: &PointRef,
+        service: Option<usize>,
+    ) -> bool {
         // Dry-run policies are rare; a scan only over them keeps this exact.
         self.dry_run_policies.iter().any(|pi| {
             self.policies
@@ -746,7 +761,7 @@ static NEXT_ENGINE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU
 
 /// The outcome of §1.2 for one mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
+pub(crate) enum CompiledOutcome {
     Custom(u32, CustomNote),
     Deny(u32),
     NoAllowPolicies,
@@ -756,9 +771,12 @@ pub(crate) enum Outcome {
     NoAllowMatch,
 }
 
-impl Outcome {
+impl CompiledOutcome {
     fn allowed(self) -> bool {
-        matches!(self, Outcome::NoAllowPolicies | Outcome::Allow(_))
+        matches!(
+            self,
+            CompiledOutcome::NoAllowPolicies | CompiledOutcome::Allow(_)
+        )
     }
 }
 
@@ -774,12 +792,12 @@ struct Best {
 }
 
 impl Best {
-    fn get(&self, class: Class, mode: usize) -> Option<u32> {
+    fn get(&self, class: PolicyClass, mode: usize) -> Option<u32> {
         match class {
-            Class::Deny => self.deny.get(mode).copied().flatten(),
-            Class::Allow => self.allow.get(mode).copied().flatten(),
-            Class::Custom => self.custom(mode).map(|(id, _)| id),
-            Class::Audit => None,
+            PolicyClass::Deny => self.deny.get(mode).copied().flatten(),
+            PolicyClass::Allow => self.allow.get(mode).copied().flatten(),
+            PolicyClass::Custom => self.custom(mode).map(|(id, _)| id),
+            PolicyClass::Audit => None,
         }
     }
 
@@ -788,25 +806,25 @@ impl Best {
     }
 
     /// Whether a match of this rule could still change anything.
-    fn wants(&self, class: Class, id: u32, dry_run: bool) -> bool {
+    fn wants(&self, class: PolicyClass, id: u32, dry_run: bool) -> bool {
         let lower = |slot: Option<u32>| slot.is_none_or(|b| id < b);
         match class {
-            Class::Audit => !dry_run && !self.audit,
-            Class::Custom => true,
-            Class::Deny => lower(self.deny[1]) || (!dry_run && lower(self.deny[0])),
-            Class::Allow => lower(self.allow[1]) || (!dry_run && lower(self.allow[0])),
+            PolicyClass::Audit => !dry_run && !self.audit,
+            PolicyClass::Custom => true,
+            PolicyClass::Deny => lower(self.deny[1]) || (!dry_run && lower(self.deny[0])),
+            PolicyClass::Allow => lower(self.allow[1]) || (!dry_run && lower(self.allow[0])),
         }
     }
 
-    fn record(&mut self, class: Class, id: u32, dry_run: bool) {
+    fn record(&mut self, class: PolicyClass, id: u32, dry_run: bool) {
         let slots = match class {
-            Class::Deny => &mut self.deny,
-            Class::Allow => &mut self.allow,
-            Class::Audit => {
+            PolicyClass::Deny => &mut self.deny,
+            PolicyClass::Allow => &mut self.allow,
+            PolicyClass::Audit => {
                 self.audit |= !dry_run;
                 return;
             }
-            Class::Custom => return,
+            PolicyClass::Custom => return,
         };
         for (mode, slot) in slots.iter_mut().enumerate() {
             if (mode == 1 || !dry_run) && slot.is_none_or(|b| id < b) {

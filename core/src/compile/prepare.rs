@@ -11,7 +11,7 @@ use crate::road::{self, End, Road};
 
 use super::hash::{self, FxHasher};
 use super::matchers::method_bit;
-use super::{Compiled, PointInfo};
+use super::{Compiled, PointCache};
 
 /// A request digested for the compiled engine. Building one allocates; deciding on one
 /// does not.
@@ -44,7 +44,7 @@ pub struct Digest {
     pub(crate) route: Option<Arc<Route>>,
     /// The engine-specific precomputed enforcement point: (engine id, point); ignored by
     /// any other engine.
-    pub(crate) point: Option<(u64, Arc<PointInfo>)>,
+    pub(crate) point: Option<(u64, Arc<PointCache>)>,
 }
 
 /// Applies what the road decided to the request authorization sees: the port the
@@ -111,7 +111,7 @@ impl Prepared {
 pub(crate) struct Walked {
     pub(crate) road: Arc<Road>,
     pub(crate) route: Option<Arc<Route>>,
-    pub(crate) point: Option<Arc<PointInfo>>,
+    pub(crate) point: Option<Arc<PointCache>>,
 }
 
 /// Which request attributes the model's route matches read (the road reads method, path
@@ -276,7 +276,7 @@ impl Digest {
         model: &Model,
         road: Arc<Road>,
         route: Option<Arc<Route>>,
-        point: Option<(u64, Arc<PointInfo>)>,
+        point: Option<(u64, Arc<PointCache>)>,
     ) -> Self {
         // Labels from a loaded ServiceAccount win over what the request claims.
         let account_labels = match (

@@ -5,7 +5,7 @@ use crate::decision::{Decision, DryRunOutcome, Reason, Route, RouteTls};
 use crate::model::{HeaderMutations, Model, ResourceRef, TlsMode};
 use crate::road::End;
 
-use super::{Compiled, Digest, Outcome};
+use super::{Compiled, CompiledOutcome, Digest};
 
 /// Why a CUSTOM provider denied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,8 +52,8 @@ pub struct VerdictRoute<'a> {
 /// What authorization decided at the enforcing proxy.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Decided {
-    pub(crate) outcome: Outcome,
-    pub(crate) dry_run: Option<Outcome>,
+    pub(crate) outcome: CompiledOutcome,
+    pub(crate) dry_run: Option<CompiledOutcome>,
     pub(crate) audit: bool,
     /// A named workload where no gateway runs and nothing attaches.
     pub(crate) no_proxy: bool,
@@ -222,11 +222,13 @@ impl<'a> Verdict<'a> {
             (Kind::Decided { compiled, decided }, Some(model)) => {
                 let message = match (self.answer(), decided.outcome, policy) {
                     (Some((status, text, _)), _, _) => format!("{status}: {text}"),
-                    (None, Outcome::Allow(_), Some((p, Some(rule)))) => allowed_message(p, rule),
-                    (None, Outcome::Allow(_) | Outcome::NoAllowPolicies, _) => {
+                    (None, CompiledOutcome::Allow(_), Some((p, Some(rule)))) => {
+                        allowed_message(p, rule)
+                    }
+                    (None, CompiledOutcome::Allow(_) | CompiledOutcome::NoAllowPolicies, _) => {
                         "allowed: no ALLOW policy applies".to_string()
                     }
-                    (None, Outcome::Custom(id, note), _) => {
+                    (None, CompiledOutcome::Custom(id, note), _) => {
                         custom_message(compiled, model, id, note)
                     }
                     _ => ACCESS_DENIED.to_string(),
@@ -310,15 +312,15 @@ impl<'a> Verdict<'a> {
     }
 }
 
-fn reason_of(outcome: Outcome) -> Reason {
+fn reason_of(outcome: CompiledOutcome) -> Reason {
     match outcome {
-        Outcome::Custom(..) => Reason::DeniedByCustom,
-        Outcome::Deny(_) => Reason::DeniedByPolicy,
-        Outcome::NoAllowPolicies => Reason::NoAllowPolicies,
-        Outcome::Allow(_) => Reason::AllowedByPolicy,
-        Outcome::GatewayDeniesAll(_) => Reason::GatewayDeniesAll,
-        Outcome::AllowNothing(_) => Reason::AllowNothing,
-        Outcome::NoAllowMatch => Reason::NoAllowMatch,
+        CompiledOutcome::Custom(..) => Reason::DeniedByCustom,
+        CompiledOutcome::Deny(_) => Reason::DeniedByPolicy,
+        CompiledOutcome::NoAllowPolicies => Reason::NoAllowPolicies,
+        CompiledOutcome::Allow(_) => Reason::AllowedByPolicy,
+        CompiledOutcome::GatewayDeniesAll(_) => Reason::GatewayDeniesAll,
+        CompiledOutcome::AllowNothing(_) => Reason::AllowNothing,
+        CompiledOutcome::NoAllowMatch => Reason::NoAllowMatch,
     }
 }
 
@@ -335,16 +337,16 @@ fn rule_ref<'a>(
 fn policy_of<'a>(
     compiled: &'a Compiled,
     model: &'a Model,
-    outcome: Outcome,
+    outcome: CompiledOutcome,
 ) -> Option<(&'a ResourceRef, Option<usize>)> {
     match outcome {
-        Outcome::Custom(id, _) | Outcome::Deny(id) | Outcome::Allow(id) => {
+        CompiledOutcome::Custom(id, _) | CompiledOutcome::Deny(id) | CompiledOutcome::Allow(id) => {
             rule_ref(compiled, model, id)
         }
-        Outcome::GatewayDeniesAll(p) | Outcome::AllowNothing(p) => {
+        CompiledOutcome::GatewayDeniesAll(p) | CompiledOutcome::AllowNothing(p) => {
             model.policies.get(p as usize).map(|p| (&p.id, None))
         }
-        Outcome::NoAllowPolicies | Outcome::NoAllowMatch => None,
+        CompiledOutcome::NoAllowPolicies | CompiledOutcome::NoAllowMatch => None,
     }
 }
 

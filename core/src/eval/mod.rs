@@ -291,7 +291,7 @@ pub fn no_proxy_caveat(point: &EnforcementPoint) -> Caveat {
 
 /// The caveat for a CUSTOM verdict taken from the request because no mesh config declares
 /// the providers.
-fn custom_caveat(model: &Model, outcome: &Outcome) -> Option<Caveat> {
+fn custom_caveat(model: &Model, outcome: &AuthzOutcome) -> Option<Caveat> {
     if model.mesh.extension_providers.is_some() {
         return None;
     }
@@ -441,7 +441,7 @@ fn attaches(
 
 /// The result of applying §1.2 to a policy set.
 #[derive(Debug, Clone)]
-struct Outcome<'m> {
+struct AuthzOutcome<'m> {
     allowed: bool,
     reason: Reason,
     policy: Option<(&'m Policy, Option<usize>)>,
@@ -454,7 +454,7 @@ struct Outcome<'m> {
 
 /// CUSTOM, then DENY, then ALLOW (SEMANTICS.md §1.2). `policies` are all treated as
 /// enforced; the caller filters dry-run ones.
-fn authorize<'m>(policies: &[&'m Policy], req: &Normalized, model: &Model) -> Outcome<'m> {
+fn authorize<'m>(policies: &[&'m Policy], req: &Normalized, model: &Model) -> AuthzOutcome<'m> {
     let customs: Vec<&Policy> = policies
         .iter()
         .copied()
@@ -500,7 +500,7 @@ fn authorize<'m>(policies: &[&'m Policy], req: &Normalized, model: &Model) -> Ou
                 }
             };
             if let Err(note) = verdict {
-                return Outcome {
+                return AuthzOutcome {
                     allowed: false,
                     reason: Reason::DeniedByCustom,
                     policy: Some((policy, Some(rule))),
@@ -513,7 +513,7 @@ fn authorize<'m>(policies: &[&'m Policy], req: &Normalized, model: &Model) -> Ou
     }
     for policy in policies.iter().filter(|p| p.action == Action::Deny) {
         if let Some(rule) = first_matching_rule(policy, req, model) {
-            return Outcome {
+            return AuthzOutcome {
                 allowed: false,
                 reason: Reason::DeniedByPolicy,
                 policy: Some((policy, Some(rule))),
@@ -529,7 +529,7 @@ fn authorize<'m>(policies: &[&'m Policy], req: &Normalized, model: &Model) -> Ou
         .filter(|p| p.action == Action::Allow)
         .collect();
     if allows.is_empty() {
-        return Outcome {
+        return AuthzOutcome {
             allowed: true,
             reason: Reason::NoAllowPolicies,
             policy: None,
@@ -540,7 +540,7 @@ fn authorize<'m>(policies: &[&'m Policy], req: &Normalized, model: &Model) -> Ou
     }
     for policy in &allows {
         if let Some(rule) = first_matching_rule(policy, req, model) {
-            return Outcome {
+            return AuthzOutcome {
                 allowed: true,
                 reason: Reason::AllowedByPolicy,
                 policy: Some((policy, Some(rule))),
@@ -557,7 +557,7 @@ fn authorize<'m>(policies: &[&'m Policy], req: &Normalized, model: &Model) -> Ou
             Some(p) => (Some(*p), Reason::GatewayDeniesAll),
             None => (allows.first().copied(), Reason::AllowNothing),
         };
-        return Outcome {
+        return AuthzOutcome {
             allowed: false,
             reason,
             policy: policy.map(|p| (p, None)),
@@ -566,7 +566,7 @@ fn authorize<'m>(policies: &[&'m Policy], req: &Normalized, model: &Model) -> Ou
             custom_provider: consulted.clone(),
         };
     }
-    Outcome {
+    AuthzOutcome {
         allowed: false,
         reason: Reason::NoAllowMatch,
         policy: None,

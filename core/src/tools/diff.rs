@@ -11,9 +11,9 @@ use crate::model::{MeshConfig, Model, Policy, Rule};
 use crate::request::Request;
 
 use super::partition::{
-    gateway_points, Class, HostChoice, IdentityChoice, Partition, Point, RuleAt,
+    gateway_points, HostChoice, IdentityChoice, Partition, Point, RuleAt, ValueClass,
 };
-use super::reach::{caveats, Outcome};
+use super::reach::{caveats, DecisionSummary};
 
 /// Options of [`diff`] (JSON: `{"points": [...], "compare_reason": false}`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
@@ -33,19 +33,19 @@ pub struct Change {
     /// Where the requests are decided.
     pub point: String,
     /// The identity class.
-    pub identity: Class,
+    pub identity: ValueClass,
     /// The authority class.
-    pub host: Class,
+    pub host: ValueClass,
     /// The method class.
-    pub method: Class,
+    pub method: ValueClass,
     /// The path class.
-    pub path: Class,
+    pub path: ValueClass,
     /// A concrete request of the class.
     pub request: Request,
     /// Its decision before.
-    pub before: Outcome,
+    pub before: DecisionSummary,
     /// Its decision after.
-    pub after: Outcome,
+    pub after: DecisionSummary,
 }
 
 /// The answer of [`diff`].
@@ -121,8 +121,8 @@ pub fn diff(before: &Engine, after: &Engine, options: &DiffOptions) -> DiffRepor
     for point in &points {
         partition.cells(point, HostChoice::All, IdentityChoice::All, |cell| {
             cells += 1;
-            let b = Outcome::of(before, &cell.request);
-            let a = Outcome::of(after, &cell.request);
+            let b = DecisionSummary::of(before, &cell.request);
+            let a = DecisionSummary::of(after, &cell.request);
             let differs = if options.compare_reason {
                 b != a
             } else {

@@ -28,9 +28,9 @@ pub mod testfile;
 
 pub use diff::{diff, Change, DiffOptions, DiffReport};
 pub use lint::{lint, lint_paths, Lint, LintCode, CODES};
-pub use partition::{Class, Partition, Point};
+pub use partition::{Partition, Point, ValueClass};
 pub use reach::{
-    reach_host, reach_identity, Access, Outcome, ReachEntry, ReachOptions, ReachReport,
+    reach_host, reach_identity, Access, DecisionSummary, ReachEntry, ReachOptions, ReachReport,
 };
 pub use replay::{replay_lines, replay_reader, Engines, LogFormat, LogReader, ReplayReport, Tally};
 pub use suggest::{suggest, SuggestOptions, SuggestReport, Suggestion, Vendor};

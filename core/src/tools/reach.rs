@@ -14,7 +14,7 @@ use crate::engine::Engine;
 use crate::model::{Model, ResourceRef};
 use crate::request::{Request, Workload};
 
-use super::partition::{Cell, Class, HostChoice, IdentityChoice, Partition, Point, RuleAt};
+use super::partition::{Cell, HostChoice, IdentityChoice, Partition, Point, RuleAt, ValueClass};
 
 /// Options of [`reach_host`] and [`reach_identity`] (JSON: `{"points": [...]}`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
@@ -70,9 +70,9 @@ pub struct ReachEntry {
     pub point: String,
     /// The identity classes (for a host query: the group; for an identity query: the
     /// identity).
-    pub identities: Vec<Class>,
+    pub identities: Vec<ValueClass>,
     /// The host classes (for an identity query: the group; for a host query: the host).
-    pub hosts: Vec<Class>,
+    pub hosts: Vec<ValueClass>,
     /// Whether the group holds every class of its dimension ("any identity", "any host").
     pub any: bool,
     /// What they may send.
@@ -131,13 +131,13 @@ pub fn reach_host(engine: &Engine, host: &str, options: &ReachOptions) -> ReachR
     let mut cells = 0;
     let mut caveat_rules: Vec<RuleAt> = Vec::new();
     for point in points(options) {
-        let mut all: Vec<(Cell, Outcome)> = Vec::new();
+        let mut all: Vec<(Cell, DecisionSummary)> = Vec::new();
         partition.cells(
             &point,
             HostChoice::Only(host),
             IdentityChoice::All,
             |cell| {
-                let outcome = Outcome::of(engine, &cell.request);
+                let outcome = DecisionSummary::of(engine, &cell.request);
                 all.push((cell, outcome));
             },
         );
@@ -175,13 +175,13 @@ pub fn reach_identity(
     let mut entries = Vec::new();
     let mut cells = 0;
     for point in points(options) {
-        let mut all: Vec<(Cell, Outcome)> = Vec::new();
+        let mut all: Vec<(Cell, DecisionSummary)> = Vec::new();
         partition.cells(
             &point,
             HostChoice::All,
             IdentityChoice::Only(identity),
             |cell| {
-                let outcome = Outcome::of(engine, &cell.request);
+                let outcome = DecisionSummary::of(engine, &cell.request);
                 all.push((cell, outcome));
             },
         );
@@ -227,7 +227,7 @@ pub fn valid_authority(authority: &str) -> bool {
 
 /// The parts of a decision reach and diff look at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Outcome {
+pub struct DecisionSummary {
     /// Whether the request may leave.
     pub allowed: bool,
     /// HTTP status.
@@ -240,11 +240,11 @@ pub struct Outcome {
     pub rule: Option<usize>,
 }
 
-impl Outcome {
+impl DecisionSummary {
     /// Decides `request` with `engine`.
     pub fn of(engine: &Engine, request: &Request) -> Self {
         let d = engine.decide(request);
-        Outcome {
+        DecisionSummary {
             allowed: d.allowed,
             status: d.status,
             reason: d.reason,
@@ -287,13 +287,13 @@ type Key = (
 /// identical access.
 fn group(
     point: &Point,
-    cells: Vec<(Cell, Outcome)>,
-    subject: impl Fn(&Cell) -> Class,
+    cells: Vec<(Cell, DecisionSummary)>,
+    subject: impl Fn(&Cell) -> ValueClass,
     host_query: bool,
 ) -> Vec<ReachEntry> {
     // Subjects in first-seen order with their cells.
-    let mut order: Vec<Class> = Vec::new();
-    let mut by_subject: Vec<Vec<(Cell, Outcome)>> = Vec::new();
+    let mut order: Vec<ValueClass> = Vec::new();
+    let mut by_subject: Vec<Vec<(Cell, DecisionSummary)>> = Vec::new();
     for (cell, outcome) in cells {
         let s = subject(&cell);
         match order.iter().position(|o| o == &s) {
@@ -343,7 +343,7 @@ fn group(
                 }
             }
             None => {
-                let fixed: Vec<Class> = fixed.into_iter().collect();
+                let fixed: Vec<ValueClass> = fixed.into_iter().collect();
                 let (identities, hosts) = if host_query {
                     (vec![s], fixed)
                 } else {
@@ -377,7 +377,7 @@ fn group(
 }
 
 /// The allowed requests of one subject as method × path groups.
-fn access_of(cells: &[(Cell, Outcome)]) -> Vec<Access> {
+fn access_of(cells: &[(Cell, DecisionSummary)]) -> Vec<Access> {
     let mut all_methods: Vec<&str> = Vec::new();
     let mut all_paths: Vec<&str> = Vec::new();
     for (cell, _) in cells {

@@ -50,7 +50,7 @@ const BLOCK_BYTES: usize = 1 << 20;
 /// What a policy set decided for a request (JSON: `{"allowed", "status", "reason",
 /// "policy", "rule"}`; `policy` is `Kind namespace/name`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Outcome {
+pub struct TallyOutcome {
     /// Whether the request may leave.
     pub allowed: bool,
     /// HTTP status.
@@ -63,15 +63,15 @@ pub struct Outcome {
     pub rule: Option<usize>,
 }
 
-impl Outcome {
-    fn of(engine: &Engine, request: &Request) -> Outcome {
+impl TallyOutcome {
+    fn of(engine: &Engine, request: &Request) -> TallyOutcome {
         let prepared = engine.prepare(request);
         let verdict = engine.decide_prepared(&prepared);
         let (policy, rule) = match verdict.policy() {
             Some((policy, rule)) => (Some(policy.to_string()), rule),
             None => (None, None),
         };
-        Outcome {
+        TallyOutcome {
             allowed: verdict.allowed(),
             status: verdict.status(),
             reason: verdict.reason().as_str().to_string(),
@@ -81,7 +81,7 @@ impl Outcome {
     }
 
     /// Whether `self` (before) → `after` is a change worth reporting: the verdict or status.
-    pub fn differs(&self, after: &Outcome) -> bool {
+    pub fn differs(&self, after: &TallyOutcome) -> bool {
         self.allowed != after.allowed || self.status != after.status
     }
 }
@@ -98,9 +98,9 @@ pub struct Row {
     /// Path class (`/api/*`), `-` for TLS/TCP.
     pub path: String,
     /// Decision of the `before` policies, when replaying a change.
-    pub before: Option<Outcome>,
+    pub before: Option<TallyOutcome>,
     /// Decision of the policies.
-    pub after: Outcome,
+    pub after: TallyOutcome,
     /// Requests of the class with this outcome.
     pub count: u64,
     /// The first line that produced it (`file:line`).
@@ -206,7 +206,7 @@ fn example_order(example: &str) -> (&str, u64) {
 }
 
 fn row_key(row: &Row) -> String {
-    let outcome = |o: &Outcome| {
+    let outcome = |o: &TallyOutcome| {
         format!(
             "{}/{}/{}/{:?}/{:?}",
             o.allowed, o.status, o.reason, o.policy, o.rule
@@ -352,8 +352,8 @@ impl<'a> Worker<'a> {
             host,
             method,
             path,
-            before: self.engines.before.map(|e| Outcome::of(e, &request)),
-            after: Outcome::of(self.engines.after, &request),
+            before: self.engines.before.map(|e| TallyOutcome::of(e, &request)),
+            after: TallyOutcome::of(self.engines.after, &request),
             count: 1,
             example: format!("{file}:{number}"),
         };

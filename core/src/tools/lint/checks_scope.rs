@@ -14,9 +14,9 @@ use crate::tools::partition::{HostChoice, IdentityChoice, Partition, Point};
 use super::facts::*;
 use super::locate::*;
 use super::logic::*;
-use super::{is_tsb_unknown_traffic_gateway, Cx, LintCode};
+use super::{is_tsb_unknown_traffic_gateway, LintCode, Linter};
 
-impl<'m> Cx<'m> {
+impl<'m> Linter<'m> {
     /// HTTP-only fields and `hosts` in policies that see TCP/TLS traffic (§1.11).
     pub(super) fn tcp(&mut self, index: usize, policy: &'m Policy) {
         if policy.dry_run {

@@ -10,9 +10,9 @@ use crate::model::{
 
 use super::locate::*;
 use super::logic::*;
-use super::{Cx, LintCode};
+use super::{LintCode, Linter};
 
-impl<'m> Cx<'m> {
+impl<'m> Linter<'m> {
     /// Value-level checks: ports on hosts, suffixes without dot, literal stars, spiffe://.
     pub(super) fn values(&mut self, policy: &'m Policy) {
         let deny_side = policy.action == Action::Deny;

@@ -11,7 +11,7 @@ use crate::request::Request;
 // Facts about where traffic goes
 
 /// An enforcement point that traffic can reach, with the registry entries routed to it.
-pub(super) struct PointInfo<'m> {
+pub(super) struct LintPoint<'m> {
     pub(super) point: EnforcementPoint<'m>,
     /// The gateway resource, when loaded.
     pub(super) gateway: Option<&'m Gateway>,
@@ -24,7 +24,7 @@ pub(super) struct PointInfo<'m> {
     pub(super) attached: Vec<(Option<usize>, BTreeSet<usize>)>,
 }
 
-impl PointInfo<'_> {
+impl LintPoint<'_> {
     /// Whether policy `index` attaches here for requests to `service`.
     pub(super) fn attaches(&self, index: usize, service: Option<usize>) -> bool {
         self.attached
@@ -39,7 +39,7 @@ impl PointInfo<'_> {
 }
 
 pub(super) struct Facts<'m> {
-    pub(super) points: Vec<PointInfo<'m>>,
+    pub(super) points: Vec<LintPoint<'m>>,
 }
 
 pub(super) fn normalized_for(
@@ -63,12 +63,12 @@ pub(super) fn service_host(service: &ExternalService) -> Option<String> {
 
 impl<'m> Facts<'m> {
     pub(super) fn new(model: &'m Model) -> Self {
-        let mut points: Vec<PointInfo<'m>> = Vec::new();
+        let mut points: Vec<LintPoint<'m>> = Vec::new();
         let same = |a: &EnforcementPoint, b: &EnforcementPoint| {
             a.namespace == b.namespace && a.labels == b.labels && a.gateway_id() == b.gateway_id()
         };
         for gateway in &model.gateways {
-            points.push(PointInfo {
+            points.push(LintPoint {
                 point: EnforcementPoint {
                     namespace: gateway.namespace.clone(),
                     labels: gateway.labels.clone(),
@@ -99,7 +99,7 @@ impl<'m> Facts<'m> {
             };
             match points.iter_mut().find(|p| same(&p.point, &point)) {
                 Some(info) => info.services.push(si),
-                None => points.push(PointInfo {
+                None => points.push(LintPoint {
                     point,
                     gateway: None,
                     services: vec![si],
@@ -117,7 +117,7 @@ impl<'m> Facts<'m> {
             };
             match points.iter_mut().find(|p| same(&p.point, &point)) {
                 Some(info) => info.routes = true,
-                None => points.push(PointInfo {
+                None => points.push(LintPoint {
                     point,
                     gateway: None,
                     services: Vec::new(),

@@ -55,7 +55,7 @@ fn is_tsb_unknown_traffic_gateway(policy: &Policy) -> bool {
 /// assert_eq!((findings[0].location.line, findings[0].location.column), (9, 17));
 /// ```
 pub fn lint(model: &Model) -> Vec<Lint> {
-    let mut cx = Cx {
+    let mut cx = Linter {
         model,
         out: Vec::new(),
         facts: Facts::new(model),
@@ -99,13 +99,13 @@ pub fn lint_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<Lint>> {
 // ------------------------------------------------------------------------------------------
 // The checks
 
-struct Cx<'m> {
+struct Linter<'m> {
     model: &'m Model,
     out: Vec<Lint>,
     facts: Facts<'m>,
 }
 
-impl Cx<'_> {
+impl Linter<'_> {
     /// Records a finding. `location` is the rule's (or resource's); with a field path and
     /// the model's sources the finding moves to the exact value the path names.
     fn push(

@@ -107,7 +107,7 @@ pub fn gateway_points(models: &[&Model]) -> Vec<Point> {
 
 /// A class of values of one dimension.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-pub struct Class {
+pub struct ValueClass {
     /// What the class holds, in words (`httpbin.org`, `other methods`, `plaintext (no mTLS
     /// identity)`, …).
     pub label: String,
@@ -121,13 +121,13 @@ pub struct Cell {
     /// Where the request is decided.
     pub point: String,
     /// The authority class.
-    pub host: Class,
+    pub host: ValueClass,
     /// The identity class.
-    pub identity: Class,
+    pub identity: ValueClass,
     /// The method class.
-    pub method: Class,
+    pub method: ValueClass,
     /// The path class.
-    pub path: Class,
+    pub path: ValueClass,
     /// The representative request.
     pub request: Request,
 }
@@ -304,19 +304,19 @@ impl<'m> Partition<'m> {
                     for path in &ic.paths {
                         visit(Cell {
                             point: point.label.clone(),
-                            host: Class {
+                            host: ValueClass {
                                 label: host_label.clone(),
                                 example: Some(authority.clone()),
                             },
-                            identity: Class {
+                            identity: ValueClass {
                                 label: id_label.clone(),
                                 example: principal.clone(),
                             },
-                            method: Class {
+                            method: ValueClass {
                                 label: method.label.clone(),
                                 example: Some(method.value.clone()),
                             },
-                            path: Class {
+                            path: ValueClass {
                                 label: path.label.clone(),
                                 example: Some(path.value.clone()),
                             },
