@@ -9,8 +9,8 @@
 //! [`source`] (located YAML) → [`import`] (one importer per vendor) → [`model`] →
 //! [`road`] (where a request is enforced: Sidecar, registry, routes, gateways) →
 //! [`eval`] (reference) and [`compile`] (fast path) → [`decision`] and [`response`]
-//! (what Envoy answers); [`BatchLine`] is the one JSON-lines shape of batch decisions; [`tools`] (lint, test files, reach, diff, replay, suggest) work on
-//! the same engine. `docs/ARCHITECTURE.md` says where new kinds, tools and binding calls go.
+//! (what Envoy answers); [`BatchLine`] is the one JSON-lines shape of batch decisions; [`tools`] (lint, test
+//! files, reach, diff, inventory, replay, suggest, text renderers) work on the same engine. `docs/ARCHITECTURE.md` says where new kinds, tools and binding calls go.
 //!
 //! # API themes
 //!
