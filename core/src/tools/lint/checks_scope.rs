@@ -419,6 +419,8 @@ impl<'m> Linter<'m> {
             return;
         }
         let partition = Partition::new(&[model]);
+        // Identities and label sets the policies name: the fallback probe, computed once.
+        let mut fallback: Option<(Vec<Option<String>>, Vec<crate::model::Labels>)> = None;
         for service in model.services.iter().filter(|s| s.gateway.is_some()) {
             let Some(host) = service_host(service) else {
                 continue;
@@ -456,22 +458,14 @@ impl<'m> Linter<'m> {
             // selector reads, and an entry with only TLS/TCP ports gives it no HTTP request to
             // find identities with: add every identity the policies name, with every label
             // set they select (and none), before calling the entry unreachable.
-            let named = if reachable {
-                Vec::new()
-            } else {
-                policy_identities(model)
-            };
-            for principal in named {
-                if !identities.contains(&principal) {
-                    identities.push(principal);
-                }
-            }
-            let label_sets = if reachable {
-                Vec::new()
-            } else {
-                selected_labels(model)
-            };
             if !reachable {
+                let (named, label_sets) = fallback
+                    .get_or_insert_with(|| (policy_identities(model), selected_labels(model)));
+                for principal in named.iter() {
+                    if !identities.contains(principal) {
+                        identities.push(principal.clone());
+                    }
+                }
                 reachable = identities.iter().any(|principal| {
                     label_sets.iter().any(|labels| {
                         authorities.iter().any(|authority| {
