@@ -12,7 +12,7 @@
 //! rule ids follow model order, every candidate list is scanned while keeping the lowest
 //! matching id per action; no merge (and no allocation) is needed.
 
-mod hash;
+pub(crate) mod hash;
 mod index;
 mod matchers;
 mod prepare;
