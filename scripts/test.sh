@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # The project's gate, what CI runs (.ci/run): set up what is missing, then formatting,
 # lints, every Rust test, the wasm32 builds of the core, the Python package, the WASM
-# package and simulator (Node + headless Chromium), the Envoy integration, and a short
-# fuzz run. Exits non-zero on the first failing step.
+# package and simulator (Node + headless Chromium), the Envoy integration, replay and
+# suggest as Spark jobs in local mode, and a short fuzz run. Exits non-zero on the first
+# failing step.
 #
 #   scripts/test.sh                  # everything
-#   TEST_ONLY="rust python" scripts/test.sh   # a subset of: rust wasm32 python wasm envoy fuzz
+#   TEST_ONLY="rust python" scripts/test.sh   # a subset of: rust wasm32 python wasm envoy spark fuzz
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 
-stages="${TEST_ONLY:-rust wasm32 python wasm envoy fuzz}"
+stages="${TEST_ONLY:-rust wasm32 python wasm envoy spark fuzz}"
 wants() { case " $stages " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 step() { printf '\n==> %s  [%s]\n' "$*" "$(date +%H:%M:%S)"; }
 
@@ -52,6 +53,11 @@ fi
 if wants envoy && [ -x scripts/test-envoy.sh ]; then
   step "Envoy: wasm filter and ext_authz against a real Envoy, RBAC differential"
   scripts/test-envoy.sh
+fi
+
+if wants spark; then
+  step "Spark: egress_policy.spark replay + suggest in local mode on 1 M generated lines = single process"
+  scripts/test-spark.sh
 fi
 
 if wants fuzz; then

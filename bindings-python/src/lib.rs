@@ -28,7 +28,7 @@ mod _native {
     #[pymodule_export]
     use super::errors::PolicyError;
     #[pymodule_export]
-    use super::replay::{_observe, _report, _suggest_from, _tally, replay, suggest};
+    use super::replay::{_report, _suggest_from, replay, suggest, PyPartial};
     #[pymodule_export]
     use super::tools::{diff, lint, run_tests};
     #[pymodule_export]

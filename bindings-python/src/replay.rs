@@ -1,8 +1,8 @@
 //! Replay and suggest (`egress_policy::tools::replay`, `egress_policy::tools::suggest`).
 //!
 //! The functions take lines (an iterable of `str`) or log files, decide without the GIL,
-//! and return plain dicts equal to the CLI's `--json` output. The `_tally` / `_observe` /
-//! `_report` / `_suggest_from` helpers expose the mergeable partial results the Spark jobs
+//! and return plain dicts equal to the CLI's `--json` output. `_Partial`, `_report` and
+//! `_suggest_from` expose the mergeable partial results the Spark jobs
 //! (`egress_policy.spark`) combine across partitions.
 
 use std::collections::HashMap;
@@ -11,12 +11,11 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 
 use egress_policy::tools::replay::{
-    replay_lines, replay_reader, Engines, LogOptions, LogReader, ReplayReport, Tally,
+    replay_into, replay_lines, replay_reader, Engines, LogOptions, LogReader, ReplayReport, Tally,
 };
 use egress_policy::tools::suggest::{Observations, SuggestOptions, Vendor};
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 
 use crate::convert::to_python;
 use crate::engine::PyEngine;
@@ -95,86 +94,123 @@ pub fn replay<'py>(
     to_python(py, &report)
 }
 
-/// The partial tally of `lines` (rows unsorted, every outcome kept): what one Spark
-/// partition returns. `file` names the lines in examples.
-#[pyfunction]
-#[pyo3(signature = (policies, lines, *, format = "envoy-json", before = None, mappings = None, identities = None, text_format = None, file = "<lines>"))]
-#[allow(clippy::too_many_arguments)]
-pub fn _tally<'py>(
-    py: Python<'py>,
-    policies: &Bound<'py, PyEngine>,
-    lines: &Bound<'py, PyAny>,
-    format: &str,
-    before: Option<&Bound<'py, PyEngine>>,
-    mappings: Option<HashMap<String, String>>,
-    identities: Option<HashMap<String, String>>,
-    text_format: Option<&str>,
-    file: &str,
-) -> PyResult<Bound<'py, PyAny>> {
-    let reader = log_reader(format, mappings, identities, text_format)?;
-    let texts = lines_of(lines)?;
-    let engines = Engines {
-        after: policies.get().engine(),
-        before: before.map(|b| b.get().engine()),
-    };
-    let tally =
-        py.detach(|| replay_lines(engines, &reader, file, texts.iter().map(String::as_str)));
-    to_python(py, &tally)
+/// A Spark partition's partial result, fed batch by batch (`egress_policy.spark`): the
+/// tally of a replay or the observations of a suggest, kept in Rust across batches and
+/// handed to the driver once, as JSON. Lines are numbered on from batch to batch.
+#[pyclass(name = "_Partial", module = "egress_policy._native")]
+pub struct PyPartial {
+    reader: LogReader,
+    file: String,
+    next_line: u64,
+    tally: Tally,
+    observations: Observations,
 }
 
-/// Merges partial tallies (dicts from `_tally`) and finishes the report (the CLI's
-/// `replay --json`); `compare` is whether `before` policies were given.
+#[pymethods]
+impl PyPartial {
+    #[new]
+    #[pyo3(signature = (*, format = "envoy-json", mappings = None, identities = None, text_format = None, file = "<lines>"))]
+    fn new(
+        format: &str,
+        mappings: Option<HashMap<String, String>>,
+        identities: Option<HashMap<String, String>>,
+        text_format: Option<&str>,
+        file: &str,
+    ) -> PyResult<Self> {
+        Ok(PyPartial {
+            reader: log_reader(format, mappings, identities, text_format)?,
+            file: file.to_string(),
+            next_line: 1,
+            tally: Tally::default(),
+            observations: Observations::default(),
+        })
+    }
+
+    /// Decides `lines` against `policies` (and `before`) into the partial tally.
+    #[pyo3(signature = (lines, policies, before = None))]
+    fn replay(
+        &mut self,
+        py: Python<'_>,
+        lines: &Bound<'_, PyAny>,
+        policies: &Bound<'_, PyEngine>,
+        before: Option<&Bound<'_, PyEngine>>,
+    ) -> PyResult<()> {
+        let texts = lines_of(lines)?;
+        let engines = Engines {
+            after: policies.get().engine(),
+            before: before.map(|b| b.get().engine()),
+        };
+        let first = self.next_line;
+        self.next_line += texts.len() as u64;
+        let (tally, reader, file) = (&mut self.tally, &self.reader, self.file.as_str());
+        py.detach(|| {
+            replay_into(
+                tally,
+                engines,
+                reader,
+                file,
+                first,
+                texts.iter().map(String::as_str),
+            )
+        });
+        Ok(())
+    }
+
+    /// Adds the distinct observations of `lines` (with `policies`, requests they already
+    /// allow are left out).
+    #[pyo3(signature = (lines, policies = None, generalize = 1))]
+    fn observe(
+        &mut self,
+        py: Python<'_>,
+        lines: &Bound<'_, PyAny>,
+        policies: Option<&Bound<'_, PyEngine>>,
+        generalize: usize,
+    ) -> PyResult<()> {
+        let texts = lines_of(lines)?;
+        let existing = policies.map(|p| p.get().engine());
+        let first = self.next_line;
+        self.next_line += texts.len() as u64;
+        let (observations, reader, file) =
+            (&mut self.observations, &self.reader, self.file.as_str());
+        py.detach(|| {
+            observations.read(
+                reader,
+                file,
+                first,
+                texts.iter().map(String::as_str),
+                generalize,
+                existing,
+            )
+        });
+        Ok(())
+    }
+
+    /// The partial tally as JSON (for `_report`).
+    fn tally_json(&self) -> PyResult<String> {
+        serde_json::to_string(&self.tally).map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+
+    /// The observations as JSON (for `_suggest_from`).
+    fn observations_json(&self) -> PyResult<String> {
+        serde_json::to_string(&self.observations).map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+}
+
+/// Merges partial tallies (JSON from `_Partial.tally_json`) and finishes the report (the
+/// CLI's `replay --json`); `compare` is whether `before` policies were given.
 #[pyfunction]
 pub fn _report<'py>(
     py: Python<'py>,
-    tallies: Vec<Bound<'py, PyDict>>,
+    tallies: Vec<String>,
     compare: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let mut tally = Tally::default();
-    for part in tallies {
-        let json: String = py
-            .import("json")?
-            .call_method1("dumps", (part,))?
-            .extract()?;
+    for json in tallies {
         let part: Tally = serde_json::from_str(&json)
             .map_err(|e| PyValueError::new_err(format!("not a replay tally: {e}")))?;
         tally.merge(part);
     }
     to_python(py, &ReplayReport::from_tally(tally, compare))
-}
-
-/// The distinct observations of `lines` (and counts): what one Spark partition returns
-/// for `suggest`. With `policies`, requests they already allow are left out.
-#[pyfunction]
-#[pyo3(signature = (lines, *, format = "envoy-json", policies = None, generalize = 1, mappings = None, identities = None, text_format = None, file = "<lines>"))]
-#[allow(clippy::too_many_arguments)]
-pub fn _observe<'py>(
-    py: Python<'py>,
-    lines: &Bound<'py, PyAny>,
-    format: &str,
-    policies: Option<&Bound<'py, PyEngine>>,
-    generalize: usize,
-    mappings: Option<HashMap<String, String>>,
-    identities: Option<HashMap<String, String>>,
-    text_format: Option<&str>,
-    file: &str,
-) -> PyResult<Bound<'py, PyAny>> {
-    let reader = log_reader(format, mappings, identities, text_format)?;
-    let texts = lines_of(lines)?;
-    let existing = policies.map(|p| p.get().engine());
-    let observations = py.detach(|| {
-        let mut observations = Observations::default();
-        observations.read(
-            &reader,
-            file,
-            1,
-            texts.iter().map(String::as_str),
-            generalize,
-            existing,
-        );
-        observations
-    });
-    to_python(py, &observations)
 }
 
 fn suggestion_dict<'py>(
@@ -245,19 +281,17 @@ pub fn suggest<'py>(
     suggestion_dict(py, &observations, vendor, generalize)
 }
 
-/// The suggestion for merged observations (dicts from `_observe`).
+/// The suggestion for merged observations (JSON from `_Partial.observations_json`).
 #[pyfunction]
 #[pyo3(signature = (observations, *, vendor = "istio", generalize = 1))]
 pub fn _suggest_from<'py>(
     py: Python<'py>,
-    observations: Vec<Bound<'py, PyDict>>,
+    observations: Vec<String>,
     vendor: &str,
     generalize: usize,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let dumps = py.import("json")?.getattr("dumps")?;
     let mut all = Observations::default();
-    for part in observations {
-        let json: String = dumps.call1((part,))?.extract()?;
+    for json in observations {
         let part: Observations = serde_json::from_str(&json)
             .map_err(|e| PyValueError::new_err(format!("not observations: {e}")))?;
         all.merge(part);

@@ -103,16 +103,28 @@ def test_suggest_for_other_vendors_loads_and_allows_what_it_can(
 
 
 def test_partials_merge_to_the_whole(istio_waypoint: egress_policy.Engine) -> None:
-    from egress_policy._native import _observe, _report, _suggest_from, _tally
+    from egress_policy._native import _Partial, _report, _suggest_from
 
     lines = (LOGS / "istio-text.log").read_text().splitlines()
     whole = egress_policy.replay(istio_waypoint, lines=lines, format="istio-text",
                                  identities=IDENTITIES)
-    parts = [_tally(istio_waypoint, lines[:3], format="istio-text", identities=IDENTITIES),
-             _tally(istio_waypoint, lines[3:], format="istio-text", identities=IDENTITIES)]
-    merged = _report(parts, False)
+    # Two partitions; the second is fed in two batches and numbers its lines on.
+    first = _Partial(format="istio-text", identities=IDENTITIES, file="<lines>")
+    first.replay(lines[:3], istio_waypoint)
+    second = _Partial(format="istio-text", identities=IDENTITIES, file="second")
+    second.replay(lines[3:4], istio_waypoint)
+    second.replay(lines[4:], istio_waypoint)
+    merged = _report([first.tally_json(), second.tally_json()], False)
     assert _rows(merged) == _rows(whole)
-    observed = [_observe(lines[:2], format="istio-text", identities=IDENTITIES),
-                _observe(lines[2:], format="istio-text", identities=IDENTITIES)]
-    assert _suggest_from(observed)["yaml"] == egress_policy.suggest(
+    assert merged["requests"] == whole["requests"]
+    # Line numbers go on across batches: a bad line in a third batch is named by its place.
+    before = json.loads(second.tally_json())["malformed_samples"]
+    second.replay(["not an access log line"], istio_waypoint)
+    samples = json.loads(second.tally_json())["malformed_samples"]
+    assert [(m["file"], m["line"]) for m in samples[len(before):]] == [("second", len(lines) - 2)]
+    observed = [_Partial(format="istio-text", identities=IDENTITIES),
+                _Partial(format="istio-text", identities=IDENTITIES)]
+    observed[0].observe(lines[:2])
+    observed[1].observe(lines[2:])
+    assert _suggest_from([o.observations_json() for o in observed])["yaml"] == egress_policy.suggest(
         lines=lines, format="istio-text", identities=IDENTITIES)["yaml"]

@@ -10,9 +10,8 @@ __all__ = [
     "Engine",
     "replay",
     "suggest",
-    "_tally",
+    "_Partial",
     "_report",
-    "_observe",
     "_suggest_from",
     "_generate_workload",
     "PolicyError",
@@ -799,29 +798,25 @@ def suggest(
 ) -> dict[str, Any]:
     """The smallest policy set allowing exactly the observed traffic: `yaml`, `hosts`, `rules`, `notes`, counts."""
 
-def _tally(
-    policies: Engine,
-    lines: Iterable[str],
-    *,
-    format: _LogFormat = "envoy-json",
-    before: Engine | None = None,
-    mappings: Mapping[str, str] | None = None,
-    identities: Mapping[str, str] | None = None,
-    text_format: str | None = None,
-    file: str = "<lines>",
-) -> dict[str, Any]: ...
-def _report(tallies: list[dict[str, Any]], compare: bool) -> dict[str, Any]: ...
-def _observe(
-    lines: Iterable[str],
-    *,
-    format: _LogFormat = "envoy-json",
-    policies: Engine | None = None,
-    generalize: int = 1,
-    mappings: Mapping[str, str] | None = None,
-    identities: Mapping[str, str] | None = None,
-    text_format: str | None = None,
-    file: str = "<lines>",
-) -> dict[str, Any]: ...
+@final
+class _Partial:
+    """A Spark partition's partial replay tally or suggest observations, fed batch by batch."""
+
+    def __init__(
+        self,
+        *,
+        format: _LogFormat = "envoy-json",
+        mappings: Mapping[str, str] | None = None,
+        identities: Mapping[str, str] | None = None,
+        text_format: str | None = None,
+        file: str = "<lines>",
+    ) -> None: ...
+    def replay(self, lines: Iterable[str], policies: Engine, before: Engine | None = None) -> None: ...
+    def observe(self, lines: Iterable[str], policies: Engine | None = None, generalize: int = 1) -> None: ...
+    def tally_json(self) -> str: ...
+    def observations_json(self) -> str: ...
+
+def _report(tallies: list[str], compare: bool) -> dict[str, Any]: ...
 def _suggest_from(
-    observations: list[dict[str, Any]], *, vendor: Literal["istio", "tsb", "gloo"] = "istio", generalize: int = 1
+    observations: list[str], *, vendor: Literal["istio", "tsb", "gloo"] = "istio", generalize: int = 1
 ) -> dict[str, Any]: ...

@@ -21,11 +21,10 @@ not exist on the cluster's machines.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from egress_policy._native import Engine, _observe, _report, _suggest_from, _tally
+from egress_policy._native import Engine, _Partial, _report, _suggest_from
 
 # PySpark and PyArrow are optional (the `spark` extra): they are imported where used, and
 # typed as `Any` here so that the package type-checks without them.
@@ -75,45 +74,22 @@ def replay(
         from pyspark import TaskContext  # type: ignore[import-not-found,unused-ignore]
 
         context = TaskContext.get()
-        name = f"partition-{context.partitionId() if context else 0}"
-        partials: list[dict[str, Any]] = []
-        first = 1
+        # One partial per partition, kept in Rust across batches (lines numbered on).
+        partial = _Partial(
+            format=format,  # type: ignore[arg-type]
+            mappings=mapping,
+            identities=ids,
+            text_format=text_format,
+            file=f"partition-{context.partitionId() if context else 0}",
+        )
+        fed = False
         for batch in batches:
-            lines = _lines_of(batch, index)
-            part = _tally(
-                policies,
-                lines,
-                format=format,  # type: ignore[arg-type]
-                before=before,
-                mappings=mapping,
-                identities=ids,
-                text_format=text_format,
-                file=name,
-            )
-            if first > 1:
-                for row in part["rows"]:
-                    file, _, line = row["example"].rpartition(":")
-                    row["example"] = f"{file}:{int(line) + first - 1}"
-                for sample in part["malformed_samples"]:
-                    sample["line"] += first - 1
-            first += len(batch)
-            partials.append(part)
-        # compare=False keeps every row, so the driver's totals count every request.
-        merged = _report(partials, False) if partials else None
-        if merged is not None:
-            # Keep the partial mergeable: a report's rows are a tally's rows.
-            tally = {
-                "lines": merged["lines"],
-                "requests": merged["requests"],
-                "malformed": merged["malformed"],
-                "malformed_samples": merged["malformed_samples"],
-                "rows": merged["rows"],
-            }
-            yield pa.RecordBatch.from_pydict({"partial": [json.dumps(tally)]})
+            partial.replay(_lines_of(batch, index), policies, before)
+            fed = True
+        if fed:
+            yield pa.RecordBatch.from_pydict({"partial": [partial.tally_json()]})
 
-    partials = [
-        json.loads(row.partial) for row in frame.mapInArrow(run, _PARTIAL_SCHEMA).collect()
-    ]
+    partials = [row.partial for row in frame.mapInArrow(run, _PARTIAL_SCHEMA).collect()]
     return _report(partials, before is not None)
 
 
@@ -138,34 +114,18 @@ def suggest(
     def run(batches: Iterator[RecordBatch]) -> Iterator[RecordBatch]:
         import pyarrow as pa  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
-        parts: list[dict[str, Any]] = []
+        partial = _Partial(
+            format=format,  # type: ignore[arg-type]
+            mappings=mapping,
+            identities=ids,
+            text_format=text_format,
+        )
+        fed = False
         for batch in batches:
-            parts.append(
-                _observe(
-                    _lines_of(batch, index),
-                    format=format,  # type: ignore[arg-type]
-                    policies=policies,
-                    generalize=generalize,
-                    mappings=mapping,
-                    identities=ids,
-                    text_format=text_format,
-                )
-            )
-        if parts:
-            merged: dict[str, Any] = {
-                "set": sorted(
-                    {json.dumps(o, sort_keys=True) for p in parts for o in p["set"]}
-                ),
-                "lines": sum(p["lines"] for p in parts),
-                "requests": sum(p["requests"] for p in parts),
-                "already_allowed": sum(p["already_allowed"] for p in parts),
-                "malformed": sum(p["malformed"] for p in parts),
-                "malformed_samples": [s for p in parts for s in p["malformed_samples"]][:10],
-            }
-            merged["set"] = [json.loads(o) for o in merged["set"]]
-            yield pa.RecordBatch.from_pydict({"partial": [json.dumps(merged)]})
+            partial.observe(_lines_of(batch, index), policies, generalize)
+            fed = True
+        if fed:
+            yield pa.RecordBatch.from_pydict({"partial": [partial.observations_json()]})
 
-    partials = [
-        json.loads(row.partial) for row in frame.mapInArrow(run, _PARTIAL_SCHEMA).collect()
-    ]
+    partials = [row.partial for row in frame.mapInArrow(run, _PARTIAL_SCHEMA).collect()]
     return _suggest_from(partials, vendor=vendor, generalize=generalize)  # type: ignore[arg-type]

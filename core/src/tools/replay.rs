@@ -523,11 +523,27 @@ pub fn replay_lines<'l>(
     file: &str,
     lines: impl IntoIterator<Item = &'l str>,
 ) -> Tally {
+    let mut tally = Tally::default();
+    replay_into(&mut tally, engines, reader, file, 1, lines);
+    tally
+}
+
+/// Adds lines to a partial tally, numbering them from `first_line`: a stream read batch by
+/// batch (a Spark partition) keeps one tally, and its decision cache, across batches.
+pub fn replay_into<'l>(
+    tally: &mut Tally,
+    engines: Engines<'_>,
+    reader: &LogReader,
+    file: &str,
+    first_line: u64,
+    lines: impl IntoIterator<Item = &'l str>,
+) {
     let mut worker = Worker::new(engines, reader);
+    worker.tally = std::mem::take(tally);
     for (i, line) in lines.into_iter().enumerate() {
-        worker.line(file, i as u64 + 1, line);
+        worker.line(file, first_line + i as u64, line);
     }
-    worker.tally
+    *tally = worker.tally;
 }
 
 /// Replays a stream on `threads` workers (at least 1) in constant memory. `progress` is
