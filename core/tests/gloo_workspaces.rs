@@ -92,9 +92,14 @@ fn exported_and_imported_external_service_is_reachable() {
         let d = decide(&engine, from_sidecar(namespace));
         assert_eq!((d.allowed, d.status), (true, 200), "{namespace}: {d:?}");
         let route = d.route.as_ref().expect("route");
-        assert_eq!(route.gateway.as_ref().map(|g| g.name.as_str()), Some("egress-vg"));
         assert_eq!(
-            d.policy.as_ref().map(|p| (p.kind.as_str(), p.name.as_str())),
+            route.gateway.as_ref().map(|g| g.name.as_str()),
+            Some("egress-vg")
+        );
+        assert_eq!(
+            d.policy
+                .as_ref()
+                .map(|p| (p.kind.as_str(), p.name.as_str())),
             Some(("WorkspaceSettings", "egress")),
             "the isolation policy decides"
         );
@@ -122,7 +127,10 @@ fn without_import_the_external_service_is_not_in_the_registry() {
     let registry = d
         .hops
         .iter()
-        .find(|h| h.outcome.contains("not in the registry of namespace bookinfo"))
+        .find(|h| {
+            h.outcome
+                .contains("not in the registry of namespace bookinfo")
+        })
         .unwrap_or_else(|| panic!("no registry hop saying why: {:#?}", d.hops));
     assert!(
         registry.outcome.contains("workspace `egress`"),
@@ -160,7 +168,11 @@ fn service_isolation_denies_a_client_of_a_non_importing_workspace() {
     assert_eq!((d.allowed, d.status), (false, 403), "{d:?}");
     assert_eq!(d.reason.to_string(), "no_allow_match");
     let d = decide(&engine, at_gateway("outside"));
-    assert_eq!((d.allowed, d.status), (false, 403), "a namespace of no workspace");
+    assert_eq!(
+        (d.allowed, d.status),
+        (false, 403),
+        "a namespace of no workspace"
+    );
     assert!(decide(&engine, at_gateway("bookinfo")).allowed);
     assert!(decide(&engine, at_gateway("istio-egress")).allowed);
     // Isolation is enforced with mTLS: a plaintext client has no namespace to match.
@@ -234,7 +246,10 @@ spec:
     files.push(("web-only.yaml".into(), policy("nowhere")));
     let engine = engine_of(&files);
     let d = decide(&engine, at_gateway("reviews"));
-    assert!(d.allowed, "a workspace that is not loaded narrows nothing: {d:?}");
+    assert!(
+        d.allowed,
+        "a workspace that is not loaded narrows nothing: {d:?}"
+    );
     assert!(codes(&d).contains(&"gloo_workspace_not_loaded"), "{d:?}");
 }
 
@@ -315,8 +330,10 @@ fn a_gateway_route_across_workspaces_needs_the_service_shared() {
     let files = scenario(|name, text| {
         if name == "workspaces.yaml" {
             // `istio-egress` moves to workspace `reviews`, which does not import.
-            text.replace("    - name: istio-egress\n", "")
-                .replace("    - name: reviews\n", "    - name: reviews\n    - name: istio-egress\n")
+            text.replace("    - name: istio-egress\n", "").replace(
+                "    - name: reviews\n",
+                "    - name: reviews\n    - name: istio-egress\n",
+            )
         } else {
             text
         }

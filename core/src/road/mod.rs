@@ -373,7 +373,11 @@ pub(crate) fn registry_hop(
     road.service = service;
     if let Some(s) = service.and_then(|s| model.services.get(s)) {
         for (_, caveat) in model.service_caveats.iter().filter(|(id, _)| *id == s.id) {
-            road.caveat(&caveat.code, caveat.message.clone(), caveat.resource.as_ref());
+            road.caveat(
+                &caveat.code,
+                caveat.message.clone(),
+                caveat.resource.as_ref(),
+            );
         }
     }
     match service.and_then(|s| model.services.get(s)) {

@@ -59,7 +59,11 @@ pub(super) fn link(mut state: GlooImporter, model: &mut Model, diags: &mut Vec<D
                 if !warnings.contains(&warning) {
                     warnings.push(warning);
                 }
-                push_caveat(&mut model.assumptions, &policy.id, outside_caveat(&policy.id));
+                push_caveat(
+                    &mut model.assumptions,
+                    &policy.id,
+                    outside_caveat(&policy.id),
+                );
             }
             owner
         } else {
@@ -235,7 +239,11 @@ fn workspace_sources(spaces: &Spaces, model: &mut Model) {
         .iter_mut()
         .filter(|p| p.vendor == Vendor::Gloo && p.id.kind == "AccessPolicy")
     {
-        for source in policy.rules.iter_mut().flat_map(|r| r.from.iter_mut().flatten()) {
+        for source in policy
+            .rules
+            .iter_mut()
+            .flat_map(|r| r.from.iter_mut().flatten())
+        {
             let missing: Vec<String> = source
                 .workspaces
                 .values

@@ -182,9 +182,10 @@ impl Spaces {
             space.entries.iter().any(|(_, glob, labels)| {
                 glob_match(glob, namespace)
                     && (labels.is_empty()
-                        || model.namespaces.get(namespace).is_some_and(|have| {
-                            labels.iter().all(|(k, v)| have.get(k) == Some(v))
-                        }))
+                        || model
+                            .namespaces
+                            .get(namespace)
+                            .is_some_and(|have| labels.iter().all(|(k, v)| have.get(k) == Some(v))))
             })
         })
     }
@@ -215,10 +216,10 @@ impl Spaces {
         let covers = |list: &[Sharing], other: &Space| {
             list.iter().any(|entry| {
                 entry.workspaces.iter().any(|w| {
-                    w.name.as_ref().is_none_or(|n| glob_match(n, &other.id.name))
-                        && w.labels
-                            .iter()
-                            .all(|(k, v)| other.labels.get(k) == Some(v))
+                    w.name
+                        .as_ref()
+                        .is_none_or(|n| glob_match(n, &other.id.name))
+                        && w.labels.iter().all(|(k, v)| other.labels.get(k) == Some(v))
                 }) && (entry.resources.is_empty()
                     || entry.resources.iter().any(|r| selects(r, resource)))
             })
@@ -362,8 +363,7 @@ impl Spaces {
         policy: Option<usize>,
         model: &Model,
     ) -> bool {
-        let (Some(policy), Some(owner)) = (policy, self.owner(&service.id.namespace, model))
-        else {
+        let (Some(policy), Some(owner)) = (policy, self.owner(&service.id.namespace, model)) else {
             return true;
         };
         let shared = Shared {

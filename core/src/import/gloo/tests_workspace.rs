@@ -82,9 +82,18 @@ fn export_and_import_by_name_label_and_resource() {
     };
     let import = "  importFrom:\n  - workspaces: [{name: ext}]\n";
     assert!(case("  exportTo:\n  - workspaces: [{name: '*'}]\n", import));
-    assert!(case("  exportTo:\n  - workspaces: [{name: app*}]\n", import));
-    assert!(case("  exportTo:\n  - workspaces: [{selector: {team: a}}]\n", import));
-    assert!(!case("  exportTo:\n  - workspaces: [{selector: {team: b}}]\n", import));
+    assert!(case(
+        "  exportTo:\n  - workspaces: [{name: app*}]\n",
+        import
+    ));
+    assert!(case(
+        "  exportTo:\n  - workspaces: [{selector: {team: a}}]\n",
+        import
+    ));
+    assert!(!case(
+        "  exportTo:\n  - workspaces: [{selector: {team: b}}]\n",
+        import
+    ));
     assert!(case(
         "  exportTo:\n  - workspaces: [{name: apps}]\n    resources: [{kind: EXTERNAL_SERVICE, name: api}]\n",
         import
@@ -97,7 +106,10 @@ fn export_and_import_by_name_label_and_resource() {
         "  exportTo:\n  - workspaces: [{name: apps}]\n",
         "  importFrom:\n  - workspaces: [{name: ext}]\n    resources: [{kind: ALL, namespace: elsewhere}]\n"
     ));
-    assert!(!case("  exportTo:\n  - workspaces: [{name: apps}]\n", "  importFrom: []\n"));
+    assert!(!case(
+        "  exportTo:\n  - workspaces: [{name: apps}]\n",
+        "  importFrom: []\n"
+    ));
 }
 
 #[test]
@@ -118,7 +130,10 @@ fn global_settings_override_and_isolation_policy() {
         .collect();
     assert_eq!(isolation.len(), 1);
     let policy = isolation[0];
-    assert_eq!(policy.id, ResourceRef::new("WorkspaceSettings", "gloo-mesh", "global"));
+    assert_eq!(
+        policy.id,
+        ResourceRef::new("WorkspaceSettings", "gloo-mesh", "global")
+    );
     assert_eq!(policy.action, Action::Allow);
     assert_eq!(
         policy.scope,

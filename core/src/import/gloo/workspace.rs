@@ -150,11 +150,7 @@ pub(super) fn import_workspace(state: &mut GlooImporter, cx: &mut Cx, doc: &Doc,
         return;
     }
     let id = ResourceRef::new("Workspace", &doc.namespace(), &doc.meta.name);
-    if let Some(first) = state
-        .workspaces
-        .iter()
-        .find(|w| w.id.name == doc.meta.name)
-    {
+    if let Some(first) = state.workspaces.iter().find(|w| w.id.name == doc.meta.name) {
         cx.warn(
             doc.node,
             "metadata.name",
