@@ -282,6 +282,25 @@ spec:
     assert!(d.allowed, "kept visible everywhere: {d:?}");
     assert!(codes(&d).contains(&"gloo_outside_workspace"), "{d:?}");
 
+    // The egress gateway's namespace in no workspace: its routes are kept, and said.
+    let files = scenario(|name, text| {
+        if name == "workspaces.yaml" {
+            text.replace("    - name: istio-egress\n", "")
+        } else {
+            text
+        }
+    });
+    let engine = engine_of(&files);
+    assert!(
+        engine.warnings().iter().any(|w| w.location.file == "egress.yaml"
+            && w.message.contains("VirtualGateway istio-egress/egress-vg is in namespace istio-egress, which no loaded Workspace selects")),
+        "{:#?}",
+        engine.warnings()
+    );
+    let d = decide(&engine, from_sidecar("bookinfo"));
+    assert!(d.allowed, "{d:?}");
+    assert!(codes(&d).contains(&"gloo_outside_workspace"), "{d:?}");
+
     // No Workspace at all: the behaviour without workspaces, without a word.
     let engine = engine_of(&[("stray.yaml".into(), stray.into())]);
     assert!(engine.warnings().is_empty(), "{:#?}", engine.warnings());

@@ -294,6 +294,7 @@ impl Spaces {
                 continue;
             };
             let Some(at) = self.owner(&gateway.namespace, model) else {
+                self.gateway_outside(gateway, &pending.id, model, diags);
                 continue;
             };
             if at == owner || sharers.contains(&at) {
@@ -325,6 +326,36 @@ impl Spaces {
                 },
             );
         }
+    }
+
+    /// A VirtualGateway in no workspace that routes `service`: a warning at the gateway
+    /// (once) and caveat `gloo_outside_workspace` on the service's decisions.
+    fn gateway_outside(
+        &self,
+        gateway: &ResourceRef,
+        service: &ResourceRef,
+        model: &mut Model,
+        diags: &mut Vec<Diagnostic>,
+    ) {
+        let Some(loaded) = model.gateways.iter().find(|g| g.id == *gateway) else {
+            return;
+        };
+        let warning = Diagnostic {
+            code: None,
+            severity: crate::diagnostic::Severity::Warning,
+            location: loaded.location.clone(),
+            resource: Some(gateway.to_string()),
+            field: None,
+            message: format!(
+                "{gateway} is in namespace {}, which no loaded Workspace selects: Gloo translates resources of workspaces only; egress-policy keeps its routes",
+                gateway.namespace
+            ),
+            help: None,
+        };
+        if !diags.contains(&warning) {
+            diags.push(warning);
+        }
+        push_caveat(&mut model.service_caveats, service, outside_caveat(gateway));
     }
 
     /// The namespace selectors of workspace `index`: namespaces selected by labels are the
