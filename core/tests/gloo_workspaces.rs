@@ -1,5 +1,5 @@
 //! Gloo `Workspace` / `WorkspaceSettings` (SEMANTICS.md §8.4, issue 12 point 4), through the
-//! public API, on `examples/policies/gloo-workspaces`: workspaces `egress` (egress gateway
+//! public API, on `core/tests/gloo-workspaces`: workspaces `egress` (egress gateway
 //! and httpbin.org, exported to `team: web`, service isolation on), `web` (imports from
 //! `egress`) and `reviews` (imports nothing).
 //!
@@ -27,7 +27,7 @@ fn root() -> std::path::PathBuf {
 
 /// The scenario's files, with `edit` applied to each (name, text).
 fn scenario(edit: impl Fn(&str, String) -> String) -> Vec<(String, String)> {
-    let dir = root().join("examples/policies/gloo-workspaces");
+    let dir = root().join("core/tests/gloo-workspaces");
     let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
         .expect("scenario dir")
         .map(|e| e.expect("entry").path())
