@@ -19,8 +19,8 @@ use crate::diagnostic::{Diagnostic, Location};
 
 pub use road::{
     kube_service_host, Answer, EgressProxy, ExportTo, GatewayServer, HeaderMutations, HttpRoute,
-    KubePort, KubeService, L4Match, L4Route, RequestAuthn, RouteDestination, RouteMatch, Sidecar,
-    UriMatch, VirtualService,
+    KubePort, KubeService, L4Match, L4Route, RegistryScope, RequestAuthn, RouteDestination,
+    RouteMatch, Sidecar, UriMatch, VirtualService,
 };
 
 pub use sourcemap::SourceMap;
@@ -741,6 +741,12 @@ pub struct Model {
     pub request_authns: Vec<RequestAuthn>,
     /// Gateway API gateways' `istio.io/waypoint-for` label (`service` when absent).
     pub waypoint_for: BTreeMap<ResourceRef, WaypointFor>,
+    /// Registry entries that only some namespaces see, beyond `exportTo` (Gloo workspaces).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub registry_scopes: Vec<RegistryScope>,
+    /// Caveats that hold whenever the named registry entry serves a request.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub service_caveats: Vec<(ResourceRef, Caveat)>,
     /// Assumptions that hold whenever the named policy attaches at the enforcing proxy
     /// (a workspace it names is not loaded, labels are taken from the request, ...): every
     /// decision made there carries them as caveats.

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{
-    registry_host_matches, AllowedRoutes, AnswerKind, Labels, OutboundMode, PortProtocol,
-    ResourceRef, ServerTlsMode,
+    registry_host_matches, AllowedRoutes, AnswerKind, Labels, NamespaceSelector, OutboundMode,
+    PortProtocol, ResourceRef, ServerTlsMode,
 };
 use crate::diagnostic::Location;
 
@@ -38,6 +38,28 @@ impl ExportTo {
             "~" => false,
             other => other == namespace,
         })
+    }
+}
+
+/// The namespaces whose proxies have a registry entry at all, when a vendor narrows it
+/// beyond `exportTo`: Gloo translates an `ExternalService` for the namespaces of its own
+/// workspace and of the workspaces it is exported to and imported by (SEMANTICS.md §8.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RegistryScope {
+    /// The registry entry.
+    pub service: ResourceRef,
+    /// The namespaces (per cluster) that see it.
+    pub visible_in: Vec<NamespaceSelector>,
+    /// Why other namespaces do not see it, in words.
+    pub why: String,
+}
+
+impl RegistryScope {
+    /// Whether a proxy in `namespace` (of `cluster`, if known) sees the entry.
+    pub fn shows(&self, cluster: Option<&str>, namespace: &str) -> bool {
+        self.visible_in
+            .iter()
+            .any(|s| s.selects(cluster, namespace))
     }
 }
 

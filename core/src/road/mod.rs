@@ -225,6 +225,19 @@ fn unusable(
     namespace: Option<&str>,
     sidecar: Option<&crate::model::Sidecar>,
 ) -> Option<String> {
+    if let Some(ns) = namespace {
+        let hidden = model
+            .registry_scopes
+            .iter()
+            .filter(|s| s.service == service.id)
+            .find(|s| !s.shows(req.cluster.as_deref(), ns));
+        if let Some(scope) = hidden {
+            return Some(format!(
+                "{} matches the host but is not in the registry of namespace {ns}: {}",
+                service.id, scope.why
+            ));
+        }
+    }
     if service.vendor == Vendor::Gloo {
         // `egressGatewayRoutes.portMatch`: clients reach the gateway on that port, the
         // entry directly on its declared ports, and on no other port.
@@ -358,6 +371,15 @@ pub(crate) fn registry_hop(
 ) -> Option<usize> {
     let (service, excluded) = lookup(model, req, namespace, sidecar);
     road.service = service;
+    if let Some(s) = service.and_then(|s| model.services.get(s)) {
+        for (_, caveat) in model.service_caveats.iter().filter(|(id, _)| *id == s.id) {
+            road.caveat(
+                &caveat.code,
+                caveat.message.clone(),
+                caveat.resource.as_ref(),
+            );
+        }
+    }
     match service.and_then(|s| model.services.get(s)) {
         Some(s) => road.hop_by(
             proxy,

@@ -145,6 +145,7 @@ pub(super) fn import(state: &mut GlooImporter, cx: &mut Cx, doc: &Doc, model: &m
             id: id.clone(),
             dry_run,
             target: shared,
+            site: Site::new(cx, doc.node, ""),
         }));
         model.policies.push(Policy {
             id: id.clone(),
@@ -445,13 +446,9 @@ fn client_source(
         let namespace = opt_str(cx, &selector, "namespace");
         let labels = selector.labels(cx, "labels");
         let in_cluster = cluster(cx, &selector, &mut notes.caveats);
-        if let Some(workspace) = selector.get("workspace") {
-            cx.warn(
-                workspace,
-                &selector.path_of("workspace"),
-                "egress-policy does not model Gloo workspaces; the selector admits matching service accounts of any workspace",
-            );
-        }
+        // `workspace`: "Only select objects in the given workspace"; resolved in `link`
+        // (a workspace that is not loaded leaves the selector unnarrowed, with a caveat).
+        let in_workspace = opt_str(cx, &selector, "workspace");
         for (key, value) in [("name", &name), ("namespace", &namespace)] {
             if let (Some(text), Some(at)) = (value, selector.get(key)) {
                 if text.contains('*') {
@@ -482,6 +479,9 @@ fn client_source(
         }
         if !labels.is_empty() {
             source.service_account_labels = values(vec![labels]);
+        }
+        if let Some(workspace) = in_workspace {
+            source.workspaces = values(vec![super::scope::set_name(&workspace)]);
         }
         if let Some(in_cluster) = in_cluster {
             // ObjectSelector.cluster: "Only select objects in the matching cluster". The

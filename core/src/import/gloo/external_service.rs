@@ -158,6 +158,7 @@ pub(super) fn import(state: &mut GlooImporter, cx: &mut Cx, doc: &Doc, model: &m
         id: id.clone(),
         labels: doc.meta.labels.clone(),
         gateway: gateway_site,
+        site: Site::new(cx, doc.node, ""),
     });
     model.services.push(ExternalService {
         id,

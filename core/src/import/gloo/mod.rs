@@ -1,6 +1,7 @@
 //! Solo Gloo Mesh resources (SEMANTICS.md §5, §8.4): `ExternalService` and
-//! `VirtualGateway` (`networking.gloo.solo.io/v2`) and `AccessPolicy`
-//! (`security.policy.gloo.solo.io/v2`).
+//! `VirtualGateway` (`networking.gloo.solo.io/v2`), `AccessPolicy`
+//! (`security.policy.gloo.solo.io/v2`), `Workspace` and `WorkspaceSettings`
+//! (`admin.gloo.solo.io/v2`).
 //!
 //! Field sets follow the v2 protos (`solo-io/solo-apis api/gloo.solo.io/networking/v2/
 //! {external_service,virtual_gateway}.proto`, `…/policy/v2/security/access_policy.proto`,
@@ -8,14 +9,19 @@
 //! `AccessPolicy` selects, and whether an `ExternalService`'s egress `VirtualGateway` is
 //! loaded, are resolved in `link.rs`.
 //!
-//! The decoders are in `external_service.rs`, `virtual_gateway.rs` and `access_policy.rs`.
+//! The decoders are in `external_service.rs`, `virtual_gateway.rs`, `access_policy.rs` and
+//! `workspace.rs`; what workspaces change is resolved in `scope.rs`.
 
 mod access_policy;
 mod external_service;
 mod link;
+mod scope;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_workspace;
 mod virtual_gateway;
+mod workspace;
 
 use crate::diagnostic::Diagnostic;
 use crate::model::{Caveat, Gateway, Labels, Model, ResourceRef};
@@ -26,13 +32,15 @@ use super::{Doc, Importer};
 
 const OBJECT_SELECTOR_FIELDS: &[&str] = &["labels", "name", "namespace", "cluster", "workspace"];
 
-/// `ObjectSelector` fields that narrow by name, namespace and labels (cluster and
-/// workspace are not modelled).
+/// `ObjectSelector` fields that narrow by name, namespace, labels and workspace (cluster is
+/// not modelled).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(super) struct ObjectSelector {
     pub(super) name: Option<String>,
     pub(super) namespace: Option<String>,
     pub(super) labels: Labels,
+    /// `workspace`: resolved in `link` against the loaded workspaces.
+    pub(super) workspace: Option<String>,
 }
 
 impl ObjectSelector {
@@ -77,6 +85,8 @@ pub(super) struct PendingService {
     pub(super) id: ResourceRef,
     pub(super) labels: Labels,
     pub(super) gateway: Option<(ResourceRef, Site)>,
+    /// The resource, for warnings about its workspace.
+    pub(super) site: Site,
 }
 
 #[derive(Debug)]
@@ -84,15 +94,19 @@ pub(super) struct PendingPolicy {
     pub(super) id: ResourceRef,
     pub(super) dry_run: bool,
     pub(super) target: std::rc::Rc<Target>,
+    /// The resource, for warnings about its workspace.
+    pub(super) site: Site,
 }
 
 /// The importer of Gloo kinds. What its decoders leave for [`link`](Importer::link) is
-/// kept here, for one load: external service labels (the model keeps none) and the
-/// unresolved targets of access policies.
+/// kept here, for one load: external service labels (the model keeps none), the
+/// unresolved targets of access policies, and workspaces with their settings.
 #[derive(Debug, Default)]
 pub(crate) struct GlooImporter {
     services: Vec<PendingService>,
     policies: Vec<Option<PendingPolicy>>,
+    workspaces: Vec<workspace::PendingWorkspace>,
+    settings: Vec<workspace::PendingSettings>,
 }
 
 /// A decoder of one Gloo kind.
@@ -104,6 +118,8 @@ impl Importer for GlooImporter {
             ("networking.gloo.solo.io", "ExternalService") => external_service::import,
             ("networking.gloo.solo.io", "VirtualGateway") => virtual_gateway::import,
             ("security.policy.gloo.solo.io", "AccessPolicy") => access_policy::import,
+            ("admin.gloo.solo.io", "Workspace") => workspace::import_workspace,
+            ("admin.gloo.solo.io", "WorkspaceSettings") => workspace::import_settings,
             _ => return false,
         };
         if header_ok(cx, doc, &["v2"]) {
@@ -148,9 +164,8 @@ pub(super) fn port_selector(cx: &mut Cx, node: &Node, path: &str) -> Option<Port
     }
 }
 
-/// Reads an `ObjectSelector`; `cluster` (checked for unsubstituted templates) and
-/// `workspace` are accepted but not modelled; a cluster written as a template adds a caveat
-/// to `notes`.
+/// Reads an `ObjectSelector`; `cluster` (checked for unsubstituted templates) is accepted
+/// but not modelled; a cluster written as a template adds a caveat to `notes`.
 pub(super) fn read_selector(
     cx: &mut Cx,
     node: &Node,
@@ -163,9 +178,9 @@ pub(super) fn read_selector(
         name: opt_str(cx, &m, "name"),
         namespace: opt_str(cx, &m, "namespace"),
         labels: m.labels(cx, "labels"),
+        workspace: opt_str(cx, &m, "workspace"),
     };
     cluster(cx, &m, notes);
-    opt_str(cx, &m, "workspace");
     Some(selector)
 }
 
