@@ -22,6 +22,7 @@
 //! Path class: the path without query, cut after its first segment (`/api/v1/x` →
 //! `/api/*`); TLS and TCP requests have the class `-`.
 
+mod json_scan;
 pub mod logs;
 mod options;
 

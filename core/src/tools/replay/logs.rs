@@ -149,7 +149,7 @@ pub struct Observed<'a> {
 }
 
 impl<'a> Observed<'a> {
-    fn set(&mut self, field: Field, value: Cow<'a, str>) {
+    pub(super) fn set(&mut self, field: Field, value: Cow<'a, str>) {
         if value.is_empty() || value == "-" {
             return;
         }
@@ -267,6 +267,15 @@ impl LogReader {
     }
 
     fn json<'a>(&self, line: &'a str) -> Result<Observed<'a>, String> {
+        // The flat, escape-free lines Envoy writes take the fast path; every other line
+        // (and every error message) is serde_json's.
+        if let Some(observed) = super::json_scan::scan(line, |key| self.field_of(key)) {
+            return Ok(observed);
+        }
+        self.json_with_serde(line)
+    }
+
+    fn json_with_serde<'a>(&self, line: &'a str) -> Result<Observed<'a>, String> {
         let mut de = serde_json::Deserializer::from_str(line);
         let observed = de
             .deserialize_map(LineVisitor { reader: self })
@@ -560,6 +569,87 @@ mod tests {
 
     fn reader(format: LogFormat) -> LogReader {
         LogReader::new(format, &[], None, HashMap::new()).unwrap()
+    }
+
+    /// The JSON fast path reads a line exactly as serde_json does, or leaves it to it.
+    fn same_as_serde(r: &LogReader, line: &str) -> bool {
+        let fast = super::super::json_scan::scan(line, |k| r.field_of(k));
+        if let Some(fast) = &fast {
+            assert_eq!(Ok(fast.clone()), r.json_with_serde(line), "{line}");
+        }
+        fast.is_some()
+    }
+
+    #[test]
+    fn json_fast_path_agrees_with_serde_on_the_sample_logs() {
+        let r = reader(LogFormat::EnvoyJson);
+        let mut fast = 0;
+        for file in ["envoy-json.log", "gateway-custom-json.log"] {
+            let path = format!("{}/../examples/logs/{file}", env!("CARGO_MANIFEST_DIR"));
+            for line in std::fs::read_to_string(path).unwrap().lines() {
+                fast += usize::from(same_as_serde(&r, line));
+            }
+        }
+        assert!(
+            fast >= 8,
+            "the sample logs should take the fast path ({fast})"
+        );
+    }
+
+    #[test]
+    fn json_fast_path_edges() {
+        let r = reader(LogFormat::EnvoyJson);
+        for (line, fast) in [
+            (
+                r#"{"authority":"a.example.com","method":"GET","path":"/x"}"#,
+                true,
+            ),
+            (
+                r#" { "authority" : "a" , "response_code" : 200 , "x": -1.5e+3, "y": null, "z": true } "#,
+                true,
+            ),
+            (r#"{}"#, true),
+            (r#"{"authority":"a\u0041"}"#, false),
+            (r#"{"auth\nority":"a"}"#, false),
+            (r#"{"method":1}"#, false),
+            (
+                r#"{"authority":null,"authority":"b","authority":"-"}"#,
+                true,
+            ),
+            (r#"{"x":{"y":1},"authority":"a"}"#, false),
+            (r#"{"x":[1],"authority":"a"}"#, false),
+            (r#"{"authority":"a",}"#, false),
+            (r#"{"authority":"a"} x"#, false),
+            (r#"{"x":01}"#, false),
+            (r#"{"x":1.}"#, false),
+            (r#"{"x":tru}"#, false),
+            ("{\"authority\":\"a\tb\"}", false),
+            (r#"{"authority":"a""#, false),
+            (r#"["authority"]"#, false),
+        ] {
+            assert_eq!(same_as_serde(&r, line), fast, "{line}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Lines built from JSON-ish pieces: whatever the fast path reads, serde_json reads
+        /// the same way.
+        #[test]
+        fn json_fast_path_never_disagrees(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "{", "}", "[", "]", ",", ":", " ", "\"", "\\", "\\u0041", "\t",
+                    "\"authority\"", "\"method\"", "\"path\"", "\"x\"",
+                    "\"a.example.com\"", "\"GET\"", "\"-\"", "\"\"",
+                    "0", "-1", "12", "1.5", "2e9", "01", "null", "true", "false", "nul", "é",
+                ]),
+                0..24,
+            )
+        ) {
+            let line: String = pieces.concat();
+            let r = reader(LogFormat::EnvoyJson);
+            same_as_serde(&r, &line);
+        }
     }
 
     #[test]
