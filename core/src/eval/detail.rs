@@ -246,9 +246,7 @@ fn source_attribute(source: &Source, m: FieldMiss, req: &Normalized, model: &Mod
     };
     // Without an mTLS identity there is no source to compare.
     let name = match (&got, m.field) {
-        (None, "principals" | "namespaces" | "serviceAccounts" | "trustDomains") => {
-            "mTLS identity"
-        }
+        (None, "principals" | "namespaces" | "serviceAccounts" | "trustDomains") => "mTLS identity",
         _ => name,
     };
     Attribute {
@@ -348,12 +346,9 @@ fn condition_attribute(condition: &Condition, negated: bool, req: &Normalized) -
             Some(req.port.to_string()),
             shown(f, negated, u16::to_string),
         ),
-        Condition::ConnectionSni(f) => (
-            "SNI".into(),
-            "does not match",
-            req.sni.clone(),
-            strings(f),
-        ),
+        Condition::ConnectionSni(f) => {
+            ("SNI".into(), "does not match", req.sni.clone(), strings(f))
+        }
         Condition::Experimental { key, field } => (key.clone(), "not in", None, strings(field)),
     };
     Attribute {

@@ -134,7 +134,10 @@ fn failure_text(miss: &Miss, rule: &Rule) -> (String, String) {
             format!("when[{index}]"),
             format!(
                 "condition on `{}` does not hold",
-                rule.when.get(*index).map(Condition::key).unwrap_or_default()
+                rule.when
+                    .get(*index)
+                    .map(Condition::key)
+                    .unwrap_or_default()
             ),
         ),
     }
@@ -269,7 +272,12 @@ fn source_failure(
         "workspaces",
         check(&source.workspaces, |w| in_set(&model.workspaces, w)),
     )
-    .or_else(|| miss("groups", check(&source.groups, |g| in_set(&model.groups, g))));
+    .or_else(|| {
+        miss(
+            "groups",
+            check(&source.groups, |g| in_set(&model.groups, g)),
+        )
+    });
     if found.is_some() {
         return found;
     }
@@ -306,7 +314,9 @@ fn operation_failure(
 ) -> Option<FieldMiss> {
     if !drop_http {
         let authority = req.authority.as_deref();
-        let c = check(&operation.hosts, |p| authority.is_some_and(|a| p.matches(a)));
+        let c = check(&operation.hosts, |p| {
+            authority.is_some_and(|a| p.matches(a))
+        });
         if c.is_some() {
             return miss("hosts", c);
         }

@@ -9,8 +9,8 @@
 mod detail;
 mod explain;
 
-pub use explain::{first_matching_rule, rule_failure};
 use explain::policy_verdict;
+pub use explain::{first_matching_rule, rule_failure};
 
 use crate::decision::{Caveat, Decision, DryRunOutcome, EnforcedAt, Explanation, Reason};
 use crate::model::{
@@ -588,4 +588,3 @@ fn authorize<'m>(policies: &[&'m Policy], req: &Normalized, model: &Model) -> Au
         custom_provider: consulted.clone(),
     }
 }
-

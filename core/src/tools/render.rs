@@ -162,7 +162,11 @@ pub fn deciding_policies(e: &Explanation) -> String {
     }
     let mut line = format!("no ALLOW policy matched ({} attached)", allows.len());
     for policy in allows {
-        let _ = write!(line, "\n            - {} ({})", policy.policy, policy.location);
+        let _ = write!(
+            line,
+            "\n            - {} ({})",
+            policy.policy, policy.location
+        );
     }
     line
 }

@@ -590,14 +590,25 @@ fn origin(node: &Node, path: &str, clients: &[usize], rule: &Rule) -> RuleOrigin
             ("namespaces", format!("{selector}.namespace")),
             ("groups", format!("{selector}.cluster")),
             ("requestPrincipals", format!("{matcher}.requestPrincipals")),
-            ("notRequestPrincipals", format!("{matcher}.notRequestPrincipals")),
+            (
+                "notRequestPrincipals",
+                format!("{matcher}.notRequestPrincipals"),
+            ),
         ] {
             origin.map(format!("{source}.{field}"), user, false);
         }
         origin.map(source, client, true);
     }
-    origin.map("to[0].operation.methods", format!("{path}.allowedMethods"), false);
-    origin.map("to[0].operation.paths", format!("{path}.allowedPaths"), false);
+    origin.map(
+        "to[0].operation.methods",
+        format!("{path}.allowedMethods"),
+        false,
+    );
+    origin.map(
+        "to[0].operation.paths",
+        format!("{path}.allowedPaths"),
+        false,
+    );
     let headers = node
         .get("match")
         .and_then(|m| m.get("request"))

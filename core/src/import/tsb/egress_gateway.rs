@@ -13,7 +13,8 @@ use super::super::decode::{
 };
 use super::super::Doc;
 use super::{
-    config_generation_metadata, group_path, rule_origin, spec_fields, SetRef, TsbImporter, EGRESS_PORT,
+    config_generation_metadata, group_path, rule_origin, spec_fields, SetRef, TsbImporter,
+    EGRESS_PORT,
 };
 
 /// `AuthorizationSettings.Mode` values (terraform-provider-tsb docs list them in strictness

@@ -19,7 +19,8 @@ use super::super::decode::{enum_field, is_empty_list, list, map, required, value
 use super::super::Doc;
 use super::egress_gateway::{egress_from, service_account, workload_selector, GatewayContext};
 use super::{
-    config_generation_metadata, group_path, rule_origin, spec_fields, SetRef, TsbImporter, EGRESS_PORT,
+    config_generation_metadata, group_path, rule_origin, spec_fields, SetRef, TsbImporter,
+    EGRESS_PORT,
 };
 
 const GATEWAY_FIELDS: &[&str] = &[
@@ -165,7 +166,11 @@ fn egress_rule(cx: &mut Cx, node: &Node, path: &str, gateway: &mut GatewayContex
     };
     if let Some(origin) = rule.origin.0.as_deref_mut() {
         for k in 0..rule.to.as_ref().map_or(0, Vec::len) {
-            origin.map(format!("to[{k}].operation"), format!("{path}.to[{k}]"), true);
+            origin.map(
+                format!("to[{k}].operation"),
+                format!("{path}.to[{k}]"),
+                true,
+            );
         }
     }
     Some(rule)

@@ -4,8 +4,8 @@
 
 use crate::model::{
     Action, ActionKind, Condition, Field, HostPattern, IpBlock, Labels, Model, NamespacePattern,
-    Operation, Origin, PathPattern, Policy, ResourceRef, Rule, RuleOrigin, Scope, ServiceAccountRef, Source,
-    StringPattern, TargetKind, TargetRef, TrustDomainPattern, Vendor,
+    Operation, Origin, PathPattern, Policy, ResourceRef, Rule, RuleOrigin, Scope,
+    ServiceAccountRef, Source, StringPattern, TargetKind, TargetRef, TrustDomainPattern, Vendor,
 };
 use crate::source::{Node, Value};
 
