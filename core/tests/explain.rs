@@ -3,6 +3,14 @@
 //! wanted; a denied explanation names the enforcement point and the ALLOW policies that did
 //! not match.
 
+// Test helpers outside `#[test]` functions: a failed setup should stop the test loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::path::Path;
 
 use egress_policy::decision::{ProxyKind, RuleVerdict};
