@@ -469,13 +469,46 @@ impl PyRuleVerdict {
         self.0.note.as_deref()
     }
 
+    /// The failing field as a path in the file the user wrote
+    /// (`spec.config.authz.allowedClients[0].serviceAccountSelector.labels`).
+    #[getter]
+    fn field(&self) -> Option<&str> {
+        self.0.field.as_deref()
+    }
+
+    /// `file:line:column` of the failing field.
+    #[getter]
+    fn location(&self) -> Option<&str> {
+        self.0.location.as_deref()
+    }
+
+    /// The request's value of the failing attribute (`POST`); `None` when it carries none.
+    #[getter]
+    fn got(&self) -> Option<&str> {
+        self.0.got.as_deref()
+    }
+
+    /// What the rule wanted (for a `notX` field: the values that excluded the request).
+    #[getter]
+    fn wanted(&self) -> Vec<String> {
+        self.0.wanted.clone()
+    }
+
+    /// The mismatch in words: `method POST not in [GET, HEAD]`.
+    #[getter]
+    fn mismatch(&self) -> Option<&str> {
+        self.0.mismatch.as_deref()
+    }
+
     fn __repr__(&self, py: Python<'_>) -> String {
         format!(
-            "RuleVerdict(index={}, matched={}, failed_field={}, note={})",
+            "RuleVerdict(index={}, matched={}, failed_field={}, note={}, field={}, mismatch={})",
             self.0.index,
             py_bool(self.0.matched),
             py_repr_opt(py, self.0.failed_field.as_deref()),
-            py_repr_opt(py, self.0.note.as_deref())
+            py_repr_opt(py, self.0.note.as_deref()),
+            py_repr_opt(py, self.0.field.as_deref()),
+            py_repr_opt(py, self.0.mismatch.as_deref())
         )
     }
 
@@ -586,6 +619,17 @@ impl PyExplanation {
             .cloned()
             .map(PyPolicyVerdict)
             .collect()
+    }
+
+    /// Where authorization was enforced, in words (`VirtualGateway istio-egress/egress-vg
+    /// (pods in istio-egress) (egress gateway, port 80) [VirtualGateway ...]`); `None` when
+    /// no proxy enforced the request.
+    #[getter]
+    fn enforced_at(&self) -> Option<String> {
+        self.0
+            .enforced_at
+            .as_ref()
+            .map(egress_policy::tools::render::enforced_at)
     }
 
     fn __bool__(&self) -> bool {

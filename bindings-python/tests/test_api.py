@@ -162,7 +162,9 @@ def test_explain_to_dict_equals_the_cli_json() -> None:
         check=False,
     )
     assert text.stdout == str(engine.explain(POST))
-    assert "no match" in text.stdout and "failed at to[0].operation.methods" in text.stdout
+    assert "no match" in text.stdout
+    assert "spec.rules[0].to[0].operation.methods: method POST not in [GET]" in text.stdout
+    assert "httpbin-authz.yaml:17:" in text.stdout
 
 
 def test_check_many(istio_waypoint: Engine) -> None:

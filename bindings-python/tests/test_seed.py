@@ -94,3 +94,34 @@ def test_explain_names_the_failing_field(istio_waypoint: Engine) -> None:
     assert data["decision"] == explanation.decision.to_dict()
     assert data["policies"][0]["rules"][0]["failed_field"] == policy.rules[0].failed_field
     assert repr(explanation).startswith("Explanation(decision=Decision(allowed=False")
+
+
+def test_explain_speaks_the_users_file_for_gloo_and_tsb() -> None:
+    gloo = Engine.from_paths(POLICIES / "gloo")
+    explanation = gloo.explain(source=REVIEWS, url="http://httpbin.org/get", method="GET")
+    assert not explanation
+    [policy] = [p for p in explanation.policies if p.policy.name == "httpbin-access"]
+    rule = policy.rules[0]
+    assert rule.failed_field == "from[0].source.serviceAccountSelector.labels"
+    assert rule.field == "spec.config.authz.allowedClients[0].serviceAccountSelector.labels"
+    assert rule.location is not None and rule.location.endswith("httpbin-accesspolicy.yaml:18:13")
+    assert (rule.got, rule.wanted) == ("{account=reviews}", ["{account=productpage}"])
+    assert rule.mismatch == "service account labels {account=reviews} do not include [{account=productpage}]"
+    assert rule.to_dict()["field"] == rule.field
+    assert explanation.enforced_at is not None and "(egress gateway, port 80)" in explanation.enforced_at
+    text = str(explanation)
+    assert "no ALLOW policy matched (1 attached)" in text
+    assert "spec.config.authz.allowedClients[0].serviceAccountSelector.labels: service account labels" in text
+
+    tsb = Engine.from_paths(POLICIES / "tsb")
+    explanation = tsb.explain(
+        source="cluster.local/ns/ns1/sa/app",
+        url="http://example.com/",
+        method="GET",
+        workload={"namespace": "tsb-egress", "labels": {"app": "tsb-egress"}},
+    )
+    [policy] = explanation.policies
+    rule = policy.rules[0]
+    assert rule.field == "spec.authorization[0].to"
+    assert rule.mismatch == "host example.com does not match [www.httpbin.org]"
+    assert rule.location is not None and rule.location.endswith("egress-gateway.yaml:18:9")

@@ -184,11 +184,11 @@ def test_a_failing_file_reports_and_explains_the_failure() -> None:
     assert text is not None
     assert text.splitlines()[0] == "allowed: expected true, got false"
     assert "policy: expected AuthorizationPolicy istio-egress/httpbin, got null" in text
-    assert "failed at to[0].operation.methods" in text
+    assert "spec.rules[0].to[0].operation.methods: method POST not in [GET]" in text
     assert str(failed).startswith(f"FAIL  {failed.name}  (")
     # The core renders test results once: Python prints exactly what `egress-policy test` does.
     assert "FAIL  wrongly expects POST /post to be allowed" in str(report)
-    assert "failed at to[0].operation.methods" in str(failed)
+    assert "spec.rules[0].to[0].operation.methods: method POST not in [GET]" in str(failed)
     assert str(report).endswith("1 passed, 1 failed")
     assert repr(report).startswith("TestReport(file=")
 

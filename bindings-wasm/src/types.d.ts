@@ -185,6 +185,28 @@ export interface RuleVerdict {
   /** For a rule that did not match: the first field that failed (`to[0].operation.methods`). */
   failed_field: string | null;
   note: string | null;
+  /** The failing field as a path in the file the user wrote
+   * (`spec.config.authz.allowedClients[0].serviceAccountSelector.labels`). */
+  field: string | null;
+  /** `file:line:column` of the failing field. */
+  location: string | null;
+  /** The request's value of the failing attribute (`POST`); `null` when it carries none. */
+  got: string | null;
+  /** What the rule wanted (for a `notX` field: the values that excluded the request). */
+  wanted: string[];
+  /** The mismatch in words: `method POST not in [GET, HEAD]`. */
+  mismatch: string | null;
+}
+
+/** Where authorization was enforced. */
+export interface EnforcedAt {
+  proxy: Hop["proxy"];
+  /** The proxy in words. */
+  at: string;
+  /** The port it listens on (the one authorization compares). */
+  port: number;
+  /** The gateway resource it implements, if any. */
+  resource: ResourceRef | null;
 }
 
 /** `ALLOW`, `DENY`, `AUDIT` or `CUSTOM`. */
@@ -210,6 +232,8 @@ export interface Explanation {
   steps: string[];
   /** Every policy attached at the enforcing point. */
   policies: PolicyVerdict[];
+  /** Where authorization was enforced; `null` when no proxy enforced the request. */
+  enforced_at: EnforcedAt | null;
 }
 
 /** `error` rejects the input; `warning` does not. */

@@ -126,6 +126,33 @@ test("explain lists the attached policies, rules and the first failing field", (
   assert.match(p.location, /httpbin-authz\.yaml:\d+:\d+$/);
   assert.equal(p.rules[0].failed_field, "to[0].operation.methods");
   assert.ok(x.steps.length > 0);
+  // In the user's terms: the field of the file, its line, the values.
+  assert.equal(p.rules[0].field, "spec.rules[0].to[0].operation.methods");
+  assert.equal(p.rules[0].location, "examples/policies/istio-waypoint/httpbin-authz.yaml:17:18");
+  assert.equal(p.rules[0].got, "POST");
+  assert.deepEqual(p.rules[0].wanted, ["GET"]);
+  assert.equal(p.rules[0].mismatch, "method POST not in [GET]");
+  assert.equal(x.enforced_at.proxy, "waypoint");
+  assert.deepEqual(x.enforced_at.resource, { kind: "Gateway", namespace: "istio-egress", name: "egress-waypoint" });
+});
+
+test("explain speaks the user's file for Gloo and TSB", () => {
+  const gloo = Engine.fromFiles(readPolicyPaths(["examples/policies/gloo"]));
+  const g = gloo.explain({ source: { principal: "cluster.local/ns/bookinfo/sa/bookinfo-reviews" }, method: "GET", url: "http://httpbin.org/get" });
+  const [gr] = g.policies[0].rules;
+  assert.equal(gr.field, "spec.config.authz.allowedClients[0].serviceAccountSelector.labels");
+  assert.equal(gr.location, "examples/policies/gloo/httpbin-accesspolicy.yaml:18:13");
+  assert.equal(gr.got, "{account=reviews}");
+  assert.deepEqual(gr.wanted, ["{account=productpage}"]);
+  assert.equal(g.enforced_at.proxy, "egress_gateway");
+  const tsb = Engine.fromFiles(readPolicyPaths(["examples/policies/tsb"]));
+  const request = { source: { principal: "cluster.local/ns/ns1/sa/app" }, method: "GET", url: "http://example.com/" };
+  const t = tsb.explain(request);
+  const [tr] = t.policies[0].rules;
+  assert.equal(tr.field, "spec.authorization[0].to");
+  assert.equal(tr.location, "examples/policies/tsb/egress-gateway.yaml:18:9");
+  assert.equal(tr.mismatch, "host example.com does not match [www.httpbin.org]");
+  assert.match(tsb.explainText(request), /spec\.authorization\[0\]\.to: host example\.com does not match \[www\.httpbin\.org\]/);
 });
 
 test("evalLines decides JSON lines like `egress-policy eval`", () => {
@@ -146,7 +173,9 @@ test("explainText is the CLI's `check --explain` text", () => {
   const request = { source: { principal: PRODUCTPAGE }, method: "POST", url: "http://httpbin.org/post" };
   const text = engine.explainText(request);
   assert.match(text, /^DENIED 403 no_allow_match\n/);
-  assert.match(text, /failed at to\[0\]\.operation\.methods/);
+  assert.match(text, /spec\.rules\[0\]\.to\[0\]\.operation\.methods: method POST not in \[GET\]/);
+  assert.match(text, /policy: {3}no ALLOW policy matched \(1 attached\)\n {12}- AuthorizationPolicy istio-egress\/httpbin/);
+  assert.match(text, /enforced at: .*\(waypoint, port \d+\)/);
   assert.match(text, /policies at the enforcing point:/);
   assert.equal(text, engine.explainText(request));
 });

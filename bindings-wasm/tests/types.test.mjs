@@ -50,6 +50,7 @@ test("outputs have exactly the declared keys", () => {
   assertShape("Explanation", x);
   assertShape("PolicyVerdict", x.policies[0]);
   assertShape("RuleVerdict", x.policies[0].rules[0]);
+  assertShape("EnforcedAt", x.enforced_at);
   assertShape("Inventory", inv);
   assertShape("InventoryHost", inv.hosts[0]);
   assertShape("InventoryGateway", inv.gateways[0]);

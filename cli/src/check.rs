@@ -19,7 +19,11 @@ const EXIT_DENIED: u8 = 1;
 /// Runs `check`.
 pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     let request = build_request(args)?;
-    let engine = load::engine(&args.policies.policy)?;
+    let engine = if args.explain {
+        load::explaining_engine(&args.policies.policy)?
+    } else {
+        load::engine(&args.policies.policy)?
+    };
     if let (Some(value), false) = (&args.workload, args.allow_unknown_workload) {
         let decision = engine.decide(&request);
         if let Some(caveat) = decision

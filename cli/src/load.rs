@@ -50,7 +50,17 @@ fn load_model(paths: &[PathBuf], keep_sources: bool) -> Result<Model, Vec<Diagno
 /// Loads an engine for a deciding command; warnings go to stderr, errors become
 /// [`Error::Policies`].
 pub fn engine(paths: &[PathBuf]) -> Result<Engine> {
-    let model = deciding_model(paths).map_err(Error::Policies)?;
+    engine_with(paths, false)
+}
+
+/// [`engine`] for explaining: the source texts are kept, so an explanation points at the
+/// line of each failing field (not only of its rule).
+pub fn explaining_engine(paths: &[PathBuf]) -> Result<Engine> {
+    engine_with(paths, true)
+}
+
+fn engine_with(paths: &[PathBuf], keep_sources: bool) -> Result<Engine> {
+    let model = load_model(paths, keep_sources).map_err(Error::Policies)?;
     let stderr = io::stderr();
     let mut err = stderr.lock();
     for warning in &model.warnings {

@@ -139,6 +139,84 @@ fn istio_waypoint_human_output_and_explain() {
 }
 
 #[test]
+fn explain_speaks_the_users_file_for_every_vendor() {
+    // Gloo: the AccessPolicy's allowedClients entry, its line and the label values.
+    let dir = scenario("gloo");
+    let args = [
+        "check",
+        "--policy",
+        &dir,
+        "--from",
+        "cluster.local/ns/bookinfo/sa/bookinfo-reviews",
+        "--url",
+        "http://httpbin.org/get",
+        "--explain",
+    ];
+    let output = run(&args, None);
+    let text = stdout(&output);
+    assert_eq!(code(&output), 1, "{text}{}", stderr(&output));
+    assert!(
+        text.contains("policy:   no ALLOW policy matched (1 attached)\n            - AccessPolicy bookinfo/httpbin-access"),
+        "{text}"
+    );
+    assert!(
+        text.contains("enforced at:       VirtualGateway istio-egress/egress-vg"),
+        "{text}"
+    );
+    assert!(text.contains("(egress gateway, port 80)"), "{text}");
+    assert!(
+        text.contains("spec.config.authz.allowedClients[0].serviceAccountSelector.labels: service account labels {account=reviews} do not include [{account=productpage}]"),
+        "{text}"
+    );
+    assert!(text.contains("httpbin-accesspolicy.yaml:18:13"), "{text}");
+    assert!(!text.contains("from[0].source"), "{text}");
+    let mut with_json = args.to_vec();
+    with_json.push("--json");
+    let e = json(&stdout(&run(&with_json, None)));
+    let rule = &e["policies"][0]["rules"][0];
+    assert_eq!(
+        rule["failed_field"],
+        "from[0].source.serviceAccountSelector.labels"
+    );
+    assert_eq!(
+        rule["field"],
+        "spec.config.authz.allowedClients[0].serviceAccountSelector.labels"
+    );
+    assert_eq!(rule["got"], "{account=reviews}");
+    assert_eq!(rule["wanted"], serde_json::json!(["{account=productpage}"]));
+    assert_eq!(e["enforced_at"]["proxy"], "egress_gateway");
+
+    // TSB: the EgressGateway's authorization entries.
+    let dir = scenario("tsb");
+    let output = run(
+        &[
+            "check",
+            "--policy",
+            &dir,
+            "--from",
+            "cluster.local/ns/other/sa/app",
+            "--workload",
+            "tsb-egress/app=tsb-egress",
+            "--url",
+            "http://www.httpbin.org/get",
+            "--explain",
+        ],
+        None,
+    );
+    let text = stdout(&output);
+    assert_eq!(code(&output), 1, "{text}{}", stderr(&output));
+    assert!(
+        text.contains("spec.authorization[0].from.mode: source namespace other is in none of the workspaces [w1]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("spec.authorization[1].from.serviceAccounts[0]: source service account other/app not in [default/bookinfo-details]"),
+        "{text}"
+    );
+    assert!(text.contains("egress-gateway.yaml:21:25"), "{text}");
+}
+
+#[test]
 fn istio_waypoint_named_workload() {
     let (code, d) = check_json(
         "istio-waypoint",

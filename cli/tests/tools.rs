@@ -257,7 +257,10 @@ fn a_failing_case_exits_1_and_explains_the_decision() {
         "{text}"
     );
     // The explanation of the failure: the attached policy and the field that failed.
-    assert!(text.contains("failed at to[0].operation.methods"), "{text}");
+    assert!(
+        text.contains("spec.rules[0].to[0].operation.methods: method POST not in [GET]"),
+        "{text}"
+    );
     assert!(text.contains("1 passed, 1 failed"), "{text}");
 
     let report = egress_policy::tools::run_test_file(&file);

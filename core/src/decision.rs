@@ -223,6 +223,40 @@ pub struct RuleVerdict {
     pub failed_field: Option<String>,
     /// A human explanation of the failure or of a special treatment (TCP skipping).
     pub note: Option<String>,
+    /// The failing field as a path in the file the user wrote: `spec.rules[0].to[0].
+    /// operation.methods` (Istio), `spec.authorization[0].to` (TSB EgressGateway),
+    /// `spec.config.authz.allowedClients[0].serviceAccountSelector.labels` (Gloo). For a
+    /// rule skipped as a whole (TCP), the rule's path.
+    #[serde(default)]
+    pub field: Option<String>,
+    /// `file:line:column` of that field (of the rule when the source texts were not kept).
+    #[serde(default)]
+    pub location: Option<String>,
+    /// The request's value of the failing attribute (`POST`); `None` when the request does
+    /// not carry it or the rule was skipped as a whole.
+    #[serde(default)]
+    pub got: Option<String>,
+    /// What the rule wanted (`GET`, `HEAD`); for a `notX` field, the values that excluded
+    /// the request.
+    #[serde(default)]
+    pub wanted: Vec<String>,
+    /// The mismatch in words: `method POST not in [GET, HEAD]`, `header x-team absent
+    /// (wanted: present)`, `method GET is in notMethods [GET]`.
+    #[serde(default)]
+    pub mismatch: Option<String>,
+}
+
+/// Where authorization was enforced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnforcedAt {
+    /// The kind of proxy: sidecar, ztunnel, waypoint, egress gateway.
+    pub proxy: ProxyKind,
+    /// The proxy in words (`sidecar of default/sleep`, `istio-system/istio-egressgateway`).
+    pub at: String,
+    /// The port it listens on (the one authorization compares).
+    pub port: u16,
+    /// The gateway resource it implements, if any.
+    pub resource: Option<ResourceRef>,
 }
 
 /// How one attached policy fared.
@@ -255,4 +289,8 @@ pub struct Explanation {
     pub steps: Vec<String>,
     /// Every policy attached at the enforcing point.
     pub policies: Vec<PolicyVerdict>,
+    /// Where authorization was enforced; `None` when no proxy enforced the request
+    /// (passthrough, rejected or answered before authorization).
+    #[serde(default)]
+    pub enforced_at: Option<EnforcedAt>,
 }

@@ -256,6 +256,7 @@ fn rule() -> impl Strategy<Value = Rule> {
             to,
             when,
             location: None,
+            ..Rule::default()
         })
 }
 

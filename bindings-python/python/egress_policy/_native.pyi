@@ -300,6 +300,21 @@ class RuleVerdict:
     @property
     def note(self) -> str | None:
         """A human explanation of the failure or of a special treatment."""
+    @property
+    def field(self) -> str | None:
+        """The failing field as a path in the file the user wrote (`spec.config.authz.allowedClients[0].serviceAccountSelector.labels`)."""
+    @property
+    def location(self) -> str | None:
+        """`file:line:column` of the failing field."""
+    @property
+    def got(self) -> str | None:
+        """The request's value of the failing attribute (`POST`); `None` when it carries none."""
+    @property
+    def wanted(self) -> list[str]:
+        """What the rule wanted (for a `notX` field: the values that excluded the request)."""
+    @property
+    def mismatch(self) -> str | None:
+        """The mismatch in words: `method POST not in [GET, HEAD]`."""
     def to_dict(self) -> dict[str, Any]:
         """The JSON form, as plain Python objects."""
     def __eq__(self, value: object, /) -> bool: ...
@@ -353,6 +368,9 @@ class Explanation:
     @property
     def policies(self) -> list[PolicyVerdict]:
         """Every policy attached at the enforcing point, with its rules' verdicts."""
+    @property
+    def enforced_at(self) -> str | None:
+        """Where authorization was enforced, in words; `None` when no proxy enforced the request."""
     def __bool__(self) -> bool: ...
     def __str__(self) -> str:
         """The CLI's `check --explain` text."""

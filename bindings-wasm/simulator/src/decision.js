@@ -7,7 +7,35 @@ import { renderCaveats, renderRoad } from "./road.js";
 import { classify } from "./verdict.js";
 
 /** The fields of a rule verdict this view names; any other field the engine adds is shown as is. */
-const KNOWN_RULE_FIELDS = new Set(["index", "matched", "failed_field", "note"]);
+const KNOWN_RULE_FIELDS = new Set(["index", "matched", "failed_field", "note", "field", "location", "got", "wanted", "mismatch"]);
+
+/** `file:line:column` as a location the editor can jump to. */
+function parseLocation(text) {
+  const m = /^(.*):(\d+):(\d+)$/.exec(text ?? "");
+  return m ? { file: m[1], line: Number(m[2]), column: Number(m[3]) } : null;
+}
+
+/** The proxy kinds in words. */
+const PROXY_WORDS = { client: "client", sidecar: "sidecar", ztunnel: "ztunnel", waypoint: "waypoint", egress_gateway: "egress gateway", gateway: "gateway", upstream: "upstream" };
+
+/** Where authorization was enforced: the proxy and the resource it implements. */
+function enforcedAt(at) {
+  const what = `${PROXY_WORDS[at.proxy] ?? at.proxy}, port ${at.port}`;
+  return el("span", { class: "enforced-at", dataset: { proxy: at.proxy } },
+    at.resource ? resourceLink(at.resource) : at.at, ` (${what})`);
+}
+
+/** A failed rule in the user's terms: the field's path (linked to its line), the value the
+ *  request had and what the rule wanted. */
+function ruleWhy(r) {
+  if (r.matched) return [];
+  const loc = parseLocation(r.location);
+  const parts = [];
+  if (r.got !== null && r.got !== undefined) parts.push(el("div", { class: "got mono" }, `request: ${r.got}`));
+  if (r.wanted?.length) parts.push(el("div", { class: "wanted mono" }, `rule wants: ${r.wanted.join(", ")}`));
+  if (r.location) parts.push(el("div", { class: "field-location mono" }, jumpLink(r.location, loc)));
+  return parts;
+}
 
 function routeRows(r) {
   const rows = [];
@@ -42,14 +70,16 @@ export function renderDecision(box, decision, x = null) {
     ["message", decision.message],
   ];
   // Where it was decided: the gateway of the explanation (known for denials too).
-  if (x?.gateway) rows.push(["enforced at", resourceLink(x.gateway)]);
+  if (x?.enforced_at) rows.push(["enforced at", enforcedAt(x.enforced_at)]);
+  else if (x?.gateway) rows.push(["enforced at", resourceLink(x.gateway)]);
   else if (x) rows.push(["enforced at", c.kind === "open" ? "nowhere: no gateway enforced this request" : "–"]);
   if (decision.policy) {
     rows.push(["deciding policy", jumpLink(decider(decision), policyLocation(decision.policy, decision.rule))]);
   } else if (x && x.policies.length) {
     const allows = x.policies.filter((p) => p.action === "ALLOW" && !p.dry_run);
     rows.push(["deciding policy", allows.length && !decision.allowed
-      ? ["none: no rule of ", allows.map((p, i) => [i ? ", " : "", resourceLink(p.policy)]), " matched"]
+      ? el("span", { class: "no-allow-matched" }, `no ALLOW policy matched (${allows.length} attached): `,
+        allows.map((p, i) => [i ? ", " : "", resourceLink(p.policy)]))
       : "none"]);
   } else {
     rows.push(["deciding policy", "none (no policy attached where it was decided)"]);
@@ -97,8 +127,8 @@ export function renderExplain(out, x) {
         el("tr", { class: "rule-row", dataset: { matched: String(r.matched) } },
           el("td", {}, "  ", jumpLink(`rule ${r.index}`, policyLocation(p.policy, r.index))),
           el("td", { class: r.matched ? "yes" : "no" }, r.matched ? "✓ matched" : "✗ no match"),
-          el("td", { class: "mono failed-field" }, r.failed_field ?? ""),
-          el("td", { class: "note" }, r.note ?? "",
+          el("td", { class: "mono failed-field", title: r.failed_field ?? "" }, r.field ?? r.failed_field ?? ""),
+          el("td", { class: "note" }, r.mismatch ?? r.note ?? "", ruleWhy(r),
             extra.map(([k, v]) => el("div", { class: "extra mono", dataset: { field: k } }, `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`)))),
       );
     }
@@ -107,7 +137,7 @@ export function renderExplain(out, x) {
     steps,
     el("div", { class: "table-scroll" },
       el("table", { class: "explain" },
-        el("thead", {}, el("tr", {}, ["policy / rule", "verdict", "first failing field", "why"].map((h) => el("th", { scope: "col" }, h)))),
+        el("thead", {}, el("tr", {}, ["policy / rule", "verdict", "failing field (in your file)", "why"].map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, rows))),
   );
 }

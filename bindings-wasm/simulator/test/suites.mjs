@@ -155,19 +155,41 @@ export async function pointChecks({ page, context, url, vp, shots }) {
     await setRequest(page, { principal: PP, method: "POST", url: "http://httpbin.org/post" });
     const d = await decision(page);
     expect(d.kind === "deny" && /enforced at\s+Gateway istio-egress\/egress-waypoint/.test(d.text), `enforcement point shown: ${d.text}`);
-    expect(/deciding policy\s+none: no rule of AuthorizationPolicy istio-egress\/httpbin matched/.test(d.text), `the ALLOW policy that did not match: ${d.text}`);
+    expect(/enforced at\s+Gateway istio-egress\/egress-waypoint \(waypoint, port \d+\)/.test(d.text), `the proxy kind: ${d.text}`);
+    expect(/deciding policy\s+no ALLOW policy matched \(1 attached\): AuthorizationPolicy istio-egress\/httpbin/.test(d.text), `the ALLOW policy that did not match: ${d.text}`);
     const request = { source: { principal: PP }, method: "POST", url: "http://httpbin.org/post" };
     const x = await page.evaluate((r) => window.simulator.explain(r), request);
-    const wanted = x.policies.flatMap((p) => p.rules.map((r) => [r.failed_field ?? "", r.note ?? ""]));
+    const wanted = x.policies.flatMap((p) => p.rules.map((r) => [r.field ?? r.failed_field ?? "", r.mismatch ?? r.note ?? ""]));
     const shown = await page.$$eval("#explain tr.rule-row", (rs) => rs.map((r) => [r.querySelector(".failed-field").textContent, r.querySelector(".note").childNodes[0]?.textContent ?? ""]));
     expect(JSON.stringify(shown) === JSON.stringify(wanted), `every rule's failing field and note: ${JSON.stringify(shown)} vs ${JSON.stringify(wanted)}`);
-    expect(shown.some(([f]) => f === "to[0].operation.methods"), "the methods field");
+    expect(shown.some(([f, why]) => f === "spec.rules[0].to[0].operation.methods" && why === "method POST not in [GET]"), `the methods field in the user's terms: ${JSON.stringify(shown)}`);
     await shot("denied");
     // TSB: the explanation is what the engine gives, for TSB's resources.
     await pickSample(page, "tsb");
     await setRequest(page, { principal: "cluster.local/ns/ns1/sa/app", method: "GET", url: "http://example.com/" });
     const t = await decision(page);
     expect(t.allowed === "false" && /enforced at/.test(t.text), `tsb denial with its enforcement point: ${t.text}`);
+    const ruleRows = () => page.$$eval("#explain tr.rule-row", (rs) => rs.map((r) => ({
+      field: r.querySelector(".failed-field").textContent,
+      why: r.querySelector(".note").childNodes[0]?.textContent ?? "",
+      got: r.querySelector(".got")?.textContent ?? "",
+      wanted: r.querySelector(".wanted")?.textContent ?? "",
+      at: r.querySelector(".field-location")?.textContent ?? "",
+    })));
+    let rows = await ruleRows();
+    expect(rows.some((r) => r.field === "spec.authorization[0].to" && r.why === "host example.com does not match [www.httpbin.org]"
+      && r.got === "request: example.com" && r.wanted === "rule wants: www.httpbin.org" && /egress-gateway\.yaml:\d+:\d+$/.test(r.at)),
+      `tsb: the authorization entry's field, its line and the values: ${JSON.stringify(rows)}`);
+    // Gloo: the AccessPolicy's allowedClients, not Istio's `from[0].source`.
+    await pickSample(page, "gloo");
+    await setRequest(page, { principal: "cluster.local/ns/bookinfo/sa/bookinfo-reviews", method: "GET", url: "http://httpbin.org/get" });
+    const g = await decision(page);
+    expect(g.allowed === "false" && /no ALLOW policy matched \(1 attached\): AccessPolicy bookinfo\/httpbin-access/.test(g.text), `gloo denial names the ALLOW policy: ${g.text}`);
+    rows = await ruleRows();
+    expect(rows.some((r) => r.field === "spec.config.authz.allowedClients[0].serviceAccountSelector.labels"
+      && r.got === "request: {account=reviews}" && r.wanted === "rule wants: {account=productpage}" && /:18:\d+$/.test(r.at)),
+      `gloo: the allowedClients field, its line and the values: ${JSON.stringify(rows)}`);
+    await shot("denied-gloo");
   });
 
   await check("5. state: tests re-run on edit, failures one click from their explanation, import/export, autosave, baseline, damaged links", async () => {

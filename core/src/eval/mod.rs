@@ -6,14 +6,18 @@
 //! Ties are broken deterministically: when several policies of the deciding action match,
 //! the first in model (load) order decides, with its lowest matching rule index.
 
-use crate::decision::{
-    Caveat, Decision, DryRunOutcome, Explanation, PolicyVerdict, Reason, RuleVerdict,
-};
+mod detail;
+mod explain;
+
+use explain::policy_verdict;
+pub use explain::{first_matching_rule, rule_failure};
+
+use crate::decision::{Caveat, Decision, DryRunOutcome, EnforcedAt, Explanation, Reason};
 use crate::model::{
-    Action, Condition, ExternalService, Field, Gateway, GatewayKind, Labels, Model, Operation,
-    Policy, ResourceRef, Rule, Scope, Source, StringPattern, TargetKind, Vendor,
+    Action, ExternalService, Gateway, GatewayKind, Labels, Model, Policy, ResourceRef, Scope,
+    TargetKind, Vendor,
 };
-use crate::request::{Normalized, Protocol, Request};
+use crate::request::{Normalized, Request};
 use crate::road::{self, AuthzSummary, End, PointSpec};
 
 use crate::decision::ACCESS_DENIED;
@@ -87,6 +91,7 @@ pub fn explain(model: &Model, request: &Request) -> Explanation {
                 service: None,
                 steps,
                 policies: Vec::new(),
+                enforced_at: None,
             };
         }
     };
@@ -122,6 +127,7 @@ pub fn explain(model: &Model, request: &Request) -> Explanation {
                 service: service.map(|s| s.id.clone()),
                 steps,
                 policies: Vec::new(),
+                enforced_at: None,
             };
         }
         End::Unenforced { .. } => {
@@ -147,6 +153,7 @@ pub fn explain(model: &Model, request: &Request) -> Explanation {
                 service: service.map(|s| s.id.clone()),
                 steps,
                 policies: Vec::new(),
+                enforced_at: None,
             };
         }
         End::Enforce(enforcement) => enforcement.as_ref().clone(),
@@ -264,6 +271,12 @@ pub fn explain(model: &Model, request: &Request) -> Explanation {
         service: service.map(|s| s.id.clone()),
         steps,
         policies,
+        enforced_at: Some(EnforcedAt {
+            proxy: enforcement.proxy,
+            at: enforcement.at.clone(),
+            port: enforcement.port,
+            resource: point.gateway_id(),
+        }),
     }
 }
 
@@ -573,314 +586,5 @@ fn authorize<'m>(policies: &[&'m Policy], req: &Normalized, model: &Model) -> Au
         note: None,
         custom_checked: consulted.is_some(),
         custom_provider: consulted.clone(),
-    }
-}
-
-/// The first rule of `policy` that matches, if any.
-pub fn first_matching_rule(policy: &Policy, req: &Normalized, model: &Model) -> Option<usize> {
-    policy
-        .rules
-        .iter()
-        .position(|rule| rule_failure(policy, rule, req, model).is_none())
-}
-
-/// Why a rule did not match: the first failing field path and a note. `None` when it matches.
-pub fn rule_failure(
-    policy: &Policy,
-    rule: &Rule,
-    req: &Normalized,
-    model: &Model,
-) -> Option<(String, String)> {
-    let tcp = req.protocol != Protocol::Http;
-    // §1.11: over TCP, an ALLOW (or CUSTOM) rule with HTTP-only attributes is skipped;
-    // DENY and AUDIT rules lose just those constraints.
-    let narrows = matches!(policy.action, Action::Allow | Action::Custom(_));
-    if tcp && narrows && rule.is_http_only() {
-        return Some((
-            "rule".to_string(),
-            "uses HTTP-only attributes, so it is skipped for TCP/TLS traffic".to_string(),
-        ));
-    }
-    let drop_http = tcp;
-    if let Some(sources) = &rule.from {
-        let mut failures = Vec::new();
-        for (i, source) in sources.iter().enumerate() {
-            match source_failure(source, req, model, drop_http) {
-                None => {
-                    failures.clear();
-                    break;
-                }
-                Some(field) => failures.push(format!("from[{i}].source.{field}")),
-            }
-        }
-        if let Some(first) = failures.first() {
-            return Some((
-                first.clone(),
-                format!("no source matched ({})", failures.join(", ")),
-            ));
-        }
-    }
-    if let Some(operations) = &rule.to {
-        let mut failures = Vec::new();
-        for (i, operation) in operations.iter().enumerate() {
-            match operation_failure(operation, req, drop_http) {
-                None => {
-                    failures.clear();
-                    break;
-                }
-                Some(field) => failures.push(format!("to[{i}].operation.{field}")),
-            }
-        }
-        if let Some(first) = failures.first() {
-            return Some((
-                first.clone(),
-                format!("no operation matched ({})", failures.join(", ")),
-            ));
-        }
-    }
-    for (i, condition) in rule.when.iter().enumerate() {
-        if drop_http && condition.is_http_only() {
-            continue;
-        }
-        if !condition_holds(condition, req) {
-            return Some((
-                format!("when[{i}]"),
-                format!("condition on `{}` does not hold", condition.key()),
-            ));
-        }
-    }
-    None
-}
-
-fn string_field(field: &Field<StringPattern>, value: Option<&str>) -> bool {
-    field.holds(|p| value.is_some_and(|v| p.matches(v)))
-}
-
-fn source_failure(
-    source: &Source,
-    req: &Normalized,
-    model: &Model,
-    drop_http: bool,
-) -> Option<&'static str> {
-    let uri = req.peer_uri.as_deref();
-    if !string_field(&source.principals, uri) {
-        return Some("principals");
-    }
-    if !source
-        .namespaces
-        .holds(|p| uri.is_some_and(|u| p.matches_uri(u)))
-    {
-        return Some("namespaces");
-    }
-    if !source
-        .service_accounts
-        .holds(|p| uri.is_some_and(|u| p.matches_uri(u)))
-    {
-        return Some("serviceAccounts");
-    }
-    if !source
-        .trust_domains
-        .holds(|p| uri.is_some_and(|u| p.matches_uri(u)))
-    {
-        return Some("trustDomains");
-    }
-    if !drop_http {
-        let principal = req.jwt.as_ref().and_then(|j| j.principal.as_deref());
-        if !string_field(&source.request_principals, principal) {
-            return Some("requestPrincipals");
-        }
-    }
-    if !source
-        .ip_blocks
-        .holds(|b| req.source_ip.is_some_and(|ip| b.contains(ip)))
-    {
-        return Some("ipBlocks");
-    }
-    let remote = req.remote_ip.or(req.source_ip);
-    if !source
-        .remote_ip_blocks
-        .holds(|b| remote.is_some_and(|ip| b.contains(ip)))
-    {
-        return Some("remoteIpBlocks");
-    }
-    let namespace = req.namespace.as_deref();
-    let in_set = |sets: &[crate::model::NamespaceSet], name: &str| {
-        namespace.is_some_and(|ns| {
-            sets.iter().filter(|s| s.name == name).any(|s| {
-                s.namespaces
-                    .iter()
-                    .any(|sel| sel.selects(req.cluster.as_deref(), ns))
-            })
-        })
-    };
-    if !source.workspaces.holds(|w| in_set(&model.workspaces, w)) {
-        return Some("workspaces");
-    }
-    if !source.groups.holds(|g| in_set(&model.groups, g)) {
-        return Some("groups");
-    }
-    if source.service_account_labels.is_set() {
-        let labels = source_account_labels(model, req);
-        if !source.service_account_labels.holds(|wanted| {
-            labels.is_some_and(|have| wanted.iter().all(|(k, v)| have.get(k) == Some(v)))
-        }) {
-            return Some("serviceAccountSelector.labels");
-        }
-    }
-    None
-}
-
-/// The labels of the source's service account: from a loaded ServiceAccount object when
-/// there is one (the request cannot override those), else from `source.labels`. A source
-/// without an mTLS identity has none.
-fn source_account_labels<'a>(model: &'a Model, req: &'a Normalized) -> Option<&'a Labels> {
-    let (namespace, name) = (req.namespace.as_deref()?, req.service_account.as_deref()?);
-    model
-        .service_accounts
-        .iter()
-        .find(|sa| sa.namespace == namespace && sa.name == name)
-        .map(|sa| &sa.labels)
-        .or(Some(&req.source_labels))
-}
-
-fn operation_failure(
-    operation: &Operation,
-    req: &Normalized,
-    drop_http: bool,
-) -> Option<&'static str> {
-    if !drop_http {
-        let authority = req.authority.as_deref();
-        if !operation
-            .hosts
-            .holds(|p| authority.is_some_and(|a| p.matches(a)))
-        {
-            return Some("hosts");
-        }
-    }
-    if !operation.ports.holds(|p| *p == req.port) {
-        return Some("ports");
-    }
-    if !drop_http {
-        if !string_field(&operation.methods, req.method.as_deref()) {
-            return Some("methods");
-        }
-        let path = req.path.as_deref();
-        if !operation
-            .paths
-            .holds(|p| path.is_some_and(|v| p.matches(v)))
-        {
-            return Some("paths");
-        }
-    }
-    None
-}
-
-fn claim_values(req: &Normalized, path: &[String]) -> Vec<String> {
-    let Some(jwt) = &req.jwt else {
-        return Vec::new();
-    };
-    let Some((first, rest)) = path.split_first() else {
-        return Vec::new();
-    };
-    let mut value = jwt.claims.get(first);
-    for key in rest {
-        value = value.and_then(|v| v.get(key));
-    }
-    match value {
-        Some(serde_json::Value::String(s)) => vec![s.clone()],
-        Some(serde_json::Value::Array(items)) => items
-            .iter()
-            .filter_map(|i| i.as_str().map(str::to_string))
-            .collect(),
-        Some(serde_json::Value::Bool(b)) => vec![b.to_string()],
-        Some(serde_json::Value::Number(n)) => vec![n.to_string()],
-        _ => Vec::new(),
-    }
-}
-
-fn any_of(field: &Field<StringPattern>, values: &[String]) -> bool {
-    field.holds(|p| values.iter().any(|v| p.matches(v)))
-}
-
-fn condition_holds(condition: &Condition, req: &Normalized) -> bool {
-    let uri = req.peer_uri.as_deref();
-    match condition {
-        Condition::RequestHeader { name, field } => {
-            let value = req.headers.get(name);
-            // `*` on headers means "present", even with an empty value (SEMANTICS §1.10).
-            field.holds(|p| match (p, value) {
-                (StringPattern::Presence, Some(_)) => true,
-                (_, Some(v)) => p.matches(v),
-                (_, None) => false,
-            })
-        }
-        Condition::SourceIp(field) => {
-            field.holds(|b| req.source_ip.is_some_and(|ip| b.contains(ip)))
-        }
-        Condition::RemoteIp(field) => {
-            let remote = req.remote_ip.or(req.source_ip);
-            field.holds(|b| remote.is_some_and(|ip| b.contains(ip)))
-        }
-        Condition::DestinationIp(field) => {
-            field.holds(|b| req.destination_ip.is_some_and(|ip| b.contains(ip)))
-        }
-        Condition::SourceNamespace(field) => field.holds(|p| uri.is_some_and(|u| p.matches_uri(u))),
-        Condition::SourcePrincipal(field) => string_field(field, uri),
-        Condition::SourceServiceAccount(field) => {
-            field.holds(|p| uri.is_some_and(|u| p.matches_uri(u)))
-        }
-        Condition::SourceTrustDomain(field) => {
-            field.holds(|p| uri.is_some_and(|u| p.matches_uri(u)))
-        }
-        Condition::RequestAuthPrincipal(field) => {
-            string_field(field, req.jwt.as_ref().and_then(|j| j.principal.as_deref()))
-        }
-        Condition::RequestAuthAudiences(field) => any_of(
-            field,
-            req.jwt
-                .as_ref()
-                .map(|j| j.audiences.as_slice())
-                .unwrap_or(&[]),
-        ),
-        Condition::RequestAuthPresenter(field) => {
-            string_field(field, req.jwt.as_ref().and_then(|j| j.presenter.as_deref()))
-        }
-        Condition::RequestAuthClaim { path, field } => any_of(field, &claim_values(req, path)),
-        Condition::DestinationPort(field) => field.holds(|p| *p == req.port),
-        Condition::ConnectionSni(field) => string_field(field, req.sni.as_deref()),
-        // Dynamic metadata is never present in a simulated request.
-        Condition::Experimental { field, .. } => string_field(field, None),
-    }
-}
-
-fn policy_verdict(policy: &Policy, req: &Normalized, model: &Model) -> PolicyVerdict {
-    let rules: Vec<RuleVerdict> = policy
-        .rules
-        .iter()
-        .enumerate()
-        .map(
-            |(index, rule)| match rule_failure(policy, rule, req, model) {
-                None => RuleVerdict {
-                    index,
-                    matched: true,
-                    failed_field: None,
-                    note: None,
-                },
-                Some((field, note)) => RuleVerdict {
-                    index,
-                    matched: false,
-                    failed_field: Some(field),
-                    note: Some(note),
-                },
-            },
-        )
-        .collect();
-    PolicyVerdict {
-        policy: policy.id.clone(),
-        action: policy.action.as_str().to_string(),
-        dry_run: policy.dry_run,
-        matched: rules.iter().any(|r| r.matched),
-        rules,
-        location: policy.location.to_string(),
     }
 }

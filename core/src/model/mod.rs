@@ -5,6 +5,7 @@
 //! header routes and TLS settings. Vendor-specific meaning is resolved at import time so
 //! that deciding needs only this model.
 
+mod origin;
 mod pattern;
 mod road;
 mod sourcemap;
@@ -23,6 +24,7 @@ pub use road::{
     RouteMatch, Sidecar, UriMatch, VirtualService,
 };
 
+pub use origin::{Origin, OriginField, RuleOrigin};
 pub use sourcemap::SourceMap;
 pub(crate) use vocabulary::Closed;
 pub use vocabulary::{
@@ -451,6 +453,9 @@ pub struct Rule {
     pub when: Vec<Condition>,
     /// Where the rule starts in its file.
     pub location: Option<Location>,
+    /// Where its parts were written, in the user's terms (not serialized).
+    #[serde(skip)]
+    pub origin: RuleOrigin,
 }
 
 impl Rule {

@@ -5,7 +5,9 @@
 
 use std::fmt::Write as _;
 
-use crate::decision::{DryRunOutcome, HopStep, PolicyVerdict, Route};
+use crate::decision::{
+    DryRunOutcome, EnforcedAt, HopStep, PolicyVerdict, ProxyKind, Route, RuleVerdict,
+};
 use crate::model::{HeaderMutations, ResourceRef};
 use crate::request::Protocol;
 use crate::tools::testfile::{CaseResult, Mismatch, TestReport};
@@ -142,13 +144,59 @@ fn dry_run_line(outcome: &DryRunOutcome) -> String {
 
 /// The multi-line human summary of a decision.
 pub fn decision(d: &Decision) -> String {
+    decision_with(d, deciding(d.policy.as_ref(), d.rule))
+}
+
+/// The deciding-policy line of an explanation: the policy and rule, or, when ALLOW policies
+/// at the enforcing point all failed to match, `no ALLOW policy matched (N attached)` followed
+/// by one line per policy.
+pub fn deciding_policies(e: &Explanation) -> String {
+    let d = &e.decision;
+    let allows: Vec<&PolicyVerdict> = e
+        .policies
+        .iter()
+        .filter(|p| p.action == "ALLOW" && !p.dry_run)
+        .collect();
+    if d.policy.is_some() || d.allowed || allows.is_empty() {
+        return deciding(d.policy.as_ref(), d.rule);
+    }
+    let mut line = format!("no ALLOW policy matched ({} attached)", allows.len());
+    for policy in allows {
+        let _ = write!(
+            line,
+            "\n            - {} ({})",
+            policy.policy, policy.location
+        );
+    }
+    line
+}
+
+/// `sidecar of default/sleep (sidecar, port 80)`, with the gateway resource when known.
+pub fn enforced_at(at: &EnforcedAt) -> String {
+    let proxy = match at.proxy {
+        ProxyKind::Client => "client",
+        ProxyKind::Sidecar => "sidecar",
+        ProxyKind::Ztunnel => "ztunnel",
+        ProxyKind::Waypoint => "waypoint",
+        ProxyKind::EgressGateway => "egress gateway",
+        ProxyKind::Gateway => "gateway",
+        ProxyKind::Upstream => "upstream",
+    };
+    let mut line = format!("{} ({proxy}, port {})", at.at, at.port);
+    if let Some(resource) = &at.resource {
+        let _ = write!(line, " [{resource}]");
+    }
+    line
+}
+
+fn decision_with(d: &Decision, policy: String) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{} {} {}", verdict(d.allowed), d.status, d.reason);
     let mut field = |name: &str, value: String| {
         let _ = writeln!(out, "  {:<9} {value}", format!("{name}:"));
     };
     field("message", d.message.clone());
-    field("policy", deciding(d.policy.as_ref(), d.rule));
+    field("policy", policy);
     match &d.route {
         Some(route) => {
             let gateway = route
@@ -237,13 +285,7 @@ fn policy_rows(table: &mut Table, verdict: &PolicyVerdict) {
     }
     for (index, rule) in verdict.rules.iter().enumerate() {
         let first = index == 0;
-        let mut detail = Vec::new();
-        if let Some(field) = &rule.failed_field {
-            detail.push(format!("failed at {field}"));
-        }
-        if let Some(note) = &rule.note {
-            detail.push(note.clone());
-        }
+        let detail = rule_detail(rule);
         table.row(vec![
             if first { name.clone() } else { String::new() },
             if first {
@@ -258,22 +300,48 @@ fn policy_rows(table: &mut Table, verdict: &PolicyVerdict) {
             },
             rule.index.to_string(),
             if rule.matched { "match" } else { "no match" }.to_string(),
-            detail.join("; "),
-            if first {
-                verdict.location.clone()
-            } else {
-                String::new()
+            detail,
+            match (&rule.location, first) {
+                (Some(location), _) => location.clone(),
+                (None, true) => verdict.location.clone(),
+                (None, false) => String::new(),
             },
         ]);
     }
 }
 
+/// Why a rule failed, in the user's terms when known: `spec.rules[0].to[0].operation.methods:
+/// method POST not in [GET, HEAD]`; else `failed at <model path>; <note>`.
+pub fn rule_detail(rule: &RuleVerdict) -> String {
+    let why = rule.mismatch.as_ref().or(rule.note.as_ref());
+    match (&rule.field, why) {
+        (Some(field), Some(why)) => format!("{field}: {why}"),
+        (Some(field), None) => field.clone(),
+        (None, _) => {
+            let mut detail = Vec::new();
+            if let Some(field) = &rule.failed_field {
+                detail.push(format!("failed at {field}"));
+            }
+            if let Some(note) = &rule.note {
+                detail.push(note.clone());
+            }
+            detail.join("; ")
+        }
+    }
+}
+
 /// The decision summary followed by the pipeline steps and the table of attached policies.
 pub fn explanation(e: &Explanation) -> String {
-    let mut out = decision(&e.decision);
+    let mut out = decision_with(&e.decision, deciding_policies(e));
     let gateway = e.gateway.as_ref().map(resource).unwrap_or("none".into());
     let service = e.service.as_ref().map(resource).unwrap_or("none".into());
-    let _ = writeln!(out, "\nenforcing gateway: {gateway}");
+    let enforced = e
+        .enforced_at
+        .as_ref()
+        .map(enforced_at)
+        .unwrap_or_else(|| "not enforced by any proxy".to_string());
+    let _ = writeln!(out, "\nenforced at:       {enforced}");
+    let _ = writeln!(out, "enforcing gateway: {gateway}");
     let _ = writeln!(out, "registry entry:    {service}");
     if !e.steps.is_empty() {
         let _ = writeln!(out, "\nsteps:");

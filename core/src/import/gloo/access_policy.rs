@@ -3,8 +3,8 @@
 
 use crate::model::{
     Action, Caveat, Condition, Field, IpBlock, Model, NamespacePattern, NamespaceSelector,
-    NamespaceSet, Operation, PathPattern, Policy, ResourceRef, Rule, Scope, ServiceAccountRef,
-    Source, StringPattern, Vendor,
+    NamespaceSet, Operation, Origin, PathPattern, Policy, ResourceRef, Rule, RuleOrigin, Scope,
+    ServiceAccountRef, Source, StringPattern, Vendor,
 };
 use crate::source::{Node, Value};
 
@@ -271,10 +271,17 @@ fn authorization(
     // Clients: absent or empty admits nobody; an empty selector admits everybody.
     let mut any_client = false;
     let mut sources = Vec::new();
+    let mut clients_of_sources = Vec::new();
     if let Some(clients) = authz.get("allowedClients") {
-        for (item, item_path) in list(cx, clients, &authz.path_of("allowedClients")) {
+        for (k, (item, item_path)) in list(cx, clients, &authz.path_of("allowedClients"))
+            .into_iter()
+            .enumerate()
+        {
             match client_source(cx, item, &item_path, notes) {
-                Some(Some(source)) => sources.push(source),
+                Some(Some(source)) => {
+                    sources.push(source);
+                    clients_of_sources.push(k);
+                }
                 Some(None) => any_client = true,
                 None => {}
             }
@@ -334,15 +341,15 @@ fn authorization(
             ..Operation::default()
         }]
     });
-    Some((
-        dry_run,
-        Some(Rule {
-            from,
-            to,
-            when,
-            location: Some(node.location(cx.file)),
-        }),
-    ))
+    let mut rule = Rule {
+        from,
+        to,
+        when,
+        location: Some(node.location(cx.file)),
+        ..Rule::default()
+    };
+    rule.origin = origin(node, path, &clients_of_sources, &rule);
+    Some((dry_run, Some(rule)))
 }
 
 fn ip_list(cx: &mut Cx, m: &Map, key: &str) -> Vec<IpBlock> {
@@ -541,4 +548,76 @@ fn namespace_of(source: &Source) -> Option<&str> {
         .first()
         .map(|sa| sa.namespace.as_str())
         .or_else(|| source.namespaces.values.first().map(|n| n.glob.as_str()))
+}
+
+/// Where the parts of the rule decoded from the `Authorization` at `path` were written:
+/// source `j` comes from `allowedClients[clients[j]]`, the IP blocks, methods and paths from
+/// the `allowed*` lists, condition `h` from the `h`-th header of `match.request.headers`.
+fn origin(node: &Node, path: &str, clients: &[usize], rule: &Rule) -> RuleOrigin {
+    let mut origin = Origin::at(path.to_string());
+    for j in 0..rule.from.as_ref().map_or(0, Vec::len) {
+        let source = format!("from[{j}].source");
+        for (field, user) in [
+            ("ipBlocks", "allowedIpBlocks"),
+            ("notIpBlocks", "allowedIpBlocks"),
+            ("remoteIpBlocks", "allowedRemoteIpBlocks"),
+            ("notRemoteIpBlocks", "allowedRemoteIpBlocks"),
+        ] {
+            origin.map(format!("{source}.{field}"), format!("{path}.{user}"), false);
+        }
+        let Some(k) = clients.get(j) else {
+            continue;
+        };
+        let client = format!("{path}.allowedClients[{k}]");
+        let selector = format!("{client}.serviceAccountSelector");
+        let named = node
+            .get("allowedClients")
+            .and_then(|c| match &c.value {
+                Value::Seq(items) => items.get(*k),
+                _ => None,
+            })
+            .and_then(|c| c.get("serviceAccountSelector"))
+            .is_some_and(|s| s.get("name").is_some());
+        let principal = if named {
+            format!("{selector}.name")
+        } else {
+            selector.clone()
+        };
+        let matcher = format!("{client}.requestIdentityMatcher");
+        for (field, user) in [
+            ("principals", principal),
+            ("serviceAccounts", selector.clone()),
+            ("namespaces", format!("{selector}.namespace")),
+            ("groups", format!("{selector}.cluster")),
+            ("requestPrincipals", format!("{matcher}.requestPrincipals")),
+            (
+                "notRequestPrincipals",
+                format!("{matcher}.notRequestPrincipals"),
+            ),
+        ] {
+            origin.map(format!("{source}.{field}"), user, false);
+        }
+        origin.map(source, client, true);
+    }
+    origin.map(
+        "to[0].operation.methods",
+        format!("{path}.allowedMethods"),
+        false,
+    );
+    origin.map(
+        "to[0].operation.paths",
+        format!("{path}.allowedPaths"),
+        false,
+    );
+    let headers = node
+        .get("match")
+        .and_then(|m| m.get("request"))
+        .and_then(|r| r.get("headers"));
+    if let Some(Value::Map(entries)) = headers.map(|h| &h.value) {
+        for (h, (key, _)) in entries.iter().enumerate() {
+            let user = join(&format!("{path}.match.request.headers"), &key.name);
+            origin.map(format!("when[{h}]"), user, true);
+        }
+    }
+    RuleOrigin::new(origin)
 }

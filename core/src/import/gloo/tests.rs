@@ -194,6 +194,7 @@ fn seed_scenario_imports_cleanly() {
                 line: at(SEED, "allowedClients").0,
                 column: at(SEED, "allowedClients").1,
             }),
+            ..Rule::default()
         }]
     );
     assert_eq!(model.service_accounts.len(), 1);

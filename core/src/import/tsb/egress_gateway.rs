@@ -13,7 +13,8 @@ use super::super::decode::{
 };
 use super::super::Doc;
 use super::{
-    config_generation_metadata, group_path, spec_fields, SetRef, TsbImporter, EGRESS_PORT,
+    config_generation_metadata, group_path, rule_origin, spec_fields, SetRef, TsbImporter,
+    EGRESS_PORT,
 };
 
 /// `AuthorizationSettings.Mode` values (terraform-provider-tsb docs list them in strictness
@@ -149,11 +150,19 @@ fn authorization(cx: &mut Cx, spec: &Map, gateway: &mut GatewayContext) -> Optio
             None => Some(None),
         };
         if let (Some(from), Some(to)) = (from, to) {
+            let operations = to.as_ref().map_or(0, Vec::len);
+            let origin = rule_origin(
+                &path,
+                entry.get("from"),
+                |_| entry.path_of("to"),
+                operations,
+            );
             rules.push(Rule {
                 from,
                 to,
                 when: Vec::new(),
                 location: Some(item.location(cx.file)),
+                origin,
             });
         }
     }

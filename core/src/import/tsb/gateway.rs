@@ -19,7 +19,8 @@ use super::super::decode::{enum_field, is_empty_list, list, map, required, value
 use super::super::Doc;
 use super::egress_gateway::{egress_from, service_account, workload_selector, GatewayContext};
 use super::{
-    config_generation_metadata, group_path, spec_fields, SetRef, TsbImporter, EGRESS_PORT,
+    config_generation_metadata, group_path, rule_origin, spec_fields, SetRef, TsbImporter,
+    EGRESS_PORT,
 };
 
 const GATEWAY_FIELDS: &[&str] = &[
@@ -149,12 +150,30 @@ fn egress_rule(cx: &mut Cx, node: &Node, path: &str, gateway: &mut GatewayContex
         None => Some(None),
         Some(from) => egress_sources(cx, from, &entry.path_of("from"), gateway),
     };
-    Some(Rule {
+    let to = to?;
+    let origin = rule_origin(
+        path,
+        entry.get("from"),
+        |k| format!("{path}.to[{k}].host.exact"),
+        to.len(),
+    );
+    let mut rule = Rule {
         from: from?,
-        to: Some(to?),
+        to: Some(to),
         when: Vec::new(),
         location: Some(node.location(cx.file)),
-    })
+        origin,
+    };
+    if let Some(origin) = rule.origin.0.as_deref_mut() {
+        for k in 0..rule.to.as_ref().map_or(0, Vec::len) {
+            origin.map(
+                format!("to[{k}].operation"),
+                format!("{path}.to[{k}]"),
+                true,
+            );
+        }
+    }
+    Some(rule)
 }
 
 /// `from`: `resources` (TSB FQNs of workspaces and groups) and `serviceAccounts`, or the

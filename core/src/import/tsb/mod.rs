@@ -23,7 +23,8 @@ mod settings;
 mod tests;
 
 use crate::diagnostic::Diagnostic;
-use crate::model::{Model, ResourceRef};
+use crate::model::{Model, Origin, ResourceRef, RuleOrigin};
+use crate::source::{Node, Value};
 
 use super::decode::{header_ok, map, Cx, Map, Site};
 use super::{Doc, Importer};
@@ -138,4 +139,35 @@ pub(super) fn config_generation_metadata(cx: &mut Cx, spec: &Map) {
             &["labels", "annotations"],
         );
     }
+}
+
+/// Where the parts of an authorization entry at `path` were written. `from` is the entry's
+/// `from` node: its sources come from `mode` (one source) or from the items of `resources`
+/// and then `serviceAccounts` (one source each), in that order. `hosts` maps the model's
+/// `to[k].operation.hosts` to the user's path of operation `k`'s hosts.
+pub(super) fn rule_origin(
+    path: &str,
+    from: Option<&Node>,
+    hosts: impl Fn(usize) -> String,
+    operations: usize,
+) -> RuleOrigin {
+    let mut origin = Origin::at(path.to_string());
+    let mut sources = Vec::new();
+    if let Some(from) = from {
+        for key in ["resources", "serviceAccounts"] {
+            if let Some(Value::Seq(items)) = from.get(key).map(|n| &n.value) {
+                sources.extend((0..items.len()).map(|i| format!("{path}.from.{key}[{i}]")));
+            }
+        }
+        if sources.is_empty() && from.get("mode").is_some() {
+            sources.push(format!("{path}.from.mode"));
+        }
+    }
+    for (index, user) in sources.into_iter().enumerate() {
+        origin.map(format!("from[{index}].source"), user, false);
+    }
+    for index in 0..operations {
+        origin.map(format!("to[{index}].operation.hosts"), hosts(index), false);
+    }
+    RuleOrigin::new(origin)
 }

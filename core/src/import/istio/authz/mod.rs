@@ -4,8 +4,8 @@
 
 use crate::model::{
     Action, ActionKind, Condition, Field, HostPattern, IpBlock, Labels, Model, NamespacePattern,
-    Operation, PathPattern, Policy, ResourceRef, Rule, Scope, ServiceAccountRef, Source,
-    StringPattern, TargetKind, TargetRef, TrustDomainPattern, Vendor,
+    Operation, Origin, PathPattern, Policy, ResourceRef, Rule, RuleOrigin, Scope,
+    ServiceAccountRef, Source, StringPattern, TargetKind, TargetRef, TrustDomainPattern, Vendor,
 };
 use crate::source::{Node, Value};
 
@@ -329,6 +329,7 @@ fn decode_rule(cx: &mut Cx, node: &Node, path: &str, ctx: &Ctx) -> Option<Rule> 
     let m = map(cx, node, path, &["from", "to", "when"])?;
     let mut rule = Rule {
         location: Some(node.location(cx.file)),
+        origin: RuleOrigin::new(Origin::at(path.to_string())),
         ..Rule::default()
     };
     if let Some(from) = m.get("from") {
