@@ -124,7 +124,7 @@ pub(super) fn parse(text: &str, limits: &Limits) -> Option<Vec<Node>> {
                         line,
                         column,
                     } => Node {
-                        value: Value::Seq(items),
+                        value: Value::Seq(shrunk(items)),
                         line,
                         column,
                     },
@@ -138,7 +138,7 @@ pub(super) fn parse(text: &str, limits: &Limits) -> Option<Vec<Node>> {
                             return None;
                         }
                         Node {
-                            value: Value::Map(entries),
+                            value: Value::Map(shrunk(entries)),
                             line,
                             column,
                         }
@@ -160,6 +160,12 @@ pub(super) fn parse(text: &str, limits: &Limits) -> Option<Vec<Node>> {
         && events <= budget.max_events
         && text.len() <= budget.max_total_scalar_bytes;
     fits.then_some(docs)
+}
+
+/// `items` without spare capacity: the trees of a big load are most of its memory.
+fn shrunk<T>(mut items: Vec<T>) -> Vec<T> {
+    items.shrink_to_fit();
+    items
 }
 
 fn position(span: &Span) -> (u32, u32) {
@@ -243,22 +249,12 @@ fn plain_kind(text: &str) -> PlainKind {
     if first.is_ascii_alphabetic() {
         // Booleans of YAML 1.1 (y, n, yes, no, on, off, in any case) and the spellings of
         // infinity and not-a-number that float parsers accept.
-        let short = bytes.len() <= 5;
-        let lower = |n: usize| -> String {
-            text.chars()
-                .take(n)
-                .collect::<String>()
-                .to_ascii_lowercase()
-        };
-        if short
-            && matches!(
-                lower(5).as_str(),
-                "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false"
-            )
-        {
-            return PlainKind::Other;
-        }
-        if matches!(lower(3).as_str(), "inf" | "nan") {
+        const WORDS: [&str; 8] = ["y", "n", "yes", "no", "on", "off", "true", "false"];
+        let word = WORDS.iter().any(|w| text.eq_ignore_ascii_case(w));
+        let prefix = bytes
+            .get(..3)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"inf") || p.eq_ignore_ascii_case(b"nan"));
+        if word || prefix {
             return PlainKind::Other;
         }
         return PlainKind::Str;
