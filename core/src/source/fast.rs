@@ -17,19 +17,29 @@ use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, Span};
 
 use super::{to_u32, Key, Limits, Node, Value};
 
-/// A collection being built.
+/// A collection being built. Its children wait on the scratch stacks of [`Scratch`] from
+/// `start` on, and move into a vector of exactly their number when it ends: one allocation
+/// per collection, no growth and no spare capacity (the trees of a big load are most of
+/// its memory and of its allocations).
 enum Frame {
     Seq {
-        items: Vec<Node>,
+        start: usize,
         line: u32,
         column: u32,
     },
     Map {
-        entries: Vec<(Key, Node)>,
+        start: usize,
         key: Option<Key>,
         line: u32,
         column: u32,
     },
+}
+
+/// The children of every open collection, innermost last.
+#[derive(Default)]
+struct Scratch {
+    items: Vec<Node>,
+    entries: Vec<(Key, Node)>,
 }
 
 /// Parses `text` into located documents, or `None` when the serde path must decide (see the
@@ -48,6 +58,7 @@ pub(super) fn parse(text: &str, limits: &Limits) -> Option<Vec<Node>> {
 
     let mut docs: Vec<Node> = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
+    let mut scratch = Scratch::default();
     let mut documents = 0usize;
     let mut nodes = 0usize;
     let mut events = 0usize;
@@ -86,7 +97,7 @@ pub(super) fn parse(text: &str, limits: &Limits) -> Option<Vec<Node>> {
                             line,
                             column,
                         };
-                        attach(&mut stack, &mut docs, node)?;
+                        attach(&mut stack, &mut scratch, &mut docs, node)?;
                     }
                 }
                 false
@@ -103,13 +114,13 @@ pub(super) fn parse(text: &str, limits: &Limits) -> Option<Vec<Node>> {
                 let (line, column) = position(&span);
                 stack.push(if matches!(event, Event::SequenceStart(..)) {
                     Frame::Seq {
-                        items: Vec::new(),
+                        start: scratch.items.len(),
                         line,
                         column,
                     }
                 } else {
                     Frame::Map {
-                        entries: Vec::new(),
+                        start: scratch.entries.len(),
                         key: None,
                         line,
                         column,
@@ -120,32 +131,33 @@ pub(super) fn parse(text: &str, limits: &Limits) -> Option<Vec<Node>> {
             Event::SequenceEnd | Event::MappingEnd => {
                 let node = match stack.pop()? {
                     Frame::Seq {
-                        items,
+                        start,
                         line,
                         column,
                     } => Node {
-                        value: Value::Seq(shrunk(items)),
+                        value: Value::Seq(scratch.items.split_off(start)),
                         line,
                         column,
                     },
                     Frame::Map {
-                        entries,
+                        start,
                         key: None,
                         line,
                         column,
                     } => {
+                        let entries = scratch.entries.split_off(start);
                         if has_duplicates(&entries) {
                             return None;
                         }
                         Node {
-                            value: Value::Map(shrunk(entries)),
+                            value: Value::Map(entries),
                             line,
                             column,
                         }
                     }
                     Frame::Map { key: Some(_), .. } => return None,
                 };
-                attach(&mut stack, &mut docs, node)?;
+                attach(&mut stack, &mut scratch, &mut docs, node)?;
                 false
             }
             // Aliases, anchors and anything newer than this code: the serde path decides.
@@ -162,12 +174,6 @@ pub(super) fn parse(text: &str, limits: &Limits) -> Option<Vec<Node>> {
     fits.then_some(docs)
 }
 
-/// `items` without spare capacity: the trees of a big load are most of its memory.
-fn shrunk<T>(mut items: Vec<T>) -> Vec<T> {
-    items.shrink_to_fit();
-    items
-}
-
 fn position(span: &Span) -> (u32, u32) {
     (
         to_u32(span.start.line() as u64),
@@ -176,11 +182,16 @@ fn position(span: &Span) -> (u32, u32) {
 }
 
 /// Puts a finished node into its parent (or makes it a document).
-fn attach(stack: &mut [Frame], docs: &mut Vec<Node>, node: Node) -> Option<()> {
+fn attach(
+    stack: &mut [Frame],
+    scratch: &mut Scratch,
+    docs: &mut Vec<Node>,
+    node: Node,
+) -> Option<()> {
     match stack.last_mut() {
         None => docs.push(node),
-        Some(Frame::Seq { items, .. }) => items.push(node),
-        Some(Frame::Map { entries, key, .. }) => entries.push((key.take()?, node)),
+        Some(Frame::Seq { .. }) => scratch.items.push(node),
+        Some(Frame::Map { key, .. }) => scratch.entries.push((key.take()?, node)),
     }
     Some(())
 }
