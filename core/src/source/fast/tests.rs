@@ -85,7 +85,7 @@ fn every_repository_yaml_file_parses_alike() {
 fn generated_workloads_parse_alike() {
     use crate::workload::{generate_profile, Layout, Profile};
     for profile in Profile::ALL {
-        for layout in [Layout::Files, Layout::List] {
+        for layout in [Layout::Files, Layout::List, Layout::PolicyPerRule] {
             let workload = generate_profile(300, 7, profile, layout);
             for (name, text) in &workload.files {
                 assert!(
