@@ -11,6 +11,8 @@ use serde_saphyr::Spanned;
 
 use crate::diagnostic::{Diagnostic, Location};
 
+mod fast;
+
 /// Largest policy file accepted by default, in bytes. Larger inputs are refused before
 /// parsing (see [`Limits`]).
 pub const MAX_FILE_BYTES: usize = 256 * 1024 * 1024;
@@ -320,7 +322,6 @@ pub fn parse_documents_with(
     text: &str,
     limits: &Limits,
 ) -> Result<Vec<Node>, Diagnostic> {
-    let max_depth = limits.max_depth;
     if text.len() > limits.max_file_bytes {
         return Err(Diagnostic::error(
             Location::start_of(file),
@@ -331,6 +332,18 @@ pub fn parse_documents_with(
             ),
         ));
     }
+    if let Some(mut docs) = fast::parse(text, limits) {
+        docs.retain(|n| n.value != Value::Null);
+        return Ok(docs);
+    }
+    parse_with_serde(file, text, limits)
+}
+
+/// The serde path of [`parse_documents_with`]: every YAML feature, every error message.
+// A diagnostic is the error of parsing a whole file (see `parse_documents`).
+#[allow(clippy::result_large_err)]
+fn parse_with_serde(file: &str, text: &str, limits: &Limits) -> Result<Vec<Node>, Diagnostic> {
+    let max_depth = limits.max_depth;
     let mut options = serde_saphyr::Options::default();
     options.with_snippet = false;
     options.budget = Some(limits.budget(text.len()));

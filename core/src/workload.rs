@@ -248,7 +248,7 @@ mod tests {
     #[test]
     fn every_profile_loads_with_its_rule_count_and_decides_both_ways() {
         for profile in Profile::ALL {
-            for layout in [Layout::Files, Layout::List] {
+            for layout in [Layout::Files, Layout::List, Layout::PolicyPerRule] {
                 let workload = generate_profile(230, 3, profile, layout);
                 let engine = Engine::from_files(
                     workload.files.iter().map(|(n, t)| (n.as_str(), t.as_str())),

@@ -241,43 +241,99 @@ impl Loader {
 
     /// Parses and decodes everything added. Fails with every error found; warnings are
     /// returned in [`Model::warnings`] on success.
+    ///
+    /// Files are parsed in parallel and imported in order as they come: unless the sources
+    /// are kept, a file's tree is dropped as soon as its resources are imported, so a load
+    /// holds the trees of a few files at a time, not of all of them. Mesh settings
+    /// (`ConfigMap istio*`, `IstioOperator`) are imported before any other resource, as the
+    /// principals of policies depend on the trust domain: files that may hold them are read
+    /// first.
     pub fn load(&self) -> Result<Model> {
-        let mut diags = self.problems.clone();
-        let mut parsed: Vec<(&str, &str, Vec<Node>)> = Vec::new();
-        for (name, text) in &self.sources {
-            match parse_documents(name, text) {
-                Ok(docs) => parsed.push((name, text, docs)),
-                Err(diag) => diags.push(diag),
+        let files = self.sources.len();
+        let mut trees: Vec<Option<Parsed>> = (0..files).map(|_| None).collect();
+        let mut model = Model::default();
+        // Diagnostics in the order of a load that reads everything before importing: parse
+        // errors of every file, then document headers, mesh settings, resources, links.
+        let mut parse_diags: Vec<Vec<Diagnostic>> = (0..files).map(|_| Vec::new()).collect();
+        let mut header_diags: Vec<Vec<Diagnostic>> = (0..files).map(|_| Vec::new()).collect();
+        let mut mesh_diags = Vec::new();
+        let mut import_diags = Vec::new();
+
+        // Mesh settings first, from every file that may hold them.
+        let mut istio = istio::IstioImporter::default();
+        for (index, (name, text)) in self.sources.iter().enumerate() {
+            if !may_hold_mesh_config(text) {
+                continue;
             }
-        }
-        let mut docs: Vec<Doc> = Vec::new();
-        for (file, _, nodes) in &parsed {
-            for node in nodes {
-                collect_doc(file, node, &mut docs, &mut diags);
+            let nodes = parse_documents(name, text);
+            if let (Ok(nodes), Some(diags)) = (&nodes, header_diags.get_mut(index)) {
+                let mut docs = Vec::new();
+                for node in nodes {
+                    collect_doc(name, node, &mut docs, diags);
+                }
+                for doc in docs.iter().filter(|doc| istio::is_mesh_config(doc)) {
+                    let mut cx = cx_for(doc, &mut mesh_diags);
+                    istio::import_mesh_config(&mut cx, doc, &mut model.mesh);
+                }
+            }
+            if let Some(slot) = trees.get_mut(index) {
+                *slot = Some(Parsed {
+                    nodes,
+                    headers_read: true,
+                });
             }
         }
 
-        let mut model = Model::default();
-        let mut istio = istio::IstioImporter::default();
-        // Mesh settings first: principals in policies depend on the trust domain.
-        for doc in docs.iter().filter(|doc| istio::is_mesh_config(doc)) {
-            let mut cx = cx_for(doc, &mut diags);
-            istio::import_mesh_config(&mut cx, doc, &mut model.mesh);
-        }
         let mut kubernetes = kubernetes::KubernetesImporter;
         let mut tsb = tsb::TsbImporter::default();
         let mut gloo = gloo::GlooImporter::default();
         let mut importers: [&mut dyn Importer; 4] =
             [&mut kubernetes, &mut istio, &mut tsb, &mut gloo];
-        for doc in docs.iter().filter(|doc| !istio::is_mesh_config(doc)) {
-            let mut cx = cx_for(doc, &mut diags);
-            let handled = importers
-                .iter_mut()
-                .any(|importer| importer.import(&mut cx, doc, &mut model));
-            if !handled {
-                kinds::report_skipped(&mut cx, doc);
+        let mut kept: Vec<(String, String, Vec<Node>)> = Vec::new();
+        let keep = !self.discard_sources;
+        parse_in_order(&self.sources, &mut trees, |index, parsed| {
+            let Some((name, text)) = self.sources.get(index) else {
+                return;
+            };
+            let nodes = match parsed.nodes {
+                Ok(nodes) => nodes,
+                Err(diag) => {
+                    if let Some(diags) = parse_diags.get_mut(index) {
+                        diags.push(diag);
+                    }
+                    return;
+                }
+            };
+            let mut docs: Vec<Doc> = Vec::new();
+            let mut ignored = Vec::new();
+            let diags = match header_diags.get_mut(index) {
+                Some(diags) if !parsed.headers_read => diags,
+                // Headers already read (and reported) with the mesh settings.
+                _ => &mut ignored,
+            };
+            for node in &nodes {
+                collect_doc(name, node, &mut docs, diags);
             }
-        }
+            for doc in docs.iter().filter(|doc| !istio::is_mesh_config(doc)) {
+                let mut cx = cx_for(doc, &mut import_diags);
+                let handled = importers
+                    .iter_mut()
+                    .any(|importer| importer.import(&mut cx, doc, &mut model));
+                if !handled {
+                    kinds::report_skipped(&mut cx, doc);
+                }
+            }
+            drop(docs);
+            if keep {
+                kept.push((name.clone(), text.clone(), nodes));
+            }
+        });
+
+        let mut diags = self.problems.clone();
+        diags.extend(parse_diags.into_iter().flatten());
+        diags.extend(header_diags.into_iter().flatten());
+        diags.append(&mut mesh_diags);
+        diags.append(&mut import_diags);
         for importer in &mut importers {
             importer.link(&mut model, &mut diags);
         }
@@ -287,14 +343,123 @@ impl Loader {
         }
         model.warnings = diags;
         model.shrink_to_fit();
-        drop(docs);
-        if !self.discard_sources {
-            for (name, text, nodes) in parsed {
-                model.sources.add(name.to_string(), text.to_string(), nodes);
-            }
+        for (name, text, nodes) in kept {
+            model.sources.add(name, text, nodes);
         }
         Ok(model)
     }
+}
+
+/// A parsed file on its way to the importers.
+struct Parsed {
+    nodes: std::result::Result<Vec<Node>, Diagnostic>,
+    /// Whether its document headers were read (and their problems reported) already.
+    headers_read: bool,
+}
+
+/// Whether `text` may hold mesh settings: a `ConfigMap` or an `IstioOperator`, or a
+/// backslash (a kind written with escapes in a quoted string).
+fn may_hold_mesh_config(text: &str) -> bool {
+    text.contains("ConfigMap") || text.contains("IstioOperator") || text.contains('\\')
+}
+
+/// Files a parsing thread may be ahead of the importer by: bounds the trees alive at once.
+const PARSE_AHEAD: usize = 4;
+
+/// Parses the files not parsed yet on up to two threads and hands every file to `import` in
+/// order, as soon as it and every file before it are parsed.
+fn parse_in_order(
+    sources: &[(String, String)],
+    trees: &mut [Option<Parsed>],
+    mut import: impl FnMut(usize, Parsed),
+) {
+    use std::sync::{Condvar, Mutex, PoisonError};
+
+    struct Queue {
+        /// The next file a thread takes.
+        next: usize,
+        /// Files handed to the importer.
+        imported: usize,
+        /// Parsed files waiting for the importer.
+        ready: Vec<Option<Parsed>>,
+    }
+
+    let files = sources.len();
+    let pending = trees.iter().filter(|t| t.is_none()).count();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, 2)
+        .min(pending);
+    if threads <= 1 {
+        for (index, slot) in trees.iter_mut().enumerate() {
+            let parsed = slot.take().or_else(|| {
+                sources.get(index).map(|(name, text)| Parsed {
+                    nodes: parse_documents(name, text),
+                    headers_read: false,
+                })
+            });
+            if let Some(parsed) = parsed {
+                import(index, parsed);
+            }
+        }
+        return;
+    }
+    let queue = Mutex::new(Queue {
+        next: 0,
+        imported: 0,
+        ready: trees.iter_mut().map(Option::take).collect(),
+    });
+    let changed = Condvar::new();
+    let lock = || queue.lock().unwrap_or_else(PoisonError::into_inner);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let index = {
+                    let mut q = lock();
+                    loop {
+                        while q.next < files && q.ready.get(q.next).is_some_and(Option::is_some) {
+                            q.next += 1;
+                        }
+                        if q.next >= files {
+                            return;
+                        }
+                        if q.next < q.imported + PARSE_AHEAD {
+                            break;
+                        }
+                        q = changed.wait(q).unwrap_or_else(PoisonError::into_inner);
+                    }
+                    q.next += 1;
+                    q.next - 1
+                };
+                let Some((name, text)) = sources.get(index) else {
+                    return;
+                };
+                let parsed = Parsed {
+                    nodes: parse_documents(name, text),
+                    headers_read: false,
+                };
+                let mut q = lock();
+                if let Some(slot) = q.ready.get_mut(index) {
+                    *slot = Some(parsed);
+                }
+                changed.notify_all();
+            });
+        }
+        for index in 0..files {
+            let parsed = {
+                let mut q = lock();
+                loop {
+                    if let Some(parsed) = q.ready.get_mut(index).and_then(Option::take) {
+                        q.imported = index + 1;
+                        changed.notify_all();
+                        break parsed;
+                    }
+                    q = changed.wait(q).unwrap_or_else(PoisonError::into_inner);
+                }
+            };
+            import(index, parsed);
+        }
+    });
 }
 
 fn cx_for<'a>(doc: &Doc<'a>, diags: &'a mut Vec<Diagnostic>) -> Cx<'a> {

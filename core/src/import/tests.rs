@@ -398,3 +398,69 @@ fn an_unknown_action_is_an_error_listing_the_vocabulary() {
         ]
     );
 }
+
+/// Files are parsed on several threads and imported as they come: the model, the warnings
+/// and the errors are those of the same documents read in order, whatever the thread
+/// timing, and mesh settings written in the last file still apply to the first.
+#[test]
+fn many_files_load_as_one_text_in_order() {
+    let mesh = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata:\n  mesh: |\n    trustDomain: td2\n";
+    let policy = |i: usize| {
+        format!(
+            "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {{name: p{i}, namespace: egress}}\nspec:\n  rules:\n  - from:\n    - source: {{principals: [\"cluster.local/ns/a/sa/s{i}\"]}}\n---\napiVersion: example.com/v1\nkind: Widget{i}\nmetadata: {{name: w{i}}}\n"
+        )
+    };
+    let mut loader = Loader::new();
+    let mut files = Vec::new();
+    for i in 0..23 {
+        files.push((format!("f{i:02}.yaml"), policy(i)));
+    }
+    files.push(("z.yaml".to_string(), mesh.to_string()));
+    for (name, text) in &files {
+        loader.add_str(name, text);
+    }
+    let model = loader.load().unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> = model.policies.iter().map(|p| p.id.name.as_str()).collect();
+    let expected: Vec<String> = (0..23).map(|i| format!("p{i}")).collect();
+    assert_eq!(names, expected);
+    assert_eq!(model.mesh.trust_domain, "td2");
+    let principals = format!("{:?}", model.policies[0].rules[0].from);
+    assert!(
+        principals.contains("spiffe://td2/ns/a/sa/s0"),
+        "{principals}"
+    );
+    let warnings: Vec<String> = model.warnings.iter().map(shown).collect();
+    assert_eq!(warnings.len(), 23, "{warnings:?}");
+    for (i, warning) in warnings.iter().enumerate() {
+        assert!(
+            warning.starts_with(&format!("f{i:02}.yaml:")),
+            "{warnings:?}"
+        );
+    }
+    for _ in 0..5 {
+        assert_eq!(
+            format!("{:?}", loader.load().ok()),
+            format!("{:?}", Some(&model))
+        );
+    }
+
+    // Broken files among them: every error, sorted by location, and no model.
+    let mut broken = Loader::new();
+    for (i, (name, text)) in files.iter().enumerate() {
+        let text = if i % 7 == 3 {
+            format!("{text}---\na: [1, 2\n")
+        } else {
+            text.clone()
+        };
+        broken.add_str(name, &text);
+    }
+    let Err(crate::Error::Invalid(diags)) = broken.load() else {
+        panic!("broken files load");
+    };
+    let errors: Vec<String> = diags
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.location.file.clone())
+        .collect();
+    assert_eq!(errors, ["f03.yaml", "f10.yaml", "f17.yaml"]);
+}

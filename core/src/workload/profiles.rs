@@ -114,6 +114,27 @@ pub enum Layout {
     Files,
     /// One `kind: List` file holding every policy (as `kubectl get -o yaml` writes it).
     List,
+    /// One rule per policy, in multi-document files of 1 000 policies (the shape of a
+    /// cluster where every team writes its own small policy).
+    PolicyPerRule,
+}
+
+impl Layout {
+    /// Rules per generated policy.
+    fn rules_per_policy(self) -> usize {
+        match self {
+            Layout::PolicyPerRule => 1,
+            Layout::Files | Layout::List => RULES_PER_POLICY,
+        }
+    }
+
+    /// Policies per file (`List`: all of them in one).
+    fn policies_per_file(self) -> usize {
+        match self {
+            Layout::PolicyPerRule => 1_000,
+            Layout::Files | Layout::List => 250,
+        }
+    }
 }
 
 /// What one generated rule needs from a request to match.
@@ -457,7 +478,9 @@ pub fn generate_profile(
         gateways: profile.gateways(),
         waypoints: profile.waypoints(),
     };
-    let policies = rules.div_ceil(RULES_PER_POLICY);
+    let per_policy = layout.rules_per_policy();
+    let per_file = layout.policies_per_file();
+    let policies = rules.div_ceil(per_policy);
     let mut files = vec![("gateways.yaml".to_string(), infrastructure(&ctx, profile))];
     let mut samples: Vec<Sample> = Vec::new();
     let mut text = String::new();
@@ -465,16 +488,16 @@ pub fn generate_profile(
         text.push_str("apiVersion: v1\nkind: List\nitems:\n");
     }
     for index in 0..policies {
-        let in_policy = RULES_PER_POLICY.min(rules - index * RULES_PER_POLICY);
+        let in_policy = per_policy.min(rules - index * per_policy);
         let (doc, mut rule_samples) = policy(&mut rng, &ctx, profile, index, in_policy);
         match layout {
             Layout::List => as_item(&doc, &mut text),
-            Layout::Files => {
+            Layout::Files | Layout::PolicyPerRule => {
                 text.push_str(&doc);
                 text.push_str("---\n");
-                if (index + 1) % 250 == 0 {
+                if (index + 1) % per_file == 0 {
                     files.push((
-                        format!("policies-{:04}.yaml", index / 250),
+                        format!("policies-{:04}.yaml", index / per_file),
                         std::mem::take(&mut text),
                     ));
                 }
@@ -487,7 +510,9 @@ pub fn generate_profile(
     if !text.is_empty() {
         let name = match layout {
             Layout::List => "policies-list.yaml".to_string(),
-            Layout::Files => format!("policies-{:04}.yaml", policies / 250),
+            Layout::Files | Layout::PolicyPerRule => {
+                format!("policies-{:04}.yaml", policies / per_file)
+            }
         };
         files.push((name, text));
     }
