@@ -13,8 +13,8 @@
 
 use crate::diagnostic::{Diagnostic, Location};
 use crate::model::{
-    glob_match, Action, Caveat, Labels, Model, NamespaceSelector, NamespaceSet, Policy,
-    RegistryScope, ResourceRef, Rule, Scope, Source, Vendor,
+    glob_match, Action, Caveat, Labels, Model, NamespaceSelector, NamespaceSet, Origin, Policy,
+    RegistryScope, ResourceRef, Rule, RuleOrigin, Scope, Source, Vendor,
 };
 
 use super::super::decode::values;
@@ -442,11 +442,15 @@ impl Spaces {
                         ..Source::default()
                     })
                     .collect();
+                // Explanations name the setting that made the rule.
+                let mut origin = Origin::at("spec.options.serviceIsolation".to_string());
+                origin.map("from", "spec.options.serviceIsolation.enabled", false);
                 let rule = Rule {
                     from: Some(from),
                     to: None,
                     when: Vec::new(),
                     location: Some(location.clone()),
+                    origin: RuleOrigin::new(origin),
                 };
                 match added
                     .iter_mut()
