@@ -613,7 +613,9 @@ impl Compiled {
 
         // Lowest matching rule id per action, for [enforced, with dry-run].
         let mut best = Best::default();
+        let mut candidates = 0u32;
         let mut visit = |id: u32| {
+            candidates = candidates.saturating_add(1);
             let Some(rule) = self.rules.get(id as usize) else {
                 return;
             };
@@ -729,6 +731,7 @@ impl Compiled {
                 audit,
                 no_proxy,
                 custom_consulted: best.consulted,
+                candidates,
             },
         )
     }
