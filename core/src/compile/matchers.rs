@@ -332,6 +332,18 @@ impl MethodMatcher {
         }
     }
 
+    /// The standard methods (bits) this matcher can accept: every bit when it reads
+    /// patterns.
+    fn accepts(&self) -> u16 {
+        match self {
+            MethodMatcher::Bits { values, not_values } => {
+                let values = if *values == 0 { u16::MAX } else { *values };
+                values & !not_values
+            }
+            MethodMatcher::Patterns(_) => u16::MAX,
+        }
+    }
+
     fn holds(&self, req: &Digest) -> bool {
         match self {
             MethodMatcher::Bits { values, not_values } => match req.normalized.method.as_deref() {
@@ -394,6 +406,18 @@ impl COperation {
                 _ => None,
             })
             .unwrap_or_default()
+    }
+
+    /// The standard methods (bits) an HTTP request may carry to match (every bit when
+    /// `methods` is not set or reads patterns).
+    fn method_mask(&self) -> u16 {
+        self.checks
+            .iter()
+            .find_map(|c| match c {
+                OperationCheck::Methods(m) => Some(m.accepts()),
+                _ => None,
+            })
+            .unwrap_or(u16::MAX)
     }
 
     fn matches(&self, req: &Digest, drop_http: bool) -> bool {
@@ -560,6 +584,15 @@ impl CRule {
                 .collect(),
             http_only,
         }
+    }
+
+    /// The standard methods (bits) an HTTP request with a standard method must carry for
+    /// this rule to match: the union over its operations (every bit without `to`). A
+    /// necessary condition only, used to skip candidates before the full check.
+    pub(crate) fn method_mask(&self) -> u16 {
+        self.to.as_ref().map_or(u16::MAX, |ops| {
+            ops.iter().fold(0, |acc, o| acc | o.method_mask())
+        })
     }
 
     /// Full check of the rule; `narrows` is true for ALLOW and CUSTOM (SEMANTICS §1.11).

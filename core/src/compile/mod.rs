@@ -614,19 +614,30 @@ impl Compiled {
         // Lowest matching rule id per action, for [enforced, with dry-run].
         let mut best = Best::default();
         let mut candidates = 0u32;
-        let mut visit = |id: u32| {
+        // Only an HTTP request with a standard method can be skipped on its method.
+        let method_bit = if req.is_tcp { 0 } else { req.method_bit };
+        let mut visit = |c: &index::Candidate| {
             candidates = candidates.saturating_add(1);
+            let id = c.rule;
+            if !best.wants(c.class, id, c.dry_run) {
+                return;
+            }
+            if method_bit != 0 && c.methods & method_bit == 0 {
+                return;
+            }
+            if let (Some(info), true) = (point.info, c.point_ref) {
+                if !info.attached(c.policy) {
+                    return;
+                }
+            }
             let Some(rule) = self.rules.get(id as usize) else {
                 return;
             };
             let Some(p) = self.policies.get(rule.policy as usize) else {
                 return;
             };
-            if !best.wants(p.class, id, p.dry_run) {
-                return;
-            }
             let attached = match point.info {
-                Some(info) if p.attachment == Attachment::PointRef => info.attached(rule.policy),
+                Some(_) if c.point_ref => true,
                 _ => self.attaches(model, p, point, service),
             };
             if !attached {
