@@ -266,10 +266,13 @@ impl HostIndex {
 #[derive(Debug, Clone, Copy, Default)]
 struct KeyForms {
     dot_suffix: bool,
-    /// Bit `n - 1`: some `prefix*` host is keyed by its first `n` bytes.
-    head: u16,
-    /// Bit `n - 1`: some `*suffix` host is keyed by its last `n` bytes.
-    tail: u16,
+    /// `prefix*` hosts are keyed by their first `head` bytes (0: there are none): the
+    /// shortest such prefix, at most [`hash::AFFIX`] bytes, so a request probes one
+    /// head key.
+    head: usize,
+    /// `*suffix` hosts (without a leading dot) are keyed by their last `tail` bytes,
+    /// chosen the same way.
+    tail: usize,
     namespace: bool,
     trust_domain: bool,
 }
@@ -295,6 +298,7 @@ impl Index {
         let mut tcp_triples: Vec<(u64, u64, Candidate)> = Vec::new();
         let (mut source_set, mut scope_set) = (Vec::new(), Vec::new());
         let mut forms = KeyForms::default();
+        (forms.head, forms.tail) = affix_lengths(rules);
         for (id, rule) in rules.iter().enumerate() {
             let id = u32::try_from(id).unwrap_or(u32::MAX);
             let policy = policies.get(rule.policy as usize);
@@ -393,7 +397,7 @@ impl Index {
         if req.is_tcp {
             per_host(ANY);
         } else {
-            self.for_each_host_key(req.authority_lower.as_deref(), &mut per_host);
+            self.for_each_host_key(req.authority_lower(), &mut per_host);
         }
     }
 
@@ -413,17 +417,16 @@ impl Index {
             }
         }
         let bytes = authority.as_bytes();
-        for n in 1..=bytes.len().min(hash::AFFIX) {
-            let bit = 1u16 << (n - 1);
-            if self.forms.head & bit != 0 {
-                if let Some(head) = bytes.get(..n) {
-                    f(hash::key_hash_bytes(hash::TAG_HOST_HEAD, head));
-                }
+        let n = self.forms.head;
+        if n > 0 {
+            if let Some(head) = bytes.get(..n) {
+                f(hash::key_hash_bytes(hash::TAG_HOST_HEAD, head));
             }
-            if self.forms.tail & bit != 0 {
-                if let Some(tail) = bytes.get(bytes.len() - n..) {
-                    f(hash::key_hash_bytes(hash::TAG_HOST_TAIL, tail));
-                }
+        }
+        let n = self.forms.tail;
+        if n > 0 {
+            if let Some(tail) = bytes.len().checked_sub(n).and_then(|at| bytes.get(at..)) {
+                f(hash::key_hash_bytes(hash::TAG_HOST_TAIL, tail));
             }
         }
     }
@@ -511,22 +514,21 @@ fn host_keys(rule: &CRule, forms: &mut KeyForms) -> Vec<u64> {
                     hash::key_hash(hash::TAG_HOST_SUFFIX, s)
                 }
                 StringPattern::Suffix(s) => {
+                    // Every such suffix is at least `forms.tail` bytes long.
                     let bytes = s.as_bytes();
-                    let n = bytes.len().min(hash::AFFIX);
-                    if n == 0 {
+                    let n = forms.tail;
+                    if n == 0 || bytes.len() < n {
                         return vec![ANY];
                     }
-                    forms.tail |= 1 << (n - 1);
                     let tail = bytes.get(bytes.len() - n..);
                     hash::key_hash_bytes(hash::TAG_HOST_TAIL, tail.unwrap_or_default())
                 }
                 StringPattern::Prefix(p) => {
                     let bytes = p.as_bytes();
-                    let n = bytes.len().min(hash::AFFIX);
-                    if n == 0 {
+                    let n = forms.head;
+                    if n == 0 || bytes.len() < n {
                         return vec![ANY];
                     }
-                    forms.head |= 1 << (n - 1);
                     let head = bytes.get(..n);
                     hash::key_hash_bytes(hash::TAG_HOST_HEAD, head.unwrap_or_default())
                 }
@@ -537,6 +539,33 @@ fn host_keys(rule: &CRule, forms: &mut KeyForms) -> Vec<u64> {
     keys.sort_unstable();
     keys.dedup();
     keys
+}
+
+/// The key lengths of `prefix*` and `*suffix` hosts (no leading dot): the shortest
+/// non-empty such pattern among `rules`, at most [`hash::AFFIX`] bytes (0 when there is
+/// none). Keying every pattern of a kind by the same length lets a request probe one key
+/// per kind; empty patterns are filed under "any" instead.
+fn affix_lengths(rules: &[CRule]) -> (usize, usize) {
+    let (mut head, mut tail) = (0usize, 0usize);
+    let shortest = |slot: &mut usize, len: usize| {
+        if len > 0 {
+            let len = len.min(hash::AFFIX);
+            *slot = if *slot == 0 { len } else { (*slot).min(len) };
+        }
+    };
+    let values = rules
+        .iter()
+        .filter_map(|r| r.to.as_ref())
+        .flatten()
+        .flat_map(|op| op.host_values());
+    for value in values {
+        match value {
+            StringPattern::Prefix(p) => shortest(&mut head, p.len()),
+            StringPattern::Suffix(s) if !s.starts_with('.') => shortest(&mut tail, s.len()),
+            _ => {}
+        }
+    }
+    (head, tail)
 }
 
 /// Source keys under which `rule` can match (see `CSource::index_keys`), or "any" when

@@ -251,6 +251,13 @@ impl CSource {
         }
     }
 
+    /// Whether this source reads the labels of the peer's service account.
+    pub(crate) fn reads_account_labels(&self) -> bool {
+        self.checks
+            .iter()
+            .any(|c| matches!(c, SourceCheck::AccountLabels(_)))
+    }
+
     /// Index keys under which this source can match (`(tag, text)`, one of which the
     /// peer must carry), or `None` when any peer might match.
     pub(crate) fn index_keys(&self) -> Option<&[(u8, String)]> {
@@ -423,7 +430,7 @@ impl COperation {
     fn matches(&self, req: &Digest, drop_http: bool) -> bool {
         let n = &req.normalized;
         self.checks.iter().all(|c| match c {
-            OperationCheck::Hosts(f) => drop_http || str_holds(f, req.authority_lower.as_deref()),
+            OperationCheck::Hosts(f) => drop_http || str_holds(f, req.authority_lower()),
             OperationCheck::Ports(f) => f.holds(|p| *p == n.port),
             OperationCheck::Methods(m) => drop_http || m.holds(req),
             OperationCheck::Paths(f) => {
@@ -584,6 +591,13 @@ impl CRule {
                 .collect(),
             http_only,
         }
+    }
+
+    /// Whether some source of this rule reads the labels of the peer's service account.
+    pub(crate) fn reads_account_labels(&self) -> bool {
+        self.from
+            .as_ref()
+            .is_some_and(|f| f.iter().any(CSource::reads_account_labels))
     }
 
     /// The standard methods (bits) an HTTP request with a standard method must carry for

@@ -155,6 +155,9 @@ pub struct Compiled {
     roads: std::sync::RwLock<RoadMemo>,
     /// What route matches read (the memo key includes only those attributes).
     route_reads: RouteReads,
+    /// Whether some rule reads the labels of the peer's service account (prepare looks
+    /// them up only then).
+    reads_account_labels: bool,
     /// Per registry entry: whether it is a Gloo entry (scope of workspace-wide policies).
     gloo_service: Vec<bool>,
     /// Policies with recorded assumptions (`Model::assumptions`), in model order.
@@ -306,6 +309,7 @@ impl Compiled {
         }
 
         let index = Index::build(&rules, &policies);
+        let reads_account_labels = rules.iter().any(CRule::reads_account_labels);
 
         let index_of = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
         let dry_run_policies = (0..policies.len())
@@ -373,6 +377,7 @@ impl Compiled {
             dynamic_points: std::sync::RwLock::new(HashMap::default()),
             roads: std::sync::RwLock::new(RoadMemo::default()),
             route_reads: RouteReads::of(model),
+            reads_account_labels,
             gloo_service,
             assuming: {
                 let ids: std::collections::HashSet<&ResourceRef> =
