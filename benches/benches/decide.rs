@@ -1,8 +1,8 @@
 //! `cargo bench -p egress-policy-benches`: for every workload profile and N = 100, 10 000,
 //! 100 000 generated rules, YAML load and compile time, engine memory, `prepare`,
 //! `prepare + decide_prepared` and `decide_prepared` latency (median, p99), the plain
-//! `HashMap` host index baseline side by side, and the longest candidate list one index
-//! probe returns — printed as a table — then criterion's own measurements of the hot path.
+//! `HashMap` host index baseline side by side, the longest candidate list one index
+//! probe returns and the candidates a decision examines — printed as a table — then criterion's own measurements of the hot path.
 //!
 //! `EGRESS_BENCH_PROFILES=today,namespaces` and `EGRESS_BENCH_SIZES=100,10000` narrow the
 //! table.
@@ -92,8 +92,8 @@ fn table() {
     let profiles = env_list("EGRESS_BENCH_PROFILES", &Profile::ALL);
     let sizes = env_list("EGRESS_BENCH_SIZES", &SIZES);
     println!();
-    println!("| profile | rules | YAML load | compile | engine memory | prepare p50 | prepare+decide p50 | prepare+decide p99 | decide p50 | decide p99 | HashMap baseline p50 | longest posting |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| profile | rules | YAML load | compile | engine memory | prepare p50 | prepare+decide p50 | prepare+decide p99 | decide p50 | decide p99 | HashMap baseline p50 | longest posting | candidates p50 / max |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for profile in &profiles {
         for &n in &sizes {
             let loaded = load(n, *profile);
@@ -103,8 +103,9 @@ fn table() {
             let decide = time_compiled(engine, &prepared, 200_000);
             let (prepare, both) = time_prepare(engine, &loaded.requests, 100_000);
             let base = baseline(engine, &loaded.requests, 50_000);
+            let examined = egress_policy::bench::candidates(engine, &prepared);
             println!(
-                "| {profile} | {n} | {} | {} | {:.1} MB | {} | {} | {} | {} | {} | {} | {} |",
+                "| {profile} | {n} | {} | {} | {:.1} MB | {} | {} | {} | {} | {} | {} | {} | {} / {} |",
                 show(loaded.load_time),
                 show(loaded.compile_time),
                 loaded.engine_bytes as f64 / 1_048_576.0,
@@ -115,6 +116,8 @@ fn table() {
                 show(decide.p99),
                 show(base.p50),
                 egress_policy::compile::Compiled::new(engine.model()).longest_posting(),
+                examined.p50,
+                examined.max,
             );
         }
     }

@@ -17,7 +17,9 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use egress_policy::bench::{peak_rss, show, time_compiled, time_prepare, time_reference, Latency};
+use egress_policy::bench::{
+    candidates, peak_rss, show, time_compiled, time_prepare, time_reference, Candidates, Latency,
+};
 use egress_policy::compile::Prepared;
 use egress_policy::workload::{generate_profile, Layout, Profile};
 use egress_policy::{Engine, Request};
@@ -190,6 +192,7 @@ struct Report {
     peak_rss: Option<u64>,
     decisions: usize,
     compiled: Latency,
+    candidates: Candidates,
     reference: Option<(Latency, usize)>,
 }
 
@@ -241,6 +244,7 @@ fn measure(args: &BenchArgs) -> Result<ExitCode> {
         peak_rss: peak,
         decisions,
         compiled,
+        candidates: candidates(&engine, &prepared),
         reference,
     };
     let text = if args.json {
@@ -297,6 +301,11 @@ fn human(r: &Report) -> String {
         ));
         lines.push(("agreement".into(), format!("{agree}/{}", r.requests)));
     }
+    let c = &r.candidates;
+    lines.push((
+        "candidates examined".into(),
+        format!("p50 {} p99 {} max {} mean {}", c.p50, c.p99, c.max, c.mean),
+    ));
     let width = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
     lines
         .iter()
@@ -330,6 +339,12 @@ fn json(r: &Report) -> Value {
         "prepare_decide": latency_json(&r.prepare_decide),
         "decisions": r.decisions,
         "compiled": latency_json(&r.compiled),
+        "candidates": {
+            "p50": r.candidates.p50,
+            "p99": r.candidates.p99,
+            "max": r.candidates.max,
+            "mean": r.candidates.mean,
+        },
     });
     if let (Some((reference, agree)), Value::Object(map)) = (&r.reference, &mut value) {
         map.insert("reference".into(), latency_json(reference));

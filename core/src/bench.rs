@@ -151,6 +151,46 @@ pub fn time_prepare(
     (Latency::from_samples(prepare), Latency::from_samples(both))
 }
 
+/// How many candidate rules the index handed to the matcher per decision
+/// ([`Verdict::candidates_examined`](crate::compile::Verdict::candidates_examined)),
+/// over the requests that reached authorization.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Candidates {
+    /// Decisions that ran authorization (the others examine nothing).
+    pub decisions: usize,
+    /// Median.
+    pub p50: usize,
+    /// 99th percentile.
+    pub p99: usize,
+    /// Largest.
+    pub max: usize,
+    /// Mean, rounded up.
+    pub mean: usize,
+}
+
+/// Counts the candidates every prepared request examines (see [`Candidates`]).
+pub fn candidates(engine: &crate::Engine, prepared: &[crate::compile::Prepared]) -> Candidates {
+    let mut counts: Vec<usize> = prepared
+        .iter()
+        .map(|p| engine.decide_prepared(p))
+        .filter(|v| v.authorized())
+        .map(|v| v.candidates_examined())
+        .collect();
+    counts.sort_unstable();
+    let at = |q: f64| {
+        let index = ((counts.len() as f64 - 1.0) * q).round() as usize;
+        counts.get(index).copied().unwrap_or_default()
+    };
+    let total: usize = counts.iter().sum();
+    Candidates {
+        decisions: counts.len(),
+        p50: at(0.50),
+        p99: at(0.99),
+        max: counts.last().copied().unwrap_or_default(),
+        mean: total.div_ceil(counts.len().max(1)),
+    }
+}
+
 /// Peak resident set size of this process in bytes (Linux `VmHWM`), when known.
 pub fn peak_rss() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;

@@ -42,6 +42,8 @@ const HOSTS: &[&str] = &[
     "api.example.com:443",
     "www.google.com",
     "tcp.internal",
+    "h",
+    "hg.org",
 ];
 const HOST_VALUES: &[&str] = &[
     "httpbin.org",
@@ -52,6 +54,13 @@ const HOST_VALUES: &[&str] = &[
     "*",
     "HTTPBIN.ORG",
     "www.google.com",
+    // Prefix and suffix hosts of several lengths: the index keys every affix by the
+    // shortest one of its kind.
+    "h*",
+    "httpbin.*",
+    "*org",
+    "*le.com",
+    "a.b.*",
 ];
 const NAMESPACES: &[&str] = &["ns1", "default", "bookinfo", "istio-egress", "other"];
 const ACCOUNTS: &[&str] = &[

@@ -29,7 +29,7 @@ pub(crate) const TAG_HOST_TAIL: u8 = 7;
 pub(crate) const TAG_SCOPE: u8 = 8;
 /// How many bytes of a prefix or suffix host pattern key it: a request probes its first
 /// and last 1..=AFFIX bytes.
-pub(crate) const AFFIX: usize = 4;
+pub(crate) const AFFIX: usize = 16;
 /// Key of "any host" and of "any principal".
 pub(crate) const ANY: u64 = 0x2545_f491_4f6c_dd1d;
 

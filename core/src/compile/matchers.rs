@@ -251,6 +251,13 @@ impl CSource {
         }
     }
 
+    /// Whether this source reads the labels of the peer's service account.
+    pub(crate) fn reads_account_labels(&self) -> bool {
+        self.checks
+            .iter()
+            .any(|c| matches!(c, SourceCheck::AccountLabels(_)))
+    }
+
     /// Index keys under which this source can match (`(tag, text)`, one of which the
     /// peer must carry), or `None` when any peer might match.
     pub(crate) fn index_keys(&self) -> Option<&[(u8, String)]> {
@@ -332,6 +339,18 @@ impl MethodMatcher {
         }
     }
 
+    /// The standard methods (bits) this matcher can accept: every bit when it reads
+    /// patterns.
+    fn accepts(&self) -> u16 {
+        match self {
+            MethodMatcher::Bits { values, not_values } => {
+                let values = if *values == 0 { u16::MAX } else { *values };
+                values & !not_values
+            }
+            MethodMatcher::Patterns(_) => u16::MAX,
+        }
+    }
+
     fn holds(&self, req: &Digest) -> bool {
         match self {
             MethodMatcher::Bits { values, not_values } => match req.normalized.method.as_deref() {
@@ -396,10 +415,22 @@ impl COperation {
             .unwrap_or_default()
     }
 
+    /// The standard methods (bits) an HTTP request may carry to match (every bit when
+    /// `methods` is not set or reads patterns).
+    fn method_mask(&self) -> u16 {
+        self.checks
+            .iter()
+            .find_map(|c| match c {
+                OperationCheck::Methods(m) => Some(m.accepts()),
+                _ => None,
+            })
+            .unwrap_or(u16::MAX)
+    }
+
     fn matches(&self, req: &Digest, drop_http: bool) -> bool {
         let n = &req.normalized;
         self.checks.iter().all(|c| match c {
-            OperationCheck::Hosts(f) => drop_http || str_holds(f, req.authority_lower.as_deref()),
+            OperationCheck::Hosts(f) => drop_http || str_holds(f, req.authority_lower()),
             OperationCheck::Ports(f) => f.holds(|p| *p == n.port),
             OperationCheck::Methods(m) => drop_http || m.holds(req),
             OperationCheck::Paths(f) => {
@@ -560,6 +591,22 @@ impl CRule {
                 .collect(),
             http_only,
         }
+    }
+
+    /// Whether some source of this rule reads the labels of the peer's service account.
+    pub(crate) fn reads_account_labels(&self) -> bool {
+        self.from
+            .as_ref()
+            .is_some_and(|f| f.iter().any(CSource::reads_account_labels))
+    }
+
+    /// The standard methods (bits) an HTTP request with a standard method must carry for
+    /// this rule to match: the union over its operations (every bit without `to`). A
+    /// necessary condition only, used to skip candidates before the full check.
+    pub(crate) fn method_mask(&self) -> u16 {
+        self.to.as_ref().map_or(u16::MAX, |ops| {
+            ops.iter().fold(0, |acc, o| acc | o.method_mask())
+        })
     }
 
     /// Full check of the rule; `narrows` is true for ALLOW and CUSTOM (SEMANTICS §1.11).

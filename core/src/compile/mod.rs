@@ -155,6 +155,9 @@ pub struct Compiled {
     roads: std::sync::RwLock<RoadMemo>,
     /// What route matches read (the memo key includes only those attributes).
     route_reads: RouteReads,
+    /// Whether some rule reads the labels of the peer's service account (prepare looks
+    /// them up only then).
+    reads_account_labels: bool,
     /// Per registry entry: whether it is a Gloo entry (scope of workspace-wide policies).
     gloo_service: Vec<bool>,
     /// Policies with recorded assumptions (`Model::assumptions`), in model order.
@@ -306,6 +309,7 @@ impl Compiled {
         }
 
         let index = Index::build(&rules, &policies);
+        let reads_account_labels = rules.iter().any(CRule::reads_account_labels);
 
         let index_of = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
         let dry_run_policies = (0..policies.len())
@@ -373,6 +377,7 @@ impl Compiled {
             dynamic_points: std::sync::RwLock::new(HashMap::default()),
             roads: std::sync::RwLock::new(RoadMemo::default()),
             route_reads: RouteReads::of(model),
+            reads_account_labels,
             gloo_service,
             assuming: {
                 let ids: std::collections::HashSet<&ResourceRef> =
@@ -613,18 +618,31 @@ impl Compiled {
 
         // Lowest matching rule id per action, for [enforced, with dry-run].
         let mut best = Best::default();
-        let mut visit = |id: u32| {
+        let mut candidates = 0u32;
+        // Only an HTTP request with a standard method can be skipped on its method.
+        let method_bit = if req.is_tcp { 0 } else { req.method_bit };
+        let mut visit = |c: &index::Candidate| {
+            candidates = candidates.saturating_add(1);
+            let id = c.rule;
+            if !best.wants(c.class, id, c.dry_run) {
+                return;
+            }
+            if method_bit != 0 && c.methods & method_bit == 0 {
+                return;
+            }
+            if let (Some(info), true) = (point.info, c.point_ref) {
+                if !info.attached(c.policy) {
+                    return;
+                }
+            }
             let Some(rule) = self.rules.get(id as usize) else {
                 return;
             };
             let Some(p) = self.policies.get(rule.policy as usize) else {
                 return;
             };
-            if !best.wants(p.class, id, p.dry_run) {
-                return;
-            }
             let attached = match point.info {
-                Some(info) if p.attachment == Attachment::PointRef => info.attached(rule.policy),
+                Some(_) if c.point_ref => true,
                 _ => self.attaches(model, p, point, service),
             };
             if !attached {
@@ -729,6 +747,7 @@ impl Compiled {
                 audit,
                 no_proxy,
                 custom_consulted: best.consulted,
+                candidates,
             },
         )
     }

@@ -29,13 +29,15 @@ pub enum Prepared {
 pub struct Digest {
     /// The normalised request.
     pub(crate) normalized: Normalized,
-    /// `:authority` lower-cased (authz `hosts` compare with it, port included).
-    pub(crate) authority_lower: Option<String>,
+    /// `:authority` lower-cased when it has upper-case letters (see
+    /// [`Digest::authority_lower`]).
+    lowered_authority: Option<String>,
     /// Bit of the method in the standard set (0 for others).
     pub(crate) method_bit: u16,
     /// Whether only TCP-level attributes are visible.
     pub(crate) is_tcp: bool,
-    /// Labels of the source's service account (Gloo selectors).
+    /// Labels of the source's service account (Gloo selectors); looked up only when
+    /// some rule reads them.
     pub(crate) account_labels: Option<Labels>,
     /// The road the request takes (walked once here, or shared from the engine's road
     /// memo, so deciding allocates nothing).
@@ -77,6 +79,7 @@ impl Prepared {
                     Arc::new(road),
                     route,
                     None,
+                    true,
                 )))
             }
             Err(malformed) => Prepared::Malformed(malformed),
@@ -98,6 +101,7 @@ impl Prepared {
                     walked.road,
                     walked.route,
                     point,
+                    compiled.reads_account_labels,
                 )))
             }
             Err(malformed) => Prepared::Malformed(malformed),
@@ -277,13 +281,14 @@ impl Digest {
         road: Arc<Road>,
         route: Option<Arc<Route>>,
         point: Option<(u64, Arc<PointCache>)>,
+        reads_account_labels: bool,
     ) -> Self {
         // Labels from a loaded ServiceAccount win over what the request claims.
         let account_labels = match (
             normalized.namespace.as_deref(),
             normalized.service_account.as_deref(),
         ) {
-            (Some(ns), Some(sa)) => Some(
+            (Some(ns), Some(sa)) if reads_account_labels => Some(
                 model
                     .service_accounts
                     .iter()
@@ -293,20 +298,31 @@ impl Digest {
             ),
             _ => None,
         };
-        let authority_lower = normalized
+        let lowered_authority = normalized
             .authority
             .as_ref()
+            .filter(|a| a.bytes().any(|b| b.is_ascii_uppercase()))
             .map(|a| a.to_ascii_lowercase());
         Digest {
             road,
             route,
             point,
-            authority_lower,
+            lowered_authority,
             method_bit: normalized.method.as_deref().map_or(0, method_bit),
             is_tcp: normalized.protocol != Protocol::Http,
             account_labels,
             normalized,
         }
+    }
+}
+
+impl Digest {
+    /// `:authority` lower-cased (authz `hosts` compare with it, port included).
+    #[inline]
+    pub(crate) fn authority_lower(&self) -> Option<&str> {
+        self.lowered_authority
+            .as_deref()
+            .or(self.normalized.authority.as_deref())
     }
 }
 

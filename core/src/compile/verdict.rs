@@ -59,6 +59,8 @@ pub(crate) struct Decided {
     pub(crate) no_proxy: bool,
     /// An enforced CUSTOM policy whose provider's verdict came from the request.
     pub(crate) custom_consulted: Option<u32>,
+    /// How many candidate rules the index handed to the matcher (duplicates included).
+    pub(crate) candidates: u32,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -128,6 +130,21 @@ impl<'a> Verdict<'a> {
             }
             _ => None,
         }
+    }
+
+    /// How many candidate rules the index returned for this decision (each checked in
+    /// full; a rule filed under several keys of the request counts once per key). Zero
+    /// when authorization did not run (malformed, stopped or unenforced requests).
+    pub fn candidates_examined(&self) -> usize {
+        match self.kind {
+            Kind::Decided { decided, .. } => decided.candidates as usize,
+            _ => 0,
+        }
+    }
+
+    /// Whether authorization ran (the request reached an enforcing proxy).
+    pub fn authorized(&self) -> bool {
+        matches!(self.kind, Kind::Decided { .. })
     }
 
     /// Whether the request may leave.

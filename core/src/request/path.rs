@@ -1,0 +1,173 @@
+//! Path normalisation (SEMANTICS.md §1.12): percent-decoding, dot segments, slashes.
+
+use crate::model::PathNormalization;
+
+use super::Malformed;
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+/// Normalises a raw path per the mesh setting (SEMANTICS.md §1.12). Returns the path used
+/// for matching (query and fragment removed) and the path forwarded upstream (with query).
+///
+/// ```
+/// use egress_policy::model::PathNormalization;
+/// use egress_policy::request::normalize_path;
+/// let (m, fwd) = normalize_path("/public/%2E%2E/private?x=1", PathNormalization::Base).unwrap();
+/// assert_eq!(m, "/private");
+/// assert_eq!(fwd, "/private?x=1");
+/// ```
+pub fn normalize_path(raw: &str, mode: PathNormalization) -> Result<(String, String), Malformed> {
+    let (normalized, query) = normalize_path_split(raw, mode)?;
+    let forwarded = match query {
+        Some(q) => format!("{normalized}?{q}"),
+        None => normalized.clone(),
+    };
+    Ok((normalized, forwarded))
+}
+
+/// [`normalize_path`] returning the matched path and the raw query separately.
+pub(super) fn normalize_path_split(
+    raw: &str,
+    mode: PathNormalization,
+) -> Result<(String, Option<&str>), Malformed> {
+    let (before_fragment, _) = raw.split_once('#').unwrap_or((raw, ""));
+    let (path, query) = match before_fragment.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (before_fragment, None),
+    };
+    let bytes = path.as_bytes();
+    let encoded_nul = bytes
+        .windows(3)
+        .any(|w| w.first() == Some(&b'%') && w.get(1..) == Some(b"00".as_slice()));
+    if encoded_nul || bytes.contains(&0) {
+        return Err(Malformed::bad("path contains a NUL (`%00`)"));
+    }
+    if !path.starts_with('/') {
+        return Err(Malformed::not_found(format!(
+            "path `{path}` does not start with `/`"
+        )));
+    }
+    // Fast path: nothing to decode, no backslash, no dot segment, no repeated slash:
+    // every mode leaves such a path unchanged.
+    let plain = !bytes.iter().any(|b| matches!(b, b'%' | b'\\'))
+        && !bytes.windows(2).any(|w| w == b"/." || w == b"//");
+    if plain || mode == PathNormalization::None {
+        return Ok((path.to_string(), query));
+    }
+    let normalized = match mode {
+        PathNormalization::None => path.to_string(),
+        PathNormalization::Base => base_normalize(path),
+        PathNormalization::MergeSlashes => merge_slashes(&base_normalize(path)),
+        PathNormalization::DecodeAndMergeSlashes => {
+            merge_slashes(&base_normalize(&decode_slashes(path)))
+        }
+    };
+    Ok((normalized, query))
+}
+
+/// Decodes `%2F`/`%2f` to `/` and `%5C`/`%5c` to `\`.
+fn decode_slashes(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    while let Some(at) = rest.find('%') {
+        out.push_str(rest.get(..at).unwrap_or_default());
+        let code = rest.get(at + 1..at + 3).map(str::to_ascii_uppercase);
+        match code.as_deref() {
+            Some("2F") => {
+                out.push('/');
+                rest = rest.get(at + 3..).unwrap_or_default();
+            }
+            Some("5C") => {
+                out.push('\\');
+                rest = rest.get(at + 3..).unwrap_or_default();
+            }
+            _ => {
+                out.push('%');
+                rest = rest.get(at + 1..).unwrap_or_default();
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Envoy `normalize_path`: decode unreserved percent-escapes, `\` to `/`, remove dot segments.
+fn base_normalize(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut decoded: Vec<u8> = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hi = bytes.get(i + 1).copied().and_then(hex_value);
+            let lo = bytes.get(i + 2).copied().and_then(hex_value);
+            if let (Some(hi), Some(lo)) = (hi, lo) {
+                let value = hi * 16 + lo;
+                if is_unreserved(value) {
+                    decoded.push(value);
+                } else {
+                    // Escapes that stay are copied exactly, hex case included: Envoy's URL
+                    // canonicalizer (url_canon_path.cc) keeps them "in case the server is
+                    // sensitive to changing the case of any hex letters".
+                    decoded.extend(bytes.get(i..i + 3).unwrap_or_default());
+                }
+                i += 3;
+                continue;
+            }
+        }
+        decoded.push(if b == b'\\' { b'/' } else { b });
+        i += 1;
+    }
+    let decoded = String::from_utf8_lossy(&decoded).into_owned();
+    remove_dot_segments(&decoded)
+}
+
+/// RFC 3986 §5.2.4 on an absolute path; `..` above the root stays at the root.
+fn remove_dot_segments(path: &str) -> String {
+    let mut output: Vec<&str> = Vec::new();
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    let last = segments.len().saturating_sub(1);
+    let mut trailing_slash = false;
+    for (index, segment) in segments.iter().enumerate() {
+        match *segment {
+            "." => trailing_slash = index == last,
+            ".." => {
+                output.pop();
+                trailing_slash = index == last;
+            }
+            s => {
+                output.push(s);
+                trailing_slash = false;
+            }
+        }
+    }
+    let mut result = String::with_capacity(path.len());
+    for segment in &output {
+        result.push('/');
+        result.push_str(segment);
+    }
+    if trailing_slash || result.is_empty() {
+        result.push('/');
+    }
+    result
+}
+
+fn merge_slashes(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if !(c == '/' && out.ends_with('/')) {
+            out.push(c);
+        }
+    }
+    out
+}
