@@ -20,10 +20,11 @@ import {
 import { markSelected, tablist } from "./tabs.js";
 import { appendCase, caseYaml, exportTestFile, renderTests, runWorkspaceTests } from "./tests.js";
 import { initTraffic, renderTraffic } from "./traffic.js";
-import { EngineClass, PolicyError, engineReady, loadTools, tools } from "./wasm.js";
+import { EngineClass, PolicyError, loadEngine, loadTools, tools } from "./wasm.js";
 
-// wasm.js starts fetching and compiling the engine module at once.
+// Start fetching and compiling the engine module at once.
 performance.mark("app-start");
+const engineReady = loadEngine();
 
 const PREVIOUS_KEY = "egress-policy-simulator/previous/v2";
 let editor = null;

@@ -5,9 +5,14 @@
 // made by the tools module (`EngineClass()`), so that `diff` and the tools take them.
 import init, { Engine, PolicyError, loadTools as loadToolsModule } from "../../pkg/web/index.js";
 
-// Start fetching and compiling the engine at once (streaming: WebAssembly.instantiateStreaming
-// on the fetch response; index.html preloads the same URL).
-export const engineReady = init({ module_or_path: new URL("egress_policy_wasm_bg.wasm", import.meta.url) });
+let engineLoading = null;
+
+/** Fetches and compiles the engine module once (streaming: WebAssembly.instantiateStreaming
+ *  on the fetch response; index.html preloads the same URL). */
+export function loadEngine() {
+  engineLoading ??= init({ module_or_path: new URL("egress_policy_wasm_bg.wasm", import.meta.url) });
+  return engineLoading;
+}
 
 /** The tools module's exports once loaded (`runTests`, `diff`, `suggest`, its `Engine`), else null. */
 export let tools = null;
@@ -15,7 +20,7 @@ let toolsLoading = null;
 
 /** Fetches and initialises the tools module once; resolves to its exports. */
 export function loadTools() {
-  toolsLoading ??= engineReady
+  toolsLoading ??= loadEngine()
     .then(() => loadToolsModule({ module_or_path: new URL("egress_policy_wasm_tools_bg.wasm", import.meta.url) }))
     .then((module) => {
       tools = module;
