@@ -324,7 +324,6 @@ impl Engine {
     pub fn rule_count(&self) -> usize {
         self.inner.rule_count()
     }
-
 }
 
 /// Loads the policies and returns every error and warning (file, line, column, resource,
