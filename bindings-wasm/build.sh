@@ -2,8 +2,13 @@
 # Builds the npm package of egress-policy into bindings-wasm/pkg/:
 #   pkg/node/  `wasm-bindgen --target nodejs` (CommonJS glue) + ESM/CJS entry points
 #   pkg/web/   `wasm-bindgen --target web` (ES module glue, `init()` loads the .wasm)
-# Both flavours share one .wasm, built with the `wasm-release` profile (opt-level "z", LTO)
-# and shrunk with wasm-opt -Oz from the npm package binaryen (WASM_OPT=0 skips it).
+# Two modules, each shared by both flavours, built with the `wasm-release` profile (opt-level
+# "z", LTO) and shrunk with wasm-opt -Oz from the npm package binaryen (WASM_OPT=0 skips it):
+#   egress_policy_wasm        the engine (`--no-default-features`): load, validate, check,
+#                             explain, evalLines, inventory; the package's main entry
+#   egress_policy_wasm_tools  the same crate with the feature `tools` (a superset: lint, test
+#                             files, reach, diff, replay, suggest); the `tools` entry and
+#                             `loadTools()`
 #
 #   bindings-wasm/build.sh            # release build (what the tests and the simulator use)
 #   WASM_PROFILE=release bindings-wasm/build.sh   # another cargo profile
@@ -27,38 +32,56 @@ if [ "$have" != "$want" ]; then
   exit 1
 fi
 
-log "cargo build --profile $profile --target wasm32-unknown-unknown"
-cargo build -p egress-policy-wasm --target wasm32-unknown-unknown --profile "$profile"
-wasm="$target_dir/wasm32-unknown-unknown/$profile/$crate.wasm"
+# One crate, two feature sets: cargo names both cdylibs egress_policy_wasm.wasm and would
+# take the other flavour's file for up to date, so each build starts without it (only the
+# bindings crate is relinked; the dependencies stay built).
+out_dir="$target_dir/wasm32-unknown-unknown/$profile"
+build_module() { # module-name cargo-feature-args...
+  local module="$1"
+  shift
+  rm -f "$out_dir/$crate.wasm" "$out_dir/deps/$crate.wasm"
+  log "cargo build --profile $profile $* ($module)"
+  cargo build -p egress-policy-wasm --target wasm32-unknown-unknown --profile "$profile" "$@"
+  mkdir -p "$out_dir/modules"
+  cp "$out_dir/$crate.wasm" "$out_dir/modules/$module.wasm"
+}
+build_module "$crate" --no-default-features
+build_module "${crate}_tools" --features tools
 
-# Skip wasm-bindgen and wasm-opt (tens of seconds) when the module has not changed.
-key="$(sha256sum "$wasm" | cut -d' ' -f1) wasm-bindgen=$have wasm-opt=${WASM_OPT:-1}"
-if [ -f "$pkg/.build-key" ] && [ "$(cat "$pkg/.build-key")" = "$key" ] \
-  && [ -f "$pkg/web/${crate}_bg.wasm" ] && [ -f "$pkg/node/${crate}_bg.wasm" ]; then
-  log "module unchanged: reusing pkg/ (delete bindings-wasm/pkg to force)"
-else
-  rm -rf "$pkg"
+# wasm-bindgen and wasm-opt for one module, skipped (tens of seconds) when it has not changed.
+bindgen_module() { # module-name
+  local module="$1" wasm="$out_dir/modules/$1.wasm" key
+  key="$(sha256sum "$wasm" | cut -d' ' -f1) wasm-bindgen=$have wasm-opt=${WASM_OPT:-1}"
+  if [ -f "$pkg/.build-key-$module" ] && [ "$(cat "$pkg/.build-key-$module")" = "$key" ] \
+    && [ -f "$pkg/web/${module}_bg.wasm" ] && [ -f "$pkg/node/${module}_bg.wasm" ]; then
+    log "$module unchanged: reusing pkg/ (delete bindings-wasm/pkg to force)"
+    return
+  fi
+  rm -f "$pkg"/{node,web}/"${module}"{.js,.d.ts,_bg.wasm,_bg.wasm.d.ts} "$pkg/.build-key-$module"
   mkdir -p "$pkg/node" "$pkg/web"
-  log "wasm-bindgen --target nodejs / web"
+  log "wasm-bindgen --target nodejs / web ($module)"
   wasm-bindgen --target nodejs --out-dir "$pkg/node" --remove-name-section --remove-producers-section "$wasm"
   wasm-bindgen --target web --out-dir "$pkg/web" --remove-name-section --remove-producers-section "$wasm"
-  wc -c < "$pkg/web/${crate}_bg.wasm" > "$pkg/.bindgen-size"
+  wc -c < "$pkg/web/${module}_bg.wasm" > "$pkg/.bindgen-size-$module"
 
   # wasm-opt from the npm package `binaryen` (pinned in package-lock.json). Debian's binaryen
   # 108 is too old: it rewrites the externref table that wasm-bindgen's glue fills, and the
   # module then fails to instantiate ("function-typed object must be null").
-  wasm_opt="$here/node_modules/.bin/wasm-opt"
+  local wasm_opt="$here/node_modules/.bin/wasm-opt"
   if [ "${WASM_OPT:-1}" != "0" ] && [ -x "$wasm_opt" ]; then
-    log "wasm-opt -Oz ($("$wasm_opt" --version))"
+    log "wasm-opt -Oz ($module; $("$wasm_opt" --version))"
     "$wasm_opt" -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-reference-types \
-      "$pkg/web/${crate}_bg.wasm" -o "$pkg/web/${crate}_bg.wasm.opt"
-    mv "$pkg/web/${crate}_bg.wasm.opt" "$pkg/web/${crate}_bg.wasm"
-    cp "$pkg/web/${crate}_bg.wasm" "$pkg/node/${crate}_bg.wasm"
+      "$pkg/web/${module}_bg.wasm" -o "$pkg/web/${module}_bg.wasm.opt"
+    mv "$pkg/web/${module}_bg.wasm.opt" "$pkg/web/${module}_bg.wasm"
+    cp "$pkg/web/${module}_bg.wasm" "$pkg/node/${module}_bg.wasm"
   else
     log "wasm-opt skipped (WASM_OPT=0, or npm ci not run in bindings-wasm)"
   fi
-  printf '%s\n' "$key" > "$pkg/.build-key"
-fi
+  printf '%s\n' "$key" > "$pkg/.build-key-$module"
+}
+mkdir -p "$pkg"
+bindgen_module "$crate"
+bindgen_module "${crate}_tools"
 
 # Entry points and the PolicyError class (see src/lib.rs).
 printf '{"type": "commonjs"}\n' > "$pkg/node/package.json"
@@ -67,14 +90,25 @@ cp "$here/js/policy-error.d.ts" "$pkg/node/policy-error.d.ts"
 cp "$here/js/node-index.mjs" "$pkg/node/index.mjs"
 cp "$here/js/node-index.cjs" "$pkg/node/index.cjs"
 cp "$here/js/node-index.d.ts" "$pkg/node/index.d.ts"
+cp "$here/js/node-tools.mjs" "$pkg/node/tools.mjs"
+cp "$here/js/node-tools.cjs" "$pkg/node/tools.cjs"
+cp "$here/js/node-tools.d.ts" "$pkg/node/tools.d.ts"
 cp "$here/js/policy-error.mjs" "$pkg/web/policy-error.js"
 cp "$here/js/policy-error.d.ts" "$pkg/web/policy-error.d.ts"
 cp "$here/js/web-index.js" "$pkg/web/index.js"
 cp "$here/js/web-index.d.ts" "$pkg/web/index.d.ts"
+cp "$here/js/web-tools.js" "$pkg/web/tools.js"
+cp "$here/js/web-tools.d.ts" "$pkg/web/tools.d.ts"
 
-raw_bindgen="$(cat "$pkg/.bindgen-size")"
-raw="$(wc -c < "$pkg/web/${crate}_bg.wasm")"
-gz="$(gzip -9 -c "$pkg/web/${crate}_bg.wasm" | wc -c)"
-printf '{"cargo": %d, "bindgen": %d, "raw": %d, "gzip": %d}\n' \
-  "$(wc -c < "$wasm")" "$raw_bindgen" "$raw" "$gz" > "$pkg/size.json"
-log "size: $raw bytes raw, $gz bytes gzip -9 (after wasm-bindgen: $raw_bindgen)"
+# size.json: the engine module's sizes at the top level (what the main entry downloads),
+# the tools module's under "tools".
+sizes() { # module-name
+  local module="$1"
+  printf '{"cargo": %d, "bindgen": %d, "raw": %d, "gzip": %d}' \
+    "$(wc -c < "$out_dir/modules/$module.wasm")" "$(cat "$pkg/.bindgen-size-$module")" \
+    "$(wc -c < "$pkg/web/${module}_bg.wasm")" "$(gzip -9 -c "$pkg/web/${module}_bg.wasm" | wc -c)"
+}
+engine_sizes="$(sizes "$crate")"
+tools_sizes="$(sizes "${crate}_tools")"
+printf '%s, "tools": %s}\n' "${engine_sizes%\}}" "$tools_sizes" > "$pkg/size.json"
+log "sizes (bytes; gzip -9): $(cat "$pkg/size.json")"

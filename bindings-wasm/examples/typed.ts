@@ -1,6 +1,7 @@
 // Type-checked by `tsc -p bindings-wasm/examples` (scripts/test-wasm.sh): uses the generated
 // declarations the way a TypeScript consumer of the npm package would. The
-// `@ts-expect-error` lines prove the types are precise (no `any`).
+// `@ts-expect-error` lines prove the types are precise (no `any`). The tools (lint, runTests,
+// diff, reach, ...) are in the `tools` entry, whose `Engine` is the engine's plus the tools.
 import {
   Engine,
   PolicyError,
@@ -21,7 +22,7 @@ import {
   type ReachReport,
   type Request,
   type TestReport,
-} from "egress-policy-wasm";
+} from "egress-policy-wasm/tools";
 
 const policies: Record<string, string> = {
   "authz.yaml": [

@@ -52,7 +52,7 @@ const samplesPlugin = {
   },
 };
 
-if (!existsSync(join(pkgWeb, "egress_policy_wasm_bg.wasm"))) {
+if (!existsSync(join(pkgWeb, "egress_policy_wasm_bg.wasm")) || !existsSync(join(pkgWeb, "egress_policy_wasm_tools_bg.wasm"))) {
   console.error("bindings-wasm/pkg/web is missing: run bindings-wasm/build.sh first");
   process.exit(1);
 }
@@ -77,7 +77,9 @@ const result = await build({
 });
 copyFileSync(join(here, "src/index.html"), join(dist, "index.html"));
 copyFileSync(join(here, "src/app.css"), join(dist, "app.css"));
-copyFileSync(join(pkgWeb, "egress_policy_wasm_bg.wasm"), join(dist, "egress_policy_wasm_bg.wasm"));
+// The engine module (preloaded by index.html) and the tools module (fetched by src/wasm.js
+// after the first decision).
+for (const wasm of ["egress_policy_wasm_bg.wasm", "egress_policy_wasm_tools_bg.wasm"]) copyFileSync(join(pkgWeb, wasm), join(dist, wasm));
 const sizes = {};
 for (const name of readdirSync(dist).filter((f) => /\.(html|js|css|wasm)$/.test(f))) {
   const data = readFileSync(join(dist, name));

@@ -29,7 +29,7 @@ test("node ESM, CommonJS and web entries export the same API", async () => {
   const esm = await import("egress-policy-wasm");
   const cjs = createRequire(import.meta.url)("egress-policy-wasm");
   const web = await import("egress-policy-wasm/web");
-  const api = ["Engine", "PolicyError", "validate", "version", "lint", "lintCodes", "runTests", "diff"];
+  const api = ["Engine", "PolicyError", "validate", "version", "loadTools"];
   for (const name of api) {
     assert.equal(typeof esm[name], "function", `esm ${name}`);
     assert.equal(typeof cjs[name], "function", `cjs ${name}`);
@@ -38,6 +38,20 @@ test("node ESM, CommonJS and web entries export the same API", async () => {
   assert.equal(esm.PolicyError, cjs.PolicyError, "one PolicyError class in Node");
   assert.equal(typeof web.default, "function", "web init");
   assert.equal(typeof web.initSync, "function", "web initSync");
+});
+
+test("node ESM, CommonJS and web tools entries export the same API", async () => {
+  const esm = await import("egress-policy-wasm/tools");
+  const cjs = createRequire(import.meta.url)("egress-policy-wasm/tools");
+  const web = await import("egress-policy-wasm/web/tools");
+  const api = ["Engine", "PolicyError", "validate", "version", "lint", "lintCodes", "runTests", "diff", "suggest"];
+  for (const name of api) {
+    assert.equal(typeof esm[name], "function", `esm ${name}`);
+    assert.equal(typeof cjs[name], "function", `cjs ${name}`);
+    assert.equal(typeof web[name], "function", `web ${name}`);
+  }
+  assert.equal(esm.Engine, cjs.Engine, "one tools module in Node");
+  assert.equal(typeof web.default, "function", "web init");
 });
 
 test("the published version follows the crate", async () => {

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Engine, suggest } from "egress-policy-wasm";
+import { Engine, suggest } from "egress-policy-wasm/tools";
 import { native, needsCli, readPolicyPaths, repoRoot } from "./helpers.mjs";
 
 const logs = join(repoRoot, "examples/logs");

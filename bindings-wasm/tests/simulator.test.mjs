@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Engine, runTests } from "egress-policy-wasm";
+import { Engine, runTests } from "egress-policy-wasm/tools";
 import { readPolicyPaths, repoRoot } from "./helpers.mjs";
 import { appendCase, caseYaml } from "../simulator/src/tests.js";
 import { classify } from "../simulator/src/verdict.js";

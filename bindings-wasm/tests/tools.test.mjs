@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { Engine, PolicyError, diff, lint, lintCodes, runTests } from "egress-policy-wasm";
+import { Engine, PolicyError, diff, lint, lintCodes, runTests } from "egress-policy-wasm/tools";
 import { native, needsCli, readPolicyPaths, repoRoot } from "./helpers.mjs";
 
 const PRODUCTPAGE = "cluster.local/ns/bookinfo/sa/bookinfo-productpage";

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { Engine, PolicyError, diff, lint, lintCodes, runTests } from "egress-policy-wasm";
+import { Engine, PolicyError, diff, lint, lintCodes, runTests } from "egress-policy-wasm/tools";
 import { loadVectors, readPolicyPaths, vectorFiles } from "./helpers.mjs";
 
 const source = readFileSync(new URL("../src/types.d.ts", import.meta.url), "utf8");
@@ -141,13 +141,19 @@ test("every reason the corpus expects is in the Reason union", () => {
 
 test("the generated .d.ts files carry the interfaces and typed signatures", () => {
   for (const flavour of ["node", "web"]) {
-    const dts = readFileSync(new URL(`../pkg/${flavour}/egress_policy_wasm.d.ts`, import.meta.url), "utf8");
-    for (const name of Object.keys(types)) assert.match(dts, new RegExp(`export interface ${name}\\b`), `${flavour}: ${name}`);
-    assert.match(dts, /check\(request: Request\): Decision;/);
-    assert.match(dts, /checkMany\(requests: Request\[\]\): Decision\[\];/);
-    assert.match(dts, /explain\(request: Request\): Explanation;/);
-    assert.match(dts, /static fromFiles\(files: Record<string, string>\): Engine;/);
-    assert.match(dts, /export function validate\(policies: string \| Record<string, string>, name\?: string \| null\): Diagnostic\[\];/);
+    const dtsOf = (module) => readFileSync(new URL(`../pkg/${flavour}/${module}.d.ts`, import.meta.url), "utf8");
+    const engineDts = dtsOf("egress_policy_wasm");
+    const dts = dtsOf("egress_policy_wasm_tools");
+    for (const d of [engineDts, dts]) {
+      for (const name of Object.keys(types)) assert.match(d, new RegExp(`export interface ${name}\\b`), `${flavour}: ${name}`);
+      assert.match(d, /check\(request: Request\): Decision;/);
+      assert.match(d, /checkMany\(requests: Request\[\]\): Decision\[\];/);
+      assert.match(d, /explain\(request: Request\): Explanation;/);
+      assert.match(d, /static fromFiles\(files: Record<string, string>\): Engine;/);
+      assert.match(d, /export function validate\(policies: string \| Record<string, string>, name\?: string \| null\): Diagnostic\[\];/);
+    }
+    // The tools are in the tools module only.
+    assert.doesNotMatch(engineDts, /^\s*lint\(\): Lint|^export function (lint|runTests|diff|suggest)\(|^\s*reach\(query/m, `${flavour}: engine module without tools`);
     assert.match(dts, /\blint\(\): Lint\[\];/);
     assert.match(dts, /reach\(query: ReachQuery\): ReachReport;/);
     assert.match(dts, /export function lint\(policies: string \| Record<string, string>, name\?: string \| null\): Lint\[\];/);

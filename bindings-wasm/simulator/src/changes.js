@@ -1,19 +1,20 @@
 // "What changed": every class of requests whose decision differs between the baseline and
 // the edited policies (the engine's diff), recomputed on every edit. The baseline is the
 // sample or link the workspace came from until the user sets the current files as baseline.
-import { Engine, PolicyError, diff } from "../../pkg/web/index.js";
 import { $, decider, el, plural } from "./dom.js";
 import { formOf } from "./form.js";
 import { jumpLink, policyLocation } from "./links.js";
 import { app } from "./state.js";
 import { legend, pill } from "./verdict.js";
+import { PolicyError, tools } from "./wasm.js";
 
-/** Sets what "What changed" compares with: `files` ([{name, text}]) under `label`. */
+/** Sets what "What changed" compares with: `files` ([{name, text}]) under `label` (its engine
+ *  once the tools module, which diffs, has loaded). */
 export function setBaseline(label, files) {
   app.baseline?.engine?.free();
   let engine = null;
   try {
-    engine = Engine.fromFiles(Object.fromEntries(files.map((f) => [f.name, f.text])));
+    if (tools) engine = tools.Engine.fromFiles(Object.fromEntries(files.map((f) => [f.name, f.text])));
   } catch (err) {
     if (!(err instanceof PolicyError)) throw err;
   }
@@ -52,6 +53,10 @@ export function renderChanges() {
     el("span", { class: "buttons" },
       setButton,
       el("button", { type: "button", id: "changes-revert", onclick: () => app.actions.revertToBaseline() }, "Revert to baseline")));
+  if (!tools) {
+    out.replaceChildren(head, el("p", { class: "hint" }, "Loading the tools…"));
+    return;
+  }
   if (!base.engine) {
     out.replaceChildren(head, el("p", { class: "hint" }, "The baseline policies do not load: nothing to compare with."));
     return;
@@ -62,7 +67,7 @@ export function renderChanges() {
   }
   let report;
   try {
-    report = diff(base.engine, app.engine);
+    report = tools.diff(base.engine, app.engine);
   } catch (err) {
     out.replaceChildren(head, el("p", { class: "hint" }, `Cannot compare: ${err.message}`));
     return;

@@ -5,7 +5,6 @@
 // Modules: state.js (workspace, autosave), form.js (request form), decision.js + road.js
 // (Request tab), tests.js, matrix.js, changes.js, traffic.js (one per view), files.js (file tabs,
 // problems), editor.js (CodeMirror), share.js (links), tabs.js (ARIA tabs), verdict.js.
-import init, { Engine, PolicyError } from "../../pkg/web/index.js";
 import samples from "virtual:samples";
 import { renderChanges, setBaseline } from "./changes.js";
 import { renderDecision, renderExplain } from "./decision.js";
@@ -21,11 +20,11 @@ import {
 import { markSelected, tablist } from "./tabs.js";
 import { appendCase, caseYaml, exportTestFile, renderTests, runWorkspaceTests } from "./tests.js";
 import { initTraffic, renderTraffic } from "./traffic.js";
+import { EngineClass, PolicyError, loadEngine, loadTools, tools } from "./wasm.js";
 
-// Start fetching and compiling the engine at once (streaming: WebAssembly.instantiateStreaming
-// on the fetch response; index.html preloads the same URL).
+// Start fetching and compiling the engine module at once.
 performance.mark("app-start");
-const engineReady = init({ module_or_path: new URL("egress_policy_wasm_bg.wasm", import.meta.url) });
+const engineReady = loadEngine();
 
 const PREVIOUS_KEY = "egress-policy-simulator/previous/v2";
 let editor = null;
@@ -56,7 +55,8 @@ function banner(kind, text, ...buttons) {
 
 /** Loads the policy files into a new engine and decides the request at once; the lint
  *  findings, markers, tests and "What changed" follow in a later task, so that the first
- *  decision does not wait for them. */
+ *  decision does not wait for them (nor for the tools module: until it has loaded, only the
+ *  engine's warnings are shown, and its arrival reloads). */
 function reload() {
   if (!started) return;
   app.engine?.free();
@@ -65,7 +65,7 @@ function reload() {
   app.lints = [];
   const files = policyFiles();
   try {
-    app.engine = Engine.fromFiles(Object.fromEntries(files.map((f) => [f.name, f.text])));
+    app.engine = EngineClass().fromFiles(Object.fromEntries(files.map((f) => [f.name, f.text])));
     app.diagnostics = app.engine.warnings;
     app.inventory = app.engine.inventory();
   } catch (err) {
@@ -86,7 +86,7 @@ function reload() {
 function afterReload(files) {
   if (app.engine) {
     const names = new Set(files.map((f) => f.name));
-    app.lints = app.engine.lint().filter((l) => names.has(l.file));
+    app.lints = tools ? app.engine.lint().filter((l) => names.has(l.file)) : [];
     const warnings = app.diagnostics.length;
     const lints = app.lints.length;
     const extra = [warnings ? plural(warnings, "warning") : "", lints ? plural(lints, "lint finding") : ""].filter(Boolean).join(", ");
@@ -102,6 +102,11 @@ function afterReload(files) {
   editor?.setMarkers(byFile);
   renderProblems();
   renderFileTabs();
+  if (!tools) {
+    // The tests, "What changed", the matrix and the traffic view follow the tools module.
+    bump();
+    return;
+  }
   rerunTests();
   if (app.pendingBaseline) {
     setBaseline(app.pendingBaseline.label, app.pendingBaseline.files);
@@ -112,7 +117,7 @@ function afterReload(files) {
 }
 
 function rerunTests() {
-  if (!started) return;
+  if (!started || !tools) return;
   app.tests = runWorkspaceTests();
   renderTests(app.tests);
 }
@@ -494,8 +499,16 @@ async function main() {
   started = true;
   app.pendingBaseline = app.ws.baseline;
   reload();
+  // The tools module next (in the background; it does not hold the first decision), then the
+  // engines again, made by it: lint findings, tests, "What changed", the matrix and traffic.
+  const toolsReady = loadTools().then(() => {
+    performance.mark("tools-ready");
+    if (app.baseline) setBaseline(app.baseline.label, app.baseline.files);
+    reload();
+  });
   await loadEditor();
   $("#loading").hidden = true;
+  await toolsReady;
   document.body.dataset.ready = "true";
   // Test hooks (the browser test reads the editor through these).
   window.simulator = {
@@ -508,7 +521,7 @@ async function main() {
     /** The engine's own answers, to compare the page with. */
     check: (request) => app.engine?.check(request) ?? null,
     explain: (request) => app.engine?.explain(request) ?? null,
-    replay: (log, options) => app.engine?.replay(log, options) ?? null,
+    replay: (log, options) => app.engine?.replay?.(log, options) ?? null,
   };
 }
 

@@ -2,12 +2,12 @@
 // engine's runTests against the policy files, on every edit; each case with its expected
 // and actual outcome, each failure one click from its decision and explanation; import and
 // export of the test file; "Save as test case" for the request of the Request tab.
-import { runTests } from "../../pkg/web/index.js";
 import { renderDecision, renderExplain } from "./decision.js";
 import { $, baseName, el, plural, refText } from "./dom.js";
 import { jumpLink } from "./links.js";
 import { app, filesObject, testFile } from "./state.js";
 import { classify, legend, pill } from "./verdict.js";
+import { tools } from "./wasm.js";
 
 /** Which cases are expanded (by name), kept across re-runs; until the user toggles one,
  *  the first failing case is. */
@@ -17,8 +17,8 @@ let toggled = false;
 /** Runs the test file against the policy files; the report, or null without a test file. */
 export function runWorkspaceTests() {
   const test = testFile();
-  if (!test) return null;
-  return runTests(test.text, filesObject(app.ws.files), test.name);
+  if (!test || !tools) return null;
+  return tools.runTests(test.text, filesObject(app.ws.files), test.name);
 }
 
 function diagnosticItem(d) {

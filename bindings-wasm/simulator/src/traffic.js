@@ -1,11 +1,11 @@
 // "Traffic": drop an access log and see its impact (every request decided with your
 // files: engine.replay) and the smallest policy set that allows exactly it (suggest).
 // Recomputed on every edit of the policies or the log.
-import { suggest } from "../../pkg/web/index.js";
 import { $, debounce, el, plural } from "./dom.js";
 import { jumpLink, policyLocation } from "./links.js";
 import { app, bump } from "./state.js";
 import { pill } from "./verdict.js";
+import { tools } from "./wasm.js";
 
 /** The log options of the form. */
 function options() {
@@ -95,11 +95,16 @@ export function renderTraffic() {
     suggested.replaceChildren();
     return;
   }
+  if (!tools) {
+    impact.replaceChildren(el("p", { class: "hint" }, "Loading the tools…"));
+    suggested.replaceChildren();
+    return;
+  }
   try {
     impact.replaceChildren(...(app.engine
       ? renderImpact(app.engine.replay(log, options()))
       : [el("p", { class: "hint" }, "Fix the policy errors to see the impact.")]));
-    suggested.replaceChildren(...renderSuggestion(suggest(log, { ...options(), vendor: $("#traffic-vendor").value })));
+    suggested.replaceChildren(...renderSuggestion(tools.suggest(log, { ...options(), vendor: $("#traffic-vendor").value })));
   } catch (err) {
     // Bad options (an identities line that is not `ADDRESS IDENTITY`): say which.
     impact.replaceChildren(el("p", { class: "error", role: "alert" }, err.message));

@@ -1,0 +1,3 @@
+export * from "./egress_policy_wasm_tools.js";
+export { default } from "./egress_policy_wasm_tools.js";
+export { PolicyError } from "./policy-error.js";
