@@ -21,8 +21,8 @@ from conftest import POLICIES
 # The gate's spark stage sets EGRESS_POLICY_SPARK_REQUIRED=1: there a missing piece is a
 # failure, not a skip (a skipped stage would pass CI without testing anything).
 if os.environ.get("EGRESS_POLICY_SPARK_REQUIRED") == "1":
-    import pyarrow  # noqa: F401
-    import pyspark
+    import pyarrow  # type: ignore[import-not-found,import-untyped,unused-ignore]  # noqa: F401
+    import pyspark  # type: ignore[import-not-found,unused-ignore]
 
     assert shutil.which("java"), "no Java runtime (scripts/setup-spark.sh installs one)"
 else:
