@@ -820,15 +820,15 @@ def suggest(
 class _Partial:
     """A Spark partition's partial replay tally or suggest observations, fed batch by batch."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         format: _LogFormat = "envoy-json",
         mappings: Mapping[str, str] | None = None,
         identities: Mapping[str, str] | None = None,
         text_format: str | None = None,
         file: str = "<lines>",
-    ) -> None: ...
+    ) -> _Partial: ...
     def replay(self, lines: Iterable[str], policies: Engine, before: Engine | None = None) -> None: ...
     def observe(self, lines: Iterable[str], policies: Engine | None = None, generalize: int = 1) -> None: ...
     def tally_json(self) -> str: ...
