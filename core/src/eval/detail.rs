@@ -58,6 +58,21 @@ fn shown<P>(field: &Field<P>, negated: bool, show: impl Fn(&P) -> String) -> Vec
     list.iter().map(show).collect()
 }
 
+/// The detail of an IP-block condition: the request's address and the blocks it missed.
+fn ip_detail<P: ToString>(
+    label: &str,
+    ip: Option<std::net::IpAddr>,
+    field: &Field<P>,
+    negated: bool,
+) -> (String, &'static str, Option<String>, Vec<String>) {
+    (
+        label.to_string(),
+        "not in",
+        ip.map(|ip| ip.to_string()),
+        shown(field, negated, ToString::to_string),
+    )
+}
+
 /// The segment after `key` in a SPIFFE URI (`ns`, `sa`).
 fn uri_part(uri: &str, key: &str) -> Option<String> {
     let segments: Vec<&str> = uri.split('/').collect();
@@ -274,24 +289,11 @@ fn condition_attribute(condition: &Condition, negated: bool, req: &Normalized) -
             req.headers.get(name).cloned(),
             strings(field),
         ),
-        Condition::SourceIp(f) => (
-            "source IP".into(),
-            "not in",
-            req.source_ip.map(|ip| ip.to_string()),
-            shown(f, negated, ToString::to_string),
-        ),
-        Condition::RemoteIp(f) => (
-            "remote IP".into(),
-            "not in",
-            req.remote_ip.or(req.source_ip).map(|ip| ip.to_string()),
-            shown(f, negated, ToString::to_string),
-        ),
-        Condition::DestinationIp(f) => (
-            "destination IP".into(),
-            "not in",
-            req.destination_ip.map(|ip| ip.to_string()),
-            shown(f, negated, ToString::to_string),
-        ),
+        Condition::SourceIp(f) => ip_detail("source IP", req.source_ip, f, negated),
+        Condition::RemoteIp(f) => {
+            ip_detail("remote IP", req.remote_ip.or(req.source_ip), f, negated)
+        }
+        Condition::DestinationIp(f) => ip_detail("destination IP", req.destination_ip, f, negated),
         Condition::SourceNamespace(f) => (
             "source namespace".into(),
             "not in",
