@@ -12,10 +12,14 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
+# The gate builds from scratch more often than not: incremental caches would only take disk.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 stages="${TEST_ONLY:-rust wasm32 python wasm envoy spark fuzz}"
 wants() { case " $stages " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
-step() { printf '\n==> %s  [%s]\n' "$*" "$(date +%H:%M:%S)"; }
+disk_free() { df -h "$root" 2>/dev/null | awk 'NR==2 {print $4 " free"}'; }
+target_size() { du -sh "$CARGO_TARGET_DIR" 2>/dev/null | awk '{print "target " $1}'; }
+step() { printf '\n==> %s  [%s, %s, %s]\n' "$*" "$(date +%H:%M:%S)" "$(disk_free)" "$(target_size)"; }
 
 step "setup (idempotent)"
 scripts/setup.sh
