@@ -27,6 +27,7 @@ use crate::model::StringPattern;
 
 use super::hash::{self, ANY};
 use super::matchers::CRule;
+use super::path_head::PathHead;
 use super::prepare::Digest;
 use super::{Attachment, CPolicy, CScope, PolicyClass};
 
@@ -94,6 +95,9 @@ pub(crate) struct Candidate {
     /// Standard methods (bits) an HTTP request with a standard method must carry for
     /// the rule to match ([`CRule::method_mask`]).
     pub(crate) methods: u16,
+    /// What the path of an HTTP request must start with for the rule to match
+    /// ([`CRule::path_head`]).
+    pub(crate) path: PathHead,
     /// Action class of the policy.
     pub(crate) class: PolicyClass,
     /// Whether the policy is dry-run.
@@ -306,6 +310,7 @@ impl Index {
                 rule: id,
                 policy: rule.policy,
                 methods: rule.method_mask(),
+                path: rule.path_head(),
                 class: policy.map_or(PolicyClass::Audit, |p| p.class),
                 dry_run: policy.is_some_and(|p| p.dry_run),
                 point_ref: policy.is_some_and(|p| p.attachment == Attachment::PointRef),

@@ -9,6 +9,7 @@ use crate::model::{
 };
 use crate::request::Normalized;
 
+use super::path_head::{common_prefix, list_head, PathHead};
 use super::prepare::Digest;
 
 /// Size limit for every regex the compiler builds from policy values.
@@ -427,6 +428,15 @@ impl COperation {
             .unwrap_or(u16::MAX)
     }
 
+    /// What every path this operation accepts starts with (`None`: `paths` names no
+    /// positive value).
+    fn path_head(&self) -> Option<&[u8]> {
+        self.checks.iter().find_map(|c| match c {
+            OperationCheck::Paths(f) => list_head(&f.values),
+            _ => None,
+        })
+    }
+
     fn matches(&self, req: &Digest, drop_http: bool) -> bool {
         let n = &req.normalized;
         self.checks.iter().all(|c| match c {
@@ -607,6 +617,23 @@ impl CRule {
         self.to.as_ref().map_or(u16::MAX, |ops| {
             ops.iter().fold(0, |acc, o| acc | o.method_mask())
         })
+    }
+
+    /// The bytes every path of an HTTP request this rule matches starts with: the common
+    /// literal head of its operations' `paths` ([`PathHead::ANY`] when an operation leaves
+    /// the path open). A necessary condition only, used to skip candidates.
+    pub(crate) fn path_head(&self) -> PathHead {
+        let Some(ops) = &self.to else {
+            return PathHead::ANY;
+        };
+        let mut common: Option<&[u8]> = None;
+        for op in ops {
+            let Some(head) = op.path_head() else {
+                return PathHead::ANY;
+            };
+            common = Some(common.map_or(head, |c| common_prefix(c, head)));
+        }
+        common.map_or(PathHead::ANY, PathHead::of)
     }
 
     /// Full check of the rule; `narrows` is true for ALLOW and CUSTOM (SEMANTICS §1.11).
