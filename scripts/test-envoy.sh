@@ -37,8 +37,11 @@ ls -l "$CARGO_TARGET_DIR/wasm32-wasip1/release/egress_policy_envoy_wasm.wasm"
 step "clippy on the wasm32 build (the host-call module only exists there)"
 cargo clippy -p egress-policy-envoy-wasm --target wasm32-wasip1 --release -- -D warnings
 
-step "build the ext_authz server, its load generator and the CLI (debug)"
-cargo build -p egress-policy-ext-authz --bins -p egress-policy-cli
+# The same command as the gate's rust stage, so these debug binaries are the ones it built:
+# `-p egress-policy-ext-authz -p egress-policy-cli` unifies other features and compiled a
+# second copy of the core and of tonic (CI once ran out of disk right there).
+step "build the ext_authz server, its load generator and the CLI (debug, with the workspace's features)"
+cargo build --workspace --all-targets
 
 step "tests/envoy (unittest; real Envoy $(.venv-envoy/bin/envoy --version 2>&1 | grep -o '/1\.[0-9.]*/' | tr -d /))"
 cd tests/envoy
