@@ -207,8 +207,18 @@ pub struct BenchArgs {
         requires = "generate"
     )]
     pub profile: egress_policy::workload::Profile,
-    /// Write the generated policies as one `kind: List` file instead of files of 250.
-    #[arg(long = "list", requires = "generate")]
+    /// How the generated policies are laid out: `files` (ten rules per policy, files of
+    /// 250 policies), `list` (the same policies in one `kind: List` file, as `kubectl get
+    /// -o yaml` writes it) or `per-rule` (one rule per policy, files of 1 000 policies).
+    #[arg(
+        long = "layout",
+        value_name = "L",
+        default_value = "files",
+        requires = "generate"
+    )]
+    pub layout: egress_policy::workload::Layout,
+    /// Shorthand for `--layout list`.
+    #[arg(long = "list", requires = "generate", conflicts_with = "layout")]
     pub list: bool,
     /// The directory `--generate` writes to.
     #[arg(value_name = "DIR", requires = "generate")]

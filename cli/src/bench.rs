@@ -1,7 +1,7 @@
 //! `egress-policy bench`: measure the engine on the user's own policies and requests, or
 //! write a generated workload to measure.
 //!
-//! * `bench --generate N DIR [--seed S] [--profile P] [--list]` writes
+//! * `bench --generate N DIR [--seed S] [--profile P] [--layout L | --list]` writes
 //!   `workload::generate_profile(N, S, P, layout)` as Istio YAML files (or one `kind: List`
 //!   file) into `DIR` plus `DIR/requests.jsonl` (one request JSON per line);
 //! * `bench --policy PATH... --requests FILE [--decisions K] [--reference] [--json]` loads
@@ -36,11 +36,7 @@ pub const REQUESTS_FILE: &str = "requests.jsonl";
 pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     match (args.generate, &args.dir) {
         (Some(rules), Some(dir)) => {
-            let layout = if args.list {
-                Layout::List
-            } else {
-                Layout::Files
-            };
+            let layout = if args.list { Layout::List } else { args.layout };
             write_workload(rules, args.seed, args.profile, layout, dir)
         }
         _ => measure(args),

@@ -128,17 +128,29 @@ fn generated_workload_loads_and_benches() {
 
 #[test]
 fn profiles_generate_loadable_workloads_and_report_prepare() {
-    for (profile, list) in [("namespaces", false), ("mixed", true)] {
+    for (profile, layout) in [
+        ("namespaces", None),
+        ("mixed", Some("--list")),
+        ("deny", Some("per-rule")),
+    ] {
         let dir = scratch(&format!("bench-profile-{profile}"));
         let dir_s = dir.display().to_string();
         let mut args = vec!["bench", "--generate", "120", &dir_s, "--profile", profile];
-        if list {
-            args.push("--list");
+        match layout {
+            Some("--list") => args.push("--list"),
+            Some(name) => args.extend(["--layout", name]),
+            None => {}
         }
         let output = run(&args, None);
         assert_eq!(code(&output), 0, "{}", stderr(&output));
         assert!(stdout(&output).contains(&format!("({profile} profile)")));
+        let list = layout == Some("--list");
         assert_eq!(dir.join("policies-list.yaml").exists(), list);
+        if layout == Some("per-rule") {
+            // One rule per policy: 120 policy documents.
+            let text = std::fs::read_to_string(dir.join("policies-0000.yaml")).expect("file");
+            assert_eq!(text.matches("kind: AuthorizationPolicy").count(), 120);
+        }
         let requests = dir.join("requests.jsonl").display().to_string();
         let output = run(
             &[
@@ -159,6 +171,12 @@ fn profiles_generate_loadable_workloads_and_report_prepare() {
         None,
     );
     assert_eq!(code(&output), 2, "{}", stderr(&output));
+    let output = run(
+        &["bench", "--generate", "10", "/tmp/x", "--layout", "tree"],
+        None,
+    );
+    assert_eq!(code(&output), 2, "{}", stderr(&output));
+    assert!(stderr(&output).contains("one of: files, list, per-rule"));
 }
 
 #[test]

@@ -137,6 +137,48 @@ impl Layout {
     }
 }
 
+impl Layout {
+    /// Every layout, in the order `bench --layout` lists them.
+    pub const ALL: [Layout; 3] = [Layout::Files, Layout::List, Layout::PolicyPerRule];
+
+    /// The name `bench --layout` takes.
+    ///
+    /// ```
+    /// use egress_policy::workload::Layout;
+    /// assert_eq!("per-rule".parse::<Layout>(), Ok(Layout::PolicyPerRule));
+    /// assert_eq!(Layout::List.name(), "list");
+    /// assert!("tree".parse::<Layout>().is_err());
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Files => "files",
+            Layout::List => "list",
+            Layout::PolicyPerRule => "per-rule",
+        }
+    }
+}
+
+impl FromStr for Layout {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Layout::ALL
+            .iter()
+            .copied()
+            .find(|l| l.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Layout::ALL.iter().map(|l| l.name()).collect();
+                format!("unknown layout `{s}` (one of: {})", names.join(", "))
+            })
+    }
+}
+
+impl std::fmt::Display for Layout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// What one generated rule needs from a request to match.
 #[derive(Debug, Clone, Default)]
 struct Sample {
