@@ -48,6 +48,8 @@ def spark() -> Iterator[SparkSession]:
         .appName("egress-policy-test")
         .config("spark.driver.memory", "2g")
         .config("spark.ui.enabled", "false")
+        # The console progress bar fills CI logs with carriage-return frames.
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.sql.shuffle.partitions", "2")
