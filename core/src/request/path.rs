@@ -1,5 +1,7 @@
 //! Path normalisation (SEMANTICS.md §1.12): percent-decoding, dot segments, slashes.
 
+use std::borrow::Cow;
+
 use crate::model::PathNormalization;
 
 use super::Malformed;
@@ -31,16 +33,17 @@ pub fn normalize_path(raw: &str, mode: PathNormalization) -> Result<(String, Str
     let (normalized, query) = normalize_path_split(raw, mode)?;
     let forwarded = match query {
         Some(q) => format!("{normalized}?{q}"),
-        None => normalized.clone(),
+        None => normalized.to_string(),
     };
-    Ok((normalized, forwarded))
+    Ok((normalized.into_owned(), forwarded))
 }
 
-/// [`normalize_path`] returning the matched path and the raw query separately.
+/// [`normalize_path`] returning the matched path (borrowed when normalisation leaves it
+/// as it is) and the raw query separately.
 pub(super) fn normalize_path_split(
     raw: &str,
     mode: PathNormalization,
-) -> Result<(String, Option<&str>), Malformed> {
+) -> Result<(Cow<'_, str>, Option<&str>), Malformed> {
     let (before_fragment, _) = raw.split_once('#').unwrap_or((raw, ""));
     let (path, query) = match before_fragment.split_once('?') {
         Some((p, q)) => (p, Some(q)),
@@ -63,7 +66,7 @@ pub(super) fn normalize_path_split(
     let plain = !bytes.iter().any(|b| matches!(b, b'%' | b'\\'))
         && !bytes.windows(2).any(|w| w == b"/." || w == b"//");
     if plain || mode == PathNormalization::None {
-        return Ok((path.to_string(), query));
+        return Ok((Cow::Borrowed(path), query));
     }
     let normalized = match mode {
         PathNormalization::None => path.to_string(),
@@ -73,7 +76,7 @@ pub(super) fn normalize_path_split(
             merge_slashes(&base_normalize(&decode_slashes(path)))
         }
     };
-    Ok((normalized, query))
+    Ok((Cow::Owned(normalized), query))
 }
 
 /// Decodes `%2F`/`%2f` to `/` and `%5C`/`%5c` to `\`.
