@@ -308,6 +308,7 @@ fn split_outside_quotes(text: &str, separator: char) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::PathNormalization;
 
     fn base(p: &str) -> String {
         normalize_path(p, PathNormalization::Base).unwrap().0

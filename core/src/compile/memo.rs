@@ -104,17 +104,22 @@ mod tests {
     #[test]
     fn finds_what_it_stores_and_stops_at_capacity() {
         let memo = Memo::new(100);
+        // Colliding hashes (the predicate tells the values apart).
+        let hash = |i: u64| (i % 7).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         for i in 0..100u64 {
-            // Colliding hashes: the predicate tells the values apart.
-            let hash = i % 7;
-            assert_eq!(memo.insert(hash, i).ok(), Some(&i));
+            assert_eq!(memo.insert(hash(i), i).ok(), Some(&i));
         }
-        assert_eq!(memo.insert(3, 1000), Err(Some(1000)));
+        assert_eq!(memo.insert(hash(3), 1000), Err(Some(1000)));
         assert_eq!(memo.len(), 100);
         for i in 0..100u64 {
-            assert_eq!(memo.find(i % 7, |v| *v == i), Some(&i));
+            assert_eq!(memo.find(hash(i), |v| *v == i), Some(&i));
         }
-        assert_eq!(memo.find(3, |v| *v == 1000), None);
+        assert_eq!(memo.find(hash(3), |v| *v == 1000), None);
+        // A full probe run gives the value back.
+        let crowded = Memo::new(1000);
+        let stored = (0..100u64).filter(|i| crowded.insert(0, *i).is_ok()).count();
+        assert_eq!(stored, PROBES);
+        assert_eq!(crowded.insert(0, 7), Err(Some(7)));
         assert_eq!(memo.find(1 << 60, |_| true), None);
     }
 }

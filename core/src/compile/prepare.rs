@@ -458,7 +458,7 @@ mod tests {
     use crate::workload::{generate_profile, Layout, Profile};
     use crate::Engine;
 
-    fn digest(p: &Prepared) -> &Digest {
+    fn digest<'a>(p: &'a Prepared<'a>) -> &'a Digest<'a> {
         match p {
             Prepared::Ready(d) => d,
             Prepared::Malformed(m) => panic!("malformed: {}", m.message),
