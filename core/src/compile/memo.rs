@@ -117,7 +117,9 @@ mod tests {
         assert_eq!(memo.find(hash(3), |v| *v == 1000), None);
         // A full probe run gives the value back.
         let crowded = Memo::new(1000);
-        let stored = (0..100u64).filter(|i| crowded.insert(0, *i).is_ok()).count();
+        let stored = (0..100u64)
+            .filter(|i| crowded.insert(0, *i).is_ok())
+            .count();
         assert_eq!(stored, PROBES);
         assert_eq!(crowded.insert(0, 7), Err(Some(7)));
         assert_eq!(memo.find(1 << 60, |_| true), None);

@@ -82,18 +82,22 @@ impl<'a> Headers<'a> {
 /// to one for free ([`Request::view`], or `RequestRef::from(&request)`).
 ///
 /// ```
-/// use egress_policy::request::{Headers, RequestRef};
+/// use egress_policy::request::{Headers, RequestRef, Workload};
 /// let engine = egress_policy::Engine::from_yaml("p.yaml", r#"
 /// apiVersion: security.istio.io/v1
 /// kind: AuthorizationPolicy
-/// metadata: {name: only-get, namespace: istio-system}
+/// metadata: {name: only-get, namespace: istio-egress}
 /// spec:
+///   selector: {matchLabels: {app: istio-egressgateway}}
 ///   action: ALLOW
 ///   rules:
 ///   - to: [{operation: {methods: [GET]}}]
 /// "#).unwrap();
+/// // The proxy's own identity, built once.
+/// let gateway: Workload = "istio-egress/app=istio-egressgateway".parse().unwrap();
 /// let headers = [("user-agent", "curl/8"), ("accept", "*/*")];
 /// let view = RequestRef {
+///     workload: Some(&gateway),
 ///     principal: Some("cluster.local/ns/shop/sa/cart"),
 ///     host: Some("httpbin.org"),
 ///     method: Some("GET"),
