@@ -70,6 +70,7 @@ impl Engine {
     /// Digests a request once (normalisation, lower-casing, label lookups, the road) so
     /// that [`Engine::decide_prepared`] can run without allocating. The result borrows
     /// from the request and the engine ([`Prepared::into_owned`] detaches it).
+    #[inline]
     pub fn prepare<'r>(&'r self, request: &'r Request) -> Prepared<'r> {
         self.prepare_ref(&request.view())
     }

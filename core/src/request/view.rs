@@ -160,12 +160,14 @@ impl Request {
     /// let request = egress_policy::Request { host: Some("a.com".into()), ..Default::default() };
     /// assert_eq!(request.view().host, Some("a.com"));
     /// ```
+    #[inline]
     pub fn view(&self) -> RequestRef<'_> {
         RequestRef::from(self)
     }
 }
 
 impl<'a> From<&'a Request> for RequestRef<'a> {
+    #[inline]
     fn from(r: &'a Request) -> Self {
         RequestRef {
             principal: r.source.principal.as_deref(),
