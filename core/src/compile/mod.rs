@@ -17,6 +17,7 @@ mod index;
 mod matchers;
 mod memo;
 mod prepare;
+mod road_key;
 mod verdict;
 
 use std::collections::HashMap;

@@ -6,20 +6,16 @@
 //! anything to normalise) is digested without allocating.
 
 use std::borrow::Cow;
-use std::hash::{Hash, Hasher};
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::decision::Route;
 use crate::model::{Condition, Labels, Model};
-use crate::request::{
-    digest, FoldedHeaders, Malformed, Normalized, Protocol, Request, RequestRef, Shared, Workload,
-};
+use crate::request::{digest, Malformed, Normalized, Protocol, Request, RequestRef, Shared};
 use crate::road::{self, End, Road};
 
-use super::hash::FxHasher;
 use super::matchers::method_bit;
 use super::memo::Memo;
+use super::road_key::RoadKey;
 use super::{Compiled, PointCache};
 
 /// A request digested for the compiled engine; it borrows from the request and the
@@ -165,7 +161,7 @@ impl<'r> Prepared<'r> {
             }
         };
         if normalized.peer_uri.is_none() && peer.is_some() {
-            normalized.peer_uri = key.peer_uri.as_deref().map(Cow::Borrowed);
+            normalized.peer_uri = key.peer_uri().map(Cow::Borrowed);
         }
         Prepared::Ready(Digest::walked(
             normalized,
@@ -220,127 +216,6 @@ impl RouteReads {
                 .flat_map(|r| r.when.iter())
                 .any(|c| matches!(c, Condition::RequestHeader { .. }));
         reads
-    }
-}
-
-/// Everything `road::walk` and `road::route` read of a normalised request (SEMANTICS §9):
-/// protocol, registry name (host, SNI), port, sender (origin namespace and labels, peer
-/// identity, cluster), named workload, the JWT's issuer, and method, path and headers only
-/// when some route match reads them. Two requests with equal keys walk the same road.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct RoadKey {
-    protocol: Protocol,
-    host: Option<String>,
-    sni: Option<String>,
-    port: u16,
-    origin_namespace: Option<String>,
-    origin_labels: Labels,
-    /// The peer's SPIFFE URI (the peer namespace, trust domain and service account are
-    /// parts of it).
-    peer_uri: Option<String>,
-    cluster: Option<String>,
-    workload: Option<Workload>,
-    /// `None`: no JWT; `Some(issuer)` otherwise.
-    issuer: Option<Option<String>>,
-    method: Option<String>,
-    path: Option<String>,
-    headers: Option<FoldedHeaders<'static>>,
-    /// Ambient capture reads the destination address.
-    destination_ip: Option<IpAddr>,
-}
-
-/// The issuer part of a JWT principal (`iss/sub`), as the road's JWT check reads it.
-fn issuer<'n>(n: &'n Normalized<'_>) -> Option<Option<&'n str>> {
-    n.jwt.as_ref().map(|j| {
-        j.principal
-            .as_deref()
-            .and_then(|p| p.rsplit_once('/').map(|(iss, _)| iss))
-    })
-}
-
-fn text(value: &Option<Cow<'_, str>>) -> Option<String> {
-    value.as_deref().map(str::to_string)
-}
-
-impl RoadKey {
-    /// The owned key of `n`, whose peer is `peer` (its SPIFFE URI without the scheme);
-    /// built on a memo miss only.
-    pub(crate) fn of(n: &Normalized<'_>, peer: Option<&str>, reads: RouteReads) -> Self {
-        RoadKey {
-            protocol: n.protocol,
-            host: text(&n.host),
-            sni: text(&n.sni),
-            port: n.port,
-            origin_namespace: text(&n.origin_namespace),
-            origin_labels: (*n.origin_labels).clone(),
-            peer_uri: peer.map(|p| format!("spiffe://{p}")),
-            cluster: text(&n.cluster),
-            workload: n.workload.as_deref().cloned(),
-            issuer: issuer(n).map(|i| i.map(str::to_string)),
-            method: text(&n.method).filter(|_| reads.method),
-            path: text(&n.path).filter(|_| reads.path),
-            headers: reads.headers.then(|| n.headers.clone().into_owned()),
-            destination_ip: n.destination_ip,
-        }
-    }
-
-    /// Whether `n` (with peer `peer`) has this key (no allocation).
-    #[inline]
-    pub(crate) fn same(&self, n: &Normalized<'_>, peer: Option<&str>, reads: RouteReads) -> bool {
-        self.protocol == n.protocol
-            && self.port == n.port
-            && self.host.as_deref() == n.host.as_deref()
-            && self.sni.as_deref() == n.sni.as_deref()
-            && self.origin_namespace.as_deref() == n.origin_namespace.as_deref()
-            && self.origin_labels == *n.origin_labels
-            && self
-                .peer_uri
-                .as_deref()
-                .map(|u| u.strip_prefix("spiffe://").unwrap_or(u))
-                == peer
-            && self.cluster.as_deref() == n.cluster.as_deref()
-            && self.workload.as_ref() == n.workload.as_deref()
-            && self.issuer.as_ref().map(|i| i.as_deref()) == issuer(n)
-            && (!reads.method || self.method.as_deref() == n.method.as_deref())
-            && (!reads.path || self.path.as_deref() == n.path.as_deref())
-            && (!reads.headers || self.headers.as_ref() == Some(&n.headers))
-            && self.destination_ip == n.destination_ip
-    }
-
-    /// The hash of `n`'s key (no allocation).
-    #[inline]
-    pub(crate) fn hash(n: &Normalized<'_>, peer: Option<&str>, reads: RouteReads) -> u64 {
-        let mut h = FxHasher::default();
-        n.protocol.hash(&mut h);
-        n.port.hash(&mut h);
-        n.host.as_deref().hash(&mut h);
-        n.sni.as_deref().hash(&mut h);
-        n.origin_namespace.as_deref().hash(&mut h);
-        if !n.origin_labels.is_empty() {
-            n.origin_labels.hash(&mut h);
-        }
-        peer.hash(&mut h);
-        n.cluster.as_deref().hash(&mut h);
-        if let Some(w) = &n.workload {
-            w.namespace.hash(&mut h);
-            w.labels.hash(&mut h);
-        }
-        issuer(n).hash(&mut h);
-        n.destination_ip.hash(&mut h);
-        if reads.method {
-            n.method.as_deref().hash(&mut h);
-        }
-        if reads.path {
-            n.path.as_deref().hash(&mut h);
-        }
-        if reads.headers {
-            n.headers.hash(&mut h);
-        }
-        // The memo's table uses the hash as it is: spread the bits.
-        let mut x = h.finish();
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        x ^ (x >> 33)
     }
 }
 
