@@ -424,7 +424,19 @@ type Spiffe<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>);
 /// Splits `td/ns/x/sa/y` (a SPIFFE URI without its scheme) into trust domain, namespace
 /// and service account.
 pub(super) fn parse_spiffe(rest: &str) -> Spiffe<'_> {
-    let mut parts = rest.split('/');
+    // `rest.split('/')` over byte positions (a char searcher costs more on short text).
+    let ends = rest
+        .bytes()
+        .enumerate()
+        .filter(|(_, b)| *b == b'/')
+        .map(|(at, _)| at)
+        .chain(std::iter::once(rest.len()));
+    let mut start = 0;
+    let mut parts = ends.map(|end| {
+        let part = rest.get(start..end).unwrap_or_default();
+        start = end + 1;
+        part
+    });
     let trust_domain = parts.next();
     // The first `ns/<x>` and the first `sa/<x>` pair of segments.
     let (mut namespace, mut account) = (None, None);
@@ -447,10 +459,17 @@ pub(super) fn split_authority(
     if authority.is_empty() {
         return Ok((None, None));
     }
-    if authority
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || c == '/')
-    {
+    let invalid = if authority.is_ascii() {
+        // `char::is_whitespace` and `is_control` on ASCII, without decoding.
+        authority
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control() || b == b'/')
+    } else {
+        authority
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '/')
+    };
+    if invalid {
         return Err(Malformed::bad(format!(
             "host `{authority}` is not a valid authority"
         )));
@@ -465,8 +484,11 @@ pub(super) fn split_authority(
             }
         }
     } else {
-        match authority.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
+        match authority.bytes().rposition(|b| b == b':') {
+            Some(at) => (
+                authority.get(..at).unwrap_or_default(),
+                authority.get(at + 1..),
+            ),
             None => (authority, None),
         }
     };
