@@ -619,7 +619,7 @@ pub fn run_road(models: u32, requests_per_model: usize) {
                 let compiled = engine.decide(&request);
                 let reference = engine.decide_reference(&request);
                 prop_assert_eq!(&compiled, &reference, "\n{}\nrequest: {}", yaml, json);
-                for other in super::view_decisions(&engine, &request) {
+                for other in super::views::view_decisions(&engine, &request) {
                     prop_assert_eq!(&other, &reference, "view\n{}\nrequest: {}", yaml, json);
                 }
                 count(&reasons, reference.reason.to_string());
