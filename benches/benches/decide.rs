@@ -2,7 +2,8 @@
 //! 100 000 generated rules, YAML load and compile time, engine memory, `prepare`,
 //! `prepare + decide_prepared` and `decide_prepared` latency (median, p99), the plain
 //! `HashMap` host index baseline side by side, the longest candidate list one index
-//! probe returns and the candidates a decision examines — printed as a table — then criterion's own measurements of the hot path.
+//! probe returns and the candidates a decision examines — printed as a table — then criterion's own measurements of the hot path (`prepare/view|request|detached/<profile>`
+//! at 100 rules, `prepare_decide/<profile>/<rules>`).
 //!
 //! `EGRESS_BENCH_PROFILES=today,namespaces` and `EGRESS_BENCH_SIZES=100,10000` narrow the
 //! table.
@@ -160,7 +161,73 @@ fn criterion_decide(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, criterion_decide);
+/// `prepare` alone at 100 rules: through the borrowed view a proxy builds (headers as
+/// pairs), through the owned `Request` (converted to the view for free), and detached from
+/// both (`into_owned`, what a caller keeping prepared requests pays).
+fn criterion_prepare(c: &mut Criterion) {
+    let mut group = c.benchmark_group("prepare");
+    for profile in [
+        Profile::Today,
+        Profile::Namespaces,
+        Profile::Conditions,
+        Profile::Mixed,
+    ] {
+        let loaded = load(100, profile);
+        let engine = &loaded.engine;
+        let requests = &loaded.requests;
+        let pairs: Vec<Vec<(&str, &str)>> = requests
+            .iter()
+            .map(|r| {
+                r.headers
+                    .iter()
+                    .flat_map(|(name, value)| match value {
+                        egress_policy::request::HeaderValue::One(v) => {
+                            vec![(name.as_str(), v.as_str())]
+                        }
+                        egress_policy::request::HeaderValue::Many(vs) => {
+                            vs.iter().map(|v| (name.as_str(), v.as_str())).collect()
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let views: Vec<egress_policy::request::RequestRef> = requests
+            .iter()
+            .zip(&pairs)
+            .map(|(r, p)| egress_policy::request::RequestRef {
+                headers: egress_policy::request::Headers::Pairs(p),
+                ..r.view()
+            })
+            .collect();
+        for view in &views {
+            std::hint::black_box(engine.prepare_ref(view));
+        }
+        group.bench_function(BenchmarkId::new("view", profile.name()), |b| {
+            let mut i = 0usize;
+            b.iter(|| {
+                i = (i + 1) % views.len();
+                std::hint::black_box(engine.prepare_ref(&views[i]));
+            })
+        });
+        group.bench_function(BenchmarkId::new("request", profile.name()), |b| {
+            let mut i = 0usize;
+            b.iter(|| {
+                i = (i + 1) % requests.len();
+                std::hint::black_box(engine.prepare(&requests[i]));
+            })
+        });
+        group.bench_function(BenchmarkId::new("detached", profile.name()), |b| {
+            let mut i = 0usize;
+            b.iter(|| {
+                i = (i + 1) % requests.len();
+                std::hint::black_box(engine.prepare(&requests[i]).into_owned());
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, criterion_prepare, criterion_decide);
 
 fn main() {
     table();

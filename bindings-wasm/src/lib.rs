@@ -188,7 +188,7 @@ static NEXT_ENGINE_ID: AtomicU32 = AtomicU32::new(1);
 #[derive(Debug)]
 pub struct PreparedRequests {
     engine: u32,
-    prepared: Vec<Prepared>,
+    prepared: Vec<Prepared<'static>>,
 }
 
 #[wasm_bindgen]
@@ -255,7 +255,11 @@ impl Engine {
         let requests = requests_from(&requests)?;
         Ok(PreparedRequests {
             engine: self.id,
-            prepared: requests.iter().map(|r| self.inner.prepare(r)).collect(),
+            // Kept across calls, so detached from the parsed requests and the engine.
+            prepared: requests
+                .iter()
+                .map(|r| self.inner.prepare(r).into_owned())
+                .collect(),
         })
     }
 

@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::eval;
 use crate::import::Loader;
 use crate::model::{Model, ResourceRef};
-use crate::request::Request;
+use crate::request::{Request, RequestRef};
 
 /// Loaded policies ready to decide. `Clone` is an `Arc` clone; the engine is `Send + Sync`.
 ///
@@ -67,15 +67,24 @@ impl Engine {
         self.decide_prepared(&self.prepare(request)).to_decision()
     }
 
-    /// Digests a request once (normalisation, lower-casing, label lookups) so that
-    /// [`Engine::decide_prepared`] can run without allocating.
-    pub fn prepare(&self, request: &Request) -> Prepared {
+    /// Digests a request once (normalisation, lower-casing, label lookups, the road) so
+    /// that [`Engine::decide_prepared`] can run without allocating. The result borrows
+    /// from the request and the engine ([`Prepared::into_owned`] detaches it).
+    #[inline]
+    pub fn prepare<'r>(&'r self, request: &'r Request) -> Prepared<'r> {
+        self.prepare_ref(&request.view())
+    }
+
+    /// [`Engine::prepare`] for a borrowed view of the request (what a proxy holds): no
+    /// field is copied, and on the second sight of a road a plain request (lower-case
+    /// host, a path with nothing to normalise) is digested without allocating.
+    pub fn prepare_ref<'r>(&'r self, request: &RequestRef<'r>) -> Prepared<'r> {
         Prepared::for_engine(request, &self.inner.model, &self.inner.compiled)
     }
 
     /// The hot path: decides a prepared request without heap allocation. The verdict
     /// borrows from the engine and the request.
-    pub fn decide_prepared<'a>(&'a self, prepared: &'a Prepared) -> Verdict<'a> {
+    pub fn decide_prepared<'a>(&'a self, prepared: &'a Prepared<'_>) -> Verdict<'a> {
         self.inner.compiled.decide(&self.inner.model, prepared)
     }
 

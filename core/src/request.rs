@@ -1,15 +1,18 @@
 //! The request JSON (README "Request") and its normalised form.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Labels, PathNormalization};
+use crate::model::Labels;
 
+mod normalize;
 mod path;
+mod view;
+pub(crate) use normalize::digest;
+pub use normalize::{FoldedHeaders, Normalized, Shared};
 pub use path::normalize_path;
-use path::normalize_path_split;
+pub use view::{Headers, RequestRef};
 
 /// The transport the enforcing proxy sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -256,218 +259,6 @@ impl Malformed {
     }
 }
 
-/// A request after the one-time digest: lower-cased host split from its port, path
-/// normalised per the mesh setting, principal parsed, headers folded.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Normalized {
-    /// Protocol.
-    pub protocol: Protocol,
-    /// SPIFFE URI of the peer (`spiffe://td/ns/x/sa/y`), if authenticated.
-    pub peer_uri: Option<String>,
-    /// Trust domain of the peer.
-    pub trust_domain: Option<String>,
-    /// Namespace of the peer (from the `/ns/<x>/` segment).
-    pub namespace: Option<String>,
-    /// Service account of the peer (from the `/sa/<x>` segment).
-    pub service_account: Option<String>,
-    /// Source labels from the request.
-    pub source_labels: Labels,
-    /// Source cluster.
-    pub cluster: Option<String>,
-    /// Direct peer IP.
-    pub source_ip: Option<IpAddr>,
-    /// Original client IP.
-    pub remote_ip: Option<IpAddr>,
-    /// Destination IP.
-    pub destination_ip: Option<IpAddr>,
-    /// Raw `:authority` as sent (authz `hosts` compare with this, port included).
-    pub authority: Option<String>,
-    /// Host without port, lower-cased (registry and routing use this).
-    pub host: Option<String>,
-    /// Destination port at the enforcing proxy.
-    pub port: u16,
-    /// Method.
-    pub method: Option<String>,
-    /// Path after normalisation, without query and fragment.
-    pub path: Option<String>,
-    /// The query string (without `?`), when the path had one: the upstream receives
-    /// `path?query` (see [`Normalized::forwarded_path`]).
-    pub query: Option<String>,
-    /// Headers with lower-cased names; repeated values joined with `,`.
-    pub headers: BTreeMap<String, String>,
-    /// SNI.
-    pub sni: Option<String>,
-    /// JWT.
-    pub jwt: Option<Jwt>,
-    /// CUSTOM provider verdicts.
-    pub custom: BTreeMap<String, bool>,
-    /// The enforcing workload, when named.
-    pub workload: Option<Workload>,
-    /// The sender's namespace for the road: `source.namespace`, else the peer's.
-    pub origin_namespace: Option<String>,
-    /// The sender's pod labels.
-    pub origin_labels: Labels,
-}
-
-impl Normalized {
-    /// Drops the mTLS peer identity (a plaintext hop to the enforcing proxy carries none);
-    /// the road's origin namespace stays.
-    pub fn forget_peer(&mut self) {
-        self.peer_uri = None;
-        self.trust_domain = None;
-        self.namespace = None;
-        self.service_account = None;
-    }
-
-    /// The path the upstream receives: the normalised path and the query.
-    pub fn forwarded_path(&self) -> Option<String> {
-        let path = self.path.as_deref()?;
-        Some(match &self.query {
-            Some(q) => format!("{path}?{q}"),
-            None => path.to_string(),
-        })
-    }
-}
-
-impl Request {
-    /// Normalises the request once. Fails with the reason Istio would reject it with
-    /// before authorization (400).
-    pub fn normalize(&self, mode: PathNormalization) -> Result<Normalized, Malformed> {
-        let (url_host, url_port, url_path) = match &self.url {
-            Some(url) => split_url(url)?,
-            None => (None, None, None),
-        };
-        let https_url = self
-            .url
-            .as_deref()
-            .and_then(|u| u.get(..8))
-            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
-        let protocol = self.protocol.unwrap_or(if https_url {
-            Protocol::Tls
-        } else {
-            Protocol::Http
-        });
-        // A client that speaks TLS itself names the URL's host in its SNI.
-        let sni = self.sni.clone().or_else(|| {
-            (https_url && self.protocol.is_none())
-                .then(|| url_host.clone())
-                .flatten()
-        });
-        let authority = self.host.clone().or(url_host);
-        let (host, authority_port) = match &authority {
-            Some(a) => split_authority(a)?,
-            None => (None, None),
-        };
-        let default_port = match protocol {
-            Protocol::Http => 80,
-            Protocol::Tls => 443,
-            Protocol::Tcp => 0,
-        };
-        let port = self
-            .port
-            .or(url_port)
-            .or(authority_port)
-            .unwrap_or(default_port);
-
-        let method = self.method.clone();
-        if let Some(m) = &method {
-            if m.is_empty()
-                || m.bytes()
-                    .any(|b| b.is_ascii_lowercase() || !b.is_ascii_graphic())
-            {
-                return Err(Malformed::bad(format!("method `{m}` is not upper case")));
-            }
-        }
-        if protocol == Protocol::Http && authority.is_none() {
-            return Err(Malformed::bad("an HTTP request needs `host` or `url`"));
-        }
-
-        let raw_path = self.path.clone().or(url_path);
-        let (path, query) = match &raw_path {
-            Some(raw) => {
-                let (matched, query) = normalize_path_split(raw, mode)?;
-                (Some(matched), query.map(str::to_string))
-            }
-            None if protocol == Protocol::Http => (Some("/".into()), None),
-            None => (None, None),
-        };
-
-        let mut headers = BTreeMap::new();
-        for (name, value) in &self.headers {
-            if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(Malformed::bad(format!("header name `{name}` is not valid")));
-            }
-            let joined = match value {
-                HeaderValue::One(v) => v.clone(),
-                HeaderValue::Many(vs) => vs.join(","),
-            };
-            headers
-                .entry(name.to_ascii_lowercase())
-                .and_modify(|existing: &mut String| {
-                    existing.push(',');
-                    existing.push_str(&joined);
-                })
-                .or_insert(joined);
-        }
-
-        let peer_uri = match &self.source.principal {
-            Some(p) if p.starts_with("spiffe://") => Some(p.clone()),
-            Some(p) if !p.is_empty() => Some(format!("spiffe://{p}")),
-            _ => None,
-        };
-        let (trust_domain, namespace, service_account) = match &peer_uri {
-            Some(uri) => parse_spiffe(uri),
-            None => (None, None, None),
-        };
-        let origin_namespace = match (&self.source.namespace, &namespace) {
-            (Some(written), Some(peer)) if written != peer => {
-                return Err(Malformed::bad(format!(
-                    "source.namespace `{written}` disagrees with the principal's namespace `{peer}`"
-                )));
-            }
-            (Some(written), _) if written.is_empty() => {
-                return Err(Malformed::bad("source.namespace is empty"));
-            }
-            (Some(written), _) => Some(written.clone()),
-            (None, peer) => peer.clone(),
-        };
-
-        Ok(Normalized {
-            protocol,
-            peer_uri,
-            trust_domain,
-            namespace,
-            service_account,
-            source_labels: self.source.labels.clone(),
-            cluster: self.source.cluster.clone(),
-            source_ip: parse_ip("source.ip", self.source.ip.as_deref())?,
-            remote_ip: parse_ip("source.remote_ip", self.source.remote_ip.as_deref())?,
-            destination_ip: parse_ip("destination_ip", self.destination_ip.as_deref())?,
-            authority,
-            host,
-            port,
-            method,
-            path,
-            query,
-            headers,
-            sni,
-            jwt: self.jwt.clone(),
-            custom: self.custom.clone(),
-            workload: self.workload.clone(),
-            origin_namespace,
-            origin_labels: self.source.pod_labels.clone(),
-        })
-    }
-}
-
-fn parse_ip(field: &str, text: Option<&str>) -> Result<Option<IpAddr>, Malformed> {
-    text.map(|t| {
-        t.parse()
-            .map_err(|_| Malformed::bad(format!("{field} `{t}` is not an IP address")))
-    })
-    .transpose()
-}
-
 /// The `URI=` value of the last element of an `x-forwarded-client-cert` header: the peer
 /// identity Envoy forwards (the element the nearest proxy added). Quoted values may contain
 /// `,` and `;`.
@@ -514,101 +305,10 @@ fn split_outside_quotes(text: &str, separator: char) -> Vec<String> {
     parts
 }
 
-/// Splits `spiffe://td/ns/x/sa/y` into trust domain, namespace and service account.
-fn parse_spiffe(uri: &str) -> (Option<String>, Option<String>, Option<String>) {
-    let Some(rest) = uri.strip_prefix("spiffe://") else {
-        return (None, None, None);
-    };
-    let mut parts = rest.split('/');
-    let trust_domain = parts.next().map(str::to_string);
-    // The first `ns/<x>` and the first `sa/<x>` pair of segments.
-    let (mut namespace, mut account) = (None, None);
-    let mut previous: Option<&str> = None;
-    for segment in parts {
-        match previous {
-            Some("ns") if namespace.is_none() => namespace = Some(segment.to_string()),
-            Some("sa") if account.is_none() => account = Some(segment.to_string()),
-            _ => {}
-        }
-        previous = Some(segment);
-    }
-    (trust_domain, namespace, account)
-}
-
-/// Splits an authority into lower-cased host and port.
-fn split_authority(authority: &str) -> Result<(Option<String>, Option<u16>), Malformed> {
-    if authority.is_empty() {
-        return Ok((None, None));
-    }
-    if authority
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || c == '/')
-    {
-        return Err(Malformed::bad(format!(
-            "host `{authority}` is not a valid authority"
-        )));
-    }
-    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
-        match rest.split_once(']') {
-            Some((h, tail)) => (h, tail.strip_prefix(':')),
-            None => {
-                return Err(Malformed::bad(format!(
-                    "host `{authority}` has an unclosed `[`"
-                )))
-            }
-        }
-    } else {
-        match authority.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        }
-    };
-    let port = match port {
-        Some(p) => Some(
-            p.parse::<u16>()
-                .map_err(|_| Malformed::bad(format!("host `{authority}` has an invalid port")))?,
-        ),
-        None => None,
-    };
-    Ok((Some(host.to_ascii_lowercase()), port))
-}
-
-type UrlParts = (Option<String>, Option<u16>, Option<String>);
-
-/// Splits `scheme://authority/path?query` without resolving anything.
-fn split_url(url: &str) -> Result<UrlParts, Malformed> {
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| Malformed::bad(format!("url `{url}` has no scheme")))?;
-    let scheme = scheme.to_ascii_lowercase();
-    let (authority, path) = match rest.find(['/', '?', '#']) {
-        Some(at) => (
-            rest.get(..at).unwrap_or_default(),
-            rest.get(at..).unwrap_or_default().to_string(),
-        ),
-        None => (rest, "/".to_string()),
-    };
-    let path = if path.starts_with('/') {
-        path
-    } else {
-        format!("/{path}")
-    };
-    let (_, explicit_port) = split_authority(authority)?;
-    let port = explicit_port.or(match scheme.as_str() {
-        "https" => Some(443),
-        "http" => None,
-        other => {
-            return Err(Malformed::bad(format!(
-                "url scheme `{other}` is not http or https"
-            )))
-        }
-    });
-    Ok((Some(authority.to_string()), port, Some(path)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::PathNormalization;
 
     fn base(p: &str) -> String {
         normalize_path(p, PathNormalization::Base).unwrap().0
@@ -655,18 +355,16 @@ mod tests {
 
     #[test]
     fn splits_urls_and_authorities() {
+        use normalize::{split_authority, split_url};
         assert_eq!(
             split_url("https://Example.com:8443/a?b").unwrap(),
-            (
-                Some("Example.com:8443".into()),
-                Some(8443),
-                Some("/a?b".into())
-            )
+            (Some("Example.com:8443"), Some(8443), Some("/a?b".into()))
         );
         assert_eq!(
             split_url("http://example.com").unwrap(),
-            (Some("example.com".into()), None, Some("/".into()))
+            (Some("example.com"), None, Some("/".into()))
         );
+        assert!(split_url("ftp://example.com:21/").is_err());
         assert_eq!(
             split_authority("[::1]:80").unwrap(),
             (Some("::1".into()), Some(80))
@@ -677,8 +375,8 @@ mod tests {
     #[test]
     fn spiffe_parts() {
         assert_eq!(
-            parse_spiffe("spiffe://td/ns/a/sa/b"),
-            (Some("td".into()), Some("a".into()), Some("b".into()))
+            normalize::parse_spiffe("td/ns/a/sa/b"),
+            (Some("td"), Some("a"), Some("b"))
         );
     }
 }

@@ -26,6 +26,9 @@ use std::collections::BTreeMap;
 
 #[path = "differential/road_gen.rs"]
 mod road_gen;
+#[path = "differential/views.rs"]
+mod views;
+use views::view_decisions;
 
 use egress_policy::model::*;
 use egress_policy::request::{HeaderValue, Jwt, Protocol, RequestSource, Workload};
@@ -628,7 +631,7 @@ fn request() -> impl Strategy<Value = Request> {
         workload,
         prop_oneof![8 => Just(Protocol::Http), 1 => Just(Protocol::Tcp), 1 => Just(Protocol::Tls)],
         (proptest::option::of(pick(HOSTS)), proptest::option::of(proptest::sample::select(vec![80u16, 443, 8080, 9000]))),
-        (proptest::option::of(pick(METHODS)), proptest::option::of(pick(PATHS))),
+        (proptest::option::of(pick(METHODS)), proptest::option::of(pick(PATHS)), prop_oneof![4 => Just(None), 1 => pick(&["http", "https", "HTTP"]).prop_map(Some)]),
         (
             proptest::collection::btree_map(pick(&["x-team", "X-Token"]), prop_oneof![pick(&["payments", "", "a"]).prop_map(HeaderValue::One), Just(HeaderValue::Many(vec!["a".into(), "b".into()]))], 0..2),
             proptest::option::of(pick(&["httpbin.org", "api.example.com", "API.example.com"])),
@@ -636,17 +639,24 @@ fn request() -> impl Strategy<Value = Request> {
             proptest::collection::btree_map(pick(&["p1", "p2"]), proptest::bool::ANY, 0..2),
         ),
     )
-        .prop_map(|((principal, ip, remote_ip, labels, cluster), workload, protocol, (host, port), (method, path), (headers, sni, jwt, custom))| {
+        .prop_map(|((principal, ip, remote_ip, labels, cluster), workload, protocol, (host, port), (method, path, scheme), (headers, sni, jwt, custom))| {
             let http = protocol == Protocol::Http;
+            let host = if http { Some(host.unwrap_or_else(|| "httpbin.org".into())) } else { host };
+            let path = if http { path } else { None };
+            // Some requests name their destination by `url` instead of `host` and `path`.
+            let (url, host, path) = match (scheme, &host) {
+                (Some(scheme), Some(h)) => (Some(format!("{scheme}://{h}{}", path.as_deref().unwrap_or(""))), None, None),
+                _ => (None, host, path),
+            };
             Request {
                 source: RequestSource { principal, ip, remote_ip, labels, cluster, ..RequestSource::default() },
                 workload,
                 protocol: Some(protocol),
-                url: None,
-                host: if http { Some(host.unwrap_or_else(|| "httpbin.org".into())) } else { host },
+                url,
+                host,
                 port,
                 method: if http { method } else { None },
-                path: if http { path } else { None },
+                path,
                 headers,
                 sni,
                 jwt: jwt.map(|(principal, groups)| Jwt {
@@ -687,6 +697,14 @@ fn run(models: u32, requests_per_model: usize) {
                     "request: {}",
                     serde_json::to_string(request).unwrap()
                 );
+                for other in view_decisions(&engine, request) {
+                    prop_assert_eq!(
+                        &other,
+                        &reference,
+                        "view, request: {}",
+                        serde_json::to_string(request).unwrap()
+                    );
+                }
                 if let Ok(mut counts) = reasons.lock() {
                     let key = format!(
                         "{}{}",

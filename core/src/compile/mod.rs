@@ -15,8 +15,10 @@
 pub(crate) mod hash;
 mod index;
 mod matchers;
+mod memo;
 mod path_head;
 mod prepare;
+mod road_key;
 mod verdict;
 
 use std::collections::HashMap;
@@ -154,7 +156,7 @@ pub struct Compiled {
     dynamic_points: std::sync::RwLock<HashMap<PointKey, Arc<PointCache>, hash::FxBuild>>,
     /// The road memo: walked roads by what the road reads of a request (up to [`ROADS`]
     /// keys; beyond that walked per request). `road::walk` stays the reference.
-    roads: std::sync::RwLock<RoadMemo>,
+    roads: RoadMemo,
     /// What route matches read (the memo key includes only those attributes).
     route_reads: RouteReads,
     /// Whether some rule reads the labels of the peer's service account (prepare looks
@@ -377,7 +379,7 @@ impl Compiled {
             service_scoped_policies,
             id: NEXT_ENGINE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             dynamic_points: std::sync::RwLock::new(HashMap::default()),
-            roads: std::sync::RwLock::new(RoadMemo::default()),
+            roads: RoadMemo::new(ROADS),
             route_reads: RouteReads::of(model),
             reads_account_labels,
             gloo_service,
@@ -563,7 +565,7 @@ impl Compiled {
     pub fn decide<'a>(&'a self, model: &'a Model, prepared: &'a Prepared) -> Verdict<'a> {
         let req = match prepared {
             Prepared::Malformed(m) => return Verdict::malformed(m),
-            Prepared::Ready(digest) => digest.as_ref(),
+            Prepared::Ready(digest) => digest,
         };
         match &req.road.end {
             End::Stop { .. } => Verdict::stopped(model, req),
@@ -893,6 +895,6 @@ impl Best {
 /// Compiles, then decides a request end to end (convenience for callers holding a
 /// [`Request`]).
 pub fn decide_request(compiled: &Compiled, model: &Model, request: &Request) -> crate::Decision {
-    let prepared = Prepared::for_engine(request, model, compiled);
+    let prepared = Prepared::for_engine(&request.view(), model, compiled);
     compiled.decide(model, &prepared).to_decision()
 }

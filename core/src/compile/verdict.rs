@@ -81,7 +81,7 @@ enum Kind<'a> {
 pub struct Verdict<'a> {
     kind: Kind<'a>,
     model: Option<&'a Model>,
-    digest: Option<&'a Digest>,
+    digest: Option<&'a Digest<'a>>,
 }
 
 impl<'a> Verdict<'a> {

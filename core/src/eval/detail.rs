@@ -143,7 +143,7 @@ pub(super) fn describe(miss: &Miss, rule: &Rule, req: &Normalized, model: &Model
                     "hosts" => (
                         "host",
                         "does not match",
-                        req.authority.clone(),
+                        req.authority.as_deref().map(str::to_string),
                         shown(&operation.hosts, n, |h| h.raw.clone()),
                     ),
                     "ports" => (
@@ -155,13 +155,13 @@ pub(super) fn describe(miss: &Miss, rule: &Rule, req: &Normalized, model: &Model
                     "methods" => (
                         "method",
                         "not in",
-                        req.method.clone(),
+                        req.method.as_deref().map(str::to_string),
                         shown(&operation.methods, n, ToString::to_string),
                     ),
                     _ => (
                         "path",
                         "does not match",
-                        req.path.clone(),
+                        req.path.as_deref().map(str::to_string),
                         shown(&operation.paths, n, ToString::to_string),
                     ),
                 };
@@ -192,7 +192,7 @@ fn source_attribute(source: &Source, m: FieldMiss, req: &Normalized, model: &Mod
     let namespace_and_cluster = || {
         req.namespace.as_ref().map(|ns| match &req.cluster {
             Some(cluster) => format!("{cluster}/{ns}"),
-            None => ns.clone(),
+            None => ns.to_string(),
         })
     };
     let (name, verb, got, wanted) = match m.field {
@@ -286,7 +286,7 @@ fn condition_attribute(condition: &Condition, negated: bool, req: &Normalized) -
         Condition::RequestHeader { name, field } => (
             format!("header {name}"),
             "does not match",
-            req.headers.get(name).cloned(),
+            req.headers.get(name).map(str::to_string),
             strings(field),
         ),
         Condition::SourceIp(f) => ip_detail("source IP", req.source_ip, f, negated),
@@ -348,9 +348,12 @@ fn condition_attribute(condition: &Condition, negated: bool, req: &Normalized) -
             Some(req.port.to_string()),
             shown(f, negated, u16::to_string),
         ),
-        Condition::ConnectionSni(f) => {
-            ("SNI".into(), "does not match", req.sni.clone(), strings(f))
-        }
+        Condition::ConnectionSni(f) => (
+            "SNI".into(),
+            "does not match",
+            req.sni.as_deref().map(str::to_string),
+            strings(f),
+        ),
         Condition::Experimental { key, field } => (key.clone(), "not in", None, strings(field)),
     };
     Attribute {

@@ -3,8 +3,6 @@
 //! servers, VirtualServices (routes, their matches and the answers they give) and the
 //! header mutations routes apply.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 use super::{
@@ -322,7 +320,7 @@ impl RouteMatch {
         method: Option<&str>,
         path: Option<&str>,
         port: u16,
-        headers: &BTreeMap<String, String>,
+        headers: &crate::request::FoldedHeaders<'_>,
     ) -> bool {
         self.uri
             .as_ref()

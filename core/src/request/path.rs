@@ -1,5 +1,7 @@
 //! Path normalisation (SEMANTICS.md §1.12): percent-decoding, dot segments, slashes.
 
+use std::borrow::Cow;
+
 use crate::model::PathNormalization;
 
 use super::Malformed;
@@ -31,26 +33,49 @@ pub fn normalize_path(raw: &str, mode: PathNormalization) -> Result<(String, Str
     let (normalized, query) = normalize_path_split(raw, mode)?;
     let forwarded = match query {
         Some(q) => format!("{normalized}?{q}"),
-        None => normalized.clone(),
+        None => normalized.to_string(),
     };
-    Ok((normalized, forwarded))
+    Ok((normalized.into_owned(), forwarded))
 }
 
-/// [`normalize_path`] returning the matched path and the raw query separately.
+/// [`normalize_path`] returning the matched path (borrowed when normalisation leaves it
+/// as it is) and the raw query separately.
 pub(super) fn normalize_path_split(
     raw: &str,
     mode: PathNormalization,
-) -> Result<(String, Option<&str>), Malformed> {
-    let (before_fragment, _) = raw.split_once('#').unwrap_or((raw, ""));
-    let (path, query) = match before_fragment.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (before_fragment, None),
+) -> Result<(Cow<'_, str>, Option<&str>), Malformed> {
+    // One pass: the path ends at the first `?` or `#`; the query at the first `#` after it.
+    let end = raw
+        .bytes()
+        .position(|b| b == b'?' || b == b'#')
+        .unwrap_or(raw.len());
+    let path = raw.get(..end).unwrap_or(raw);
+    let query = match raw.as_bytes().get(end) {
+        Some(b'?') => raw.get(end + 1..).map(|rest| {
+            let stop = rest.bytes().position(|b| b == b'#').unwrap_or(rest.len());
+            rest.get(..stop).unwrap_or(rest)
+        }),
+        _ => None,
     };
     let bytes = path.as_bytes();
-    let encoded_nul = bytes
-        .windows(3)
-        .any(|w| w.first() == Some(&b'%') && w.get(1..) == Some(b"00".as_slice()));
-    if encoded_nul || bytes.contains(&0) {
+    // Also one pass: NUL (raw or `%00`), and whether anything needs normalising.
+    let mut nul = false;
+    let mut plain = true;
+    let mut previous = 0u8;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            0 => nul = true,
+            b'%' => {
+                plain = false;
+                nul |= bytes.get(i + 1..i + 3) == Some(b"00".as_slice());
+            }
+            b'\\' => plain = false,
+            b'.' | b'/' if previous == b'/' => plain = false,
+            _ => {}
+        }
+        previous = b;
+    }
+    if nul {
         return Err(Malformed::bad("path contains a NUL (`%00`)"));
     }
     if !path.starts_with('/') {
@@ -60,10 +85,8 @@ pub(super) fn normalize_path_split(
     }
     // Fast path: nothing to decode, no backslash, no dot segment, no repeated slash:
     // every mode leaves such a path unchanged.
-    let plain = !bytes.iter().any(|b| matches!(b, b'%' | b'\\'))
-        && !bytes.windows(2).any(|w| w == b"/." || w == b"//");
     if plain || mode == PathNormalization::None {
-        return Ok((path.to_string(), query));
+        return Ok((Cow::Borrowed(path), query));
     }
     let normalized = match mode {
         PathNormalization::None => path.to_string(),
@@ -73,7 +96,7 @@ pub(super) fn normalize_path_split(
             merge_slashes(&base_normalize(&decode_slashes(path)))
         }
     };
-    Ok((normalized, query))
+    Ok((Cow::Owned(normalized), query))
 }
 
 /// Decodes `%2F`/`%2f` to `/` and `%5C`/`%5c` to `\`.

@@ -208,7 +208,7 @@ pub(crate) fn mesh_route(
         port,
         headers,
         virtual_service: Some(vs.id.clone()),
-        tls_from: Some((namespace.to_string(), req.origin_labels.clone())),
+        tls_from: Some((namespace.to_string(), (*req.origin_labels).clone())),
     }))
 }
 

@@ -159,7 +159,7 @@ impl Road {
 
 /// The name a request is looked up by in the registry: HTTP by host, TLS by SNI (or host),
 /// TCP by host when known.
-pub fn registry_name(req: &Normalized) -> Option<&str> {
+pub fn registry_name<'n>(req: &'n Normalized<'_>) -> Option<&'n str> {
     match req.protocol {
         Protocol::Http | Protocol::Tcp => req.host.as_deref(),
         Protocol::Tls => req.sni.as_deref().or(req.host.as_deref()),
@@ -453,9 +453,10 @@ pub(crate) fn exit_at(
 ) -> Exit {
     let host = req
         .host
-        .clone()
-        .or_else(|| req.sni.clone())
-        .unwrap_or_default();
+        .as_deref()
+        .or(req.sni.as_deref())
+        .unwrap_or_default()
+        .to_string();
     let mut exit = Exit {
         host: host.clone(),
         port: req.port,

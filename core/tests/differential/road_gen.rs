@@ -619,6 +619,9 @@ pub fn run_road(models: u32, requests_per_model: usize) {
                 let compiled = engine.decide(&request);
                 let reference = engine.decide_reference(&request);
                 prop_assert_eq!(&compiled, &reference, "\n{}\nrequest: {}", yaml, json);
+                for other in super::views::view_decisions(&engine, &request) {
+                    prop_assert_eq!(&other, &reference, "view\n{}\nrequest: {}", yaml, json);
+                }
                 count(&reasons, reference.reason.to_string());
                 for caveat in &reference.caveats {
                     count(&caveats, caveat.code.clone());

@@ -1,12 +1,15 @@
-//! `CheckRequest` → core [`Request`], and the core's verdict → `CheckResponse`.
+//! `CheckRequest` → the core's borrowed request view (or an owned [`Request`]), and the
+//! core's verdict → `CheckResponse`.
 //!
 //! Denials are answered through [`egress_policy::response`], so the status, body and
 //! headers are the same as the proxy-wasm filter's.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
+use egress_policy::compile::Verdict;
 use egress_policy::model::{Condition, Model};
-use egress_policy::request::{xfcc_uri, HeaderValue, RequestSource, Workload};
+use egress_policy::request::{xfcc_uri, HeaderValue, Headers, RequestRef, RequestSource, Workload};
 use egress_policy::response::{
     identity_from_header, Denial, GENERATION_HEADER, POLICY_HEADER, REASON_HEADER,
 };
@@ -118,22 +121,122 @@ pub fn to_request(mapping: &Mapping, check: &CheckRequest) -> Result<Request, De
     map_request(mapping, &Needs::ALL, check)
 }
 
-/// Maps Envoy's `CheckRequest` attributes to the core's request, or the denial for a
-/// request that cannot be decided (over the limits, ambiguous identity, a header value
-/// that is not UTF-8). Only the headers in `needs` (and the invalid names, which make the
-/// request malformed) are copied; the decision is the one every header would give.
+/// Maps Envoy's `CheckRequest` attributes to an owned core request (see [`map_view`],
+/// which the server uses: it copies nothing).
 pub fn map_request(
     mapping: &Mapping,
     needs: &Needs,
     check: &CheckRequest,
 ) -> Result<Request, Denial> {
-    let mut request = Request {
-        workload: mapping.workload.clone(),
+    map_view(mapping, needs, check).map(|m| m.to_request())
+}
+
+/// A `CheckRequest` mapped for the core without copying it: [`Mapped::view`] borrows the
+/// authority, method, path, headers, addresses and SNI from the check (only a principal
+/// read from `x-forwarded-client-cert` is made).
+#[derive(Debug, Clone)]
+pub struct Mapped<'c> {
+    workload: Option<&'c Workload>,
+    port: Option<u16>,
+    host: Option<&'c str>,
+    method: Option<&'c str>,
+    path: Option<&'c str>,
+    /// The headers a decision can read (and the invalid names), in arrival order.
+    headers: Vec<(&'c str, &'c str)>,
+    principal: Option<Cow<'c, str>>,
+    source_ip: Option<&'c str>,
+    destination_ip: Option<&'c str>,
+    sni: Option<&'c str>,
+}
+
+impl Mapped<'_> {
+    /// The core's borrowed request view.
+    pub fn view(&self) -> RequestRef<'_> {
+        RequestRef {
+            workload: self.workload,
+            port: self.port,
+            host: self.host,
+            method: self.method,
+            path: self.path,
+            headers: Headers::Pairs(&self.headers),
+            principal: self.principal.as_deref(),
+            source_ip: self.source_ip,
+            destination_ip: self.destination_ip,
+            sni: self.sni,
+            ..RequestRef::default()
+        }
+    }
+
+    /// The same request, owned (header names lower-cased, repeated ones as lists).
+    pub fn to_request(&self) -> Request {
+        let mut headers: BTreeMap<String, HeaderValue> = BTreeMap::new();
+        for (name, value) in &self.headers {
+            let name = name.to_ascii_lowercase();
+            let value = value.to_string();
+            match headers.get_mut(&name) {
+                Some(HeaderValue::Many(values)) => values.push(value),
+                Some(HeaderValue::One(first)) => {
+                    let first = std::mem::take(first);
+                    headers.insert(name, HeaderValue::Many(vec![first, value]));
+                }
+                None => {
+                    headers.insert(name, HeaderValue::One(value));
+                }
+            }
+        }
+        let text = |t: Option<&str>| t.map(str::to_string);
+        Request {
+            workload: self.workload.cloned(),
+            port: self.port,
+            host: text(self.host),
+            method: text(self.method),
+            path: text(self.path),
+            headers,
+            source: RequestSource {
+                principal: text(self.principal.as_deref()),
+                ip: text(self.source_ip),
+                ..RequestSource::default()
+            },
+            destination_ip: text(self.destination_ip),
+            sni: text(self.sni),
+            ..Request::default()
+        }
+    }
+}
+
+/// The values of header `name` (lower case) among `headers`, in order.
+fn values_of<'h>(headers: &[(&'h str, &'h str)], name: &str) -> Vec<&'h str> {
+    headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| *v)
+        .collect()
+}
+
+/// Maps Envoy's `CheckRequest` attributes to the core's borrowed request view, or the
+/// denial for a request that cannot be decided (over the limits, ambiguous identity, a
+/// header value that is not UTF-8). Only the headers in `needs` (and the invalid names,
+/// which make the request malformed) are kept; the decision is the one every header
+/// would give. A malformed header name is reported as sent (not lower-cased).
+pub fn map_view<'c>(
+    mapping: &'c Mapping,
+    needs: &Needs,
+    check: &'c CheckRequest,
+) -> Result<Mapped<'c>, Denial> {
+    let mut mapped = Mapped {
+        workload: mapping.workload.as_ref(),
         port: mapping.port,
-        ..Request::default()
+        host: None,
+        method: None,
+        path: None,
+        headers: Vec::new(),
+        principal: None,
+        source_ip: None,
+        destination_ip: None,
+        sni: None,
     };
     let Some(attributes) = check.attributes.as_ref() else {
-        return Ok(request);
+        return Ok(mapped);
     };
     // The headers the mapping itself reads (host, identity), besides those a policy reads.
     let read_here = |name: &str| {
@@ -146,7 +249,6 @@ pub fn map_request(
     };
     let keep = |name: &str| needs.wants(name) || read_here(name) || invalid_name(name);
     let http = attributes.request.as_ref().and_then(|r| r.http.as_ref());
-    let mut headers: BTreeMap<String, HeaderValue> = BTreeMap::new();
     if let Some(http) = http {
         let raw = http.header_map.as_ref().map_or(&[][..], |m| &m.headers[..]);
         let count = http.headers.len().saturating_add(raw.len());
@@ -167,13 +269,13 @@ pub fn map_request(
                 mapping.limits.max_headers, mapping.limits.max_header_bytes
             )));
         }
-        request.host = non_empty(&http.host);
-        request.method = non_empty(&http.method);
-        request.path = non_empty(&http.path);
+        mapped.host = non_empty(&http.host);
+        mapped.method = non_empty(&http.method);
+        mapped.path = non_empty(&http.path);
+        // Envoy already joined repeated headers of this map with `,`.
         for (name, value) in &http.headers {
             if !name.starts_with(':') && keep(name) {
-                // Envoy already joined repeated headers with `,`.
-                headers.insert(name.to_ascii_lowercase(), HeaderValue::One(value.clone()));
+                mapped.headers.push((name, value));
             }
         }
         // `encode_raw_headers: true`: one entry per occurrence, values as bytes.
@@ -195,65 +297,46 @@ pub fn map_request(
                     }
                 }
             };
-            if !keep(&header.key) {
-                continue;
-            }
-            let name = header.key.to_ascii_lowercase();
-            let value = value.to_string();
-            match headers.get_mut(&name) {
-                Some(HeaderValue::Many(values)) => values.push(value),
-                Some(HeaderValue::One(first)) => {
-                    let first = std::mem::take(first);
-                    headers.insert(name, HeaderValue::Many(vec![first, value]));
-                }
-                None => {
-                    headers.insert(name, HeaderValue::One(value));
-                }
+            if keep(&header.key) {
+                mapped.headers.push((&header.key, value));
             }
         }
-        if request.host.is_none() {
-            request.host = match headers.get("host") {
-                Some(HeaderValue::One(v)) => non_empty(v),
+        if mapped.host.is_none() {
+            mapped.host = match values_of(&mapped.headers, "host")[..] {
+                [one] => non_empty(one),
                 _ => None,
             };
         }
     }
     let source = attributes.source.as_ref();
-    let mut principal = source.and_then(|s| non_empty(&s.principal));
-    if principal.is_none() && mapping.use_xfcc {
-        principal = values(&headers, "x-forwarded-client-cert")
+    mapped.principal = source
+        .and_then(|s| non_empty(&s.principal))
+        .map(Cow::Borrowed);
+    if mapped.principal.is_none() && mapping.use_xfcc {
+        mapped.principal = values_of(&mapped.headers, "x-forwarded-client-cert")
             .last()
-            .and_then(|v| xfcc_uri(v));
+            .and_then(|v| xfcc_uri(v))
+            .map(Cow::Owned);
     }
-    if principal.is_none() {
+    if mapped.principal.is_none() {
         if let Some(name) = mapping.source_header.as_deref() {
-            principal = identity_from_header(name, values(&headers, name))?.map(str::to_string);
+            mapped.principal =
+                identity_from_header(name, values_of(&mapped.headers, name))?.map(Cow::Borrowed);
         }
     }
-    request.source = RequestSource {
-        principal,
-        ip: source.and_then(peer_ip),
-        ..RequestSource::default()
-    };
-    request.destination_ip = attributes.destination.as_ref().and_then(peer_ip);
-    request.sni = attributes
+    mapped.source_ip = source.and_then(peer_ip);
+    mapped.destination_ip = attributes.destination.as_ref().and_then(peer_ip);
+    mapped.sni = attributes
         .tls_session
         .as_ref()
         .and_then(|t| non_empty(&t.sni));
     if needs.headers.is_some() {
         // The headers only the mapping read go no further.
-        headers.retain(|name, _| needs.wants(name) || invalid_name(name));
+        mapped
+            .headers
+            .retain(|(name, _)| needs.wants(name) || invalid_name(name));
     }
-    request.headers = headers;
-    Ok(request)
-}
-
-fn values<'h>(headers: &'h BTreeMap<String, HeaderValue>, name: &str) -> Vec<&'h str> {
-    match headers.get(name) {
-        Some(HeaderValue::One(v)) => vec![v.as_str()],
-        Some(HeaderValue::Many(vs)) => vs.iter().map(String::as_str).collect(),
-        None => Vec::new(),
-    }
+    Ok(mapped)
 }
 
 /// A decided check: the answer for Envoy, with what the metrics record.
@@ -281,8 +364,29 @@ pub fn respond(
         Err(denial) => return deny(denial, generation),
     };
     let prepared = engine.prepare(&request);
-    let verdict = engine.decide_prepared(&prepared);
-    if let Some(denial) = Denial::of_verdict(&verdict) {
+    answer(mapping, &engine.decide_prepared(&prepared), generation)
+}
+
+/// [`respond`] for a check mapped by [`map_view`]: the core digests the view borrowed from
+/// Envoy's `CheckRequest`, nothing of it is copied.
+pub fn respond_view(
+    mapping: &Mapping,
+    engine: &Engine,
+    generation: u64,
+    mapped: Result<Mapped<'_>, Denial>,
+) -> Answer {
+    let generation = mapping.test_mode.then(|| generation.to_string());
+    let mapped = match mapped {
+        Ok(mapped) => mapped,
+        Err(denial) => return deny(denial, generation),
+    };
+    let prepared = engine.prepare_ref(&mapped.view());
+    answer(mapping, &engine.decide_prepared(&prepared), generation)
+}
+
+/// Envoy's answer for `verdict`.
+fn answer(mapping: &Mapping, verdict: &Verdict<'_>, generation: Option<String>) -> Answer {
+    if let Some(denial) = Denial::of_verdict(verdict) {
         return deny(denial, generation);
     }
     let mut ok = OkHttpResponseBuilder::new();
@@ -350,11 +454,11 @@ fn deny(denial: Denial, generation: Option<String>) -> Answer {
     }
 }
 
-fn non_empty(text: &str) -> Option<String> {
-    (!text.is_empty()).then(|| text.to_string())
+fn non_empty(text: &str) -> Option<&str> {
+    (!text.is_empty()).then_some(text)
 }
 
-fn peer_ip(peer: &Peer) -> Option<String> {
+fn peer_ip(peer: &Peer) -> Option<&str> {
     match peer.address.as_ref()?.address.as_ref()? {
         Address::SocketAddress(socket) => non_empty(&socket.address),
         _ => None,

@@ -344,6 +344,12 @@ fn only_headers_a_policy_reads_are_copied_and_answers_do_not_change() {
         let read = respond(&mapping, &engine, 0, map_request(&mapping, &needs, c));
         assert_eq!(all.response, read.response, "{c:?}");
         assert_eq!((all.status, all.reason), (read.status, read.reason));
+        // What the server runs: the view borrowed from the check, nothing copied.
+        for needs in [&needs, &Needs::ALL] {
+            let viewed = respond_view(&mapping, &engine, 0, map_view(&mapping, needs, c));
+            assert_eq!(all.response, viewed.response, "{c:?}");
+            assert_eq!((all.status, all.reason), (viewed.status, viewed.reason));
+        }
         denied_by_team += usize::from(all.reason == "denied_by_policy");
     }
     // The DENY does fire (a header the decision reads is copied).

@@ -84,8 +84,8 @@ impl Authorization for Service {
         let start = Instant::now();
         let (engine, generation) = self.state.reloader.current_with_generation();
         let needs = self.needs(&engine, generation);
-        let mapped = check::map_request(&self.mapping, &needs.1, request.get_ref());
-        let answer = check::respond(&self.mapping, &engine, generation, mapped);
+        let mapped = check::map_view(&self.mapping, &needs.1, request.get_ref());
+        let answer = check::respond_view(&self.mapping, &engine, generation, mapped);
         self.state
             .metrics
             .decision(answer.reason, answer.status, start.elapsed().as_secs_f64());

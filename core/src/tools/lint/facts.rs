@@ -45,12 +45,15 @@ pub(super) struct Facts<'m> {
 pub(super) fn normalized_for(
     model: &Model,
     host: Option<&str>,
-) -> Option<crate::request::Normalized> {
+) -> Option<crate::request::Normalized<'static>> {
     let request = Request {
         host: Some(host.unwrap_or("egress-policy.invalid").to_string()),
         ..Request::default()
     };
-    request.normalize(model.mesh.path_normalization).ok()
+    request
+        .normalize(model.mesh.path_normalization)
+        .ok()
+        .map(crate::request::Normalized::into_owned)
 }
 
 /// A host that the registry entry matches.

@@ -4,6 +4,7 @@
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
+use std::borrow::Cow;
 // ------------------------------------------------------------------------------------------
 // Predicates
 
@@ -54,7 +55,7 @@ pub(super) fn host_view(authority: &str) -> Option<HostView> {
     let n = request.normalize(PathNormalization::None).ok()?;
     Some(HostView {
         authority: n.authority?.to_ascii_lowercase(),
-        host: n.host?,
+        host: n.host?.into_owned(),
         port: n.port,
     })
 }
@@ -70,9 +71,9 @@ pub(super) fn id_view(principal: Option<&str>) -> IdView {
     };
     match request.normalize(PathNormalization::None) {
         Ok(n) => IdView {
-            uri: n.peer_uri,
-            namespace: n.namespace,
-            account: n.service_account,
+            uri: n.peer_uri.map(Cow::into_owned),
+            namespace: n.namespace.map(Cow::into_owned),
+            account: n.service_account.map(Cow::into_owned),
         },
         Err(_) => IdView::default(),
     }

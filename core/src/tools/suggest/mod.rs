@@ -142,14 +142,21 @@ impl Observation {
             identity,
             protocol: protocol.to_string(),
             authority: if http {
-                normalized.authority.clone().unwrap_or_else(|| host.clone())
+                normalized
+                    .authority
+                    .as_deref()
+                    .map_or_else(|| host.to_string(), str::to_string)
             } else {
-                host.clone()
+                host.to_string()
             },
             host: host.to_ascii_lowercase(),
             port: normalized.port,
             method: if http {
-                normalized.method.clone().or(Some("GET".into()))
+                normalized
+                    .method
+                    .as_deref()
+                    .map(str::to_string)
+                    .or(Some("GET".into()))
             } else {
                 None
             },

@@ -1,0 +1,290 @@
+//! The road memo's key: everything `road::walk` and `road::route` read of a normalised
+//! request (SEMANTICS §9), written once as one flat byte string so that a memo hit
+//! compares one contiguous buffer instead of chasing a dozen heap strings and maps.
+
+use std::hash::Hasher;
+
+use crate::model::Labels;
+use crate::request::{FoldedHeaders, Normalized};
+
+use super::hash::FxHasher;
+use super::prepare::RouteReads;
+
+/// Where the bytes of one request's key go: hashed, stored, or compared with a stored key.
+/// Every item is length-prefixed, so equal byte streams mean equal keys.
+trait KeyOut {
+    fn bytes(&mut self, b: &[u8]);
+
+    fn text(&mut self, text: Option<&str>) {
+        match text {
+            None => self.bytes(&u32::MAX.to_le_bytes()),
+            Some(t) => {
+                self.bytes(&u32::try_from(t.len()).unwrap_or(u32::MAX - 1).to_le_bytes());
+                self.bytes(t.as_bytes());
+            }
+        }
+    }
+
+    /// The peer, written as its SPIFFE URI (the memo lends it to prepared requests).
+    fn peer(&mut self, peer: Option<&str>) {
+        match peer {
+            None => self.text(None),
+            Some(p) => {
+                let len = p.len().saturating_add(SCHEME.len());
+                self.bytes(&u32::try_from(len).unwrap_or(u32::MAX - 1).to_le_bytes());
+                self.bytes(SCHEME.as_bytes());
+                self.bytes(p.as_bytes());
+            }
+        }
+    }
+
+    fn count(&mut self, n: usize) {
+        self.bytes(&u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes());
+    }
+
+    fn labels(&mut self, labels: &Labels) {
+        self.count(labels.len());
+        for (k, v) in labels {
+            self.text(Some(k));
+            self.text(Some(v));
+        }
+    }
+
+    fn headers(&mut self, headers: &FoldedHeaders<'_>) {
+        self.count(headers.len());
+        for (k, v) in headers.iter() {
+            self.text(Some(k));
+            self.text(Some(v));
+        }
+    }
+}
+
+const SCHEME: &str = "spiffe://";
+
+/// Writes the key of `n` (whose peer is `peer`, its SPIFFE URI without the scheme): protocol,
+/// port, destination address (ambient capture reads it), registry name (host, SNI), sender
+/// (origin namespace and labels, peer identity, cluster), named workload, the JWT's issuer,
+/// and method, path and headers only when some route match reads them.
+fn write(n: &Normalized<'_>, peer: Option<&str>, reads: RouteReads, out: &mut impl KeyOut) {
+    out.bytes(&[n.protocol as u8]);
+    out.bytes(&n.port.to_le_bytes());
+    match n.destination_ip {
+        None => out.bytes(&[0]),
+        Some(std::net::IpAddr::V4(ip)) => {
+            out.bytes(&[4]);
+            out.bytes(&ip.octets());
+        }
+        Some(std::net::IpAddr::V6(ip)) => {
+            out.bytes(&[6]);
+            out.bytes(&ip.octets());
+        }
+    }
+    out.text(n.host.as_deref());
+    out.text(n.sni.as_deref());
+    out.peer(peer);
+    out.text(n.origin_namespace.as_deref());
+    out.labels(&n.origin_labels);
+    out.text(n.cluster.as_deref());
+    match n.workload.as_deref() {
+        None => out.bytes(&[0]),
+        Some(w) => {
+            out.bytes(&[1]);
+            out.text(Some(&w.namespace));
+            out.labels(&w.labels);
+        }
+    }
+    // The issuer part of the JWT principal (`iss/sub`), as the road's JWT check reads it.
+    match &n.jwt {
+        None => out.bytes(&[0]),
+        Some(j) => {
+            out.bytes(&[1]);
+            out.text(
+                j.principal
+                    .as_deref()
+                    .and_then(|p| p.rsplit_once('/').map(|(iss, _)| iss)),
+            );
+        }
+    }
+    if reads.method {
+        out.text(n.method.as_deref());
+    }
+    if reads.path {
+        out.text(n.path.as_deref());
+    }
+    if reads.headers {
+        out.headers(&n.headers);
+    }
+}
+
+struct Hash(FxHasher);
+
+impl KeyOut for Hash {
+    #[inline]
+    fn bytes(&mut self, b: &[u8]) {
+        self.0.write(b);
+    }
+}
+
+struct Build {
+    key: Vec<u8>,
+    peer: Option<(usize, usize)>,
+}
+
+impl KeyOut for Build {
+    fn bytes(&mut self, b: &[u8]) {
+        self.key.extend_from_slice(b);
+    }
+
+    fn peer(&mut self, peer: Option<&str>) {
+        let Some(p) = peer else {
+            self.text(None);
+            return;
+        };
+        let len = p.len().saturating_add(SCHEME.len());
+        self.bytes(&u32::try_from(len).unwrap_or(u32::MAX - 1).to_le_bytes());
+        let at = self.key.len();
+        self.bytes(SCHEME.as_bytes());
+        self.bytes(p.as_bytes());
+        self.peer = Some((at, self.key.len()));
+    }
+}
+
+struct Check<'k> {
+    rest: &'k [u8],
+    same: bool,
+}
+
+impl KeyOut for Check<'_> {
+    #[inline]
+    fn bytes(&mut self, b: &[u8]) {
+        if !self.same {
+            return;
+        }
+        match self.rest.strip_prefix(b) {
+            Some(rest) => self.rest = rest,
+            None => self.same = false,
+        }
+    }
+}
+
+/// A stored road key (built on a memo miss only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RoadKey {
+    bytes: Box<[u8]>,
+    /// Where the peer's SPIFFE URI lies in `bytes`.
+    peer: Option<(usize, usize)>,
+}
+
+impl RoadKey {
+    /// The key of `n` with peer `peer`.
+    pub(crate) fn of(n: &Normalized<'_>, peer: Option<&str>, reads: RouteReads) -> Self {
+        let mut build = Build {
+            key: Vec::with_capacity(128),
+            peer: None,
+        };
+        write(n, peer, reads, &mut build);
+        RoadKey {
+            bytes: build.key.into_boxed_slice(),
+            peer: build.peer,
+        }
+    }
+
+    /// Whether `n` (with peer `peer`) has this key (no allocation).
+    #[inline]
+    pub(crate) fn same(&self, n: &Normalized<'_>, peer: Option<&str>, reads: RouteReads) -> bool {
+        let mut check = Check {
+            rest: &self.bytes,
+            same: true,
+        };
+        write(n, peer, reads, &mut check);
+        check.same && check.rest.is_empty()
+    }
+
+    /// The hash of `n`'s key (no allocation).
+    #[inline]
+    pub(crate) fn hash(n: &Normalized<'_>, peer: Option<&str>, reads: RouteReads) -> u64 {
+        let mut h = Hash(FxHasher::default());
+        write(n, peer, reads, &mut h);
+        // The memo's table uses the hash as it is: spread the bits.
+        let mut x = h.0.finish();
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^ (x >> 33)
+    }
+
+    /// The peer's SPIFFE URI, as stored in the key.
+    pub(crate) fn peer_uri(&self) -> Option<&str> {
+        let (from, to) = self.peer?;
+        std::str::from_utf8(self.bytes.get(from..to)?).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::RequestRef;
+
+    fn digest<'a>(r: &RequestRef<'a>) -> (Normalized<'a>, Option<&'a str>) {
+        crate::request::digest(r, crate::model::PathNormalization::Base, false, false).unwrap()
+    }
+
+    #[test]
+    fn keys_tell_requests_apart_and_lend_the_peer_uri() {
+        let reads = RouteReads::default();
+        let base = RequestRef {
+            host: Some("a.com"),
+            principal: Some("cluster.local/ns/x/sa/y"),
+            ..RequestRef::default()
+        };
+        let (n, peer) = digest(&base);
+        let key = RoadKey::of(&n, peer, reads);
+        assert!(key.same(&n, peer, reads));
+        assert_eq!(key.peer_uri(), Some("spiffe://cluster.local/ns/x/sa/y"));
+        // The same peer written with its scheme has the same key.
+        let spiffe = RequestRef {
+            principal: Some("spiffe://cluster.local/ns/x/sa/y"),
+            ..base
+        };
+        let (m, p) = digest(&spiffe);
+        assert!(key.same(&m, p, reads));
+        assert_eq!(RoadKey::hash(&n, peer, reads), RoadKey::hash(&m, p, reads));
+        for other in [
+            RequestRef {
+                host: Some("b.com"),
+                ..base
+            },
+            RequestRef {
+                host: Some("a.co"),
+                ..base
+            },
+            RequestRef {
+                principal: None,
+                ..base
+            },
+            RequestRef {
+                port: Some(81),
+                ..base
+            },
+            RequestRef {
+                source_namespace: Some("x"),
+                sni: Some("a.com"),
+                ..base
+            },
+        ] {
+            let (o, p) = digest(&other);
+            assert!(!key.same(&o, p, reads), "{other:?}");
+        }
+        // A method is part of the key only when a route reads it.
+        let post = RequestRef {
+            method: Some("POST"),
+            ..base
+        };
+        let (o, p) = digest(&post);
+        assert!(key.same(&o, p, reads));
+        let methods = RouteReads {
+            method: true,
+            ..reads
+        };
+        assert!(!RoadKey::of(&n, peer, methods).same(&o, p, methods));
+    }
+}
