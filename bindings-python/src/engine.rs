@@ -195,8 +195,19 @@ impl PyEngine {
         request: Option<&Bound<'_, PyAny>>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyDecision> {
+        // The common shape is read in place; anything else (and every error) goes through
+        // the serde path.
+        if let Some(decision) = crate::view::check_fast(&self.engine, request, kwargs) {
+            return Ok(PyDecision(decision));
+        }
         let request = request_from_args(request, kwargs)?;
         Ok(PyDecision(self.engine.decide(&request)))
+    }
+
+    /// The in-place reader alone (a test hook): the decision when `request` has the fast
+    /// shape, `None` when `check` would hand it to the serde reader.
+    fn _check_fast(&self, request: &Bound<'_, PyAny>) -> Option<PyDecision> {
+        crate::view::check_fast(&self.engine, Some(request), None).map(PyDecision)
     }
 
     /// Decides many requests (an iterable of request dicts), in order. The core runs without

@@ -17,6 +17,7 @@ mod errors;
 mod replay;
 mod tools;
 mod types;
+mod view;
 
 use pyo3::prelude::*;
 

@@ -413,6 +413,8 @@ class Engine:
         self, request: Mapping[str, _JsonValue] | None = None, /, **fields: _JsonValue
     ) -> Decision:
         """Decides one request (the README's request JSON as a dict, and/or keywords)."""
+    def _check_fast(self, request: Mapping[str, _JsonValue]) -> Decision | None:
+        """`check`'s in-place reader alone (test hook): `None` when it leaves the request to the serde reader."""
     def check_many(self, requests: Iterable[Mapping[str, _JsonValue]]) -> list[Decision]:
         """Decides many requests, in order, without holding the GIL."""
     def inventory(self) -> dict[str, _JsonValue]:

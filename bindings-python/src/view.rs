@@ -1,0 +1,234 @@
+//! `check` without building a `Request`: the common request shape (string fields, an int
+//! port, `source` and `workload` dicts, string headers) is read in place into the core's
+//! borrowed [`RequestRef`], whose `&str`s point into the Python strings.
+//!
+//! Anything outside that shape — an unknown key, a value of another type, `None` in a
+//! dict, labels, a JWT, CUSTOM verdicts, a key both in the dict and in the keywords — is
+//! left to the serde path ([`crate::de`]), which decides it the same way and words the
+//! errors; this reader never raises. Both paths end in `Engine::prepare_ref`, so they
+//! decide alike by construction (`tests/test_check_fast_path.py` compares them).
+
+use egress_policy::request::{Headers, Protocol, RequestRef, Workload};
+use egress_policy::Decision;
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
+use pyo3::types::{PyBool, PyDict, PyInt, PyString};
+
+/// The values of one request, held as Python strings (no copy of their text).
+#[derive(Default)]
+struct Parts {
+    principal: Option<PyBackedStr>,
+    source_namespace: Option<PyBackedStr>,
+    cluster: Option<PyBackedStr>,
+    source_ip: Option<PyBackedStr>,
+    remote_ip: Option<PyBackedStr>,
+    workload: Option<Workload>,
+    protocol: Option<Protocol>,
+    url: Option<PyBackedStr>,
+    host: Option<PyBackedStr>,
+    port: Option<u16>,
+    method: Option<PyBackedStr>,
+    path: Option<PyBackedStr>,
+    sni: Option<PyBackedStr>,
+    destination_ip: Option<PyBackedStr>,
+    headers: Vec<(PyBackedStr, PyBackedStr)>,
+}
+
+/// A `str` value (subclasses included, as the serde path takes them), else `None`.
+fn text(value: &Bound<'_, PyAny>) -> Option<PyBackedStr> {
+    value.cast::<PyString>().ok()?.clone().try_into().ok()
+}
+
+/// A port: an `int` that is not a `bool`, within `u16`.
+fn port(value: &Bound<'_, PyAny>) -> Option<u16> {
+    if value.cast::<PyBool>().is_ok() || value.cast::<PyInt>().is_err() {
+        return None;
+    }
+    value.extract::<u16>().ok()
+}
+
+fn protocol(value: &Bound<'_, PyAny>) -> Option<Protocol> {
+    match &*text(value)? {
+        "http" => Some(Protocol::Http),
+        "tls" => Some(Protocol::Tls),
+        "tcp" => Some(Protocol::Tcp),
+        _ => None,
+    }
+}
+
+/// An empty dict (a serialized request's `labels: {}`).
+fn empty_dict(value: &Bound<'_, PyAny>) -> Option<()> {
+    value.cast::<PyDict>().ok()?.is_empty().then_some(())
+}
+
+/// `source` as a dict of string fields (`None` for an absent one, as the serde reader
+/// takes it; empty label maps).
+fn source(parts: &mut Parts, value: &Bound<'_, PyAny>) -> Option<()> {
+    for (key, value) in value.cast::<PyDict>().ok()?.iter() {
+        let slot = match &*text(&key)? {
+            "principal" => &mut parts.principal,
+            "namespace" => &mut parts.source_namespace,
+            "cluster" => &mut parts.cluster,
+            "ip" => &mut parts.source_ip,
+            "remote_ip" => &mut parts.remote_ip,
+            "labels" | "pod_labels" => {
+                empty_dict(&value)?;
+                continue;
+            }
+            _ => return None,
+        };
+        if !value.is_none() {
+            *slot = Some(text(&value)?);
+        }
+    }
+    Some(())
+}
+
+/// `workload` as `{"namespace": str, "labels": {str: str}}` (`labels` optional).
+fn workload(value: &Bound<'_, PyAny>) -> Option<Workload> {
+    let mut namespace = None;
+    let mut labels = egress_policy::model::Labels::new();
+    for (key, value) in value.cast::<PyDict>().ok()?.iter() {
+        match &*text(&key)? {
+            "namespace" => namespace = Some(text(&value)?.to_string()),
+            "labels" => {
+                for (k, v) in value.cast::<PyDict>().ok()?.iter() {
+                    labels.insert(text(&k)?.to_string(), text(&v)?.to_string());
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(Workload {
+        namespace: namespace?,
+        labels,
+    })
+}
+
+fn headers(parts: &mut Parts, value: &Bound<'_, PyAny>) -> Option<()> {
+    let dict = value.cast::<PyDict>().ok()?;
+    parts.headers.reserve(dict.len());
+    for (name, value) in dict.iter() {
+        parts.headers.push((text(&name)?, text(&value)?));
+    }
+    Some(())
+}
+
+/// Reads one `key: value` item; `None` when it is outside the fast shape. `keyword`:
+/// the item is a keyword argument, where `None` means absent and `source` may be the
+/// principal alone.
+fn item(
+    parts: &mut Parts,
+    key: &Bound<'_, PyAny>,
+    value: &Bound<'_, PyAny>,
+    keyword: bool,
+) -> Option<()> {
+    let key = text(key)?;
+    if value.is_none() {
+        // A keyword set to `None` is absent; in a dict only the optional fields may be
+        // `None` (the serde reader refuses it for `source`, `headers`, `custom`).
+        let optional = matches!(
+            &*key,
+            "host"
+                | "url"
+                | "method"
+                | "path"
+                | "sni"
+                | "destination_ip"
+                | "port"
+                | "protocol"
+                | "workload"
+                | "jwt"
+        );
+        return (keyword || optional).then_some(());
+    }
+    let string = |slot: &mut Option<PyBackedStr>| -> Option<()> {
+        *slot = Some(text(value)?);
+        Some(())
+    };
+    match &*key {
+        "host" => string(&mut parts.host),
+        "url" => string(&mut parts.url),
+        "method" => string(&mut parts.method),
+        "path" => string(&mut parts.path),
+        "sni" => string(&mut parts.sni),
+        "destination_ip" => string(&mut parts.destination_ip),
+        "port" => {
+            parts.port = Some(port(value)?);
+            Some(())
+        }
+        "protocol" => {
+            parts.protocol = Some(protocol(value)?);
+            Some(())
+        }
+        "source" if keyword && value.cast::<PyString>().is_ok() => string(&mut parts.principal),
+        "source" => source(parts, value),
+        "workload" => {
+            parts.workload = Some(workload(value)?);
+            Some(())
+        }
+        "headers" => headers(parts, value),
+        "custom" => empty_dict(value),
+        _ => None,
+    }
+}
+
+/// The parts of a request given as one dict or as keywords (not both), when it has the
+/// fast shape.
+fn read(request: Option<&Bound<'_, PyAny>>, kwargs: Option<&Bound<'_, PyDict>>) -> Option<Parts> {
+    let request = request.filter(|r| !r.is_none());
+    let kwargs = kwargs.filter(|k| !k.is_empty());
+    let (dict, keyword) = match (request, kwargs) {
+        (Some(r), None) => (r.cast::<PyDict>().ok()?.clone(), false),
+        (None, Some(k)) => (k.clone(), true),
+        _ => return None,
+    };
+    let mut parts = Parts::default();
+    for (key, value) in dict.iter() {
+        item(&mut parts, &key, &value, keyword)?;
+    }
+    // Names equal but for case are joined in name order by the serde path (a sorted map)
+    // and would be joined in dict order here: leave them to it.
+    let names = &parts.headers;
+    let clash = names.iter().enumerate().any(|(i, (a, _))| {
+        names
+            .iter()
+            .skip(i + 1)
+            .any(|(b, _)| a.eq_ignore_ascii_case(b))
+    });
+    (!clash).then_some(parts)
+}
+
+/// Decides a request of the fast shape; `None` sends the caller to the serde path.
+pub fn check_fast(
+    engine: &egress_policy::Engine,
+    request: Option<&Bound<'_, PyAny>>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> Option<Decision> {
+    let parts = read(request, kwargs)?;
+    let pairs: Vec<(&str, &str)> = parts.headers.iter().map(|(n, v)| (&**n, &**v)).collect();
+    let view = RequestRef {
+        principal: parts.principal.as_deref(),
+        source_ip: parts.source_ip.as_deref(),
+        remote_ip: parts.remote_ip.as_deref(),
+        cluster: parts.cluster.as_deref(),
+        source_namespace: parts.source_namespace.as_deref(),
+        workload: parts.workload.as_ref(),
+        protocol: parts.protocol,
+        url: parts.url.as_deref(),
+        host: parts.host.as_deref(),
+        port: parts.port,
+        method: parts.method.as_deref(),
+        path: parts.path.as_deref(),
+        headers: if pairs.is_empty() {
+            Headers::None
+        } else {
+            Headers::Pairs(&pairs)
+        },
+        sni: parts.sni.as_deref(),
+        destination_ip: parts.destination_ip.as_deref(),
+        ..RequestRef::default()
+    };
+    let prepared = engine.prepare_ref(&view);
+    Some(engine.decide_prepared(&prepared).to_decision())
+}

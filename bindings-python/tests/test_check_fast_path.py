@@ -1,0 +1,136 @@
+"""`Engine.check` reads the common request shape in place (bindings-python/src/view.rs) and
+leaves everything else to the serde reader. Both must decide alike: a `MappingProxyType`
+is a mapping but not a dict, so it always takes the serde path and is the reference here."""
+
+from __future__ import annotations
+
+import json
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+
+import egress_policy
+from egress_policy._native import _generate_workload
+from conftest import VECTORS
+
+
+def _both(engine: egress_policy.Engine, request: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    fast = engine.check(request).to_dict()
+    slow = engine.check(MappingProxyType(request)).to_dict()
+    return fast, slow
+
+
+def _fast(engine: egress_policy.Engine, request: dict[str, Any]) -> dict[str, Any] | None:
+    decision = engine._check_fast(request)
+    return None if decision is None else decision.to_dict()
+
+
+def test_generated_workload_decides_alike_on_both_readers() -> None:
+    files, requests = _generate_workload(300, 7)
+    engine = egress_policy.Engine(files)
+    assert len(requests) >= 1000
+    allowed = 0
+    for request in requests:
+        fast, slow = _both(engine, request)
+        assert fast == slow, json.dumps(request)
+        # The generated shape (principal, workload, host, method, path) is the fast one.
+        assert _fast(engine, request) == slow, json.dumps(request)
+        allowed += fast["allowed"]
+    # Hits and misses both occur, or agreement proves little.
+    assert 0 < allowed < len(requests)
+
+
+def test_every_vector_request_decides_alike_on_both_readers() -> None:
+    compared = in_place = 0
+    for path in sorted(VECTORS.glob("*.json")):
+        vector = json.loads(path.read_text(encoding="utf-8"))
+        if "policy_paths" not in vector:
+            continue
+        engine = egress_policy.Engine.from_paths(
+            *[VECTORS.parents[1] / p for p in vector["policy_paths"]]
+        )
+        for case in vector["cases"]:
+            fast, slow = _both(engine, case["request"])
+            assert fast == slow, f"{path.name}: {case['name']}"
+            taken = _fast(engine, case["request"])
+            assert taken is None or taken == slow, f"{path.name}: {case['name']}"
+            compared += 1
+            in_place += taken is not None
+    assert compared > 50
+    # Most vector requests (everything but JWTs, labels and CUSTOM verdicts) are read in place.
+    assert in_place > compared // 2
+
+
+def test_keywords_decide_like_the_dict(istio_waypoint: egress_policy.Engine) -> None:
+    principal = "cluster.local/ns/bookinfo/sa/bookinfo-productpage"
+    by_keywords = istio_waypoint.check(
+        source=principal, url="http://httpbin.org/get", method="GET", sni=None
+    )
+    by_dict = istio_waypoint.check(
+        MappingProxyType({"source": {"principal": principal}, "url": "http://httpbin.org/get", "method": "GET"})
+    )
+    assert by_keywords.to_dict() == by_dict.to_dict()
+    assert by_keywords.allowed
+
+
+@pytest.mark.parametrize(
+    "request_dict",
+    [
+        # Header names equal but for case: joined in name order, as the serde path does.
+        {"host": "httpbin.org", "method": "GET", "path": "/get", "headers": {"x-a": "1", "X-A": "2"}},
+        # Repeated header values, a port, a protocol, a workload with labels.
+        {"host": "httpbin.org", "headers": {"x-a": ["1", "2"]}, "port": 80, "protocol": "http"},
+        {
+            "url": "https://httpbin.org/get",
+            "workload": {"namespace": "istio-egress", "labels": {"istio.io/gateway-name": "egress-waypoint"}},
+            "source": {"principal": "cluster.local/ns/bookinfo/sa/bookinfo-productpage", "namespace": "bookinfo"},
+        },
+        # `None` for optional fields and empty maps, as a serialized request carries them.
+        {"host": "a.com", "source": {"principal": None, "labels": {}}, "method": None, "custom": {}},
+        # Malformed: decided (400), never raised, on both readers.
+        {"host": "httpbin.org", "method": "get"},
+        {"host": "httpbin.org", "path": "relative"},
+    ],
+)
+def test_edge_shapes_decide_alike(istio_waypoint: egress_policy.Engine, request_dict: dict[str, Any]) -> None:
+    fast, slow = _both(istio_waypoint, request_dict)
+    assert fast == slow
+    taken = _fast(istio_waypoint, request_dict)
+    # Clashing header names and repeated values are the serde reader's; the rest is read in place.
+    headers = request_dict.get("headers", {})
+    left_to_serde = "X-A" in headers or any(isinstance(v, list) for v in headers.values())
+    assert (taken is None) == left_to_serde
+    assert taken is None or taken == slow
+
+
+@pytest.mark.parametrize(
+    "request_dict",
+    [
+        {"host": "httpbin.org", "hots": "x"},
+        {"host": "httpbin.org", "port": True},
+        {"host": "httpbin.org", "port": 70000},
+        {"host": "httpbin.org", "protocol": "udp"},
+        {"host": 5},
+        {"source": "cluster.local/ns/a/sa/b", "host": "a.com"},
+        {"host": "a.com", "workload": {"namespace": "x", "pods": {}}},
+        {"host": "a.com", "headers": None},
+        {"host": "a.com", "source": None},
+        {"host": "a.com", "source": {"labels": {"app": "x"}}},
+    ],
+)
+def test_shapes_outside_the_fast_path_raise_as_before(
+    istio_waypoint: egress_policy.Engine, request_dict: dict[str, Any]
+) -> None:
+    """The fast reader never raises: what it does not take, the serde reader reports, with
+    the same exception and message as for any other mapping."""
+    outcomes: list[tuple[str, object]] = []
+    for request in (request_dict, MappingProxyType(request_dict)):
+        try:
+            outcomes.append(("decision", istio_waypoint.check(request).to_dict()))
+        except (TypeError, ValueError) as error:
+            outcomes.append((type(error).__name__, str(error)))
+    assert outcomes[0] == outcomes[1]
+    assert _fast(istio_waypoint, request_dict) is None
+    if "hots" in request_dict or request_dict.get("host") == 5:
+        assert outcomes[0][0] != "decision"
