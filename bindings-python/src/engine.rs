@@ -13,6 +13,7 @@ use crate::de::{from_py, type_name, DeError, PyDe, RequestAccess};
 use crate::errors::{io_error, load_error};
 use crate::tools::{reach, PyLint, PyReachReport};
 use crate::types::{PyDecision, PyDiagnostic, PyExplanation};
+use crate::view::{decide_batch, BatchItem};
 
 /// Loaded policies, ready to decide. Immutable and safe to share between threads; pickles
 /// as its source texts (the core engine keeps them: `Engine::sources`) and is rebuilt from
@@ -213,15 +214,17 @@ impl PyEngine {
     /// Decides many requests (an iterable of request dicts), in order. The core runs without
     /// the GIL, on several threads for large batches.
     fn check_many(&self, py: Python<'_>, requests: &Bound<'_, PyAny>) -> PyResult<Vec<PyDecision>> {
-        let mut parsed = Vec::with_capacity(requests.len().unwrap_or(0));
+        // Each request is read in place when it has the common shape (the views borrow its
+        // strings), else by the serde reader; the core then decides without the GIL.
+        let mut items = Vec::with_capacity(requests.len().unwrap_or(0));
         for (index, item) in requests.try_iter()?.enumerate() {
             let item = item?;
-            let request: Request = Request::deserialize(PyDe { obj: &item })
-                .map_err(|e| e.within("requests", Some(index)).into_pyerr())?;
-            parsed.push(request);
+            items.push(BatchItem::read(&item, || {
+                Request::deserialize(PyDe { obj: &item })
+                    .map_err(|e| e.within("requests", Some(index)).into_pyerr())
+            })?);
         }
-        let engine = &self.engine;
-        let decisions = py.detach(|| engine.decide_many(&parsed));
+        let decisions = decide_batch(py, &self.engine, &items);
         Ok(decisions.into_iter().map(PyDecision).collect())
     }
 

@@ -16,7 +16,7 @@ use pyo3::types::{PyBool, PyDict, PyInt, PyString};
 
 /// The values of one request, held as Python strings (no copy of their text).
 #[derive(Default)]
-struct Parts {
+pub struct Parts {
     principal: Option<PyBackedStr>,
     source_namespace: Option<PyBackedStr>,
     cluster: Option<PyBackedStr>,
@@ -199,6 +199,39 @@ fn read(request: Option<&Bound<'_, PyAny>>, kwargs: Option<&Bound<'_, PyDict>>) 
     (!clash).then_some(parts)
 }
 
+impl Parts {
+    /// The header pairs as `&str`s (the view borrows them).
+    fn pairs(&self) -> Vec<(&str, &str)> {
+        self.headers.iter().map(|(n, v)| (&**n, &**v)).collect()
+    }
+
+    /// The core's view of these parts, with `pairs` from [`Parts::pairs`].
+    fn view<'a>(&'a self, pairs: &'a [(&'a str, &'a str)]) -> RequestRef<'a> {
+        RequestRef {
+            principal: self.principal.as_deref(),
+            source_ip: self.source_ip.as_deref(),
+            remote_ip: self.remote_ip.as_deref(),
+            cluster: self.cluster.as_deref(),
+            source_namespace: self.source_namespace.as_deref(),
+            workload: self.workload.as_ref(),
+            protocol: self.protocol,
+            url: self.url.as_deref(),
+            host: self.host.as_deref(),
+            port: self.port,
+            method: self.method.as_deref(),
+            path: self.path.as_deref(),
+            headers: if pairs.is_empty() {
+                Headers::None
+            } else {
+                Headers::Pairs(pairs)
+            },
+            sni: self.sni.as_deref(),
+            destination_ip: self.destination_ip.as_deref(),
+            ..RequestRef::default()
+        }
+    }
+}
+
 /// Decides a request of the fast shape; `None` sends the caller to the serde path.
 pub fn check_fast(
     engine: &egress_policy::Engine,
@@ -206,29 +239,53 @@ pub fn check_fast(
     kwargs: Option<&Bound<'_, PyDict>>,
 ) -> Option<Decision> {
     let parts = read(request, kwargs)?;
-    let pairs: Vec<(&str, &str)> = parts.headers.iter().map(|(n, v)| (&**n, &**v)).collect();
-    let view = RequestRef {
-        principal: parts.principal.as_deref(),
-        source_ip: parts.source_ip.as_deref(),
-        remote_ip: parts.remote_ip.as_deref(),
-        cluster: parts.cluster.as_deref(),
-        source_namespace: parts.source_namespace.as_deref(),
-        workload: parts.workload.as_ref(),
-        protocol: parts.protocol,
-        url: parts.url.as_deref(),
-        host: parts.host.as_deref(),
-        port: parts.port,
-        method: parts.method.as_deref(),
-        path: parts.path.as_deref(),
-        headers: if pairs.is_empty() {
-            Headers::None
-        } else {
-            Headers::Pairs(&pairs)
-        },
-        sni: parts.sni.as_deref(),
-        destination_ip: parts.destination_ip.as_deref(),
-        ..RequestRef::default()
-    };
-    let prepared = engine.prepare_ref(&view);
+    let pairs = parts.pairs();
+    let prepared = engine.prepare_ref(&parts.view(&pairs));
     Some(engine.decide_prepared(&prepared).to_decision())
+}
+
+/// One request of a batch: read in place, or by the serde reader.
+pub enum BatchItem {
+    /// The fast shape.
+    InPlace(Box<Parts>),
+    /// Anything else.
+    Owned(Box<egress_policy::Request>),
+}
+
+impl BatchItem {
+    /// Reads one request dict, in place when it has the fast shape.
+    pub fn read(
+        item: &Bound<'_, PyAny>,
+        owned: impl FnOnce() -> PyResult<egress_policy::Request>,
+    ) -> PyResult<Self> {
+        Ok(match read(Some(item), None) {
+            Some(parts) => BatchItem::InPlace(Box::new(parts)),
+            None => BatchItem::Owned(Box::new(owned()?)),
+        })
+    }
+}
+
+/// Decides a batch on the core's threads without the GIL (the views borrow the Python
+/// strings, which the caller's items keep alive).
+pub fn decide_batch(
+    py: Python<'_>,
+    engine: &egress_policy::Engine,
+    items: &[BatchItem],
+) -> Vec<Decision> {
+    let pairs: Vec<Vec<(&str, &str)>> = items
+        .iter()
+        .map(|item| match item {
+            BatchItem::InPlace(parts) => parts.pairs(),
+            BatchItem::Owned(_) => Vec::new(),
+        })
+        .collect();
+    let views: Vec<RequestRef<'_>> = items
+        .iter()
+        .zip(&pairs)
+        .map(|(item, pairs)| match item {
+            BatchItem::InPlace(parts) => parts.view(pairs),
+            BatchItem::Owned(request) => request.view(),
+        })
+        .collect();
+    py.detach(|| engine.decide_many_ref(&views))
 }

@@ -134,3 +134,29 @@ def test_shapes_outside_the_fast_path_raise_as_before(
     assert _fast(istio_waypoint, request_dict) is None
     if "hots" in request_dict or request_dict.get("host") == 5:
         assert outcomes[0][0] != "decision"
+
+
+def test_check_many_reads_in_place_and_decides_like_check() -> None:
+    files, requests = _generate_workload(300, 11)
+    engine = egress_policy.Engine(files)
+    odd: list[dict[str, Any]] = [
+        {"host": "svc-1.ext-0.com", "headers": {"x-a": "1", "X-A": "2"}},
+        {"host": "svc-1.ext-0.com", "headers": {"x-a": ["1", "2"]}},
+        {"url": "http://svc-2.ext-0.com/api/v1/items", "source": {"principal": None}},
+        {"host": "svc-1.ext-0.com", "method": "get"},
+    ]
+    # Over 8 192 requests: the core splits the batch over two threads.
+    batch = (requests + odd) * (9000 // (len(requests) + len(odd)) + 1)
+    assert len(batch) > 8192
+    many = [d.to_dict() for d in engine.check_many(batch)]
+    assert len(many) == len(batch)
+    single = [engine.check(MappingProxyType(r)).to_dict() for r in batch[: len(requests) + len(odd)]]
+    for i, decision in enumerate(many):
+        assert decision == single[i % len(single)], json.dumps(batch[i])
+
+
+def test_check_many_errors_name_the_index() -> None:
+    files, requests = _generate_workload(100, 3)
+    engine = egress_policy.Engine(files)
+    with pytest.raises(ValueError, match=r"requests\[2\]"):
+        engine.check_many([requests[0], requests[1], {"hots": "x"}])

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::decision::Decision;
 use crate::engine::Engine;
-use crate::request::Request;
+use crate::request::{Request, RequestRef};
 
 /// Below this many requests per thread, [`Engine::decide_many`] stays on one thread (a
 /// decision takes about a microsecond; spawning costs more than small batches save).
@@ -51,20 +51,51 @@ impl Engine {
     /// # Ok::<(), egress_policy::Error>(())
     /// ```
     pub fn decide_many(&self, requests: &[Request]) -> Vec<Decision> {
+        self.map_many(requests, |r| self.decide(r))
+    }
+
+    /// [`Engine::decide_many`] over borrowed views: what a binding that reads its own
+    /// request objects in place (Python `check_many`) hands over, no `Request` built.
+    ///
+    /// ```
+    /// use egress_policy::request::RequestRef;
+    /// use egress_policy::Engine;
+    ///
+    /// let engine = Engine::from_yaml("p.yaml", "")?;
+    /// let view = RequestRef { host: Some("httpbin.org"), ..RequestRef::default() };
+    /// let decisions = engine.decide_many_ref(&[view, view]);
+    /// assert_eq!(decisions.len(), 2);
+    /// assert_eq!(decisions[0], engine.decide(&egress_policy::Request {
+    ///     host: Some("httpbin.org".into()),
+    ///     ..Default::default()
+    /// }));
+    /// # Ok::<(), egress_policy::Error>(())
+    /// ```
+    pub fn decide_many_ref(&self, requests: &[RequestRef<'_>]) -> Vec<Decision> {
+        self.map_many(requests, |r| {
+            self.decide_prepared(&self.prepare_ref(r)).to_decision()
+        })
+    }
+
+    /// `decide` over `items` in order, split over the available cores for large batches.
+    fn map_many<T: Sync>(
+        &self,
+        items: &[T],
+        decide: impl Fn(&T) -> Decision + Sync,
+    ) -> Vec<Decision> {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        let threads = cores.min(requests.len() / MIN_BATCH_PER_THREAD).max(1);
+        let threads = cores.min(items.len() / MIN_BATCH_PER_THREAD).max(1);
         if threads == 1 {
-            return requests.iter().map(|r| self.decide(r)).collect();
+            return items.iter().map(&decide).collect();
         }
-        let chunk = requests.len().div_ceil(threads);
+        let chunk = items.len().div_ceil(threads);
+        let decide = &decide;
         std::thread::scope(|scope| {
-            let handles: Vec<_> = requests
+            let handles: Vec<_> = items
                 .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || part.iter().map(|r| self.decide(r)).collect::<Vec<_>>())
-                })
+                .map(|part| scope.spawn(move || part.iter().map(decide).collect::<Vec<_>>()))
                 .collect();
-            let mut decisions = Vec::with_capacity(requests.len());
+            let mut decisions = Vec::with_capacity(items.len());
             for handle in handles {
                 match handle.join() {
                     Ok(part) => decisions.extend(part),
