@@ -46,6 +46,10 @@ use crate::error::Error;
 /// Exit code for invalid input: policies that do not load, malformed request lines, bad flags.
 pub const EXIT_INVALID: u8 = 2;
 
+// See Cargo.toml: loading big policy sets is allocation-bound under glibc malloc.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
