@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use crate::compile::hash::FxBuild;
 use crate::compile::Verdict;
 use crate::engine::Engine;
-use crate::request::{Protocol, Request};
+use crate::request::{Protocol, Request, RequestRef};
 
 pub use logs::{Field, LogFormat, LogReader, Observed, ISTIO_TEXT_FORMAT};
 pub use options::{parse_identities, LogOptions};
@@ -278,17 +278,16 @@ fn write_verdict(key: &mut String, verdict: &Verdict<'_>) {
 
 /// Appends a request's class (identity, host, method, path class; [`classify`]'s values)
 /// to a row key without allocating.
-fn write_class(key: &mut String, request: &Request) {
-    match request.source.principal.as_deref() {
+fn write_class(key: &mut String, request: &RequestRef<'_>) {
+    match request.principal {
         Some(p) => key.push_str(p.strip_prefix("spiffe://").unwrap_or(p)),
         None => key.push('-'),
     }
     key.push(SEPARATOR);
     let host = request
         .host
-        .as_deref()
-        .or(request.sni.as_deref())
-        .or_else(|| request.url.as_deref().map(url_authority))
+        .or(request.sni)
+        .or_else(|| request.url.map(url_authority))
         .unwrap_or("-");
     key.push_str(host);
     if request.protocol.is_some_and(|p| p != Protocol::Http) {
@@ -303,27 +302,30 @@ fn write_class(key: &mut String, request: &Request) {
         return;
     }
     key.push(SEPARATOR);
-    key.push_str(request.method.as_deref().unwrap_or("-"));
+    key.push_str(request.method.unwrap_or("-"));
     key.push(SEPARATOR);
-    let url_path = request.url.as_deref().map(url_path);
-    write_path_class(key, request.path.as_deref().or(url_path).unwrap_or("/"), 1);
+    let url_path = request.url.map(url_path);
+    write_path_class(key, request.path.or(url_path).unwrap_or("/"), 1);
     key.push(SEPARATOR);
 }
 
 /// The class attributes of a request: identity, host, method, path class.
 pub fn classify(request: &Request) -> (String, String, String, String) {
+    classify_view(&request.view())
+}
+
+/// [`classify`] of a borrowed request.
+fn classify_view(request: &RequestRef<'_>) -> (String, String, String, String) {
     let identity = request
-        .source
         .principal
-        .as_deref()
         .map(|p| p.strip_prefix("spiffe://").unwrap_or(p).to_string())
         .unwrap_or_else(|| "-".to_string());
     let host = request
         .host
-        .clone()
-        .or_else(|| request.sni.clone())
-        .or_else(|| request.url.as_deref().map(|u| url_authority(u).to_string()))
-        .unwrap_or_else(|| "-".to_string());
+        .or(request.sni)
+        .or_else(|| request.url.map(url_authority))
+        .unwrap_or("-")
+        .to_string();
     if request.protocol.is_some_and(|p| p != Protocol::Http) {
         let host = match request.port {
             Some(port) if !host.contains(':') => format!("{host}:{port}"),
@@ -331,9 +333,9 @@ pub fn classify(request: &Request) -> (String, String, String, String) {
         };
         return (identity, host, "-".to_string(), "-".to_string());
     }
-    let method = request.method.clone().unwrap_or_else(|| "-".to_string());
-    let url_path = request.url.as_deref().map(url_path);
-    let path = path_class(request.path.as_deref().or(url_path).unwrap_or("/"), 1);
+    let method = request.method.unwrap_or("-").to_string();
+    let url_path = request.url.map(url_path);
+    let path = path_class(request.path.or(url_path).unwrap_or("/"), 1);
     (identity, host, method, path)
 }
 
@@ -432,7 +434,7 @@ impl<'a> Worker<'a> {
                 return;
             }
         }
-        let request = match self.reader.to_request(&observed) {
+        let request = match self.reader.to_view(&observed) {
             Ok(request) => request,
             Err(message) => {
                 self.tally.requests -= 1;
@@ -441,9 +443,9 @@ impl<'a> Worker<'a> {
         };
         // The row key is written from the request and the verdicts in place; a Row (with
         // its owned strings) is built only for a class not seen before.
-        let after_prepared = self.engines.after.prepare(&request);
+        let after_prepared = self.engines.after.prepare_ref(&request);
         let after = self.engines.after.decide_prepared(&after_prepared);
-        let before_prepared = self.engines.before.map(|e| (e, e.prepare(&request)));
+        let before_prepared = self.engines.before.map(|e| (e, e.prepare_ref(&request)));
         let before = before_prepared
             .as_ref()
             .map(|(engine, prepared)| engine.decide_prepared(prepared));
@@ -463,7 +465,7 @@ impl<'a> Worker<'a> {
                 i
             }
             None => {
-                let (identity, host, method, path) = classify(&request);
+                let (identity, host, method, path) = classify_view(&request);
                 let row = Row {
                     identity,
                     host,

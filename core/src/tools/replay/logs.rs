@@ -16,7 +16,7 @@ use std::str::FromStr;
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use crate::request::{Protocol, Request};
+use crate::request::{Protocol, Request, RequestRef, RequestSource};
 
 /// Istio's default TEXT access log format: `EnvoyTextLogFormat` in istio/istio
 /// `pilot/pkg/model/telemetry_logging.go`, documented on istio.io "Envoy Access Logs"
@@ -380,13 +380,38 @@ impl LogReader {
     }
 
     /// The request a line stands for, as the enforcing proxy sees it (see the module docs
-    /// of [`super`] for the mapping).
+    /// of [`super`] for the mapping), owned.
     pub fn to_request(&self, observed: &Observed<'_>) -> Result<Request, String> {
         if let Some(request) = &observed.request {
             return Ok((**request).clone());
         }
-        let mut request = Request::default();
-        request.source.principal = self.identity_of(observed).map(str::to_string);
+        let view = self.to_view(observed)?;
+        let text = |value: Option<&str>| value.map(str::to_string);
+        Ok(Request {
+            source: RequestSource {
+                principal: text(view.principal),
+                ..RequestSource::default()
+            },
+            protocol: view.protocol,
+            host: text(view.host),
+            port: view.port,
+            method: text(view.method),
+            path: text(view.path),
+            sni: text(view.sni),
+            ..Request::default()
+        })
+    }
+
+    /// [`LogReader::to_request`] as a borrowed view of the line (replay decides it with
+    /// `Engine::prepare_ref`, no copy).
+    pub fn to_view<'s>(&'s self, observed: &'s Observed<'_>) -> Result<RequestRef<'s>, String> {
+        if let Some(request) = &observed.request {
+            return Ok(request.view());
+        }
+        let mut request = RequestRef {
+            principal: self.identity_of(observed),
+            ..RequestRef::default()
+        };
         let (cluster_port, cluster_host) = observed
             .upstream_cluster
             .as_deref()
@@ -395,9 +420,9 @@ impl LogReader {
         let port = observed.port.or(cluster_port);
         match (&observed.method, &observed.authority) {
             (Some(method), Some(authority)) => {
-                request.host = Some(authority.to_string());
-                request.method = Some(method.to_string());
-                request.path = observed.path.as_deref().map(str::to_string);
+                request.host = Some(authority);
+                request.method = Some(method);
+                request.path = observed.path.as_deref();
                 request.port = port;
             }
             _ => {
@@ -410,11 +435,11 @@ impl LogReader {
                     || self.format == LogFormat::Ztunnel && port == Some(443);
                 if tls {
                     request.protocol = Some(Protocol::Tls);
-                    request.sni = host.map(str::to_string);
-                    request.host = host.map(str::to_string);
+                    request.sni = host;
+                    request.host = host;
                 } else {
                     request.protocol = Some(Protocol::Tcp);
-                    request.host = host.map(str::to_string);
+                    request.host = host;
                 }
                 request.port = port;
                 if host.is_none() {
