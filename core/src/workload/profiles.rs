@@ -85,18 +85,28 @@ impl Profile {
     }
 }
 
+/// The member of `all` named `text` (the `FromStr` of the command-line enums), or an error
+/// listing the names.
+fn by_name<T: Copy>(
+    all: &[T],
+    name: fn(T) -> &'static str,
+    what: &str,
+    text: &str,
+) -> Result<T, String> {
+    all.iter()
+        .copied()
+        .find(|v| name(*v) == text)
+        .ok_or_else(|| {
+            let names: Vec<&str> = all.iter().map(|v| name(*v)).collect();
+            format!("unknown {what} `{text}` (one of: {})", names.join(", "))
+        })
+}
+
 impl FromStr for Profile {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Profile::ALL
-            .iter()
-            .copied()
-            .find(|p| p.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Profile::ALL.iter().map(|p| p.name()).collect();
-                format!("unknown profile `{s}` (one of: {})", names.join(", "))
-            })
+        by_name(&Profile::ALL, Profile::name, "profile", s)
     }
 }
 
@@ -162,14 +172,7 @@ impl FromStr for Layout {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Layout::ALL
-            .iter()
-            .copied()
-            .find(|l| l.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Layout::ALL.iter().map(|l| l.name()).collect();
-                format!("unknown layout `{s}` (one of: {})", names.join(", "))
-            })
+        by_name(&Layout::ALL, Layout::name, "layout", s)
     }
 }
 
