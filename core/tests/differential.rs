@@ -679,6 +679,11 @@ fn run(models: u32, requests_per_model: usize) {
     let mut runner = TestRunner::new(Config {
         cases: models,
         failure_persistence: None,
+        // The model strategy filters some draws; proptest's default reject budgets are for
+        // a few hundred cases, and the 100 000-model run aborted on them ("Too many local
+        // rejects") without any disagreement. Rejects only cost time.
+        max_local_rejects: models.saturating_mul(64),
+        max_global_rejects: models.saturating_mul(64),
         ..Config::default()
     });
     let strategy = (
