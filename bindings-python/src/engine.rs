@@ -10,9 +10,10 @@ use serde::Deserialize;
 
 use crate::convert::to_python;
 use crate::de::{from_py, type_name, DeError, PyDe, RequestAccess};
+use crate::decision::PyDecision;
 use crate::errors::{io_error, load_error};
 use crate::tools::{reach, PyLint, PyReachReport};
-use crate::types::{PyDecision, PyDiagnostic, PyExplanation};
+use crate::types::{PyDiagnostic, PyExplanation};
 use crate::view::{decide_batch, BatchItem};
 
 /// Loaded policies, ready to decide. Immutable and safe to share between threads; pickles
@@ -197,18 +198,23 @@ impl PyEngine {
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyDecision> {
         // The common shape is read in place; anything else (and every error) goes through
-        // the serde path.
+        // the serde path. Either way the decision formats its message, route and hops only
+        // when asked (`crate::decision`).
         if let Some(decision) = crate::view::check_fast(&self.engine, request, kwargs) {
-            return Ok(PyDecision(decision));
+            return Ok(decision);
         }
-        let request = request_from_args(request, kwargs)?;
-        Ok(PyDecision(self.engine.decide(&request)))
+        let item = BatchItem::Owned(Box::new(request_from_args(request, kwargs)?));
+        Ok(PyDecision::lazy(
+            item.summary(&self.engine),
+            &self.engine,
+            item,
+        ))
     }
 
     /// The in-place reader alone (a test hook): the decision when `request` has the fast
     /// shape, `None` when `check` would hand it to the serde reader.
     fn _check_fast(&self, request: &Bound<'_, PyAny>) -> Option<PyDecision> {
-        crate::view::check_fast(&self.engine, Some(request), None).map(PyDecision)
+        crate::view::check_fast(&self.engine, Some(request), None)
     }
 
     /// Decides many requests (an iterable of request dicts), in order. The core runs without
@@ -224,8 +230,7 @@ impl PyEngine {
                     .map_err(|e| e.within("requests", Some(index)).into_pyerr())
             })?);
         }
-        let decisions = decide_batch(py, &self.engine, &items);
-        Ok(decisions.into_iter().map(PyDecision).collect())
+        Ok(decide_batch(py, &self.engine, items))
     }
 
     /// What the loaded policies mention: `{trust_domain, outbound, identities, hosts,

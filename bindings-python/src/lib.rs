@@ -12,6 +12,7 @@
 
 mod convert;
 mod de;
+mod decision;
 mod engine;
 mod errors;
 mod replay;
@@ -24,6 +25,8 @@ use pyo3::prelude::*;
 /// The native module; `egress_policy` re-exports every item.
 #[pymodule(gil_used = false)]
 mod _native {
+    #[pymodule_export]
+    use super::decision::{_decision_from_json, PyDecision};
     #[pymodule_export]
     use super::engine::{_generate_workload, PyEngine};
     #[pymodule_export]
@@ -38,11 +41,9 @@ mod _native {
         PyReachEntry, PyReachReport, PyRequestClass, PyTestReport,
     };
     #[pymodule_export]
-    use super::types::_decision_from_json;
-    #[pymodule_export]
     use super::types::{
-        PyDecision, PyDiagnostic, PyDryRunOutcome, PyExplanation, PyHeaderMutations,
-        PyPolicyVerdict, PyResourceRef, PyRoute, PyRouteTls, PyRuleVerdict,
+        PyDiagnostic, PyDryRunOutcome, PyExplanation, PyHeaderMutations, PyPolicyVerdict,
+        PyResourceRef, PyRoute, PyRouteTls, PyRuleVerdict,
     };
 
     use super::*;

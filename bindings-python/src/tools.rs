@@ -22,10 +22,11 @@ use serde::Deserialize;
 
 use crate::convert::{to_json, to_python};
 use crate::de::{type_name, PyDe};
+use crate::decision::PyDecision;
 use crate::engine::PyEngine;
 use crate::errors::load_error;
 use crate::types::{
-    py_bool, py_opt_int, py_repr, py_repr_opt, repr_resource, resource, PyDecision, PyDiagnostic,
+    py_bool, py_opt_int, py_repr, py_repr_opt, repr_resource, resource, PyDiagnostic,
     PyExplanation, PyResourceRef,
 };
 
@@ -237,7 +238,7 @@ impl PyCaseResult {
     /// The engine's (actual) decision.
     #[getter]
     fn decision(&self) -> PyDecision {
-        PyDecision(self.0.decision.clone())
+        PyDecision::from(self.0.decision.clone())
     }
 
     /// The expectations that did not hold (empty when the case passed).

@@ -6,12 +6,13 @@ use std::collections::BTreeMap;
 
 use egress_policy::decision::{DryRunOutcome, PolicyVerdict, RouteTls, RuleVerdict};
 use egress_policy::model::{HeaderMutations, ResourceRef};
-use egress_policy::{Decision, Diagnostic, Explanation, Location, Route, Severity};
+use egress_policy::{Diagnostic, Explanation, Location, Route, Severity};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
 use crate::convert::{to_json, to_python};
+use crate::decision::PyDecision;
 
 /// Python `repr()` of a string (`'text'`).
 pub fn py_repr(py: Python<'_>, text: &str) -> String {
@@ -137,7 +138,8 @@ impl PyDryRunOutcome {
         self.0.rule
     }
 
-    fn __repr__(&self, py: Python<'_>) -> String {
+    /// The `repr()`.
+    pub fn __repr__(&self, py: Python<'_>) -> String {
         format!(
             "DryRunOutcome(allowed={}, reason={}, policy={}, rule={})",
             py_bool(self.0.allowed),
@@ -301,142 +303,6 @@ impl PyRoute {
     }
 }
 
-/// The answer for one request. Truthy when the request may leave.
-#[pyclass(frozen, eq, module = "egress_policy", name = "Decision")]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PyDecision(pub Decision);
-
-#[pymethods]
-impl PyDecision {
-    /// Whether the request may leave.
-    #[getter]
-    fn allowed(&self) -> bool {
-        self.0.allowed
-    }
-
-    /// HTTP status: 200, 400, 403 or 502.
-    #[getter]
-    fn status(&self) -> u16 {
-        self.0.status
-    }
-
-    /// Stable reason code, such as `denied_by_policy`.
-    #[getter]
-    fn reason(&self) -> &'static str {
-        self.0.reason.as_str()
-    }
-
-    /// What the client sees (`RBAC: access denied` for 403) or a short summary.
-    #[getter]
-    fn message(&self) -> &str {
-        &self.0.message
-    }
-
-    /// The deciding policy.
-    #[getter]
-    fn policy(&self) -> Option<PyResourceRef> {
-        resource(self.0.policy.as_ref())
-    }
-
-    /// The deciding rule's index in that policy.
-    #[getter]
-    fn rule(&self) -> Option<usize> {
-        self.0.rule
-    }
-
-    /// Outcome of dry-run policies, when any applied.
-    #[getter]
-    fn dry_run(&self) -> Option<PyDryRunOutcome> {
-        self.0.dry_run.clone().map(PyDryRunOutcome)
-    }
-
-    /// Whether an AUDIT policy matched.
-    #[getter]
-    fn audit(&self) -> bool {
-        self.0.audit
-    }
-
-    /// The route, when allowed.
-    #[getter]
-    fn route(&self) -> Option<PyRoute> {
-        self.0.route.clone().map(PyRoute)
-    }
-
-    /// The road the request takes: one dict per hop (`proxy`, `at`, `step`, `outcome`,
-    /// `resource`), as in the decision JSON.
-    #[getter]
-    fn hops<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &self.0.hops)
-    }
-
-    /// Every assumption the engine made: one dict per caveat (`code`, `message`,
-    /// `resource`).
-    #[getter]
-    fn caveats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &self.0.caveats)
-    }
-
-    fn __bool__(&self) -> bool {
-        self.0.allowed
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> String {
-        let d = &self.0;
-        let mut out = format!(
-            "Decision(allowed={}, status={}, reason={}, message={}, policy={}, rule={}",
-            py_bool(d.allowed),
-            d.status,
-            py_repr(py, d.reason.as_str()),
-            py_repr(py, &d.message),
-            repr_resource(d.policy.as_ref(), py),
-            py_opt_int(d.rule)
-        );
-        if let Some(dry_run) = &d.dry_run {
-            out.push_str(&format!(
-                ", dry_run={}",
-                PyDryRunOutcome(dry_run.clone()).__repr__(py)
-            ));
-        }
-        if d.audit {
-            out.push_str(", audit=True");
-        }
-        if let Some(route) = &d.route {
-            out.push_str(&format!(
-                ", route={}",
-                py_repr(py, &format!("{}:{}", route.host, route.port))
-            ));
-        }
-        out.push(')');
-        out
-    }
-
-    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
-        let rebuild = py
-            .import("egress_policy._native")?
-            .getattr("_decision_from_json")?;
-        Ok((rebuild, (to_json(&self.0)?,)))
-    }
-
-    /// The CLI's decision JSON, as plain Python objects
-    /// (`json.loads(cli_output) == decision.to_dict()`).
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &self.0)
-    }
-
-    /// The CLI's decision JSON text.
-    fn to_json(&self) -> PyResult<String> {
-        to_json(&self.0)
-    }
-}
-
-/// Rebuilds a decision from its JSON (used by pickle).
-#[pyfunction]
-pub fn _decision_from_json(text: &str) -> PyResult<PyDecision> {
-    serde_json::from_str(text)
-        .map(PyDecision)
-        .map_err(|e| PyValueError::new_err(format!("not a decision JSON: {e}")))
-}
-
 /// How one rule of an attached policy fared.
 #[pyclass(frozen, eq, module = "egress_policy", name = "RuleVerdict")]
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -589,7 +455,7 @@ impl PyExplanation {
     /// The decision (identical to `Engine.check`).
     #[getter]
     fn decision(&self) -> PyDecision {
-        PyDecision(self.0.decision.clone())
+        PyDecision::from(self.0.decision.clone())
     }
 
     /// The enforcing gateway, if any.
@@ -639,7 +505,7 @@ impl PyExplanation {
     fn __repr__(&self, py: Python<'_>) -> String {
         format!(
             "Explanation(decision={}, gateway={}, service={}, steps=[{} step(s)], policies=[{} polic(ies)])",
-            PyDecision(self.0.decision.clone()).__repr__(py),
+            PyDecision::from(self.0.decision.clone()).__repr__(py),
             repr_resource(self.0.gateway.as_ref(), py),
             repr_resource(self.0.service.as_ref(), py),
             self.0.steps.len(),

@@ -8,14 +8,17 @@
 //! errors; this reader never raises. Both paths end in `Engine::prepare_ref`, so they
 //! decide alike by construction (`tests/test_check_fast_path.py` compares them).
 
+use egress_policy::compile::Summary;
 use egress_policy::request::{Headers, Protocol, RequestRef, Workload};
-use egress_policy::Decision;
+use egress_policy::{Decision, Engine};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBool, PyDict, PyInt, PyString};
 
+use crate::decision::PyDecision;
+
 /// The values of one request, held as Python strings (no copy of their text).
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Parts {
     principal: Option<PyBackedStr>,
     source_namespace: Option<PyBackedStr>,
@@ -237,14 +240,14 @@ pub fn check_fast(
     engine: &egress_policy::Engine,
     request: Option<&Bound<'_, PyAny>>,
     kwargs: Option<&Bound<'_, PyDict>>,
-) -> Option<Decision> {
-    let parts = read(request, kwargs)?;
-    let pairs = parts.pairs();
-    let prepared = engine.prepare_ref(&parts.view(&pairs));
-    Some(engine.decide_prepared(&prepared).to_decision())
+) -> Option<PyDecision> {
+    let item = BatchItem::InPlace(Box::new(read(request, kwargs)?));
+    Some(PyDecision::lazy(item.summary(engine), engine, item))
 }
 
-/// One request of a batch: read in place, or by the serde reader.
+/// One request of a batch (or of `check`): read in place, or by the serde reader. A lazy
+/// [`PyDecision`] keeps it to build the full decision on first access.
+#[derive(Debug)]
 pub enum BatchItem {
     /// The fast shape.
     InPlace(Box<Parts>),
@@ -263,15 +266,36 @@ impl BatchItem {
             None => BatchItem::Owned(Box::new(owned()?)),
         })
     }
+
+    /// Hands the request's view to `with` (the header pairs live on this stack frame).
+    fn with_view<T>(&self, with: impl FnOnce(&RequestRef<'_>) -> T) -> T {
+        match self {
+            BatchItem::InPlace(parts) => {
+                let pairs = parts.pairs();
+                with(&parts.view(&pairs))
+            }
+            BatchItem::Owned(request) => with(&request.view()),
+        }
+    }
+
+    /// The verdict's summary (nothing formatted).
+    pub fn summary(&self, engine: &Engine) -> Summary {
+        self.with_view(|view| engine.decide_prepared(&engine.prepare_ref(view)).summary())
+    }
+
+    /// The full decision.
+    pub fn decide(&self, engine: &Engine) -> Decision {
+        self.with_view(|view| {
+            engine
+                .decide_prepared(&engine.prepare_ref(view))
+                .to_decision()
+        })
+    }
 }
 
 /// Decides a batch on the core's threads without the GIL (the views borrow the Python
-/// strings, which the caller's items keep alive).
-pub fn decide_batch(
-    py: Python<'_>,
-    engine: &egress_policy::Engine,
-    items: &[BatchItem],
-) -> Vec<Decision> {
+/// strings, which the caller's items keep alive); each decision is lazy.
+pub fn decide_batch(py: Python<'_>, engine: &Engine, items: Vec<BatchItem>) -> Vec<PyDecision> {
     let pairs: Vec<Vec<(&str, &str)>> = items
         .iter()
         .map(|item| match item {
@@ -287,5 +311,12 @@ pub fn decide_batch(
             BatchItem::Owned(request) => request.view(),
         })
         .collect();
-    py.detach(|| engine.decide_many_ref(&views))
+    let summaries = py.detach(|| engine.summarize_many_ref(&views));
+    drop(views);
+    drop(pairs);
+    summaries
+        .into_iter()
+        .zip(items)
+        .map(|(summary, item)| PyDecision::lazy(summary, engine, item))
+        .collect()
 }

@@ -10,6 +10,7 @@ use std::io::BufRead;
 
 use serde::{Deserialize, Serialize};
 
+use crate::compile::Summary;
 use crate::decision::Decision;
 use crate::engine::Engine;
 use crate::request::{Request, RequestRef};
@@ -77,12 +78,32 @@ impl Engine {
         })
     }
 
+    /// The [`Summary`] of each request's verdict, in order, split over the cores like
+    /// [`Engine::decide_many_ref`]: what a binding needs to answer a batch before anyone
+    /// asks for messages, routes or hops (those need [`Verdict::to_decision`]).
+    ///
+    /// ```
+    /// use egress_policy::request::RequestRef;
+    /// use egress_policy::Engine;
+    ///
+    /// let engine = Engine::from_yaml("p.yaml", "")?;
+    /// let view = RequestRef { host: Some("httpbin.org"), ..RequestRef::default() };
+    /// let summaries = engine.summarize_many_ref(&[view]);
+    /// let decision = engine.decide_many_ref(&[view]).remove(0);
+    /// assert_eq!(summaries[0].allowed, decision.allowed);
+    /// assert_eq!(summaries[0].reason, decision.reason);
+    /// # Ok::<(), egress_policy::Error>(())
+    /// ```
+    ///
+    /// [`Verdict::to_decision`]: crate::compile::Verdict::to_decision
+    pub fn summarize_many_ref(&self, requests: &[RequestRef<'_>]) -> Vec<Summary> {
+        self.map_many(requests, |r| {
+            self.decide_prepared(&self.prepare_ref(r)).summary()
+        })
+    }
+
     /// `decide` over `items` in order, split over the available cores for large batches.
-    fn map_many<T: Sync>(
-        &self,
-        items: &[T],
-        decide: impl Fn(&T) -> Decision + Sync,
-    ) -> Vec<Decision> {
+    fn map_many<T: Sync, U: Send>(&self, items: &[T], decide: impl Fn(&T) -> U + Sync) -> Vec<U> {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let threads = cores.min(items.len() / MIN_BATCH_PER_THREAD).max(1);
         if threads == 1 {

@@ -252,3 +252,33 @@ fn a_detached_prepared_request_outlives_the_request() {
     assert!(verdict.allowed());
     assert_eq!(verdict.reason(), Reason::AllowedByPolicy);
 }
+
+/// `Verdict::summary` (what the Python binding answers before formatting anything) and
+/// `Engine::summarize_many_ref` agree with the full decision's fields on every workload
+/// profile, hits, misses, malformed and stopped requests alike.
+#[test]
+fn a_summary_equals_its_decision_on_every_profile() {
+    use egress_policy::workload::{generate_profile, Layout, Profile};
+
+    for profile in Profile::ALL {
+        let workload = generate_profile(400, 11, profile, Layout::Files);
+        let engine =
+            Engine::from_files(workload.files.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+                .unwrap();
+        let views: Vec<RequestRef> = workload.requests.iter().map(Request::view).collect();
+        let summaries = engine.summarize_many_ref(&views);
+        let decisions = engine.decide_many_ref(&views);
+        let mut reasons = std::collections::HashSet::new();
+        for ((view, summary), decision) in views.iter().zip(&summaries).zip(&decisions) {
+            let one = engine.decide_prepared(&engine.prepare_ref(view)).summary();
+            assert_eq!(&one, summary, "{profile}: {view:?}");
+            assert_eq!(summary.allowed, decision.allowed, "{profile}: {view:?}");
+            assert_eq!(summary.status, decision.status, "{profile}: {view:?}");
+            assert_eq!(summary.reason, decision.reason, "{profile}: {view:?}");
+            assert_eq!(summary.rule, decision.rule, "{profile}: {view:?}");
+            assert_eq!(summary.audit, decision.audit, "{profile}: {view:?}");
+            reasons.insert(summary.reason);
+        }
+        assert!(reasons.len() >= 2, "{profile}: only {reasons:?}");
+    }
+}

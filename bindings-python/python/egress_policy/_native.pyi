@@ -239,7 +239,11 @@ class Route:
 
 @final
 class Decision:
-    """The answer for one request. Truthy when the request may leave."""
+    """The answer for one request. Truthy when the request may leave.
+
+    `allowed`, `status`, `reason`, `rule` and `audit` are known when `check` returns; the
+    message, policy, route, hops, caveats and dry run are built on first access (from the
+    same engine and request, so they are the ones `check` decided)."""
 
     @property
     def allowed(self) -> bool:

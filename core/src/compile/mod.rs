@@ -36,7 +36,7 @@ pub use prepare::ROADS;
 pub use prepare::{Digest, Prepared};
 use prepare::{RoadMemo, RouteReads};
 use verdict::Decided;
-pub use verdict::{CustomNote, Verdict, VerdictRoute, VerdictTls};
+pub use verdict::{CustomNote, Summary, Verdict, VerdictRoute, VerdictTls};
 
 /// Action class of a policy, for per-action minima.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -75,6 +75,23 @@ enum Kind<'a> {
     },
 }
 
+/// The owned essentials of a verdict — what a caller branches on — without the message,
+/// route, road and caveats that [`Verdict::to_decision`] formats. Building one allocates
+/// nothing; each field equals the same field of [`Verdict::to_decision`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    /// Whether the request may leave.
+    pub allowed: bool,
+    /// HTTP status.
+    pub status: u16,
+    /// Reason code.
+    pub reason: Reason,
+    /// The deciding rule's index in the deciding policy.
+    pub rule: Option<usize>,
+    /// Whether an AUDIT policy matched.
+    pub audit: bool,
+}
+
 /// A decision that borrows from the engine and the request; building one allocates
 /// nothing. [`Verdict::to_decision`] turns it into the owned [`Decision`].
 #[derive(Debug, Clone, Copy)]
@@ -222,6 +239,18 @@ impl<'a> Verdict<'a> {
                 .as_ref()
                 .map(|vs| (vs, &route.headers)),
         })
+    }
+
+    /// The verdict's [`Summary`]: outcome, status, reason, rule and audit, owned and
+    /// allocation-free (for bindings that format the rest only when asked).
+    pub fn summary(&self) -> Summary {
+        Summary {
+            allowed: self.allowed(),
+            status: self.status(),
+            reason: self.reason(),
+            rule: self.policy().and_then(|(_, rule)| rule),
+            audit: self.audit(),
+        }
     }
 
     /// The owned decision, identical to the reference evaluator's.
