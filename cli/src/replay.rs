@@ -148,7 +148,9 @@ pub fn open(path: &Path) -> Result<Box<dyn BufRead>> {
         path: path.display().to_string(),
         source,
     })?;
-    Ok(Box::new(BufReader::with_capacity(1 << 20, file)))
+    // Smaller than the replay's blocks: the block reads then bypass this buffer and land
+    // in the block directly (no copy).
+    Ok(Box::new(BufReader::with_capacity(64 << 10, file)))
 }
 
 /// Replays every log; progress on a terminal's stderr. A log none of whose lines could be

@@ -26,8 +26,9 @@ mod json_scan;
 pub mod logs;
 mod options;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
+use std::hash::BuildHasher as _;
 use std::io::{self, BufRead};
 use std::sync::mpsc;
 
@@ -145,6 +146,11 @@ pub struct Tally {
     index: HashMap<String, usize, FxBuild>,
     #[serde(skip)]
     cache: HashMap<String, usize, FxBuild>,
+    /// Hashes of the cache keys seen once: a key enters the cache on its second sight, so
+    /// a log of mostly distinct requests does not copy every line's key into the cache.
+    /// (Only whether to cache depends on it; a hash collision caches a key one sight early.)
+    #[serde(skip)]
+    seen: HashSet<u64, FxBuild>,
 }
 
 impl Tally {
@@ -483,6 +489,13 @@ impl<'a> Worker<'a> {
             }
         };
         if observed.request.is_none() {
+            let hash = self.tally.seen.hasher().hash_one(self.key.as_str());
+            if self.tally.seen.len() >= CACHE_LIMIT {
+                self.tally.seen.clear();
+            }
+            if self.tally.seen.insert(hash) {
+                return;
+            }
             if self.tally.cache.len() >= CACHE_LIMIT {
                 self.tally.cache.clear();
             }
@@ -560,12 +573,18 @@ pub fn replay_reader<R: BufRead>(
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<Tally> {
     let threads = threads.max(1);
-    let (send, receive) = mpsc::sync_channel::<(u64, Vec<u8>)>(threads * 2);
+    // Blocks go to the workers with the line number of their first line and how many of
+    // their bytes are input; the workers hand them back for the next reads, so the reader
+    // reads straight into memory already faulted in (no copy from a buffer, no fresh
+    // pages per block).
+    let (send, receive) = mpsc::sync_channel::<(u64, Vec<u8>, usize)>(threads * 2);
     let receive = std::sync::Mutex::new(receive);
+    let (give_back, returned) = mpsc::channel::<Vec<u8>>();
     std::thread::scope(|scope| {
         let mut handles = Vec::new();
         for _ in 0..threads {
             let receive = &receive;
+            let give_back = give_back.clone();
             handles.push(scope.spawn(move || {
                 let mut worker = Worker::new(engines, reader);
                 loop {
@@ -573,20 +592,27 @@ pub fn replay_reader<R: BufRead>(
                         Ok(guard) => guard.recv(),
                         Err(_) => break,
                     };
-                    let Ok((first, block)) = next else { break };
+                    let Ok((first, block, filled)) = next else {
+                        break;
+                    };
+                    let bytes = block.get(..filled).unwrap_or_default();
                     // Logs are UTF-8 but for the odd damaged line: check the whole block at
                     // once (vectorized) and fall back to the lossy copy only when it fails.
-                    let text = match std::str::from_utf8(&block) {
+                    let text = match std::str::from_utf8(bytes) {
                         Ok(text) => std::borrow::Cow::Borrowed(text),
-                        Err(_) => String::from_utf8_lossy(&block),
+                        Err(_) => String::from_utf8_lossy(bytes),
                     };
                     for (i, line) in text.split_terminator('\n').enumerate() {
                         worker.line(file, first + i as u64, line);
                     }
+                    drop(text);
+                    // The reader may be gone (an error); the block is then just dropped.
+                    let _ = give_back.send(block);
                 }
                 worker.tally
             }));
         }
+        drop(give_back);
         let mut read = 0u64;
         let mut line_no = 1u64;
         let mut outcome = Ok(());
@@ -594,50 +620,62 @@ pub fn replay_reader<R: BufRead>(
         // the next block), so the input is scanned for newlines once, by the workers.
         let mut carry: Vec<u8> = Vec::new();
         loop {
-            let mut block = Vec::with_capacity(BLOCK_BYTES + 64 * 1024);
-            block.append(&mut carry);
-            let mut eof = false;
+            let mut block = returned.try_recv().unwrap_or_default();
             // A carried line longer than a block reads on until its newline.
-            let want = if block.len() >= BLOCK_BYTES {
-                block.len() + BLOCK_BYTES
+            let want = if carry.len() >= BLOCK_BYTES {
+                carry.len() + BLOCK_BYTES
             } else {
                 BLOCK_BYTES
             };
-            while block.len() < want {
-                let chunk = match input.fill_buf() {
-                    Ok(chunk) => chunk,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            if block.len() < want {
+                block.resize(want, 0);
+            }
+            let mut filled = carry.len();
+            if let Some(start) = block.get_mut(..filled) {
+                start.copy_from_slice(&carry);
+            }
+            carry.clear();
+            let mut eof = false;
+            while filled < want {
+                let Some(free) = block.get_mut(filled..want) else {
+                    break;
+                };
+                match input.read(free) {
+                    Ok(0) => {
+                        eof = true;
+                        break;
+                    }
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => {
                         outcome = Err(e);
                         break;
                     }
-                };
-                if chunk.is_empty() {
-                    eof = true;
-                    break;
                 }
-                block.extend_from_slice(chunk);
-                let taken = chunk.len();
-                input.consume(taken);
             }
+            let valid = block.get(..filled).unwrap_or_default();
             if !eof && outcome.is_ok() {
                 // Keep the unfinished last line for the next block (a line longer than a
-                // block grows this one until its newline).
-                match memchr::memrchr(b'\n', &block) {
-                    Some(end) => carry = block.split_off(end + 1),
+                // block grows the next one until its newline).
+                match memchr::memrchr(b'\n', valid) {
+                    Some(end) => {
+                        carry.extend_from_slice(valid.get(end + 1..).unwrap_or_default());
+                        filled = end + 1;
+                    }
                     None => {
-                        carry = block;
+                        carry.extend_from_slice(valid);
                         continue;
                     }
                 }
             }
-            if block.is_empty() {
+            let valid = block.get(..filled).unwrap_or_default();
+            if valid.is_empty() {
                 break;
             }
-            let lines = memchr::memchr_iter(b'\n', &block).count() as u64
-                + u64::from(block.last() != Some(&b'\n'));
-            read += block.len() as u64;
-            if send.send((line_no, block)).is_err() {
+            let lines = memchr::memchr_iter(b'\n', valid).count() as u64
+                + u64::from(valid.last() != Some(&b'\n'));
+            read += filled as u64;
+            if send.send((line_no, block, filled)).is_err() {
                 break;
             }
             line_no += lines;
@@ -717,7 +755,9 @@ impl ReplayReport {
         report
             .malformed_samples
             .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-        report.rows.sort_by(|a, b| {
+        // Row keys are unique (rows with equal keys were merged), so the unstable sort gives
+        // the same order without the stable sort's moves.
+        report.rows.sort_unstable_by(|a, b| {
             (
                 &a.identity,
                 &a.host,
