@@ -17,6 +17,15 @@ pub(super) fn scan<'a>(
     field_of: impl Fn(&str) -> Option<Field>,
 ) -> Option<Observed<'a>> {
     let bytes = line.as_bytes();
+    // One vectorized pass over the line: an escape or a control character anywhere (even a
+    // tab between tokens, which JSON allows) leaves the line to serde_json, so `string`
+    // only looks for the closing quote.
+    if bytes
+        .iter()
+        .fold(false, |seen, &b| seen | (b < 0x20) | (b == b'\\'))
+    {
+        return None;
+    }
     let mut at = skip_ws(bytes, 0);
     if bytes.get(at) != Some(&b'{') {
         return None;
@@ -80,25 +89,15 @@ fn end(bytes: &[u8], at: usize) -> bool {
     skip_ws(bytes, at) == bytes.len()
 }
 
-/// The string starting with the quote at `at`, and the index after its closing quote;
-/// `None` when it has an escape or a control character (serde_json decodes or rejects
-/// those).
+/// The string starting with the quote at `at`, and the index after its closing quote
+/// (`scan` made sure the line has no escape and no control character).
 fn string(line: &str, at: usize) -> Option<(&str, usize)> {
     let bytes = line.as_bytes();
     if bytes.get(at) != Some(&b'"') {
         return None;
     }
     let start = at + 1;
-    let rest = bytes.get(start..)?;
-    let close = memchr::memchr2(b'"', b'\\', rest)?;
-    if rest.get(close) != Some(&b'"') {
-        return None;
-    }
-    let content = rest.get(..close)?;
-    // A fold without early exit: the compiler vectorizes it.
-    if content.iter().fold(false, |seen, &b| seen | (b < 0x20)) {
-        return None;
-    }
+    let close = memchr::memchr(b'"', bytes.get(start..)?)?;
     // Quotes are ASCII, so both ends are character boundaries.
     Some((line.get(start..start + close)?, start + close + 1))
 }
