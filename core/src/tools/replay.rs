@@ -602,8 +602,17 @@ pub fn replay_reader<R: BufRead>(
                         Ok(text) => std::borrow::Cow::Borrowed(text),
                         Err(_) => String::from_utf8_lossy(bytes),
                     };
-                    for (i, line) in text.split_terminator('\n').enumerate() {
-                        worker.line(file, first + i as u64, line);
+                    // Lines cut with the `memchr` crate's vectorized search (the `str`
+                    // splitter's byte search is several times slower on long blocks).
+                    let mut start = 0;
+                    let mut number = first;
+                    for end in memchr::memchr_iter(b'\n', text.as_bytes()) {
+                        worker.line(file, number, text.get(start..end).unwrap_or_default());
+                        start = end + 1;
+                        number += 1;
+                    }
+                    if let Some(last) = text.get(start..).filter(|rest| !rest.is_empty()) {
+                        worker.line(file, number, last);
                     }
                     drop(text);
                     // The reader may be gone (an error); the block is then just dropped.
