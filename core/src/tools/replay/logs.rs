@@ -178,7 +178,9 @@ enum Piece {
 #[derive(Debug, Clone)]
 pub struct LogReader {
     format: LogFormat,
-    keys: Vec<(String, Field)>,
+    /// The key → attribute table by key length (the index): a JSON key is compared with
+    /// the few of its length.
+    by_length: Vec<Vec<(String, Field)>>,
     pieces: Vec<Piece>,
     identities: HashMap<String, String>,
 }
@@ -224,9 +226,18 @@ impl LogReader {
         } else {
             Vec::new()
         };
+        let mut by_length: Vec<Vec<(String, Field)>> = Vec::new();
+        for (key, field) in &keys {
+            if by_length.len() <= key.len() {
+                by_length.resize_with(key.len() + 1, Vec::new);
+            }
+            if let Some(same_length) = by_length.get_mut(key.len()) {
+                same_length.push((key.clone(), *field));
+            }
+        }
         Ok(LogReader {
             format,
-            keys,
+            by_length,
             pieces,
             identities,
         })
@@ -260,9 +271,10 @@ impl LogReader {
     }
 
     fn field_of(&self, key: &str) -> Option<Field> {
-        self.keys
+        self.by_length
+            .get(key.len())?
             .iter()
-            .find(|(k, _)| k.len() == key.len() && k == key)
+            .find(|(k, _)| k == key)
             .map(|(_, f)| *f)
     }
 
