@@ -412,8 +412,9 @@ fn parse_in_order(
     let changed = Condvar::new();
     let lock = || queue.lock().unwrap_or_else(PoisonError::into_inner);
     std::thread::scope(|scope| {
+        let mut parsers = Vec::with_capacity(threads);
         for _ in 0..threads {
-            scope.spawn(|| loop {
+            parsers.push(scope.spawn(|| loop {
                 let index = {
                     let mut q = lock();
                     loop {
@@ -443,7 +444,7 @@ fn parse_in_order(
                     *slot = Some(parsed);
                 }
                 changed.notify_all();
-            });
+            }));
         }
         for index in 0..files {
             let parsed = {
@@ -458,6 +459,15 @@ fn parse_in_order(
                 }
             };
             import(index, parsed);
+        }
+        // Joined explicitly: the scope's implicit join returns once each closure is done,
+        // before the OS thread has run its thread-local destructors, and a leak checker
+        // run right after a load (the `import` fuzz target under LeakSanitizer) reports
+        // those as leaks (rust-lang/miri#2629 describes the same race).
+        for parser in parsers {
+            if let Err(payload) = parser.join() {
+                std::panic::resume_unwind(payload);
+            }
         }
     });
 }
