@@ -42,6 +42,12 @@ fn text(value: &Bound<'_, PyAny>) -> Option<PyBackedStr> {
     value.cast::<PyString>().ok()?.clone().try_into().ok()
 }
 
+/// The text of a `str` key, label or enum value, borrowed for this call (no reference taken: what is
+/// kept beyond the call is a [`PyBackedStr`]).
+fn key_text<'a>(key: &'a Bound<'_, PyAny>) -> Option<&'a str> {
+    key.cast::<PyString>().ok()?.to_str().ok()
+}
+
 /// A port: an `int` that is not a `bool`, within `u16`.
 fn port(value: &Bound<'_, PyAny>) -> Option<u16> {
     if value.cast::<PyBool>().is_ok() || value.cast::<PyInt>().is_err() {
@@ -51,7 +57,7 @@ fn port(value: &Bound<'_, PyAny>) -> Option<u16> {
 }
 
 fn protocol(value: &Bound<'_, PyAny>) -> Option<Protocol> {
-    match &*text(value)? {
+    match key_text(value)? {
         "http" => Some(Protocol::Http),
         "tls" => Some(Protocol::Tls),
         "tcp" => Some(Protocol::Tcp),
@@ -68,7 +74,7 @@ fn empty_dict(value: &Bound<'_, PyAny>) -> Option<()> {
 /// takes it; empty label maps).
 fn source(parts: &mut Parts, value: &Bound<'_, PyAny>) -> Option<()> {
     for (key, value) in value.cast::<PyDict>().ok()?.iter() {
-        let slot = match &*text(&key)? {
+        let slot = match key_text(&key)? {
             "principal" => &mut parts.principal,
             "namespace" => &mut parts.source_namespace,
             "cluster" => &mut parts.cluster,
@@ -92,11 +98,11 @@ fn workload(value: &Bound<'_, PyAny>) -> Option<Workload> {
     let mut namespace = None;
     let mut labels = egress_policy::model::Labels::new();
     for (key, value) in value.cast::<PyDict>().ok()?.iter() {
-        match &*text(&key)? {
+        match key_text(&key)? {
             "namespace" => namespace = Some(text(&value)?.to_string()),
             "labels" => {
                 for (k, v) in value.cast::<PyDict>().ok()?.iter() {
-                    labels.insert(text(&k)?.to_string(), text(&v)?.to_string());
+                    labels.insert(key_text(&k)?.to_string(), key_text(&v)?.to_string());
                 }
             }
             _ => return None,
@@ -126,12 +132,12 @@ fn item(
     value: &Bound<'_, PyAny>,
     keyword: bool,
 ) -> Option<()> {
-    let key = text(key)?;
+    let key = key_text(key)?;
     if value.is_none() {
         // A keyword set to `None` is absent; in a dict only the optional fields may be
         // `None` (the serde reader refuses it for `source`, `headers`, `custom`).
         let optional = matches!(
-            &*key,
+            key,
             "host"
                 | "url"
                 | "method"
@@ -149,7 +155,7 @@ fn item(
         *slot = Some(text(value)?);
         Some(())
     };
-    match &*key {
+    match key {
         "host" => string(&mut parts.host),
         "url" => string(&mut parts.url),
         "method" => string(&mut parts.method),
