@@ -4,7 +4,9 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
@@ -12,8 +14,9 @@ use egress_policy::Engine;
 use envoy_types::ext_authz::v3::pb::{
     Authorization, AuthorizationServer, CheckRequest, CheckResponse,
 };
+use tokio::sync::{mpsc, oneshot, watch};
 use tonic::server::NamedService;
-use tonic::transport::server::TcpIncoming;
+use tonic_health::pb::health_server::{Health, HealthServer};
 use tonic_health::ServingStatus;
 
 use crate::check::{self, Mapping, Needs};
@@ -37,6 +40,11 @@ pub struct ServeOptions {
     pub max_age: Option<Duration>,
     /// After SIGTERM, how long in-flight checks may take before the server exits.
     pub drain: Duration,
+    /// Threads serving gRPC connections (0 counts as 1). Each runs its own
+    /// single-threaded runtime, and an accepted connection stays on one thread: its
+    /// checks and its HTTP/2 connection task take turns on one core, so the answers
+    /// decided in one turn leave in one write (see the README's "Load").
+    pub workers: usize,
 }
 
 /// The Authorization service.
@@ -183,18 +191,132 @@ pub async fn serve(
         log("shutting down: no new connections, draining in-flight checks");
         let _ = stopping_tx.send(true);
     };
+    let result = serve_threads(
+        listener,
+        &service,
+        &health,
+        &stopping,
+        options.drain,
+        options.workers.max(1),
+        signal,
+        log,
+    )
+    .await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), health_task).await;
+    result
+}
+
+/// Accepts connections on `listener` and hands them round-robin to `workers` threads,
+/// each serving its connections on a single-threaded runtime, until `signal` completes;
+/// then stops accepting and waits for every thread (each drains at most `drain`).
+async fn serve_threads<H: Health>(
+    listener: tokio::net::TcpListener,
+    service: &Service,
+    health: &HealthServer<H>,
+    stopping: &watch::Receiver<bool>,
+    drain: Duration,
+    workers: usize,
+    signal: impl Future<Output = ()>,
+    log: fn(&str),
+) -> Result<(), String> {
+    let mut hand_over = Vec::with_capacity(workers);
+    let mut finished = Vec::with_capacity(workers);
+    for n in 0..workers {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (done_tx, done_rx) = oneshot::channel();
+        let service = service.clone();
+        let health = health.clone();
+        let stopping = stopping.clone();
+        std::thread::Builder::new()
+            .name(format!("ext-authz-{n}"))
+            .spawn(move || {
+                let served = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| format!("cannot start serving thread {n}: {e}"))
+                    .and_then(|runtime| {
+                        runtime.block_on(serve_connections(
+                            service,
+                            health,
+                            HandedOver(rx),
+                            stopping,
+                            drain,
+                            log,
+                        ))
+                    });
+                let _ = done_tx.send(served);
+            })
+            .map_err(|e| format!("cannot start serving thread {n}: {e}"))?;
+        hand_over.push(tx);
+        finished.push(done_rx);
+    }
+    let mut signal = std::pin::pin!(signal);
+    let mut next = 0usize;
+    loop {
+        tokio::select! {
+            () = &mut signal => break,
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    // Out of descriptors and the like: the connection is lost, the
+                    // listener is not; do not spin on it.
+                    Err(_) => {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
+                // Without it, Nagle holds small answers back for the peer's delayed ACK.
+                let _ = stream.set_nodelay(true);
+                let Ok(stream) = stream.into_std() else {
+                    continue;
+                };
+                if let Some(worker) = hand_over.get(next % workers) {
+                    let _ = worker.send(stream);
+                }
+                next = next.wrapping_add(1);
+            }
+        }
+    }
+    // No new connections: the port closes now, and each thread's connection stream ends.
+    drop(listener);
+    drop(hand_over);
+    let mut result = Ok(());
+    for done in finished {
+        let served = done
+            .await
+            .unwrap_or_else(|_| Err("a serving thread stopped unexpectedly".to_string()));
+        if let Err(error) = served {
+            result = Err(error);
+        }
+    }
+    result
+}
+
+/// Serves the connections of `incoming` (tonic: the Authorization and health services)
+/// until `stopping` turns true, then drains in-flight checks at most `drain`.
+async fn serve_connections<H: Health>(
+    service: Service,
+    health: HealthServer<H>,
+    incoming: HandedOver,
+    mut stopping: watch::Receiver<bool>,
+    drain: Duration,
+    log: fn(&str),
+) -> Result<(), String> {
     let mut drain_started = stopping.clone();
-    let drain = options.drain;
-    // `Server::tcp_nodelay` is ignored with an incoming stream: set on the stream itself
-    // (without it, Nagle holds small answers back for the peer's delayed ACK).
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let signal = async move {
+        while !*stopping.borrow() {
+            if stopping.changed().await.is_err() {
+                break;
+            }
+        }
+    };
     // HTTP/2 windows and stream limits stay hyper's defaults (1 MiB windows, 200 streams
     // per connection): checks of a few hundred bytes never fill them.
     let server = tonic::transport::Server::builder()
         .add_service(health)
         .add_service(AuthorizationServer::new(service).max_decoding_message_size(MAX_MESSAGE_BYTES))
         .serve_with_incoming_shutdown(incoming, signal);
-    let result = tokio::select! {
+    tokio::select! {
         served = server => served.map_err(|e| format!("gRPC server failed: {e}")),
         () = async {
             while !*drain_started.borrow() {
@@ -207,9 +329,21 @@ pub async fn serve(
             log("drain time over: closing the remaining connections");
             Ok(())
         }
-    };
-    let _ = tokio::time::timeout(Duration::from_secs(1), health_task).await;
-    result
+    }
+}
+
+/// The connections the acceptor hands to one serving thread, registered with that
+/// thread's runtime as they are taken.
+struct HandedOver(mpsc::UnboundedReceiver<std::net::TcpStream>);
+
+impl tokio_stream::Stream for HandedOver {
+    type Item = std::io::Result<tokio::net::TcpStream>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.0
+            .poll_recv(cx)
+            .map(|stream| stream.map(tokio::net::TcpStream::from_std))
+    }
 }
 
 /// Completes on SIGTERM or Ctrl-C.
