@@ -193,40 +193,60 @@ pub async fn serve(
     };
     let result = serve_threads(
         listener,
-        &service,
-        &health,
-        &stopping,
-        options.drain,
+        &Serving {
+            service,
+            health,
+            stopping,
+            drain: options.drain,
+            log,
+        },
         options.workers.max(1),
         signal,
-        log,
     )
     .await;
     let _ = tokio::time::timeout(Duration::from_secs(1), health_task).await;
     result
 }
 
+/// What every serving thread serves, and when and how it stops.
+struct Serving<H> {
+    service: Service,
+    health: HealthServer<H>,
+    /// Turns true on shutdown.
+    stopping: watch::Receiver<bool>,
+    /// How long in-flight checks may take after that.
+    drain: Duration,
+    log: fn(&str),
+}
+
+impl<H> Clone for Serving<H> {
+    fn clone(&self) -> Self {
+        Serving {
+            service: self.service.clone(),
+            health: self.health.clone(),
+            stopping: self.stopping.clone(),
+            drain: self.drain,
+            log: self.log,
+        }
+    }
+}
+
 /// Accepts connections on `listener` and hands them round-robin to `workers` threads,
 /// each serving its connections on a single-threaded runtime, until `signal` completes;
-/// then stops accepting and waits for every thread (each drains at most `drain`).
+/// then stops accepting and waits for every thread (each drains at most
+/// [`Serving::drain`]).
 async fn serve_threads<H: Health>(
     listener: tokio::net::TcpListener,
-    service: &Service,
-    health: &HealthServer<H>,
-    stopping: &watch::Receiver<bool>,
-    drain: Duration,
+    serving: &Serving<H>,
     workers: usize,
     signal: impl Future<Output = ()>,
-    log: fn(&str),
 ) -> Result<(), String> {
     let mut hand_over = Vec::with_capacity(workers);
     let mut finished = Vec::with_capacity(workers);
     for n in 0..workers {
         let (tx, rx) = mpsc::unbounded_channel();
         let (done_tx, done_rx) = oneshot::channel();
-        let service = service.clone();
-        let health = health.clone();
-        let stopping = stopping.clone();
+        let serving = serving.clone();
         std::thread::Builder::new()
             .name(format!("ext-authz-{n}"))
             .spawn(move || {
@@ -235,14 +255,7 @@ async fn serve_threads<H: Health>(
                     .build()
                     .map_err(|e| format!("cannot start serving thread {n}: {e}"))
                     .and_then(|runtime| {
-                        runtime.block_on(serve_connections(
-                            service,
-                            health,
-                            HandedOver(rx),
-                            stopping,
-                            drain,
-                            log,
-                        ))
+                        runtime.block_on(serve_connections(serving, HandedOver(rx)))
                     });
                 let _ = done_tx.send(served);
             })
@@ -293,15 +306,19 @@ async fn serve_threads<H: Health>(
 }
 
 /// Serves the connections of `incoming` (tonic: the Authorization and health services)
-/// until `stopping` turns true, then drains in-flight checks at most `drain`.
+/// until [`Serving::stopping`] turns true, then drains in-flight checks at most
+/// [`Serving::drain`].
 async fn serve_connections<H: Health>(
-    service: Service,
-    health: HealthServer<H>,
+    serving: Serving<H>,
     incoming: HandedOver,
-    mut stopping: watch::Receiver<bool>,
-    drain: Duration,
-    log: fn(&str),
 ) -> Result<(), String> {
+    let Serving {
+        service,
+        health,
+        mut stopping,
+        drain,
+        log,
+    } = serving;
     let mut drain_started = stopping.clone();
     let signal = async move {
         while !*stopping.borrow() {

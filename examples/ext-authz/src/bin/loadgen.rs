@@ -425,16 +425,31 @@ struct Worker {
     seen: Vec<Option<First>>,
 }
 
-async fn worker(
-    mut client: h2::client::SendRequest<Bytes>,
+/// What every stream sends, and for how long.
+struct Plan {
     head: Head,
-    checks: Arc<Vec<Bytes>>,
-    next: Arc<AtomicU64>,
+    /// The framed requests, sent round-robin.
+    checks: Vec<Bytes>,
+    /// The number of the next check (all streams).
+    next: AtomicU64,
     measure_from: Instant,
     until: Instant,
+    /// Most checks sent, warm-up included (0 = no limit).
     limit: u64,
     timeout: Duration,
-) -> Worker {
+}
+
+async fn worker(mut client: h2::client::SendRequest<Bytes>, plan: Arc<Plan>) -> Worker {
+    let Plan {
+        head,
+        checks,
+        next,
+        measure_from,
+        until,
+        limit,
+        timeout,
+    } = &*plan;
+    let (measure_from, until, limit, timeout) = (*measure_from, *until, *limit, *timeout);
     let mut out = Worker {
         latencies: Vec::with_capacity(1 << 16),
         errors: 0,
@@ -453,7 +468,7 @@ async fn worker(
         let Some(check) = checks.get(index) else {
             break;
         };
-        let answer = tokio::time::timeout(timeout, call(&mut client, &head, check)).await;
+        let answer = tokio::time::timeout(timeout, call(&mut client, head, check)).await;
         let micros = u32::try_from(start.elapsed().as_micros()).unwrap_or(u32::MAX);
         let counted = start >= measure_from;
         match answer {
@@ -496,23 +511,27 @@ async fn run(args: Args) -> Result<Report, String> {
     }
     let requests = load_requests(&args.requests)?;
     // Encoded and framed once: a check sends these bytes as they are.
-    let checks: Arc<Vec<Bytes>> = Arc::new(
-        requests
-            .iter()
-            .map(|(_, r)| framed(&check_request(r).encode_to_vec()))
-            .collect::<Result<_, _>>()?,
-    );
-    let head = Head::new(args.target)?;
+    let checks: Vec<Bytes> = requests
+        .iter()
+        .map(|(_, r)| framed(&check_request(r).encode_to_vec()))
+        .collect::<Result<_, _>>()?;
+    let count = checks.len();
     let mut connections = Vec::new();
     for _ in 0..args.connections.max(1) {
         connections.push(connect(args.target).await?);
     }
-    let next = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let measure_from = start + Duration::from_secs_f64(args.warmup_secs.max(0.0));
     let until = measure_from + Duration::from_secs_f64(args.duration_secs.max(0.0));
-    // The bound counts every check sent, warm-up included.
-    let limit = args.count;
+    let plan = Arc::new(Plan {
+        head: Head::new(args.target)?,
+        checks,
+        next: AtomicU64::new(0),
+        measure_from,
+        until,
+        limit: args.count,
+        timeout: Duration::from_millis(args.timeout_ms),
+    });
     let server_pid = args.server_pid;
     let cpu_start = tokio::spawn(async move {
         tokio::time::sleep_until(measure_from.into()).await;
@@ -524,20 +543,11 @@ async fn run(args: Args) -> Result<Report, String> {
             .get(n % connections.len().max(1))
             .cloned()
             .ok_or("no connection")?;
-        tasks.push(tokio::spawn(worker(
-            connection,
-            head.clone(),
-            Arc::clone(&checks),
-            Arc::clone(&next),
-            measure_from,
-            until,
-            limit,
-            Duration::from_millis(args.timeout_ms),
-        )));
+        tasks.push(tokio::spawn(worker(connection, Arc::clone(&plan))));
     }
     let mut latencies = Vec::new();
     let mut errors = 0u64;
-    let mut seen: Vec<Option<First>> = vec![None; checks.len()];
+    let mut seen: Vec<Option<First>> = vec![None; count];
     let mut inconsistent = 0u64;
     for task in tasks {
         let w = task.await.map_err(|e| format!("worker failed: {e}"))?;
