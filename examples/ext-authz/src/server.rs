@@ -283,10 +283,23 @@ async fn serve_threads<H: Health>(
                 let Ok(stream) = stream.into_std() else {
                     continue;
                 };
-                if let Some(worker) = hand_over.get(next % workers) {
-                    let _ = worker.send(stream);
+                // A thread whose server failed has dropped its receiver: the next one
+                // takes the connection; with none left, stop (the error is returned).
+                let mut stream = Some(stream);
+                for _ in 0..workers {
+                    let (Some(worker), Some(s)) = (hand_over.get(next % workers), stream.take())
+                    else {
+                        break;
+                    };
+                    next = next.wrapping_add(1);
+                    if let Err(mpsc::error::SendError(s)) = worker.send(s) {
+                        stream = Some(s);
+                    }
                 }
-                next = next.wrapping_add(1);
+                if stream.is_some() {
+                    (serving.log)("no serving thread left: stopping");
+                    break;
+                }
             }
         }
     }
