@@ -83,6 +83,11 @@ struct Args {
     /// the measured window is reported per check, next to the generator's own.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// Checks per second for all streams together, sent on a fixed schedule (0 = each
+    /// stream sends its next check as soon as its answer arrives). A check's latency is
+    /// then counted from the time it was due, so a late send counts as waiting.
+    #[arg(long, default_value_t = 0.0)]
+    rate: f64,
 }
 
 /// What one request was answered.
@@ -101,6 +106,8 @@ struct Report {
     target: String,
     streams: usize,
     connections: usize,
+    /// `--rate` (0 = as fast as the streams go).
+    rate: f64,
     seconds: f64,
     checks: u64,
     errors: u64,
@@ -437,6 +444,8 @@ struct Plan {
     /// Most checks sent, warm-up included (0 = no limit).
     limit: u64,
     timeout: Duration,
+    /// With `--rate`: when the run started and how many checks are due per second.
+    schedule: Option<(Instant, f64)>,
 }
 
 async fn worker(mut client: h2::client::SendRequest<Bytes>, plan: Arc<Plan>) -> Worker {
@@ -448,6 +457,7 @@ async fn worker(mut client: h2::client::SendRequest<Bytes>, plan: Arc<Plan>) -> 
         until,
         limit,
         timeout,
+        schedule,
     } = &*plan;
     let (measure_from, until, limit, timeout) = (*measure_from, *until, *limit, *timeout);
     let mut out = Worker {
@@ -456,13 +466,26 @@ async fn worker(mut client: h2::client::SendRequest<Bytes>, plan: Arc<Plan>) -> 
         seen: vec![None; checks.len()],
     };
     loop {
-        let start = Instant::now();
+        let mut start = Instant::now();
         if start >= until {
             break;
         }
         let n = next.fetch_add(1, Ordering::Relaxed);
         if limit > 0 && n >= limit {
             break;
+        }
+        if let Some((from, rate)) = *schedule {
+            let Some(due) = Duration::try_from_secs_f64((n as f64) / rate)
+                .ok()
+                .and_then(|after| from.checked_add(after))
+                .filter(|due| *due < until)
+            else {
+                break;
+            };
+            if due > start {
+                tokio::time::sleep_until(due.into()).await;
+            }
+            start = due;
         }
         let index = usize::try_from(n).unwrap_or(0) % checks.len();
         let Some(check) = checks.get(index) else {
@@ -531,6 +554,7 @@ async fn run(args: Args) -> Result<Report, String> {
         until,
         limit: args.count,
         timeout: Duration::from_millis(args.timeout_ms),
+        schedule: (args.rate > 0.0).then_some((start, args.rate)),
     });
     let server_pid = args.server_pid;
     let cpu_start = tokio::spawn(async move {
@@ -600,6 +624,7 @@ async fn run(args: Args) -> Result<Report, String> {
         target: args.target.to_string(),
         streams: args.streams,
         connections: args.connections,
+        rate: args.rate,
         seconds,
         checks: checks_done,
         errors,
