@@ -6,6 +6,7 @@ mod common;
 
 use common::{scenario_copy, start, Options, ROOT};
 
+#[cfg(test)]
 fn loadgen(target: std::net::SocketAddr, extra: &[&str]) -> serde_json::Value {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_egress-policy-loadgen"))
         .args(["--target", &target.to_string(), "--requests"])
