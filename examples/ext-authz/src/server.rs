@@ -177,6 +177,15 @@ pub async fn serve(
         })
     };
 
+    // The serving threads run (with their runtimes) before the server says it is ready.
+    let serving = Serving {
+        service,
+        health,
+        stopping,
+        drain: options.drain,
+        log,
+    };
+    let threads = start_threads(&serving, options.workers.max(1)).await?;
     if let Some(path) = &options.ready_file {
         let metrics = metrics_bound.map_or_else(|| "null".to_string(), |m| format!("\"{m}\""));
         let text = format!("{{\"grpc\": \"{bound}\", \"metrics\": {metrics}}}\n");
@@ -191,19 +200,7 @@ pub async fn serve(
         log("shutting down: no new connections, draining in-flight checks");
         let _ = stopping_tx.send(true);
     };
-    let result = serve_threads(
-        listener,
-        &Serving {
-            service,
-            health,
-            stopping,
-            drain: options.drain,
-            log,
-        },
-        options.workers.max(1),
-        signal,
-    )
-    .await;
+    let result = accept(listener, threads, signal, log).await;
     let _ = tokio::time::timeout(Duration::from_secs(1), health_task).await;
     result
 }
@@ -231,20 +228,23 @@ impl<H> Clone for Serving<H> {
     }
 }
 
-/// Accepts connections on `listener` and hands them round-robin to `workers` threads,
-/// each serving its connections on a single-threaded runtime, until `signal` completes;
-/// then stops accepting and waits for every thread (each drains at most
-/// [`Serving::drain`]).
-async fn serve_threads<H: Health>(
-    listener: tokio::net::TcpListener,
-    serving: &Serving<H>,
-    workers: usize,
-    signal: impl Future<Output = ()>,
-) -> Result<(), String> {
-    let mut hand_over = Vec::with_capacity(workers);
-    let mut finished = Vec::with_capacity(workers);
+/// The serving threads: where connections are handed to, and how each thread ended.
+struct Threads {
+    hand_over: Vec<mpsc::UnboundedSender<std::net::TcpStream>>,
+    finished: Vec<oneshot::Receiver<Result<(), String>>>,
+}
+
+/// Starts `workers` threads, each serving the connections handed to it on its own
+/// single-threaded runtime; returns once every thread's runtime runs.
+async fn start_threads<H: Health>(serving: &Serving<H>, workers: usize) -> Result<Threads, String> {
+    let mut threads = Threads {
+        hand_over: Vec::with_capacity(workers),
+        finished: Vec::with_capacity(workers),
+    };
+    let mut started = Vec::with_capacity(workers);
     for n in 0..workers {
         let (tx, rx) = mpsc::unbounded_channel();
+        let (started_tx, started_rx) = oneshot::channel::<()>();
         let (done_tx, done_rx) = oneshot::channel();
         let serving = serving.clone();
         std::thread::Builder::new()
@@ -255,14 +255,43 @@ async fn serve_threads<H: Health>(
                     .build()
                     .map_err(|e| format!("cannot start serving thread {n}: {e}"))
                     .and_then(|runtime| {
+                        let _ = started_tx.send(());
                         runtime.block_on(serve_connections(serving, HandedOver(rx)))
                     });
                 let _ = done_tx.send(served);
             })
             .map_err(|e| format!("cannot start serving thread {n}: {e}"))?;
-        hand_over.push(tx);
-        finished.push(done_rx);
+        threads.hand_over.push(tx);
+        threads.finished.push(done_rx);
+        started.push(started_rx);
     }
+    for (n, started) in started.into_iter().enumerate() {
+        if started.await.is_err() {
+            // The thread ended before its runtime ran: its error, if it sent one.
+            let error = match threads.finished.get_mut(n) {
+                Some(done) => done.await.ok().and_then(Result::err),
+                None => None,
+            };
+            return Err(error.unwrap_or_else(|| format!("serving thread {n} did not start")));
+        }
+    }
+    Ok(threads)
+}
+
+/// Accepts connections on `listener` and hands them round-robin to the serving threads
+/// until `signal` completes; then stops accepting and waits for every thread (each
+/// drains at most [`Serving::drain`]).
+async fn accept(
+    listener: tokio::net::TcpListener,
+    threads: Threads,
+    signal: impl Future<Output = ()>,
+    log: fn(&str),
+) -> Result<(), String> {
+    let Threads {
+        hand_over,
+        finished,
+    } = threads;
+    let workers = hand_over.len();
     let mut signal = std::pin::pin!(signal);
     let mut next = 0usize;
     loop {
@@ -297,7 +326,7 @@ async fn serve_threads<H: Health>(
                     }
                 }
                 if stream.is_some() {
-                    (serving.log)("no serving thread left: stopping");
+                    log("no serving thread left: stopping");
                     break;
                 }
             }
