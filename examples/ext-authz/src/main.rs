@@ -89,7 +89,8 @@ struct Args {
     /// Most bytes of policy files (a larger set is rejected).
     #[arg(long, default_value_t = 64 * 1024 * 1024)]
     max_policy_bytes: u64,
-    /// Runtime worker threads (0 = one per available core).
+    /// Threads serving gRPC connections, each with a single-threaded runtime; a
+    /// connection stays on one thread (0 = one per available core).
     #[arg(long, default_value_t = 0)]
     workers: usize,
     /// Write `{"grpc": "ADDR", "metrics": "ADDR"}` to this file once the server listens.
@@ -176,14 +177,12 @@ fn main() -> ExitCode {
         std::thread::spawn(move || watch::run(&state, options, &stop, log))
     });
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(match args.workers {
-            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
-            n => n,
-        })
+    // This runtime only accepts connections and runs the metrics endpoint and the health
+    // task; the checks are served on `--workers` threads of their own (`ServeOptions`).
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()
-    {
+        .build();
+    let runtime = match runtime {
         Ok(runtime) => runtime,
         Err(error) => {
             log(&format!("cannot start the runtime: {error}"));
@@ -196,6 +195,10 @@ fn main() -> ExitCode {
         ready_file: args.ready_file,
         max_age: args.max_age_secs.map(Duration::from_secs),
         drain: Duration::from_millis(args.drain_ms),
+        workers: match args.workers {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        },
     };
     let served = runtime.block_on(server::serve(
         Service::new(state, mapping),

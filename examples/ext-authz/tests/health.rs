@@ -95,3 +95,64 @@ async fn health_follows_the_age_of_the_last_good_set() {
     server.shutdown().await.unwrap();
     assert!(started.elapsed() < Duration::from_secs(3));
 }
+
+/// The names of this process's threads that serve gRPC connections.
+fn serving_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .map(|tasks| {
+            tasks
+                .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+                .filter(|name| name.starts_with("ext-authz-"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_are_served_on_every_thread_and_the_port_closes_on_shutdown() {
+    let dir = scenario_copy("istio-waypoint-tls", "threads");
+    let mut server = start(&dir, Options::default()).await;
+    // `workers: 2` (tests/common): two serving threads, each with its own runtime.
+    assert!(
+        serving_threads() >= 2,
+        "{} serving threads",
+        serving_threads()
+    );
+    // Four connections, handed round-robin to the threads, each with 32 checks in flight:
+    // every check answered, each the same way.
+    let mut calls = Vec::new();
+    for _ in 0..4 {
+        let client = server.client().await;
+        for n in 0..32 {
+            let mut client = client.clone();
+            let path = if n % 2 == 0 { "/get" } else { "/post" };
+            calls.push(tokio::spawn(async move {
+                let answer = client
+                    .check(check(
+                        "GET",
+                        "httpbin.org",
+                        path,
+                        &[("x-egress-source", PRODUCTPAGE)],
+                    ))
+                    .await
+                    .unwrap()
+                    .into_inner();
+                (path, outcome(&answer))
+            }));
+        }
+    }
+    let mut seen = std::collections::BTreeMap::new();
+    for call in calls {
+        let (path, answer) = call.await.unwrap();
+        assert_eq!(*seen.entry(path).or_insert_with(|| answer.clone()), answer);
+    }
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen["/get"], (200, String::new(), "0".to_string()));
+    // Shutdown: the listening port closes (no thread keeps accepting).
+    let grpc = server.grpc;
+    server.shutdown().await.unwrap();
+    assert!(
+        std::net::TcpStream::connect(grpc).is_err(),
+        "still accepting"
+    );
+}

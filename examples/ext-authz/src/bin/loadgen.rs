@@ -18,22 +18,19 @@
 //! over the measured window, per check.
 //!
 //! The generator is built to cost little per check, since it shares the cores with the
-//! server it measures: every request is encoded once and sent as the same bytes, the
-//! answers are compared as bytes (decoded only when they differ from the first answer),
-//! the streams drive hyper HTTP/2 connections directly, and one thread runs them all by
-//! default.
+//! server it measures: every request is encoded and framed once and sent as the same
+//! bytes, the answers are compared as bytes (decoded only when they differ from the first
+//! answer), the streams drive `h2` client connections directly (no task, channel or codec
+//! per call), and one thread runs them all by default.
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, BufMut, Bytes};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use clap::Parser;
 use egress_policy::response::REASON_HEADER;
 use egress_policy::Request;
@@ -42,14 +39,9 @@ use envoy_types::pb::envoy::service::auth::v3::attribute_context::{
     HttpRequest, Peer, Request as AttrRequest,
 };
 use envoy_types::pb::envoy::service::auth::v3::AttributeContext;
-use hyper::client::conn::http2::SendRequest;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use http::{HeaderMap, HeaderValue, Method, Uri};
 use prost::Message;
 use serde::Serialize;
-use tonic::codec::{BufferSettings, Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
-use tonic::codegen::http::uri::PathAndQuery;
-use tonic::codegen::http::{Request as HttpReq, Response as HttpRes, Uri};
-use tonic::codegen::Service;
 
 // See Cargo.toml: allocation is a visible share of a check's CPU.
 #[global_allocator]
@@ -91,6 +83,11 @@ struct Args {
     /// the measured window is reported per check, next to the generator's own.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// Checks per second for all streams together, sent on a fixed schedule (0 = each
+    /// stream sends its next check as soon as its answer arrives). A check's latency is
+    /// then counted from the time it was due, so a late send counts as waiting.
+    #[arg(long, default_value_t = 0.0)]
+    rate: f64,
 }
 
 /// What one request was answered.
@@ -109,6 +106,8 @@ struct Report {
     target: String,
     streams: usize,
     connections: usize,
+    /// `--rate` (0 = as fast as the streams go).
+    rate: f64,
     seconds: f64,
     checks: u64,
     errors: u64,
@@ -260,82 +259,50 @@ fn outcome(response: &CheckResponse) -> (u16, String) {
 /// The gRPC method every check calls.
 const CHECK_PATH: &str = "/envoy.service.auth.v3.Authorization/Check";
 
-/// A codec for messages already encoded: each request is encoded once before the run and
-/// sent as it is (a reference-count increment per check, no message built or cloned);
-/// answers are kept as bytes, and decoded only when they differ from the first answer to
-/// the same request.
-#[derive(Debug, Clone, Copy, Default)]
-struct Raw;
+/// Answers larger than this are errors (no `CheckResponse` comes near it).
+const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
 
-impl Codec for Raw {
-    type Encode = Bytes;
-    type Decode = Bytes;
-    type Encoder = Raw;
-    type Decoder = Raw;
+/// `message` as one gRPC length-prefixed message (not compressed), ready to send.
+fn framed(message: &[u8]) -> Result<Bytes, String> {
+    let length = u32::try_from(message.len()).map_err(|_| "request too large".to_string())?;
+    let mut out = BytesMut::with_capacity(message.len().saturating_add(5));
+    out.put_u8(0);
+    out.put_u32(length);
+    out.put_slice(message);
+    Ok(out.freeze())
+}
 
-    fn encoder(&mut self) -> Raw {
-        Raw
+/// What every check sends besides its body: the method's URI and gRPC's request headers.
+#[derive(Debug, Clone)]
+struct Head {
+    uri: Uri,
+    headers: HeaderMap,
+}
+
+impl Head {
+    fn new(target: SocketAddr) -> Result<Self, String> {
+        let uri: Uri = format!("http://{target}{CHECK_PATH}")
+            .parse()
+            .map_err(|e| format!("{target}: {e}"))?;
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", HeaderValue::from_static("application/grpc"));
+        headers.insert("te", HeaderValue::from_static("trailers"));
+        Ok(Head { uri, headers })
     }
 
-    fn decoder(&mut self) -> Raw {
-        Raw
+    fn request(&self) -> http::Request<()> {
+        let mut request = http::Request::new(());
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = self.uri.clone();
+        *request.headers_mut() = self.headers.clone();
+        request
     }
 }
 
-/// Checks and answers are a few hundred bytes: 1 KiB buffers instead of tonic's 8 KiB.
-fn buffers() -> BufferSettings {
-    BufferSettings::new(1024, 32 * 1024)
-}
-
-impl Encoder for Raw {
-    type Item = Bytes;
-    type Error = tonic::Status;
-
-    fn buffer_settings(&self) -> BufferSettings {
-        buffers()
-    }
-
-    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
-        dst.put(item);
-        Ok(())
-    }
-}
-
-impl Decoder for Raw {
-    type Item = Bytes;
-    type Error = tonic::Status;
-
-    fn buffer_settings(&self) -> BufferSettings {
-        buffers()
-    }
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, tonic::Status> {
-        Ok(Some(src.copy_to_bytes(src.remaining())))
-    }
-}
-
-/// One HTTP/2 connection driven by hyper directly: a check goes from the worker to the
-/// connection task without the hand-off to `tonic::transport::Channel`'s buffer task.
-#[derive(Clone)]
-struct Connection(SendRequest<tonic::body::Body>);
-
-type Answered = Result<HttpRes<hyper::body::Incoming>, hyper::Error>;
-
-impl Service<HttpReq<tonic::body::Body>> for Connection {
-    type Response = HttpRes<hyper::body::Incoming>;
-    type Error = hyper::Error;
-    type Future = Pin<Box<dyn Future<Output = Answered> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), hyper::Error>> {
-        self.0.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: HttpReq<tonic::body::Body>) -> Self::Future {
-        Box::pin(self.0.send_request(request))
-    }
-}
-
-async fn connect(target: SocketAddr) -> Result<Connection, String> {
+/// One HTTP/2 connection, driven by `h2` directly: a check queues its frames on the
+/// connection's stream state and waits for its answer, without a task, a channel or a
+/// codec of its own.
+async fn connect(target: SocketAddr) -> Result<h2::client::SendRequest<Bytes>, String> {
     let stream = tokio::time::timeout(
         Duration::from_secs(5),
         tokio::net::TcpStream::connect(target),
@@ -346,8 +313,11 @@ async fn connect(target: SocketAddr) -> Result<Connection, String> {
     stream
         .set_nodelay(true)
         .map_err(|e| format!("cannot set TCP_NODELAY: {e}"))?;
-    let (send, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
-        .handshake(TokioIo::new(stream))
+    // Windows large enough that the answers in flight never wait for a WINDOW_UPDATE.
+    let (send, connection) = h2::client::Builder::new()
+        .initial_window_size(1 << 20)
+        .initial_connection_window_size(8 << 20)
+        .handshake(stream)
         .await
         .map_err(|e| format!("HTTP/2 handshake with {target}: {e}"))?;
     tokio::spawn(async move {
@@ -355,7 +325,65 @@ async fn connect(target: SocketAddr) -> Result<Connection, String> {
             eprintln!("egress-policy-loadgen: connection: {e}");
         }
     });
-    Ok(Connection(send))
+    Ok(send)
+}
+
+/// One unary gRPC call: sends the framed `body`, returns the answer's message bytes, or
+/// why the call failed (an HTTP or gRPC error status, a malformed answer).
+async fn call(
+    client: &mut h2::client::SendRequest<Bytes>,
+    head: &Head,
+    body: &Bytes,
+) -> Result<Bytes, String> {
+    let ready = client.clone().ready().await.map_err(|e| e.to_string())?;
+    *client = ready;
+    let (answer, mut send) = client
+        .send_request(head.request(), false)
+        .map_err(|e| e.to_string())?;
+    send.send_data(body.clone(), true)
+        .map_err(|e| e.to_string())?;
+    let (parts, mut body) = answer.await.map_err(|e| e.to_string())?.into_parts();
+    if parts.status != http::StatusCode::OK {
+        return Err(format!("HTTP status {}", parts.status));
+    }
+    // A trailers-only answer carries its gRPC status in the headers.
+    if let Some(status) = parts.headers.get("grpc-status") {
+        return Err(format!("gRPC status {status:?}"));
+    }
+    let mut data = BytesMut::new();
+    let mut first: Option<Bytes> = None;
+    while let Some(chunk) = body.data().await {
+        let chunk = chunk.map_err(|e| e.to_string())?;
+        let _ = body.flow_control().release_capacity(chunk.len());
+        if data.len().saturating_add(chunk.len()) > MAX_ANSWER_BYTES {
+            return Err("answer too large".to_string());
+        }
+        // Usually the whole answer is one DATA frame: kept as it came, no copy.
+        match first.take() {
+            None if data.is_empty() => first = Some(chunk),
+            held => {
+                if let Some(held) = held {
+                    data.put(held);
+                }
+                data.put(chunk);
+            }
+        }
+    }
+    let trailers = body.trailers().await.map_err(|e| e.to_string())?;
+    match trailers.as_ref().and_then(|t| t.get("grpc-status")) {
+        Some(status) if status.as_bytes() == b"0" => {}
+        status => return Err(format!("gRPC status {status:?}")),
+    }
+    let mut message = first.unwrap_or_else(|| data.freeze());
+    if message.len() < 5 || message.first() != Some(&0) {
+        return Err("malformed gRPC message".to_string());
+    }
+    message.advance(1);
+    let length = usize::try_from(message.get_u32()).unwrap_or(usize::MAX);
+    if length != message.len() {
+        return Err("malformed gRPC message".to_string());
+    }
+    Ok(message)
 }
 
 /// The first answer to one request, and how often it was answered (and answered another
@@ -404,23 +432,41 @@ struct Worker {
     seen: Vec<Option<First>>,
 }
 
-async fn worker(
-    mut client: tonic::client::Grpc<Connection>,
-    checks: Arc<Vec<Bytes>>,
-    next: Arc<AtomicU64>,
+/// What every stream sends, and for how long.
+struct Plan {
+    head: Head,
+    /// The framed requests, sent round-robin.
+    checks: Vec<Bytes>,
+    /// The number of the next check (all streams).
+    next: AtomicU64,
     measure_from: Instant,
     until: Instant,
+    /// Most checks sent, warm-up included (0 = no limit).
     limit: u64,
     timeout: Duration,
-) -> Worker {
+    /// With `--rate`: when the run started and how many checks are due per second.
+    schedule: Option<(Instant, f64)>,
+}
+
+async fn worker(mut client: h2::client::SendRequest<Bytes>, plan: Arc<Plan>) -> Worker {
+    let Plan {
+        head,
+        checks,
+        next,
+        measure_from,
+        until,
+        limit,
+        timeout,
+        schedule,
+    } = &*plan;
+    let (measure_from, until, limit, timeout) = (*measure_from, *until, *limit, *timeout);
     let mut out = Worker {
         latencies: Vec::with_capacity(1 << 16),
         errors: 0,
         seen: vec![None; checks.len()],
     };
-    let path = PathAndQuery::from_static(CHECK_PATH);
     loop {
-        let start = Instant::now();
+        let mut start = Instant::now();
         if start >= until {
             break;
         }
@@ -428,28 +474,31 @@ async fn worker(
         if limit > 0 && n >= limit {
             break;
         }
+        if let Some((from, rate)) = *schedule {
+            let Some(due) = Duration::try_from_secs_f64((n as f64) / rate)
+                .ok()
+                .and_then(|after| from.checked_add(after))
+                .filter(|due| *due < until)
+            else {
+                break;
+            };
+            if due > start {
+                tokio::time::sleep_until(due.into()).await;
+            }
+            start = due;
+        }
         let index = usize::try_from(n).unwrap_or(0) % checks.len();
         let Some(check) = checks.get(index) else {
             break;
         };
-        let call = async {
-            client
-                .ready()
-                .await
-                .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
-            client
-                .unary(tonic::Request::new(check.clone()), path.clone(), Raw)
-                .await
-        };
-        let answer = tokio::time::timeout(timeout, call).await;
+        let answer = tokio::time::timeout(timeout, call(&mut client, head, check)).await;
         let micros = u32::try_from(start.elapsed().as_micros()).unwrap_or(u32::MAX);
         let counted = start >= measure_from;
         match answer {
-            Ok(Ok(response)) => {
+            Ok(Ok(raw)) => {
                 if counted {
                     out.latencies.push(micros);
                 }
-                let raw = response.into_inner();
                 if let Some(slot) = out.seen.get_mut(index) {
                     match slot {
                         Some(first) => first.record(&raw),
@@ -484,26 +533,29 @@ async fn run(args: Args) -> Result<Report, String> {
         ));
     }
     let requests = load_requests(&args.requests)?;
-    // Encoded once: a check sends these bytes as they are.
-    let checks: Arc<Vec<Bytes>> = Arc::new(
-        requests
-            .iter()
-            .map(|(_, r)| Bytes::from(check_request(r).encode_to_vec()))
-            .collect(),
-    );
-    let origin: Uri = format!("http://{}", args.target)
-        .parse()
-        .map_err(|e| format!("{}: {e}", args.target))?;
+    // Encoded and framed once: a check sends these bytes as they are.
+    let checks: Vec<Bytes> = requests
+        .iter()
+        .map(|(_, r)| framed(&check_request(r).encode_to_vec()))
+        .collect::<Result<_, _>>()?;
+    let count = checks.len();
     let mut connections = Vec::new();
     for _ in 0..args.connections.max(1) {
         connections.push(connect(args.target).await?);
     }
-    let next = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let measure_from = start + Duration::from_secs_f64(args.warmup_secs.max(0.0));
     let until = measure_from + Duration::from_secs_f64(args.duration_secs.max(0.0));
-    // The bound counts every check sent, warm-up included.
-    let limit = args.count;
+    let plan = Arc::new(Plan {
+        head: Head::new(args.target)?,
+        checks,
+        next: AtomicU64::new(0),
+        measure_from,
+        until,
+        limit: args.count,
+        timeout: Duration::from_millis(args.timeout_ms),
+        schedule: (args.rate > 0.0).then_some((start, args.rate)),
+    });
     let server_pid = args.server_pid;
     let cpu_start = tokio::spawn(async move {
         tokio::time::sleep_until(measure_from.into()).await;
@@ -515,21 +567,11 @@ async fn run(args: Args) -> Result<Report, String> {
             .get(n % connections.len().max(1))
             .cloned()
             .ok_or("no connection")?;
-        let client = tonic::client::Grpc::with_origin(connection, origin.clone())
-            .max_decoding_message_size(8 * 1024 * 1024);
-        tasks.push(tokio::spawn(worker(
-            client,
-            Arc::clone(&checks),
-            Arc::clone(&next),
-            measure_from,
-            until,
-            limit,
-            Duration::from_millis(args.timeout_ms),
-        )));
+        tasks.push(tokio::spawn(worker(connection, Arc::clone(&plan))));
     }
     let mut latencies = Vec::new();
     let mut errors = 0u64;
-    let mut seen: Vec<Option<First>> = vec![None; checks.len()];
+    let mut seen: Vec<Option<First>> = vec![None; count];
     let mut inconsistent = 0u64;
     for task in tasks {
         let w = task.await.map_err(|e| format!("worker failed: {e}"))?;
@@ -582,6 +624,7 @@ async fn run(args: Args) -> Result<Report, String> {
         target: args.target.to_string(),
         streams: args.streams,
         connections: args.connections,
+        rate: args.rate,
         seconds,
         checks: checks_done,
         errors,

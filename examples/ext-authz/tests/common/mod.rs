@@ -111,6 +111,7 @@ pub async fn start(dir: &Path, options: Options) -> Running {
             ready_file: Some(ready.clone()),
             max_age: options.max_age,
             drain: options.drain,
+            workers: 2,
         },
         async move {
             let _ = rx.await;
