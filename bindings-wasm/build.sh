@@ -2,23 +2,27 @@
 # Builds the npm package of egress-policy into bindings-wasm/pkg/:
 #   pkg/node/  `wasm-bindgen --target nodejs` (CommonJS glue) + ESM/CJS entry points
 #   pkg/web/   `wasm-bindgen --target web` (ES module glue, `init()` loads the .wasm)
-# Two modules, each shared by both flavours, built with the `wasm-release` profile (opt-level
-# "z", LTO) and shrunk with wasm-opt -Oz from the npm package binaryen (WASM_OPT=0 skips it):
-#   egress_policy_wasm        the engine (`--no-default-features`): load, validate, check,
-#                             explain, evalLines, inventory; the package's main entry
+# Two modules, each shared by both flavours, built with LTO at opt-level "z" (the decision
+# path faster, see the profiles in the root Cargo.toml) and shrunk with wasm-opt -Oz from
+# the npm package binaryen (WASM_OPT=0 skips it):
+#   egress_policy_wasm        the engine (`--no-default-features`: no tools, regex without
+#                             its perf features; profile `wasm-engine`, the core at "s"):
+#                             load, validate, check, explain, evalLines, inventory; the
+#                             package's main entry
 #   egress_policy_wasm_tools  the same crate with the feature `tools` (a superset: lint, test
-#                             files, reach, diff, replay, suggest); the `tools` entry and
-#                             `loadTools()`
+#                             files, reach, diff, replay, suggest; profile `wasm-release`,
+#                             the core at 3); the `tools` entry and `loadTools()`
 #
 #   bindings-wasm/build.sh            # release build (what the tests and the simulator use)
-#   WASM_PROFILE=release bindings-wasm/build.sh   # another cargo profile
+#   WASM_PROFILE=release bindings-wasm/build.sh   # another cargo profile (both modules)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 cd "$root"
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
-profile="${WASM_PROFILE:-wasm-release}"
+engine_profile="${WASM_PROFILE:-wasm-engine}"
+tools_profile="${WASM_PROFILE:-wasm-release}"
 crate=egress_policy_wasm
 pkg="$here/pkg"
 
@@ -35,18 +39,19 @@ fi
 # One crate, two feature sets: cargo names both cdylibs egress_policy_wasm.wasm and would
 # take the other flavour's file for up to date, so each build starts without it (only the
 # bindings crate is relinked; the dependencies stay built).
-out_dir="$target_dir/wasm32-unknown-unknown/$profile"
-build_module() { # module-name cargo-feature-args...
-  local module="$1"
-  shift
-  rm -f "$out_dir/$crate.wasm" "$out_dir/deps/$crate.wasm"
+# The modules are copied to one directory (that of the tools' profile).
+out_dir="$target_dir/wasm32-unknown-unknown/$tools_profile"
+build_module() { # module-name profile cargo-feature-args...
+  local module="$1" profile="$2" dir="$target_dir/wasm32-unknown-unknown/$2"
+  shift 2
+  rm -f "$dir/$crate.wasm" "$dir/deps/$crate.wasm"
   log "cargo build --profile $profile $* ($module)"
   cargo build -p egress-policy-wasm --target wasm32-unknown-unknown --profile "$profile" "$@"
   mkdir -p "$out_dir/modules"
-  cp "$out_dir/$crate.wasm" "$out_dir/modules/$module.wasm"
+  cp "$dir/$crate.wasm" "$out_dir/modules/$module.wasm"
 }
-build_module "$crate" --no-default-features
-build_module "${crate}_tools" --features tools
+build_module "$crate" "$engine_profile" --no-default-features
+build_module "${crate}_tools" "$tools_profile" --features tools
 
 # wasm-bindgen and wasm-opt for one module, skipped (tens of seconds) when it has not changed.
 bindgen_module() { # module-name
