@@ -4,11 +4,12 @@
 //! * `on_configure` compiles the policies handed over in the plugin configuration once
 //!   (see [`config`]); a configuration that does not load is refused (the plugin fails to
 //!   start and Envoy rejects the filter) with every located error in Envoy's log.
-//! * Each request is mapped to a core [`egress_policy::Request`] (`:authority`, `:method`,
-//!   `:path`, the peer certificate's URI SAN or a configured stand-in, and only the headers,
-//!   addresses and SNI that some loaded policy can read; see [`mapping`] and
+//! * Each request is read in place into the core's borrowed view
+//!   ([`egress_policy::request::RequestRef`]: `:authority`, `:method`, `:path`, the peer
+//!   certificate's URI SAN or a configured stand-in, and only the headers, addresses and SNI
+//!   that some loaded policy can read; see [`mapping::decide_headers`] and
 //!   [`config::Needs`]) and decided with the compiled engine. The header map is read in
-//!   one host call and parsed in place ([`headers`]).
+//!   one host call and parsed in place ([`headers`]); nothing of it is copied.
 //! * A denial is answered locally with the decision's status and Envoy's body for it
 //!   ([`egress_policy::response`]: 403 `RBAC: access denied`, 400 malformed or ambiguous
 //!   identity, 502 `not_in_registry`, ...) with `x-egress-policy` naming the deciding
@@ -25,10 +26,8 @@ pub mod config;
 pub mod headers;
 pub mod mapping;
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
-use egress_policy::Request;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 
@@ -50,9 +49,6 @@ mod start {
 #[derive(Default)]
 struct Root {
     settings: Option<Rc<Settings>>,
-    /// One request value reused by every HTTP context of this VM (a VM runs one callback
-    /// at a time, and a request is decided within one callback).
-    scratch: Rc<RefCell<Request>>,
 }
 
 impl Context for Root {}
@@ -81,11 +77,6 @@ impl RootContext for Root {
                         settings.engine.rule_count()
                     ),
                 );
-                self.scratch = Rc::new(RefCell::new(Request {
-                    workload: settings.workload.clone(),
-                    port: settings.port,
-                    ..Request::default()
-                }));
                 self.settings = Some(Rc::new(settings));
                 true
             }
@@ -105,7 +96,6 @@ impl RootContext for Root {
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         Some(Box::new(Filter {
             settings: self.settings.clone(),
-            scratch: Rc::clone(&self.scratch),
         }))
     }
 
@@ -117,7 +107,6 @@ impl RootContext for Root {
 /// One request's filter instance.
 struct Filter {
     settings: Option<Rc<Settings>>,
-    scratch: Rc<RefCell<Request>>,
 }
 
 impl Context for Filter {}
@@ -151,22 +140,20 @@ impl HttpContext for Filter {
                 .flatten(),
         };
         let map = headers::request_headers();
-        let action = match (map.pairs(), self.scratch.try_borrow_mut()) {
-            (Some(pairs), Ok(mut request)) => {
-                match mapping::fill_request(&settings, &mut request, pairs, connection) {
-                    Ok(()) => mapping::decide(&settings, &request),
-                    Err(denial) => {
-                        log(
-                            LogLevel::Debug,
-                            &format!("egress-policy: {}: {}", denial.status, denial.body),
-                        );
-                        mapping::deny(denial)
-                    }
+        let action = match map.pairs() {
+            // The request is read in place from the header map (no `Request` built).
+            Some(pairs) => match mapping::decide_headers(&settings, pairs, &connection) {
+                Ok(action) => action,
+                Err(denial) => {
+                    log(
+                        LogLevel::Debug,
+                        &format!("egress-policy: {}: {}", denial.status, denial.body),
+                    );
+                    mapping::deny(denial)
                 }
-            }
-            // An unreadable header map, or a reentrant call (one callback runs at a time,
-            // so neither should happen): fail closed.
-            _ => {
+            },
+            // An unreadable header map: fail closed.
+            None => {
                 log(
                     LogLevel::Warn,
                     "egress-policy: 400: unreadable request headers",
