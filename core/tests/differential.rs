@@ -799,3 +799,81 @@ fn service_scoped_policy_at_a_named_workload_is_not_a_proxy_without_policies() {
         assert_eq!(compiled, engine.explain(&request).decision, "{host}");
     }
 }
+
+/// Found by the `import` fuzz target: two files define the same TSB EgressGateway (the
+/// second one cut short: an empty selector label and no authorization). Both were loaded,
+/// and the compiled engine and the reference evaluator picked different ones (a silent
+/// ALLOW, `no_allow_policies`, where the reference denied with `no_allow_match`). A second
+/// definition of an object is now refused with both places; each file alone decides alike
+/// on both evaluators.
+#[test]
+fn a_gateway_defined_twice_is_refused_and_each_definition_decides_like_the_reference() {
+    let first = r#"apiVersion: gateway.tsb.tetrate.io/v2
+kind: EgressGateway
+metadata:
+  name: my-egress
+  organization: myorg
+  tenant: mycompany
+  workspace: w1
+  group: g1
+spec:
+  workloadSelector:
+    namespace: tsb-egress
+    labels:
+      app: tsb-egress
+  authorization:
+  - from:
+      mode: WORKSPACE
+    to: ["www.httpbin.org"]
+  - from:
+      mode: CUSTOM
+      serviceAccounts: ["default/bookinfo-details"]
+    to: ["*"]
+"#;
+    let second = r#"apiVersion: gateway.tsb.tetrate.io/v2
+kind: EgressGateway
+metadata:
+  name: my-egress
+  organization: myorg
+  tenant: mycompany
+  workspace: w1
+  group: g1
+spec:
+  workloadSelector:
+    namespace: tsb-egress
+    labels:
+      app: 
+"#;
+    for files in [
+        [("a.yaml", first), ("b.yaml", second)],
+        [("a.yaml", second), ("b.yaml", first)],
+    ] {
+        let error = Engine::from_files(files).unwrap_err().to_string();
+        assert!(error.contains("b.yaml:1:1"), "{error}");
+        assert!(
+            error.contains("is defined twice (first at a.yaml:1:1)"),
+            "{error}"
+        );
+    }
+    for file in [first, second] {
+        let engine = Engine::from_yaml("a.yaml", file).unwrap();
+        for (principal, host) in [
+            ("(solo-io/gloo-/sa/-use-cases", "host."),
+            (
+                "cluster.local/ns/default/sa/bookinfo-details",
+                "httpbin.org",
+            ),
+            ("cluster.local/ns/a/sa/b", "www.httpbin.org"),
+        ] {
+            let request: Request = serde_json::from_value(serde_json::json!({
+                "source": {"principal": principal},
+                "workload": {"namespace": "tsb-egress", "labels": {"app": "tsb-egress", "x": "y"}},
+                "host": host, "method": "CUSTOM"
+            }))
+            .unwrap();
+            let compiled = engine.decide(&request);
+            assert_eq!(compiled, engine.decide_reference(&request), "{host}");
+            assert_eq!(compiled, engine.explain(&request).decision, "{host}");
+        }
+    }
+}

@@ -22,6 +22,7 @@ mod tsb;
 
 pub use memory::MemoryFiles;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, Location};
@@ -291,6 +292,11 @@ impl Loader {
             [&mut kubernetes, &mut istio, &mut tsb, &mut gloo];
         let mut kept: Vec<(String, String, Vec<Node>)> = Vec::new();
         let keep = !self.discard_sources;
+        // Where each object was first defined: Kubernetes (and TSB's and Gloo's API servers)
+        // keep one object per group, kind, namespace and name (and TSB tenancy), so a second
+        // definition is ambiguous input — which one the cluster holds depends on the order
+        // they were applied in. Refused, with both places.
+        let mut defined: HashMap<DocKey, String> = HashMap::new();
         parse_in_order(&self.sources, &mut trees, |index, parsed| {
             let Some((name, text)) = self.sources.get(index) else {
                 return;
@@ -316,6 +322,21 @@ impl Loader {
             }
             for doc in docs.iter().filter(|doc| !istio::is_mesh_config(doc)) {
                 let mut cx = cx_for(doc, &mut import_diags);
+                let here = format!("{}:{}:{}", doc.file, doc.node.line, doc.node.column);
+                if let Some(first) = defined.insert(DocKey::of(doc), here.clone()) {
+                    cx.error(
+                        doc.node,
+                        "metadata.name",
+                        format!(
+                            "{} `{}` is defined twice (first at {first}): a cluster holds one object \
+                             per kind, namespace and name, so which definition applies would depend \
+                             on the order they were applied in; keep one",
+                            doc.kind, doc.meta.name
+                        ),
+                    );
+                    defined.insert(DocKey::of(doc), first);
+                    continue;
+                }
                 let handled = importers
                     .iter_mut()
                     .any(|importer| importer.import(&mut cx, doc, &mut model));
@@ -470,6 +491,34 @@ fn parse_in_order(
             }
         }
     });
+}
+
+/// What identifies an object in its API server: group, kind, namespace, name and the TSB
+/// tenancy fields.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct DocKey {
+    group: String,
+    kind: String,
+    namespace: String,
+    name: String,
+    tenancy: [Option<String>; 4],
+}
+
+impl DocKey {
+    fn of(doc: &Doc<'_>) -> Self {
+        DocKey {
+            group: doc.group.clone(),
+            kind: doc.kind.clone(),
+            namespace: doc.meta.namespace_or_default().to_string(),
+            name: doc.meta.name.clone(),
+            tenancy: [
+                doc.meta.organization.clone(),
+                doc.meta.tenant.clone(),
+                doc.meta.workspace.clone(),
+                doc.meta.group.clone(),
+            ],
+        }
+    }
 }
 
 fn cx_for<'a>(doc: &Doc<'a>, diags: &'a mut Vec<Diagnostic>) -> Cx<'a> {
