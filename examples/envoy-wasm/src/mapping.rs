@@ -80,112 +80,61 @@ pub fn fill_request<'h>(
     headers: impl IntoIterator<Item = (&'h [u8], &'h [u8])>,
     connection: Connection,
 ) -> Result<(), Denial> {
-    // Only the headers some policy or route reads go into the request (the others cannot
-    // change the decision, and copying them costs on every request).
-    let wanted = |name: &str| {
-        settings
-            .needs
-            .headers
-            .binary_search_by(|h| h.as_str().cmp(name))
-            .is_ok()
-    };
-    let text = |name: &[u8], value: &'h [u8]| {
-        std::str::from_utf8(value).map_err(|_| {
-            Denial::malformed(&format!(
-                "header `{}` is not UTF-8",
-                String::from_utf8_lossy(name).escape_default()
-            ))
-        })
-    };
-    request.host = None;
-    request.method = None;
-    request.path = None;
+    let read = read(settings, headers, &connection)?;
+    request.host = read.host.map(str::to_string);
+    request.method = read.method.map(str::to_string);
+    request.path = read.path.map(str::to_string);
     request.headers.clear();
-    let mut host_header = None;
-    let mut identity_values: Vec<&str> = Vec::new();
-    let mut xfcc: Option<&str> = None;
-    for (name, value) in headers {
-        match name {
-            b":authority" => request.host = Some(text(name, value)?.to_string()),
-            b":method" => request.method = Some(text(name, value)?.to_string()),
-            b":path" => request.path = Some(text(name, value)?.to_string()),
-            [b':', ..] => {}
-            _ => {
-                // A name that is not UTF-8 cannot be one the decision reads.
-                let Ok(name) = std::str::from_utf8(name) else {
-                    continue;
-                };
-                if name == "host" {
-                    host_header = Some(text(name.as_bytes(), value)?);
-                }
-                if settings.source_header.as_deref() == Some(name) {
-                    identity_values.push(text(name.as_bytes(), value)?);
-                }
-                if settings.use_xfcc && name == "x-forwarded-client-cert" {
-                    // The last line is the most recent hop.
-                    xfcc = Some(text(name.as_bytes(), value)?);
-                }
-                if !wanted(name) {
-                    continue;
-                }
-                let value = text(name.as_bytes(), value)?.to_string();
-                match request.headers.get_mut(name) {
-                    Some(HeaderValue::Many(values)) => values.push(value),
-                    Some(HeaderValue::One(first)) => {
-                        let first = std::mem::take(first);
-                        request
-                            .headers
-                            .insert(name.to_string(), HeaderValue::Many(vec![first, value]));
-                    }
-                    None => {
-                        request
-                            .headers
-                            .insert(name.to_string(), HeaderValue::One(value));
-                    }
-                }
+    for (name, value) in read.headers {
+        let value = value.to_string();
+        match request.headers.get_mut(name) {
+            Some(HeaderValue::Many(values)) => values.push(value),
+            Some(HeaderValue::One(first)) => {
+                let first = std::mem::take(first);
+                request
+                    .headers
+                    .insert(name.to_string(), HeaderValue::Many(vec![first, value]));
+            }
+            None => {
+                request
+                    .headers
+                    .insert(name.to_string(), HeaderValue::One(value));
             }
         }
     }
-    if request.host.is_none() {
-        request.host = host_header.map(str::to_string);
-    }
-    let mut principal = connection
-        .peer_uri_san
-        .filter(|p| !p.is_empty())
-        .or_else(|| xfcc.and_then(xfcc_uri));
-    if principal.is_none() {
-        if let Some(name) = settings.source_header.as_deref() {
-            // Two values (or a comma-joined one) are ambiguous: refused, as ext_authz does.
-            principal = identity_from_header(name, identity_values)?.map(str::to_string);
-        }
-    }
     request.source = RequestSource {
-        principal,
-        ip: connection
-            .source_address
-            .as_deref()
-            .and_then(address_ip)
-            .map(str::to_string),
+        principal: read.principal.map(Cow::into_owned),
+        ip: read.source_ip.map(str::to_string),
         ..RequestSource::default()
     };
-    request.destination_ip = connection
-        .destination_address
-        .as_deref()
-        .and_then(address_ip)
-        .map(str::to_string);
-    request.sni = connection.sni.filter(|s| !s.is_empty());
+    request.destination_ip = read.destination_ip.map(str::to_string);
+    request.sni = read.sni.map(str::to_string);
     Ok(())
 }
 
-/// Decides straight from the request headers and the connection, read in place: what the
-/// filter runs on every request. No [`Request`] is built (no copy of the authority, path,
-/// identity or headers); [`build_request`] followed by [`decide`] gives the same answer
-/// (tested on every combination of the inputs it reads). Fails like [`build_request`].
-pub fn decide_headers<'h>(
+/// What the mapping reads of one request, borrowed from the header map and the connection.
+struct Read<'a> {
+    host: Option<&'a str>,
+    method: Option<&'a str>,
+    path: Option<&'a str>,
+    /// The headers some policy or route reads, in arrival order.
+    headers: Vec<(&'a str, &'a str)>,
+    principal: Option<Cow<'a, str>>,
+    source_ip: Option<&'a str>,
+    destination_ip: Option<&'a str>,
+    sni: Option<&'a str>,
+}
+
+/// Reads the request headers (pseudo-headers included) and the connection. Fails (the
+/// filter answers 400) when a header the decision reads is not UTF-8, or the identity
+/// header is ambiguous.
+fn read<'a, 'h: 'a, 'c: 'a>(
     settings: &Settings,
     headers: impl IntoIterator<Item = (&'h [u8], &'h [u8])>,
-    connection: &Connection,
-) -> Result<Action, Denial> {
+    connection: &'c Connection,
+) -> Result<Read<'a>, Denial> {
+    // Only the headers some policy or route reads are kept (the others cannot change the
+    // decision).
     let wanted = |name: &str| {
         settings
             .needs
@@ -202,9 +151,9 @@ pub fn decide_headers<'h>(
         })
     };
     let (mut host, mut method, mut path, mut host_header) = (None, None, None, None);
-    let mut identity_values: Vec<&'h str> = Vec::new();
-    let mut xfcc: Option<&'h str> = None;
-    let mut pairs: Vec<(&'h str, &'h str)> = Vec::new();
+    let mut identity_values: Vec<&'a str> = Vec::new();
+    let mut xfcc: Option<&'a str> = None;
+    let mut kept: Vec<(&'a str, &'a str)> = Vec::new();
     for (name, value) in headers {
         match name {
             b":authority" => host = Some(text(name, value)?),
@@ -212,6 +161,7 @@ pub fn decide_headers<'h>(
             b":path" => path = Some(text(name, value)?),
             [b':', ..] => {}
             _ => {
+                // A name that is not UTF-8 cannot be one the decision reads.
                 let Ok(name) = std::str::from_utf8(name) else {
                     continue;
                 };
@@ -222,46 +172,69 @@ pub fn decide_headers<'h>(
                     identity_values.push(text(name.as_bytes(), value)?);
                 }
                 if settings.use_xfcc && name == "x-forwarded-client-cert" {
+                    // The last line is the most recent hop.
                     xfcc = Some(text(name.as_bytes(), value)?);
                 }
                 if wanted(name) {
-                    pairs.push((name, text(name.as_bytes(), value)?));
+                    kept.push((name, text(name.as_bytes(), value)?));
                 }
             }
         }
     }
-    // The identity, in the order of `fill_request`: the peer certificate, the XFCC
-    // header's last element, the stand-in header.
-    let peer = connection.peer_uri_san.as_deref().filter(|p| !p.is_empty());
-    let from_xfcc = if peer.is_none() {
-        xfcc.and_then(xfcc_uri)
-    } else {
-        None
-    };
-    let mut principal = peer.or(from_xfcc.as_deref());
+    // The identity: the peer certificate, else the XFCC header's last element, else the
+    // stand-in header (two values, or a comma-joined one, are ambiguous: refused, as
+    // ext_authz does).
+    let mut principal = connection
+        .peer_uri_san
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .map(Cow::Borrowed)
+        .or_else(|| xfcc.and_then(xfcc_uri).map(Cow::Owned));
     if principal.is_none() {
         if let Some(name) = settings.source_header.as_deref() {
-            principal = identity_from_header(name, identity_values)?;
+            principal = identity_from_header(name, identity_values)?.map(Cow::Borrowed);
         }
     }
-    let view = RequestRef {
-        principal,
-        source_ip: connection.source_address.as_deref().and_then(address_ip),
-        workload: settings.workload.as_ref(),
+    Ok(Read {
         host: host.or(host_header),
-        port: settings.port,
         method,
         path,
-        headers: if pairs.is_empty() {
-            Headers::None
-        } else {
-            Headers::Pairs(&pairs)
-        },
-        sni: connection.sni.as_deref().filter(|s| !s.is_empty()),
+        headers: kept,
+        principal,
+        source_ip: connection.source_address.as_deref().and_then(address_ip),
         destination_ip: connection
             .destination_address
             .as_deref()
             .and_then(address_ip),
+        sni: connection.sni.as_deref().filter(|s| !s.is_empty()),
+    })
+}
+
+/// Decides straight from the request headers and the connection, read in place: what the
+/// filter runs on every request. No [`Request`] is built (no copy of the authority, path,
+/// identity or headers); [`build_request`] followed by [`decide`] gives the same answer
+/// (tested on every combination of the inputs it reads). Fails like [`build_request`].
+pub fn decide_headers<'h>(
+    settings: &Settings,
+    headers: impl IntoIterator<Item = (&'h [u8], &'h [u8])>,
+    connection: &Connection,
+) -> Result<Action, Denial> {
+    let read = read(settings, headers, connection)?;
+    let view = RequestRef {
+        principal: read.principal.as_deref(),
+        source_ip: read.source_ip,
+        workload: settings.workload.as_ref(),
+        host: read.host,
+        port: settings.port,
+        method: read.method,
+        path: read.path,
+        headers: if read.headers.is_empty() {
+            Headers::None
+        } else {
+            Headers::Pairs(&read.headers)
+        },
+        sni: read.sni,
+        destination_ip: read.destination_ip,
         ..RequestRef::default()
     };
     Ok(decide_ref(settings, &view))
