@@ -322,20 +322,28 @@ impl Loader {
             }
             for doc in docs.iter().filter(|doc| !istio::is_mesh_config(doc)) {
                 let mut cx = cx_for(doc, &mut import_diags);
-                let here = format!("{}:{}:{}", doc.file, doc.node.line, doc.node.column);
-                if let Some(first) = defined.insert(DocKey::of(doc), here.clone()) {
-                    cx.error(
-                        doc.node,
-                        "metadata.name",
-                        format!(
-                            "{} `{}` is defined twice (first at {first}): a cluster holds one object \
-                             per kind, namespace and name, so which definition applies would depend \
-                             on the order they were applied in; keep one",
-                            doc.kind, doc.meta.name
-                        ),
-                    );
-                    defined.insert(DocKey::of(doc), first);
-                    continue;
+                match defined.entry(DocKey::of(doc)) {
+                    std::collections::hash_map::Entry::Occupied(first) => {
+                        cx.error(
+                            doc.node,
+                            "metadata.name",
+                            format!(
+                                "{} `{}` is defined twice (first at {}): a cluster holds one object \
+                                 per kind, namespace and name, so which definition applies would \
+                                 depend on the order they were applied in; keep one",
+                                doc.kind,
+                                doc.meta.name,
+                                first.get()
+                            ),
+                        );
+                        continue;
+                    }
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        slot.insert(format!(
+                            "{}:{}:{}",
+                            doc.file, doc.node.line, doc.node.column
+                        ));
+                    }
                 }
                 let handled = importers
                     .iter_mut()
