@@ -15,7 +15,7 @@ use crate::road::{self, End, Road};
 
 use super::matchers::method_bit;
 use super::memo::Memo;
-use super::road_key::RoadKey;
+use super::road_key::{KeyBytes, RoadKey};
 use super::{Compiled, PointCache};
 
 /// A request digested for the compiled engine; it borrows from the request and the
@@ -128,10 +128,10 @@ impl<'r> Prepared<'r> {
             Ok(parts) => parts,
             Err(malformed) => return Prepared::Malformed(malformed),
         };
-        let hash = RoadKey::hash(&normalized, peer, reads);
-        let found = compiled
-            .roads
-            .find(hash, |(key, _)| key.same(&normalized, peer, reads));
+        let mut key_bytes = KeyBytes::new();
+        key_bytes.write(&normalized, peer, reads);
+        let hash = key_bytes.hash();
+        let found = compiled.roads.find(hash, |(key, _)| key.is(&key_bytes));
         let (key, walked) = match found {
             Some(found) => found,
             None => {
@@ -139,7 +139,7 @@ impl<'r> Prepared<'r> {
                     normalized.peer_uri = Some(peer_uri(peer));
                 }
                 let walked = walk(model, compiled, &normalized);
-                let key = RoadKey::of(&normalized, peer, reads);
+                let key = key_bytes.to_key();
                 match compiled.roads.insert(hash, (key, walked)) {
                     Ok(stored) => stored,
                     Err(back) => {

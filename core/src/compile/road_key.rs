@@ -116,23 +116,37 @@ fn write(n: &Normalized<'_>, peer: Option<&str>, reads: RouteReads, out: &mut im
     }
 }
 
-struct Hash(FxHasher);
+/// How many key bytes are written on the stack; a longer key (many labels, long
+/// headers) continues on the heap.
+const INLINE: usize = 384;
 
-impl KeyOut for Hash {
-    #[inline]
-    fn bytes(&mut self, b: &[u8]) {
-        self.0.write(b);
-    }
-}
-
-struct Build {
-    key: Vec<u8>,
+/// One request's key, written once: its hash and the memo's comparison both read these
+/// bytes (one walk of the request instead of one per use).
+pub(crate) struct KeyBytes {
+    inline: [u8; INLINE],
+    len: usize,
+    /// The whole key when it outgrew `inline` (then `inline` is unused).
+    heap: Vec<u8>,
+    /// Where the peer's SPIFFE URI lies in the key.
     peer: Option<(usize, usize)>,
 }
 
-impl KeyOut for Build {
+impl KeyOut for KeyBytes {
+    #[inline]
     fn bytes(&mut self, b: &[u8]) {
-        self.key.extend_from_slice(b);
+        let end = self.len + b.len();
+        if self.heap.is_empty() {
+            if let Some(slot) = self.inline.get_mut(self.len..end) {
+                slot.copy_from_slice(b);
+                self.len = end;
+                return;
+            }
+            self.heap.reserve(end.max(2 * INLINE));
+            self.heap
+                .extend_from_slice(self.inline.get(..self.len).unwrap_or_default());
+        }
+        self.heap.extend_from_slice(b);
+        self.len = end;
     }
 
     fn peer(&mut self, peer: Option<&str>) {
@@ -142,27 +156,66 @@ impl KeyOut for Build {
         };
         let len = p.len().saturating_add(SCHEME.len());
         self.bytes(&u32::try_from(len).unwrap_or(u32::MAX - 1).to_le_bytes());
-        let at = self.key.len();
+        let at = self.len;
         self.bytes(SCHEME.as_bytes());
         self.bytes(p.as_bytes());
-        self.peer = Some((at, self.key.len()));
+        self.peer = Some((at, self.len));
     }
 }
 
-struct Check<'k> {
-    rest: &'k [u8],
-    same: bool,
-}
-
-impl KeyOut for Check<'_> {
+impl KeyBytes {
+    /// An empty key (the caller's stack holds it: a key is written in place, not moved).
     #[inline]
-    fn bytes(&mut self, b: &[u8]) {
-        if !self.same {
-            return;
+    pub(crate) fn new() -> Self {
+        KeyBytes {
+            inline: [0; INLINE],
+            len: 0,
+            heap: Vec::new(),
+            peer: None,
         }
-        match self.rest.strip_prefix(b) {
-            Some(rest) => self.rest = rest,
-            None => self.same = false,
+    }
+
+    /// Writes the key of `n` (whose peer is `peer`).
+    #[inline]
+    pub(crate) fn write(&mut self, n: &Normalized<'_>, peer: Option<&str>, reads: RouteReads) {
+        write(n, peer, reads, self);
+    }
+
+    /// The key of `n` (whose peer is `peer`).
+    #[cfg(test)]
+    pub(crate) fn of(n: &Normalized<'_>, peer: Option<&str>, reads: RouteReads) -> Self {
+        let mut key = KeyBytes::new();
+        key.write(n, peer, reads);
+        key
+    }
+
+    /// The key's bytes.
+    #[inline]
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        if self.heap.is_empty() {
+            self.inline.get(..self.len).unwrap_or_default()
+        } else {
+            &self.heap
+        }
+    }
+
+    /// The memo's hash of the key.
+    #[inline]
+    pub(crate) fn hash(&self) -> u64 {
+        let mut h = FxHasher::default();
+        h.write(self.as_slice());
+        // The memo's table uses the hash as it is: spread the bits.
+        let mut x = h.finish();
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^ (x >> 33)
+    }
+
+    /// The key to store in the memo (a miss).
+    pub(crate) fn to_key(&self) -> RoadKey {
+        RoadKey {
+            bytes: self.as_slice().into(),
+            peer: self.peer,
         }
     }
 }
@@ -177,39 +230,21 @@ pub(crate) struct RoadKey {
 
 impl RoadKey {
     /// The key of `n` with peer `peer`.
+    #[cfg(test)]
     pub(crate) fn of(n: &Normalized<'_>, peer: Option<&str>, reads: RouteReads) -> Self {
-        let mut build = Build {
-            key: Vec::with_capacity(128),
-            peer: None,
-        };
-        write(n, peer, reads, &mut build);
-        RoadKey {
-            bytes: build.key.into_boxed_slice(),
-            peer: build.peer,
-        }
+        KeyBytes::of(n, peer, reads).to_key()
     }
 
-    /// Whether `n` (with peer `peer`) has this key (no allocation).
+    /// Whether a request's key is this one.
     #[inline]
+    pub(crate) fn is(&self, key: &KeyBytes) -> bool {
+        *self.bytes == *key.as_slice()
+    }
+
+    /// Whether `n` (with peer `peer`) has this key.
+    #[cfg(test)]
     pub(crate) fn same(&self, n: &Normalized<'_>, peer: Option<&str>, reads: RouteReads) -> bool {
-        let mut check = Check {
-            rest: &self.bytes,
-            same: true,
-        };
-        write(n, peer, reads, &mut check);
-        check.same && check.rest.is_empty()
-    }
-
-    /// The hash of `n`'s key (no allocation).
-    #[inline]
-    pub(crate) fn hash(n: &Normalized<'_>, peer: Option<&str>, reads: RouteReads) -> u64 {
-        let mut h = Hash(FxHasher::default());
-        write(n, peer, reads, &mut h);
-        // The memo's table uses the hash as it is: spread the bits.
-        let mut x = h.0.finish();
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        x ^ (x >> 33)
+        self.is(&KeyBytes::of(n, peer, reads))
     }
 
     /// The peer's SPIFFE URI, as stored in the key.
@@ -247,7 +282,10 @@ mod tests {
         };
         let (m, p) = digest(&spiffe);
         assert!(key.same(&m, p, reads));
-        assert_eq!(RoadKey::hash(&n, peer, reads), RoadKey::hash(&m, p, reads));
+        assert_eq!(
+            KeyBytes::of(&n, peer, reads).hash(),
+            KeyBytes::of(&m, p, reads).hash()
+        );
         for other in [
             RequestRef {
                 host: Some("b.com"),
@@ -286,5 +324,44 @@ mod tests {
             ..reads
         };
         assert!(!RoadKey::of(&n, peer, methods).same(&o, p, methods));
+    }
+
+    #[test]
+    fn keys_longer_than_the_stack_buffer_continue_on_the_heap() {
+        let reads = RouteReads::default();
+        // A host longer than the inline buffer: the peer is written after the spill.
+        let host = format!("{}.example.com", "a".repeat(INLINE));
+        let long = RequestRef {
+            host: Some(&host),
+            principal: Some("cluster.local/ns/x/sa/y"),
+            ..RequestRef::default()
+        };
+        let (n, peer) = digest(&long);
+        let key = KeyBytes::of(&n, peer, reads);
+        assert!(key.as_slice().len() > INLINE);
+        let stored = key.to_key();
+        assert_eq!(stored.peer_uri(), Some("spiffe://cluster.local/ns/x/sa/y"));
+        assert!(stored.is(&KeyBytes::of(&n, peer, reads)));
+        assert_eq!(key.hash(), KeyBytes::of(&n, peer, reads).hash());
+        // A difference after the spill point still tells the keys apart.
+        let other_peer = RequestRef {
+            principal: Some("cluster.local/ns/x/sa/z"),
+            ..long
+        };
+        let (o, p) = digest(&other_peer);
+        assert!(!stored.is(&KeyBytes::of(&o, p, reads)));
+        // The same request with a short host fits inline and differs.
+        let short = RequestRef {
+            host: Some("a.example.com"),
+            ..long
+        };
+        let (s, p) = digest(&short);
+        let inline = KeyBytes::of(&s, p, reads);
+        assert!(inline.as_slice().len() < INLINE);
+        assert!(!stored.is(&inline));
+        assert_eq!(
+            inline.to_key().peer_uri(),
+            Some("spiffe://cluster.local/ns/x/sa/y")
+        );
     }
 }

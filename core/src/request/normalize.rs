@@ -459,12 +459,24 @@ pub(super) fn split_authority(
     if authority.is_empty() {
         return Ok((None, None));
     }
-    let invalid = if authority.is_ascii() {
-        // `char::is_whitespace` and `is_control` on ASCII, without decoding.
-        authority
-            .bytes()
-            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control() || b == b'/')
+    // One pass over an ASCII authority: whether it is valid, where its last `:` is, and
+    // whether it has upper-case letters (then the host is lower-cased).
+    let mut ascii_invalid = false;
+    let mut non_ascii = false;
+    let mut upper = false;
+    let mut last_colon = None;
+    for (at, &b) in authority.as_bytes().iter().enumerate() {
+        ascii_invalid |= b.is_ascii_whitespace() || b.is_ascii_control() || b == b'/';
+        upper |= b.is_ascii_uppercase();
+        non_ascii |= !b.is_ascii();
+        if b == b':' {
+            last_colon = Some(at);
+        }
+    }
+    let invalid = if !non_ascii {
+        ascii_invalid
     } else {
+        // `char::is_whitespace` and `is_control` beyond ASCII need the characters.
         authority
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || c == '/')
@@ -484,7 +496,7 @@ pub(super) fn split_authority(
             }
         }
     } else {
-        match authority.bytes().rposition(|b| b == b':') {
+        match last_colon {
             Some(at) => (
                 authority.get(..at).unwrap_or_default(),
                 authority.get(at + 1..),
@@ -499,7 +511,12 @@ pub(super) fn split_authority(
         ),
         None => None,
     };
-    Ok((Some(lower(host)), port))
+    let host = if upper {
+        lower(host)
+    } else {
+        Cow::Borrowed(host)
+    };
+    Ok((Some(host), port))
 }
 
 type UrlParts<'a> = (Option<&'a str>, Option<u16>, Option<Cow<'a, str>>);
