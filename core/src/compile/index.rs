@@ -107,14 +107,22 @@ pub(crate) struct Candidate {
     pub(crate) point_ref: bool,
 }
 
-/// A host bucket: its entries and, for a long bucket, its own filter.
+/// A host bucket: its entries and its filter over their pair keys.
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
     start: u32,
     len: u32,
-    /// The bucket's filter in `HostIndex::bloom` (empty for short buckets).
-    bloom_at: u32,
-    bloom_len: u32,
+    /// A short bucket: one bit per pair key ([`pair_bit`]), so most pair keys a request
+    /// probes stop here instead of binary-searching the entries. A long bucket: where its
+    /// own filter lies in `HostIndex::bloom` (offset in the high half, words in the low).
+    filter: u64,
+}
+
+/// The bit of a pair key in a short bucket's filter (the key's top bits: the Bloom
+/// filters use the low ones).
+#[inline]
+fn pair_bit(key: u64) -> u64 {
+    1 << (key >> 58)
 }
 
 /// One (source key, scope key) entry of a host bucket: a range of candidates.
@@ -191,7 +199,12 @@ impl HostIndex {
             }
             let bucket_len = index.entries.len() - bucket_start;
             let bloom_at = index.bloom.len();
-            if bucket_len > SMALL {
+            let mut filter = 0u64;
+            if bucket_len <= SMALL {
+                for e in index.entries.get(bucket_start..).unwrap_or_default() {
+                    filter |= pair_bit(e.key);
+                }
+            } else {
                 index.bloom.resize(bloom_at + bloom_words(bucket_len), 0);
                 for e in index.entries.get(bucket_start..).unwrap_or_default() {
                     index.big.insert(hash::pair(host, e.key), (e.offset, e.len));
@@ -199,14 +212,14 @@ impl HostIndex {
                         bloom_insert(words, e.key);
                     }
                 }
+                filter = (bloom_at as u64) << 32 | (index.bloom.len() - bloom_at) as u64;
             }
             index.buckets.insert(
                 host,
                 Bucket {
                     start: to_u32(bucket_start),
                     len: to_u32(bucket_len),
-                    bloom_at: to_u32(bloom_at),
-                    bloom_len: to_u32(index.bloom.len() - bloom_at),
+                    filter,
                 },
             );
             hosts.push(host);
@@ -230,6 +243,9 @@ impl HostIndex {
     fn visit(&self, host: u64, bucket: &Bucket, key: u64, f: &mut impl FnMut(&Candidate)) {
         let (start, len) = (bucket.start as usize, bucket.len as usize);
         let range = if len <= SMALL {
+            if bucket.filter & pair_bit(key) == 0 {
+                return;
+            }
             let entries = self.entries.get(start..start + len).unwrap_or_default();
             let at = entries.partition_point(|e| e.key < key);
             entries
@@ -237,10 +253,10 @@ impl HostIndex {
                 .filter(|e| e.key == key)
                 .map(|e| (e.offset, e.len))
         } else {
-            let at = bucket.bloom_at as usize;
+            let at = (bucket.filter >> 32) as usize;
             let words = self
                 .bloom
-                .get(at..at + bucket.bloom_len as usize)
+                .get(at..at + (bucket.filter & u64::from(u32::MAX)) as usize)
                 .unwrap_or_default();
             if bloom_contains(words, key) {
                 self.big.get(&hash::pair(host, key)).copied()
@@ -414,14 +430,19 @@ impl Index {
             return;
         };
         f(hash::key_hash(hash::TAG_EXACT_HOST, authority));
+        let bytes = authority.as_bytes();
         if self.forms.dot_suffix {
-            for (at, _) in authority.match_indices('.') {
-                if let Some(tail) = authority.get(at..) {
-                    f(hash::key_hash(hash::TAG_HOST_SUFFIX, tail));
+            // A byte loop: host names are short, and `match_indices` costs more to set up
+            // than to run on them.
+            for (at, &b) in bytes.iter().enumerate() {
+                if b == b'.' {
+                    f(hash::key_hash_bytes(
+                        hash::TAG_HOST_SUFFIX,
+                        bytes.get(at..).unwrap_or_default(),
+                    ));
                 }
             }
         }
-        let bytes = authority.as_bytes();
         let n = self.forms.head;
         if n > 0 {
             if let Some(head) = bytes.get(..n) {
