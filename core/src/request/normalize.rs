@@ -452,6 +452,38 @@ pub(super) fn parse_spiffe(rest: &str) -> Spiffe<'_> {
     (trust_domain, namespace, account)
 }
 
+/// Byte classes of an authority (see [`AUTHORITY_BYTES`]).
+const INVALID: u8 = 1;
+const UPPER: u8 = 2;
+const NON_ASCII: u8 = 4;
+const COLON: u8 = 8;
+
+/// The class of every byte: ASCII whitespace, controls and `/` are invalid in an
+/// authority (`char::is_whitespace`/`is_control` on ASCII), `A`-`Z` are upper case,
+/// bytes from 0x80 start non-ASCII characters (checked character by character).
+// Indexing in a constant is checked when the crate compiles: it cannot panic at run time.
+#[allow(clippy::indexing_slicing)]
+const AUTHORITY_BYTES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        let byte = b as u8;
+        table[b] = if byte >= 0x80 {
+            NON_ASCII
+        } else if byte.is_ascii_whitespace() || byte.is_ascii_control() || byte == b'/' {
+            INVALID
+        } else if byte.is_ascii_uppercase() {
+            UPPER
+        } else if byte == b':' {
+            COLON
+        } else {
+            0
+        };
+        b += 1;
+    }
+    table
+};
+
 /// Splits an authority into lower-cased host and port.
 pub(super) fn split_authority(
     authority: &str,
@@ -459,20 +491,23 @@ pub(super) fn split_authority(
     if authority.is_empty() {
         return Ok((None, None));
     }
-    // One pass over an ASCII authority: whether it is valid, where its last `:` is, and
-    // whether it has upper-case letters (then the host is lower-cased).
-    let mut ascii_invalid = false;
-    let mut non_ascii = false;
-    let mut upper = false;
+    // One pass over the authority, a table lookup per byte: whether it is valid ASCII,
+    // where its last `:` is, and whether it has upper-case letters (then the host is
+    // lower-cased).
+    let mut seen = 0u8;
     let mut last_colon = None;
     for (at, &b) in authority.as_bytes().iter().enumerate() {
-        ascii_invalid |= b.is_ascii_whitespace() || b.is_ascii_control() || b == b'/';
-        upper |= b.is_ascii_uppercase();
-        non_ascii |= !b.is_ascii();
-        if b == b':' {
+        let class = AUTHORITY_BYTES.get(usize::from(b)).copied().unwrap_or(0);
+        seen |= class;
+        if class & COLON != 0 {
             last_colon = Some(at);
         }
     }
+    let (ascii_invalid, non_ascii, upper) = (
+        seen & INVALID != 0,
+        seen & NON_ASCII != 0,
+        seen & UPPER != 0,
+    );
     let invalid = if !non_ascii {
         ascii_invalid
     } else {

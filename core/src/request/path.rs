@@ -19,6 +19,29 @@ fn is_unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
 }
 
+/// Byte classes of a raw path (see [`PATH_BYTES`]); 0 for a byte that needs nothing.
+const PATH_END: u8 = 1;
+const PATH_PERCENT: u8 = 2;
+const PATH_NUL: u8 = 4;
+const PATH_BACKSLASH: u8 = 8;
+const PATH_SLASH: u8 = 16;
+const PATH_DOT: u8 = 32;
+
+/// The class of every byte of a raw path.
+// Indexing in a constant is checked when the crate compiles: it cannot panic at run time.
+#[allow(clippy::indexing_slicing)]
+const PATH_BYTES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    table[b'?' as usize] = PATH_END;
+    table[b'#' as usize] = PATH_END;
+    table[b'%' as usize] = PATH_PERCENT;
+    table[0] = PATH_NUL;
+    table[b'\\' as usize] = PATH_BACKSLASH;
+    table[b'/' as usize] = PATH_SLASH;
+    table[b'.' as usize] = PATH_DOT;
+    table
+};
+
 /// Normalises a raw path per the mesh setting (SEMANTICS.md §1.12). Returns the path used
 /// for matching (query and fragment removed) and the path forwarded upstream (with query).
 ///
@@ -44,37 +67,43 @@ pub(super) fn normalize_path_split(
     raw: &str,
     mode: PathNormalization,
 ) -> Result<(Cow<'_, str>, Option<&str>), Malformed> {
-    // One pass: the path ends at the first `?` or `#`; the query at the first `#` after it.
-    let end = raw
-        .bytes()
-        .position(|b| b == b'?' || b == b'#')
-        .unwrap_or(raw.len());
+    // One pass, a table lookup per byte: the path ends at the first `?` or `#`; on the
+    // way, NUL (raw or `%00`) and whether anything needs normalising (an escape, a
+    // backslash, a `.` or `/` right after a `/`).
+    let raw_bytes = raw.as_bytes();
+    let mut end = raw.len();
+    let mut nul = false;
+    let mut plain = true;
+    let mut after_slash = false;
+    for (i, &b) in raw_bytes.iter().enumerate() {
+        let class = PATH_BYTES.get(usize::from(b)).copied().unwrap_or(0);
+        if class == 0 {
+            after_slash = false;
+            continue;
+        }
+        if class & PATH_END != 0 {
+            end = i;
+            break;
+        }
+        if class & (PATH_SLASH | PATH_DOT) != 0 && after_slash {
+            plain = false;
+        }
+        if class & PATH_PERCENT != 0 {
+            plain = false;
+            nul |= raw_bytes.get(i + 1..i + 3) == Some(b"00".as_slice());
+        }
+        nul |= class & PATH_NUL != 0;
+        plain &= class & PATH_BACKSLASH == 0;
+        after_slash = class & PATH_SLASH != 0;
+    }
     let path = raw.get(..end).unwrap_or(raw);
-    let query = match raw.as_bytes().get(end) {
+    let query = match raw_bytes.get(end) {
         Some(b'?') => raw.get(end + 1..).map(|rest| {
             let stop = rest.bytes().position(|b| b == b'#').unwrap_or(rest.len());
             rest.get(..stop).unwrap_or(rest)
         }),
         _ => None,
     };
-    let bytes = path.as_bytes();
-    // Also one pass: NUL (raw or `%00`), and whether anything needs normalising.
-    let mut nul = false;
-    let mut plain = true;
-    let mut previous = 0u8;
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            0 => nul = true,
-            b'%' => {
-                plain = false;
-                nul |= bytes.get(i + 1..i + 3) == Some(b"00".as_slice());
-            }
-            b'\\' => plain = false,
-            b'.' | b'/' if previous == b'/' => plain = false,
-            _ => {}
-        }
-        previous = b;
-    }
     if nul {
         return Err(Malformed::bad("path contains a NUL (`%00`)"));
     }
@@ -193,4 +222,60 @@ fn merge_slashes(path: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every path over a small alphabet of the bytes that matter, up to five bytes: the
+    /// one-pass scan agrees with a plain reading of the rules (split at `?`/`#`, NUL and
+    /// `%00` refused, and the fast path taken only where normalising changes nothing).
+    #[test]
+    fn the_one_pass_scan_agrees_with_the_plain_rules() {
+        let alphabet = [b'/', b'.', b'%', b'0', b'a', b'\\', b'?', b'#', 0u8, b'2'];
+        let modes = [
+            PathNormalization::None,
+            PathNormalization::Base,
+            PathNormalization::MergeSlashes,
+            PathNormalization::DecodeAndMergeSlashes,
+        ];
+        let mut raw = Vec::new();
+        for len in 1..=5u32 {
+            for n in 0..alphabet.len().pow(len) {
+                raw.clear();
+                raw.push(b'/');
+                let mut rest = n;
+                for _ in 0..len {
+                    raw.push(alphabet[rest % alphabet.len()]);
+                    rest /= alphabet.len();
+                }
+                let text = std::str::from_utf8(&raw).unwrap();
+                let end = text.find(['?', '#']).unwrap_or(text.len());
+                let path = &text[..end];
+                let query = text[end..]
+                    .strip_prefix('?')
+                    .map(|q| &q[..q.find('#').unwrap_or(q.len())]);
+                let refused = path.contains('\0') || path.contains("%00");
+                for mode in modes {
+                    let got = normalize_path_split(text, mode);
+                    if refused {
+                        assert!(got.is_err(), "{text:?}");
+                        continue;
+                    }
+                    let (matched, q) = got.unwrap_or_else(|e| panic!("{text:?}: {e:?}"));
+                    assert_eq!(q, query, "{text:?}");
+                    let slow = match mode {
+                        PathNormalization::None => path.to_string(),
+                        PathNormalization::Base => base_normalize(path),
+                        PathNormalization::MergeSlashes => merge_slashes(&base_normalize(path)),
+                        PathNormalization::DecodeAndMergeSlashes => {
+                            merge_slashes(&base_normalize(&decode_slashes(path)))
+                        }
+                    };
+                    assert_eq!(matched, slow, "{text:?} {mode:?}");
+                }
+            }
+        }
+    }
 }
