@@ -232,6 +232,7 @@ pub(crate) fn walk(model: &Model, compiled: &Compiled, n: &Normalized<'_>) -> Wa
 
 impl<'r> Digest<'r> {
     /// The digest of `normalized` on a road walked for `compiled`.
+    #[inline(always)]
     fn walked(
         mut normalized: Normalized<'r>,
         model: &'r Model,
@@ -251,6 +252,7 @@ impl<'r> Digest<'r> {
         )
     }
 
+    #[inline(always)]
     fn new(
         normalized: Normalized<'r>,
         model: &'r Model,
