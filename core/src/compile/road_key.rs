@@ -213,10 +213,14 @@ impl KeyBytes {
 
     /// The key to store in the memo (a miss).
     pub(crate) fn to_key(&self) -> RoadKey {
-        RoadKey {
-            bytes: self.as_slice().into(),
-            peer: self.peer,
-        }
+        let bytes: Box<[u8]> = self.as_slice().into();
+        // Checked as UTF-8 once here, so a memo hit lends it as it is.
+        let peer_uri = self
+            .peer
+            .and_then(|(from, to)| bytes.get(from..to))
+            .and_then(|uri| std::str::from_utf8(uri).ok())
+            .map(Box::from);
+        RoadKey { bytes, peer_uri }
     }
 }
 
@@ -224,8 +228,8 @@ impl KeyBytes {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RoadKey {
     bytes: Box<[u8]>,
-    /// Where the peer's SPIFFE URI lies in `bytes`.
-    peer: Option<(usize, usize)>,
+    /// The peer's SPIFFE URI (also in `bytes`).
+    peer_uri: Option<Box<str>>,
 }
 
 impl RoadKey {
@@ -249,8 +253,7 @@ impl RoadKey {
 
     /// The peer's SPIFFE URI, as stored in the key.
     pub(crate) fn peer_uri(&self) -> Option<&str> {
-        let (from, to) = self.peer?;
-        std::str::from_utf8(self.bytes.get(from..to)?).ok()
+        self.peer_uri.as_deref()
     }
 }
 
