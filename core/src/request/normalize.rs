@@ -269,6 +269,7 @@ impl<'a> RequestRef<'a> {
 /// either way). Returns the peer identity without its `spiffe://` scheme as well; when
 /// `build_uri` is false and the principal was written without the scheme, `peer_uri` is
 /// left `None` for the caller to fill (the engine borrows it from its road memo).
+#[inline(always)]
 pub(crate) fn digest<'a>(
     r: &RequestRef<'a>,
     mode: PathNormalization,
