@@ -345,11 +345,17 @@ impl Loader {
                         ));
                     }
                 }
+                let imported = model.policies.len();
                 let handled = importers
                     .iter_mut()
                     .any(|importer| importer.import(&mut cx, doc, &mut model));
                 if !handled {
                     kinds::report_skipped(&mut cx, doc);
+                }
+                // Spare capacity goes now, not at the end of the load: a `List` file of
+                // 100 000 policies would otherwise hold every grown list at once.
+                for policy in model.policies.get_mut(imported..).into_iter().flatten() {
+                    policy.shrink_to_fit();
                 }
             }
             drop(docs);

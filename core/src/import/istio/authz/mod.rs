@@ -144,7 +144,9 @@ pub(super) fn import(cx: &mut Cx, doc: &Doc, model: &mut Model) {
             bundle,
             custom: matches!(action, Action::Custom(_)),
         };
-        for (node, path) in spec.list(cx, "rules") {
+        let items = spec.list(cx, "rules");
+        rules.reserve_exact(items.len());
+        for (node, path) in items {
             if let Some(rule) = decode_rule(cx, node, &path, &ctx) {
                 rules.push(rule);
             }
@@ -333,8 +335,8 @@ fn decode_rule(cx: &mut Cx, node: &Node, path: &str, ctx: &Ctx) -> Option<Rule> 
         ..Rule::default()
     };
     if let Some(from) = m.get("from") {
-        let mut sources = Vec::new();
         let items = list(cx, from, &m.path_of("from"));
+        let mut sources = Vec::with_capacity(items.len());
         if items.is_empty() && matches!(from.value, Value::Seq(_)) {
             cx.error(from, &m.path_of("from"), "`from` must not be empty");
         }
@@ -354,8 +356,8 @@ fn decode_rule(cx: &mut Cx, node: &Node, path: &str, ctx: &Ctx) -> Option<Rule> 
         rule.from = Some(sources);
     }
     if let Some(to) = m.get("to") {
-        let mut operations = Vec::new();
         let items = list(cx, to, &m.path_of("to"));
+        let mut operations = Vec::with_capacity(items.len());
         if items.is_empty() && matches!(to.value, Value::Seq(_)) {
             cx.error(to, &m.path_of("to"), "`to` must not be empty");
         }
