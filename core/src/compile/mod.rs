@@ -49,8 +49,8 @@ enum PolicyClass {
 
 #[derive(Debug, Clone)]
 enum CScope {
-    /// The policy's `selector`, shared by every policy with the same labels (a map per
-    /// policy is half a kilobyte: 50 MB at 100 000 one-rule policies).
+    /// The policy's `selector`, shared with the model (which shares it between the
+    /// policies with the same labels).
     Selector(Arc<Labels>),
     TargetRefs {
         gateways: Vec<(String, String)>,
@@ -251,7 +251,6 @@ impl Compiled {
 
         let mut policies = Vec::with_capacity(model.policies.len());
         let mut rules = Vec::with_capacity(model.policies.iter().map(|p| p.rules.len()).sum());
-        let mut selectors: HashMap<&Labels, Arc<Labels>> = HashMap::new();
         let regexes = matchers::RegexCache::default();
         for (pi, policy) in model.policies.iter().enumerate() {
             let class = match policy.action {
@@ -261,11 +260,7 @@ impl Compiled {
                 Action::Custom(_) => PolicyClass::Custom,
             };
             let scope = match &policy.scope {
-                Scope::Selector { match_labels } => CScope::Selector(Arc::clone(
-                    selectors
-                        .entry(match_labels)
-                        .or_insert_with(|| Arc::new(match_labels.clone())),
-                )),
+                Scope::Selector { match_labels } => CScope::Selector(Arc::clone(match_labels)),
                 Scope::TargetRefs { targets } => CScope::TargetRefs {
                     gateways: targets
                         .iter()

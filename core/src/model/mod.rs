@@ -13,6 +13,7 @@ mod vocabulary;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -252,8 +253,11 @@ pub enum Scope {
     /// Istio `selector`: workloads whose labels include these (empty: every workload in
     /// scope of the namespace).
     Selector {
-        /// Labels that must all be present with these values.
-        match_labels: Labels,
+        /// Labels that must all be present with these values. Shared: the loader gives
+        /// every policy of a load with the same labels the same map (a map of one label
+        /// takes half a kilobyte).
+        #[serde(serialize_with = "serialize_shared")]
+        match_labels: Arc<Labels>,
     },
     /// Istio `targetRef(s)`: only Kubernetes-Gateway-API gateways and waypoints.
     TargetRefs {
@@ -271,6 +275,14 @@ pub enum Scope {
         /// The external services.
         services: Vec<ResourceRef>,
     },
+}
+
+/// Serializes a shared value as the value itself.
+fn serialize_shared<T: Serialize, S: serde::Serializer>(
+    value: &Arc<T>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    value.as_ref().serialize(serializer)
 }
 
 /// A match field with positive and negative values (`principals` / `notPrincipals`).
