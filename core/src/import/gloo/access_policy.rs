@@ -298,7 +298,7 @@ fn authorization(
             if item.value != item.value.to_ascii_uppercase() {
                 cx.warn(
                     item.node,
-                    &item.path,
+                    &item.path(),
                     format!(
                         "method `{}` is not upper case; Envoy rejects such requests before authorization, so it never matches",
                         item.value
@@ -312,7 +312,7 @@ fn authorization(
     for item in authz.str_list(cx, "allowedPaths") {
         match PathPattern::parse(&item.value) {
             Ok(pattern) => paths.push(pattern),
-            Err(invalid) => cx.error(item.node, &item.path, invalid.0),
+            Err(invalid) => cx.error(item.node, &item.path(), invalid.0),
         }
     }
     let when = match authz.get("match") {
@@ -359,7 +359,7 @@ fn ip_list(cx: &mut Cx, m: &Map, key: &str) -> Vec<IpBlock> {
             Some(block) => out.push(block),
             None => cx.error(
                 item.node,
-                &item.path,
+                &item.path(),
                 format!("`{}` is not an IP address or CIDR block", item.value),
             ),
         }

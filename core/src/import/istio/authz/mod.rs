@@ -368,7 +368,7 @@ fn decode_rule(cx: &mut Cx, node: &Node, path: &str, ctx: &Ctx) -> Option<Rule> 
             cx.error(from, &m.path_of("from"), "`from` must not be empty");
         }
         for (item, item_path) in items {
-            let Some(entry) = map(cx, item, &item_path, &["source"]) else {
+            let Some(entry) = map(cx, item, item_path, &["source"]) else {
                 continue;
             };
             match entry.get("source") {
@@ -389,7 +389,7 @@ fn decode_rule(cx: &mut Cx, node: &Node, path: &str, ctx: &Ctx) -> Option<Rule> 
             cx.error(to, &m.path_of("to"), "`to` must not be empty");
         }
         for (item, item_path) in items {
-            let Some(entry) = map(cx, item, &item_path, &["operation"]) else {
+            let Some(entry) = map(cx, item, item_path, &["operation"]) else {
                 continue;
             };
             match entry.get("operation") {
