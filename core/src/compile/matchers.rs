@@ -291,9 +291,10 @@ fn source_keys(s: &Source) -> Option<Box<[(u8, u64)]>> {
         .values
         .iter()
         .map(|a| plain(&a.namespace).then(|| key(TAG_NAMESPACE, &a.namespace)));
-    let namespaces = s.namespaces.values.iter().map(|n| {
-        (plain(&n.glob) && !n.glob.contains('*')).then(|| key(TAG_NAMESPACE, &n.glob))
-    });
+    let namespaces =
+        s.namespaces.values.iter().map(|n| {
+            (plain(&n.glob) && !n.glob.contains('*')).then(|| key(TAG_NAMESPACE, &n.glob))
+        });
     let domains = s
         .trust_domains
         .values

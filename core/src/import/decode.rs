@@ -147,7 +147,7 @@ impl<'n> Map<'n> {
     /// A nested mapping with its allowed keys.
     pub fn map(&self, cx: &mut Cx, key: &str, allowed: &[&str]) -> Option<Map<'n>> {
         self.get(key)
-            .and_then(|n| map(cx, n, &self.path_of(key), allowed))
+            .and_then(|n| map(cx, n, self.path_of(key), allowed))
     }
 
     /// A `string: string` mapping (labels, annotations).

@@ -483,16 +483,21 @@ fn duplicates_are_told_by_every_field() {
     assert_eq!(model.policies.len(), 2);
 
     let mut loader = Loader::new();
-    loader
-        .add_str("one.yaml", &policy("a", "bc"))
-        .add_str("two.yaml", &format!("{}---\n{}", policy("ab", "c"), policy("a", "bc")));
+    loader.add_str("one.yaml", &policy("a", "bc")).add_str(
+        "two.yaml",
+        &format!("{}---\n{}", policy("ab", "c"), policy("a", "bc")),
+    );
     let err = loader.load().map(|_| ()).unwrap_err();
     let diags = err.diagnostics();
     assert_eq!(diags.len(), 1, "{diags:?}");
     let diag = &diags[0];
-    assert_eq!((diag.location.file.as_str(), diag.location.line), ("two.yaml", 6));
+    assert_eq!(
+        (diag.location.file.as_str(), diag.location.line),
+        ("two.yaml", 6)
+    );
     assert!(
-        diag.message.contains("is defined twice (first at one.yaml:1:1)"),
+        diag.message
+            .contains("is defined twice (first at one.yaml:1:1)"),
         "{}",
         diag.message
     );

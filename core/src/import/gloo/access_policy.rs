@@ -65,7 +65,7 @@ pub(super) fn import(state: &mut GlooImporter, cx: &mut Cx, doc: &Doc, model: &m
             &["authn", "authz", "enforcementLayers", "authzList"],
         ) {
             if let Some(authn) = config.get("authn") {
-                if let Some(authn) = map(cx, authn, &config.path_of("authn"), &["tlsMode"]) {
+                if let Some(authn) = map(cx, authn, config.path_of("authn"), &["tlsMode"]) {
                     enum_field(cx, &authn, "tlsMode", &["DISABLE", "PERMISSIVE", "STRICT"]);
                 }
             }
@@ -521,7 +521,7 @@ fn client_source(
         let matcher = map(
             cx,
             node,
-            &client.path_of("requestIdentityMatcher"),
+            client.path_of("requestIdentityMatcher"),
             &["requestPrincipals", "notRequestPrincipals"],
         )?;
         source.request_principals = Field {

@@ -115,7 +115,7 @@ pub(super) fn workload_selector(cx: &mut Cx, spec: &Map) -> (Option<String>, Lab
         if let Some(selector) = map(
             cx,
             node,
-            &spec.path_of("workloadSelector"),
+            spec.path_of("workloadSelector"),
             &["namespace", "labels"],
         ) {
             if required(cx, &selector, "namespace", "").is_some() {

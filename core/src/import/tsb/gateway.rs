@@ -296,7 +296,7 @@ fn egress_hosts(cx: &mut Cx, entry: &Map) -> Option<Vec<Operation>> {
         let Some(host) = map(
             cx,
             host_node,
-            &to.path_of("host"),
+            to.path_of("host"),
             &["exact", "prefix", "regex"],
         ) else {
             ok = false;
