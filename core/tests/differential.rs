@@ -421,7 +421,14 @@ fn scope() -> impl Strategy<Value = (String, Scope)> {
                 )])),
             ]
         )
-            .prop_map(|(ns, match_labels)| (ns, Scope::Selector { match_labels })),
+            .prop_map(|(ns, match_labels)| {
+                (
+                    ns,
+                    Scope::Selector {
+                        match_labels: match_labels.into(),
+                    },
+                )
+            }),
         Just((
             "istio-egress".to_string(),
             Scope::TargetRefs {

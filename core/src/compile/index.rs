@@ -605,10 +605,10 @@ fn source_keys(rule: &CRule, forms: &mut KeyForms) -> Vec<u64> {
         let Some(list) = source.index_keys() else {
             return vec![ANY];
         };
-        for (tag, text) in list {
-            forms.namespace |= *tag == hash::TAG_NAMESPACE;
-            forms.trust_domain |= *tag == hash::TAG_TRUST_DOMAIN;
-            keys.push(hash::key_hash(*tag, text));
+        for &(tag, key) in list {
+            forms.namespace |= tag == hash::TAG_NAMESPACE;
+            forms.trust_domain |= tag == hash::TAG_TRUST_DOMAIN;
+            keys.push(key);
         }
     }
     keys.sort_unstable();

@@ -1,6 +1,8 @@
 //! Compiled forms of the model's patterns: lower-cased once, regexes built once, nothing
 //! allocated when matching.
 
+use std::sync::Arc;
+
 use regex::Regex;
 
 use crate::model::{
@@ -23,7 +25,8 @@ fn build_regex(pattern: &str) -> Option<Regex> {
 }
 
 /// Compiled identity regexes by pattern text, shared by every rule of one compile (a
-/// namespace or trust domain repeats across thousands of rules).
+/// namespace or trust domain repeats across thousands of rules): a hit is a reference
+/// count, not a copy.
 #[derive(Debug, Default)]
 pub(crate) struct RegexCache(std::cell::RefCell<std::collections::HashMap<String, UriRegex>>);
 
@@ -44,13 +47,13 @@ impl RegexCache {
 /// ALLOW, and the importer's validation keeps such values out in the first place.
 #[derive(Debug, Clone)]
 pub(crate) enum UriRegex {
-    Contains(Box<str>),
-    StartsWith(Box<str>),
+    Contains(Arc<str>),
+    StartsWith(Arc<str>),
     /// `^(?s:spiffe://.+/ns/NS/(.+/|)sa/SA(/.+)?)$` with literal `NS` and `SA`, kept as
     /// `/ns/NS/` and `sa/SA`.
     ServiceAccount {
-        ns_part: Box<[u8]>,
-        sa_part: Box<[u8]>,
+        ns_part: Arc<[u8]>,
+        sa_part: Arc<[u8]>,
     },
     Regex(Option<Regex>),
 }
@@ -196,7 +199,7 @@ impl SourceCheck {
 pub(crate) struct CSource {
     checks: Box<[SourceCheck]>,
     /// See [`CSource::index_keys`].
-    keys: Option<Box<[(u8, String)]>>,
+    keys: Option<Box<[(u8, u64)]>>,
 }
 
 impl CSource {
@@ -259,9 +262,9 @@ impl CSource {
             .any(|c| matches!(c, SourceCheck::AccountLabels(_)))
     }
 
-    /// Index keys under which this source can match (`(tag, text)`, one of which the
-    /// peer must carry), or `None` when any peer might match.
-    pub(crate) fn index_keys(&self) -> Option<&[(u8, String)]> {
+    /// Index keys under which this source can match (`(tag, hash of tag and text)`, one
+    /// of which the peer must carry), or `None` when any peer might match.
+    pub(crate) fn index_keys(&self) -> Option<&[(u8, u64)]> {
         self.keys.as_deref()
     }
 
@@ -275,30 +278,32 @@ impl CSource {
 /// `namespaces`, then exact `trustDomains`. Every key is something a matching peer URI
 /// must contain (see `Compiled::for_each_source_key` for the request side), so keying
 /// only narrows candidates; each is still checked in full.
-fn source_keys(s: &Source) -> Option<Box<[(u8, String)]>> {
-    use super::hash::{TAG_NAMESPACE, TAG_PRINCIPAL, TAG_TRUST_DOMAIN};
+fn source_keys(s: &Source) -> Option<Box<[(u8, u64)]>> {
+    use super::hash::{key_hash, TAG_NAMESPACE, TAG_PRINCIPAL, TAG_TRUST_DOMAIN};
     let plain = |t: &str| !t.is_empty() && !t.contains('/');
+    let key = |tag: u8, text: &str| (tag, key_hash(tag, text));
     let principals = s.principals.values.iter().map(|p| match p {
-        StringPattern::Exact(t) => Some((TAG_PRINCIPAL, t.clone())),
+        StringPattern::Exact(t) => Some(key(TAG_PRINCIPAL, t)),
         _ => None,
     });
     let accounts = s
         .service_accounts
         .values
         .iter()
-        .map(|a| plain(&a.namespace).then(|| (TAG_NAMESPACE, a.namespace.clone())));
-    let namespaces = s.namespaces.values.iter().map(|n| {
-        (plain(&n.glob) && !n.glob.contains('*')).then(|| (TAG_NAMESPACE, n.glob.clone()))
-    });
+        .map(|a| plain(&a.namespace).then(|| key(TAG_NAMESPACE, &a.namespace)));
+    let namespaces =
+        s.namespaces.values.iter().map(|n| {
+            (plain(&n.glob) && !n.glob.contains('*')).then(|| key(TAG_NAMESPACE, &n.glob))
+        });
     let domains = s
         .trust_domains
         .values
         .iter()
         .map(|d| match StringPattern::parse(&d.value) {
-            StringPattern::Exact(td) if plain(&td) => Some((TAG_TRUST_DOMAIN, td)),
+            StringPattern::Exact(td) if plain(&td) => Some(key(TAG_TRUST_DOMAIN, &td)),
             _ => None,
         });
-    let all = |keys: Option<Vec<(u8, String)>>| keys.filter(|k| !k.is_empty());
+    let all = |keys: Option<Vec<(u8, u64)>>| keys.filter(|k| !k.is_empty());
     all(principals.collect())
         .or_else(|| all(accounts.collect()))
         .or_else(|| all(namespaces.collect()))

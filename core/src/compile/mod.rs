@@ -49,7 +49,9 @@ enum PolicyClass {
 
 #[derive(Debug, Clone)]
 enum CScope {
-    Selector(Labels),
+    /// The policy's `selector`, shared with the model (which shares it between the
+    /// policies with the same labels).
+    Selector(Arc<Labels>),
     TargetRefs {
         gateways: Vec<(String, String)>,
         waypoint_class: bool,
@@ -248,7 +250,7 @@ impl Compiled {
         };
 
         let mut policies = Vec::with_capacity(model.policies.len());
-        let mut rules = Vec::new();
+        let mut rules = Vec::with_capacity(model.policies.iter().map(|p| p.rules.len()).sum());
         let regexes = matchers::RegexCache::default();
         for (pi, policy) in model.policies.iter().enumerate() {
             let class = match policy.action {
@@ -258,7 +260,7 @@ impl Compiled {
                 Action::Custom(_) => PolicyClass::Custom,
             };
             let scope = match &policy.scope {
-                Scope::Selector { match_labels } => CScope::Selector(match_labels.clone()),
+                Scope::Selector { match_labels } => CScope::Selector(Arc::clone(match_labels)),
                 Scope::TargetRefs { targets } => CScope::TargetRefs {
                     gateways: targets
                         .iter()

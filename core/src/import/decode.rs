@@ -2,6 +2,7 @@
 //! paths, collecting every problem instead of stopping at the first.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use crate::diagnostic::{Diagnostic, Location, Severity};
 use crate::source::{Node, Value};
@@ -96,8 +97,12 @@ impl<'n> Map<'n> {
 
     /// A string field.
     pub fn str(&self, cx: &mut Cx, key: &str) -> Option<String> {
-        self.get(key)
-            .and_then(|n| string(cx, n, &self.path_of(key)))
+        let node = self.get(key)?;
+        match &node.value {
+            Value::Str(s) => Some(s.clone()),
+            // The path is built only for the error.
+            _ => string(cx, node, &self.path_of(key)),
+        }
     }
 
     /// A boolean field.
@@ -118,7 +123,9 @@ impl<'n> Map<'n> {
 
     /// A port field (integer, or a string of digits).
     pub fn port(&self, cx: &mut Cx, key: &str) -> Option<u16> {
-        self.get(key).and_then(|n| port(cx, n, &self.path_of(key)))
+        let node = self.get(key)?;
+        // The path is built only for the error.
+        port_value(node).or_else(|| port(cx, node, &self.path_of(key)))
     }
 
     /// A list of strings; every item is checked (non-empty string).
@@ -140,7 +147,7 @@ impl<'n> Map<'n> {
     /// A nested mapping with its allowed keys.
     pub fn map(&self, cx: &mut Cx, key: &str, allowed: &[&str]) -> Option<Map<'n>> {
         self.get(key)
-            .and_then(|n| map(cx, n, &self.path_of(key), allowed))
+            .and_then(|n| map(cx, n, self.path_of(key), allowed))
     }
 
     /// A `string: string` mapping (labels, annotations).
@@ -159,18 +166,31 @@ pub(crate) struct Item<'n> {
     pub value: String,
     /// Its node.
     pub node: &'n Node,
+    /// The list's field path, shared by its items (an item's own path is only needed
+    /// for an error: built then).
+    list: Rc<str>,
+    /// Its index in the list.
+    index: usize,
+}
+
+impl Item<'_> {
     /// Its field path (`...paths[2]`).
-    pub path: String,
+    pub fn path(&self) -> String {
+        format!("{}[{}]", self.list, self.index)
+    }
 }
 
 /// Checks that `node` is a mapping whose keys are all in `allowed` (and not repeated).
 /// `allowed` containing `"*"` accepts any key.
-pub(crate) fn map<'n>(
+pub(crate) fn map<'n, P: AsRef<str> + Into<String>>(
     cx: &mut Cx,
     node: &'n Node,
-    path: &str,
+    path: P,
     allowed: &[&str],
 ) -> Option<Map<'n>> {
+    // A path given as a `String` becomes the map's own without a copy.
+    let owned = path;
+    let path = owned.as_ref();
     let Value::Map(entries) = &node.value else {
         cx.error(
             node,
@@ -179,21 +199,20 @@ pub(crate) fn map<'n>(
         );
         return None;
     };
-    let mut seen: Vec<&str> = Vec::new();
-    for (key, _) in entries {
+    for (at, (key, _)) in entries.iter().enumerate() {
         let key_node = Node {
             value: Value::Null,
             line: key.line,
             column: key.column,
         };
-        if seen.contains(&key.name.as_str()) {
+        let earlier = entries.get(..at).unwrap_or_default();
+        if earlier.iter().any(|(k, _)| k.name == key.name) {
             cx.error(
                 &key_node,
                 &join(path, &key.name),
                 format!("duplicate field `{}`", key.name),
             );
         }
-        seen.push(&key.name);
         if !allowed.contains(&"*") && !allowed.contains(&key.name.as_str()) {
             let mut expected: Vec<&str> = allowed.to_vec();
             expected.sort_unstable();
@@ -214,7 +233,7 @@ pub(crate) fn map<'n>(
     }
     Some(Map {
         node,
-        path: path.to_string(),
+        path: owned.into(),
     })
 }
 
@@ -235,11 +254,7 @@ pub(crate) fn string(cx: &mut Cx, node: &Node, path: &str) -> Option<String> {
 
 /// A port: an integer 0..=65535 or a string of digits in that range.
 pub(crate) fn port(cx: &mut Cx, node: &Node, path: &str) -> Option<u16> {
-    let parsed = match &node.value {
-        Value::Int(i) => u16::try_from(*i).ok(),
-        Value::Str(s) if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) => s.parse().ok(),
-        _ => None,
-    };
+    let parsed = port_value(node);
     if parsed.is_none() {
         let shown = match &node.value {
             Value::Int(i) => i.to_string(),
@@ -253,6 +268,15 @@ pub(crate) fn port(cx: &mut Cx, node: &Node, path: &str) -> Option<u16> {
         );
     }
     parsed
+}
+
+/// The port `node` holds, if it is one (see [`port`]).
+fn port_value(node: &Node) -> Option<u16> {
+    match &node.value {
+        Value::Int(i) => u16::try_from(*i).ok(),
+        Value::Str(s) if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) => s.parse().ok(),
+        _ => None,
+    }
 }
 
 /// A list node, each item with its path.
@@ -276,17 +300,29 @@ pub(crate) fn list<'n>(cx: &mut Cx, node: &'n Node, path: &str) -> Vec<(&'n Node
 
 /// A list of non-empty strings.
 pub(crate) fn str_list<'n>(cx: &mut Cx, node: &'n Node, path: &str) -> Vec<Item<'n>> {
-    let mut out = Vec::new();
-    for (item, item_path) in list(cx, node, path) {
-        if let Some(value) = string(cx, item, &item_path) {
-            if value.is_empty() {
-                cx.error(item, &item_path, "empty string is not allowed");
-            } else {
-                out.push(Item {
-                    value,
-                    node: item,
-                    path: item_path,
-                });
+    let Value::Seq(items) = &node.value else {
+        // Reports the type error.
+        list(cx, node, path);
+        return Vec::new();
+    };
+    let shared: Rc<str> = Rc::from(path);
+    let mut out = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        match &item.value {
+            Value::Str(value) if !value.is_empty() => out.push(Item {
+                value: value.clone(),
+                node: item,
+                list: Rc::clone(&shared),
+                index,
+            }),
+            Value::Str(_) => cx.error(
+                item,
+                &format!("{path}[{index}]"),
+                "empty string is not allowed",
+            ),
+            _ => {
+                // Reports the type error.
+                string(cx, item, &format!("{path}[{index}]"));
             }
         }
     }
@@ -397,6 +433,12 @@ pub(crate) fn vocabulary_field<T: crate::model::Closed>(
     m: &Map,
     key: &str,
 ) -> Option<T> {
+    // A value of the vocabulary needs no list of the allowed ones (built for the error).
+    if let Some(Value::Str(text)) = m.get(key).map(|n| &n.value) {
+        if let Some(value) = T::parse_wire(text) {
+            return Some(value);
+        }
+    }
     let allowed: Vec<String> = T::all().iter().map(ToString::to_string).collect();
     let allowed: Vec<&str> = allowed.iter().map(String::as_str).collect();
     enum_field(cx, m, key, &allowed).and_then(|value| T::parse_wire(&value))

@@ -66,6 +66,9 @@ pub(crate) struct IstioImporter {
     /// class's label, if any, applies (pilot/pkg/serviceregistry/ambient/waypoints.go:
     /// default `service`, then the GatewayClass label, then the Gateway label).
     unlabelled_waypoints: Vec<(ResourceRef, String)>,
+    /// The selector label maps of the AuthorizationPolicies read so far: policies with
+    /// the same labels share one map.
+    selectors: std::collections::HashSet<std::sync::Arc<crate::model::Labels>>,
 }
 
 /// A decoder of one Istio kind.
@@ -113,9 +116,14 @@ impl Importer for IstioImporter {
             }
             return true;
         }
+        if (doc.group.as_str(), doc.kind.as_str()) == ("security.istio.io", "AuthorizationPolicy") {
+            if require_version(cx, doc, &["v1", "v1beta1"]) {
+                authz::import(cx, doc, model, &mut self.selectors);
+            }
+            return true;
+        }
         let (versions, decoder): (&[&str], Decoder) = match (doc.group.as_str(), doc.kind.as_str())
         {
-            ("security.istio.io", "AuthorizationPolicy") => (&["v1", "v1beta1"], authz::import),
             ("networking.istio.io", "DestinationRule") => {
                 (NETWORKING_VERSIONS, networking::destination_rule)
             }

@@ -464,3 +464,41 @@ fn many_files_load_as_one_text_in_order() {
         .collect();
     assert_eq!(errors, ["f03.yaml", "f10.yaml", "f17.yaml"]);
 }
+
+/// A second definition is refused with the place of the first, and objects whose names
+/// only look alike once their fields are run together (`a`/`bc`, `ab`/`c`) are two.
+#[test]
+fn duplicates_are_told_by_every_field() {
+    let policy = |namespace: &str, name: &str| {
+        format!(
+            "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n\
+             metadata: {{name: {name}, namespace: {namespace}}}\nspec: {{action: DENY, rules: [{{}}]}}\n"
+        )
+    };
+    let mut loader = Loader::new();
+    loader
+        .add_str("one.yaml", &policy("a", "bc"))
+        .add_str("two.yaml", &policy("ab", "c"));
+    let model = loader.load().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(model.policies.len(), 2);
+
+    let mut loader = Loader::new();
+    loader.add_str("one.yaml", &policy("a", "bc")).add_str(
+        "two.yaml",
+        &format!("{}---\n{}", policy("ab", "c"), policy("a", "bc")),
+    );
+    let err = loader.load().map(|_| ()).unwrap_err();
+    let diags = err.diagnostics();
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    let diag = &diags[0];
+    assert_eq!(
+        (diag.location.file.as_str(), diag.location.line),
+        ("two.yaml", 6)
+    );
+    assert!(
+        diag.message
+            .contains("is defined twice (first at one.yaml:1:1)"),
+        "{}",
+        diag.message
+    );
+}

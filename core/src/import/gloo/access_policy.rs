@@ -65,7 +65,7 @@ pub(super) fn import(state: &mut GlooImporter, cx: &mut Cx, doc: &Doc, model: &m
             &["authn", "authz", "enforcementLayers", "authzList"],
         ) {
             if let Some(authn) = config.get("authn") {
-                if let Some(authn) = map(cx, authn, &config.path_of("authn"), &["tlsMode"]) {
+                if let Some(authn) = map(cx, authn, config.path_of("authn"), &["tlsMode"]) {
                     enum_field(cx, &authn, "tlsMode", &["DISABLE", "PERMISSIVE", "STRICT"]);
                 }
             }
@@ -298,7 +298,7 @@ fn authorization(
             if item.value != item.value.to_ascii_uppercase() {
                 cx.warn(
                     item.node,
-                    &item.path,
+                    &item.path(),
                     format!(
                         "method `{}` is not upper case; Envoy rejects such requests before authorization, so it never matches",
                         item.value
@@ -312,7 +312,7 @@ fn authorization(
     for item in authz.str_list(cx, "allowedPaths") {
         match PathPattern::parse(&item.value) {
             Ok(pattern) => paths.push(pattern),
-            Err(invalid) => cx.error(item.node, &item.path, invalid.0),
+            Err(invalid) => cx.error(item.node, &item.path(), invalid.0),
         }
     }
     let when = match authz.get("match") {
@@ -359,7 +359,7 @@ fn ip_list(cx: &mut Cx, m: &Map, key: &str) -> Vec<IpBlock> {
             Some(block) => out.push(block),
             None => cx.error(
                 item.node,
-                &item.path,
+                &item.path(),
                 format!("`{}` is not an IP address or CIDR block", item.value),
             ),
         }
@@ -521,7 +521,7 @@ fn client_source(
         let matcher = map(
             cx,
             node,
-            &client.path_of("requestIdentityMatcher"),
+            client.path_of("requestIdentityMatcher"),
             &["requestPrincipals", "notRequestPrincipals"],
         )?;
         source.request_principals = Field {

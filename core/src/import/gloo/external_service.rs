@@ -64,7 +64,7 @@ pub(super) fn import(state: &mut GlooImporter, cx: &mut Cx, doc: &Doc, model: &m
             {
                 cx.error(
                     item.node,
-                    &item.path,
+                    &item.path(),
                     format!(
                         "`{value}` is not a host name (an FQDN, optionally with a leading `*.` wildcard)"
                     ),
@@ -79,7 +79,7 @@ pub(super) fn import(state: &mut GlooImporter, cx: &mut Cx, doc: &Doc, model: &m
         if IpBlock::parse(&item.value).is_none() {
             cx.error(
                 item.node,
-                &item.path,
+                &item.path(),
                 format!("`{}` is not an IP address or CIDR block", item.value),
             );
         }

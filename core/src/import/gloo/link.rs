@@ -31,8 +31,16 @@ pub(super) fn link(mut state: GlooImporter, model: &mut Model, diags: &mut Vec<D
         spaces.scope_services(&state.services, model, diags);
     }
     let mut warnings: Vec<Diagnostic> = Vec::new();
-    let mut out = Vec::with_capacity(model.policies.len());
-    for policy in std::mem::take(&mut model.policies) {
+    // Only Gloo AccessPolicies are rescoped: without any, the policies stay where they
+    // are (rebuilding the list copied every policy of a big Istio load once more).
+    let rescoped = state.policies.iter().any(Option::is_some);
+    let mut out = Vec::with_capacity(if rescoped { model.policies.len() } else { 0 });
+    let policies = if rescoped {
+        std::mem::take(&mut model.policies)
+    } else {
+        Vec::new()
+    };
+    for policy in policies {
         if policy.vendor != Vendor::Gloo || policy.id.kind != "AccessPolicy" {
             out.push(policy);
             continue;
@@ -77,7 +85,9 @@ pub(super) fn link(mut state: GlooImporter, model: &mut Model, diags: &mut Vec<D
         cx.scope(policy, &entry, model, &mut out, &mut warnings);
     }
     state.policies.clear();
-    model.policies = out;
+    if rescoped {
+        model.policies = out;
+    }
     if spaces.loaded() {
         spaces.isolation_policies(&state.services, model);
     }

@@ -146,17 +146,17 @@ fn listener(cx: &mut Cx, node: &Node, path: &str) -> Option<u16> {
     listener.bool(cx, "httpsRedirect");
     // `http` preserves unknown fields in the CRD schema; `tcp` is an empty message.
     if let Some(server) = listener.get("http") {
-        map(cx, server, &listener.path_of("http"), &["*"]);
+        map(cx, server, listener.path_of("http"), &["*"]);
     }
     if let Some(server) = listener.get("tcp") {
-        map(cx, server, &listener.path_of("tcp"), &[]);
+        map(cx, server, listener.path_of("tcp"), &[]);
     }
     upper_enum_field(cx, &listener, "appProtocol", APP_PROTOCOLS);
     if let Some(tls) = listener.get("tls") {
         if let Some(tls) = map(
             cx,
             tls,
-            &listener.path_of("tls"),
+            listener.path_of("tls"),
             &[
                 "secretName",
                 "files",
@@ -172,7 +172,7 @@ fn listener(cx: &mut Cx, node: &Node, path: &str) -> Option<u16> {
                 map(
                     cx,
                     files,
-                    &tls.path_of("files"),
+                    tls.path_of("files"),
                     &["serverCert", "privateKey", "caCerts", "crl", "ocspStaple"],
                 );
             }
@@ -180,7 +180,7 @@ fn listener(cx: &mut Cx, node: &Node, path: &str) -> Option<u16> {
                 map(
                     cx,
                     parameters,
-                    &tls.path_of("parameters"),
+                    tls.path_of("parameters"),
                     &[
                         "minimumProtocolVersion",
                         "maximumProtocolVersion",

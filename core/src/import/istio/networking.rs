@@ -82,14 +82,14 @@ pub(super) fn service_entry(cx: &mut Cx, doc: &Doc, model: &mut Model) -> Option
             match check_host(&item.value) {
                 Err(problem) => cx.error(
                     item.node,
-                    &item.path,
+                    &item.path(),
                     format!("invalid host `{}`: {problem}", item.value),
                 ),
                 Ok(wildcard) => {
                     if wildcard && dns_without_endpoints {
                         cx.error(
                             item.node,
-                            &item.path,
+                            &item.path(),
                             format!(
                                 "wildcard host `{}` cannot be resolved with resolution {}; use \
                                  NONE or DYNAMIC_DNS, or list `endpoints`",
@@ -101,7 +101,7 @@ pub(super) fn service_entry(cx: &mut Cx, doc: &Doc, model: &mut Model) -> Option
                     {
                         cx.warn(
                             item.node,
-                            &item.path,
+                            &item.path(),
                             format!(
                                 "partial wildcard host `{}` is not supported by every proxy \
                                  unless resolution is DYNAMIC_DNS",
@@ -119,7 +119,7 @@ pub(super) fn service_entry(cx: &mut Cx, doc: &Doc, model: &mut Model) -> Option
             } else {
                 cx.error(
                     item.node,
-                    &item.path,
+                    &item.path(),
                     format!(
                         "invalid address `{}`: expected an IP or a CIDR range",
                         item.value

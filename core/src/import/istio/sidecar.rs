@@ -56,7 +56,7 @@ pub(super) fn sidecar(cx: &mut Cx, doc: &Doc, model: &mut Model) {
                 if !item.value.contains('/') {
                     cx.error(
                         item.node,
-                        &item.path,
+                        &item.path(),
                         format!(
                             "egress host `{}` must be `namespace/dnsName` (sidecar.proto)",
                             item.value

@@ -115,7 +115,7 @@ pub(super) fn workload_selector(cx: &mut Cx, spec: &Map) -> (Option<String>, Lab
         if let Some(selector) = map(
             cx,
             node,
-            &spec.path_of("workloadSelector"),
+            spec.path_of("workloadSelector"),
             &["namespace", "labels"],
         ) {
             if required(cx, &selector, "namespace", "").is_some() {
@@ -193,7 +193,7 @@ fn egress_to(cx: &mut Cx, entry: &Map) -> Option<Option<Vec<Operation>>> {
         if item.value.contains('/') || item.value.chars().any(char::is_whitespace) {
             cx.error(
                 item.node,
-                &item.path,
+                &item.path(),
                 format!(
                     "`{}` is not a host name (write `example.com`, `*.example.com` or `*`)",
                     item.value
@@ -205,7 +205,7 @@ fn egress_to(cx: &mut Cx, entry: &Map) -> Option<Option<Vec<Operation>>> {
         if seen.contains(&folded) {
             cx.error(
                 item.node,
-                &item.path,
+                &item.path(),
                 format!("host `{}` is listed more than once", item.value),
             );
             ok = false;
@@ -400,7 +400,7 @@ pub(super) fn service_account(cx: &mut Cx, item: &Item, gateway_namespace: &str)
         _ => {
             cx.error(
                 item.node,
-                &item.path,
+                &item.path(),
                 format!(
                     "`{}` is not `<namespace>/<service-account>` (`ns/sa`, `ns/*` and `./sa` are accepted)",
                     item.value
@@ -417,7 +417,7 @@ pub(super) fn service_account(cx: &mut Cx, item: &Item, gateway_namespace: &str)
     if !is_dns_label(namespace, Case::Lower) {
         cx.error(
             item.node,
-            &item.path,
+            &item.path(),
             format!(
                 "`{}`: `{namespace}` is not a Kubernetes namespace name",
                 item.value
@@ -436,7 +436,7 @@ pub(super) fn service_account(cx: &mut Cx, item: &Item, gateway_namespace: &str)
     if !is_dns_subdomain(account) {
         cx.error(
             item.node,
-            &item.path,
+            &item.path(),
             format!(
                 "`{}`: `{account}` is not a service account name (or `*`)",
                 item.value

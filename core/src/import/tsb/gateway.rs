@@ -206,14 +206,14 @@ fn egress_sources(
                 gateway.refs.push(SetRef {
                     group,
                     name,
-                    site: Site::new(cx, item.node, &item.path),
+                    site: Site::new(cx, item.node, &item.path()),
                 });
                 sources.push(source);
             }
             None => {
                 cx.error(
                     item.node,
-                    &item.path,
+                    &item.path(),
                     format!(
                         "`{}` is not the FQN of a workspace or group (`organizations/<o>/tenants/<t>/workspaces/<w>` or `…/workspaces/<w>/securitygroups/<g>`)",
                         item.value
@@ -296,7 +296,7 @@ fn egress_hosts(cx: &mut Cx, entry: &Map) -> Option<Vec<Operation>> {
         let Some(host) = map(
             cx,
             host_node,
-            &to.path_of("host"),
+            to.path_of("host"),
             &["exact", "prefix", "regex"],
         ) else {
             ok = false;
@@ -330,7 +330,7 @@ fn egress_hosts(cx: &mut Cx, entry: &Map) -> Option<Vec<Operation>> {
             match PathPattern::parse(&item.value) {
                 Ok(pattern) => paths.push(pattern),
                 Err(invalid) => {
-                    cx.error(item.node, &item.path, invalid.0);
+                    cx.error(item.node, &item.path(), invalid.0);
                     ok = false;
                 }
             }

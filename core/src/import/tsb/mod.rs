@@ -135,7 +135,7 @@ pub(super) fn config_generation_metadata(cx: &mut Cx, spec: &Map) {
         map(
             cx,
             node,
-            &spec.path_of("configGenerationMetadata"),
+            spec.path_of("configGenerationMetadata"),
             &["labels", "annotations"],
         );
     }

@@ -129,7 +129,7 @@ fn reachability(cx: &mut Cx, node: &Node, path: &str) {
         if item.value.split('/').count() != 2 || item.value.split('/').any(str::is_empty) {
             cx.error(
                 item.node,
-                &item.path,
+                &item.path(),
                 format!("`{}` is not `<namespace>/<fqdn>`", item.value),
             );
         }
@@ -297,7 +297,7 @@ fn namespace_selector(
             }
             _ => cx.error(
                 item.node,
-                &item.path,
+                &item.path(),
                 format!(
                     "`{}` is not `<cluster>/<namespace>` (use `*` for any cluster or namespace, as in `*/ns1` or `c1/*`)",
                     item.value

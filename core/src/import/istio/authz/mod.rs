@@ -2,6 +2,9 @@
 //! `ValidateAuthorizationPolicy` (SEMANTICS.md §1.13) and translated with the
 //! conventions of SEMANTICS.md §1.4–§1.10.
 
+use std::collections::HashSet;
+use std::sync::Arc;
+
 use crate::model::{
     Action, ActionKind, Condition, Field, HostPattern, IpBlock, Labels, Model, NamespacePattern,
     Operation, Origin, PathPattern, Policy, ResourceRef, Rule, RuleOrigin, Scope,
@@ -86,7 +89,14 @@ struct Ctx {
     custom: bool,
 }
 
-pub(super) fn import(cx: &mut Cx, doc: &Doc, model: &mut Model) {
+/// Decodes one AuthorizationPolicy into `model`; `selectors` holds the selector label maps
+/// of the load so far (a policy whose labels are there shares that map).
+pub(super) fn import(
+    cx: &mut Cx,
+    doc: &Doc,
+    model: &mut Model,
+    selectors: &mut HashSet<Arc<Labels>>,
+) {
     top_level(cx, doc);
     let namespace = doc.namespace();
     let dry_run = dry_run(cx, doc);
@@ -95,7 +105,7 @@ pub(super) fn import(cx: &mut Cx, doc: &Doc, model: &mut Model) {
 
     let mut action = Action::Allow;
     let mut scope = Scope::Selector {
-        match_labels: Labels::new(),
+        match_labels: shared(selectors, Labels::new()),
     };
     let mut rules = Vec::new();
     if let Some(spec) = doc.spec(cx, SPEC_FIELDS, false) {
@@ -137,14 +147,16 @@ pub(super) fn import(cx: &mut Cx, doc: &Doc, model: &mut Model) {
                 Action::Custom(provider_name.unwrap_or_default())
             }
         };
-        scope = decode_scope(cx, &spec, &namespace);
+        scope = decode_scope(cx, &spec, &namespace, selectors);
 
         let ctx = Ctx {
             namespace: namespace.clone(),
             bundle,
             custom: matches!(action, Action::Custom(_)),
         };
-        for (node, path) in spec.list(cx, "rules") {
+        let items = spec.list(cx, "rules");
+        rules.reserve_exact(items.len());
+        for (node, path) in items {
             if let Some(rule) = decode_rule(cx, node, &path, &ctx) {
                 rules.push(rule);
             }
@@ -204,8 +216,23 @@ fn dry_run(cx: &mut Cx, doc: &Doc) -> bool {
     }
 }
 
+/// The map of `selectors` equal to `labels`, added first when there is none.
+fn shared(selectors: &mut HashSet<Arc<Labels>>, labels: Labels) -> Arc<Labels> {
+    if let Some(known) = selectors.get(&labels) {
+        return Arc::clone(known);
+    }
+    let labels = Arc::new(labels);
+    selectors.insert(Arc::clone(&labels));
+    labels
+}
+
 /// `selector` or `targetRef` / `targetRefs`.
-fn decode_scope(cx: &mut Cx, spec: &Map, namespace: &str) -> Scope {
+fn decode_scope(
+    cx: &mut Cx,
+    spec: &Map,
+    namespace: &str,
+    selectors: &mut HashSet<Arc<Labels>>,
+) -> Scope {
     let mut targets = Vec::new();
     if let Some(m) = spec.map(cx, "targetRef", TARGET_REF_FIELDS) {
         targets.extend(target_ref(cx, &m, namespace));
@@ -269,7 +296,9 @@ fn decode_scope(cx: &mut Cx, spec: &Map, namespace: &str) -> Scope {
         }
         return Scope::TargetRefs { targets };
     }
-    Scope::Selector { match_labels }
+    Scope::Selector {
+        match_labels: shared(selectors, match_labels),
+    }
 }
 
 const TARGET_REF_FIELDS: &[&str] = &["group", "kind", "name", "namespace"];
@@ -333,13 +362,13 @@ fn decode_rule(cx: &mut Cx, node: &Node, path: &str, ctx: &Ctx) -> Option<Rule> 
         ..Rule::default()
     };
     if let Some(from) = m.get("from") {
-        let mut sources = Vec::new();
         let items = list(cx, from, &m.path_of("from"));
+        let mut sources = Vec::with_capacity(items.len());
         if items.is_empty() && matches!(from.value, Value::Seq(_)) {
             cx.error(from, &m.path_of("from"), "`from` must not be empty");
         }
         for (item, item_path) in items {
-            let Some(entry) = map(cx, item, &item_path, &["source"]) else {
+            let Some(entry) = map(cx, item, item_path, &["source"]) else {
                 continue;
             };
             match entry.get("source") {
@@ -354,13 +383,13 @@ fn decode_rule(cx: &mut Cx, node: &Node, path: &str, ctx: &Ctx) -> Option<Rule> 
         rule.from = Some(sources);
     }
     if let Some(to) = m.get("to") {
-        let mut operations = Vec::new();
         let items = list(cx, to, &m.path_of("to"));
+        let mut operations = Vec::with_capacity(items.len());
         if items.is_empty() && matches!(to.value, Value::Seq(_)) {
             cx.error(to, &m.path_of("to"), "`to` must not be empty");
         }
         for (item, item_path) in items {
-            let Some(entry) = map(cx, item, &item_path, &["operation"]) else {
+            let Some(entry) = map(cx, item, item_path, &["operation"]) else {
                 continue;
             };
             match entry.get("operation") {

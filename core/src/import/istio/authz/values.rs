@@ -51,7 +51,7 @@ pub(super) fn paths(cx: &mut Cx, items: &[Item], _ctx: &Ctx) -> Vec<PathPattern>
             Ok(pattern) => out.push(pattern),
             Err(invalid) => cx.error(
                 item.node,
-                &item.path,
+                &item.path(),
                 format!("invalid path template: {}", invalid.0),
             ),
         }
@@ -72,7 +72,7 @@ pub(super) fn ip_blocks(cx: &mut Cx, items: &[Item], _ctx: &Ctx) -> Vec<IpBlock>
                 };
                 cx.error(
                     item.node,
-                    &item.path,
+                    &item.path(),
                     format!("bad {what} `{}`", item.value),
                 );
             }
@@ -108,7 +108,7 @@ pub(super) fn service_accounts(cx: &mut Cx, items: &[Item], ctx: &Ctx) -> Vec<Se
         if let Some(problem) = problem {
             cx.error(
                 item.node,
-                &item.path,
+                &item.path(),
                 format!("invalid service account `{value}`: {problem}"),
             );
             continue;
@@ -143,7 +143,7 @@ pub(super) fn trust_domains(cx: &mut Cx, items: &[Item], ctx: &Ctx) -> Vec<Trust
         if let Some(problem) = problem {
             cx.error(
                 item.node,
-                &item.path,
+                &item.path(),
                 format!("invalid trust domain `{value}`: {problem}"),
             );
             continue;

@@ -100,7 +100,7 @@ fn authorization_policy_every_field() {
     assert_eq!(
         p.scope,
         Scope::Selector {
-            match_labels: labels
+            match_labels: labels.into()
         }
     );
     assert_eq!(p.rules.len(), 1);
@@ -345,6 +345,42 @@ fn authorization_policy_every_field() {
     );
 }
 
+/// Policies with the same selector share one label map; different selectors stay apart.
+#[test]
+fn equal_selectors_share_one_map() {
+    let doc = |name: &str, labels: &str| {
+        format!(
+            "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n\
+             metadata: {{name: {name}, namespace: egress}}\n\
+             spec:\n  selector:\n    matchLabels: {labels}\n  rules:\n  - {{}}\n"
+        )
+    };
+    let text = [
+        doc("a", "{app: gw-1}"),
+        doc("b", "{app: gw-2}"),
+        doc("c", "{app: gw-1}"),
+        doc("d", "{app: gw-1, tier: edge}"),
+    ]
+    .join("---\n");
+    let model = load(&text);
+    let labels = |name: &str| match &policy(&model, name).scope {
+        Scope::Selector { match_labels } => std::sync::Arc::clone(match_labels),
+        other => panic!("{other:?}"),
+    };
+    let expect = |pairs: &[(&str, &str)]| -> Labels {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    assert_eq!(*labels("a"), expect(&[("app", "gw-1")]));
+    assert_eq!(*labels("b"), expect(&[("app", "gw-2")]));
+    assert_eq!(*labels("c"), expect(&[("app", "gw-1")]));
+    assert_eq!(*labels("d"), expect(&[("app", "gw-1"), ("tier", "edge")]));
+    assert!(std::sync::Arc::ptr_eq(&labels("a"), &labels("c")));
+    assert!(!std::sync::Arc::ptr_eq(&labels("a"), &labels("b")));
+}
+
 #[test]
 fn v1beta1_and_default_namespace() {
     let model = load(
@@ -535,7 +571,7 @@ spec:
         assert_eq!(
             p.scope,
             Scope::Selector {
-                match_labels: Labels::new()
+                match_labels: Labels::new().into()
             }
         );
     }
