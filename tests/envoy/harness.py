@@ -92,6 +92,14 @@ def cli_eval(policy_dirs: list[Path], requests: list[dict[str, Any]]) -> list[di
 # ---------------------------------------------------------------------------- processes
 
 
+def replace_file(path: Path, text: str) -> None:
+    """Writes `text` as one change (temporary file + rename), as kubelet swaps a ConfigMap: a
+    watcher never reads the file half written (a plain write truncates first)."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
 def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
     """SIGTERM by PID, then SIGKILL by PID if it does not exit in time."""
     if proc.poll() is not None:

@@ -31,17 +31,10 @@ import time
 from pathlib import Path
 
 from envoyconf import WORKLOADS
-from harness import ExtAuthz, loadgen_binary
+from harness import ExtAuthz, loadgen_binary, replace_file
 from scenarios import scenario_dir
 
 SCENARIO = "istio-waypoint-tls"
-
-
-def replace(path: Path, text: str) -> None:
-    """Writes `text` as one change (temporary file + rename), as kubelet swaps a ConfigMap."""
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
 
 
 def rss_kib(pid: int) -> int:
@@ -102,11 +95,11 @@ def main() -> int:
             while time.monotonic() - start < args.seconds:
                 n += 1
                 if rng.random() < 0.5:
-                    replace(authz, good + f"# revision {n}\n")
+                    replace_file(authz, good + f"# revision {n}\n")
                     goods += 1
                 else:
                     cut = rng.randrange(good.index("rules:"), len(good) - 2)
-                    replace(authz, good[:cut] + "\n  - to: [{operation: {methods: [\n")
+                    replace_file(authz, good[:cut] + "\n  - to: [{operation: {methods: [\n")
                     bads += 1
                 time.sleep(1.0)
                 samples.append((time.monotonic() - start, rss_kib(server.proc.pid)))  # type: ignore[union-attr]

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import envoyconf as conf
 import pki
-from harness import ROOT, Client, Envoy, ExtAuthz, Upstream, cli_eval, validate_config, wasm_module
+from harness import ROOT, Client, Envoy, ExtAuthz, Upstream, cli_eval, replace_file, validate_config, wasm_module
 from scenarios import DemoRequest, demo_requests, policy_header, scenario_dir, scenarios
 
 PRODUCTPAGE = "cluster.local/ns/bookinfo/sa/bookinfo-productpage"
@@ -362,13 +362,15 @@ class ExtAuthzService(ScenarioChecks, unittest.TestCase):
             'paths: ["/get"]', 'paths: ["/get", "/post"]'
         )
         self.assertNotEqual(text, allow_post)
-        authz.write_text(allow_post)
+        # Each update is one change (rename): a watcher that read a half-written file would
+        # reject it for another reason than the one this test looks for.
+        replace_file(authz, allow_post)
         deadline = time.monotonic() + 15
         while post_status() != 200:
             self.assertLess(time.monotonic(), deadline, f"no reload seen:\n{server.log()}")
             time.sleep(0.1)
         # A broken update is rejected; the previous engine keeps serving.
-        authz.write_text(allow_post.replace('methods: ["GET", "POST"]', 'methods: [""]'))
+        replace_file(authz, allow_post.replace('methods: ["GET", "POST"]', 'methods: [""]'))
         deadline = time.monotonic() + 15
         while "reload rejected" not in server.log():
             self.assertLess(time.monotonic(), deadline, f"no rejection logged:\n{server.log()}")

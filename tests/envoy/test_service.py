@@ -28,6 +28,7 @@ from harness import (
     cli_eval,
     ext_authz_binary,
     loadgen_binary,
+    replace_file,
     validate_config,
     wasm_module,
 )
@@ -161,7 +162,7 @@ class Service(unittest.TestCase):
         authz = Path(self.tmp.name) / "reload-policies" / "httpbin-authz.yaml"
         text = authz.read_text()
         # Half-written: rejected, generation 0 keeps answering.
-        authz.write_text(text[: text.index("methods:") + 12])
+        replace_file(authz, text[: text.index("methods:") + 12])
         deadline = time.monotonic() + 15
         while server.metric('egress_policy_reloads_total{result="failure",kind="invalid"}') < 1:
             self.assertLess(time.monotonic(), deadline, server.log())
@@ -169,7 +170,7 @@ class Service(unittest.TestCase):
         status, headers, _ = raw_request(port, ok)
         self.assertEqual((status, headers.get("x-egress-generation")), (200, "0"))
         # Fixed and widened to POST: generation 1 answers.
-        authz.write_text(text.replace('methods: ["GET"]', 'methods: ["GET", "POST"]').replace('paths: ["/get"]', 'paths: ["/get", "/post"]'))
+        replace_file(authz, text.replace('methods: ["GET"]', 'methods: ["GET", "POST"]').replace('paths: ["/get"]', 'paths: ["/get", "/post"]'))
         deadline = time.monotonic() + 15
         while True:
             status, headers, _ = raw_request(port, ok, "/post", "POST")
