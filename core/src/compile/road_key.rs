@@ -10,7 +10,8 @@ use crate::request::{FoldedHeaders, Normalized};
 use super::hash::FxHasher;
 use super::prepare::RouteReads;
 
-/// Where the bytes of one request's key go: hashed, stored, or compared with a stored key.
+/// Where the bytes of one request's key go ([`KeyBytes`], which the hash and the memo's
+/// comparison both read).
 /// Every item is length-prefixed, so equal byte streams mean equal keys.
 trait KeyOut {
     fn bytes(&mut self, b: &[u8]);
@@ -26,17 +27,7 @@ trait KeyOut {
     }
 
     /// The peer, written as its SPIFFE URI (the memo lends it to prepared requests).
-    fn peer(&mut self, peer: Option<&str>) {
-        match peer {
-            None => self.text(None),
-            Some(p) => {
-                let len = p.len().saturating_add(SCHEME.len());
-                self.bytes(&u32::try_from(len).unwrap_or(u32::MAX - 1).to_le_bytes());
-                self.bytes(SCHEME.as_bytes());
-                self.bytes(p.as_bytes());
-            }
-        }
-    }
+    fn peer(&mut self, peer: Option<&str>);
 
     fn count(&mut self, n: usize) {
         self.bytes(&u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes());
