@@ -379,4 +379,54 @@ mod tests {
             (Some("td"), Some("a"), Some("b"))
         );
     }
+
+    /// The old definition: split on every `/`, then the first `ns/<x>` and `sa/<x>` pairs.
+    fn spiffe_by_split(rest: &str) -> (Option<&str>, Option<&str>, Option<&str>) {
+        let mut parts = rest.split('/');
+        let trust_domain = parts.next();
+        let (mut namespace, mut account) = (None, None);
+        let mut previous: Option<&str> = None;
+        for segment in parts {
+            match previous {
+                Some("ns") if namespace.is_none() => namespace = Some(segment),
+                Some("sa") if account.is_none() => account = Some(segment),
+                _ => {}
+            }
+            previous = Some(segment);
+        }
+        (trust_domain, namespace, account)
+    }
+
+    #[test]
+    fn spiffe_fast_path_agrees_with_the_segment_walk() {
+        // Every text of up to six segments over the segments that matter.
+        let pieces = ["ns", "sa", "x", ""];
+        let mut texts = vec![String::new()];
+        let mut layer = vec![String::new()];
+        for _ in 0..6 {
+            let mut next = Vec::new();
+            for prefix in &layer {
+                for piece in pieces {
+                    for joined in [format!("{prefix}/{piece}"), format!("{prefix}{piece}")] {
+                        next.push(joined);
+                    }
+                }
+            }
+            next.sort();
+            next.dedup();
+            texts.extend(next.iter().cloned());
+            layer = next;
+        }
+        for text in &texts {
+            assert_eq!(
+                normalize::parse_spiffe(text),
+                spiffe_by_split(text),
+                "{text:?}"
+            );
+        }
+        assert_eq!(
+            normalize::parse_spiffe("cluster.local/ns/sa/sa/b"),
+            (Some("cluster.local"), Some("sa"), Some("sa"))
+        );
+    }
 }

@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use crate::decision::Reason;
 use crate::decision::Route;
 use crate::model::{Condition, Labels, Model};
 use crate::request::{digest, Malformed, Normalized, Protocol, Request, RequestRef, Shared};
@@ -118,61 +119,38 @@ impl<'r> Prepared<'r> {
         model: &'r Model,
         compiled: &'r Compiled,
     ) -> Self {
-        let reads = compiled.route_reads;
-        let (mut normalized, peer) = match digest(
+        let (normalized, peer) = match digest(
             request,
             model.mesh.path_normalization,
-            reads.any_headers,
+            compiled.route_reads.any_headers,
             false,
         ) {
             Ok(parts) => parts,
             Err(malformed) => return Prepared::Malformed(malformed),
         };
-        let mut key_bytes = KeyBytes::new();
-        key_bytes.write(&normalized, peer, reads);
-        let hash = key_bytes.hash();
-        let found = compiled.roads.find(hash, |(key, _)| key.is(&key_bytes));
-        let (key, walked) = match found {
-            Some(found) => found,
-            None => {
-                if let (None, Some(peer)) = (&normalized.peer_uri, peer) {
-                    normalized.peer_uri = Some(peer_uri(peer));
-                }
-                let walked = walk(model, compiled, &normalized);
-                let key = key_bytes.to_key();
-                match compiled.roads.insert(hash, (key, walked)) {
-                    Ok(stored) => stored,
-                    Err(back) => {
-                        // The memo is full: this road is the request's own.
-                        let walked = match back {
-                            Some((_, walked)) => walked,
-                            None => walk(model, compiled, &normalized),
-                        };
-                        return Prepared::Ready(Digest::walked(
-                            normalized,
-                            model,
-                            compiled,
-                            Shared::Owned(Arc::new(walked.road)),
-                            walked.route.map(|r| Shared::Owned(Arc::new(r))),
-                            walked.point.map(Shared::Owned),
-                        ));
-                    }
-                }
-            }
-        };
-        if normalized.peer_uri.is_none() && peer.is_some() {
-            normalized.peer_uri = key.peer_uri().map(Cow::Borrowed);
+        // Filled in place: the digest is ~550 bytes, and every move of it is a `memcpy` of
+        // that size.
+        let mut prepared = Prepared::Ready(Digest::unwalked(normalized));
+        if let Prepared::Ready(d) = &mut prepared {
+            d.walk_through_memo(peer, model, compiled);
         }
-        Prepared::Ready(Digest::walked(
-            normalized,
-            model,
-            compiled,
-            Shared::Borrowed(&walked.road),
-            walked.route.as_ref().map(Shared::Borrowed),
-            walked.point.as_deref().map(Shared::Borrowed),
-        ))
+        prepared
     }
 }
+
+/// The road every digest starts with and none keeps: `Prepared::for_engine` replaces it
+/// before it returns.
+static UNWALKED: Road = Road {
+    hops: Vec::new(),
+    caveats: Vec::new(),
+    service: None,
+    end: End::Stop {
+        status: 0,
+        reason: Reason::NoAllowPolicies,
+        message: String::new(),
+        resource: None,
+    },
+};
 
 /// A walked road with its route and the engine's enforcement point: what the road memo
 /// keeps per [`RoadKey`].
@@ -231,28 +209,75 @@ pub(crate) fn walk(model: &Model, compiled: &Compiled, n: &Normalized<'_>) -> Wa
 }
 
 impl<'r> Digest<'r> {
-    /// The digest of `normalized` on a road walked for `compiled`.
+    /// A digest of `normalized` on no road yet: what `Prepared::for_engine` finishes in
+    /// place.
     #[inline(always)]
-    fn walked(
-        mut normalized: Normalized<'r>,
-        model: &'r Model,
-        compiled: &Compiled,
-        road: Shared<'r, Road>,
-        route: Option<Shared<'r, Route>>,
-        point: Option<Shared<'r, PointCache>>,
-    ) -> Self {
-        apply(&road, &mut normalized);
-        Digest::new(
+    fn unwalked(normalized: Normalized<'r>) -> Self {
+        Digest {
             normalized,
+            lowered_authority: None,
+            method_bit: 0,
+            is_tcp: false,
+            account_labels: None,
+            road: Shared::Borrowed(&UNWALKED),
+            route: None,
+            point: None,
+        }
+    }
+
+    /// Takes the road of the normalised request (whose peer is `peer`, its SPIFFE URI
+    /// without the scheme) from `compiled`'s road memo, walking it on a miss, and finishes
+    /// the digest.
+    #[inline(always)]
+    fn walk_through_memo(&mut self, peer: Option<&str>, model: &'r Model, compiled: &'r Compiled) {
+        let normalized = &mut self.normalized;
+        let mut key_bytes = KeyBytes::new();
+        key_bytes.write(normalized, peer, compiled.route_reads);
+        let hash = key_bytes.hash();
+        let lent = |(key, walked): &'r (RoadKey, Walked), normalized: &mut Normalized<'r>| {
+            if normalized.peer_uri.is_none() && peer.is_some() {
+                normalized.peer_uri = key.peer_uri().map(Cow::Borrowed);
+            }
+            (
+                Shared::Borrowed(&walked.road),
+                walked.route.as_ref().map(Shared::Borrowed),
+                walked.point.as_deref().map(Shared::Borrowed),
+            )
+        };
+        let (road, route, point) = match compiled.roads.find(hash, |(key, _)| key.is(&key_bytes)) {
+            Some(found) => lent(found, normalized),
+            None => {
+                if let (None, Some(peer)) = (&normalized.peer_uri, peer) {
+                    normalized.peer_uri = Some(peer_uri(peer));
+                }
+                let walked = walk(model, compiled, normalized);
+                match compiled.roads.insert(hash, (key_bytes.to_key(), walked)) {
+                    Ok(stored) => lent(stored, normalized),
+                    Err(back) => {
+                        // The memo is full: this road is the request's own.
+                        let walked = match back {
+                            Some((_, walked)) => walked,
+                            None => walk(model, compiled, normalized),
+                        };
+                        (
+                            Shared::Owned(Arc::new(walked.road)),
+                            walked.route.map(|r| Shared::Owned(Arc::new(r))),
+                            walked.point.map(Shared::Owned),
+                        )
+                    }
+                }
+            }
+        };
+        self.finish(
             model,
             road,
             route,
             point.map(|p| (compiled.id(), p)),
             compiled.reads_account_labels,
-        )
+        );
     }
 
-    #[inline(always)]
+    /// A digest of `normalized` on `road` (see [`Digest::finish`]).
     fn new(
         normalized: Normalized<'r>,
         model: &'r Model,
@@ -261,8 +286,26 @@ impl<'r> Digest<'r> {
         point: Option<(u64, Shared<'r, PointCache>)>,
         reads_account_labels: bool,
     ) -> Self {
+        let mut digest = Digest::unwalked(normalized);
+        digest.finish(model, road, route, point, reads_account_labels);
+        digest
+    }
+
+    /// Puts the request on its road: applies what the road decided to the request
+    /// authorization sees, and computes what `decide` reads beyond the request.
+    #[inline(always)]
+    fn finish(
+        &mut self,
+        model: &'r Model,
+        road: Shared<'r, Road>,
+        route: Option<Shared<'r, Route>>,
+        point: Option<(u64, Shared<'r, PointCache>)>,
+        reads_account_labels: bool,
+    ) {
+        let normalized = &mut self.normalized;
+        apply(&road, normalized);
         // Labels from a loaded ServiceAccount win over what the request claims.
-        let account_labels = match (
+        self.account_labels = match (
             normalized.namespace.as_deref(),
             normalized.service_account.as_deref(),
         ) {
@@ -276,21 +319,16 @@ impl<'r> Digest<'r> {
             ),
             _ => None,
         };
-        let lowered_authority = normalized
+        self.lowered_authority = normalized
             .authority
             .as_deref()
             .filter(|a| a.bytes().any(|b| b.is_ascii_uppercase()))
             .map(str::to_ascii_lowercase);
-        Digest {
-            road,
-            route,
-            point,
-            lowered_authority,
-            method_bit: normalized.method.as_deref().map_or(0, method_bit),
-            is_tcp: normalized.protocol != Protocol::Http,
-            account_labels,
-            normalized,
-        }
+        self.method_bit = normalized.method.as_deref().map_or(0, method_bit);
+        self.is_tcp = normalized.protocol != Protocol::Http;
+        self.road = road;
+        self.route = route;
+        self.point = point;
     }
 
     /// `:authority` lower-cased (authz `hosts` compare with it, port included).
