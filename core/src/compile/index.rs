@@ -382,35 +382,34 @@ impl Index {
         &self,
         req: &Digest,
         namespace: &str,
+        known_pairs: Option<&PairKeys>,
         visit: &mut impl FnMut(&Candidate),
     ) {
         let index = if req.is_tcp { &self.tcp } else { &self.http };
-        let scope = hash::key_hash(hash::TAG_SCOPE, namespace);
-        let scopes = [ANY, scope];
-        let scopes = if self.scope_filter.maybe_contains(scope) {
-            &scopes[..]
-        } else {
-            &scopes[..1]
-        };
-        // The request's (source, scope) pair keys, computed once for every host.
-        let mut pairs = KeyBuf::default();
-        self.for_each_source_key(req, &mut |src| {
-            for sc in scopes {
-                pairs.push(pair_key(src, *sc));
+        let peer_uri = req.normalized.peer_uri.as_deref();
+        // The request's (source, scope) pair keys, computed once for every host (or once
+        // per road, by the road memo).
+        let computed;
+        let pairs = match known_pairs {
+            Some(pairs) => pairs,
+            None => {
+                computed = self.pair_keys(peer_uri, namespace);
+                &computed
             }
-        });
+        };
         let mut per_host = |host: u64| {
             let Some(bucket) = index.bucket(host) else {
                 return;
             };
-            if pairs.overflow {
-                self.for_each_source_key(req, &mut |src| {
-                    for sc in scopes {
+            if pairs.0.overflow {
+                let scopes = self.scopes(namespace);
+                self.for_each_source_key(peer_uri, &mut |src| {
+                    for sc in scopes.keys() {
                         index.visit(host, bucket, pair_key(src, *sc), visit);
                     }
                 });
             } else {
-                for key in pairs.keys() {
+                for key in pairs.0.keys() {
                     index.visit(host, bucket, *key, visit);
                 }
             }
@@ -420,6 +419,31 @@ impl Index {
         } else {
             self.for_each_host_key(req.authority_lower(), &mut per_host);
         }
+    }
+
+    /// The (source, scope) pair keys of a request from `peer_uri` enforced in
+    /// `namespace`: what [`Index::candidates`] probes each host key with.
+    pub(crate) fn pair_keys(&self, peer_uri: Option<&str>, namespace: &str) -> PairKeys {
+        let scopes = self.scopes(namespace);
+        let mut pairs = KeyBuf::default();
+        self.for_each_source_key(peer_uri, &mut |src| {
+            for sc in scopes.keys() {
+                pairs.push(pair_key(src, *sc));
+            }
+        });
+        PairKeys(pairs)
+    }
+
+    /// The scope keys of a proxy in `namespace` ("any", and the namespace when some rule
+    /// may be indexed under it).
+    fn scopes(&self, namespace: &str) -> KeyBuf {
+        let mut scopes = KeyBuf::default();
+        scopes.push(ANY);
+        let scope = hash::key_hash(hash::TAG_SCOPE, namespace);
+        if self.scope_filter.maybe_contains(scope) {
+            scopes.push(scope);
+        }
+        scopes
     }
 
     /// The host keys of `authority` that some rule may be indexed under ("any"
@@ -459,9 +483,9 @@ impl Index {
 
     /// The source keys of the request's peer that some rule is indexed under ("any"
     /// included): its URI, every `/ns/<name>/` segment, its trust domain.
-    fn for_each_source_key(&self, req: &Digest, f: &mut impl FnMut(u64)) {
+    fn for_each_source_key(&self, peer_uri: Option<&str>, f: &mut impl FnMut(u64)) {
         f(ANY);
-        let Some(uri) = req.normalized.peer_uri.as_deref() else {
+        let Some(uri) = peer_uri else {
             return;
         };
         let mut keep = |key: u64| {
@@ -495,8 +519,13 @@ impl Index {
     }
 }
 
-/// A few (source, scope) pair keys of one request, without allocating.
-#[derive(Debug, Default)]
+/// The (source, scope) pair keys of one request (see [`Index::pair_keys`]); the road
+/// memo keeps them with each road, whose key holds everything they depend on.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PairKeys(KeyBuf);
+
+/// A few keys, without allocating.
+#[derive(Debug, Clone, Default)]
 struct KeyBuf {
     buf: [u64; 16],
     len: usize,

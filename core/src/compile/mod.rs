@@ -699,7 +699,10 @@ impl Compiled {
                 best.record(c.class, id, c.dry_run);
             }
         };
-        self.index.candidates(req, point.namespace, &mut visit);
+        // The memo's pair keys belong to this engine's index only (as the point does).
+        let pairs = req.pairs.filter(|_| point.info.is_some());
+        self.index
+            .candidates(req, point.namespace, pairs, &mut visit);
 
         // Which ALLOW policies attach: cached per point, plus the few that depend on the
         // registry entry.

@@ -14,6 +14,7 @@ use crate::model::{Condition, Labels, Model};
 use crate::request::{digest, Malformed, Normalized, Protocol, Request, RequestRef, Shared};
 use crate::road::{self, End, Road};
 
+use super::index::PairKeys;
 use super::matchers::method_bit;
 use super::memo::Memo;
 use super::road_key::{KeyBytes, RoadKey};
@@ -67,6 +68,9 @@ pub struct Digest<'r> {
     /// The engine-specific precomputed enforcement point: (engine id, point); ignored by
     /// any other engine.
     pub(crate) point: Option<(u64, Shared<'r, PointCache>)>,
+    /// The index's (source, scope) pair keys for this road, from the same engine's road
+    /// memo (with `point`); `decide` computes them when absent.
+    pub(crate) pairs: Option<&'r PairKeys>,
 }
 
 /// Applies what the road decided to the request authorization sees: the port the
@@ -159,6 +163,8 @@ pub(crate) struct Walked {
     pub(crate) road: Road,
     pub(crate) route: Option<Route>,
     pub(crate) point: Option<Arc<PointCache>>,
+    /// The index's pair keys of a request on this road (see [`Digest::pairs`]).
+    pub(crate) pairs: Option<PairKeys>,
 }
 
 /// Which request attributes the model reads beyond the road's fixed ones: what route
@@ -205,7 +211,21 @@ pub(crate) fn walk(model: &Model, compiled: &Compiled, n: &Normalized<'_>) -> Wa
         End::Enforce(enforcement) => Some(compiled.resolve_point(model, &enforcement.point)),
         _ => None,
     };
-    Walked { road, route, point }
+    // Everything the pair keys read is in the road key: the peer (dropped where the
+    // enforcing proxy sees no peer identity, as `apply` does) and the proxy's namespace.
+    let pairs = match &road.end {
+        End::Enforce(e) => Some(compiled.index.pair_keys(
+            n.peer_uri.as_deref().filter(|_| e.peer_identity),
+            &e.point.namespace,
+        )),
+        _ => None,
+    };
+    Walked {
+        road,
+        route,
+        point,
+        pairs,
+    }
 }
 
 impl<'r> Digest<'r> {
@@ -222,6 +242,7 @@ impl<'r> Digest<'r> {
             road: Shared::Borrowed(&UNWALKED),
             route: None,
             point: None,
+            pairs: None,
         }
     }
 
@@ -242,32 +263,35 @@ impl<'r> Digest<'r> {
                 Shared::Borrowed(&walked.road),
                 walked.route.as_ref().map(Shared::Borrowed),
                 walked.point.as_deref().map(Shared::Borrowed),
+                walked.pairs.as_ref(),
             )
         };
-        let (road, route, point) = match compiled.roads.find(hash, |(key, _)| key.is(&key_bytes)) {
-            Some(found) => lent(found, normalized),
-            None => {
-                if let (None, Some(peer)) = (&normalized.peer_uri, peer) {
-                    normalized.peer_uri = Some(peer_uri(peer));
-                }
-                let walked = walk(model, compiled, normalized);
-                match compiled.roads.insert(hash, (key_bytes.to_key(), walked)) {
-                    Ok(stored) => lent(stored, normalized),
-                    Err(back) => {
-                        // The memo is full: this road is the request's own.
-                        let walked = match back {
-                            Some((_, walked)) => walked,
-                            None => walk(model, compiled, normalized),
-                        };
-                        (
-                            Shared::Owned(Arc::new(walked.road)),
-                            walked.route.map(|r| Shared::Owned(Arc::new(r))),
-                            walked.point.map(Shared::Owned),
-                        )
+        let (road, route, point, pairs) =
+            match compiled.roads.find(hash, |(key, _)| key.is(&key_bytes)) {
+                Some(found) => lent(found, normalized),
+                None => {
+                    if let (None, Some(peer)) = (&normalized.peer_uri, peer) {
+                        normalized.peer_uri = Some(peer_uri(peer));
+                    }
+                    let walked = walk(model, compiled, normalized);
+                    match compiled.roads.insert(hash, (key_bytes.to_key(), walked)) {
+                        Ok(stored) => lent(stored, normalized),
+                        Err(back) => {
+                            // The memo is full: this road is the request's own.
+                            let walked = match back {
+                                Some((_, walked)) => walked,
+                                None => walk(model, compiled, normalized),
+                            };
+                            (
+                                Shared::Owned(Arc::new(walked.road)),
+                                walked.route.map(|r| Shared::Owned(Arc::new(r))),
+                                walked.point.map(Shared::Owned),
+                                None,
+                            )
+                        }
                     }
                 }
-            }
-        };
+            };
         self.finish(
             model,
             road,
@@ -275,6 +299,7 @@ impl<'r> Digest<'r> {
             point.map(|p| (compiled.id(), p)),
             compiled.reads_account_labels,
         );
+        self.pairs = pairs;
     }
 
     /// A digest of `normalized` on `road` (see [`Digest::finish`]).
@@ -350,6 +375,8 @@ impl<'r> Digest<'r> {
             road: self.road.into_owned(),
             route: self.route.map(Shared::into_owned),
             point: self.point.map(|(id, p)| (id, p.into_owned())),
+            // Borrowed from the memo: recomputed by `decide` once owned.
+            pairs: None,
         }
     }
 }
