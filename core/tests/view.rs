@@ -282,3 +282,44 @@ fn a_summary_equals_its_decision_on_every_profile() {
         assert!(reasons.len() >= 2, "{profile}: only {reasons:?}");
     }
 }
+
+/// The road memo keeps the index keys of the first request on each road, host keys
+/// included; requests on the same road with the authority written otherwise (upper case,
+/// the default port spelled out) must not reuse them. Each variant is prepared first on a
+/// fresh engine, so it is the one the memo remembers, then the plain request; both decide
+/// as the reference evaluator does.
+#[test]
+fn requests_sharing_a_road_with_other_authorities_decide_as_the_reference() {
+    use egress_policy::workload::{generate_profile, Layout, Profile};
+
+    for profile in [Profile::Today, Profile::Wildcards, Profile::Mixed] {
+        let workload = generate_profile(300, 5, profile, Layout::Files);
+        let files = || workload.files.iter().map(|(n, t)| (n.as_str(), t.as_str()));
+        let mut allowed = 0;
+        type Spelling = (&'static str, fn(&str) -> String);
+        let spellings: [Spelling; 2] = [
+            ("upper case", |h| h.to_ascii_uppercase()),
+            ("default port", |h| format!("{h}:80")),
+        ];
+        for (spelling, spelled) in spellings {
+            let engine = Engine::from_files(files()).unwrap();
+            for request in workload.requests.iter().take(200) {
+                let Some(host) = request.host.as_deref().filter(|h| !h.contains(':')) else {
+                    continue;
+                };
+                let mut variant = request.clone();
+                variant.host = Some(spelled(host));
+                for r in [&variant, request] {
+                    let compiled = engine.decide_prepared(&engine.prepare(r)).to_decision();
+                    assert_eq!(
+                        compiled,
+                        engine.decide_reference(r),
+                        "{profile} {spelling}: {r:?}"
+                    );
+                    allowed += usize::from(compiled.allowed);
+                }
+            }
+        }
+        assert!(allowed > 0, "{profile}: nothing allowed");
+    }
+}

@@ -382,7 +382,7 @@ impl Index {
         &self,
         req: &Digest,
         namespace: &str,
-        known_pairs: Option<&PairKeys>,
+        known: Option<&IndexKeys>,
         visit: &mut impl FnMut(&Candidate),
     ) {
         let index = if req.is_tcp { &self.tcp } else { &self.http };
@@ -390,8 +390,8 @@ impl Index {
         // The request's (source, scope) pair keys, computed once for every host (or once
         // per road, by the road memo).
         let computed;
-        let pairs = match known_pairs {
-            Some(pairs) => pairs,
+        let pairs = match known {
+            Some(known) => &known.pairs,
             None => {
                 computed = self.pair_keys(peer_uri, namespace);
                 &computed
@@ -401,7 +401,7 @@ impl Index {
             let Some(bucket) = index.bucket(host) else {
                 return;
             };
-            if pairs.0.overflow {
+            if pairs.overflow {
                 let scopes = self.scopes(namespace);
                 self.for_each_source_key(peer_uri, &mut |src| {
                     for sc in scopes.keys() {
@@ -409,21 +409,55 @@ impl Index {
                     }
                 });
             } else {
-                for key in pairs.0.keys() {
+                for key in pairs.keys() {
                     index.visit(host, bucket, *key, visit);
                 }
             }
         };
         if req.is_tcp {
             per_host(ANY);
-        } else {
-            self.for_each_host_key(req.authority_lower(), &mut per_host);
+            return;
+        }
+        let authority = req.authority_lower();
+        // The memo's host keys hold for the authority they were found for (requests on one
+        // road may write it differently, `a.com` and `a.com:80`).
+        match known
+            .and_then(|k| k.hosts.as_ref())
+            .filter(|(of, keys)| !keys.overflow && authority == Some(&**of))
+        {
+            Some((_, keys)) => keys.keys().iter().for_each(|host| per_host(*host)),
+            None => self.for_each_host_key(authority, &mut per_host),
+        }
+    }
+
+    /// The keys `candidates` probes for a request from `peer_uri` enforced in `namespace`
+    /// with `:authority` `authority` (lower case; `None` for TCP): the road memo keeps
+    /// them with each road.
+    pub(crate) fn keys_of(
+        &self,
+        peer_uri: Option<&str>,
+        namespace: &str,
+        authority: Option<&str>,
+    ) -> IndexKeys {
+        let hosts = authority.map(|authority| {
+            let mut keys = KeyBuf::default();
+            self.for_each_host_key(Some(authority), &mut |host| {
+                // Only the keys some rule is filed under: the others find no bucket.
+                if self.http.bucket(host).is_some() {
+                    keys.push(host);
+                }
+            });
+            (Box::from(authority), keys)
+        });
+        IndexKeys {
+            pairs: self.pair_keys(peer_uri, namespace),
+            hosts,
         }
     }
 
     /// The (source, scope) pair keys of a request from `peer_uri` enforced in
     /// `namespace`: what [`Index::candidates`] probes each host key with.
-    pub(crate) fn pair_keys(&self, peer_uri: Option<&str>, namespace: &str) -> PairKeys {
+    fn pair_keys(&self, peer_uri: Option<&str>, namespace: &str) -> KeyBuf {
         let scopes = self.scopes(namespace);
         let mut pairs = KeyBuf::default();
         self.for_each_source_key(peer_uri, &mut |src| {
@@ -431,7 +465,7 @@ impl Index {
                 pairs.push(pair_key(src, *sc));
             }
         });
-        PairKeys(pairs)
+        pairs
     }
 
     /// The scope keys of a proxy in `namespace` ("any", and the namespace when some rule
@@ -519,10 +553,15 @@ impl Index {
     }
 }
 
-/// The (source, scope) pair keys of one request (see [`Index::pair_keys`]); the road
-/// memo keeps them with each road, whose key holds everything they depend on.
+/// The keys [`Index::candidates`] probes for one request (see [`Index::keys_of`]); the
+/// road memo keeps them with each road.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct PairKeys(KeyBuf);
+pub(crate) struct IndexKeys {
+    /// (source, scope) pair keys: the road key holds everything they depend on.
+    pairs: KeyBuf,
+    /// The host keys that lead to a bucket, and the authority they were found for.
+    hosts: Option<(Box<str>, KeyBuf)>,
+}
 
 /// A few keys, without allocating.
 #[derive(Debug, Clone, Default)]

@@ -699,10 +699,10 @@ impl Compiled {
                 best.record(c.class, id, c.dry_run);
             }
         };
-        // The memo's pair keys belong to this engine's index only (as the point does).
-        let pairs = req.pairs.filter(|_| point.info.is_some());
+        // The memo's index keys belong to this engine's index only (as the point does).
+        let index_keys = req.index_keys.filter(|_| point.info.is_some());
         self.index
-            .candidates(req, point.namespace, pairs, &mut visit);
+            .candidates(req, point.namespace, index_keys, &mut visit);
 
         // Which ALLOW policies attach: cached per point, plus the few that depend on the
         // registry entry.

@@ -14,7 +14,7 @@ use crate::model::{Condition, Labels, Model};
 use crate::request::{digest, Malformed, Normalized, Protocol, Request, RequestRef, Shared};
 use crate::road::{self, End, Road};
 
-use super::index::PairKeys;
+use super::index::IndexKeys;
 use super::matchers::method_bit;
 use super::memo::Memo;
 use super::road_key::{KeyBytes, RoadKey};
@@ -68,9 +68,10 @@ pub struct Digest<'r> {
     /// The engine-specific precomputed enforcement point: (engine id, point); ignored by
     /// any other engine.
     pub(crate) point: Option<(u64, Shared<'r, PointCache>)>,
-    /// The index's (source, scope) pair keys for this road, from the same engine's road
-    /// memo (with `point`); `decide` computes them when absent.
-    pub(crate) pairs: Option<&'r PairKeys>,
+    /// The keys the index is probed with on this road (pair keys; host keys for the
+    /// authority the road was first walked with), from the same engine's road memo (with
+    /// `point`); `decide` computes them when absent or for another authority.
+    pub(crate) index_keys: Option<&'r IndexKeys>,
 }
 
 /// Applies what the road decided to the request authorization sees: the port the
@@ -163,8 +164,8 @@ pub(crate) struct Walked {
     pub(crate) road: Road,
     pub(crate) route: Option<Route>,
     pub(crate) point: Option<Arc<PointCache>>,
-    /// The index's pair keys of a request on this road (see [`Digest::pairs`]).
-    pub(crate) pairs: Option<PairKeys>,
+    /// The index keys of a request on this road (see [`Digest::index_keys`]).
+    pub(crate) index_keys: Option<IndexKeys>,
 }
 
 /// Which request attributes the model reads beyond the road's fixed ones: what route
@@ -213,18 +214,26 @@ pub(crate) fn walk(model: &Model, compiled: &Compiled, n: &Normalized<'_>) -> Wa
     };
     // Everything the pair keys read is in the road key: the peer (dropped where the
     // enforcing proxy sees no peer identity, as `apply` does) and the proxy's namespace.
-    let pairs = match &road.end {
-        End::Enforce(e) => Some(compiled.index.pair_keys(
-            n.peer_uri.as_deref().filter(|_| e.peer_identity),
-            &e.point.namespace,
-        )),
+    // The host keys hold for this request's authority; `decide` checks it.
+    let index_keys = match &road.end {
+        End::Enforce(e) => {
+            let authority = match n.protocol {
+                Protocol::Http => n.authority.as_deref().map(str::to_ascii_lowercase),
+                Protocol::Tls | Protocol::Tcp => None,
+            };
+            Some(compiled.index.keys_of(
+                n.peer_uri.as_deref().filter(|_| e.peer_identity),
+                &e.point.namespace,
+                authority.as_deref(),
+            ))
+        }
         _ => None,
     };
     Walked {
         road,
         route,
         point,
-        pairs,
+        index_keys,
     }
 }
 
@@ -242,7 +251,7 @@ impl<'r> Digest<'r> {
             road: Shared::Borrowed(&UNWALKED),
             route: None,
             point: None,
-            pairs: None,
+            index_keys: None,
         }
     }
 
@@ -263,10 +272,10 @@ impl<'r> Digest<'r> {
                 Shared::Borrowed(&walked.road),
                 walked.route.as_ref().map(Shared::Borrowed),
                 walked.point.as_deref().map(Shared::Borrowed),
-                walked.pairs.as_ref(),
+                walked.index_keys.as_ref(),
             )
         };
-        let (road, route, point, pairs) =
+        let (road, route, point, index_keys) =
             match compiled.roads.find(hash, |(key, _)| key.is(&key_bytes)) {
                 Some(found) => lent(found, normalized),
                 None => {
@@ -299,7 +308,7 @@ impl<'r> Digest<'r> {
             point.map(|p| (compiled.id(), p)),
             compiled.reads_account_labels,
         );
-        self.pairs = pairs;
+        self.index_keys = index_keys;
     }
 
     /// A digest of `normalized` on `road` (see [`Digest::finish`]).
@@ -376,12 +385,12 @@ impl<'r> Digest<'r> {
             route: self.route.map(Shared::into_owned),
             point: self.point.map(|(id, p)| (id, p.into_owned())),
             // Borrowed from the memo: recomputed by `decide` once owned.
-            pairs: None,
+            index_keys: None,
         }
     }
 }
 
-/// Walked roads by key hash: (key, road) pairs the memo lends to prepared requests.
+/// Walked roads by key hash: (key, road) index_keys the memo lends to prepared requests.
 pub(crate) type RoadMemo = Memo<(RoadKey, Walked)>;
 
 /// How many distinct roads (see `RoadKey`) an engine remembers.
