@@ -298,7 +298,8 @@ fn bad_bundles_are_refused_with_a_located_reason() {
         ),
         (
             edited(|v| {
-                rule(v)["to"][0]["paths"]["values"][0]["raw"] = json!("/store/{**}/{*}");
+                rule(v)["to"][0]["paths"]["values"][0]["template"]["raw"] =
+                    json!("/store/{**}/{*}");
             }),
             "no operator may follow",
         ),

@@ -5,7 +5,9 @@
 //!
 //! The bundle is `{"format": "egress-policy-bundle", "version": 1, "engine": "0.1.0",
 //! "model": {...}}`; `model` is the model's serde form (every field the evaluators read,
-//! including the rules' origins and the registry's addresses). Reading one fails closed:
+//! including the rules' origins and the registry's addresses; enums externally tagged, as
+//! `{"variant": value}`: their deserializers need no buffering, which keeps the bundle
+//! module small). Reading one fails closed:
 //! another format version or another engine version is refused (the model's meaning is
 //! the engine's: compile again with the engine that decides), unknown fields are refused,
 //! and values with a validated syntax (paths, host patterns, IP blocks, VirtualService
@@ -220,5 +222,68 @@ pub(super) mod map_as_pairs {
     {
         let pairs: Vec<(K, V)> = Vec::deserialize(deserializer)?;
         Ok(pairs.into_iter().collect())
+    }
+}
+
+/// Serde for the model's warnings: each [`Diagnostic`] with its location's fields inline,
+/// as its own JSON form has them, without `#[serde(flatten)]` (whose deserializer buffers
+/// every field) and with unknown fields refused.
+pub(super) mod warnings {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::diagnostic::{Diagnostic, Location, Severity};
+    use crate::tools::LintCode;
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Wire {
+        code: Option<LintCode>,
+        severity: Severity,
+        file: String,
+        line: u32,
+        column: u32,
+        resource: Option<String>,
+        field: Option<String>,
+        message: String,
+        help: Option<String>,
+    }
+
+    pub(crate) fn serialize<S: Serializer>(
+        warnings: &[Diagnostic],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(warnings.iter().map(|d| Wire {
+            code: d.code,
+            severity: d.severity,
+            file: d.location.file.clone(),
+            line: d.location.line,
+            column: d.location.column,
+            resource: d.resource.clone(),
+            field: d.field.clone(),
+            message: d.message.clone(),
+            help: d.help.clone(),
+        }))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<Diagnostic>, D::Error> {
+        let wires: Vec<Wire> = Vec::deserialize(deserializer)?;
+        Ok(wires
+            .into_iter()
+            .map(|w| Diagnostic {
+                code: w.code,
+                severity: w.severity,
+                location: Location {
+                    file: w.file,
+                    line: w.line,
+                    column: w.column,
+                },
+                resource: w.resource,
+                field: w.field,
+                message: w.message,
+                help: w.help,
+            })
+            .collect())
     }
 }

@@ -194,12 +194,7 @@ impl Default for MeshConfig {
 
 /// What a policy does when one of its rules matches.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(
-    tag = "action",
-    content = "provider",
-    rename_all = "SCREAMING_SNAKE_CASE",
-    deny_unknown_fields
-)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields)]
 pub enum Action {
     /// Allow (the default action).
     Allow,
@@ -261,7 +256,7 @@ impl TargetRef {
 /// Which enforcement points a policy attaches to (SEMANTICS.md §1.1, §8.2 step 4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Scope {
     /// Istio `selector`: workloads whose labels include these (empty: every workload in
     /// scope of the namespace).
@@ -394,7 +389,7 @@ pub struct Operation {
 /// The attribute a `when` condition reads (SEMANTICS.md §1.10).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[serde(tag = "key", content = "matcher", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Condition {
     /// `request.headers[name]` (name lower-cased). `*` means "present", even if empty.
     RequestHeader {
@@ -808,6 +803,7 @@ pub struct Model {
     /// decision made there carries them as caveats.
     pub assumptions: Vec<(ResourceRef, Caveat)>,
     /// Warnings found while loading (skipped kinds, suspicious values).
+    #[serde(with = "bundle::warnings")]
     pub warnings: Vec<Diagnostic>,
     /// The source texts and the located document of every resource (empty when the loader
     /// was told not to keep them): where each field was written. Not serialized: an

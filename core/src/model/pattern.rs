@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// A `*` anywhere but the very start or end is a literal character.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum StringPattern {
     /// The whole value equals the text.
     Exact(String),
@@ -131,7 +131,7 @@ fn is_pchar(c: char) -> bool {
 /// One piece of a path template.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum TemplatePart {
     /// Literal text, compared exactly.
     Literal(String),
@@ -143,7 +143,7 @@ pub enum TemplatePart {
 
 /// A `paths` value: one of the string forms, or an Envoy URI template (`{*}`, `{**}`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", try_from = "PathPatternWire")]
+#[serde(rename_all = "snake_case", try_from = "PathPatternWire")]
 pub enum PathPattern {
     /// Exact, prefix, suffix or presence, case-sensitive.
     String {
@@ -555,7 +555,7 @@ impl TryFrom<HostPatternWire> for HostPattern {
 /// The serialized form of a [`PathPattern`]; a template is parsed again from `raw`
 /// ([`PathPattern::parse`] validates it) and must equal its serialized parts.
 #[derive(Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum PathPatternWire {
     String {
         pattern: StringPattern,

@@ -354,7 +354,7 @@ impl RouteMatch {
 /// A string match of a VirtualService.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum UriMatch {
     /// `exact`.
     Exact(String),
