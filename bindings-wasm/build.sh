@@ -2,13 +2,16 @@
 # Builds the npm package of egress-policy into bindings-wasm/pkg/:
 #   pkg/node/  `wasm-bindgen --target nodejs` (CommonJS glue) + ESM/CJS entry points
 #   pkg/web/   `wasm-bindgen --target web` (ES module glue, `init()` loads the .wasm)
-# Two modules, each shared by both flavours, built with LTO at opt-level "z" (the decision
+# Three modules, each shared by both flavours, built with LTO at opt-level "z" (the decision
 # path faster, see the profiles in the root Cargo.toml) and shrunk with wasm-opt -Oz from
 # the npm package binaryen (WASM_OPT=0 skips it):
-#   egress_policy_wasm        the engine (`--no-default-features`: no tools, regex without
-#                             its perf features; profile `wasm-engine`, the core at "s"):
-#                             load, validate, check, explain, evalLines, inventory; the
-#                             package's main entry
+#   egress_policy_wasm        the engine (`--no-default-features --features yaml`: no
+#                             tools, regex without its perf features; profile
+#                             `wasm-engine`, the core at "s"): load, validate, check,
+#                             explain, evalLines, inventory; the package's main entry
+#   egress_policy_wasm_bundle the engine without YAML (`--no-default-features`: no YAML
+#                             stack, no importers; profile `wasm-bundle`): compiled-policy
+#                             bundles only (`Engine.fromBundle`); the `bundle` entry
 #   egress_policy_wasm_tools  the same crate with the feature `tools` (a superset: lint, test
 #                             files, reach, diff, replay, suggest; profile `wasm-release`,
 #                             the core at 3); the `tools` entry and `loadTools()`
@@ -23,6 +26,7 @@ cd "$root"
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 engine_profile="${WASM_PROFILE:-wasm-engine}"
 tools_profile="${WASM_PROFILE:-wasm-release}"
+bundle_profile="${WASM_PROFILE:-wasm-bundle}"
 crate=egress_policy_wasm
 pkg="$here/pkg"
 
@@ -50,8 +54,9 @@ build_module() { # module-name profile cargo-feature-args...
   mkdir -p "$out_dir/modules"
   cp "$dir/$crate.wasm" "$out_dir/modules/$module.wasm"
 }
-build_module "$crate" "$engine_profile" --no-default-features
+build_module "$crate" "$engine_profile" --no-default-features --features yaml
 build_module "${crate}_tools" "$tools_profile" --features tools
+build_module "${crate}_bundle" "$bundle_profile" --no-default-features
 
 # wasm-bindgen and wasm-opt for one module, skipped (tens of seconds) when it has not changed.
 bindgen_module() { # module-name
@@ -87,6 +92,7 @@ bindgen_module() { # module-name
 mkdir -p "$pkg"
 bindgen_module "$crate"
 bindgen_module "${crate}_tools"
+bindgen_module "${crate}_bundle"
 
 # Entry points and the PolicyError class (see src/lib.rs).
 printf '{"type": "commonjs"}\n' > "$pkg/node/package.json"
@@ -104,9 +110,14 @@ cp "$here/js/web-index.js" "$pkg/web/index.js"
 cp "$here/js/web-index.d.ts" "$pkg/web/index.d.ts"
 cp "$here/js/web-tools.js" "$pkg/web/tools.js"
 cp "$here/js/web-tools.d.ts" "$pkg/web/tools.d.ts"
+cp "$here/js/node-bundle.mjs" "$pkg/node/bundle.mjs"
+cp "$here/js/node-bundle.cjs" "$pkg/node/bundle.cjs"
+cp "$here/js/node-bundle.d.ts" "$pkg/node/bundle.d.ts"
+cp "$here/js/web-bundle.js" "$pkg/web/bundle.js"
+cp "$here/js/web-bundle.d.ts" "$pkg/web/bundle.d.ts"
 
 # size.json: the engine module's sizes at the top level (what the main entry downloads),
-# the tools module's under "tools".
+# the tools module's under "tools", the bundle module's under "bundle".
 sizes() { # module-name
   local module="$1"
   printf '{"cargo": %d, "bindgen": %d, "raw": %d, "gzip": %d}' \
@@ -115,5 +126,6 @@ sizes() { # module-name
 }
 engine_sizes="$(sizes "$crate")"
 tools_sizes="$(sizes "${crate}_tools")"
-printf '%s, "tools": %s}\n' "${engine_sizes%\}}" "$tools_sizes" > "$pkg/size.json"
+bundle_sizes="$(sizes "${crate}_bundle")"
+printf '%s, "tools": %s, "bundle": %s}\n' "${engine_sizes%\}}" "$tools_sizes" "$bundle_sizes" > "$pkg/size.json"
 log "sizes (bytes; gzip -9): $(cat "$pkg/size.json")"

@@ -30,8 +30,10 @@ if wants rust; then
 
   step "cargo clippy (all targets, warnings are errors)"
   cargo clippy --workspace --all-targets -- -D warnings
-  # The WASM engine module builds the core without its default features (regex-perf).
-  cargo check -p egress-policy --no-default-features
+  # The WASM engine module builds the core without `regex-perf`; the WASM bundle module
+  # without any default feature (no `yaml`: no YAML stack, no importers).
+  cargo clippy -p egress-policy --no-default-features --lib -- -D warnings
+  cargo check -p egress-policy --no-default-features --features yaml
 
   # Build every target once; `cargo test` then reuses these artifacts.
   step "cargo build (all targets)"

@@ -23,6 +23,7 @@ import {
   type Request,
   type TestReport,
 } from "egress-policy-wasm/tools";
+import { Engine as BundleEngine } from "egress-policy-wasm/bundle";
 
 const policies: Record<string, string> = {
   "authz.yaml": [
@@ -121,6 +122,15 @@ export function run(): void {
   const status: number | undefined = batch[0]?.decision?.status;
   const diagnostics: Diagnostic[] = validate("a: [", "broken.yaml");
   console.log(summarize(decision), many.length, firstFailures(explanation), inventory.hosts.map((h) => h.url), warnings.length, count, status, diagnostics.map(located));
+  // The bundle module decides from a compiled-policy bundle, with the same types.
+  const compiled: string = engine.toBundle();
+  const fromBundle = BundleEngine.fromBundle(compiled, "policies.bundle.json");
+  const same: Decision = fromBundle.check(request);
+  const sameExplained: Explanation = fromBundle.explain(request);
+  console.log(summarize(same), firstFailures(sameExplained));
+  // @ts-expect-error: the bundle module loads no YAML
+  BundleEngine.fromYaml("a: 1");
+  fromBundle.free();
   engine.free();
 
   // @ts-expect-error: unknown Request field

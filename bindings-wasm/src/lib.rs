@@ -10,8 +10,12 @@
 //!
 //! JavaScript API (see `bindings-wasm/README.md`):
 //!
-//! * `Engine.fromYaml(text, name?)`, `Engine.fromFiles({name: text})` — load; throw a
-//!   `PolicyError` (an `Error` subclass with `diagnostics`) when the policies do not load;
+//! * `Engine.fromYaml(text, name?)`, `Engine.fromFiles({name: text})` — load (cargo
+//!   feature `yaml`, default); throw a `PolicyError` (an `Error` subclass with
+//!   `diagnostics`) when the policies do not load;
+//! * `Engine.fromBundle(text, name?)` — load a compiled-policy bundle (`egress-policy
+//!   compile`, `engine.toBundle()`); the only loader of the bundle module, built without
+//!   `yaml` (no YAML parser, no importers);
 //! * `engine.check(request)`, `engine.checkMany(requests)`, `engine.explain(request)`,
 //!   `engine.evalLines(jsonl)`, `engine.inventory()`, `engine.warnings`, `engine.ruleCount`,
 //!   `engine.requestClasses({workload?})`;
@@ -37,7 +41,9 @@ mod tools;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use egress_policy::compile::Prepared;
-use egress_policy::{Diagnostic, Engine as CoreEngine, Error as CoreError, Loader, Request};
+#[cfg(feature = "yaml")]
+use egress_policy::{Diagnostic, Loader};
+use egress_policy::{Engine as CoreEngine, Error as CoreError, Request};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -133,6 +139,7 @@ fn policy_error(error: &CoreError) -> JsValue {
     make_policy_error(&message, diagnostics)
 }
 
+#[cfg(feature = "yaml")]
 /// Named texts from `{name: text}` (in insertion order), or one text.
 fn sources_from(value: &JsValue, name: Option<String>) -> Result<Vec<(String, String)>, JsValue> {
     if let Some(text) = value.as_string() {
@@ -162,13 +169,11 @@ fn sources_from(value: &JsValue, name: Option<String>) -> Result<Vec<(String, St
     Ok(out)
 }
 
+#[cfg(feature = "yaml")]
 fn load(sources: Vec<(String, String)>) -> Result<Engine, JsValue> {
     let inner = CoreEngine::from_files(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
         .map_err(|e| policy_error(&e))?;
-    Ok(Engine {
-        inner,
-        id: NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed),
-    })
+    Ok(Engine::new(inner))
 }
 
 /// Loaded policies, ready to decide. Immutable: to change policies, load a new engine.
@@ -181,6 +186,15 @@ pub struct Engine {
 }
 
 static NEXT_ENGINE_ID: AtomicU32 = AtomicU32::new(1);
+
+impl Engine {
+    fn new(inner: CoreEngine) -> Self {
+        Engine {
+            inner,
+            id: NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+}
 
 /// Requests digested once by `engine.prepare(requests)` (normalised, lower-cased, labels
 /// looked up), for `engine.decidePrepared`, the engine's allocation-free hot path.
@@ -204,6 +218,7 @@ impl PreparedRequests {
 impl Engine {
     /// Loads one multi-document YAML (or JSON) text. `name` is the file name diagnostics
     /// show (default `policies.yaml`). Throws `PolicyError` when the policies do not load.
+    #[cfg(feature = "yaml")]
     #[wasm_bindgen(js_name = fromYaml)]
     pub fn from_yaml(text: &str, name: Option<String>) -> Result<Engine, JsValue> {
         let name = name.unwrap_or_else(|| "policies.yaml".to_string());
@@ -212,6 +227,7 @@ impl Engine {
 
     /// Loads several named texts, `{"file.yaml": "text", ...}`. Throws `PolicyError` when
     /// the policies do not load.
+    #[cfg(feature = "yaml")]
     #[wasm_bindgen(js_name = fromFiles)]
     pub fn from_files(
         #[wasm_bindgen(unchecked_param_type = "Record<string, string>")] files: JsValue,
@@ -221,6 +237,30 @@ impl Engine {
             return Err(js_sys::TypeError::new("expected an object of files").into());
         }
         load(sources)
+    }
+
+    /// Loads a compiled-policy bundle (the JSON `egress-policy compile` or
+    /// `engine.toBundle()` writes). `name` is the file name errors show (default
+    /// `policies.bundle.json`). Throws `PolicyError` for a text that is not a bundle, a
+    /// bundle of another version, an unknown field or an invalid value. The engine decides
+    /// and explains like the one the bundle was written from; explanations locate a failing
+    /// field at its rule (a bundle carries no source texts).
+    #[wasm_bindgen(js_name = fromBundle)]
+    pub fn from_bundle(text: &str, name: Option<String>) -> Result<Engine, JsValue> {
+        let name = name.unwrap_or_else(|| "policies.bundle.json".to_string());
+        let inner = CoreEngine::from_bundle_json(&name, text).map_err(|e| policy_error(&e))?;
+        Ok(Engine::new(inner))
+    }
+
+    /// The loaded policies as a compiled-policy bundle (JSON text) for `Engine.fromBundle`,
+    /// in this module or the bundle module (`egress-policy-wasm/bundle`). Not in the bundle
+    /// module (it would carry the model's serializer for nothing: its bundles exist).
+    #[cfg(feature = "yaml")]
+    #[wasm_bindgen(js_name = toBundle)]
+    pub fn to_bundle(&self) -> Result<String, JsValue> {
+        self.inner
+            .to_bundle_json()
+            .map_err(|e| js_sys::Error::new(&e.to_string()).into())
     }
 
     /// Decides one request. Never fails for a valid Request object: malformed requests
@@ -330,6 +370,7 @@ impl Engine {
     }
 }
 
+#[cfg(feature = "yaml")]
 /// Loads the policies and returns every error and warning (file, line, column, resource,
 /// field, message, severity); an empty list means they load cleanly. Never throws for
 /// invalid policies.

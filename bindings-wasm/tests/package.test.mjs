@@ -54,6 +54,21 @@ test("node ESM, CommonJS and web tools entries export the same API", async () =>
   assert.equal(typeof web.default, "function", "web init");
 });
 
+test("node ESM, CommonJS and web bundle entries export the same API", async () => {
+  const esm = await import("egress-policy-wasm/bundle");
+  const cjs = createRequire(import.meta.url)("egress-policy-wasm/bundle");
+  const web = await import("egress-policy-wasm/web/bundle");
+  for (const name of ["Engine", "PolicyError", "version"]) {
+    assert.equal(typeof esm[name], "function", `esm ${name}`);
+    assert.equal(typeof cjs[name], "function", `cjs ${name}`);
+    assert.equal(typeof web[name], "function", `web ${name}`);
+  }
+  assert.equal(typeof esm.Engine.fromBundle, "function", "Engine.fromBundle");
+  assert.equal(esm.Engine, cjs.Engine, "one bundle module in Node");
+  assert.equal(typeof web.default, "function", "web init");
+  assert.equal(typeof web.initSync, "function", "web initSync");
+});
+
 test("the published version follows the crate", async () => {
   const { version } = await import("egress-policy-wasm");
   assert.equal(manifest.version, version());

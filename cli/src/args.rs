@@ -28,6 +28,11 @@ pub enum Command {
     Check(CheckArgs),
     /// Load policies and print every error and warning. Exit status 2 on errors.
     Validate(ValidateArgs),
+    /// Load policies once and write a compiled-policy bundle (JSON): the imported policies,
+    /// versioned, for engines that only decide (the WASM bundle module
+    /// `egress-policy-wasm/bundle`, `Engine::from_bundle_json`). Exit status 2 when the
+    /// policies do not load.
+    Compile(crate::compile::CompileArgs),
     /// Run the example scenarios (one directory each, with a `demo.jsonl`) and print a table.
     Demo(DemoArgs),
     /// Measure compile time and decide latency on your policies and requests, or write a

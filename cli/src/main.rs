@@ -6,6 +6,8 @@
 //! * `eval` — decide requests read as JSON lines, print one decision JSON per line;
 //! * `check` — decide one request described by flags, print a human summary or JSON;
 //! * `validate` — load policies and print every error and warning;
+//! * `compile` — load policies once and write a compiled-policy bundle (JSON) for engines
+//!   that only decide (`Engine::from_bundle_json`, the WASM bundle module);
 //! * `demo` — run the example scenarios under `examples/policies` and print a table;
 //! * `bench` — measure compile time and decide latency on given policies and requests, or
 //!   write a generated workload (`--generate N DIR`);
@@ -22,6 +24,7 @@
 mod args;
 mod bench;
 mod check;
+mod compile;
 mod demo;
 mod diff;
 mod error;
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Validate(args) => validate::run(&args),
+        Command::Compile(args) => compile::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Lint(args) => lint::run(&args),

@@ -1,5 +1,6 @@
 //! The engine handle: an immutable, cheaply clonable, thread-safe view of loaded policies.
 
+#[cfg(feature = "yaml")]
 use std::path::Path;
 use std::sync::Arc;
 
@@ -8,6 +9,7 @@ use crate::decision::{Decision, Explanation};
 use crate::diagnostic::{Diagnostic, Location};
 use crate::error::Result;
 use crate::eval;
+#[cfg(feature = "yaml")]
 use crate::import::Loader;
 use crate::model::{Model, ResourceRef};
 use crate::request::{Request, RequestRef};
@@ -36,6 +38,7 @@ impl Engine {
         }
     }
 
+    #[cfg(feature = "yaml")]
     /// Loads one multi-document YAML or JSON text; `name` is used in diagnostics.
     pub fn from_yaml(name: &str, text: &str) -> Result<Self> {
         let mut loader = Loader::new();
@@ -43,6 +46,7 @@ impl Engine {
         Ok(Engine::from_model(loader.load()?))
     }
 
+    #[cfg(feature = "yaml")]
     /// Loads several named texts (`(file name, contents)`).
     pub fn from_files<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self> {
         let mut loader = Loader::new();
@@ -52,6 +56,7 @@ impl Engine {
         Ok(Engine::from_model(loader.load()?))
     }
 
+    #[cfg(feature = "yaml")]
     /// Loads files and directories (`*.yaml`, `*.yml`, `*.json`, recursively).
     pub fn from_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Self> {
         let mut loader = Loader::new();
@@ -59,6 +64,20 @@ impl Engine {
             loader.add_path(path)?;
         }
         Ok(Engine::from_model(loader.load()?))
+    }
+
+    /// Builds an engine from a compiled-policy bundle ([`Engine::to_bundle_json`],
+    /// `egress-policy compile`); `name` is the file name errors show. The engine decides
+    /// and explains exactly like the one the bundle was written from, without source texts
+    /// (see [`Model::from_bundle_json`] for what that changes and what is refused).
+    pub fn from_bundle_json(name: &str, text: &str) -> Result<Self> {
+        Ok(Engine::from_model(Model::from_bundle_json(name, text)?))
+    }
+
+    /// The engine's model as a compiled-policy bundle (JSON text), for
+    /// [`Engine::from_bundle_json`].
+    pub fn to_bundle_json(&self) -> Result<String> {
+        self.inner.model.to_bundle_json()
     }
 
     /// Decides one request with the compiled matcher. Never fails: malformed requests are

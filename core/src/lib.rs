@@ -61,12 +61,15 @@ pub mod diagnostic;
 mod engine;
 pub mod error;
 pub mod eval;
+#[cfg(feature = "yaml")]
 pub mod import;
 pub mod model;
+#[cfg(feature = "yaml")]
 mod reload;
 pub mod request;
 pub mod response;
 pub mod road;
+#[cfg(feature = "yaml")]
 pub mod source;
 pub mod tools;
 pub mod workload;
@@ -76,6 +79,8 @@ pub use decision::{Decision, Explanation, Reason, Route};
 pub use diagnostic::{Diagnostic, Location, Severity};
 pub use engine::Engine;
 pub use error::{Error, Result};
+#[cfg(feature = "yaml")]
 pub use import::Loader;
+#[cfg(feature = "yaml")]
 pub use reload::{ReloadOutcome, Reloader};
 pub use request::Request;

@@ -699,6 +699,12 @@ fn run(models: u32, requests_per_model: usize) {
     );
     runner
         .run(&strategy, |(model, requests)| {
+            // A compiled-policy bundle reads back as the same model (tests/bundle.rs
+            // compares the decisions of bundle engines).
+            let bundle = model.to_bundle_json().unwrap();
+            let back = Model::from_bundle_json("model.bundle.json", &bundle).unwrap();
+            prop_assert_eq!(&back, &model);
+            prop_assert_eq!(back.to_bundle_json().unwrap(), bundle);
             let engine = Engine::from_model(model);
             for request in &requests {
                 let compiled = engine.decide(request);

@@ -334,7 +334,7 @@ fn vocabularies_load_into_enums_and_serialise_as_written() {
     assert!(targets[1].names_service(&service.id));
     assert!(!targets[0].names_service(&service.id));
     let json = serde_json::to_value(&model.policies[0].scope).unwrap_or_default();
-    assert_eq!(json["targets"][1]["kind"], "ServiceEntry");
+    assert_eq!(json["target_refs"]["targets"][1]["kind"], "ServiceEntry");
 }
 
 #[test]

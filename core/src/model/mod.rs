@@ -5,6 +5,7 @@
 //! header routes and TLS settings. Vendor-specific meaning is resolved at import time so
 //! that deciding needs only this model.
 
+mod bundle;
 mod origin;
 mod pattern;
 mod road;
@@ -15,7 +16,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::{Diagnostic, Location};
 
@@ -25,8 +26,11 @@ pub use road::{
     RouteMatch, Sidecar, UriMatch, VirtualService,
 };
 
+use bundle::map_as_pairs;
+pub use bundle::{BUNDLE_FORMAT, BUNDLE_VERSION};
 pub use origin::{Origin, OriginField, RuleOrigin};
 pub use sourcemap::SourceMap;
+#[cfg(feature = "yaml")]
 pub(crate) use vocabulary::Closed;
 pub use vocabulary::{
     ActionKind, AllowedRoutes, AnswerKind, PortProtocol, Resolution, ServerTlsMode, TargetKind,
@@ -45,7 +49,8 @@ pub const GATEWAY_NAME_LABEL: &str = "gateway.networking.k8s.io/gateway-name";
 pub const WAYPOINT_CLASS: &str = "istio-waypoint";
 
 /// An assumption the engine made because something was missing or cannot be known.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Caveat {
     /// Stable snake_case code, such as `gateway_service_not_loaded`.
     pub code: String,
@@ -59,7 +64,8 @@ pub struct Caveat {
 pub type Labels = BTreeMap<String, String>;
 
 /// Names a resource: its kind, namespace and name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ResourceRef {
     /// Kubernetes kind, such as `AuthorizationPolicy` or `EgressGateway`.
     pub kind: String,
@@ -97,7 +103,8 @@ impl fmt::Display for ResourceRef {
 }
 
 /// Which product a resource came from; decides a few reason codes and explanations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "lowercase")]
 pub enum Vendor {
     /// Istio resources.
@@ -109,7 +116,8 @@ pub enum Vendor {
 }
 
 /// `outboundTrafficPolicy.mode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OutboundMode {
     /// Unknown destinations pass through (Istio's effective default).
@@ -122,7 +130,8 @@ pub enum OutboundMode {
 }
 
 /// Mesh `pathNormalization.normalization` (SEMANTICS.md §1.12).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PathNormalization {
     /// The raw path is evaluated.
@@ -137,7 +146,8 @@ pub enum PathNormalization {
 }
 
 /// Mesh-wide settings, with Istio's defaults.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MeshConfig {
     /// Outbound traffic policy; default `ALLOW_ANY`.
     pub outbound: OutboundMode,
@@ -183,12 +193,8 @@ impl Default for MeshConfig {
 }
 
 /// What a policy does when one of its rules matches.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(
-    tag = "action",
-    content = "provider",
-    rename_all = "SCREAMING_SNAKE_CASE"
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields)]
 pub enum Action {
     /// Allow (the default action).
     Allow,
@@ -218,7 +224,8 @@ impl Action {
 }
 
 /// A `targetRef` / `targetRefs` entry.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TargetRef {
     /// API group (`gateway.networking.k8s.io`, `networking.istio.io`, or empty for core).
     pub group: String,
@@ -247,8 +254,9 @@ impl TargetRef {
 }
 
 /// Which enforcement points a policy attaches to (SEMANTICS.md §1.1, §8.2 step 4).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[serde(rename_all = "snake_case")]
 pub enum Scope {
     /// Istio `selector`: workloads whose labels include these (empty: every workload in
     /// scope of the namespace).
@@ -256,7 +264,10 @@ pub enum Scope {
         /// Labels that must all be present with these values. Shared: the loader gives
         /// every policy of a load with the same labels the same map (a map of one label
         /// takes half a kilobyte).
-        #[serde(serialize_with = "serialize_shared")]
+        #[serde(
+            serialize_with = "serialize_shared",
+            deserialize_with = "deserialize_shared"
+        )]
         match_labels: Arc<Labels>,
     },
     /// Istio `targetRef(s)`: only Kubernetes-Gateway-API gateways and waypoints.
@@ -285,11 +296,19 @@ fn serialize_shared<T: Serialize, S: serde::Serializer>(
     value.as_ref().serialize(serializer)
 }
 
+/// Reads a shared value (the loader shares equal maps again: [`Model::from_bundle_json`]).
+fn deserialize_shared<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Arc<T>, D::Error> {
+    T::deserialize(deserializer).map(Arc::new)
+}
+
 /// A match field with positive and negative values (`principals` / `notPrincipals`).
 ///
 /// Unset when both lists are empty. Values are OR-ed; the field holds when (no values or
 /// some value matches) and no negative value matches.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Field<P> {
     /// Positive values.
     pub values: Vec<P>,
@@ -326,7 +345,8 @@ impl<P> Field<P> {
 }
 
 /// `from[].source`: who sends the request. All set fields must hold.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct Source {
     /// `principals`: patterns over the peer's full SPIFFE URI (Istio values get
     /// `spiffe://` prepended; trust domain aliases already expanded).
@@ -353,7 +373,8 @@ pub struct Source {
 }
 
 /// `to[].operation`: what is requested. All set fields must hold.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct Operation {
     /// `hosts` (HTTP only).
     pub hosts: Field<HostPattern>,
@@ -366,8 +387,9 @@ pub struct Operation {
 }
 
 /// The attribute a `when` condition reads (SEMANTICS.md §1.10).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "key", content = "matcher", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[serde(rename_all = "snake_case")]
 pub enum Condition {
     /// `request.headers[name]` (name lower-cased). `*` means "present", even if empty.
     RequestHeader {
@@ -455,7 +477,8 @@ impl Condition {
 }
 
 /// One rule: `from`, `to`, `when`. `None` lists were not written (match anything).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct Rule {
     /// `from`: any source may match; `None` when absent.
     pub from: Option<Vec<Source>>,
@@ -465,8 +488,8 @@ pub struct Rule {
     pub when: Vec<Condition>,
     /// Where the rule starts in its file.
     pub location: Option<Location>,
-    /// Where its parts were written, in the user's terms (not serialized).
-    #[serde(skip)]
+    /// Where its parts were written, in the user's terms.
+    #[serde(default, skip_serializing_if = "RuleOrigin::is_none")]
     pub origin: RuleOrigin,
 }
 
@@ -489,7 +512,8 @@ impl Rule {
 }
 
 /// One authorization policy in vendor-neutral form.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Policy {
     /// The resource this policy came from.
     pub id: ResourceRef,
@@ -508,7 +532,8 @@ pub struct Policy {
 }
 
 /// A port of a registry entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ServicePort {
     /// Service port number.
     pub number: u16,
@@ -521,7 +546,8 @@ pub struct ServicePort {
 }
 
 /// TLS origination on the way out.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TlsOrigination {
     /// `SIMPLE`, `MUTUAL` or `ISTIO_MUTUAL`.
     pub mode: TlsMode,
@@ -533,7 +559,8 @@ pub struct TlsOrigination {
 
 /// A registry entry: a host set the mesh knows how to reach (ServiceEntry, Gloo
 /// ExternalService).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ExternalService {
     /// The resource.
     pub id: ResourceRef,
@@ -556,11 +583,9 @@ pub struct ExternalService {
     /// TLS origination defined on the entry itself (Gloo `clientsideTls`).
     pub tls: Option<TlsOrigination>,
     /// `addresses` (VIPs or CIDRs): the destinations ambient capture recognises.
-    #[serde(skip)]
     pub addresses: Vec<IpBlock>,
     /// Whether Istio allocates a VIP for each non-wildcard host (no `addresses` and no
     /// `networking.istio.io/enable-autoallocate-ip: "false"` label).
-    #[serde(skip)]
     pub auto_allocated: bool,
 }
 
@@ -604,7 +629,8 @@ pub fn registry_host_matches(pattern: &str, host: &str) -> bool {
 }
 
 /// Which product's gateway this is, and therefore how policies attach to it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum GatewayKind {
     /// Gateway API `Gateway` of class `istio-waypoint`.
@@ -620,7 +646,8 @@ pub enum GatewayKind {
 }
 
 /// A gateway that enforces policy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Gateway {
     /// The resource.
     pub id: ResourceRef,
@@ -646,7 +673,8 @@ pub struct Gateway {
 }
 
 /// TLS settings from a DestinationRule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TlsSetting {
     /// The DestinationRule.
     pub origin: ResourceRef,
@@ -667,7 +695,8 @@ pub struct TlsSetting {
 }
 
 /// A Kubernetes ServiceAccount, for label-based selection (Gloo).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ServiceAccountInfo {
     /// Namespace.
     pub namespace: String,
@@ -678,7 +707,8 @@ pub struct ServiceAccountInfo {
 }
 
 /// One `namespaceSelector.names` entry of TSB (`cluster/namespace`, `*` allowed in each).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NamespaceSelector {
     /// Cluster name or `*`.
     pub cluster: String,
@@ -697,7 +727,8 @@ impl NamespaceSelector {
 }
 
 /// A TSB workspace or group: a named set of namespaces.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NamespaceSet {
     /// The resource.
     pub id: ResourceRef,
@@ -709,7 +740,8 @@ pub struct NamespaceSet {
 
 /// TSB `TrafficSetting.egress.host`: sources in these namespaces send external traffic to
 /// this gateway.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EgressRoute {
     /// The TrafficSetting.
     pub origin: ResourceRef,
@@ -726,7 +758,8 @@ pub struct EgressRoute {
 }
 
 /// Everything loaded, in vendor-neutral form.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct Model {
     /// Mesh settings.
     pub mesh: MeshConfig,
@@ -757,21 +790,24 @@ pub struct Model {
     /// Istio RequestAuthentications.
     pub request_authns: Vec<RequestAuthn>,
     /// Gateway API gateways' `istio.io/waypoint-for` label (`service` when absent).
+    #[serde(with = "map_as_pairs")]
     pub waypoint_for: BTreeMap<ResourceRef, WaypointFor>,
     /// Registry entries that only some namespaces see, beyond `exportTo` (Gloo workspaces).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub registry_scopes: Vec<RegistryScope>,
     /// Caveats that hold whenever the named registry entry serves a request.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub service_caveats: Vec<(ResourceRef, Caveat)>,
     /// Assumptions that hold whenever the named policy attaches at the enforcing proxy
     /// (a workspace it names is not loaded, labels are taken from the request, ...): every
     /// decision made there carries them as caveats.
     pub assumptions: Vec<(ResourceRef, Caveat)>,
     /// Warnings found while loading (skipped kinds, suspicious values).
+    #[serde(with = "bundle::warnings")]
     pub warnings: Vec<Diagnostic>,
     /// The source texts and the located document of every resource (empty when the loader
-    /// was told not to keep them): where each field was written.
+    /// was told not to keep them): where each field was written. Not serialized: an
+    /// engine built from a compiled bundle has none ([`Model::from_bundle_json`]).
     #[serde(skip)]
     pub sources: SourceMap,
 }

@@ -5,8 +5,11 @@
 //! document: a Gloo `allowedClients` entry, a TSB `authorization[].to` list. Importers
 //! fill it; explanations read it ([`Origin::user_path`]).
 
+use serde::{Deserialize, Serialize};
+
 /// One mapping from a model path to the path the user wrote.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OriginField {
     /// The model path, relative to the rule (`from[0].source`, `to[0].operation.methods`).
     pub model: String,
@@ -21,9 +24,10 @@ pub struct OriginField {
 /// Where a rule was written: its own path and the model paths whose user path is not
 /// `<rule path>.<model path>`.
 ///
-/// Equality ignores it ([`RuleOrigin`] always compares equal): two rules that mean the
+/// A rule's equality ignores it ([`RuleOrigin`] always compares equal): two rules that mean the
 /// same are the same rule wherever they were written.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Origin {
     /// The rule's path in its resource (`spec.rules[0]`, `spec.authorization[2]`).
     pub rule: String,
@@ -84,13 +88,19 @@ impl Origin {
 }
 
 /// A rule's [`Origin`], boxed (one pointer per rule when present) and ignored by equality.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct RuleOrigin(pub Option<Box<Origin>>);
 
 impl RuleOrigin {
     /// Wraps an origin.
     pub fn new(origin: Origin) -> Self {
         RuleOrigin(Some(Box::new(origin)))
+    }
+
+    /// Whether no origin was recorded.
+    pub fn is_none(&self) -> bool {
+        self.0.is_none()
     }
 
     /// The origin, when the importer recorded one.

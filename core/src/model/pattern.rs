@@ -4,13 +4,14 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The four string forms of Istio authorization values (SEMANTICS.md §1.4).
 ///
 /// A `*` anywhere but the very start or end is a literal character.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[serde(rename_all = "snake_case")]
 pub enum StringPattern {
     /// The whole value equals the text.
     Exact(String),
@@ -88,7 +89,8 @@ impl fmt::Display for StringPattern {
 
 /// An authorization `hosts` value: a [`StringPattern`] compared case-insensitively with the
 /// raw `:authority`, port included (SEMANTICS.md §1.5).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "HostPatternWire")]
 pub struct HostPattern {
     /// The value as written in the policy.
     pub raw: String,
@@ -127,8 +129,9 @@ fn is_pchar(c: char) -> bool {
 }
 
 /// One piece of a path template.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[serde(rename_all = "snake_case")]
 pub enum TemplatePart {
     /// Literal text, compared exactly.
     Literal(String),
@@ -139,8 +142,8 @@ pub enum TemplatePart {
 }
 
 /// A `paths` value: one of the string forms, or an Envoy URI template (`{*}`, `{**}`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", try_from = "PathPatternWire")]
 pub enum PathPattern {
     /// Exact, prefix, suffix or presence, case-sensitive.
     String {
@@ -285,7 +288,7 @@ impl fmt::Display for PathPattern {
 
 /// A `namespaces` value: every `*` is a glob; matched as Envoy regex `.*/ns/<glob>/.*`
 /// (full match) against the peer's SPIFFE URI (SEMANTICS.md §1.9).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct NamespacePattern {
     /// The glob as written.
@@ -358,7 +361,8 @@ pub fn glob_match(glob: &str, text: &str) -> bool {
 /// A `serviceAccounts` value resolved to namespace and name (SEMANTICS.md §1.9).
 ///
 /// Matched like Istio's regex `spiffe://.+/ns/<ns>/(.+/|)sa/<sa>(/.+)?`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ServiceAccountRef {
     /// Namespace of the service account.
     pub namespace: String,
@@ -425,7 +429,7 @@ fn sa_tail_matches(tail: &str, sa_marker: &str) -> bool {
 }
 
 /// A `trustDomains` value (SEMANTICS.md §1.9).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct TrustDomainPattern {
     /// The value as written (after alias expansion).
@@ -512,6 +516,71 @@ impl fmt::Display for IpBlock {
 impl Serialize for IpBlock {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
+    }
+}
+
+/// Reads the serialized form (`10.0.0.0/8`) back through [`IpBlock::parse`]: a compiled
+/// bundle's blocks are validated like the policies' own.
+impl<'de> Deserialize<'de> for IpBlock {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        IpBlock::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("invalid IP block `{text}`")))
+    }
+}
+
+/// The serialized form of a [`HostPattern`], checked against its `raw` value when read.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HostPatternWire {
+    raw: String,
+    pattern: StringPattern,
+}
+
+impl TryFrom<HostPatternWire> for HostPattern {
+    type Error = String;
+
+    fn try_from(wire: HostPatternWire) -> Result<Self, String> {
+        let parsed = HostPattern::parse(&wire.raw);
+        if parsed.pattern != wire.pattern {
+            return Err(format!(
+                "host pattern `{}` does not match its parsed form",
+                wire.raw
+            ));
+        }
+        Ok(parsed)
+    }
+}
+
+/// The serialized form of a [`PathPattern`]; a template is parsed again from `raw`
+/// ([`PathPattern::parse`] validates it) and must equal its serialized parts.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum PathPatternWire {
+    String {
+        pattern: StringPattern,
+    },
+    Template {
+        raw: String,
+        parts: Vec<TemplatePart>,
+    },
+}
+
+impl TryFrom<PathPatternWire> for PathPattern {
+    type Error = String;
+
+    fn try_from(wire: PathPatternWire) -> Result<Self, String> {
+        match wire {
+            PathPatternWire::String { pattern } => Ok(PathPattern::String { pattern }),
+            PathPatternWire::Template { raw, parts } => {
+                let parsed = PathPattern::parse(&raw).map_err(|e| e.0)?;
+                let expected = PathPattern::Template { raw, parts };
+                if parsed != expected {
+                    return Err(format!("path template `{parsed}` does not match its parts"));
+                }
+                Ok(parsed)
+            }
+        }
     }
 }
 

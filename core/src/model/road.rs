@@ -3,7 +3,7 @@
 //! servers, VirtualServices (routes, their matches and the answers they give) and the
 //! header mutations routes apply.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{
     registry_host_matches, AllowedRoutes, AnswerKind, Labels, NamespaceSelector, OutboundMode,
@@ -12,7 +12,8 @@ use super::{
 use crate::diagnostic::Location;
 
 /// `exportTo` as written: which namespaces see a resource.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct ExportTo {
     /// The written values (`*`, `.`, `~` or namespace names); empty when not written.
     pub values: Vec<String>,
@@ -42,7 +43,8 @@ impl ExportTo {
 /// The namespaces whose proxies have a registry entry at all, when a vendor narrows it
 /// beyond `exportTo`: Gloo translates an `ExternalService` for the namespaces of its own
 /// workspace and of the workspaces it is exported to and imported by (SEMANTICS.md §8.4).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RegistryScope {
     /// The registry entry.
     pub service: ResourceRef,
@@ -63,7 +65,8 @@ impl RegistryScope {
 
 /// `Sidecar.outboundTrafficPolicy.egressProxy` / MeshConfig `egressProxy`: where unknown
 /// traffic goes instead of the passthrough cluster.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EgressProxy {
     /// Service host (`istio-egressgateway.istio-system.svc.cluster.local`).
     pub host: String,
@@ -74,7 +77,8 @@ pub struct EgressProxy {
 }
 
 /// An Istio `Sidecar` (networking.istio.io): the outbound view of the workloads it selects.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Sidecar {
     /// The resource.
     pub id: ResourceRef,
@@ -127,7 +131,8 @@ fn dns_covers(pattern: &str, host: &str) -> bool {
 }
 
 /// A Kubernetes `Service` port.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct KubePort {
     /// `port`: what clients connect to.
     pub port: u16,
@@ -139,7 +144,8 @@ pub struct KubePort {
 
 /// A Kubernetes `Service`: how a gateway's Service port maps to the port its Envoy listens
 /// on, and which pods it selects.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct KubeService {
     /// The resource.
     pub id: ResourceRef,
@@ -176,7 +182,8 @@ pub fn kube_service_host(host: &str) -> Option<(String, Option<String>)> {
 }
 
 /// One `RequestAuthentication` (security.istio.io): the JWT issuers a workload accepts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RequestAuthn {
     /// The resource.
     pub id: ResourceRef,
@@ -191,7 +198,8 @@ pub struct RequestAuthn {
 }
 
 /// A `servers[]` entry of a networking.istio.io `Gateway`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GatewayServer {
     /// `port.number` (a Service port; istiod listens on its `targetPort`).
     pub port: u16,
@@ -243,7 +251,8 @@ impl GatewayServer {
 }
 
 /// Where a VirtualService route sends a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RouteDestination {
     /// `destination.host`.
     pub host: String,
@@ -254,7 +263,8 @@ pub struct RouteDestination {
 }
 
 /// A route that answers instead of forwarding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Answer {
     /// HTTP status the client gets.
     pub status: u16,
@@ -265,7 +275,8 @@ pub struct Answer {
 }
 
 /// Request header mutations.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct HeaderMutations {
     /// Headers appended.
     pub add: Labels,
@@ -283,7 +294,8 @@ impl HeaderMutations {
 }
 
 /// One `http` route of a VirtualService, reduced to what egress needs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HttpRoute {
     /// Path / method / header / port matches; empty matches everything.
     pub matches: Vec<RouteMatch>,
@@ -298,7 +310,8 @@ pub struct HttpRoute {
 }
 
 /// A VirtualService `http[].match[]` entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct RouteMatch {
     /// `uri` as exact / prefix / regex.
     pub uri: Option<UriMatch>,
@@ -339,8 +352,9 @@ impl RouteMatch {
 }
 
 /// A string match of a VirtualService.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[serde(rename_all = "snake_case")]
 pub enum UriMatch {
     /// `exact`.
     Exact(String),
@@ -364,7 +378,8 @@ impl UriMatch {
 }
 
 /// A VirtualService.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct VirtualService {
     /// The resource.
     pub id: ResourceRef,
@@ -408,7 +423,8 @@ impl VirtualService {
 }
 
 /// A `tls` or `tcp` route of a VirtualService.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct L4Route {
     /// `match[]` entries: (port, sniHosts, gateways); empty matches everything.
     pub matches: Vec<L4Match>,
@@ -417,7 +433,8 @@ pub struct L4Route {
 }
 
 /// A `tls[].match[]` / `tcp[].match[]` entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct L4Match {
     /// `port`.
     pub port: Option<u16>,

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use crate::diagnostic::Location;
+#[cfg(feature = "yaml")]
 use crate::source::{Node, Value};
 
 use super::ResourceRef;
@@ -35,6 +36,7 @@ struct Entry {
 struct File {
     name: String,
     text: String,
+    #[cfg(feature = "yaml")]
     docs: Vec<Node>,
 }
 
@@ -74,6 +76,7 @@ impl fmt::Debug for SourceMap {
 }
 
 impl SourceMap {
+    #[cfg(feature = "yaml")]
     /// Adds a file with its text and parsed documents, indexing the resources in them (the
     /// top-level documents and the items of `List` documents).
     pub fn add(&mut self, name: String, text: String, docs: Vec<Node>) {
@@ -89,6 +92,7 @@ impl SourceMap {
         self.files.push(File { name, text, docs });
     }
 
+    #[cfg(feature = "yaml")]
     fn index_node(&mut self, node: &Node, file: usize, doc: usize, item: Option<usize>) {
         let meta = node.get("metadata");
         let kind = node.get("kind").and_then(Node::as_str);
@@ -130,6 +134,7 @@ impl SourceMap {
             .map(|f| f.text.as_str())
     }
 
+    #[cfg(feature = "yaml")]
     /// The located document of `resource` and its file name. A document written without a
     /// namespace matches any namespace (importers put such resources in `default` or in the
     /// namespace their TSB path or gateway gives them).
@@ -137,6 +142,7 @@ impl SourceMap {
         self.find(resource, None)
     }
 
+    #[cfg(feature = "yaml")]
     /// Like [`SourceMap::document`], only in file `file` when given.
     fn find(&self, resource: &ResourceRef, file: Option<&str>) -> Option<(&str, &Node)> {
         let entries = self
@@ -181,8 +187,17 @@ impl SourceMap {
         path: &str,
         file: Option<&str>,
     ) -> Option<Location> {
-        let (name, doc) = self.find(resource, file)?;
-        resolve(doc, path).map(|node| node.location(name))
+        #[cfg(feature = "yaml")]
+        {
+            let (name, doc) = self.find(resource, file)?;
+            resolve(doc, path).map(|node| node.location(name))
+        }
+        // Without the YAML stack nothing adds files: the map is always empty.
+        #[cfg(not(feature = "yaml"))]
+        {
+            let _ = (resource, path, file);
+            None
+        }
     }
 
     /// Drops the texts and trees (`shrink_to_fit` for a map that is not wanted).
@@ -192,6 +207,7 @@ impl SourceMap {
     }
 }
 
+#[cfg(feature = "yaml")]
 /// Follows `a.b[1].c` from `node`; stops at the deepest node that resolves.
 fn resolve<'a>(node: &'a Node, path: &str) -> Option<&'a Node> {
     let mut current = node;
@@ -222,7 +238,7 @@ fn resolve<'a>(node: &'a Node, path: &str) -> Option<&'a Node> {
     resolved.then_some(current)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "yaml"))]
 mod tests {
     use super::*;
     use crate::source::parse_documents;

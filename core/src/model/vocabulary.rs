@@ -8,6 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A closed vocabulary, for importers that check a field against it.
+#[cfg_attr(not(feature = "yaml"), allow(dead_code))] // only the importers use it
 pub(crate) trait Closed: Copy + fmt::Display + 'static {
     /// Every value, in the order errors list them.
     fn all() -> &'static [Self];

@@ -24,16 +24,20 @@ pub mod reach;
 pub mod render;
 pub mod replay;
 pub mod suggest;
+#[cfg(feature = "yaml")]
 pub mod testfile;
 
 pub use diff::{diff, Change, DiffOptions, DiffReport};
-pub use lint::{lint, lint_paths, Lint, LintCode, CODES};
+#[cfg(feature = "yaml")]
+pub use lint::lint_paths;
+pub use lint::{lint, Lint, LintCode, CODES};
 pub use partition::{Partition, Point, ValueClass};
 pub use reach::{
     reach_host, reach_identity, Access, DecisionSummary, ReachEntry, ReachOptions, ReachReport,
 };
 pub use replay::{replay_lines, replay_reader, Engines, LogFormat, LogReader, ReplayReport, Tally};
 pub use suggest::{suggest, SuggestOptions, SuggestReport, Suggestion, Vendor};
+#[cfg(feature = "yaml")]
 pub use testfile::{
     run_test_file, run_test_in_memory, run_test_text, run_test_with, CaseResult, Mismatch,
     TestReport,

@@ -10,6 +10,7 @@ use crate::decision::{
 };
 use crate::model::{HeaderMutations, ResourceRef};
 use crate::request::Protocol;
+#[cfg(feature = "yaml")]
 use crate::tools::testfile::{CaseResult, Mismatch, TestReport};
 use crate::{Decision, Explanation, Request};
 
@@ -420,11 +421,13 @@ pub fn request_line(request: &Request) -> String {
     }
 }
 
+#[cfg(feature = "yaml")]
 /// `allowed: expected true, got false`.
 pub fn mismatch(m: &Mismatch) -> String {
     format!("{}: expected {}, got {}", m.field, m.expected, m.actual)
 }
 
+#[cfg(feature = "yaml")]
 /// A failed case in words: each unmet expectation, then the explanation of the decision
 /// (as [`explanation`] renders it). `None` when the case passed.
 pub fn case_failure(case: &CaseResult) -> Option<String> {
@@ -442,6 +445,7 @@ pub fn case_failure(case: &CaseResult) -> Option<String> {
     Some(out.trim_end().to_string())
 }
 
+#[cfg(feature = "yaml")]
 /// One case: `PASS  name  (ALLOWED 200 reason)`, or `FAIL  name  (file:line:col)` followed
 /// by the failure, each line indented with `  | `.
 pub fn case(case: &CaseResult) -> String {
@@ -464,6 +468,7 @@ pub fn case(case: &CaseResult) -> String {
     }
 }
 
+#[cfg(feature = "yaml")]
 /// Test reports as `egress-policy test` prints them: each file with its errors or cases,
 /// then `N passed, M failed` (and how many files did not run).
 pub fn test_reports(reports: &[TestReport]) -> String {

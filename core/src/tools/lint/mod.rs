@@ -17,10 +17,13 @@ mod facts;
 mod locate;
 mod logic;
 
+#[cfg(feature = "yaml")]
 use std::path::Path;
 
 use crate::diagnostic::{Diagnostic, Location, Severity};
+#[cfg(feature = "yaml")]
 use crate::error::Result;
+#[cfg(feature = "yaml")]
 use crate::import::Loader;
 use crate::model::{Model, Policy, ResourceRef, Scope, Vendor};
 
@@ -87,6 +90,7 @@ pub fn lint(model: &Model) -> Vec<Lint> {
     out
 }
 
+#[cfg(feature = "yaml")]
 /// Loads `paths` and lints them: [`Loader::add_path`] for each, then [`lint()`].
 pub fn lint_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<Lint>> {
     let mut loader = Loader::new();

@@ -1,0 +1,2 @@
+export * from "./egress_policy_wasm_bundle.js";
+export { PolicyError } from "./policy-error.js";
