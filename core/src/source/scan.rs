@@ -48,11 +48,15 @@ pub(super) fn parse(text: &str, limits: &Limits) -> Option<Vec<Node>> {
     let bytes = text.as_bytes();
     // Printable ASCII and line feeds only: columns are byte offsets, no BOM, no tab, no CR.
     let printable = |ok: bool, &b: &u8| ok & ((b == b'\n') | ((0x20..0x7f).contains(&b)));
-    if !bytes.chunks(256).all(|chunk| chunk.iter().fold(true, printable)) {
+    if !bytes
+        .chunks(256)
+        .all(|chunk| chunk.iter().fold(true, printable))
+    {
         return None;
     }
     let budget = limits.budget(text.len());
     let mut scanner = Scanner {
+        text,
         bytes,
         pos: 0,
         line: 1,
@@ -80,6 +84,9 @@ pub(super) fn parse(text: &str, limits: &Limits) -> Option<Vec<Node>> {
 }
 
 struct Scanner<'t> {
+    /// The text (a part's ends where the part does).
+    text: &'t str,
+    /// Its bytes.
     bytes: &'t [u8],
     /// The next byte to read.
     pos: usize,
@@ -141,7 +148,11 @@ impl<'t> Scanner<'t> {
 
     /// Moves to the start of the next line (or the end of the text).
     fn next_line(&mut self) {
-        match self.bytes.get(self.pos..).and_then(|rest| memchr(b'\n', rest)) {
+        match self
+            .bytes
+            .get(self.pos..)
+            .and_then(|rest| memchr(b'\n', rest))
+        {
             Some(offset) => {
                 self.pos += offset + 1;
                 self.line += 1;
@@ -292,7 +303,7 @@ impl<'t> Scanner<'t> {
                     self.pos = start;
                     return self.block_map(column, depth);
                 }
-                let text = std::str::from_utf8(self.bytes.get(start..end)?).ok()?;
+                let text = self.text.get(start..end)?;
                 let value = plain_value(text)?;
                 self.finish_line()?;
                 self.nodes += 1;
@@ -380,7 +391,7 @@ impl<'t> Scanner<'t> {
                 if how != End::Colon {
                     return None;
                 }
-                let text = std::str::from_utf8(self.bytes.get(start..end)?).ok()?;
+                let text = self.text.get(start..end)?;
                 if !plain_key(text) {
                     return None;
                 }
@@ -426,7 +437,9 @@ impl<'t> Scanner<'t> {
         if depth >= self.max_depth {
             return None;
         }
-        if depth == 1 && !self.split_tried && self.bytes.len().saturating_sub(self.pos) >= SPLIT_BYTES
+        if depth == 1
+            && !self.split_tried
+            && self.bytes.len().saturating_sub(self.pos) >= SPLIT_BYTES
         {
             // Once per text: a failed attempt costs a parse of the rest of the text.
             self.split_tried = true;
@@ -507,7 +520,12 @@ impl<'t> Scanner<'t> {
         for k in 1..parts {
             let from = self.pos + rest / parts * k;
             let cut = self.item_line_after(from.max(counted + 1), indent)?;
-            line += self.bytes.get(counted..cut)?.iter().filter(|&&b| b == b'\n').count();
+            line += self
+                .bytes
+                .get(counted..cut)?
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
             counted = cut;
             starts.push((cut + indent, line, cut));
         }
@@ -518,10 +536,12 @@ impl<'t> Scanner<'t> {
             .chain([self.bytes.len()])
             .collect();
         let max_depth = self.max_depth;
-        let bytes = self.bytes;
+        let text = self.text;
         let run = move |(start, line, line_start): (usize, usize, usize), end: usize| {
+            let text = text.get(..end)?;
             let mut part = Scanner {
-                bytes: bytes.get(..end)?,
+                text,
+                bytes: text.as_bytes(),
                 pos: start,
                 line,
                 line_start,
@@ -538,12 +558,17 @@ impl<'t> Scanner<'t> {
         let results: Vec<Option<(Node, Scanner<'t>)>> = std::thread::scope(|scope| {
             let mut handles = Vec::with_capacity(parts);
             for (&start, &end) in starts.iter().zip(&ends).skip(1) {
-                let spawned = std::thread::Builder::new()
-                    .spawn_scoped(scope, move || run(start, end));
+                let spawned =
+                    std::thread::Builder::new().spawn_scoped(scope, move || run(start, end));
                 handles.push(spawned.ok());
             }
             let mut results = Vec::with_capacity(parts);
-            results.push(starts.first().zip(ends.first()).and_then(|(&s, &e)| run(s, e)));
+            results.push(
+                starts
+                    .first()
+                    .zip(ends.first())
+                    .and_then(|(&s, &e)| run(s, e)),
+            );
             // Joined explicitly (see `import::parse_in_order`).
             for handle in handles {
                 results.push(handle.and_then(|h| h.join().ok()).flatten());
@@ -715,7 +740,6 @@ impl<'t> Scanner<'t> {
     /// `: `), blanks after it skipped. A `:` elsewhere, a comment or the line end sends the
     /// text to the other paths.
     fn plain_flow(&mut self, key: bool) -> Option<&'t str> {
-        let bytes = self.bytes;
         if !plain_start(self.cur(), self.at(self.pos + 1)) {
             return None;
         }
@@ -737,7 +761,7 @@ impl<'t> Scanner<'t> {
         }
         self.pos = end;
         self.skip_spaces();
-        std::str::from_utf8(bytes.get(start..end)?).ok()
+        self.text.get(start..end)
     }
 
     /// A quoted scalar on one line, from its opening quote to after its closing one.
@@ -786,7 +810,7 @@ impl<'t> Scanner<'t> {
             b'r' => '\r',
             b'0' => '\0',
             b'u' => {
-                let hex = std::str::from_utf8(self.bytes.get(self.pos + 2..self.pos + 6)?).ok()?;
+                let hex = self.text.get(self.pos + 2..self.pos + 6)?;
                 if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
                     return None;
                 }
