@@ -1,5 +1,7 @@
 //! The fast path of [`super::parse_documents_with`]: located trees built straight from the
 //! YAML parser's events (`granit-parser`, the parser under `serde-saphyr`), without serde.
+//! It runs when the block-YAML scanner of [`super::scan`] declines a text; its helpers for
+//! typing scalars and checking keys serve both.
 //!
 //! Building the tree through serde's `Spanned` wrapper costs about seven times the parse
 //! itself. The fast path handles the YAML that policy files are made of — plain, quoted and

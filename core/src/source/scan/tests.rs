@@ -15,7 +15,11 @@ use crate::workload::SplitMix64;
 /// serde path's when that one declines; `None` for an error.
 fn reference(text: &str, limits: &Limits) -> Option<Vec<Node>> {
     match fast::parse(text, limits) {
-        Some(docs) => Some(docs.into_iter().filter(|n| n.value != Value::Null).collect()),
+        Some(docs) => Some(
+            docs.into_iter()
+                .filter(|n| n.value != Value::Null)
+                .collect(),
+        ),
         None => parse_with_serde("ref.yaml", text, limits).ok(),
     }
 }
@@ -48,7 +52,11 @@ fn difference(got: &[Node], expected: &[Node]) -> String {
     }
     fn walk(got: &Node, expected: &Node, path: &str) -> Option<String> {
         if shallow(got) != shallow(expected) {
-            return Some(format!("{path}: {} instead of {}", shallow(got), shallow(expected)));
+            return Some(format!(
+                "{path}: {} instead of {}",
+                shallow(got),
+                shallow(expected)
+            ));
         }
         match (&got.value, &expected.value) {
             (Value::Seq(a), Value::Seq(b)) => a
@@ -128,10 +136,17 @@ fn every_repository_yaml_file_parses_alike() {
         let mut cut = 0;
         for (i, _) in text.match_indices('\n').step_by(7).take(60) {
             cut += 1;
-            same(&format!("{}:{cut}", file.display()), text.get(..i).unwrap_or(""));
+            same(
+                &format!("{}:{cut}", file.display()),
+                text.get(..i).unwrap_or(""),
+            );
         }
     }
-    assert!(yaml >= 50, "only {yaml} YAML files under {}", root.display());
+    assert!(
+        yaml >= 50,
+        "only {yaml} YAML files under {}",
+        root.display()
+    );
     assert!(
         answered * 2 >= yaml,
         "the scanner answered {answered} of {yaml}"
@@ -159,6 +174,7 @@ fn edge_cases_parse_alike_or_go_to_the_other_paths() {
     let answered = [
         "a: 1\nb: -2\nc: 0\nd: -0\ne: true\nf: false\ng: null\nh: ~\nj: ''\nk: \"\"\n",
         "s: 'single'\nd: \"dou\\tble \\u00e9 \\\" \\\\ \\/ \\n\"\nq: 'it''s'\n",
+        "nul: \"\\0\\r\\t\\u0041\"\nsq: 'a \\n b'\nhash: \"# not a comment\"\n",
         "url: http://a.b/c?d=e#f\nq: \"a: b\"\nc: x # comment\nh: a#b\nk: a,b[c]{d}\n",
         "flow: {a: [1, 2, {b: c}], 'x y': z, \"q\": [ ]}\nempty: []\nnone: {}\nsp: [ a b , c ]\n",
         "# comment\n---\na: 1 # trailing\n---\n---\nb: [x, y]\n",
@@ -293,11 +309,40 @@ struct Gen {
 }
 
 const SCALARS: [&str; 30] = [
-    "x", "a b", "1", "-2", "0", "1.5", "true", "False", "null", "~", "yes", "'q'", "'it''s'",
-    "\"d\\n\\u00e9\"", "\"\"", "''", "http://h/p?q#f", "a#b", "-x", "10.0.0.0/8", "\"*\"",
-    "\"*.ext.com\"", "GET", "/api/{*}", "v1", "2024-01-01", "1e3", "0x10", "+1", "a,b",
+    "x",
+    "a b",
+    "1",
+    "-2",
+    "0",
+    "1.5",
+    "true",
+    "False",
+    "null",
+    "~",
+    "yes",
+    "'q'",
+    "'it''s'",
+    "\"d\\n\\u00e9\"",
+    "\"\"",
+    "''",
+    "http://h/p?q#f",
+    "a#b",
+    "-x",
+    "10.0.0.0/8",
+    "\"*\"",
+    "\"*.ext.com\"",
+    "GET",
+    "/api/{*}",
+    "v1",
+    "2024-01-01",
+    "1e3",
+    "0x10",
+    "+1",
+    "a,b",
 ];
-const KEYS: [&str; 9] = ["a", "b", "name", "'q k'", "\"dq\"", "k-1", "x.y/z", "<<", "a b"];
+const KEYS: [&str; 9] = [
+    "a", "b", "name", "'q k'", "\"dq\"", "k-1", "x.y/z", "<<", "a b",
+];
 /// Keys the scanner leaves to the other paths (numbers, booleans, `-k` typed by serde).
 const ODD_KEYS: [&str; 4] = ["1", "on", "-k", "y"];
 
@@ -331,14 +376,19 @@ impl Gen {
         match self.rng.below(if depth > 2 { 1 } else { 4 }) {
             0 => {
                 let s = self.pick(&SCALARS);
-                let s = if s.contains(['[', ']', '{', '}', ',', '#', ':']) { "y" } else { s };
+                let s = if s.contains(['[', ']', '{', '}', ',', '#', ':']) {
+                    "y"
+                } else {
+                    s
+                };
                 self.out.push_str(s);
             }
             1 => {
                 self.out.push('[');
                 for i in 0..self.rng.below(4) {
                     if i > 0 {
-                        self.out.push_str(if self.rng.chance(50) { ", " } else { "," });
+                        self.out
+                            .push_str(if self.rng.chance(50) { ", " } else { "," });
                     }
                     self.flow(depth + 1);
                 }
@@ -535,7 +585,9 @@ fn big_lists_parse_in_parts_alike() {
     // Items indented under `items:`, keys after them.
     let mut indented = String::from("apiVersion: v1\nitems:\n");
     for i in 0..100_000 {
-        indented.push_str(&format!("  - name: n{i}\n    hosts: [\"h{i}\", x]\n    # c\n\n"));
+        indented.push_str(&format!(
+            "  - name: n{i}\n    hosts: [\"h{i}\", x]\n    # c\n\n"
+        ));
     }
     indented.push_str("kind: List\nmetadata:\n  resourceVersion: \"\"\n");
     assert!(indented.len() > 2 * super::SPLIT_BYTES);
@@ -558,5 +610,3 @@ fn big_lists_parse_in_parts_alike() {
     let late = format!("{indented}bad: &anchor x\n");
     assert!(parse(&late, &Limits::default()).is_none());
 }
-
-
