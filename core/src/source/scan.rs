@@ -7,7 +7,8 @@
 //! block mappings and sequences, plain and quoted one-line scalars, one-line flow
 //! collections, comments and `---` between documents. This module handles exactly that
 //! subset and answers `None` at the first thing outside it — a tab, a carriage return or a
-//! non-ASCII byte anywhere, anchors, aliases, tags, block scalars, multi-line scalars or
+//! non-ASCII byte anywhere, anchors, aliases, tags, block scalars other than a literal `|`
+//! or `|-` mapping value (kubectl's `last-applied-configuration`), multi-line scalars or
 //! flow collections, empty values, complex or duplicate keys, document end markers and
 //! directives, anything it does not recognise — so that the granit path (and then the serde
 //! path) decides, with their error messages. When it answers, the trees, values and
@@ -22,21 +23,13 @@
 
 use super::fast::{has_duplicates, plain_key, plain_value};
 use super::{to_u32, Key, Limits, Node, Value};
+#[cfg(test)]
+use parts::SPLITS;
+use parts::SPLIT_BYTES;
 
 /// Nesting this scanner recurses to at most, whatever the limits say: deeper documents go to
 /// the other paths (which do not recurse), so no input can overflow the stack here.
 const MAX_RECURSION: usize = 200;
-
-/// Sequences at the top of a document with at least this many bytes after their start (the
-/// `items` of a big `List` file) are parsed in parts on several threads.
-const SPLIT_BYTES: usize = 2 << 20;
-
-/// Sequences parsed in parts, for the tests.
-#[cfg(test)]
-static SPLITS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// Most parts a sequence is parsed in.
-const MAX_PARTS: usize = 4;
 
 /// Longest key kept here: YAML bounds simple keys (1024 characters), the parsers' look-ahead
 /// option may be lower; longer keys go to the other paths.
@@ -242,7 +235,7 @@ impl<'t> Scanner<'t> {
             open = false;
             full = true;
             self.pos += indent;
-            let node = self.block_node(0, true)?;
+            let node = self.block_node(0, 0, true)?;
             if node.value != Value::Null {
                 docs.push(node);
             }
@@ -256,9 +249,10 @@ impl<'t> Scanner<'t> {
     /// A node starting at the current byte (the first of its line's content, or after `- `
     /// when `compact`: then it may be a block mapping or sequence starting on this line).
     /// Consumes its lines; stops at the start of the line after it.
-    fn block_node(&mut self, depth: usize, compact: bool) -> Option<Node> {
+    fn block_node(&mut self, parent: usize, depth: usize, compact: bool) -> Option<Node> {
         let column = self.pos.saturating_sub(self.line_start);
         match self.cur() {
+            b'|' if !compact => self.literal(parent),
             b'-' if Self::is_break(self.at(self.pos + 1)) => {
                 if !compact {
                     return None;
@@ -314,6 +308,75 @@ impl<'t> Scanner<'t> {
                 })
             }
         }
+    }
+
+    /// A literal block scalar as a mapping's value: `|` or `|-` alone at the end of its line,
+    /// then lines indented deeper than the mapping (`parent`), the first of them with text.
+    /// Blank-only lines, a first empty line, a comment line ending it and a last line without
+    /// a line break are left to the other paths, as are the other block scalar headers.
+    fn literal(&mut self, parent: usize) -> Option<Node> {
+        let mut p = self.pos + 1;
+        let strip = self.at(p) == b'-';
+        if strip {
+            p += 1;
+        }
+        while self.at(p) == b' ' {
+            p += 1;
+        }
+        if self.at(p) != b'\n' {
+            return None;
+        }
+        self.pos = p;
+        self.next_line();
+        let indent = self.spaces(self.pos);
+        if indent <= parent || matches!(self.at(self.pos + indent), b'\n' | 0) {
+            return None;
+        }
+        // The granit path places the scalar at its first line's text.
+        let (line, column) = (to_u32(self.line as u64), to_u32(indent as u64 + 1));
+        let mut out = String::new();
+        let mut breaks = 0usize;
+        loop {
+            let spaces = self.spaces(self.pos);
+            match self.at(self.pos + spaces) {
+                0 if spaces == 0 => break,
+                b'\n' if spaces == 0 => {
+                    breaks += 1;
+                    self.next_line();
+                    continue;
+                }
+                b'\n' | 0 | b'#' if spaces < indent => return None,
+                b'\n' | 0 => return None,
+                _ if spaces < indent => break,
+                _ => {}
+            }
+            let start = self.pos + indent;
+            let end = start + memchr(b'\n', self.bytes.get(start..)?)?;
+            for _ in 0..breaks {
+                out.push('\n');
+            }
+            breaks = 0;
+            out.push_str(self.text.get(start..end)?);
+            out.push('\n');
+            self.pos = end;
+            self.next_line();
+        }
+        if strip {
+            out.pop();
+        }
+        self.nodes += 1;
+        Some(Node {
+            value: Value::Str(out),
+            line,
+            column,
+        })
+    }
+
+    /// The number of blanks from `i` on.
+    fn spaces(&self, i: usize) -> usize {
+        self.bytes
+            .get(i..)
+            .map_or(0, |rest| rest.iter().take_while(|&&b| b == b' ').count())
     }
 
     /// Scans a plain scalar in block context from the current byte, to the end of its line,
@@ -418,7 +481,7 @@ impl<'t> Scanner<'t> {
                 let next = self.skip_blank()?;
                 if next > indent {
                     self.pos += next;
-                    self.block_node(depth, true)
+                    self.block_node(indent, depth, true)
                 } else if in_map && next == indent && self.entry_at(self.pos + next) {
                     self.pos += next;
                     self.block_seq(indent, depth, true)
@@ -427,7 +490,7 @@ impl<'t> Scanner<'t> {
                     None
                 }
             }
-            _ => self.block_node(depth, !in_map),
+            _ => self.block_node(indent, depth, !in_map),
         }
     }
 
@@ -495,139 +558,6 @@ impl<'t> Scanner<'t> {
             line,
             column,
         })
-    }
-
-    /// Parses a long sequence at the top of a document (the `items` of a `List` file) in
-    /// parts, each on its own thread: the text is cut at lines that start an item at the
-    /// sequence's indentation, every part but the last is parsed as the same sequence up to
-    /// its cut, which it must reach exactly (else the cut was not between two of its items:
-    /// `None`, and the caller parses the sequence in one go), and the last part goes on to
-    /// the sequence's end. An item's lines are all indented deeper than its `-` (the scanner
-    /// handles no construct that could hide such a line), so the parts' items are the items
-    /// of the whole.
-    fn split_seq(&mut self, indent: usize, depth: usize, indentless: bool) -> Option<Node> {
-        let parts = std::thread::available_parallelism()
-            .map_or(1, usize::from)
-            .min(MAX_PARTS);
-        if parts < 2 {
-            return None;
-        }
-        let rest = self.bytes.len().saturating_sub(self.pos);
-        // Where each part starts: (first byte, its line, that line's start).
-        let mut starts = vec![(self.pos, self.line, self.line_start)];
-        let mut line = self.line;
-        let mut counted = self.line_start;
-        for k in 1..parts {
-            let from = self.pos + rest / parts * k;
-            let cut = self.item_line_after(from.max(counted + 1), indent)?;
-            line += self
-                .bytes
-                .get(counted..cut)?
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count();
-            counted = cut;
-            starts.push((cut + indent, line, cut));
-        }
-        let ends: Vec<usize> = starts
-            .iter()
-            .skip(1)
-            .map(|&(_, _, cut)| cut)
-            .chain([self.bytes.len()])
-            .collect();
-        let max_depth = self.max_depth;
-        let text = self.text;
-        let run = move |(start, line, line_start): (usize, usize, usize), end: usize| {
-            let text = text.get(..end)?;
-            let mut part = Scanner {
-                text,
-                bytes: text.as_bytes(),
-                pos: start,
-                line,
-                line_start,
-                max_depth,
-                nodes: 0,
-                collections: 0,
-                items: Vec::new(),
-                entries: Vec::new(),
-                split_tried: true,
-            };
-            let node = part.seq_items(indent, depth, indentless)?;
-            Some((node, part))
-        };
-        let results: Vec<Option<(Node, Scanner<'t>)>> = std::thread::scope(|scope| {
-            let mut handles = Vec::with_capacity(parts);
-            for (&start, &end) in starts.iter().zip(&ends).skip(1) {
-                let spawned =
-                    std::thread::Builder::new().spawn_scoped(scope, move || run(start, end));
-                handles.push(spawned.ok());
-            }
-            let mut results = Vec::with_capacity(parts);
-            results.push(
-                starts
-                    .first()
-                    .zip(ends.first())
-                    .and_then(|(&s, &e)| run(s, e)),
-            );
-            // Joined explicitly (see `import::parse_in_order`).
-            for handle in handles {
-                results.push(handle.and_then(|h| h.join().ok()).flatten());
-            }
-            results
-        });
-        let mut done = Vec::with_capacity(parts);
-        for (result, &end) in results.into_iter().zip(&ends) {
-            let (node, part) = result?;
-            if part.pos < end && end != self.bytes.len() {
-                return None;
-            }
-            let Value::Seq(items) = node.value else {
-                return None;
-            };
-            done.push((node.line, node.column, items, part));
-        }
-        let mut items = Vec::with_capacity(done.iter().map(|(_, _, items, _)| items.len()).sum());
-        let (line, column) = done.first().map(|&(line, column, ..)| (line, column))?;
-        for (_, _, part_items, part) in done {
-            items.extend(part_items);
-            // Each part counted the sequence itself once.
-            self.nodes += part.nodes.saturating_sub(1);
-            self.collections += part.collections.saturating_sub(1);
-            (self.pos, self.line, self.line_start) = (part.pos, part.line, part.line_start);
-        }
-        self.nodes += 1;
-        self.collections += 1;
-        #[cfg(test)]
-        SPLITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Some(Node {
-            value: Value::Seq(items),
-            line,
-            column,
-        })
-    }
-
-    /// The start of the first line at or after `from` that starts an item of a block
-    /// sequence at `indent`.
-    fn item_line_after(&self, from: usize, indent: usize) -> Option<usize> {
-        let mut at = from;
-        loop {
-            // The start of the line holding `at - 1`'s successor: a line start at or after `from`.
-            let start = if self.at(at.checked_sub(1)?) == b'\n' {
-                at
-            } else {
-                at + memchr(b'\n', self.bytes.get(at..)?)? + 1
-            };
-            let spaces = self
-                .bytes
-                .get(start..)?
-                .iter()
-                .take_while(|&&b| b == b' ')
-                .count();
-            if spaces == indent && self.entry_at(start + indent) {
-                return Some(start);
-            }
-            at = start + 1;
-        }
     }
 
     /// A flow collection on one line, from its `[` or `{` to after its closing bracket.
@@ -839,5 +769,6 @@ fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
     haystack.iter().position(|&b| b == needle)
 }
 
+mod parts;
 #[cfg(test)]
 mod tests;

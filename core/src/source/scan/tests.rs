@@ -176,6 +176,8 @@ fn edge_cases_parse_alike_or_go_to_the_other_paths() {
         "s: 'single'\nd: \"dou\\tble \\u00e9 \\\" \\\\ \\/ \\n\"\nq: 'it''s'\n",
         "nul: \"\\0\\r\\t\\u0041\"\nsq: 'a \\n b'\nhash: \"# not a comment\"\n",
         "url: http://a.b/c?d=e#f\nq: \"a: b\"\nc: x # comment\nh: a#b\nk: a,b[c]{d}\n",
+        "a: |\n  one\n  two: # x\n\n   three\n\n\nb: |-\n    x\n    y\n",
+        "k:\n  m: |\n    {\"json\": [1, 2]}\n  p: 2\nz: |\n x\n",
         "flow: {a: [1, 2, {b: c}], 'x y': z, \"q\": [ ]}\nempty: []\nnone: {}\nsp: [ a b , c ]\n",
         "# comment\n---\na: 1 # trailing\n---\n---\nb: [x, y]\n",
         "- 10s\n- 1.5\n- 0x1f\n- 0o17\n- 1_000\n- 010\n- +1\n- .5\n- 1e3\n- 123456789012345678901\n",
@@ -222,7 +224,6 @@ fn edge_cases_parse_alike_or_go_to_the_other_paths() {
         "a:\n",
         "a:\nb: 1\n",
         "- \n- a\n",
-        "a: |\n  text\n",
         "a: >-\n  text\n",
         "plain: multi\n  line\n",
         "q: \"multi\n  line\"\n",
@@ -251,6 +252,16 @@ fn edge_cases_parse_alike_or_go_to_the_other_paths() {
         "---x: 1\n",
         "k: -\n",
         "-x: 2\n",
+        "a: |2\n  x\n",
+        "a: |+\n  x\n",
+        "a: | # c\n  x\n",
+        "- |\n  x\n",
+        "a: |\n\n  x\n",
+        "a: |\n  x\n  \n  y\n",
+        "a: |\n  x",
+        "a: |\nb: 1\n",
+        "a:\n  b: |\n  x\n",
+        "a: |\n  x\n# c\n",
     ];
     for (i, text) in declined.iter().enumerate() {
         assert!(
@@ -414,6 +425,22 @@ impl Gen {
         let kind = if depth > 3 { 0 } else { self.rng.below(6) };
         let step = 1 + self.rng.below(3);
         match kind {
+            0 if !in_seq && self.rng.chance(10) => {
+                let inner = indent + step;
+                self.out
+                    .push_str(if self.rng.chance(50) { " |\n" } else { " |-\n" });
+                for i in 0..1 + self.rng.below(3) {
+                    if i > 0 && self.rng.chance(30) {
+                        self.out.push('\n');
+                    }
+                    let s = self.pick(&SCALARS);
+                    self.out.push_str(&format!(
+                        "{}{}{s}\n",
+                        " ".repeat(inner),
+                        " ".repeat(self.rng.below(2))
+                    ));
+                }
+            }
             0 | 1 => {
                 self.out.push(' ');
                 if kind == 0 {
