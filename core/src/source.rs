@@ -12,6 +12,7 @@ use serde_saphyr::Spanned;
 use crate::diagnostic::{Diagnostic, Location};
 
 mod fast;
+mod scan;
 
 /// Largest policy file accepted by default, in bytes. Larger inputs are refused before
 /// parsing (see [`Limits`]).
@@ -331,6 +332,9 @@ pub fn parse_documents_with(
                 limits.max_file_bytes
             ),
         ));
+    }
+    if let Some(docs) = scan::parse(text, limits) {
+        return Ok(docs);
     }
     if let Some(mut docs) = fast::parse(text, limits) {
         docs.retain(|n| n.value != Value::Null);

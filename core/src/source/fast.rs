@@ -1,5 +1,7 @@
 //! The fast path of [`super::parse_documents_with`]: located trees built straight from the
 //! YAML parser's events (`granit-parser`, the parser under `serde-saphyr`), without serde.
+//! It runs when the block-YAML scanner of [`super::scan`] declines a text; its helpers for
+//! typing scalars and checking keys serve both.
 //!
 //! Building the tree through serde's `Spanned` wrapper costs about seven times the parse
 //! itself. The fast path handles the YAML that policy files are made of — plain, quoted and
@@ -197,7 +199,7 @@ fn attach(
 }
 
 /// Whether two keys of a mapping are the same text.
-fn has_duplicates(entries: &[(Key, Node)]) -> bool {
+pub(super) fn has_duplicates(entries: &[(Key, Node)]) -> bool {
     if entries.len() <= 16 {
         return entries
             .iter()
@@ -213,10 +215,15 @@ fn has_duplicates(entries: &[(Key, Node)]) -> bool {
 /// numbers, booleans and null keys as text of their value, compares integer keys by value
 /// and merges `<<`).
 fn key_text(value: Cow<'_, str>, style: ScalarStyle) -> Option<String> {
-    if style == ScalarStyle::Plain && (value == "<<" || plain_kind(&value) != PlainKind::Str) {
+    if style == ScalarStyle::Plain && !plain_key(&value) {
         return None;
     }
     Some(value.into_owned())
+}
+
+/// Whether a plain scalar is a mapping key the fast paths may keep as its text.
+pub(super) fn plain_key(text: &str) -> bool {
+    text != "<<" && plain_kind(text) == PlainKind::Str
 }
 
 /// The value of a scalar, as the serde path types it.
@@ -226,10 +233,18 @@ fn scalar(value: Cow<'_, str>, style: ScalarStyle) -> Option<Value> {
     }
     match plain_kind(&value) {
         PlainKind::Str => Some(Value::Str(value.into_owned())),
+        _ => plain_value(&value),
+    }
+}
+
+/// The value of a plain scalar, as the serde path types it.
+pub(super) fn plain_value(text: &str) -> Option<Value> {
+    match plain_kind(text) {
+        PlainKind::Str => Some(Value::Str(text.to_owned())),
         PlainKind::Null => Some(Value::Null),
         PlainKind::Bool(b) => Some(Value::Bool(b)),
         PlainKind::Int(i) => Some(Value::Int(i)),
-        PlainKind::Other => typed_by_serde(&value),
+        PlainKind::Other => typed_by_serde(text),
     }
 }
 
