@@ -48,7 +48,13 @@ fn main() -> ExitCode {
     }
     let prepared: Vec<Prepared> = requests.iter().map(|r| engine.prepare(r)).collect();
     let mut allowed = 0usize;
-    for (i, (request, ready)) in requests.iter().zip(&prepared).cycle().take(calls).enumerate() {
+    for (i, (request, ready)) in requests
+        .iter()
+        .zip(&prepared)
+        .cycle()
+        .take(calls)
+        .enumerate()
+    {
         let hit = match mode.as_str() {
             "prepare" => matches!(engine.prepare(request), Prepared::Ready(_)),
             "decide" => engine.decide_prepared(ready).allowed(),
