@@ -52,19 +52,8 @@ pub fn run(args: &CompileArgs) -> Result<ExitCode> {
     };
     let _ = writeln!(
         err,
-        "compiled {} polic{} and {} registry entr{} into {shown} ({} bytes); {} warning(s)",
-        model.policies.len(),
-        if model.policies.len() == 1 {
-            "y"
-        } else {
-            "ies"
-        },
-        model.services.len(),
-        if model.services.len() == 1 {
-            "y"
-        } else {
-            "ies"
-        },
+        "compiled {} into {shown} ({} bytes); {} warning(s)",
+        load::contents(&model),
         bundle.len(),
         model.warnings.len()
     );

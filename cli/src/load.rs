@@ -21,6 +21,17 @@ pub fn deciding_model(paths: &[PathBuf]) -> Result<Model, Vec<Diagnostic>> {
     load_model(paths, false)
 }
 
+/// What a loaded model holds, as `validate` and `compile` report it: `N policies, M
+/// registry entries` (singular forms for one).
+pub fn contents(model: &Model) -> String {
+    let (policies, entries) = (model.policies.len(), model.services.len());
+    format!(
+        "{policies} polic{}, {entries} registry entr{}",
+        if policies == 1 { "y" } else { "ies" },
+        if entries == 1 { "y" } else { "ies" },
+    )
+}
+
 fn load_model(paths: &[PathBuf], keep_sources: bool) -> Result<Model, Vec<Diagnostic>> {
     let mut loader = Loader::new();
     loader.keep_sources(keep_sources);

@@ -39,19 +39,8 @@ pub fn run(args: &ValidateArgs) -> Result<ExitCode> {
             }
             writeln!(
                 out,
-                "ok: {} polic{}, {} registry entr{}, {} gateway(s); {} warning(s)",
-                model.policies.len(),
-                if model.policies.len() == 1 {
-                    "y"
-                } else {
-                    "ies"
-                },
-                model.services.len(),
-                if model.services.len() == 1 {
-                    "y"
-                } else {
-                    "ies"
-                },
+                "ok: {}, {} gateway(s); {} warning(s)",
+                load::contents(&model),
                 model.gateways.len(),
                 model.warnings.len()
             )
