@@ -27,8 +27,10 @@ const FILES = readPolicyPaths(["examples/policies/istio-waypoint"]);
 const TARGET_KB = 450;
 // The size today plus a margin: a regression guard while the target is open (648 KiB with
 // the engine's own profile, `wasm-engine`, and regex without its perf features; 866 KiB
-// before).
-const CEILING_KB = 700;
+// before). Session 8's merges grew the module to 765 KiB (the YAML scanner, and
+// `engine.toBundle()`, which makes the model's serializers reachable): the guard moved to
+// 800 KiB; moving `toBundle` to the tools module is the next cut (bindings-wasm/README.md).
+const CEILING_KB = 800;
 
 test(`the bundle module (the engine alone) is at most ${TARGET_KB} KB gzip`, () => {
   assert.equal(sizes.bundle.raw, wasm("egress_policy_wasm_bundle").length, "size.json's bundle entry is the bundle module's");
