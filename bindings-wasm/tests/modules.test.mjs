@@ -27,9 +27,9 @@ const FILES = readPolicyPaths(["examples/policies/istio-waypoint"]);
 const TARGET_KB = 450;
 // The size today plus a margin: a regression guard while the target is open (648 KiB with
 // the engine's own profile, `wasm-engine`, and regex without its perf features; 866 KiB
-// before). Session 8's merges grew the module to 765 KiB (the YAML scanner, and
-// `engine.toBundle()`, which makes the model's serializers reachable): the guard moved to
-// 800 KiB; moving `toBundle` to the tools module is the next cut (bindings-wasm/README.md).
+// before). Session 8's merges (the YAML scanner; bundles, whose `engine.toBundle()` makes
+// the model's serializers reachable) grew the module to 765 KiB, not yet apportioned: the
+// guard moved to 800 KiB (bindings-wasm/README.md).
 const CEILING_KB = 800;
 
 test(`the bundle module (the engine alone) is at most ${TARGET_KB} KB gzip`, () => {
