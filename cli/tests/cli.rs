@@ -10,15 +10,11 @@
 
 mod common;
 
-use common::{code, is_diagnostic, run, scenario, scratch, stderr, stdout};
+use common::{code, is_diagnostic, json, run, scenario, scratch, stderr, stdout};
 use serde_json::Value;
 
 const PRODUCTPAGE: &str = "cluster.local/ns/bookinfo/sa/bookinfo-productpage";
 const REVIEWS: &str = "cluster.local/ns/bookinfo/sa/bookinfo-reviews";
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-}
 
 /// `check --json` on one scenario; returns (exit code, decision).
 fn check_json(scenario_name: &str, extra: &[&str]) -> (i32, Value) {

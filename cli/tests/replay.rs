@@ -15,7 +15,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use common::{code, repo_root, run, scenario, scratch, stderr, stdout};
+use common::{code, json, repo_root, run, scenario, scratch, stderr, stdout};
 use serde_json::Value;
 
 const PRODUCTPAGE: &str = "cluster.local/ns/bookinfo/sa/bookinfo-productpage";
@@ -28,10 +28,6 @@ fn log(name: &str) -> String {
         .join(name)
         .display()
         .to_string()
-}
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
 /// Runs `replay --json` and returns (exit code, report).

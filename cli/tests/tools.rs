@@ -14,7 +14,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use common::{code, repo_root, run, scenario, scratch, stderr, stdout};
+use common::{code, json, repo_root, run, scenario, scratch, stderr, stdout};
 use serde_json::Value;
 
 const PRODUCTPAGE: &str = "cluster.local/ns/bookinfo/sa/bookinfo-productpage";
@@ -25,10 +25,6 @@ const SEEDS: [&str; 5] = [
     "tsb",
     "tsb-deny-all",
 ];
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-}
 
 fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)

@@ -11,6 +11,8 @@ use serde_saphyr::Spanned;
 
 use crate::diagnostic::{Diagnostic, Location};
 
+#[cfg(test)]
+mod corpus;
 mod fast;
 mod scan;
 

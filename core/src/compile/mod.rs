@@ -22,6 +22,7 @@ mod road_key;
 mod verdict;
 
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use crate::model::{
@@ -632,7 +633,7 @@ impl Compiled {
             (Some(path), false) => Some(PathHead::of(path.as_bytes())),
             _ => None,
         };
-        let mut visit = |c: &index::Candidate| {
+        let mut check = |c: &index::Candidate, best: &mut Best| {
             candidates = candidates.saturating_add(1);
             let id = c.rule;
             if !best.wants(c.class, id, c.dry_run) {
@@ -697,6 +698,22 @@ impl Compiled {
                 best.record_custom(id, p.dry_run, note(0), note(1));
             } else {
                 best.record(c.class, id, c.dry_run);
+            }
+        };
+        // A list's ALLOW candidates come last and by rule id (`index::HostIndex::build`):
+        // once both ALLOW slots hold a rule at or below this one, no later candidate of the
+        // list can lower them.
+        let mut visit = |c: &index::Candidate| {
+            if c.class == PolicyClass::Allow && best.allow_settled(c.rule) {
+                // Neither this candidate nor any later one in its list is wanted: not
+                // examined.
+                return ControlFlow::Break(());
+            }
+            check(c, &mut best);
+            if c.class == PolicyClass::Allow && best.allow_settled(c.rule) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
             }
         };
         // The memo's index keys belong to this engine's index only (as the point does).
@@ -844,6 +861,11 @@ impl Best {
 
     fn custom(&self, mode: usize) -> Option<(u32, CustomNote)> {
         self.custom.get(mode).copied().flatten()
+    }
+
+    /// Whether no ALLOW rule after `id` (a larger id) could change anything.
+    fn allow_settled(&self, id: u32) -> bool {
+        self.allow.iter().all(|slot| slot.is_some_and(|b| b <= id))
     }
 
     /// Whether a match of this rule could still change anything.

@@ -1,8 +1,6 @@
 //! The fast path against the serde path: same trees and locations whenever the fast path
 //! answers, on every YAML file of the repository, on generated workloads and on edge cases.
 
-use std::path::{Path, PathBuf};
-
 use super::super::{parse_with_serde, Limits, Node, Value};
 use super::parse;
 
@@ -27,28 +25,9 @@ fn same(name: &str, text: &str) -> bool {
     true
 }
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().to_string();
-        if path.is_dir() {
-            if !matches!(name.as_str(), "target" | "node_modules" | ".git" | "pkg") {
-                collect(&path, out);
-            }
-        } else if [".yaml", ".yml", ".json"].iter().any(|e| name.ends_with(e)) {
-            out.push(path);
-        }
-    }
-}
-
 #[test]
 fn every_repository_yaml_file_parses_alike() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut files = Vec::new();
-    for dir in [
+    let files = super::super::corpus::repository_yaml_files(&[
         "tests",
         "examples",
         "docs",
@@ -56,9 +35,7 @@ fn every_repository_yaml_file_parses_alike() {
         "core",
         "cli",
         "bindings-python",
-    ] {
-        collect(&root.join(dir), &mut files);
-    }
+    ]);
     let mut answered = 0;
     let mut yaml = 0;
     for file in &files {
@@ -72,8 +49,8 @@ fn every_repository_yaml_file_parses_alike() {
     }
     assert!(
         yaml >= 50,
-        "only {yaml} YAML files found under {}",
-        root.display()
+        "only {yaml} YAML files found under {}/..",
+        env!("CARGO_MANIFEST_DIR")
     );
     assert!(
         answered * 10 >= yaml * 8,
@@ -83,18 +60,9 @@ fn every_repository_yaml_file_parses_alike() {
 
 #[test]
 fn generated_workloads_parse_alike() {
-    use crate::workload::{generate_profile, Layout, Profile};
-    for profile in Profile::ALL {
-        for layout in [Layout::Files, Layout::List, Layout::PolicyPerRule] {
-            let workload = generate_profile(300, 7, profile, layout);
-            for (name, text) in &workload.files {
-                assert!(
-                    same(name, text),
-                    "{profile} {layout:?} {name}: not answered"
-                );
-            }
-        }
-    }
+    super::super::corpus::for_each_generated_file(|name, text, what| {
+        assert!(same(name, text), "{what}: not answered");
+    });
 }
 
 #[test]
