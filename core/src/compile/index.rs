@@ -243,7 +243,7 @@ impl HostIndex {
     /// Calls `f` with the candidates of `bucket` (the bucket of `host`) under pair key
     /// `key`, in order (other classes, then ALLOW by rule id), until `f` breaks: nothing
     /// after the candidate it broke on can change the decision.
-    #[inline]
+    #[inline(always)]
     fn visit(
         &self,
         host: u64,

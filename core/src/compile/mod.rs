@@ -701,20 +701,14 @@ impl Compiled {
             }
         };
         // A list's ALLOW candidates come last and by rule id (`index::HostIndex::build`):
-        // once both ALLOW slots hold a rule at or below this one, no later candidate of the
-        // list can lower them.
+        // once both ALLOW slots hold a rule at or below an ALLOW candidate, neither it nor
+        // any later candidate of its list can lower them (and it is not examined).
         let mut visit = |c: &index::Candidate| {
             if c.class == PolicyClass::Allow && best.allow_settled(c.rule) {
-                // Neither this candidate nor any later one in its list is wanted: not
-                // examined.
                 return ControlFlow::Break(());
             }
             check(c, &mut best);
-            if c.class == PolicyClass::Allow && best.allow_settled(c.rule) {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
+            ControlFlow::Continue(())
         };
         // The memo's index keys belong to this engine's index only (as the point does).
         let index_keys = req.index_keys.filter(|_| point.info.is_some());
