@@ -16,6 +16,7 @@ use super::prepare::RouteReads;
 trait KeyOut {
     fn bytes(&mut self, b: &[u8]);
 
+    #[inline(always)]
     fn text(&mut self, text: Option<&str>) {
         match text {
             None => self.bytes(&u32::MAX.to_le_bytes()),
@@ -29,6 +30,7 @@ trait KeyOut {
     /// The peer, written as its SPIFFE URI (the memo lends it to prepared requests).
     fn peer(&mut self, peer: Option<&str>);
 
+    #[inline(always)]
     fn count(&mut self, n: usize) {
         self.bytes(&u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes());
     }
@@ -123,7 +125,7 @@ pub(crate) struct KeyBytes {
 }
 
 impl KeyOut for KeyBytes {
-    #[inline]
+    #[inline(always)]
     fn bytes(&mut self, b: &[u8]) {
         let end = self.len + b.len();
         if self.heap.is_empty() {

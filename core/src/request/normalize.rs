@@ -412,6 +412,7 @@ pub(crate) fn lower(text: &str) -> Cow<'_, str> {
     }
 }
 
+#[inline]
 fn parse_ip(field: &str, text: Option<&str>) -> Result<Option<IpAddr>, Malformed> {
     text.map(|t| {
         t.parse()
