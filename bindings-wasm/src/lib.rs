@@ -14,8 +14,8 @@
 //!   feature `yaml`, default); throw a `PolicyError` (an `Error` subclass with
 //!   `diagnostics`) when the policies do not load;
 //! * `Engine.fromBundle(text, name?)` — load a compiled-policy bundle (`egress-policy
-//!   compile`, `engine.toBundle()`); the only loader of the bundle module, built without
-//!   `yaml` (no YAML parser, no importers);
+//!   compile`, or `engine.toBundle()` of the tools module); the only loader of the bundle
+//!   module, built without `yaml` (no YAML parser, no importers);
 //! * `engine.check(request)`, `engine.checkMany(requests)`, `engine.explain(request)`,
 //!   `engine.evalLines(jsonl)`, `engine.inventory()`, `engine.warnings`, `engine.ruleCount`,
 //!   `engine.requestClasses({workload?})`;
@@ -253,9 +253,11 @@ impl Engine {
     }
 
     /// The loaded policies as a compiled-policy bundle (JSON text) for `Engine.fromBundle`,
-    /// in this module or the bundle module (`egress-policy-wasm/bundle`). Not in the bundle
-    /// module (it would carry the model's serializer for nothing: its bundles exist).
-    #[cfg(feature = "yaml")]
+    /// in any module (the bundle module is `egress-policy-wasm/bundle`). In the tools
+    /// module only: it makes the model's serializers reachable, which the engine module
+    /// (what a page loads before its first decision) and the bundle module do without
+    /// (bindings-wasm/README.md, "Size and speed").
+    #[cfg(feature = "tools")]
     #[wasm_bindgen(js_name = toBundle)]
     pub fn to_bundle(&self) -> Result<String, JsValue> {
         self.inner
