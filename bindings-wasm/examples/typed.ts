@@ -129,6 +129,8 @@ export function run(): void {
   const main = MainEngine.fromFiles(policies);
   // @ts-expect-error: toBundle is the tools module's
   main.toBundle();
+  // @ts-expect-error: the main entry loads YAML; bundles load in the bundle and tools modules
+  MainEngine.fromBundle(compiled);
   main.free();
   const fromBundle = BundleEngine.fromBundle(compiled, "policies.bundle.json");
   const same: Decision = fromBundle.check(request);

@@ -15,7 +15,8 @@
 //!   `diagnostics`) when the policies do not load;
 //! * `Engine.fromBundle(text, name?)` — load a compiled-policy bundle (`egress-policy
 //!   compile`, or `engine.toBundle()` of the tools module); the only loader of the bundle
-//!   module, built without `yaml` (no YAML parser, no importers);
+//!   module, built without `yaml` (no YAML parser, no importers); also in the tools module,
+//!   not in the engine module (its size);
 //! * `engine.check(request)`, `engine.checkMany(requests)`, `engine.explain(request)`,
 //!   `engine.evalLines(jsonl)`, `engine.inventory()`, `engine.warnings`, `engine.ruleCount`,
 //!   `engine.requestClasses({workload?})`;
@@ -244,7 +245,10 @@ impl Engine {
     /// `policies.bundle.json`). Throws `PolicyError` for a text that is not a bundle, a
     /// bundle of another version, an unknown field or an invalid value. The engine decides
     /// and explains like the one the bundle was written from; explanations locate a failing
-    /// field at its rule (a bundle carries no source texts).
+    /// field at its rule (a bundle carries no source texts). In the bundle and tools modules,
+    /// not in the engine module: the model's deserializers cost it ~100 KB gzip
+    /// (bindings-wasm/README.md, "Size and speed").
+    #[cfg(any(feature = "tools", not(feature = "yaml")))]
     #[wasm_bindgen(js_name = fromBundle)]
     pub fn from_bundle(text: &str, name: Option<String>) -> Result<Engine, JsValue> {
         let name = name.unwrap_or_else(|| "policies.bundle.json".to_string());
