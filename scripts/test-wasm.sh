@@ -55,7 +55,10 @@ node simulator/test/e2e.mjs
 
 if [ "${WASM_BENCH:-0}" = "1" ]; then
   step "bench: Node package vs native (N = 10 000)"
-  cargo build --release -p egress-policy-cli -p egress-policy-wasm --example native-bench
+  # Two commands: with `--example`, cargo builds only that target of every package named
+  # (the CLI's binary would be missing).
+  cargo build --release -p egress-policy-cli
+  cargo build --release -p egress-policy-wasm --example native-bench
   node bench/bench.mjs
 fi
 

@@ -6,7 +6,9 @@
 //   node bindings-wasm/bench/bench.mjs [--rules 10000] [--rounds 5] [--seed 42]
 //
 // Needs the package built (bindings-wasm/build.sh) and the native binaries:
-//   cargo build --release -p egress-policy-cli -p egress-policy-wasm --example native-bench
+//   cargo build --release -p egress-policy-cli
+//   cargo build --release -p egress-policy-wasm --example native-bench
+// (one command with both `-p` and `--example` builds the example only, not the CLI).
 // (EGRESS_POLICY_CLI / EGRESS_NATIVE_BENCH override their paths). The workload is written by
 // `egress-policy bench --generate N DIR`. Every decision of the package is first checked
 // against `egress-policy eval` on the same requests; then each path is timed `--rounds`
@@ -31,7 +33,7 @@ const cli = process.env.EGRESS_POLICY_CLI ?? join(root, "target/release/egress-p
 const nativeBench = process.env.EGRESS_NATIVE_BENCH ?? join(root, "target/release/examples/native-bench");
 for (const bin of [cli, nativeBench]) {
   if (!existsSync(bin)) {
-    console.error(`missing ${bin}: cargo build --release -p egress-policy-cli -p egress-policy-wasm --example native-bench`);
+    console.error(`missing ${bin}: cargo build --release -p egress-policy-cli && cargo build --release -p egress-policy-wasm --example native-bench`);
     process.exit(2);
   }
 }

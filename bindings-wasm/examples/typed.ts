@@ -24,6 +24,7 @@ import {
   type TestReport,
 } from "egress-policy-wasm/tools";
 import { Engine as BundleEngine } from "egress-policy-wasm/bundle";
+import { Engine as MainEngine } from "egress-policy-wasm";
 
 const policies: Record<string, string> = {
   "authz.yaml": [
@@ -122,8 +123,15 @@ export function run(): void {
   const status: number | undefined = batch[0]?.decision?.status;
   const diagnostics: Diagnostic[] = validate("a: [", "broken.yaml");
   console.log(summarize(decision), many.length, firstFailures(explanation), inventory.hosts.map((h) => h.url), warnings.length, count, status, diagnostics.map(located));
-  // The bundle module decides from a compiled-policy bundle, with the same types.
+  // The bundle module decides from a compiled-policy bundle, with the same types. The
+  // tools module's engine writes it (`toBundle`); the main entry's engine does not.
   const compiled: string = engine.toBundle();
+  const main = MainEngine.fromFiles(policies);
+  // @ts-expect-error: toBundle is the tools module's
+  main.toBundle();
+  // @ts-expect-error: the main entry loads YAML; bundles load in the bundle and tools modules
+  MainEngine.fromBundle(compiled);
+  main.free();
   const fromBundle = BundleEngine.fromBundle(compiled, "policies.bundle.json");
   const same: Decision = fromBundle.check(request);
   const sameExplained: Explanation = fromBundle.explain(request);

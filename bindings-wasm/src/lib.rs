@@ -14,8 +14,9 @@
 //!   feature `yaml`, default); throw a `PolicyError` (an `Error` subclass with
 //!   `diagnostics`) when the policies do not load;
 //! * `Engine.fromBundle(text, name?)` — load a compiled-policy bundle (`egress-policy
-//!   compile`, `engine.toBundle()`); the only loader of the bundle module, built without
-//!   `yaml` (no YAML parser, no importers);
+//!   compile`, or `engine.toBundle()` of the tools module); the only loader of the bundle
+//!   module, built without `yaml` (no YAML parser, no importers); also in the tools module,
+//!   not in the engine module (its size);
 //! * `engine.check(request)`, `engine.checkMany(requests)`, `engine.explain(request)`,
 //!   `engine.evalLines(jsonl)`, `engine.inventory()`, `engine.warnings`, `engine.ruleCount`,
 //!   `engine.requestClasses({workload?})`;
@@ -244,7 +245,10 @@ impl Engine {
     /// `policies.bundle.json`). Throws `PolicyError` for a text that is not a bundle, a
     /// bundle of another version, an unknown field or an invalid value. The engine decides
     /// and explains like the one the bundle was written from; explanations locate a failing
-    /// field at its rule (a bundle carries no source texts).
+    /// field at its rule (a bundle carries no source texts). In the bundle and tools modules,
+    /// not in the engine module: the model's deserializers cost it ~100 KB gzip
+    /// (bindings-wasm/README.md, "Size and speed").
+    #[cfg(any(feature = "tools", not(feature = "yaml")))]
     #[wasm_bindgen(js_name = fromBundle)]
     pub fn from_bundle(text: &str, name: Option<String>) -> Result<Engine, JsValue> {
         let name = name.unwrap_or_else(|| "policies.bundle.json".to_string());
@@ -253,9 +257,11 @@ impl Engine {
     }
 
     /// The loaded policies as a compiled-policy bundle (JSON text) for `Engine.fromBundle`,
-    /// in this module or the bundle module (`egress-policy-wasm/bundle`). Not in the bundle
-    /// module (it would carry the model's serializer for nothing: its bundles exist).
-    #[cfg(feature = "yaml")]
+    /// in any module (the bundle module is `egress-policy-wasm/bundle`). In the tools
+    /// module only: it makes the model's serializers reachable, which the engine module
+    /// (what a page loads before its first decision) and the bundle module do without
+    /// (bindings-wasm/README.md, "Size and speed").
+    #[cfg(feature = "tools")]
     #[wasm_bindgen(js_name = toBundle)]
     pub fn to_bundle(&self) -> Result<String, JsValue> {
         self.inner

@@ -95,6 +95,13 @@ test("requests follow the Request JSON rules", () => {
   assert.throws(() => engine.check({ port: "80", url: "http://a/" }), TypeError);
   assert.throws(() => engine.check(null), TypeError);
   assert.throws(() => engine.check("http://httpbin.org/"), TypeError);
+  // Objects without a JSON form: JSON.stringify throws (a cycle, a BigInt) or gives nothing.
+  const cyclic = { url: "http://httpbin.org/get" };
+  cyclic.self = cyclic;
+  for (const request of [cyclic, { port: 80n }, { toJSON: () => undefined }]) {
+    assert.throws(() => engine.check(request), (e) => e instanceof TypeError && /^invalid request: not a JSON value$/.test(e.message));
+  }
+  assert.throws(() => engine.checkMany([{ port: 80n }]), (e) => e instanceof TypeError && /not a JSON value/.test(e.message));
   // `undefined` members are absent, as in JSON.
   const d = engine.check({ source: { principal: PRODUCTPAGE }, url: "http://httpbin.org/get", method: "GET", sni: undefined });
   assert.equal(d.allowed, true);
