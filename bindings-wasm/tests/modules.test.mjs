@@ -30,8 +30,10 @@ const TARGET_KB = 450;
 // before). Session 8's merges grew the module to 765 KiB (783,123 bytes): bundles, whose
 // `Engine.fromBundle` (the model's deserializers, ~100 KB) and `engine.toBundle()` (its
 // serializers, 11 KB) are now in the bundle and tools modules only; 655 KiB (671,207 bytes)
-// without them (bindings-wasm/README.md, "Size and speed").
-const CEILING_KB = 665;
+// without them (bindings-wasm/README.md, "Size and speed"). Session 9's decide path, with its
+// candidate-list walk and road-key writer inlined for the native engine's speed, made it
+// 666 KiB (681,770 bytes).
+const CEILING_KB = 680;
 
 test(`the bundle module (the engine alone) is at most ${TARGET_KB} KB gzip`, () => {
   assert.equal(sizes.bundle.raw, wasm("egress_policy_wasm_bundle").length, "size.json's bundle entry is the bundle module's");
