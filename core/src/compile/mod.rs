@@ -857,7 +857,8 @@ impl Best {
         self.custom.get(mode).copied().flatten()
     }
 
-    /// Whether no ALLOW rule after `id` (a larger id) could change anything.
+    /// Whether neither ALLOW slot can be lowered by rule `id` or any larger id (both hold
+    /// a rule at or below it).
     fn allow_settled(&self, id: u32) -> bool {
         self.allow.iter().all(|slot| slot.is_some_and(|b| b <= id))
     }
