@@ -11,7 +11,10 @@ use std::sync::Arc;
 use crate::decision::Reason;
 use crate::decision::Route;
 use crate::model::{Condition, Labels, Model};
-use crate::request::{digest, Malformed, Normalized, Protocol, Request, RequestRef, Shared};
+use crate::request::{
+    check_own, digest, source_labels, Known, Malformed, Normalized, Own, Protocol, Request,
+    RequestRef, Seen, Shared,
+};
 use crate::road::{self, End, Road};
 
 use super::index::IndexKeys;
@@ -52,8 +55,8 @@ pub struct Digest<'r> {
     /// The normalised request.
     pub(crate) normalized: Normalized<'r>,
     /// `:authority` lower-cased when it has upper-case letters (see
-    /// [`Digest::authority_lower`]).
-    lowered_authority: Option<String>,
+    /// [`Digest::authority_lower`]); lent by the road memo.
+    lowered_authority: Option<Cow<'r, str>>,
     /// Bit of the method in the standard set (0 for others).
     pub(crate) method_bit: u16,
     /// Whether only TCP-level attributes are visible.
@@ -117,27 +120,53 @@ impl<'r> Prepared<'r> {
     }
 
     /// Digests `request` for one compiled engine: the road comes from the engine's road
-    /// memo (walked on first sight of what the road reads, see [`RoadKey`]) together with
-    /// the engine's precomputed enforcement point. Another engine ignores the point.
+    /// memo (walked on first sight of the raw fields the road reads, see [`RoadKey`])
+    /// together with the engine's precomputed enforcement point and what the first digest
+    /// derived from those fields. Another engine ignores the point.
     pub(crate) fn for_engine(
         request: &RequestRef<'r>,
         model: &'r Model,
         compiled: &'r Compiled,
     ) -> Self {
-        let (normalized, peer) = match digest(
-            request,
+        let (mode, fold) = (
             model.mesh.path_normalization,
             compiled.route_reads.any_headers,
-            false,
-        ) {
+        );
+        let mut key_bytes = KeyBytes::new();
+        key_bytes.write(request, compiled.route_reads);
+        let hash = key_bytes.hash();
+        if let Some((_, walked)) = compiled.roads.find(hash, |(key, _)| key.is(&key_bytes)) {
+            let known = walked.known.borrow();
+            let mut prepared = match request.url {
+                None => {
+                    return match check_own(request, mode, fold, known.protocol) {
+                        Ok(own) => Prepared::Ready(Digest::lent(
+                            request, &known, own, walked, model, compiled,
+                        )),
+                        Err(malformed) => Prepared::Malformed(malformed),
+                    }
+                }
+                // The URL's path is the request's own: digest in full, lend the rest.
+                Some(_) => match digest(request, mode, fold, false) {
+                    Ok((mut normalized, _)) => {
+                        normalized.peer_uri = known.peer_uri.map(Cow::Borrowed);
+                        Prepared::Ready(Digest::unwalked(normalized))
+                    }
+                    Err(malformed) => return Prepared::Malformed(malformed),
+                },
+            };
+            if let Prepared::Ready(d) = &mut prepared {
+                d.lend(walked, model, compiled);
+            }
+            return prepared;
+        }
+        let (normalized, peer) = match digest(request, mode, fold, false) {
             Ok(parts) => parts,
             Err(malformed) => return Prepared::Malformed(malformed),
         };
-        // Filled in place: the digest is ~550 bytes, and every move of it is a `memcpy` of
-        // that size.
         let mut prepared = Prepared::Ready(Digest::unwalked(normalized));
         if let Prepared::Ready(d) = &mut prepared {
-            d.walk_through_memo(peer, model, compiled);
+            d.walk_into_memo(peer, hash, key_bytes, model, compiled);
         }
         prepared
     }
@@ -166,6 +195,63 @@ pub(crate) struct Walked {
     pub(crate) point: Option<Arc<PointCache>>,
     /// The index keys of a request on this road (see [`Digest::index_keys`]).
     pub(crate) index_keys: Option<IndexKeys>,
+    /// What the digest derived from the key's raw fields (lent on a memo hit).
+    pub(crate) known: KnownOwned,
+}
+
+/// [`Known`], owned by the road memo.
+#[derive(Debug, Clone)]
+pub(crate) struct KnownOwned {
+    protocol: Protocol,
+    port: u16,
+    host: Option<Box<str>>,
+    peer_uri: Option<Box<str>>,
+    trust_domain: Option<Box<str>>,
+    namespace: Option<Box<str>>,
+    service_account: Option<Box<str>>,
+    destination_ip: Option<std::net::IpAddr>,
+    /// `:authority` lower-cased, when it has upper-case letters.
+    lowered_authority: Option<Box<str>>,
+}
+
+impl KnownOwned {
+    /// What `n` (digested, not yet on its road) derived from the key's fields.
+    fn of(n: &Normalized<'_>) -> Self {
+        let boxed = |t: &Option<Cow<'_, str>>| t.as_deref().map(Box::from);
+        KnownOwned {
+            protocol: n.protocol,
+            port: n.port,
+            host: boxed(&n.host),
+            peer_uri: boxed(&n.peer_uri),
+            trust_domain: boxed(&n.trust_domain),
+            namespace: boxed(&n.namespace),
+            service_account: boxed(&n.service_account),
+            destination_ip: n.destination_ip,
+            lowered_authority: lowered(n.authority.as_deref()).map(Box::from),
+        }
+    }
+
+    #[inline(always)]
+    fn borrow(&self) -> Known<'_> {
+        Known {
+            protocol: self.protocol,
+            port: self.port,
+            host: self.host.as_deref(),
+            peer_uri: self.peer_uri.as_deref(),
+            trust_domain: self.trust_domain.as_deref(),
+            namespace: self.namespace.as_deref(),
+            service_account: self.service_account.as_deref(),
+            destination_ip: self.destination_ip,
+        }
+    }
+}
+
+/// `authority` lower-cased, when it has upper-case letters.
+#[inline(always)]
+fn lowered(authority: Option<&str>) -> Option<String> {
+    authority
+        .filter(|a| a.bytes().any(|b| b.is_ascii_uppercase()))
+        .map(str::to_ascii_lowercase)
 }
 
 /// Which request attributes the model reads beyond the road's fixed ones: what route
@@ -204,8 +290,9 @@ impl RouteReads {
     }
 }
 
-/// Walks the road of `n` in full (a memo miss).
+/// Walks the road of `n` (digested, not yet on its road) in full: a memo miss.
 pub(crate) fn walk(model: &Model, compiled: &Compiled, n: &Normalized<'_>) -> Walked {
+    let known = KnownOwned::of(n);
     let mut road = road::walk(model, n);
     let route = road::route(model, &mut road);
     let point = match &road.end {
@@ -234,6 +321,7 @@ pub(crate) fn walk(model: &Model, compiled: &Compiled, n: &Normalized<'_>) -> Wa
         route,
         point,
         index_keys,
+        known,
     }
 }
 
@@ -255,60 +343,108 @@ impl<'r> Digest<'r> {
         }
     }
 
-    /// Takes the road of the normalised request (whose peer is `peer`, its SPIFFE URI
-    /// without the scheme) from `compiled`'s road memo, walking it on a miss, and finishes
-    /// the digest.
+    /// The digest of `r` on a memo hit, in one expression so that it is built where it
+    /// is returned (the digest is ~550 bytes: a move is a `memcpy` of that size): what
+    /// the memo knows of the keyed fields and the road (`known`, `walked`), `own` for
+    /// the rest. Agrees with [`Digest::new`] on the same request (the prepare tests
+    /// compare them).
     #[inline(always)]
-    fn walk_through_memo(&mut self, peer: Option<&str>, model: &'r Model, compiled: &'r Compiled) {
-        let normalized = &mut self.normalized;
-        let mut key_bytes = KeyBytes::new();
-        key_bytes.write(normalized, peer, compiled.route_reads);
-        let hash = key_bytes.hash();
-        let lent = |(key, walked): &'r (RoadKey, Walked), normalized: &mut Normalized<'r>| {
-            if normalized.peer_uri.is_none() && peer.is_some() {
-                normalized.peer_uri = key.peer_uri().map(Cow::Borrowed);
-            }
-            (
-                Shared::Borrowed(&walked.road),
-                walked.route.as_ref().map(Shared::Borrowed),
-                walked.point.as_deref().map(Shared::Borrowed),
-                walked.index_keys.as_ref(),
-            )
+    fn lent(
+        r: &RequestRef<'r>,
+        known: &Known<'r>,
+        own: Own<'r>,
+        walked: &'r Walked,
+        model: &'r Model,
+        compiled: &'r Compiled,
+    ) -> Self {
+        let seen = match &walked.road.end {
+            End::Enforce(e) => Some(Seen {
+                port: e.port,
+                jwt_valid: e.jwt_valid,
+                peer_identity: e.peer_identity,
+            }),
+            _ => None,
         };
-        let (road, route, point, index_keys) =
-            match compiled.roads.find(hash, |(key, _)| key.is(&key_bytes)) {
-                Some(found) => lent(found, normalized),
-                None => {
-                    if let (None, Some(peer)) = (&normalized.peer_uri, peer) {
-                        normalized.peer_uri = Some(peer_uri(peer));
-                    }
-                    let walked = walk(model, compiled, normalized);
-                    match compiled.roads.insert(hash, (key_bytes.to_key(), walked)) {
-                        Ok(stored) => lent(stored, normalized),
-                        Err(back) => {
-                            // The memo is full: this road is the request's own.
-                            let walked = match back {
-                                Some((_, walked)) => walked,
-                                None => walk(model, compiled, normalized),
-                            };
-                            (
-                                Shared::Owned(Arc::new(walked.road)),
-                                walked.route.map(|r| Shared::Owned(Arc::new(r))),
-                                walked.point.map(Shared::Owned),
-                                None,
-                            )
-                        }
-                    }
-                }
-            };
+        let peer = seen.is_none_or(|s| s.peer_identity);
+        let account_labels = account_labels(
+            model,
+            known.namespace.filter(|_| peer),
+            known.service_account.filter(|_| peer),
+            compiled.reads_account_labels,
+            || source_labels(r),
+        );
+        Digest {
+            normalized: Normalized::known(r, known, own, seen),
+            lowered_authority: walked.known.lowered_authority.as_deref().map(Cow::Borrowed),
+            method_bit: r.method.map_or(0, method_bit),
+            is_tcp: known.protocol != Protocol::Http,
+            account_labels,
+            road: Shared::Borrowed(&walked.road),
+            route: walked.route.as_ref().map(Shared::Borrowed),
+            point: walked
+                .point
+                .as_deref()
+                .map(|p| (compiled.id(), Shared::Borrowed(p))),
+            index_keys: walked.index_keys.as_ref(),
+        }
+    }
+
+    /// Finishes the digest on a memo hit: the road, its route, point and index keys, and
+    /// the lower-cased authority, all lent by the memo.
+    #[inline(always)]
+    fn lend(&mut self, walked: &'r Walked, model: &'r Model, compiled: &'r Compiled) {
         self.finish(
             model,
-            road,
-            route,
-            point.map(|p| (compiled.id(), p)),
+            Shared::Borrowed(&walked.road),
+            walked.route.as_ref().map(Shared::Borrowed),
+            walked
+                .point
+                .as_deref()
+                .map(|p| (compiled.id(), Shared::Borrowed(p))),
             compiled.reads_account_labels,
         );
-        self.index_keys = index_keys;
+        self.lowered_authority = walked.known.lowered_authority.as_deref().map(Cow::Borrowed);
+        self.index_keys = walked.index_keys.as_ref();
+    }
+
+    /// Walks the road of the digested request (whose peer is `peer`, its SPIFFE URI
+    /// without the scheme) on a memo miss, stores it under `key` (hash `hash`) and finishes
+    /// the digest; when the memo is full, the road is the request's own.
+    fn walk_into_memo(
+        &mut self,
+        peer: Option<&str>,
+        hash: u64,
+        key: KeyBytes,
+        model: &'r Model,
+        compiled: &'r Compiled,
+    ) {
+        let normalized = &mut self.normalized;
+        if let (None, Some(peer)) = (&normalized.peer_uri, peer) {
+            normalized.peer_uri = Some(peer_uri(peer));
+        }
+        let walked = walk(model, compiled, normalized);
+        match compiled.roads.insert(hash, (key.to_key(), walked)) {
+            Ok((_, stored)) => {
+                // Lend the stored copies, as a hit does.
+                self.normalized.peer_uri = stored.known.peer_uri.as_deref().map(Cow::Borrowed);
+                self.lend(stored, model, compiled);
+            }
+            Err(back) => {
+                let walked = match back {
+                    Some((_, walked)) => walked,
+                    None => walk(model, compiled, &self.normalized),
+                };
+                self.finish(
+                    model,
+                    Shared::Owned(Arc::new(walked.road)),
+                    walked.route.map(|r| Shared::Owned(Arc::new(r))),
+                    walked.point.map(|p| (compiled.id(), Shared::Owned(p))),
+                    compiled.reads_account_labels,
+                );
+                self.lowered_authority =
+                    walked.known.lowered_authority.map(|a| Cow::Owned(a.into()));
+            }
+        }
     }
 
     /// A digest of `normalized` on `road` (see [`Digest::finish`]).
@@ -322,6 +458,7 @@ impl<'r> Digest<'r> {
     ) -> Self {
         let mut digest = Digest::unwalked(normalized);
         digest.finish(model, road, route, point, reads_account_labels);
+        digest.lowered_authority = lowered(digest.normalized.authority.as_deref()).map(Cow::Owned);
         digest
     }
 
@@ -338,26 +475,13 @@ impl<'r> Digest<'r> {
     ) {
         let normalized = &mut self.normalized;
         apply(&road, normalized);
-        // Labels from a loaded ServiceAccount win over what the request claims.
-        self.account_labels = match (
+        self.account_labels = account_labels(
+            model,
             normalized.namespace.as_deref(),
             normalized.service_account.as_deref(),
-        ) {
-            (Some(ns), Some(sa)) if reads_account_labels => Some(
-                model
-                    .service_accounts
-                    .iter()
-                    .find(|a| a.namespace == ns && a.name == sa)
-                    .map(|a| Shared::Borrowed(&a.labels))
-                    .unwrap_or_else(|| normalized.source_labels.clone()),
-            ),
-            _ => None,
-        };
-        self.lowered_authority = normalized
-            .authority
-            .as_deref()
-            .filter(|a| a.bytes().any(|b| b.is_ascii_uppercase()))
-            .map(str::to_ascii_lowercase);
+            reads_account_labels,
+            || normalized.source_labels.clone(),
+        );
         self.method_bit = normalized.method.as_deref().map_or(0, method_bit);
         self.is_tcp = normalized.protocol != Protocol::Http;
         self.road = road;
@@ -377,7 +501,7 @@ impl<'r> Digest<'r> {
     pub fn into_owned(self) -> Digest<'static> {
         Digest {
             normalized: self.normalized.into_owned(),
-            lowered_authority: self.lowered_authority,
+            lowered_authority: self.lowered_authority.map(|a| Cow::Owned(a.into_owned())),
             method_bit: self.method_bit,
             is_tcp: self.is_tcp,
             account_labels: self.account_labels.map(Shared::into_owned),
@@ -387,6 +511,28 @@ impl<'r> Digest<'r> {
             // Borrowed from the memo: recomputed by `decide` once owned.
             index_keys: None,
         }
+    }
+}
+
+/// The labels of the source's service account when some rule reads them: a loaded
+/// ServiceAccount's win over what the request claims (`claimed`).
+#[inline(always)]
+fn account_labels<'r>(
+    model: &'r Model,
+    namespace: Option<&str>,
+    service_account: Option<&str>,
+    reads: bool,
+    claimed: impl FnOnce() -> Shared<'r, Labels>,
+) -> Option<Shared<'r, Labels>> {
+    match (namespace, service_account) {
+        (Some(ns), Some(sa)) if reads => Some(
+            model
+                .service_accounts
+                .iter()
+                .find(|a| a.namespace == ns && a.name == sa)
+                .map_or_else(claimed, |a| Shared::Borrowed(&a.labels)),
+        ),
+        _ => None,
     }
 }
 
@@ -441,5 +587,99 @@ mod tests {
             }
             assert_eq!(compiled.memoized_roads(), roads, "{profile}: no new walks");
         }
+    }
+    /// A memo hit skips the checks of the keyed fields and lends what the first digest
+    /// derived from them: every request must come out as a fresh digest makes it, on its
+    /// first sight and on a hit, malformed ones with the same message.
+    #[test]
+    fn memo_hits_digest_as_fresh_digests_do() {
+        let w = generate_profile(60, 9, Profile::Mixed, Layout::Files);
+        let engine = Engine::from_files(w.files.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let model = engine.model();
+        let compiled = Compiled::new(model);
+        let mut requests = Vec::new();
+        for base in w.requests.iter().take(20) {
+            let mut upper = base.clone();
+            upper.host = base.host.as_ref().map(|h| h.to_ascii_uppercase());
+            let mut spiffe = base.clone();
+            spiffe.source.principal = base.source.principal.as_ref().map(|p| {
+                if p.starts_with("spiffe://") {
+                    p.clone()
+                } else {
+                    format!("spiffe://{p}")
+                }
+            });
+            let mut url = base.clone();
+            url.url = base
+                .host
+                .as_ref()
+                .map(|h| format!("https://{h}{}", base.path.as_deref().unwrap_or("/x")));
+            url.path = None;
+            let variants = [
+                ("method", "get"),
+                ("path", "/a/%00"),
+                ("path", "a"),
+                ("path", "/a//b/../c?q=1"),
+                ("header", "bad name"),
+                ("source_ip", "not-an-ip"),
+                ("remote_ip", "10.0.0.1"),
+                ("host", "a b"),
+                ("namespace", "other-ns"),
+            ];
+            for r in [base.clone(), upper, spiffe, url] {
+                requests.push(r.clone());
+                for (field, value) in variants {
+                    let mut v = r.clone();
+                    match field {
+                        "method" => v.method = Some(value.into()),
+                        "path" => v.path = Some(value.into()),
+                        "header" => {
+                            v.headers
+                                .insert(value.into(), crate::request::HeaderValue::One("1".into()));
+                        }
+                        "source_ip" => v.source.ip = Some(value.into()),
+                        "remote_ip" => v.source.remote_ip = Some(value.into()),
+                        "host" => v.host = Some(value.into()),
+                        _ => v.source.namespace = Some(value.into()),
+                    }
+                    requests.push(v);
+                }
+            }
+        }
+        type Summary = (
+            Normalized<'static>,
+            Road,
+            Option<Route>,
+            Option<String>,
+            Option<Labels>,
+            u16,
+            bool,
+        );
+        // `Prepared::new` always looks the account's labels up; an engine only when a rule
+        // reads them.
+        let labels = compiled.reads_account_labels;
+        let summary = |p: &Prepared<'_>| -> Result<Summary, Malformed> {
+            match p {
+                Prepared::Malformed(m) => Err(m.clone()),
+                Prepared::Ready(d) => Ok((
+                    d.normalized.clone().into_owned(),
+                    (*d.road).clone(),
+                    d.route.as_deref().cloned(),
+                    d.authority_lower().map(str::to_string),
+                    d.account_labels.as_deref().cloned().filter(|_| labels),
+                    d.method_bit,
+                    d.is_tcp,
+                )),
+            }
+        };
+        for pass in ["first sight", "hit"] {
+            for request in &requests {
+                let fresh = Prepared::new(request, model);
+                let memo = Prepared::for_engine(&request.view(), model, &compiled);
+                assert_eq!(summary(&fresh), summary(&memo), "{pass}: {request:?}");
+            }
+        }
+        assert!(compiled.memoized_roads() > 0);
     }
 }

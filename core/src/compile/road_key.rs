@@ -1,18 +1,26 @@
-//! The road memo's key: everything `road::walk` and `road::route` read of a normalised
-//! request (SEMANTICS §9), written once as one flat byte string so that a memo hit
-//! compares one contiguous buffer instead of chasing a dozen heap strings and maps.
+//! The road memo's key: the raw request fields that everything `road::walk` and
+//! `road::route` read of a normalised request (SEMANTICS §9) is derived from, written
+//! once as one flat byte string so that a memo hit compares one contiguous buffer instead
+//! of chasing a dozen strings and maps.
+//!
+//! The key holds the fields as the caller gave them, before any check or normalisation:
+//! two requests with the same key digest alike, so a memo hit also lends what the first
+//! digest derived from them (host, port, the peer's SPIFFE parts: [`Known`]) and the
+//! checks of those fields, which passed then, are not repeated (`digest_known`).
+//!
+//! [`Known`]: crate::request::Known
 
 use std::hash::Hasher;
 
 use crate::model::Labels;
-use crate::request::{FoldedHeaders, Normalized};
+use crate::request::{Headers, Item, RequestRef};
 
 use super::hash::FxHasher;
 use super::prepare::RouteReads;
 
 /// Where the bytes of one request's key go ([`KeyBytes`], which the hash and the memo's
 /// comparison both read).
-/// Every item is length-prefixed, so equal byte streams mean equal keys.
+/// Every item is length-prefixed or tagged, so equal byte streams mean equal keys.
 trait KeyOut {
     fn bytes(&mut self, b: &[u8]);
 
@@ -27,15 +35,17 @@ trait KeyOut {
         }
     }
 
-    /// The peer, written as its SPIFFE URI (the memo lends it to prepared requests).
-    fn peer(&mut self, peer: Option<&str>);
-
     #[inline(always)]
     fn count(&mut self, n: usize) {
         self.bytes(&u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes());
     }
 
-    fn labels(&mut self, labels: &Labels) {
+    fn labels(&mut self, labels: Option<&Labels>) {
+        // No labels and an empty map digest alike.
+        let Some(labels) = labels else {
+            self.count(0);
+            return;
+        };
         self.count(labels.len());
         for (k, v) in labels {
             self.text(Some(k));
@@ -43,51 +53,61 @@ trait KeyOut {
         }
     }
 
-    fn headers(&mut self, headers: &FoldedHeaders<'_>) {
-        self.count(headers.len());
-        for (k, v) in headers.iter() {
-            self.text(Some(k));
-            self.text(Some(v));
-        }
+    /// The headers as given, in the caller's order: each line tagged `1` (one value) or
+    /// `2` (the values of a repeated header, counted), `0` after the last.
+    fn headers(&mut self, headers: Headers<'_>) {
+        let _ = headers.try_each(|name, item| {
+            self.text(Some(name));
+            match item {
+                Item::One(v) => {
+                    self.bytes(&[1]);
+                    self.text(Some(v));
+                }
+                Item::Many(values) => {
+                    self.bytes(&[2]);
+                    self.count(values.len());
+                    for v in values {
+                        self.text(Some(v));
+                    }
+                }
+            }
+            Ok::<(), ()>(())
+        });
+        self.bytes(&[0]);
     }
 }
 
-const SCHEME: &str = "spiffe://";
-
-/// Writes the key of `n` (whose peer is `peer`, its SPIFFE URI without the scheme): protocol,
-/// port, destination address (ambient capture reads it), registry name (host, SNI), sender
-/// (origin namespace and labels, peer identity, cluster), named workload, the JWT's issuer,
-/// and method, path and headers only when some route match reads them.
-fn write(n: &Normalized<'_>, peer: Option<&str>, reads: RouteReads, out: &mut impl KeyOut) {
-    out.bytes(&[n.protocol as u8]);
-    out.bytes(&n.port.to_le_bytes());
-    match n.destination_ip {
+/// Writes the key of `r`: transport, port, URL, authority, SNI and destination address
+/// (registry name, ambient capture), sender (principal, source namespace, pod labels,
+/// cluster), named workload, the JWT's issuer, and method, path and headers only when
+/// some route match reads them.
+fn write(r: &RequestRef<'_>, reads: RouteReads, out: &mut impl KeyOut) {
+    out.bytes(&[r.protocol.map_or(0, |p| 1 + p as u8)]);
+    match r.port {
         None => out.bytes(&[0]),
-        Some(std::net::IpAddr::V4(ip)) => {
-            out.bytes(&[4]);
-            out.bytes(&ip.octets());
-        }
-        Some(std::net::IpAddr::V6(ip)) => {
-            out.bytes(&[6]);
-            out.bytes(&ip.octets());
+        Some(port) => {
+            out.bytes(&[1]);
+            out.bytes(&port.to_le_bytes());
         }
     }
-    out.text(n.host.as_deref());
-    out.text(n.sni.as_deref());
-    out.peer(peer);
-    out.text(n.origin_namespace.as_deref());
-    out.labels(&n.origin_labels);
-    out.text(n.cluster.as_deref());
-    match n.workload.as_deref() {
+    out.text(r.url);
+    out.text(r.host);
+    out.text(r.sni);
+    out.text(r.destination_ip);
+    out.text(r.principal);
+    out.text(r.source_namespace);
+    out.labels(r.pod_labels);
+    out.text(r.cluster);
+    match r.workload {
         None => out.bytes(&[0]),
         Some(w) => {
             out.bytes(&[1]);
             out.text(Some(&w.namespace));
-            out.labels(&w.labels);
+            out.labels(Some(&w.labels));
         }
     }
     // The issuer part of the JWT principal (`iss/sub`), as the road's JWT check reads it.
-    match &n.jwt {
+    match r.jwt {
         None => out.bytes(&[0]),
         Some(j) => {
             out.bytes(&[1]);
@@ -99,13 +119,13 @@ fn write(n: &Normalized<'_>, peer: Option<&str>, reads: RouteReads, out: &mut im
         }
     }
     if reads.method {
-        out.text(n.method.as_deref());
+        out.text(r.method);
     }
     if reads.path {
-        out.text(n.path.as_deref());
+        out.text(r.path);
     }
     if reads.headers {
-        out.headers(&n.headers);
+        out.headers(r.headers);
     }
 }
 
@@ -120,8 +140,6 @@ pub(crate) struct KeyBytes {
     len: usize,
     /// The whole key when it outgrew `inline` (then `inline` is unused).
     heap: Vec<u8>,
-    /// Where the peer's SPIFFE URI lies in the key.
-    peer: Option<(usize, usize)>,
 }
 
 impl KeyOut for KeyBytes {
@@ -141,19 +159,6 @@ impl KeyOut for KeyBytes {
         self.heap.extend_from_slice(b);
         self.len = end;
     }
-
-    fn peer(&mut self, peer: Option<&str>) {
-        let Some(p) = peer else {
-            self.text(None);
-            return;
-        };
-        let len = p.len().saturating_add(SCHEME.len());
-        self.bytes(&u32::try_from(len).unwrap_or(u32::MAX - 1).to_le_bytes());
-        let at = self.len;
-        self.bytes(SCHEME.as_bytes());
-        self.bytes(p.as_bytes());
-        self.peer = Some((at, self.len));
-    }
 }
 
 impl KeyBytes {
@@ -164,21 +169,20 @@ impl KeyBytes {
             inline: [0; INLINE],
             len: 0,
             heap: Vec::new(),
-            peer: None,
         }
     }
 
-    /// Writes the key of `n` (whose peer is `peer`).
+    /// Writes the key of `r`.
     #[inline]
-    pub(crate) fn write(&mut self, n: &Normalized<'_>, peer: Option<&str>, reads: RouteReads) {
-        write(n, peer, reads, self);
+    pub(crate) fn write(&mut self, r: &RequestRef<'_>, reads: RouteReads) {
+        write(r, reads, self);
     }
 
-    /// The key of `n` (whose peer is `peer`).
+    /// The key of `r`.
     #[cfg(test)]
-    pub(crate) fn of(n: &Normalized<'_>, peer: Option<&str>, reads: RouteReads) -> Self {
+    pub(crate) fn of(r: &RequestRef<'_>, reads: RouteReads) -> Self {
         let mut key = KeyBytes::new();
-        key.write(n, peer, reads);
+        key.write(r, reads);
         key
     }
 
@@ -206,14 +210,9 @@ impl KeyBytes {
 
     /// The key to store in the memo (a miss).
     pub(crate) fn to_key(&self) -> RoadKey {
-        let bytes: Box<[u8]> = self.as_slice().into();
-        // Checked as UTF-8 once here, so a memo hit lends it as it is.
-        let peer_uri = self
-            .peer
-            .and_then(|(from, to)| bytes.get(from..to))
-            .and_then(|uri| std::str::from_utf8(uri).ok())
-            .map(Box::from);
-        RoadKey { bytes, peer_uri }
+        RoadKey {
+            bytes: self.as_slice().into(),
+        }
     }
 }
 
@@ -221,15 +220,13 @@ impl KeyBytes {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RoadKey {
     bytes: Box<[u8]>,
-    /// The peer's SPIFFE URI (also in `bytes`).
-    peer_uri: Option<Box<str>>,
 }
 
 impl RoadKey {
-    /// The key of `n` with peer `peer`.
+    /// The key of `r`.
     #[cfg(test)]
-    pub(crate) fn of(n: &Normalized<'_>, peer: Option<&str>, reads: RouteReads) -> Self {
-        KeyBytes::of(n, peer, reads).to_key()
+    pub(crate) fn of(r: &RequestRef<'_>, reads: RouteReads) -> Self {
+        KeyBytes::of(r, reads).to_key()
     }
 
     /// Whether a request's key is this one.
@@ -238,51 +235,44 @@ impl RoadKey {
         *self.bytes == *key.as_slice()
     }
 
-    /// Whether `n` (with peer `peer`) has this key.
+    /// Whether `r` has this key.
     #[cfg(test)]
-    pub(crate) fn same(&self, n: &Normalized<'_>, peer: Option<&str>, reads: RouteReads) -> bool {
-        self.is(&KeyBytes::of(n, peer, reads))
-    }
-
-    /// The peer's SPIFFE URI, as stored in the key.
-    pub(crate) fn peer_uri(&self) -> Option<&str> {
-        self.peer_uri.as_deref()
+    pub(crate) fn same(&self, r: &RequestRef<'_>, reads: RouteReads) -> bool {
+        self.is(&KeyBytes::of(r, reads))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::RequestRef;
-
-    fn digest<'a>(r: &RequestRef<'a>) -> (Normalized<'a>, Option<&'a str>) {
-        crate::request::digest(r, crate::model::PathNormalization::Base, false, false).unwrap()
-    }
 
     #[test]
-    fn keys_tell_requests_apart_and_lend_the_peer_uri() {
+    fn keys_tell_requests_apart_by_every_raw_field_the_road_reads() {
         let reads = RouteReads::default();
         let base = RequestRef {
             host: Some("a.com"),
             principal: Some("cluster.local/ns/x/sa/y"),
             ..RequestRef::default()
         };
-        let (n, peer) = digest(&base);
-        let key = RoadKey::of(&n, peer, reads);
-        assert!(key.same(&n, peer, reads));
-        assert_eq!(key.peer_uri(), Some("spiffe://cluster.local/ns/x/sa/y"));
-        // The same peer written with its scheme has the same key.
-        let spiffe = RequestRef {
-            principal: Some("spiffe://cluster.local/ns/x/sa/y"),
-            ..base
-        };
-        let (m, p) = digest(&spiffe);
-        assert!(key.same(&m, p, reads));
+        let key = RoadKey::of(&base, reads);
+        assert!(key.same(&base, reads));
         assert_eq!(
-            KeyBytes::of(&n, peer, reads).hash(),
-            KeyBytes::of(&m, p, reads).hash()
+            KeyBytes::of(&base, reads).hash(),
+            KeyBytes::of(&base, reads).hash()
         );
+        let labels: Labels = [("app".to_string(), "a".to_string())].into();
+        let pairs = [("x-a", "1")];
         for other in [
+            // Raw: the same peer with its scheme, or the host in upper case, is another
+            // key (both digest alike; the memo holds each once).
+            RequestRef {
+                principal: Some("spiffe://cluster.local/ns/x/sa/y"),
+                ..base
+            },
+            RequestRef {
+                host: Some("A.com"),
+                ..base
+            },
             RequestRef {
                 host: Some("b.com"),
                 ..base
@@ -300,26 +290,91 @@ mod tests {
                 ..base
             },
             RequestRef {
+                protocol: Some(crate::request::Protocol::Tls),
+                ..base
+            },
+            RequestRef {
+                url: Some("http://a.com/"),
+                ..base
+            },
+            RequestRef {
+                destination_ip: Some("10.0.0.1"),
+                ..base
+            },
+            RequestRef {
+                cluster: Some("east"),
+                ..base
+            },
+            RequestRef {
+                pod_labels: Some(&labels),
+                ..base
+            },
+            RequestRef {
                 source_namespace: Some("x"),
                 sni: Some("a.com"),
                 ..base
             },
         ] {
-            let (o, p) = digest(&other);
-            assert!(!key.same(&o, p, reads), "{other:?}");
+            assert!(!key.same(&other, reads), "{other:?}");
         }
-        // A method is part of the key only when a route reads it.
+        // No pod labels and an empty map are one key.
+        let empty = Labels::new();
+        assert!(key.same(
+            &RequestRef {
+                pod_labels: Some(&empty),
+                ..base
+            },
+            reads
+        ));
+        // Method, path and headers are part of the key only when a route reads them.
         let post = RequestRef {
             method: Some("POST"),
+            path: Some("/p"),
+            headers: Headers::Pairs(&pairs),
             ..base
         };
-        let (o, p) = digest(&post);
-        assert!(key.same(&o, p, reads));
-        let methods = RouteReads {
-            method: true,
-            ..reads
+        assert!(key.same(&post, reads));
+        for read in [
+            RouteReads {
+                method: true,
+                ..reads
+            },
+            RouteReads {
+                path: true,
+                ..reads
+            },
+            RouteReads {
+                headers: true,
+                ..reads
+            },
+        ] {
+            assert!(!RoadKey::of(&base, read).same(&post, read), "{read:?}");
+        }
+    }
+
+    #[test]
+    fn header_items_are_delimited() {
+        let reads = RouteReads {
+            headers: true,
+            ..RouteReads::default()
         };
-        assert!(!RoadKey::of(&n, peer, methods).same(&o, p, methods));
+        let one = [("a", "b,c")];
+        let two = [("a", "b"), ("a", "c")];
+        let keys: Vec<RoadKey> = [&one[..], &two[..], &[][..]]
+            .into_iter()
+            .map(|pairs| {
+                RoadKey::of(
+                    &RequestRef {
+                        headers: Headers::Pairs(pairs),
+                        ..RequestRef::default()
+                    },
+                    reads,
+                )
+            })
+            .collect();
+        assert_ne!(keys[0], keys[1]);
+        assert_ne!(keys[1], keys[2]);
+        assert_ne!(keys[0], keys[2]);
     }
 
     #[test]
@@ -332,32 +387,24 @@ mod tests {
             principal: Some("cluster.local/ns/x/sa/y"),
             ..RequestRef::default()
         };
-        let (n, peer) = digest(&long);
-        let key = KeyBytes::of(&n, peer, reads);
+        let key = KeyBytes::of(&long, reads);
         assert!(key.as_slice().len() > INLINE);
         let stored = key.to_key();
-        assert_eq!(stored.peer_uri(), Some("spiffe://cluster.local/ns/x/sa/y"));
-        assert!(stored.is(&KeyBytes::of(&n, peer, reads)));
-        assert_eq!(key.hash(), KeyBytes::of(&n, peer, reads).hash());
+        assert!(stored.is(&KeyBytes::of(&long, reads)));
+        assert_eq!(key.hash(), KeyBytes::of(&long, reads).hash());
         // A difference after the spill point still tells the keys apart.
         let other_peer = RequestRef {
             principal: Some("cluster.local/ns/x/sa/z"),
             ..long
         };
-        let (o, p) = digest(&other_peer);
-        assert!(!stored.is(&KeyBytes::of(&o, p, reads)));
+        assert!(!stored.is(&KeyBytes::of(&other_peer, reads)));
         // The same request with a short host fits inline and differs.
         let short = RequestRef {
             host: Some("a.example.com"),
             ..long
         };
-        let (s, p) = digest(&short);
-        let inline = KeyBytes::of(&s, p, reads);
+        let inline = KeyBytes::of(&short, reads);
         assert!(inline.as_slice().len() < INLINE);
         assert!(!stored.is(&inline));
-        assert_eq!(
-            inline.to_key().peer_uri(),
-            Some("spiffe://cluster.local/ns/x/sa/y")
-        );
     }
 }

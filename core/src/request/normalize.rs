@@ -311,45 +311,12 @@ pub(crate) fn digest<'a>(
         .or(authority_port)
         .unwrap_or(default_port);
 
-    if let Some(m) = r.method {
-        if m.is_empty()
-            || m.bytes()
-                .any(|b| b.is_ascii_lowercase() || !b.is_ascii_graphic())
-        {
-            return Err(Malformed::bad(format!("method `{m}` is not upper case")));
-        }
-    }
+    check_method(r.method)?;
     if protocol == Protocol::Http && authority.is_none() {
         return Err(Malformed::bad("an HTTP request needs `host` or `url`"));
     }
-
-    let raw_path = r.path.map(Cow::Borrowed).or(url_path);
-    let (path, query) = match raw_path {
-        Some(Cow::Borrowed(raw)) => {
-            let (matched, query) = normalize_path_split(raw, mode)?;
-            (Some(matched), query.map(Cow::Borrowed))
-        }
-        Some(Cow::Owned(raw)) => {
-            let (matched, query) = normalize_path_split(&raw, mode)?;
-            (
-                Some(Cow::Owned(matched.into_owned())),
-                query.map(|q| Cow::Owned(q.to_string())),
-            )
-        }
-        None if protocol == Protocol::Http => (Some(Cow::Borrowed("/")), None),
-        None => (None, None),
-    };
-
-    let mut headers = FoldedHeaders::default();
-    r.headers.try_each(|name, item: Item<'a>| {
-        if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(Malformed::bad(format!("header name `{name}` is not valid")));
-        }
-        if fold_headers {
-            headers.add(lower(name), item.joined());
-        }
-        Ok(())
-    })?;
+    let (path, query) = path_and_query(r.path.map(Cow::Borrowed).or(url_path), protocol, mode)?;
+    let headers = fold(r, fold_headers)?;
 
     let peer = r
         .principal
@@ -375,16 +342,20 @@ pub(crate) fn digest<'a>(
         (None, peer) => peer,
     };
 
+    let (source_ip, remote_ip) = (
+        parse_ip("source.ip", r.source_ip)?,
+        parse_ip("source.remote_ip", r.remote_ip)?,
+    );
     let normalized = Normalized {
         protocol,
         peer_uri,
         trust_domain: trust_domain.map(Cow::Borrowed),
         namespace: namespace.map(Cow::Borrowed),
         service_account: service_account.map(Cow::Borrowed),
-        source_labels: Shared::Borrowed(r.source_labels.unwrap_or(&NO_LABELS)),
+        source_labels: source_labels(r),
         cluster: r.cluster.map(Cow::Borrowed),
-        source_ip: parse_ip("source.ip", r.source_ip)?,
-        remote_ip: parse_ip("source.remote_ip", r.remote_ip)?,
+        source_ip,
+        remote_ip,
         destination_ip: parse_ip("destination_ip", r.destination_ip)?,
         authority: authority.map(Cow::Borrowed),
         host,
@@ -401,6 +372,173 @@ pub(crate) fn digest<'a>(
         origin_labels: Shared::Borrowed(r.pod_labels.unwrap_or(&NO_LABELS)),
     };
     Ok((normalized, peer))
+}
+
+/// What [`digest`] derives from the request's authority, transport, principal and
+/// destination address, as an earlier digest of a request with the same raw values found
+/// it (the engine's road memo keeps it with the road: see `compile::road_key`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Known<'k> {
+    pub(crate) protocol: Protocol,
+    pub(crate) port: u16,
+    pub(crate) host: Option<&'k str>,
+    pub(crate) peer_uri: Option<&'k str>,
+    pub(crate) trust_domain: Option<&'k str>,
+    pub(crate) namespace: Option<&'k str>,
+    pub(crate) service_account: Option<&'k str>,
+    pub(crate) destination_ip: Option<IpAddr>,
+}
+
+/// What a request's own fields give beyond what the road memo knows (see [`Known`]).
+#[derive(Debug)]
+pub(crate) struct Own<'a> {
+    path: Option<Cow<'a, str>>,
+    query: Option<Cow<'a, str>>,
+    headers: FoldedHeaders<'a>,
+    source_ip: Option<IpAddr>,
+    remote_ip: Option<IpAddr>,
+}
+
+/// The checks of [`digest`] for a request without `url` whose authority, port,
+/// protocol, SNI, principal, source namespace and destination address are, byte for
+/// byte, those of a request an earlier digest accepted and derived `known` from: those
+/// checks passed then, so only the checks of the other fields run (in `digest`'s order,
+/// so a request gets the same error from both). [`Normalized::known`] finishes it.
+#[inline(always)]
+pub(crate) fn check_own<'a>(
+    r: &RequestRef<'a>,
+    mode: PathNormalization,
+    fold_headers: bool,
+    protocol: Protocol,
+) -> Result<Own<'a>, Malformed> {
+    check_method(r.method)?;
+    let (path, query) = path_and_query(r.path.map(Cow::Borrowed), protocol, mode)?;
+    let headers = fold(r, fold_headers)?;
+    Ok(Own {
+        path,
+        query,
+        headers,
+        source_ip: parse_ip("source.ip", r.source_ip)?,
+        remote_ip: parse_ip("source.remote_ip", r.remote_ip)?,
+    })
+}
+
+/// What the enforcing proxy makes of a request (see `road::End::Enforce`): the port it
+/// listens on, whether it validated the JWT and whether the hop to it carries the peer's
+/// mTLS identity.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Seen {
+    pub(crate) port: u16,
+    pub(crate) jwt_valid: bool,
+    pub(crate) peer_identity: bool,
+}
+
+impl<'a> Normalized<'a> {
+    /// The digest of `r` from what the memo knows and what [`check_own`] found, as the
+    /// enforcing proxy sees it (`seen`; `None`: as sent): what [`digest`] and then the
+    /// road make of the same request, the peer URI set. Infallible, so the caller builds
+    /// it in place.
+    #[inline(always)]
+    pub(crate) fn known(
+        r: &RequestRef<'a>,
+        known: &Known<'a>,
+        own: Own<'a>,
+        seen: Option<Seen>,
+    ) -> Self {
+        let peer = seen.is_none_or(|s| s.peer_identity);
+        let peer_part = |part: Option<&'a str>| part.filter(|_| peer).map(Cow::Borrowed);
+        Normalized {
+            protocol: known.protocol,
+            peer_uri: peer_part(known.peer_uri),
+            trust_domain: peer_part(known.trust_domain),
+            namespace: peer_part(known.namespace),
+            service_account: peer_part(known.service_account),
+            source_labels: source_labels(r),
+            cluster: r.cluster.map(Cow::Borrowed),
+            source_ip: own.source_ip,
+            remote_ip: own.remote_ip,
+            destination_ip: known.destination_ip,
+            authority: r.host.map(Cow::Borrowed),
+            host: known.host.map(Cow::Borrowed),
+            port: seen.map_or(known.port, |s| s.port),
+            method: r.method.map(Cow::Borrowed),
+            path: own.path,
+            query: own.query,
+            headers: own.headers,
+            sni: r.sni.map(Cow::Borrowed),
+            jwt: r
+                .jwt
+                .filter(|_| seen.is_none_or(|s| s.jwt_valid))
+                .map(Shared::Borrowed),
+            custom: Shared::Borrowed(r.custom.unwrap_or(&NO_VERDICTS)),
+            workload: r.workload.map(Shared::Borrowed),
+            origin_namespace: r.source_namespace.or(known.namespace).map(Cow::Borrowed),
+            origin_labels: Shared::Borrowed(r.pod_labels.unwrap_or(&NO_LABELS)),
+        }
+    }
+}
+
+/// The source labels `r` claims (none: empty).
+#[inline(always)]
+pub(crate) fn source_labels<'a>(r: &RequestRef<'a>) -> Shared<'a, Labels> {
+    Shared::Borrowed(r.source_labels.unwrap_or(&NO_LABELS))
+}
+
+/// Istio answers 400 to a method that is empty or not upper case.
+#[inline(always)]
+fn check_method(method: Option<&str>) -> Result<(), Malformed> {
+    match method {
+        Some(m)
+            if m.is_empty()
+                || m.bytes()
+                    .any(|b| b.is_ascii_lowercase() || !b.is_ascii_graphic()) =>
+        {
+            Err(Malformed::bad(format!("method `{m}` is not upper case")))
+        }
+        _ => Ok(()),
+    }
+}
+
+type PathQuery<'a> = (Option<Cow<'a, str>>, Option<Cow<'a, str>>);
+
+/// The normalised path (`/` for an HTTP request without one) and the query.
+#[inline(always)]
+fn path_and_query(
+    raw_path: Option<Cow<'_, str>>,
+    protocol: Protocol,
+    mode: PathNormalization,
+) -> Result<PathQuery<'_>, Malformed> {
+    Ok(match raw_path {
+        Some(Cow::Borrowed(raw)) => {
+            let (matched, query) = normalize_path_split(raw, mode)?;
+            (Some(matched), query.map(Cow::Borrowed))
+        }
+        Some(Cow::Owned(raw)) => {
+            let (matched, query) = normalize_path_split(&raw, mode)?;
+            (
+                Some(Cow::Owned(matched.into_owned())),
+                query.map(|q| Cow::Owned(q.to_string())),
+            )
+        }
+        None if protocol == Protocol::Http => (Some(Cow::Borrowed("/")), None),
+        None => (None, None),
+    })
+}
+
+/// Checks every header name; folds the headers only when `fold_headers`.
+#[inline(always)]
+fn fold<'a>(r: &RequestRef<'a>, fold_headers: bool) -> Result<FoldedHeaders<'a>, Malformed> {
+    let mut headers = FoldedHeaders::default();
+    r.headers.try_each(|name, item: Item<'a>| {
+        if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(Malformed::bad(format!("header name `{name}` is not valid")));
+        }
+        if fold_headers {
+            headers.add(lower(name), item.joined());
+        }
+        Ok(())
+    })?;
+    Ok(headers)
 }
 
 /// `text` lower-cased, borrowed when it has no upper-case letter.
