@@ -616,6 +616,12 @@ mod tests {
                 .as_ref()
                 .map(|h| format!("https://{h}{}", base.path.as_deref().unwrap_or("/x")));
             url.path = None;
+            // The same origin, another path and a query: one road, the path its own.
+            let mut url_other = url.clone();
+            url_other.url = base
+                .host
+                .as_ref()
+                .map(|h| format!("https://{h}/other/../p?x=1"));
             let variants = [
                 ("method", "get"),
                 ("path", "/a/%00"),
@@ -627,7 +633,7 @@ mod tests {
                 ("host", "a b"),
                 ("namespace", "other-ns"),
             ];
-            for r in [base.clone(), upper, spiffe, url] {
+            for r in [base.clone(), upper, spiffe, url, url_other] {
                 requests.push(r.clone());
                 for (field, value) in variants {
                     let mut v = r.clone();

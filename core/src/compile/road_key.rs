@@ -90,7 +90,7 @@ fn write(r: &RequestRef<'_>, reads: RouteReads, out: &mut impl KeyOut) {
             out.bytes(&port.to_le_bytes());
         }
     }
-    out.text(r.url);
+    out.text(r.url.map(|url| url_key(url, reads.path)));
     out.text(r.host);
     out.text(r.sni);
     out.text(r.destination_ip);
@@ -122,11 +122,37 @@ fn write(r: &RequestRef<'_>, reads: RouteReads, out: &mut impl KeyOut) {
         out.text(r.method);
     }
     if reads.path {
-        out.text(r.path);
+        out.text(r.path.map(before_query));
     }
     if reads.headers {
         out.headers(r.headers);
     }
+}
+
+/// `path` without its query and fragment: what path normalisation reads (the query is the
+/// request's own and would fill the memo with one road per query).
+#[inline]
+fn before_query(path: &str) -> &str {
+    path.find(['?', '#'])
+        .and_then(|at| path.get(..at))
+        .unwrap_or(path)
+}
+
+/// The part of a request URL the road reads: scheme and authority, and the path (without
+/// query) when `path` (some route reads it). A URL without `://` is kept whole (the
+/// digest refuses it).
+fn url_key(url: &str, path: bool) -> &str {
+    if path {
+        return before_query(url);
+    }
+    let Some(authority_at) = url.find("://").map(|at| at + 3) else {
+        return url;
+    };
+    let end = url
+        .get(authority_at..)
+        .and_then(|rest| rest.find(['/', '?', '#']))
+        .map_or(url.len(), |at| authority_at + at);
+    url.get(..end).unwrap_or(url)
 }
 
 /// How many key bytes are written on the stack; a longer key (many labels, long
@@ -350,6 +376,40 @@ mod tests {
         ] {
             assert!(!RoadKey::of(&base, read).same(&post, read), "{read:?}");
         }
+    }
+
+    /// A URL's path and any query are the request's own unless a route reads the path;
+    /// a `path`'s query is never part of the key.
+    #[test]
+    fn queries_and_unread_paths_share_a_key() {
+        let reads = RouteReads::default();
+        let paths = RouteReads {
+            path: true,
+            ..reads
+        };
+        let url = |u| RequestRef {
+            url: Some(u),
+            ..RequestRef::default()
+        };
+        let key = RoadKey::of(&url("https://a.com:8443/x?q=1"), reads);
+        assert!(key.same(&url("https://a.com:8443/y#f"), reads));
+        assert!(key.same(&url("https://a.com:8443"), reads));
+        assert!(key.same(&url("https://a.com:8443?z"), reads));
+        assert!(!key.same(&url("https://a.com:8444/x?q=1"), reads));
+        assert!(!key.same(&url("http://a.com:8443/x?q=1"), reads));
+        let key = RoadKey::of(&url("https://a.com/x?q=1"), paths);
+        assert!(key.same(&url("https://a.com/x?q=2"), paths));
+        assert!(!key.same(&url("https://a.com/y?q=1"), paths));
+        let path = |p| RequestRef {
+            host: Some("a.com"),
+            path: Some(p),
+            ..RequestRef::default()
+        };
+        let key = RoadKey::of(&path("/x?q=1"), paths);
+        assert!(key.same(&path("/x#f"), paths));
+        assert!(key.same(&path("/x"), paths));
+        assert!(!key.same(&path("/x/"), paths));
+        assert!(RoadKey::of(&path("/x"), reads).same(&path("/y?q"), reads));
     }
 
     #[test]
