@@ -22,25 +22,28 @@
 //! Path class: the path without query, cut after its first segment (`/api/v1/x` →
 //! `/api/*`); TLS and TCP requests have the class `-`.
 
+mod class;
 mod json_scan;
 pub mod logs;
 mod options;
+mod report;
+mod tally;
 
-use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::hash::BuildHasher as _;
 use std::io::{self, BufRead};
 use std::sync::mpsc;
 
-use serde::{Deserialize, Serialize};
-
-use crate::compile::hash::FxBuild;
-use crate::compile::Verdict;
 use crate::engine::Engine;
-use crate::request::{Protocol, Request, RequestRef};
 
+use class::{classify_view, write_class};
+use tally::{row_key, write_verdict};
+
+pub use class::{classify, path_class};
 pub use logs::{Field, LogFormat, LogReader, Observed, ISTIO_TEXT_FORMAT};
 pub use options::{parse_identities, LogOptions};
+pub use report::ReplayReport;
+pub use tally::{LineError, Row, Tally, TallyOutcome};
 
 /// How many malformed lines are kept as examples.
 pub const MALFORMED_SAMPLES: usize = 10;
@@ -51,345 +54,8 @@ const CACHE_LIMIT: usize = 1 << 18;
 /// Bytes per block handed to a worker.
 const BLOCK_BYTES: usize = 1 << 20;
 
-/// What a policy set decided for a request (JSON: `{"allowed", "status", "reason",
-/// "policy", "rule"}`; `policy` is `Kind namespace/name`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct TallyOutcome {
-    /// Whether the request may leave.
-    pub allowed: bool,
-    /// HTTP status.
-    pub status: u16,
-    /// Reason code (`allowed_by_policy`, `not_in_registry`, …).
-    pub reason: String,
-    /// The deciding policy.
-    pub policy: Option<String>,
-    /// The deciding rule.
-    pub rule: Option<usize>,
-}
-
-impl TallyOutcome {
-    fn of(verdict: &Verdict<'_>) -> TallyOutcome {
-        let (policy, rule) = match verdict.policy() {
-            Some((policy, rule)) => (Some(policy.to_string()), rule),
-            None => (None, None),
-        };
-        TallyOutcome {
-            allowed: verdict.allowed(),
-            status: verdict.status(),
-            reason: verdict.reason().as_str().to_string(),
-            policy,
-            rule,
-        }
-    }
-
-    /// Whether `self` (before) → `after` is a change worth reporting: the verdict or status.
-    pub fn differs(&self, after: &TallyOutcome) -> bool {
-        self.allowed != after.allowed || self.status != after.status
-    }
-}
-
-/// One row of a replay: a request class and one outcome (pair), with its count.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Row {
-    /// The sender's identity (`cluster.local/ns/x/sa/y`), `-` when unknown (plaintext).
-    pub identity: String,
-    /// The destination as logged (`:authority`, SNI or service), with `:port` for TLS/TCP.
-    pub host: String,
-    /// Method, `-` for TLS/TCP.
-    pub method: String,
-    /// Path class (`/api/*`), `-` for TLS/TCP.
-    pub path: String,
-    /// Decision of the `before` policies, when replaying a change.
-    pub before: Option<TallyOutcome>,
-    /// Decision of the policies.
-    pub after: TallyOutcome,
-    /// Requests of the class with this outcome.
-    pub count: u64,
-    /// The first line that produced it (`file:line`).
-    pub example: String,
-}
-
-/// A line that could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LineError {
-    /// The file.
-    pub file: String,
-    /// 1-based line number.
-    pub line: u64,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl std::fmt::Display for LineError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}: {}", self.file, self.line, self.message)
-    }
-}
-
-/// Partial counts of a replay; tallies of disjoint inputs [`Tally::merge`] into the tally
-/// of their union (threads, files, Spark partitions).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Tally {
-    /// Lines read (blank lines included).
-    pub lines: u64,
-    /// Requests decided.
-    pub requests: u64,
-    /// Lines that could not be read.
-    pub malformed: u64,
-    /// The first malformed lines.
-    pub malformed_samples: Vec<LineError>,
-    /// Rows (unordered).
-    pub rows: Vec<Row>,
-    // Both maps hash with FxHash: the keys are log contents of the user's own mesh, and
-    // SipHash was a fifth of a replay's time.
-    #[serde(skip)]
-    index: HashMap<String, usize, FxBuild>,
-    #[serde(skip)]
-    cache: HashMap<String, usize, FxBuild>,
-    /// Hashes of the cache keys seen once: a key enters the cache on its second sight, so
-    /// a log of mostly distinct requests does not copy every line's key into the cache.
-    /// (Only whether to cache depends on it; a hash collision caches a key one sight early.)
-    #[serde(skip)]
-    seen: HashSet<u64, FxBuild>,
-}
-
-impl Tally {
-    /// Adds `other` into `self`.
-    pub fn merge(&mut self, other: Tally) {
-        if self.index.len() != self.rows.len() {
-            let mut index = HashMap::with_capacity_and_hasher(self.rows.len(), FxBuild);
-            for (i, row) in self.rows.iter().enumerate() {
-                index.insert(row_key(row), i);
-            }
-            self.index = index;
-        }
-        self.lines += other.lines;
-        self.requests += other.requests;
-        self.malformed += other.malformed;
-        // Each part keeps its own first samples, so the first of the union are among them,
-        // whichever worker read which block.
-        self.malformed_samples.extend(other.malformed_samples);
-        self.malformed_samples
-            .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-        self.malformed_samples.truncate(MALFORMED_SAMPLES);
-        for row in other.rows {
-            self.add_row(row);
-        }
-    }
-
-    fn add_row(&mut self, row: Row) {
-        let key = row_key(&row);
-        match self.index.get(&key).and_then(|&i| self.rows.get_mut(i)) {
-            Some(existing) => {
-                existing.count += row.count;
-                // The earliest line is the example, whatever the merge order.
-                if example_order(&row.example) < example_order(&existing.example) {
-                    existing.example = row.example;
-                }
-            }
-            None => {
-                self.index.insert(key, self.rows.len());
-                self.rows.push(row);
-            }
-        }
-    }
-
-    fn note_malformed(&mut self, file: &str, line: u64, message: String) {
-        self.malformed += 1;
-        if self.malformed_samples.len() < MALFORMED_SAMPLES {
-            self.malformed_samples.push(LineError {
-                file: file.to_string(),
-                line,
-                message,
-            });
-        }
-    }
-}
-
-/// `file:line` → (file, line), for a deterministic choice of example.
-fn example_order(example: &str) -> (&str, u64) {
-    match example.rsplit_once(':') {
-        Some((file, line)) => (file, line.parse().unwrap_or(u64::MAX)),
-        None => (example, u64::MAX),
-    }
-}
-
-fn row_key(row: &Row) -> String {
-    let mut key = String::new();
-    for part in [&row.identity, &row.host, &row.method, &row.path] {
-        key.push_str(part);
-        key.push(SEPARATOR);
-    }
-    if let Some(before) = &row.before {
-        write_outcome(
-            &mut key,
-            before.allowed,
-            before.status,
-            &before.reason,
-            before.policy.as_ref().map(|p| p as &dyn std::fmt::Display),
-            before.rule,
-        );
-    }
-    key.push(SEPARATOR);
-    let after = &row.after;
-    write_outcome(
-        &mut key,
-        after.allowed,
-        after.status,
-        &after.reason,
-        after.policy.as_ref().map(|p| p as &dyn std::fmt::Display),
-        after.rule,
-    );
-    key
-}
-
 /// Separates the parts of a row or cache key (a control character no log field carries).
 const SEPARATOR: char = '\u{1f}';
-
-/// Appends an outcome to a row key; [`row_key`] (from a [`Row`]) and [`Worker::line`] (from
-/// a [`Verdict`], without allocating) must write the same text.
-fn write_outcome(
-    key: &mut String,
-    allowed: bool,
-    status: u16,
-    reason: &str,
-    policy: Option<&dyn std::fmt::Display>,
-    rule: Option<usize>,
-) {
-    let _ = write!(key, "{allowed}/{status}/{reason}/");
-    if let Some(policy) = policy {
-        let _ = write!(key, "{policy}");
-    }
-    if let Some(rule) = rule {
-        let _ = write!(key, "/{rule}");
-    }
-}
-
-/// Appends a verdict's outcome to a row key (the text [`write_outcome`] writes for the
-/// [`TallyOutcome`] of the same verdict).
-fn write_verdict(key: &mut String, verdict: &Verdict<'_>) {
-    let (policy, rule) = match verdict.policy() {
-        Some((policy, rule)) => (Some(policy as &dyn std::fmt::Display), rule),
-        None => (None, None),
-    };
-    write_outcome(
-        key,
-        verdict.allowed(),
-        verdict.status(),
-        verdict.reason().as_str(),
-        policy,
-        rule,
-    );
-}
-
-/// Appends a request's class (identity, host, method, path class; [`classify`]'s values)
-/// to a row key without allocating.
-fn write_class(key: &mut String, request: &RequestRef<'_>) {
-    match request.principal {
-        Some(p) => key.push_str(p.strip_prefix("spiffe://").unwrap_or(p)),
-        None => key.push('-'),
-    }
-    key.push(SEPARATOR);
-    let host = request
-        .host
-        .or(request.sni)
-        .or_else(|| request.url.map(url_authority))
-        .unwrap_or("-");
-    key.push_str(host);
-    if request.protocol.is_some_and(|p| p != Protocol::Http) {
-        if let Some(port) = request.port.filter(|_| !host.contains(':')) {
-            let _ = write!(key, ":{port}");
-        }
-        key.push(SEPARATOR);
-        key.push('-');
-        key.push(SEPARATOR);
-        key.push('-');
-        key.push(SEPARATOR);
-        return;
-    }
-    key.push(SEPARATOR);
-    key.push_str(request.method.unwrap_or("-"));
-    key.push(SEPARATOR);
-    let url_path = request.url.map(url_path);
-    write_path_class(key, request.path.or(url_path).unwrap_or("/"), 1);
-    key.push(SEPARATOR);
-}
-
-/// The class attributes of a request: identity, host, method, path class.
-pub fn classify(request: &Request) -> (String, String, String, String) {
-    classify_view(&request.view())
-}
-
-/// [`classify`] of a borrowed request.
-fn classify_view(request: &RequestRef<'_>) -> (String, String, String, String) {
-    let identity = request
-        .principal
-        .map(|p| p.strip_prefix("spiffe://").unwrap_or(p).to_string())
-        .unwrap_or_else(|| "-".to_string());
-    let host = request
-        .host
-        .or(request.sni)
-        .or_else(|| request.url.map(url_authority))
-        .unwrap_or("-")
-        .to_string();
-    if request.protocol.is_some_and(|p| p != Protocol::Http) {
-        let host = match request.port {
-            Some(port) if !host.contains(':') => format!("{host}:{port}"),
-            _ => host,
-        };
-        return (identity, host, "-".to_string(), "-".to_string());
-    }
-    let method = request.method.unwrap_or("-").to_string();
-    let url_path = request.url.map(url_path);
-    let path = path_class(request.path.or(url_path).unwrap_or("/"), 1);
-    (identity, host, method, path)
-}
-
-/// `http://host:port/path` → `host:port`.
-fn url_authority(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    rest.split(['/', '?', '#']).next().unwrap_or(rest)
-}
-
-/// `http://host/path?q` → `/path?q`.
-fn url_path(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    rest.find('/').and_then(|i| rest.get(i..)).unwrap_or("/")
-}
-
-/// A path cut after `depth` segments (`/api/v1/x`, 1 → `/api/*`); query and fragment
-/// dropped; depth 0 is `/*` (any path).
-pub fn path_class(path: &str, depth: usize) -> String {
-    let mut out = String::new();
-    write_path_class(&mut out, path, depth);
-    out
-}
-
-/// Appends [`path_class`]`(path, depth)` to `out`.
-fn write_path_class(out: &mut String, path: &str, depth: usize) {
-    let path = path.split(['?', '#']).next().unwrap_or("/");
-    if depth == 0 {
-        out.push_str("/*");
-        return;
-    }
-    let start = out.len();
-    let mut segments = path.trim_start_matches('/').split('/');
-    for _ in 0..depth {
-        match segments.next() {
-            Some(segment) => {
-                out.push('/');
-                out.push_str(segment);
-            }
-            None => break,
-        }
-    }
-    if segments.next().is_some() {
-        out.push_str("/*");
-    }
-    if out.len() == start {
-        out.push('/');
-    }
-}
 
 /// The policies to decide with: `after` (the policies) and optionally `before`.
 #[derive(Debug, Clone, Copy)]
@@ -704,102 +370,10 @@ pub fn replay_reader<R: BufRead>(
     })
 }
 
-/// The finished report of a replay.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReplayReport {
-    /// Lines read.
-    pub lines: u64,
-    /// Requests decided.
-    pub requests: u64,
-    /// Requests allowed (by the policies).
-    pub allowed: u64,
-    /// Requests denied (by the policies).
-    pub denied: u64,
-    /// With `before`: requests allowed before and denied now.
-    pub newly_denied: u64,
-    /// With `before`: requests denied before and allowed now.
-    pub newly_allowed: u64,
-    /// Lines that could not be read.
-    pub malformed: u64,
-    /// The first of them.
-    pub malformed_samples: Vec<LineError>,
-    /// Rows sorted by identity, host, method, path; with `before`, only rows whose decision
-    /// changes.
-    pub rows: Vec<Row>,
-}
-
-impl ReplayReport {
-    /// Finishes a tally: totals, sorting, and (for a change report) only changed rows.
-    pub fn from_tally(tally: Tally, compare: bool) -> Self {
-        let mut report = ReplayReport {
-            lines: tally.lines,
-            requests: tally.requests,
-            allowed: 0,
-            denied: 0,
-            newly_denied: 0,
-            newly_allowed: 0,
-            malformed: tally.malformed,
-            malformed_samples: tally.malformed_samples,
-            rows: Vec::new(),
-        };
-        for row in tally.rows {
-            if row.after.allowed {
-                report.allowed += row.count;
-            } else {
-                report.denied += row.count;
-            }
-            if let Some(before) = &row.before {
-                if before.allowed && !row.after.allowed {
-                    report.newly_denied += row.count;
-                }
-                if !before.allowed && row.after.allowed {
-                    report.newly_allowed += row.count;
-                }
-            }
-            let keep = !compare || row.before.as_ref().is_some_and(|b| b.differs(&row.after));
-            if keep {
-                report.rows.push(row);
-            }
-        }
-        report
-            .malformed_samples
-            .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-        // Row keys are unique (rows with equal keys were merged), so the unstable sort gives
-        // the same order without the stable sort's moves.
-        report.rows.sort_unstable_by(|a, b| {
-            (
-                &a.identity,
-                &a.host,
-                &a.method,
-                &a.path,
-                &a.before,
-                &a.after,
-            )
-                .cmp(&(
-                    &b.identity,
-                    &b.host,
-                    &b.method,
-                    &b.path,
-                    &b.before,
-                    &b.after,
-                ))
-        });
-        report
-    }
-
-    /// Whether observed traffic is denied (without `before`) or becomes denied (with it):
-    /// the CI gate.
-    pub fn breaks(&self, compare: bool) -> bool {
-        if compare {
-            self.newly_denied > 0
-        } else {
-            self.denied > 0
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
 
     #[test]
