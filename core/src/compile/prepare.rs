@@ -80,14 +80,28 @@ pub struct Digest<'r> {
 /// Applies what the road decided to the request authorization sees: the port the
 /// enforcing proxy listens on, and a JWT only when that proxy validated it.
 fn apply(road: &Road, normalized: &mut Normalized<'_>) {
-    if let End::Enforce(enforcement) = &road.end {
-        normalized.port = enforcement.port;
-        if !enforcement.jwt_valid {
+    if let Some(seen) = seen(road) {
+        normalized.port = seen.port;
+        if !seen.jwt_valid {
             normalized.jwt = None;
         }
-        if !enforcement.peer_identity {
+        if !seen.peer_identity {
             normalized.forget_peer();
         }
+    }
+}
+
+/// What the proxy that enforces on `road` makes of a request (`None`: nothing enforces):
+/// what [`apply`] applies to a built digest and `Normalized::known` builds one with.
+#[inline(always)]
+fn seen(road: &Road) -> Option<Seen> {
+    match &road.end {
+        End::Enforce(e) => Some(Seen {
+            port: e.port,
+            jwt_valid: e.jwt_valid,
+            peer_identity: e.peer_identity,
+        }),
+        _ => None,
     }
 }
 
@@ -357,14 +371,7 @@ impl<'r> Digest<'r> {
         model: &'r Model,
         compiled: &'r Compiled,
     ) -> Self {
-        let seen = match &walked.road.end {
-            End::Enforce(e) => Some(Seen {
-                port: e.port,
-                jwt_valid: e.jwt_valid,
-                peer_identity: e.peer_identity,
-            }),
-            _ => None,
-        };
+        let seen = seen(&walked.road);
         let peer = seen.is_none_or(|s| s.peer_identity);
         let account_labels = account_labels(
             model,
