@@ -240,21 +240,14 @@ impl HostIndex {
         self.buckets.get(&host)
     }
 
-    /// Calls `f` with the candidates of `bucket` (the bucket of `host`) under pair key
-    /// `key`, in order (other classes, then ALLOW by rule id), until `f` breaks: nothing
-    /// after the candidate it broke on can change the decision.
+    /// The candidate list of `bucket` (the bucket of `host`) under pair key `key`, as
+    /// (offset, length) in `candidates`, when there is one.
     #[inline(always)]
-    fn visit(
-        &self,
-        host: u64,
-        bucket: &Bucket,
-        key: u64,
-        f: &mut impl FnMut(&Candidate) -> ControlFlow<()>,
-    ) {
+    fn range(&self, host: u64, bucket: &Bucket, key: u64) -> Option<(u32, u32)> {
         let (start, len) = (bucket.start as usize, bucket.len as usize);
-        let range = if len <= SMALL {
+        if len <= SMALL {
             if bucket.filter & pair_bit(key) == 0 {
-                return;
+                return None;
             }
             let entries = self.entries.get(start..start + len).unwrap_or_default();
             let at = entries.partition_point(|e| e.key < key);
@@ -273,14 +266,19 @@ impl HostIndex {
             } else {
                 None
             }
-        };
-        if let Some((offset, len)) = range {
-            let (offset, len) = (offset as usize, len as usize);
-            if let Some(list) = self.candidates.get(offset..offset + len) {
-                for candidate in list {
-                    if f(candidate).is_break() {
-                        break;
-                    }
+        }
+    }
+
+    /// Calls `f` with the candidates of the list at `offset` (`len` long), in order (other
+    /// classes, then ALLOW by rule id), until `f` breaks: nothing after the candidate it
+    /// broke on can change the decision.
+    #[inline(always)]
+    fn visit(&self, (offset, len): (u32, u32), f: &mut impl FnMut(&Candidate) -> ControlFlow<()>) {
+        let (offset, len) = (offset as usize, len as usize);
+        if let Some(list) = self.candidates.get(offset..offset + len) {
+            for candidate in list {
+                if f(candidate).is_break() {
+                    break;
                 }
             }
         }
@@ -401,7 +399,17 @@ impl Index {
         known: Option<&IndexKeys>,
         visit: &mut impl FnMut(&Candidate) -> ControlFlow<()>,
     ) {
-        let index = if req.is_tcp { &self.tcp } else { &self.http };
+        let tcp = req.is_tcp;
+        let index = if tcp { &self.tcp } else { &self.http };
+        let authority = if tcp { None } else { req.authority_lower() };
+        // The memo's lists hold for the authority they were found for (requests on one
+        // road may write it differently, `a.com` and `a.com:80`).
+        if let Some(lists) = known.and_then(|k| k.lists_for(tcp, authority)) {
+            for list in lists {
+                index.visit(*list, visit);
+            }
+            return;
+        }
         let peer_uri = req.normalized.peer_uri.as_deref();
         // The request's (source, scope) pair keys, computed once for every host (or once
         // per road, by the road memo).
@@ -413,6 +421,24 @@ impl Index {
                 &computed
             }
         };
+        self.each_list(tcp, peer_uri, namespace, authority, pairs, &mut |list| {
+            index.visit(list, visit);
+        });
+    }
+
+    /// Calls `f` with the candidate lists (offset, length) of a request from `peer_uri`
+    /// (pair keys `pairs`) enforced in `namespace` with `:authority` `authority` (lower
+    /// case), in the order [`Index::candidates`] visits them.
+    fn each_list(
+        &self,
+        tcp: bool,
+        peer_uri: Option<&str>,
+        namespace: &str,
+        authority: Option<&str>,
+        pairs: &KeyBuf,
+        f: &mut impl FnMut((u32, u32)),
+    ) {
+        let index = if tcp { &self.tcp } else { &self.http };
         let mut per_host = |host: u64| {
             let Some(bucket) = index.bucket(host) else {
                 return;
@@ -421,53 +447,50 @@ impl Index {
                 let scopes = self.scopes(namespace);
                 self.for_each_source_key(peer_uri, &mut |src| {
                     for sc in scopes.keys() {
-                        index.visit(host, bucket, pair_key(src, *sc), visit);
+                        if let Some(list) = index.range(host, bucket, pair_key(src, *sc)) {
+                            f(list);
+                        }
                     }
                 });
             } else {
                 for key in pairs.keys() {
-                    index.visit(host, bucket, *key, visit);
+                    if let Some(list) = index.range(host, bucket, *key) {
+                        f(list);
+                    }
                 }
             }
         };
-        if req.is_tcp {
+        if tcp {
             per_host(ANY);
             return;
         }
-        let authority = req.authority_lower();
-        // The memo's host keys hold for the authority they were found for (requests on one
-        // road may write it differently, `a.com` and `a.com:80`).
-        match known
-            .and_then(|k| k.hosts.as_ref())
-            .filter(|(of, keys)| !keys.overflow && authority == Some(&**of))
-        {
-            Some((_, keys)) => keys.keys().iter().for_each(|host| per_host(*host)),
-            None => self.for_each_host_key(authority, &mut per_host),
-        }
+        self.for_each_host_key(authority, &mut per_host);
     }
 
-    /// The keys `candidates` probes for a request from `peer_uri` enforced in `namespace`
-    /// with `:authority` `authority` (lower case; `None` for TCP): the road memo keeps
-    /// them with each road.
+    /// What `candidates` reads for a request from `peer_uri` enforced in `namespace` with
+    /// `:authority` `authority` (lower case; `None` for TCP): the pair keys and every
+    /// candidate list, which the road memo keeps with each road, so a request on a known
+    /// road walks its lists without probing the index.
     pub(crate) fn keys_of(
         &self,
         peer_uri: Option<&str>,
         namespace: &str,
         authority: Option<&str>,
+        tcp: bool,
     ) -> IndexKeys {
-        let hosts = authority.map(|authority| {
-            let mut keys = KeyBuf::default();
-            self.for_each_host_key(Some(authority), &mut |host| {
-                // Only the keys some rule is filed under: the others find no bucket.
-                if self.http.bucket(host).is_some() {
-                    keys.push(host);
-                }
-            });
-            (Box::from(authority), keys)
+        let pairs = self.pair_keys(peer_uri, namespace);
+        let authority = authority.filter(|_| !tcp);
+        let mut lists = Vec::new();
+        self.each_list(tcp, peer_uri, namespace, authority, &pairs, &mut |list| {
+            lists.push(list);
         });
         IndexKeys {
-            pairs: self.pair_keys(peer_uri, namespace),
-            hosts,
+            pairs,
+            lists: Lists {
+                tcp,
+                authority: authority.map(Box::from),
+                lists: lists.into_boxed_slice(),
+            },
         }
     }
 
@@ -569,14 +592,32 @@ impl Index {
     }
 }
 
-/// The keys [`Index::candidates`] probes for one request (see [`Index::keys_of`]); the
-/// road memo keeps them with each road.
+/// What [`Index::candidates`] reads for the requests on one road (see
+/// [`Index::keys_of`]); the road memo keeps it with each road.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct IndexKeys {
     /// (source, scope) pair keys: the road key holds everything they depend on.
     pairs: KeyBuf,
-    /// The host keys that lead to a bucket, and the authority they were found for.
-    hosts: Option<(Box<str>, KeyBuf)>,
+    /// The candidate lists, found for one authority.
+    lists: Lists,
+}
+
+/// Candidate lists (offset, length) in visiting order, and what they were found for.
+#[derive(Debug, Clone, Default)]
+struct Lists {
+    tcp: bool,
+    /// The lower-cased `:authority` (`None` for TCP).
+    authority: Option<Box<str>>,
+    lists: Box<[(u32, u32)]>,
+}
+
+impl IndexKeys {
+    /// The candidate lists, when they were found for this transport and authority.
+    #[inline]
+    fn lists_for(&self, tcp: bool, authority: Option<&str>) -> Option<&[(u32, u32)]> {
+        let found = &self.lists;
+        (found.tcp == tcp && found.authority.as_deref() == authority).then_some(&*found.lists)
+    }
 }
 
 /// A few keys, without allocating.

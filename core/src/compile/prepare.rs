@@ -315,7 +315,7 @@ pub(crate) fn walk(model: &Model, compiled: &Compiled, n: &Normalized<'_>) -> Wa
     };
     // Everything the pair keys read is in the road key: the peer (dropped where the
     // enforcing proxy sees no peer identity, as `apply` does) and the proxy's namespace.
-    // The host keys hold for this request's authority; `decide` checks it.
+    // The candidate lists hold for this request's authority; `decide` checks it.
     let index_keys = match &road.end {
         End::Enforce(e) => {
             let authority = match n.protocol {
@@ -326,6 +326,7 @@ pub(crate) fn walk(model: &Model, compiled: &Compiled, n: &Normalized<'_>) -> Wa
                 n.peer_uri.as_deref().filter(|_| e.peer_identity),
                 &e.point.namespace,
                 authority.as_deref(),
+                n.protocol != Protocol::Http,
             ))
         }
         _ => None,

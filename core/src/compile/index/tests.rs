@@ -99,3 +99,38 @@ fn a_list_stops_at_its_first_allow_match_and_never_skips_a_deny() {
         }
     }
 }
+
+/// A request on a road the memo knows walks the candidate lists the memo kept for it
+/// instead of probing the index: the same candidates, in the same order, as a request
+/// digested without the memo (`Prepared::new`, whose keys `decide` derives), so the
+/// same decision and the same count of examined candidates, on every profile.
+#[test]
+fn memoized_candidate_lists_are_the_lists_a_fresh_probe_finds() {
+    use crate::compile::Prepared;
+    for profile in Profile::ALL {
+        let w = generate_profile(2_000, 5, profile, Layout::Files);
+        let engine = Engine::from_files(w.files.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut hits = 0;
+        for request in &w.requests {
+            // First sight walks the road into the memo; the second is a hit.
+            let _ = engine.prepare(request);
+            let memoized = engine.prepare(request);
+            let fresh = Prepared::new(request, engine.model());
+            if let Prepared::Ready(d) = &memoized {
+                hits += usize::from(d.index_keys.is_some());
+            }
+            let (a, b) = (
+                engine.decide_prepared(&memoized),
+                engine.decide_prepared(&fresh),
+            );
+            assert_eq!(
+                a.candidates_examined(),
+                b.candidates_examined(),
+                "{profile}: {request:?}"
+            );
+            assert_eq!(a.to_decision(), b.to_decision(), "{profile}: {request:?}");
+        }
+        assert!(hits > w.requests.len() / 2, "{profile}: {hits} memo hits");
+    }
+}
