@@ -256,7 +256,10 @@ fn item(
 
 /// The parts of a request given as one dict or as keywords (not both), when it has the
 /// fast shape.
-fn read(request: Option<&Bound<'_, PyAny>>, kwargs: Option<&Bound<'_, PyDict>>) -> Option<Parts> {
+fn read(
+    request: Option<&Bound<'_, PyAny>>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> Option<Box<Parts>> {
     let request = request.filter(|r| !r.is_none());
     let kwargs = kwargs.filter(|k| !k.is_empty());
     let (dict, keyword) = match (request, kwargs) {
@@ -264,7 +267,8 @@ fn read(request: Option<&Bound<'_, PyAny>>, kwargs: Option<&Bound<'_, PyDict>>) 
         (None, Some(k)) => (k.clone(), true),
         _ => return None,
     };
-    let mut parts = Parts::default();
+    // Built in place: `Parts` is a few hundred bytes, moved nowhere.
+    let mut parts = Box::<Parts>::default();
     for (key, value) in dict.iter() {
         item(&mut parts, &key, &value, keyword)?;
     }
@@ -319,7 +323,7 @@ pub fn check_fast(
     request: Option<&Bound<'_, PyAny>>,
     kwargs: Option<&Bound<'_, PyDict>>,
 ) -> Option<PyDecision> {
-    let item = BatchItem::InPlace(Box::new(read(request, kwargs)?));
+    let item = BatchItem::InPlace(read(request, kwargs)?);
     Some(PyDecision::lazy(item.summary(engine), engine, item))
 }
 
@@ -340,7 +344,7 @@ impl BatchItem {
         owned: impl FnOnce() -> PyResult<egress_policy::Request>,
     ) -> PyResult<Self> {
         Ok(match read(Some(item), None) {
-            Some(parts) => BatchItem::InPlace(Box::new(parts)),
+            Some(parts) => BatchItem::InPlace(parts),
             None => BatchItem::Owned(Box::new(owned()?)),
         })
     }
