@@ -116,7 +116,7 @@ fn workload(value: &Bound<'_, PyAny>) -> Option<Arc<Workload>> {
 const SHARED_WORKLOADS: usize = 16;
 
 thread_local! {
-    /// The workloads this thread read last, most recent first.
+    /// The last workloads this thread built, newest first.
     static WORKLOADS: RefCell<Vec<Arc<Workload>>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -131,12 +131,8 @@ thread_local! {
 /// otherwise the workload is built as before and not kept.
 fn shared_workload(namespace: &str, labels: Option<&Bound<'_, PyDict>>) -> Option<Arc<Workload>> {
     WORKLOADS.with_borrow_mut(|kept| {
-        if let Some(at) = kept
-            .iter()
-            .position(|w| same_workload(w, namespace, labels))
-        {
-            kept[..=at].rotate_right(1);
-            return Some(kept[0].clone());
+        if let Some(kept) = kept.iter().find(|w| same_workload(w, namespace, labels)) {
+            return Some(kept.clone());
         }
         let (workload, exact_keys) = build_workload(namespace, labels)?;
         let workload = Arc::new(workload);
