@@ -33,12 +33,15 @@ pub struct PyDecision {
 
 /// The full decision: given, or built on first access from what decided it.
 #[derive(Debug)]
+///
+/// Both hold the decision boxed: the object stays a few words (it is moved into place on
+/// every `check`), and the full decision is built for few of them.
 enum Full {
-    Given(Decision),
+    Given(Box<Decision>),
     Lazy {
         engine: Engine,
         request: BatchItem,
-        built: OnceLock<Decision>,
+        built: OnceLock<Box<Decision>>,
     },
 }
 
@@ -52,7 +55,7 @@ impl From<Decision> for PyDecision {
                 rule: decision.rule,
                 audit: decision.audit,
             },
-            full: Full::Given(decision),
+            full: Full::Given(Box::new(decision)),
         }
     }
 }
@@ -78,7 +81,7 @@ impl PyDecision {
                 engine,
                 request,
                 built,
-            } => built.get_or_init(|| request.decide(engine)),
+            } => built.get_or_init(|| Box::new(request.decide(engine))),
         }
     }
 }

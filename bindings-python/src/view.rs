@@ -8,6 +8,9 @@
 //! errors; this reader never raises. Both paths end in `Engine::prepare_ref`, so they
 //! decide alike by construction (`tests/test_check_fast_path.py` compares them).
 
+use std::cell::RefCell;
+use std::sync::Arc;
+
 use egress_policy::compile::Summary;
 use egress_policy::request::{Headers, Protocol, RequestRef, Workload};
 use egress_policy::{Decision, Engine};
@@ -25,7 +28,7 @@ pub struct Parts {
     cluster: Option<PyBackedStr>,
     source_ip: Option<PyBackedStr>,
     remote_ip: Option<PyBackedStr>,
-    workload: Option<Workload>,
+    workload: Option<Arc<Workload>>,
     protocol: Option<Protocol>,
     url: Option<PyBackedStr>,
     host: Option<PyBackedStr>,
@@ -93,25 +96,90 @@ fn source(parts: &mut Parts, value: &Bound<'_, PyAny>) -> Option<()> {
     Some(())
 }
 
-/// `workload` as `{"namespace": str, "labels": {str: str}}` (`labels` optional).
-fn workload(value: &Bound<'_, PyAny>) -> Option<Workload> {
+/// `workload` as `{"namespace": str, "labels": {str: str}}` (`labels` optional), shared
+/// with earlier requests that named the same workload ([`shared_workload`]).
+fn workload(value: &Bound<'_, PyAny>) -> Option<Arc<Workload>> {
     let mut namespace = None;
-    let mut labels = egress_policy::model::Labels::new();
+    let mut labels = None;
     for (key, value) in value.cast::<PyDict>().ok()?.iter() {
         match key_text(&key)? {
-            "namespace" => namespace = Some(text(&value)?.to_string()),
-            "labels" => {
-                for (k, v) in value.cast::<PyDict>().ok()?.iter() {
-                    labels.insert(key_text(&k)?.to_string(), key_text(&v)?.to_string());
-                }
-            }
+            "namespace" => namespace = Some(value.cast_into::<PyString>().ok()?),
+            "labels" => labels = Some(value.cast_into::<PyDict>().ok()?),
             _ => return None,
         }
     }
-    Some(Workload {
-        namespace: namespace?,
-        labels,
+    shared_workload(namespace?.to_str().ok()?, labels.as_ref())
+}
+
+/// How many distinct workloads each thread keeps ([`shared_workload`]): a proxy or a test
+/// names a handful (its own gateway, a few waypoints).
+const SHARED_WORKLOADS: usize = 16;
+
+thread_local! {
+    /// The last workloads this thread built, newest first.
+    static WORKLOADS: RefCell<Vec<Arc<Workload>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The workload `namespace` + `labels`: one read before with the same contents, else a new
+/// one (remembered for the next call). A request names the enforcing proxy, so most calls
+/// repeat one of a few workloads; comparing the dict with a kept `Workload` costs a few
+/// string comparisons where building one costs a `String` per text and a label map.
+///
+/// The comparison is of contents, every call: a dict changed since is read as it is now.
+/// It is exact when every label key is an exact `str` (distinct keys are then distinct
+/// texts, so equal lengths and every key found with an equal value mean equal maps);
+/// otherwise the workload is built as before and not kept.
+fn shared_workload(namespace: &str, labels: Option<&Bound<'_, PyDict>>) -> Option<Arc<Workload>> {
+    WORKLOADS.with_borrow_mut(|kept| {
+        if let Some(kept) = kept.iter().find(|w| same_workload(w, namespace, labels)) {
+            return Some(kept.clone());
+        }
+        let (workload, exact_keys) = build_workload(namespace, labels)?;
+        let workload = Arc::new(workload);
+        if exact_keys {
+            kept.truncate(SHARED_WORKLOADS - 1);
+            kept.insert(0, workload.clone());
+        }
+        Some(workload)
     })
+}
+
+/// Whether `workload` is `namespace` + `labels`; `false` too when a label key is not an
+/// exact `str`.
+fn same_workload(workload: &Workload, namespace: &str, labels: Option<&Bound<'_, PyDict>>) -> bool {
+    if workload.namespace != namespace {
+        return false;
+    }
+    let Some(labels) = labels else {
+        return workload.labels.is_empty();
+    };
+    labels.len() == workload.labels.len()
+        && labels.iter().all(|(k, v)| {
+            let k = k
+                .cast_exact::<PyString>()
+                .ok()
+                .and_then(|k| k.to_str().ok());
+            match (k, key_text(&v)) {
+                (Some(k), Some(v)) => workload.labels.get(k).is_some_and(|kept| kept == v),
+                _ => false,
+            }
+        })
+}
+
+/// A new `Workload` (`None`: a label that is not `str: str`), and whether every label key
+/// is an exact `str`.
+fn build_workload(namespace: &str, labels: Option<&Bound<'_, PyDict>>) -> Option<(Workload, bool)> {
+    let mut map = egress_policy::model::Labels::new();
+    let mut exact_keys = true;
+    for (k, v) in labels.into_iter().flat_map(|labels| labels.iter()) {
+        exact_keys &= k.cast_exact::<PyString>().is_ok();
+        map.insert(key_text(&k)?.to_string(), key_text(&v)?.to_string());
+    }
+    let workload = Workload {
+        namespace: namespace.to_string(),
+        labels: map,
+    };
+    Some((workload, exact_keys))
 }
 
 fn headers(parts: &mut Parts, value: &Bound<'_, PyAny>) -> Option<()> {
@@ -184,7 +252,10 @@ fn item(
 
 /// The parts of a request given as one dict or as keywords (not both), when it has the
 /// fast shape.
-fn read(request: Option<&Bound<'_, PyAny>>, kwargs: Option<&Bound<'_, PyDict>>) -> Option<Parts> {
+fn read(
+    request: Option<&Bound<'_, PyAny>>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> Option<Box<Parts>> {
     let request = request.filter(|r| !r.is_none());
     let kwargs = kwargs.filter(|k| !k.is_empty());
     let (dict, keyword) = match (request, kwargs) {
@@ -192,7 +263,8 @@ fn read(request: Option<&Bound<'_, PyAny>>, kwargs: Option<&Bound<'_, PyDict>>) 
         (None, Some(k)) => (k.clone(), true),
         _ => return None,
     };
-    let mut parts = Parts::default();
+    // Built in place: `Parts` is a few hundred bytes, moved nowhere.
+    let mut parts = Box::<Parts>::default();
     for (key, value) in dict.iter() {
         item(&mut parts, &key, &value, keyword)?;
     }
@@ -222,7 +294,7 @@ impl Parts {
             remote_ip: self.remote_ip.as_deref(),
             cluster: self.cluster.as_deref(),
             source_namespace: self.source_namespace.as_deref(),
-            workload: self.workload.as_ref(),
+            workload: self.workload.as_deref(),
             protocol: self.protocol,
             url: self.url.as_deref(),
             host: self.host.as_deref(),
@@ -247,7 +319,7 @@ pub fn check_fast(
     request: Option<&Bound<'_, PyAny>>,
     kwargs: Option<&Bound<'_, PyDict>>,
 ) -> Option<PyDecision> {
-    let item = BatchItem::InPlace(Box::new(read(request, kwargs)?));
+    let item = BatchItem::InPlace(read(request, kwargs)?);
     Some(PyDecision::lazy(item.summary(engine), engine, item))
 }
 
@@ -268,7 +340,7 @@ impl BatchItem {
         owned: impl FnOnce() -> PyResult<egress_policy::Request>,
     ) -> PyResult<Self> {
         Ok(match read(Some(item), None) {
-            Some(parts) => BatchItem::InPlace(Box::new(parts)),
+            Some(parts) => BatchItem::InPlace(parts),
             None => BatchItem::Owned(Box::new(owned()?)),
         })
     }

@@ -160,3 +160,61 @@ def test_check_many_errors_name_the_index() -> None:
     engine = egress_policy.Engine(files)
     with pytest.raises(ValueError, match=r"requests\[2\]"):
         engine.check_many([requests[0], requests[1], {"hots": "x"}])
+
+
+class _OddHash(str):
+    """A `str` whose hash differs from the text's: a dict may hold it beside an equal `str`."""
+
+    def __hash__(self) -> int:
+        return 1
+
+
+def test_a_workload_dict_changed_between_calls_is_read_as_it_is_now() -> None:
+    """The in-place reader shares one `Workload` between requests that name the same one
+    (src/view.rs, `shared_workload`): every call compares the dict's contents, so a dict
+    changed in place, or one equal to a kept workload only by `str` subclass tricks, is
+    decided as the serde reader decides it."""
+    files, requests = _generate_workload(100, 42)
+    engine = egress_policy.Engine(files)
+    request = dict(requests[0])
+    request["workload"] = workload = dict(request["workload"])
+    seen: set[tuple[bool, int, str]] = set()
+
+    def check(expected_fast: bool = True) -> None:
+        fast, slow = _both(engine, request)
+        assert fast == slow, repr(request)
+        assert (_fast(engine, request) is not None) == expected_fast
+        seen.add((fast["allowed"], fast["status"], fast["reason"]))
+
+    for gateway in range(4):
+        workload["namespace"] = f"egress-{gateway}"
+        workload["labels"] = {"app": f"egress-gw-{gateway}"}
+        check()
+        # The same dict, changed in place: another gateway's labels, then none, then more.
+        workload["labels"]["app"] = f"egress-gw-{(gateway + 1) % 4}"
+        check()
+        del workload["labels"]
+        check()
+        workload["labels"] = {"app": f"egress-gw-{gateway}", "version": "v1"}
+        check()
+        workload["labels"].pop("app")
+        check()
+    # A decision keeps the workload it was made with.
+    workload["namespace"], workload["labels"] = "egress-1", {"app": "egress-gw-1"}
+    before = engine.check(request)
+    expected = engine.check(MappingProxyType(request)).to_dict()
+    workload["labels"]["app"] = "egress-gw-2"
+    assert before.to_dict() == expected
+    # Two label keys with one text: the label map has one entry, never a kept workload's two.
+    workload["labels"] = {"app": "egress-gw-1", "x": "y"}
+    check()
+    workload["labels"] = {"x": "y", _OddHash("x"): "y"}
+    assert len(workload["labels"]) == 2
+    check()
+    # Labels that are not `str: str` are the serde reader's.
+    workload["labels"] = {"app": 1}
+    with pytest.raises(TypeError):
+        engine.check(request)
+    assert _fast(engine, request) is None
+    # Different workloads decided differently, or the comparison proves little.
+    assert len(seen) > 1, seen
