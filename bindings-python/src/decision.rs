@@ -32,10 +32,10 @@ pub struct PyDecision {
 }
 
 /// The full decision: given, or built on first access from what decided it.
-#[derive(Debug)]
 ///
 /// Both hold the decision boxed: the object stays a few words (it is moved into place on
 /// every `check`), and the full decision is built for few of them.
+#[derive(Debug)]
 enum Full {
     Given(Box<Decision>),
     Lazy {
