@@ -2,8 +2,6 @@
 //! lowest matching rule id per action for enforced-only and with-dry-run evaluation, and
 //! the outcome of each mode.
 
-use std::ops::ControlFlow;
-
 use crate::model::Model;
 
 use super::index;
@@ -126,12 +124,13 @@ impl Compiled {
         // A list's ALLOW candidates come last and by rule id (`index::HostIndex::build`):
         // once both ALLOW slots hold a rule at or below an ALLOW candidate, neither it nor
         // any later candidate of its list can lower them (and it is not examined).
-        let mut visit = |c: &index::Candidate| {
-            if c.class == PolicyClass::Allow && best.allow_settled(c.rule) {
-                return ControlFlow::Break(());
+        let mut visit = |list: &[index::Candidate]| {
+            for c in list {
+                if c.class == PolicyClass::Allow && best.allow_settled(c.rule) {
+                    break;
+                }
+                check(c, &mut best);
             }
-            check(c, &mut best);
-            ControlFlow::Continue(())
         };
         // The memo's index keys belong to this engine's index only (as the point does).
         let index_keys = req.index_keys.filter(|_| point.info.is_some());

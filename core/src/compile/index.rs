@@ -22,7 +22,6 @@
 //! only adds candidates, each checked in full.
 
 use std::collections::HashMap;
-use std::ops::ControlFlow;
 
 use crate::model::StringPattern;
 
@@ -269,19 +268,14 @@ impl HostIndex {
         }
     }
 
-    /// Calls `f` with the candidates of the list at `offset` (`len` long), in order (other
-    /// classes, then ALLOW by rule id), until `f` breaks: nothing after the candidate it
-    /// broke on can change the decision.
+    /// The candidate list at `offset` (`len` long): other classes first, then ALLOW
+    /// by rule id.
     #[inline(always)]
-    fn visit(&self, (offset, len): (u32, u32), f: &mut impl FnMut(&Candidate) -> ControlFlow<()>) {
+    fn list(&self, (offset, len): (u32, u32)) -> &[Candidate] {
         let (offset, len) = (offset as usize, len as usize);
-        if let Some(list) = self.candidates.get(offset..offset + len) {
-            for candidate in list {
-                if f(candidate).is_break() {
-                    break;
-                }
-            }
-        }
+        self.candidates
+            .get(offset..offset + len)
+            .unwrap_or_default()
     }
 
     /// The largest candidate list of one entry (the worst case a probe can scan).
@@ -388,16 +382,15 @@ impl Index {
         self.http.longest().max(self.tcp.longest())
     }
 
-    /// Calls `visit` with the candidate rules of `req` enforced in `namespace` (a superset
-    /// of the rules that can match and attach; some more than once). Each probed list is
-    /// visited in order — other classes first, then ALLOW rules by id — until `visit`
-    /// breaks, which it may do only when no later candidate of the list matters.
+    /// Calls `visit` with the candidate lists of `req` enforced in `namespace` (together a
+    /// superset of the rules that can match and attach; some more than once), each in
+    /// order: other classes first, then ALLOW rules by id.
     pub(crate) fn candidates(
         &self,
         req: &Digest,
         namespace: &str,
         known: Option<&IndexKeys>,
-        visit: &mut impl FnMut(&Candidate) -> ControlFlow<()>,
+        visit: &mut impl FnMut(&[Candidate]),
     ) {
         let tcp = req.is_tcp;
         let index = if tcp { &self.tcp } else { &self.http };
@@ -406,7 +399,7 @@ impl Index {
         // road may write it differently, `a.com` and `a.com:80`).
         if let Some(lists) = known.and_then(|k| k.lists_for(tcp, authority)) {
             for list in lists {
-                index.visit(*list, visit);
+                visit(index.list(*list));
             }
             return;
         }
@@ -422,7 +415,7 @@ impl Index {
             }
         };
         self.each_list(tcp, peer_uri, namespace, authority, pairs, &mut |list| {
-            index.visit(list, visit);
+            visit(index.list(list));
         });
     }
 
