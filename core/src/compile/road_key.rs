@@ -18,26 +18,40 @@ use crate::request::{Headers, Item, RequestRef};
 use super::hash::FxHasher;
 use super::prepare::RouteReads;
 
+/// The first byte of a length that does not fit one byte (four follow).
+const LONG: u8 = 0xFE;
+/// An absent text (no length follows).
+const ABSENT: u8 = 0xFF;
+
 /// Where the bytes of one request's key go ([`KeyBytes`], which the hash and the memo's
 /// comparison both read).
 /// Every item is length-prefixed or tagged, so equal byte streams mean equal keys.
 trait KeyOut {
     fn bytes(&mut self, b: &[u8]);
 
+    /// A text, after its length: one byte below [`LONG`], else [`LONG`] and four bytes
+    /// (`None` is [`ABSENT`]), so that a typical key fits two cache lines.
     #[inline(always)]
     fn text(&mut self, text: Option<&str>) {
         match text {
-            None => self.bytes(&u32::MAX.to_le_bytes()),
+            None => self.bytes(&[ABSENT]),
             Some(t) => {
-                self.bytes(&u32::try_from(t.len()).unwrap_or(u32::MAX - 1).to_le_bytes());
+                self.count(t.len());
                 self.bytes(t.as_bytes());
             }
         }
     }
 
+    /// A length or count: one byte below [`LONG`], else [`LONG`] and four bytes.
     #[inline(always)]
     fn count(&mut self, n: usize) {
-        self.bytes(&u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes());
+        match u8::try_from(n) {
+            Ok(short) if short < LONG => self.bytes(&[short]),
+            _ => {
+                self.bytes(&[LONG]);
+                self.bytes(&u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes());
+            }
+        }
     }
 
     fn labels(&mut self, labels: Option<&Labels>) {
@@ -410,6 +424,39 @@ mod tests {
         assert!(key.same(&path("/x"), paths));
         assert!(!key.same(&path("/x/"), paths));
         assert!(RoadKey::of(&path("/x"), reads).same(&path("/y?q"), reads));
+    }
+
+    /// Lengths around the one-byte boundary: a key never reads as another whatever the
+    /// lengths of its texts.
+    #[test]
+    fn length_prefixes_stay_unambiguous_around_the_one_byte_boundary() {
+        let reads = RouteReads::default();
+        let texts: Vec<String> = [0, 1, 252, 253, 254, 255, 256, 300]
+            .iter()
+            .map(|n| "a".repeat(*n))
+            .collect();
+        let mut keys: Vec<(Vec<u8>, (usize, usize))> = Vec::new();
+        for (i, host) in texts.iter().enumerate() {
+            for (j, sni) in texts.iter().enumerate() {
+                let r = RequestRef {
+                    host: Some(host),
+                    sni: Some(sni),
+                    ..RequestRef::default()
+                };
+                keys.push((KeyBytes::of(&r, reads).as_slice().to_vec(), (i, j)));
+            }
+        }
+        for (a, (ka, ia)) in keys.iter().enumerate() {
+            for (kb, ib) in keys.iter().skip(a + 1) {
+                assert_ne!(ka, kb, "{ia:?} and {ib:?} share a key");
+            }
+        }
+        // An absent text is not an empty one.
+        let empty = RequestRef {
+            sni: Some(""),
+            ..RequestRef::default()
+        };
+        assert!(!RoadKey::of(&empty, reads).same(&RequestRef::default(), reads));
     }
 
     #[test]
