@@ -587,21 +587,26 @@ impl Index {
 
 /// What [`Index::candidates`] reads for the requests on one road (see
 /// [`Index::keys_of`]); the road memo keeps it with each road.
+///
+/// The lists first (`repr(C)`): a request on the road reads them, and the pair keys
+/// only when its authority differs.
 #[derive(Debug, Clone, Default)]
+#[repr(C)]
 pub(crate) struct IndexKeys {
-    /// (source, scope) pair keys: the road key holds everything they depend on.
-    pairs: KeyBuf,
     /// The candidate lists, found for one authority.
     lists: Lists,
+    /// (source, scope) pair keys: the road key holds everything they depend on.
+    pairs: KeyBuf,
 }
 
 /// Candidate lists (offset, length) in visiting order, and what they were found for.
 #[derive(Debug, Clone, Default)]
+#[repr(C)]
 struct Lists {
-    tcp: bool,
+    lists: Box<[(u32, u32)]>,
     /// The lower-cased `:authority` (`None` for TCP).
     authority: Option<Box<str>>,
-    lists: Box<[(u32, u32)]>,
+    tcp: bool,
 }
 
 impl IndexKeys {

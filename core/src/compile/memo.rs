@@ -11,7 +11,15 @@ const SLOTS: usize = 512;
 /// How many slots an insert or lookup probes before giving up.
 const PROBES: usize = 48;
 
-type Chunk<T> = Box<[OnceLock<Box<(u64, T)>>]>;
+type Chunk<T> = Box<[OnceLock<Box<Entry<T>>>]>;
+
+/// A stored value after its hash, in this order: a lookup reads the hash, then the start
+/// of the value, from one cache line.
+#[repr(C)]
+struct Entry<T> {
+    hash: u64,
+    value: T,
+}
 
 /// Values by 64-bit hash (equal hashes are told apart by the caller's predicate). Never
 /// removes anything; holds at most `capacity` values.
@@ -49,7 +57,7 @@ impl<T> Memo<T> {
         self.len.load(Ordering::Relaxed)
     }
 
-    fn probe(&self, hash: u64) -> impl Iterator<Item = &OnceLock<Box<(u64, T)>>> {
+    fn probe(&self, hash: u64) -> impl Iterator<Item = &OnceLock<Box<Entry<T>>>> {
         let (chunk, first) = start(hash);
         let chunk = self.chunks.get(chunk).and_then(OnceLock::get);
         (0..PROBES).filter_map(move |i| chunk.and_then(|c| c.get((first + i) % SLOTS)))
@@ -61,7 +69,9 @@ impl<T> Memo<T> {
         for slot in self.probe(hash) {
             match slot.get() {
                 None => return None,
-                Some(entry) if entry.0 == hash && same(&entry.1) => return Some(&entry.1),
+                Some(entry) if entry.hash == hash && same(&entry.value) => {
+                    return Some(&entry.value)
+                }
                 Some(_) => {}
             }
         }
@@ -80,7 +90,7 @@ impl<T> Memo<T> {
         if let Some(c) = self.chunks.get(chunk) {
             c.get_or_init(|| (0..SLOTS).map(|_| OnceLock::new()).collect());
         }
-        let mut entry = Box::new((hash, value));
+        let mut entry = Box::new(Entry { hash, value });
         for slot in self.probe(hash) {
             if slot.get().is_some() {
                 continue;
@@ -88,12 +98,12 @@ impl<T> Memo<T> {
             match slot.set(entry) {
                 Ok(()) => {
                     self.len.fetch_add(1, Ordering::Relaxed);
-                    return slot.get().map(|e| &e.1).ok_or(None);
+                    return slot.get().map(|e| &e.value).ok_or(None);
                 }
                 Err(back) => entry = back,
             }
         }
-        Err(Some(entry.1))
+        Err(Some(entry.value))
     }
 }
 

@@ -149,7 +149,7 @@ impl<'r> Prepared<'r> {
         let mut key_bytes = KeyBytes::new();
         key_bytes.write(request, compiled.route_reads);
         let hash = key_bytes.hash();
-        if let Some((_, walked)) = compiled.roads.find(hash, |(key, _)| key.is(&key_bytes)) {
+        if let Some(Stored { walked, .. }) = compiled.roads.find(hash, |s| s.key.is(&key_bytes)) {
             let known = walked.known.borrow();
             let mut prepared = match request.url {
                 None => {
@@ -202,15 +202,31 @@ static UNWALKED: Road = Road {
 
 /// A walked road with its route and the engine's enforcement point: what the road memo
 /// keeps per [`RoadKey`].
+///
+/// In this order (`repr(C)`): what a memo hit and then `decide` read of it come first,
+/// so they share a few cache lines after the memo's hash and key; the road's hops,
+/// caveats and exit, read for a full decision only, come last.
 #[derive(Debug, Clone)]
+#[repr(C)]
 pub(crate) struct Walked {
-    pub(crate) road: Road,
-    pub(crate) route: Option<Route>,
-    pub(crate) point: Option<Arc<PointCache>>,
-    /// The index keys of a request on this road (see [`Digest::index_keys`]).
-    pub(crate) index_keys: Option<IndexKeys>,
+    /// What the enforcing proxy makes of a request on this road (`seen(&road)`).
+    pub(crate) seen: Option<Seen>,
     /// What the digest derived from the key's raw fields (lent on a memo hit).
     pub(crate) known: KnownOwned,
+    /// The index keys of a request on this road (see [`Digest::index_keys`]).
+    pub(crate) index_keys: Option<IndexKeys>,
+    pub(crate) point: Option<Arc<PointCache>>,
+    pub(crate) route: Option<Box<Route>>,
+    pub(crate) road: Road,
+}
+
+/// A road memo entry: the key, then the road (`repr(C)`: the key's pointer shares the
+/// hash's cache line).
+#[derive(Debug)]
+#[repr(C)]
+pub(crate) struct Stored {
+    key: RoadKey,
+    walked: Walked,
 }
 
 /// [`Known`], owned by the road memo.
@@ -332,11 +348,12 @@ pub(crate) fn walk(model: &Model, compiled: &Compiled, n: &Normalized<'_>) -> Wa
         _ => None,
     };
     Walked {
-        road,
-        route,
-        point,
-        index_keys,
+        seen: seen(&road),
         known,
+        index_keys,
+        point,
+        route: route.map(Box::new),
+        road,
     }
 }
 
@@ -372,7 +389,7 @@ impl<'r> Digest<'r> {
         model: &'r Model,
         compiled: &'r Compiled,
     ) -> Self {
-        let seen = seen(&walked.road);
+        let seen = walked.seen;
         let peer = seen.is_none_or(|s| s.peer_identity);
         let account_labels = account_labels(
             model,
@@ -388,7 +405,7 @@ impl<'r> Digest<'r> {
             is_tcp: known.protocol != Protocol::Http,
             account_labels,
             road: Shared::Borrowed(&walked.road),
-            route: walked.route.as_ref().map(Shared::Borrowed),
+            route: walked.route.as_deref().map(Shared::Borrowed),
             point: walked
                 .point
                 .as_deref()
@@ -404,7 +421,7 @@ impl<'r> Digest<'r> {
         self.finish(
             model,
             Shared::Borrowed(&walked.road),
-            walked.route.as_ref().map(Shared::Borrowed),
+            walked.route.as_deref().map(Shared::Borrowed),
             walked
                 .point
                 .as_deref()
@@ -431,21 +448,25 @@ impl<'r> Digest<'r> {
             normalized.peer_uri = Some(peer_uri(peer));
         }
         let walked = walk(model, compiled, normalized);
-        match compiled.roads.insert(hash, (key.to_key(), walked)) {
-            Ok((_, stored)) => {
+        let stored = Stored {
+            key: key.to_key(),
+            walked,
+        };
+        match compiled.roads.insert(hash, stored) {
+            Ok(Stored { walked: stored, .. }) => {
                 // Lend the stored copies, as a hit does.
                 self.normalized.peer_uri = stored.known.peer_uri.as_deref().map(Cow::Borrowed);
                 self.lend(stored, model, compiled);
             }
             Err(back) => {
                 let walked = match back {
-                    Some((_, walked)) => walked,
+                    Some(Stored { walked, .. }) => walked,
                     None => walk(model, compiled, &self.normalized),
                 };
                 self.finish(
                     model,
                     Shared::Owned(Arc::new(walked.road)),
-                    walked.route.map(|r| Shared::Owned(Arc::new(r))),
+                    walked.route.map(|r| Shared::Owned(Arc::new(*r))),
                     walked.point.map(|p| (compiled.id(), Shared::Owned(p))),
                     compiled.reads_account_labels,
                 );
@@ -545,7 +566,7 @@ fn account_labels<'r>(
 }
 
 /// Walked roads by key hash: (key, road) index_keys the memo lends to prepared requests.
-pub(crate) type RoadMemo = Memo<(RoadKey, Walked)>;
+pub(crate) type RoadMemo = Memo<Stored>;
 
 /// How many distinct roads (see `RoadKey`) an engine remembers.
 pub const ROADS: usize = 16_384;
