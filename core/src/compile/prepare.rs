@@ -71,9 +71,10 @@ pub struct Digest<'r> {
     /// The engine-specific precomputed enforcement point: (engine id, point); ignored by
     /// any other engine.
     pub(crate) point: Option<(u64, Shared<'r, PointCache>)>,
-    /// The keys the index is probed with on this road (pair keys; host keys for the
-    /// authority the road was first walked with), from the same engine's road memo (with
-    /// `point`); `decide` computes them when absent or for another authority.
+    /// What the index gives a request on this road (its pair keys, and the candidate
+    /// lists for the authority the road was first walked with), from the same engine's
+    /// road memo (with `point`); `decide` probes the index when absent or for another
+    /// authority.
     pub(crate) index_keys: Option<&'r IndexKeys>,
 }
 
