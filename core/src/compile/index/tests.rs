@@ -1,8 +1,17 @@
 //! The index's bounds and its early stop, through the public engine.
 
 use crate::compile::Compiled;
+use crate::workload::GeneratedWorkload;
 use crate::workload::{generate_profile, Layout, Profile};
 use crate::Engine;
+
+/// A generated workload of `profile` with `rules` rules, and its engine.
+fn generated(rules: usize, seed: u64, profile: Profile) -> (GeneratedWorkload, Engine) {
+    let w = generate_profile(rules, seed, profile, Layout::Files);
+    let engine = Engine::from_files(w.files.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+        .unwrap_or_else(|e| panic!("{e}"));
+    (w, engine)
+}
 
 /// Candidates stay a handful whatever the shape: the longest HTTP posting list at
 /// 5 000 rules is bounded on every profile (it was thousands for namespace sources
@@ -10,9 +19,7 @@ use crate::Engine;
 #[test]
 fn http_postings_stay_short_on_every_profile() {
     for profile in Profile::ALL {
-        let w = generate_profile(5_000, 11, profile, Layout::Files);
-        let engine = Engine::from_files(w.files.iter().map(|(n, t)| (n.as_str(), t.as_str())))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (_, engine) = generated(5_000, 11, profile);
         let compiled = Compiled::new(engine.model());
         let longest = compiled.index.http.longest();
         assert!(
@@ -28,9 +35,7 @@ fn http_postings_stay_short_on_every_profile() {
 #[test]
 fn decisions_examine_a_handful_of_candidates_on_every_profile() {
     for profile in Profile::ALL {
-        let w = generate_profile(5_000, 11, profile, Layout::Files);
-        let engine = Engine::from_files(w.files.iter().map(|(n, t)| (n.as_str(), t.as_str())))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (w, engine) = generated(5_000, 11, profile);
         let prepared: Vec<_> = w.requests.iter().map(|r| engine.prepare(r)).collect();
         let examined = crate::bench::candidates(&engine, &prepared);
         eprintln!("{profile}: {examined:?}");
@@ -108,9 +113,7 @@ fn a_list_stops_at_its_first_allow_match_and_never_skips_a_deny() {
 fn memoized_candidate_lists_are_the_lists_a_fresh_probe_finds() {
     use crate::compile::Prepared;
     for profile in Profile::ALL {
-        let w = generate_profile(2_000, 5, profile, Layout::Files);
-        let engine = Engine::from_files(w.files.iter().map(|(n, t)| (n.as_str(), t.as_str())))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (w, engine) = generated(2_000, 5, profile);
         let mut hits = 0;
         for request in &w.requests {
             // First sight walks the road into the memo; the second is a hit.
