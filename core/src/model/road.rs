@@ -291,6 +291,39 @@ impl HeaderMutations {
     pub fn is_empty(&self) -> bool {
         self.add.is_empty() && self.set.is_empty() && self.remove.is_empty()
     }
+
+    /// These mutations, then `later`'s: `later`'s `set` wins, removals are kept once.
+    /// Envoy applies a weighted cluster's mutations before its route's, and a request
+    /// crossing two routes gets the first route's before the second's.
+    ///
+    /// ```
+    /// use egress_policy::model::HeaderMutations;
+    ///
+    /// let cluster = HeaderMutations {
+    ///     set: [("x-env".to_string(), "blue".to_string())].into(),
+    ///     remove: vec!["x-a".to_string()],
+    ///     ..HeaderMutations::default()
+    /// };
+    /// let route = HeaderMutations {
+    ///     set: [("x-env".to_string(), "green".to_string())].into(),
+    ///     remove: vec!["x-a".to_string(), "x-b".to_string()],
+    ///     ..HeaderMutations::default()
+    /// };
+    /// let both = cluster.then(route);
+    /// assert_eq!(both.set.get("x-env").map(String::as_str), Some("green"));
+    /// assert_eq!(both.remove, ["x-a", "x-b"]);
+    /// ```
+    #[must_use]
+    pub fn then(mut self, later: HeaderMutations) -> HeaderMutations {
+        self.add.extend(later.add);
+        self.set.extend(later.set);
+        for name in later.remove {
+            if !self.remove.contains(&name) {
+                self.remove.push(name);
+            }
+        }
+        self
+    }
 }
 
 /// One `http` route of a VirtualService, reduced to what egress needs.

@@ -533,7 +533,7 @@ pub(crate) fn arrive(model: &Model, req: &Normalized, road: &mut Road, arrival: 
             ));
         }
         if let Some(r) = route {
-            exit.headers = merge(exit.headers, r.headers.clone());
+            exit.headers = exit.headers.then(r.headers.clone());
         }
         exit.virtual_service = Some(vs.id.clone());
         exit.host = dest_host;
@@ -554,16 +554,4 @@ pub(crate) fn arrive(model: &Model, req: &Normalized, road: &mut Road, arrival: 
         answer,
         exit,
     }));
-}
-
-/// Header mutations of two routes on the way: the later one's `set` wins.
-fn merge(mut first: HeaderMutations, then: HeaderMutations) -> HeaderMutations {
-    first.add.extend(then.add);
-    first.set.extend(then.set);
-    for name in then.remove {
-        if !first.remove.contains(&name) {
-            first.remove.push(name);
-        }
-    }
-    first
 }

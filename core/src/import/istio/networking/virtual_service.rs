@@ -173,7 +173,9 @@ fn http_route(cx: &mut Cx, node: &Node, path: &str) -> Option<HttpRoute> {
             destination_headers = headers;
         }
     }
-    route.headers = merge_headers(destination_headers, route_headers);
+    // Envoy applies the destination's (weighted cluster) mutations first, so the route's
+    // `set` wins.
+    route.headers = destination_headers.then(route_headers);
     Some(route)
 }
 
@@ -293,19 +295,6 @@ fn l4_route(cx: &mut Cx, node: &Node, path: &str, tls: bool) -> Option<L4Route> 
         }
     }
     Some(route)
-}
-
-/// Envoy applies the destination's (weighted cluster) header mutations first and the
-/// route's after them, so route-level `set` wins.
-fn merge_headers(mut first: HeaderMutations, then: HeaderMutations) -> HeaderMutations {
-    first.add.extend(then.add);
-    first.set.extend(then.set);
-    for name in then.remove {
-        if !first.remove.contains(&name) {
-            first.remove.push(name);
-        }
-    }
-    first
 }
 
 /// `headers.request.{add,set,remove}` (`response` is accepted and not modelled).
