@@ -136,6 +136,14 @@ impl<'n> Map<'n> {
         }
     }
 
+    /// The texts of a list of strings (see [`Map::str_list`]), without their nodes.
+    pub fn str_values(&self, cx: &mut Cx, key: &str) -> Vec<String> {
+        self.str_list(cx, key)
+            .into_iter()
+            .map(|i| i.value)
+            .collect()
+    }
+
     /// A list of mappings or other values, with each item's path.
     pub fn list(&self, cx: &mut Cx, key: &str) -> Vec<(&'n Node, String)> {
         match self.get(key) {

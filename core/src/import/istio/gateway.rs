@@ -158,11 +158,7 @@ pub(super) fn istio_gateway(cx: &mut Cx, doc: &Doc, model: &mut Model) {
             ) else {
                 continue;
             };
-            let hosts: Vec<String> = server
-                .str_list(cx, "hosts")
-                .into_iter()
-                .map(|i| i.value)
-                .collect();
+            let hosts: Vec<String> = server.str_values(cx, "hosts");
             let tls_mode = server
                 .map(
                     cx,

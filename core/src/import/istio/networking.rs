@@ -163,11 +163,7 @@ pub(super) fn service_entry(cx: &mut Cx, doc: &Doc, model: &mut Model) -> Option
                 target_port: service_port(cx, &m, "targetPort", false),
             });
         }
-        service.export_to = spec
-            .str_list(cx, "exportTo")
-            .into_iter()
-            .map(|i| i.value)
-            .collect();
+        service.export_to = spec.str_values(cx, "exportTo");
     }
     // Istio allocates a VIP per non-wildcard host of an entry without `addresses`, unless
     // the entry opts out (pilot/pkg/model/service.go; networking.istio.io/enable-autoallocate-ip).
@@ -316,11 +312,7 @@ pub(super) fn destination_rule(cx: &mut Cx, doc: &Doc, model: &mut Model) {
             .map(cx, "workloadSelector", &["matchLabels"])
             .map(|w| w.labels(cx, "matchLabels")),
         export_to: ExportTo {
-            values: spec
-                .str_list(cx, "exportTo")
-                .into_iter()
-                .map(|i| i.value)
-                .collect(),
+            values: spec.str_values(cx, "exportTo"),
         },
         location: Some(doc.location()),
     };

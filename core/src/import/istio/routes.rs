@@ -43,11 +43,7 @@ pub(super) fn route(cx: &mut Cx, doc: &Doc, model: &mut Model, pending: &mut Vec
         &["parentRefs", "hostnames", "rules", "useDefaultGateways"],
         true,
     ) {
-        vs.hosts = spec
-            .str_list(cx, "hostnames")
-            .into_iter()
-            .map(|i| i.value)
-            .collect();
+        vs.hosts = spec.str_values(cx, "hostnames");
         for (node, path) in spec.list(cx, "parentRefs") {
             let Some(parent) = map(
                 cx,

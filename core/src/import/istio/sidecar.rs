@@ -156,11 +156,7 @@ pub(super) fn request_authentication(cx: &mut Cx, doc: &Doc, model: &mut Model) 
                 cx.error(node, &rule.path_of("issuer"), "missing field `issuer`");
                 continue;
             }
-            let audiences = rule
-                .str_list(cx, "audiences")
-                .into_iter()
-                .map(|i| i.value)
-                .collect();
+            let audiences = rule.str_values(cx, "audiences");
             authn.issuers.push((issuer, audiences));
         }
     }

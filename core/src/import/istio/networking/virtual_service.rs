@@ -77,22 +77,10 @@ pub(crate) fn virtual_service(cx: &mut Cx, doc: &Doc, model: &mut Model) {
         &["hosts", "gateways", "http", "tls", "tcp", "exportTo"],
         true,
     ) {
-        service.hosts = spec
-            .str_list(cx, "hosts")
-            .into_iter()
-            .map(|i| i.value)
-            .collect();
-        service.gateways = spec
-            .str_list(cx, "gateways")
-            .into_iter()
-            .map(|i| i.value)
-            .collect();
+        service.hosts = spec.str_values(cx, "hosts");
+        service.gateways = spec.str_values(cx, "gateways");
         service.export_to = ExportTo {
-            values: spec
-                .str_list(cx, "exportTo")
-                .into_iter()
-                .map(|i| i.value)
-                .collect(),
+            values: spec.str_values(cx, "exportTo"),
         };
         for (node, path) in spec.list(cx, "http") {
             if let Some(route) = http_route(cx, node, &path) {
@@ -265,16 +253,8 @@ fn l4_route(cx: &mut Cx, node: &Node, path: &str, tls: bool) -> Option<L4Route> 
         };
         route.matches.push(L4Match {
             port: entry.port(cx, "port"),
-            sni_hosts: entry
-                .str_list(cx, "sniHosts")
-                .into_iter()
-                .map(|i| i.value)
-                .collect(),
-            gateways: entry
-                .str_list(cx, "gateways")
-                .into_iter()
-                .map(|i| i.value)
-                .collect(),
+            sni_hosts: entry.str_values(cx, "sniHosts"),
+            gateways: entry.str_values(cx, "gateways"),
         });
     }
     for (i, (item, item_path)) in m.list(cx, "route").into_iter().enumerate() {
@@ -305,11 +285,7 @@ fn header_mutations(cx: &mut Cx, headers: &Map) -> HeaderMutations {
     HeaderMutations {
         add: request.labels(cx, "add"),
         set: request.labels(cx, "set"),
-        remove: request
-            .str_list(cx, "remove")
-            .into_iter()
-            .map(|i| i.value)
-            .collect(),
+        remove: request.str_values(cx, "remove"),
     }
 }
 
