@@ -431,6 +431,19 @@ pub struct VirtualService {
 }
 
 impl VirtualService {
+    /// A route resource with nothing written yet (an importer fills it in).
+    pub fn empty(id: ResourceRef, location: Option<Location>) -> Self {
+        VirtualService {
+            id,
+            hosts: Vec::new(),
+            gateways: Vec::new(),
+            http: Vec::new(),
+            l4: Vec::new(),
+            export_to: ExportTo::default(),
+            location,
+        }
+    }
+
     /// Whether the VirtualService applies at `gateway` (`mesh` for sidecars), given the
     /// namespace of the Gateway resource: `gateways` entries are `name` (own namespace),
     /// `ns/name` or `mesh`; none written means `mesh`.

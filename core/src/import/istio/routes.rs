@@ -5,8 +5,8 @@
 //! one kind of route.
 
 use crate::model::{
-    ExportTo, HeaderMutations, HttpRoute, L4Match, L4Route, Labels, Model, ResourceRef,
-    RouteDestination, RouteMatch, UriMatch, VirtualService,
+    HeaderMutations, HttpRoute, L4Match, L4Route, Labels, Model, ResourceRef, RouteDestination,
+    RouteMatch, UriMatch, VirtualService,
 };
 use crate::source::Node;
 
@@ -28,15 +28,10 @@ pub(super) fn route(cx: &mut Cx, doc: &Doc, model: &mut Model, pending: &mut Vec
     top_level(cx, doc);
     let namespace = doc.namespace();
     let kind = doc.kind.as_str();
-    let mut vs = VirtualService {
-        id: ResourceRef::new(kind, &namespace, &doc.meta.name),
-        hosts: Vec::new(),
-        gateways: Vec::new(),
-        http: Vec::new(),
-        l4: Vec::new(),
-        export_to: ExportTo::default(),
-        location: Some(doc.location()),
-    };
+    let mut vs = VirtualService::empty(
+        ResourceRef::new(kind, &namespace, &doc.meta.name),
+        Some(doc.location()),
+    );
     let mut parents = Vec::new();
     if let Some(spec) = doc.spec(
         cx,

@@ -63,15 +63,10 @@ const UNMODELLED_MATCH_FIELDS: &[&str] = &[
 pub(crate) fn virtual_service(cx: &mut Cx, doc: &Doc, model: &mut Model) {
     top_level(cx, doc);
     let namespace = doc.namespace();
-    let mut service = VirtualService {
-        id: ResourceRef::new("VirtualService", &namespace, &doc.meta.name),
-        hosts: Vec::new(),
-        gateways: Vec::new(),
-        http: Vec::new(),
-        l4: Vec::new(),
-        export_to: ExportTo::default(),
-        location: Some(doc.location()),
-    };
+    let mut service = VirtualService::empty(
+        ResourceRef::new("VirtualService", &namespace, &doc.meta.name),
+        Some(doc.location()),
+    );
     if let Some(spec) = doc.spec(
         cx,
         &["hosts", "gateways", "http", "tls", "tcp", "exportTo"],
