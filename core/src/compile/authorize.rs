@@ -50,7 +50,7 @@ impl Compiled {
         // Only an HTTP request with a standard method can be skipped on its method, and
         // only an HTTP request on its path (TCP rules drop L7 fields, SEMANTICS §1.11).
         let method_bit = if req.is_tcp { 0 } else { req.method_bit };
-        let path_head = match (&req.normalized.path, req.is_tcp) {
+        let path_head = match (req.path(), req.is_tcp) {
             (Some(path), false) => Some(PathHead::of(path.as_bytes())),
             _ => None,
         };
@@ -109,7 +109,7 @@ impl Compiled {
                     } else if !declared {
                         Some(CustomNote::Undeclared)
                     } else {
-                        match req.normalized.custom.get(provider) {
+                        match req.custom().get(provider) {
                             Some(true) => None,
                             Some(false) => Some(CustomNote::Denied),
                             None => Some(CustomNote::NoVerdict),
@@ -181,7 +181,7 @@ impl Compiled {
         let has_dry_run = self.any_dry_run_attached(model, point, service);
         let dry_run = has_dry_run.then(|| outcome(1, &summary.with_dry_run));
         let audit = best.audit;
-        let no_proxy = req.normalized.workload.is_some()
+        let no_proxy = req.workload().is_some()
             && point.gateways.is_empty()
             && !point.info.map_or_else(
                 || self.point_info(model, point).attaches_any,

@@ -403,7 +403,7 @@ impl Index {
             }
             return;
         }
-        let peer_uri = req.normalized.peer_uri.as_deref();
+        let peer_uri = req.peer_uri();
         // The request's (source, scope) pair keys, computed once for every host (or once
         // per road, by the road memo).
         let computed;

@@ -9,7 +9,6 @@ use crate::model::{
     Condition, Field, HostPattern, IpBlock, Labels, NamespacePattern, NamespaceSelector, Operation,
     PathPattern, Rule, ServiceAccountRef, Source, StringPattern, TrustDomainPattern,
 };
-use crate::request::Normalized;
 
 use super::path_head::{common_prefix, list_head, PathHead};
 use super::prepare::Digest;
@@ -170,21 +169,17 @@ enum SourceCheck {
 
 impl SourceCheck {
     fn holds(&self, req: &Digest, drop_http: bool) -> bool {
-        let n = &req.normalized;
         match self {
-            SourceCheck::Principals(f) => str_holds(f, n.peer_uri.as_deref()),
-            SourceCheck::Uri(f) => uri_holds(f, n.peer_uri.as_deref()),
+            SourceCheck::Principals(f) => str_holds(f, req.peer_uri()),
+            SourceCheck::Uri(f) => uri_holds(f, req.peer_uri()),
             SourceCheck::RequestPrincipals(f) => {
-                drop_http || str_holds(f, n.jwt.as_ref().and_then(|j| j.principal.as_deref()))
+                drop_http || str_holds(f, req.jwt().and_then(|j| j.principal.as_deref()))
             }
-            SourceCheck::IpBlocks(f) => ip_holds(f, n.source_ip),
-            SourceCheck::RemoteIpBlocks(f) => ip_holds(f, n.remote_ip.or(n.source_ip)),
+            SourceCheck::IpBlocks(f) => ip_holds(f, req.source_ip()),
+            SourceCheck::RemoteIpBlocks(f) => ip_holds(f, req.remote_ip().or(req.source_ip())),
             SourceCheck::Members(f) => f.holds(|selectors| {
-                n.namespace.as_deref().is_some_and(|ns| {
-                    selectors
-                        .iter()
-                        .any(|s| s.selects(n.cluster.as_deref(), ns))
-                })
+                req.namespace()
+                    .is_some_and(|ns| selectors.iter().any(|s| s.selects(req.cluster(), ns)))
             }),
             SourceCheck::AccountLabels(f) => {
                 let labels = req.account_labels.as_ref();
@@ -359,7 +354,7 @@ impl MethodMatcher {
 
     fn holds(&self, req: &Digest) -> bool {
         match self {
-            MethodMatcher::Bits { values, not_values } => match req.normalized.method.as_deref() {
+            MethodMatcher::Bits { values, not_values } => match req.method() {
                 // A non-standard method has no bit: it matches no exact standard value.
                 Some(_) => {
                     (*values == 0 || values & req.method_bit != 0)
@@ -367,7 +362,7 @@ impl MethodMatcher {
                 }
                 None => *values == 0,
             },
-            MethodMatcher::Patterns(field) => str_holds(field, req.normalized.method.as_deref()),
+            MethodMatcher::Patterns(field) => str_holds(field, req.method()),
         }
     }
 }
@@ -443,13 +438,18 @@ impl COperation {
     }
 
     fn matches(&self, req: &Digest, drop_http: bool) -> bool {
-        let n = &req.normalized;
         self.checks.iter().all(|c| match c {
             OperationCheck::Hosts(f) => drop_http || str_holds(f, req.authority_lower()),
-            OperationCheck::Ports(f) => f.holds(|p| *p == n.port),
+            OperationCheck::Ports(f) => {
+                let port = req.port();
+                f.holds(|p| *p == port)
+            }
             OperationCheck::Methods(m) => drop_http || m.holds(req),
             OperationCheck::Paths(f) => {
-                drop_http || f.holds(|p| n.path.as_deref().is_some_and(|v| p.matches(v)))
+                drop_http || {
+                    let path = req.path();
+                    f.holds(|p| path.is_some_and(|v| p.matches(v)))
+                }
             }
         })
     }
@@ -506,22 +506,21 @@ impl CCondition {
     }
 
     fn holds(&self, req: &Digest) -> bool {
-        let n: &Normalized = &req.normalized;
-        let jwt = n.jwt.as_ref();
+        let jwt = req.jwt();
         match self {
             CCondition::Header(name, field) => {
-                let value = n.headers.get(name.as_str());
+                let value = req.headers().get(name.as_str());
                 field.holds(|p| match value {
                     Some(_) if *p == StringPattern::Presence => true,
                     Some(v) => p.matches(v),
                     None => false,
                 })
             }
-            CCondition::SourceIp(f) => ip_holds(f, n.source_ip),
-            CCondition::RemoteIp(f) => ip_holds(f, n.remote_ip.or(n.source_ip)),
-            CCondition::DestinationIp(f) => ip_holds(f, n.destination_ip),
-            CCondition::Uri(f) => uri_holds(f, n.peer_uri.as_deref()),
-            CCondition::Principal(f) => str_holds(f, n.peer_uri.as_deref()),
+            CCondition::SourceIp(f) => ip_holds(f, req.source_ip()),
+            CCondition::RemoteIp(f) => ip_holds(f, req.remote_ip().or(req.source_ip())),
+            CCondition::DestinationIp(f) => ip_holds(f, req.destination_ip()),
+            CCondition::Uri(f) => uri_holds(f, req.peer_uri()),
+            CCondition::Principal(f) => str_holds(f, req.peer_uri()),
             CCondition::AuthPrincipal(f) => str_holds(f, jwt.and_then(|j| j.principal.as_deref())),
             CCondition::Audiences(f) => {
                 f.holds(|p| jwt.is_some_and(|j| j.audiences.iter().any(|a| p.matches(a))))
@@ -535,8 +534,11 @@ impl CCondition {
                 });
                 f.holds(|p| claim_matches(value, p))
             }
-            CCondition::DestinationPort(f) => f.holds(|p| *p == n.port),
-            CCondition::Sni(f) => str_holds(f, n.sni.as_deref()),
+            CCondition::DestinationPort(f) => {
+                let port = req.port();
+                f.holds(|p| *p == port)
+            }
+            CCondition::Sni(f) => str_holds(f, req.sni()),
             CCondition::Never(f) => str_holds(f, None),
         }
     }

@@ -15,6 +15,7 @@
 mod authorize;
 pub(crate) mod hash;
 mod index;
+mod lent;
 mod matchers;
 mod memo;
 mod path_head;

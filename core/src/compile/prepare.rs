@@ -8,16 +8,15 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use crate::decision::Reason;
 use crate::decision::Route;
 use crate::model::{Condition, Labels, Model};
 use crate::request::{
-    check_own, digest, source_labels, Known, Malformed, Normalized, Own, Protocol, Request,
-    RequestRef, Seen, Shared,
+    check_own, digest, Malformed, Normalized, Protocol, Request, RequestRef, Seen, Shared,
 };
 use crate::road::{self, End, Road};
 
 use super::index::IndexKeys;
+use super::lent::{lowered, Attrs, KnownOwned, Lent};
 use super::matchers::method_bit;
 use super::memo::Memo;
 use super::road_key::{KeyBytes, RoadKey};
@@ -52,8 +51,8 @@ impl Prepared<'_> {
 /// service-account labels resolved, road walked.
 #[derive(Debug, Clone)]
 pub struct Digest<'r> {
-    /// The normalised request.
-    pub(crate) normalized: Normalized<'r>,
+    /// The request's attributes (read where they lie on a memo hit; see [`Attrs`]).
+    pub(crate) attrs: Attrs<'r>,
     /// `:authority` lower-cased when it has upper-case letters (see
     /// [`Digest::authority_lower`]); lent by the road memo.
     lowered_authority: Option<Cow<'r, str>>,
@@ -115,18 +114,22 @@ impl<'r> Prepared<'r> {
     /// Digests `request` for `model`'s mesh settings, walking its road (no memo).
     pub fn new(request: &'r Request, model: &'r Model) -> Self {
         match request.normalize(model.mesh.path_normalization) {
-            Ok(mut normalized) => {
+            Ok(normalized) => {
                 // Walk the road first: authorization then sees the port the enforcing
                 // proxy listens on, and a JWT only when that proxy validated it.
                 let mut road = road::walk(model, &normalized);
                 let route = road::route(model, &mut road).map(|r| Shared::Owned(Arc::new(r)));
-                apply(&road, &mut normalized);
-                Prepared::Ready(Digest::new(
-                    normalized,
+                let lowered_authority = lowered(normalized.authority.as_deref()).map(Cow::Owned);
+                Prepared::Ready(Digest::full(
+                    Box::new(normalized),
                     model,
-                    Shared::Owned(Arc::new(road)),
-                    route,
-                    None,
+                    Walk {
+                        road: Shared::Owned(Arc::new(road)),
+                        route,
+                        point: None,
+                        lowered_authority,
+                        index_keys: None,
+                    },
                     true,
                 ))
             }
@@ -147,59 +150,97 @@ impl<'r> Prepared<'r> {
             model.mesh.path_normalization,
             compiled.route_reads.any_headers,
         );
-        let mut key_bytes = KeyBytes::new();
-        key_bytes.write(request, compiled.route_reads);
-        let hash = key_bytes.hash();
-        if let Some(Stored { walked, .. }) = compiled.roads.find(hash, |s| s.key.is(&key_bytes)) {
-            let known = walked.known.borrow();
-            let mut prepared = match request.url {
-                None => {
-                    return match check_own(request, mode, fold, known.protocol) {
-                        Ok(own) => Prepared::Ready(Digest::lent(
-                            request, &known, own, walked, model, compiled,
-                        )),
-                        Err(malformed) => Prepared::Malformed(malformed),
-                    }
-                }
-                // The URL's path is the request's own: digest in full, lend the rest.
-                Some(_) => match digest(request, mode, fold, false) {
-                    Ok((mut normalized, _)) => {
-                        normalized.peer_uri = known.peer_uri.map(Cow::Borrowed);
-                        Prepared::Ready(Digest::unwalked(normalized))
-                    }
-                    Err(malformed) => return Prepared::Malformed(malformed),
-                },
-            };
-            if let Prepared::Ready(d) = &mut prepared {
-                d.lend(walked, model, compiled);
+        let found = KeyBytes::with(request, compiled.route_reads, |key| {
+            let hash = key.hash();
+            match compiled.roads.find(hash, |s| s.key.is(key)) {
+                Some(Stored { walked, .. }) => Ok(walked),
+                None => Err((hash, key.to_key())),
             }
-            return prepared;
-        }
-        let (normalized, peer) = match digest(request, mode, fold, false) {
-            Ok(parts) => parts,
-            Err(malformed) => return Prepared::Malformed(malformed),
+        });
+        let (hash, key) = match found {
+            Ok(walked) => return Prepared::hit(request, walked, model, compiled),
+            Err(miss) => miss,
         };
-        let mut prepared = Prepared::Ready(Digest::unwalked(normalized));
-        if let Prepared::Ready(d) = &mut prepared {
-            d.walk_into_memo(peer, hash, key_bytes, model, compiled);
+        match digest(request, mode, fold, false) {
+            Ok((normalized, peer)) => Prepared::Ready(Digest::walk_into_memo(
+                Box::new(normalized),
+                peer,
+                hash,
+                key,
+                model,
+                compiled,
+            )),
+            Err(malformed) => Prepared::Malformed(malformed),
         }
-        prepared
+    }
+
+    /// The digest of `request` on a memo hit (`walked`): only the fields outside the
+    /// road key are checked; the rest is lent by the memo.
+    #[inline(always)]
+    fn hit(
+        request: &RequestRef<'r>,
+        walked: &'r Walked,
+        model: &'r Model,
+        compiled: &'r Compiled,
+    ) -> Self {
+        let (mode, fold) = (
+            model.mesh.path_normalization,
+            compiled.route_reads.any_headers,
+        );
+        let known = &walked.known;
+        match request.url {
+            None => match check_own(request, mode, fold, known.protocol) {
+                Ok(own) => Prepared::Ready(Digest::lent(
+                    Lent::new(request, known, own, walked.seen),
+                    walked,
+                    model,
+                    compiled,
+                )),
+                Err(malformed) => Prepared::Malformed(malformed),
+            },
+            // The URL's path is the request's own: digest in full, lend the rest.
+            Some(_) => match digest(request, mode, fold, false) {
+                Ok((mut normalized, _)) => {
+                    normalized.peer_uri = known.peer_uri.as_deref().map(Cow::Borrowed);
+                    Prepared::Ready(Digest::full(
+                        Box::new(normalized),
+                        model,
+                        Walk::lent(walked, compiled),
+                        compiled.reads_account_labels,
+                    ))
+                }
+                Err(malformed) => Prepared::Malformed(malformed),
+            },
+        }
     }
 }
 
-/// The road every digest starts with and none keeps: `Prepared::for_engine` replaces it
-/// before it returns.
-static UNWALKED: Road = Road {
-    hops: Vec::new(),
-    caveats: Vec::new(),
-    service: None,
-    end: End::Stop {
-        status: 0,
-        reason: Reason::NoAllowPolicies,
-        message: String::new(),
-        resource: None,
-    },
-};
+/// What a digest takes from its road: the road, its route and the engine's point, the
+/// lower-cased authority and the index keys (lent by the memo or the request's own).
+struct Walk<'r> {
+    road: Shared<'r, Road>,
+    route: Option<Shared<'r, Route>>,
+    point: Option<(u64, Shared<'r, PointCache>)>,
+    lowered_authority: Option<Cow<'r, str>>,
+    index_keys: Option<&'r IndexKeys>,
+}
+
+impl<'r> Walk<'r> {
+    /// Everything lent by the memo entry `walked`.
+    #[inline(always)]
+    fn lent(walked: &'r Walked, compiled: &'r Compiled) -> Self {
+        Walk {
+            road: Shared::Borrowed(&walked.road),
+            route: walked.route.as_deref().map(Shared::Borrowed),
+            point: walked
+                .point
+                .as_deref()
+                .map(|p| (compiled.id(), Shared::Borrowed(p))),
+            lowered_authority: walked.known.lowered_authority.as_deref().map(Cow::Borrowed),
+            index_keys: walked.index_keys.as_ref(),
+        }
+    }
+}
 
 /// A walked road with its route and the engine's enforcement point: what the road memo
 /// keeps per [`RoadKey`].
@@ -228,61 +269,6 @@ pub(crate) struct Walked {
 pub(crate) struct Stored {
     key: RoadKey,
     walked: Walked,
-}
-
-/// [`Known`], owned by the road memo.
-#[derive(Debug, Clone)]
-pub(crate) struct KnownOwned {
-    protocol: Protocol,
-    port: u16,
-    host: Option<Box<str>>,
-    peer_uri: Option<Box<str>>,
-    trust_domain: Option<Box<str>>,
-    namespace: Option<Box<str>>,
-    service_account: Option<Box<str>>,
-    destination_ip: Option<std::net::IpAddr>,
-    /// `:authority` lower-cased, when it has upper-case letters.
-    lowered_authority: Option<Box<str>>,
-}
-
-impl KnownOwned {
-    /// What `n` (digested, not yet on its road) derived from the key's fields.
-    fn of(n: &Normalized<'_>) -> Self {
-        let boxed = |t: &Option<Cow<'_, str>>| t.as_deref().map(Box::from);
-        KnownOwned {
-            protocol: n.protocol,
-            port: n.port,
-            host: boxed(&n.host),
-            peer_uri: boxed(&n.peer_uri),
-            trust_domain: boxed(&n.trust_domain),
-            namespace: boxed(&n.namespace),
-            service_account: boxed(&n.service_account),
-            destination_ip: n.destination_ip,
-            lowered_authority: lowered(n.authority.as_deref()).map(Box::from),
-        }
-    }
-
-    #[inline(always)]
-    fn borrow(&self) -> Known<'_> {
-        Known {
-            protocol: self.protocol,
-            port: self.port,
-            host: self.host.as_deref(),
-            peer_uri: self.peer_uri.as_deref(),
-            trust_domain: self.trust_domain.as_deref(),
-            namespace: self.namespace.as_deref(),
-            service_account: self.service_account.as_deref(),
-            destination_ip: self.destination_ip,
-        }
-    }
-}
-
-/// `authority` lower-cased, when it has upper-case letters.
-#[inline(always)]
-fn lowered(authority: Option<&str>) -> Option<String> {
-    authority
-        .filter(|a| a.bytes().any(|b| b.is_ascii_uppercase()))
-        .map(str::to_ascii_lowercase)
 }
 
 /// Which request attributes the model reads beyond the road's fixed ones: what route
@@ -359,178 +345,124 @@ pub(crate) fn walk(model: &Model, compiled: &Compiled, n: &Normalized<'_>) -> Wa
 }
 
 impl<'r> Digest<'r> {
-    /// A digest of `normalized` on no road yet: what `Prepared::for_engine` finishes in
-    /// place.
+    /// The digest of a memo hit on a request without `url`: its attributes `lent`, and
+    /// everything else lent by the memo entry `walked`, in one expression so that it is
+    /// built where it is returned. Agrees with [`Digest::full`] on the same request (the
+    /// prepare tests compare them).
     #[inline(always)]
-    fn unwalked(normalized: Normalized<'r>) -> Self {
+    fn lent(lent: Lent<'r>, walked: &'r Walked, model: &'r Model, compiled: &'r Compiled) -> Self {
+        let known = &walked.known;
+        let peer = walked.seen.is_none_or(|s| s.peer_identity);
+        let account_labels = account_labels(
+            model,
+            known.namespace.as_deref().filter(|_| peer),
+            known.service_account.as_deref().filter(|_| peer),
+            compiled.reads_account_labels,
+            || lent.source_labels(),
+        );
+        let Walk {
+            road,
+            route,
+            point,
+            lowered_authority,
+            index_keys,
+        } = Walk::lent(walked, compiled);
         Digest {
-            normalized,
-            lowered_authority: None,
-            method_bit: 0,
-            is_tcp: false,
-            account_labels: None,
-            road: Shared::Borrowed(&UNWALKED),
-            route: None,
-            point: None,
-            index_keys: None,
+            method_bit: lent.method().map_or(0, method_bit),
+            is_tcp: known.protocol != Protocol::Http,
+            attrs: Attrs::Lent(lent),
+            lowered_authority,
+            account_labels,
+            road,
+            route,
+            point,
+            index_keys,
         }
     }
 
-    /// The digest of `r` on a memo hit, in one expression so that it is built where it
-    /// is returned (the digest is ~550 bytes: a move is a `memcpy` of that size): what
-    /// the memo knows of the keyed fields and the road (`known`, `walked`), `own` for
-    /// the rest. Agrees with [`Digest::new`] on the same request (the prepare tests
-    /// compare them).
-    #[inline(always)]
-    fn lent(
-        r: &RequestRef<'r>,
-        known: &Known<'r>,
-        own: Own<'r>,
-        walked: &'r Walked,
+    /// Walks the road of `normalized` (whose peer is `peer`, its SPIFFE URI without the
+    /// scheme) on a memo miss and stores it under `key` (hash `hash`); when the memo is
+    /// full, the road is the request's own.
+    fn walk_into_memo(
+        mut normalized: Box<Normalized<'r>>,
+        peer: Option<&str>,
+        hash: u64,
+        key: RoadKey,
         model: &'r Model,
         compiled: &'r Compiled,
     ) -> Self {
-        let seen = walked.seen;
-        let peer = seen.is_none_or(|s| s.peer_identity);
-        let account_labels = account_labels(
-            model,
-            known.namespace.filter(|_| peer),
-            known.service_account.filter(|_| peer),
-            compiled.reads_account_labels,
-            || source_labels(r),
-        );
-        Digest {
-            normalized: Normalized::known(r, known, own, seen),
-            lowered_authority: walked.known.lowered_authority.as_deref().map(Cow::Borrowed),
-            method_bit: r.method.map_or(0, method_bit),
-            is_tcp: known.protocol != Protocol::Http,
-            account_labels,
-            road: Shared::Borrowed(&walked.road),
-            route: walked.route.as_deref().map(Shared::Borrowed),
-            point: walked
-                .point
-                .as_deref()
-                .map(|p| (compiled.id(), Shared::Borrowed(p))),
-            index_keys: walked.index_keys.as_ref(),
-        }
-    }
-
-    /// Finishes the digest on a memo hit: the road, its route, point and index keys, and
-    /// the lower-cased authority, all lent by the memo.
-    #[inline(always)]
-    fn lend(&mut self, walked: &'r Walked, model: &'r Model, compiled: &'r Compiled) {
-        self.finish(
-            model,
-            Shared::Borrowed(&walked.road),
-            walked.route.as_deref().map(Shared::Borrowed),
-            walked
-                .point
-                .as_deref()
-                .map(|p| (compiled.id(), Shared::Borrowed(p))),
-            compiled.reads_account_labels,
-        );
-        self.lowered_authority = walked.known.lowered_authority.as_deref().map(Cow::Borrowed);
-        self.index_keys = walked.index_keys.as_ref();
-    }
-
-    /// Walks the road of the digested request (whose peer is `peer`, its SPIFFE URI
-    /// without the scheme) on a memo miss, stores it under `key` (hash `hash`) and finishes
-    /// the digest; when the memo is full, the road is the request's own.
-    fn walk_into_memo(
-        &mut self,
-        peer: Option<&str>,
-        hash: u64,
-        key: KeyBytes,
-        model: &'r Model,
-        compiled: &'r Compiled,
-    ) {
-        let normalized = &mut self.normalized;
         if let (None, Some(peer)) = (&normalized.peer_uri, peer) {
             normalized.peer_uri = Some(peer_uri(peer));
         }
-        let walked = walk(model, compiled, normalized);
-        let stored = Stored {
-            key: key.to_key(),
-            walked,
-        };
-        match compiled.roads.insert(hash, stored) {
+        let walked = walk(model, compiled, &normalized);
+        let stored = Stored { key, walked };
+        let walk = match compiled.roads.insert(hash, stored) {
             Ok(Stored { walked: stored, .. }) => {
                 // Lend the stored copies, as a hit does.
-                self.normalized.peer_uri = stored.known.peer_uri.as_deref().map(Cow::Borrowed);
-                self.lend(stored, model, compiled);
+                normalized.peer_uri = stored.known.peer_uri.as_deref().map(Cow::Borrowed);
+                Walk::lent(stored, compiled)
             }
             Err(back) => {
                 let walked = match back {
                     Some(Stored { walked, .. }) => walked,
-                    None => walk(model, compiled, &self.normalized),
+                    None => walk(model, compiled, &normalized),
                 };
-                self.finish(
-                    model,
-                    Shared::Owned(Arc::new(walked.road)),
-                    walked.route.map(|r| Shared::Owned(Arc::new(*r))),
-                    walked.point.map(|p| (compiled.id(), Shared::Owned(p))),
-                    compiled.reads_account_labels,
-                );
-                self.lowered_authority =
-                    walked.known.lowered_authority.map(|a| Cow::Owned(a.into()));
+                Walk {
+                    road: Shared::Owned(Arc::new(walked.road)),
+                    route: walked.route.map(|r| Shared::Owned(Arc::new(*r))),
+                    point: walked.point.map(|p| (compiled.id(), Shared::Owned(p))),
+                    lowered_authority: walked.known.lowered_authority.map(|a| Cow::Owned(a.into())),
+                    index_keys: None,
+                }
             }
-        }
+        };
+        Digest::full(normalized, model, walk, compiled.reads_account_labels)
     }
 
-    /// A digest of `normalized` on `road` (see [`Digest::finish`]).
-    fn new(
-        normalized: Normalized<'r>,
+    /// A digest of `normalized` (digested, not yet on its road) on `walk`: applies what
+    /// the road decided to the request authorization sees, and computes what `decide`
+    /// reads beyond the request.
+    fn full(
+        mut normalized: Box<Normalized<'r>>,
         model: &'r Model,
-        road: Shared<'r, Road>,
-        route: Option<Shared<'r, Route>>,
-        point: Option<(u64, Shared<'r, PointCache>)>,
+        walk: Walk<'r>,
         reads_account_labels: bool,
     ) -> Self {
-        let mut digest = Digest::unwalked(normalized);
-        digest.finish(model, road, route, point, reads_account_labels);
-        digest.lowered_authority = lowered(digest.normalized.authority.as_deref()).map(Cow::Owned);
-        digest
-    }
-
-    /// Puts the request on its road: applies what the road decided to the request
-    /// authorization sees, and computes what `decide` reads beyond the request.
-    #[inline(always)]
-    fn finish(
-        &mut self,
-        model: &'r Model,
-        road: Shared<'r, Road>,
-        route: Option<Shared<'r, Route>>,
-        point: Option<(u64, Shared<'r, PointCache>)>,
-        reads_account_labels: bool,
-    ) {
-        let normalized = &mut self.normalized;
-        apply(&road, normalized);
-        self.account_labels = account_labels(
+        apply(&walk.road, &mut normalized);
+        let account_labels = account_labels(
             model,
             normalized.namespace.as_deref(),
             normalized.service_account.as_deref(),
             reads_account_labels,
             || normalized.source_labels.clone(),
         );
-        self.method_bit = normalized.method.as_deref().map_or(0, method_bit);
-        self.is_tcp = normalized.protocol != Protocol::Http;
-        self.road = road;
-        self.route = route;
-        self.point = point;
+        Digest {
+            method_bit: normalized.method.as_deref().map_or(0, method_bit),
+            is_tcp: normalized.protocol != Protocol::Http,
+            attrs: Attrs::Full(normalized),
+            lowered_authority: walk.lowered_authority,
+            account_labels,
+            road: walk.road,
+            route: walk.route,
+            point: walk.point,
+            index_keys: walk.index_keys,
+        }
     }
 
     /// `:authority` lower-cased (authz `hosts` compare with it, port included).
     #[inline]
     pub(crate) fn authority_lower(&self) -> Option<&str> {
-        self.lowered_authority
-            .as_deref()
-            .or(self.normalized.authority.as_deref())
+        self.lowered_authority.as_deref().or(self.authority())
     }
 
     /// The same digest, owning everything.
     pub fn into_owned(self) -> Digest<'static> {
+        let normalized = match self.attrs {
+            Attrs::Lent(l) => l.to_normalized(),
+            Attrs::Full(n) => *n,
+        };
         Digest {
-            normalized: self.normalized.into_owned(),
+            attrs: Attrs::Full(Box::new(normalized.into_owned())),
             lowered_authority: self.lowered_authority.map(|a| Cow::Owned(a.into_owned())),
             method_bit: self.method_bit,
             is_tcp: self.is_tcp,
@@ -606,8 +538,8 @@ mod tests {
                 let (fresh, memo) = (digest(&fresh), digest(&memo));
                 assert_eq!(fresh.road, memo.road, "{profile}: {request:?}");
                 assert_eq!(fresh.route, memo.route, "{profile}: {request:?}");
-                assert_eq!(fresh.normalized.port, memo.normalized.port);
-                assert_eq!(fresh.normalized.jwt, memo.normalized.jwt);
+                assert_eq!(fresh.normalized().port, memo.normalized().port);
+                assert_eq!(fresh.normalized().jwt, memo.normalized().jwt);
             }
             let roads = compiled.memoized_roads();
             assert!(roads > 0 && roads < w.requests.len(), "{profile}: {roads}");
@@ -699,7 +631,7 @@ mod tests {
             match p {
                 Prepared::Malformed(m) => Err(m.clone()),
                 Prepared::Ready(d) => Ok((
-                    d.normalized.clone().into_owned(),
+                    d.normalized().into_owned().into_owned(),
                     (*d.road).clone(),
                     d.route.as_deref().cloned(),
                     d.authority_lower().map(str::to_string),

@@ -390,13 +390,13 @@ pub(crate) struct Known<'k> {
 }
 
 /// What a request's own fields give beyond what the road memo knows (see [`Known`]).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Own<'a> {
-    path: Option<Cow<'a, str>>,
-    query: Option<Cow<'a, str>>,
-    headers: FoldedHeaders<'a>,
-    source_ip: Option<IpAddr>,
-    remote_ip: Option<IpAddr>,
+    pub(crate) path: Option<Cow<'a, str>>,
+    pub(crate) query: Option<Cow<'a, str>>,
+    pub(crate) headers: FoldedHeaders<'a>,
+    pub(crate) source_ip: Option<IpAddr>,
+    pub(crate) remote_ip: Option<IpAddr>,
 }
 
 /// The checks of [`digest`] for a request without `url` whose authority, port,
@@ -530,7 +530,7 @@ fn path_and_query(
 fn fold<'a>(r: &RequestRef<'a>, fold_headers: bool) -> Result<FoldedHeaders<'a>, Malformed> {
     let mut headers = FoldedHeaders::default();
     r.headers.try_each(|name, item: Item<'a>| {
-        if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if !header_name_ok(name) {
             return Err(Malformed::bad(format!("header name `{name}` is not valid")));
         }
         if fold_headers {
@@ -539,6 +539,22 @@ fn fold<'a>(r: &RequestRef<'a>, fold_headers: bool) -> Result<FoldedHeaders<'a>,
         Ok(())
     })?;
     Ok(headers)
+}
+
+/// Whether `name` is a header name Envoy accepts here: not empty, no whitespace and no
+/// control character. ASCII names (all but a few) are checked byte by byte: below 0x80
+/// the whitespace and control characters are exactly the bytes up to 0x20 and 0x7F.
+#[inline(always)]
+fn header_name_ok(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    if bytes.is_empty() {
+        return false;
+    }
+    if bytes.iter().all(|&b| b > b' ' && b < 0x7F) {
+        return true;
+    }
+    // Anything else: the character rule itself (a non-ASCII name may still be valid).
+    !name.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 /// `text` lower-cased, borrowed when it has no upper-case letter.
@@ -550,13 +566,19 @@ pub(crate) fn lower(text: &str) -> Cow<'_, str> {
     }
 }
 
-#[inline]
+#[inline(always)]
 fn parse_ip(field: &str, text: Option<&str>) -> Result<Option<IpAddr>, Malformed> {
-    text.map(|t| {
-        t.parse()
-            .map_err(|_| Malformed::bad(format!("{field} `{t}` is not an IP address")))
-    })
-    .transpose()
+    match text {
+        None => Ok(None),
+        Some(t) => parse_ip_text(field, t).map(Some),
+    }
+}
+
+/// The address `text` is (kept out of line: most requests name none).
+#[inline(never)]
+fn parse_ip_text(field: &str, text: &str) -> Result<IpAddr, Malformed> {
+    text.parse()
+        .map_err(|_| Malformed::bad(format!("{field} `{text}` is not an IP address")))
 }
 
 type Spiffe<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>);
@@ -737,4 +759,24 @@ pub(super) fn split_url(url: &str) -> Result<UrlParts<'_>, Malformed> {
         )));
     };
     Ok((Some(authority), port, Some(path)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::header_name_ok;
+
+    /// The byte check agrees with the character rule it stands for, on every ASCII
+    /// character and on non-ASCII names.
+    #[test]
+    fn header_name_check_is_the_character_rule() {
+        let rule =
+            |n: &str| !n.is_empty() && !n.chars().any(|c| c.is_whitespace() || c.is_control());
+        for b in 0u8..0x80 {
+            let name = format!("x{}y", char::from(b));
+            assert_eq!(header_name_ok(&name), rule(&name), "byte {b:#x}");
+        }
+        for name in ["", "é", "x\u{85}", "x\u{a0}", "x\u{2003}", "ünï", "a\u{9f}"] {
+            assert_eq!(header_name_ok(name), rule(name), "{name:?}");
+        }
+    }
 }

@@ -1,0 +1,334 @@
+//! The attributes of a digested request, read where they lie.
+//!
+//! On a road memo hit the digest is not a normalised copy of the request: it is the few
+//! words that point at what the memo derived from the keyed fields ([`KnownOwned`]), the
+//! caller's own fields authorization reads, and what [`check_own`] made of the rest (path,
+//! query, folded headers, addresses). `decide` reads every attribute through the
+//! accessors below, which give what [`Normalized`] would hold for the same request after
+//! its road (the prepare tests compare the two, field by field). Building, moving and
+//! dropping the ~450-byte `Normalized` on every request was a quarter of `prepare`.
+//!
+//! [`check_own`]: crate::request::check_own
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use crate::model::Labels;
+use crate::request::{
+    FoldedHeaders, Jwt, Known, Normalized, Own, Protocol, RequestRef, Seen, Shared, Workload,
+};
+
+use super::prepare::Digest;
+
+/// A digest's request attributes.
+#[derive(Debug, Clone)]
+// The hit is the hot variant: boxing it would cost an allocation per request.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Attrs<'r> {
+    /// A memo hit on a request without `url`: read where they lie.
+    Lent(Lent<'r>),
+    /// Normalised in full: a memo miss, a request with `url`, `Prepared::new`, and an
+    /// owned digest. Boxed so that a digest stays a few words on the hot path.
+    Full(Box<Normalized<'r>>),
+}
+
+/// [`Known`], owned by the road memo.
+#[derive(Debug, Clone)]
+pub(crate) struct KnownOwned {
+    pub(super) protocol: Protocol,
+    pub(super) port: u16,
+    pub(super) host: Option<Box<str>>,
+    pub(super) peer_uri: Option<Box<str>>,
+    pub(super) trust_domain: Option<Box<str>>,
+    pub(super) namespace: Option<Box<str>>,
+    pub(super) service_account: Option<Box<str>>,
+    pub(super) destination_ip: Option<IpAddr>,
+    /// `:authority` lower-cased, when it has upper-case letters.
+    pub(super) lowered_authority: Option<Box<str>>,
+}
+
+impl KnownOwned {
+    /// What `n` (digested, not yet on its road) derived from the key's fields.
+    pub(super) fn of(n: &Normalized<'_>) -> Self {
+        let boxed = |t: &Option<Cow<'_, str>>| t.as_deref().map(Box::from);
+        KnownOwned {
+            protocol: n.protocol,
+            port: n.port,
+            host: boxed(&n.host),
+            peer_uri: boxed(&n.peer_uri),
+            trust_domain: boxed(&n.trust_domain),
+            namespace: boxed(&n.namespace),
+            service_account: boxed(&n.service_account),
+            destination_ip: n.destination_ip,
+            lowered_authority: lowered(n.authority.as_deref()).map(Box::from),
+        }
+    }
+
+    #[inline(always)]
+    pub(super) fn borrow(&self) -> Known<'_> {
+        Known {
+            protocol: self.protocol,
+            port: self.port,
+            host: self.host.as_deref(),
+            peer_uri: self.peer_uri.as_deref(),
+            trust_domain: self.trust_domain.as_deref(),
+            namespace: self.namespace.as_deref(),
+            service_account: self.service_account.as_deref(),
+            destination_ip: self.destination_ip,
+        }
+    }
+}
+
+/// `authority` lower-cased, when it has upper-case letters.
+#[inline(always)]
+pub(super) fn lowered(authority: Option<&str>) -> Option<String> {
+    authority
+        .filter(|a| a.bytes().any(|b| b.is_ascii_uppercase()))
+        .map(str::to_ascii_lowercase)
+}
+
+/// A memo hit's attributes: what the memo knows, the request's own fields as given, and
+/// what the proxy that enforces on the road makes of them (`peer`, `jwt_valid`, `port`).
+#[derive(Debug, Clone)]
+pub(crate) struct Lent<'r> {
+    known: &'r KnownOwned,
+    own: Own<'r>,
+    seen: Option<Seen>,
+    /// Whether the enforcing proxy sees the peer's mTLS identity.
+    peer: bool,
+    /// Whether the enforcing proxy validated the JWT.
+    jwt_valid: bool,
+    /// The port the enforcing proxy listens on.
+    port: u16,
+    authority: Option<&'r str>,
+    method: Option<&'r str>,
+    sni: Option<&'r str>,
+    cluster: Option<&'r str>,
+    source_namespace: Option<&'r str>,
+    jwt: Option<&'r Jwt>,
+    custom: Option<&'r BTreeMap<String, bool>>,
+    workload: Option<&'r Workload>,
+    source_labels: Option<&'r Labels>,
+    pod_labels: Option<&'r Labels>,
+}
+
+/// What an absent verdict map and label map read as.
+static NO_VERDICTS: BTreeMap<String, bool> = BTreeMap::new();
+static NO_LABELS: Labels = Labels::new();
+
+impl<'r> Lent<'r> {
+    /// The attributes of `r` on a memo hit: `known` from the memo, `own` from
+    /// `check_own`, as the proxy that enforces on the road sees them (`seen`; `None`: as
+    /// sent).
+    #[inline(always)]
+    pub(super) fn new(
+        r: &RequestRef<'r>,
+        known: &'r KnownOwned,
+        own: Own<'r>,
+        seen: Option<Seen>,
+    ) -> Self {
+        Lent {
+            known,
+            own,
+            seen,
+            peer: seen.is_none_or(|s| s.peer_identity),
+            jwt_valid: seen.is_none_or(|s| s.jwt_valid),
+            port: seen.map_or(known.port, |s| s.port),
+            authority: r.host,
+            method: r.method,
+            sni: r.sni,
+            cluster: r.cluster,
+            source_namespace: r.source_namespace,
+            jwt: r.jwt,
+            custom: r.custom,
+            workload: r.workload,
+            source_labels: r.source_labels,
+            pod_labels: r.pod_labels,
+        }
+    }
+
+    /// A part of the peer's identity, when the enforcing proxy sees it.
+    #[inline(always)]
+    fn peer_part(&self, part: &'r Option<Box<str>>) -> Option<&'r str> {
+        part.as_deref().filter(|_| self.peer)
+    }
+
+    /// The source labels the request claims (none: empty).
+    #[inline(always)]
+    pub(super) fn source_labels(&self) -> Shared<'r, Labels> {
+        Shared::Borrowed(self.source_labels.unwrap_or(&NO_LABELS))
+    }
+
+    /// `:method`.
+    #[inline(always)]
+    pub(super) fn method(&self) -> Option<&'r str> {
+        self.method
+    }
+
+    /// The same attributes as a [`Normalized`] (what `digest` and the road make of the
+    /// request).
+    pub(super) fn to_normalized(&self) -> Normalized<'r> {
+        let r = RequestRef {
+            host: self.authority,
+            method: self.method,
+            sni: self.sni,
+            cluster: self.cluster,
+            source_namespace: self.source_namespace,
+            jwt: self.jwt,
+            custom: self.custom,
+            workload: self.workload,
+            source_labels: self.source_labels,
+            pod_labels: self.pod_labels,
+            ..RequestRef::default()
+        };
+        Normalized::known(&r, &self.known.borrow(), self.own.clone(), self.seen)
+    }
+}
+
+/// The attributes `decide` reads, each as [`Normalized`]'s field of the same name holds
+/// it after the road.
+impl<'r> Digest<'r> {
+    /// The peer's SPIFFE URI, when the enforcing proxy sees it.
+    #[inline]
+    pub(crate) fn peer_uri(&self) -> Option<&str> {
+        match &self.attrs {
+            Attrs::Lent(l) => l.peer_part(&l.known.peer_uri),
+            Attrs::Full(n) => n.peer_uri.as_deref(),
+        }
+    }
+
+    /// The peer's namespace, when the enforcing proxy sees it.
+    #[inline]
+    pub(crate) fn namespace(&self) -> Option<&str> {
+        match &self.attrs {
+            Attrs::Lent(l) => l.peer_part(&l.known.namespace),
+            Attrs::Full(n) => n.namespace.as_deref(),
+        }
+    }
+
+    /// The source cluster.
+    #[inline]
+    pub(crate) fn cluster(&self) -> Option<&str> {
+        match &self.attrs {
+            Attrs::Lent(l) => l.cluster,
+            Attrs::Full(n) => n.cluster.as_deref(),
+        }
+    }
+
+    /// The JWT, when the enforcing proxy validated it.
+    #[inline]
+    pub(crate) fn jwt(&self) -> Option<&Jwt> {
+        match &self.attrs {
+            Attrs::Lent(l) => l.jwt.filter(|_| l.jwt_valid),
+            Attrs::Full(n) => n.jwt.as_deref(),
+        }
+    }
+
+    /// The direct peer's address.
+    #[inline]
+    pub(crate) fn source_ip(&self) -> Option<IpAddr> {
+        match &self.attrs {
+            Attrs::Lent(l) => l.own.source_ip,
+            Attrs::Full(n) => n.source_ip,
+        }
+    }
+
+    /// The original client's address.
+    #[inline]
+    pub(crate) fn remote_ip(&self) -> Option<IpAddr> {
+        match &self.attrs {
+            Attrs::Lent(l) => l.own.remote_ip,
+            Attrs::Full(n) => n.remote_ip,
+        }
+    }
+
+    /// The destination address.
+    #[inline]
+    pub(crate) fn destination_ip(&self) -> Option<IpAddr> {
+        match &self.attrs {
+            Attrs::Lent(l) => l.known.destination_ip,
+            Attrs::Full(n) => n.destination_ip,
+        }
+    }
+
+    /// The port the enforcing proxy listens on.
+    #[inline]
+    pub(crate) fn port(&self) -> u16 {
+        match &self.attrs {
+            Attrs::Lent(l) => l.port,
+            Attrs::Full(n) => n.port,
+        }
+    }
+
+    /// `:method`.
+    #[inline]
+    pub(crate) fn method(&self) -> Option<&str> {
+        match &self.attrs {
+            Attrs::Lent(l) => l.method,
+            Attrs::Full(n) => n.method.as_deref(),
+        }
+    }
+
+    /// The normalised path, without query.
+    #[inline]
+    pub(crate) fn path(&self) -> Option<&str> {
+        match &self.attrs {
+            Attrs::Lent(l) => l.own.path.as_deref(),
+            Attrs::Full(n) => n.path.as_deref(),
+        }
+    }
+
+    /// The folded headers (empty when nothing reads headers).
+    #[inline]
+    pub(crate) fn headers(&self) -> &FoldedHeaders<'_> {
+        match &self.attrs {
+            Attrs::Lent(l) => &l.own.headers,
+            Attrs::Full(n) => &n.headers,
+        }
+    }
+
+    /// The SNI.
+    #[inline]
+    pub(crate) fn sni(&self) -> Option<&str> {
+        match &self.attrs {
+            Attrs::Lent(l) => l.sni,
+            Attrs::Full(n) => n.sni.as_deref(),
+        }
+    }
+
+    /// CUSTOM providers' verdicts.
+    #[inline]
+    pub(crate) fn custom(&self) -> &BTreeMap<String, bool> {
+        match &self.attrs {
+            Attrs::Lent(l) => l.custom.unwrap_or(&NO_VERDICTS),
+            Attrs::Full(n) => &n.custom,
+        }
+    }
+
+    /// The enforcing workload, when the request names it.
+    #[inline]
+    pub(crate) fn workload(&self) -> Option<&Workload> {
+        match &self.attrs {
+            Attrs::Lent(l) => l.workload,
+            Attrs::Full(n) => n.workload.as_deref(),
+        }
+    }
+
+    /// The raw `:authority`.
+    #[inline]
+    pub(crate) fn authority(&self) -> Option<&str> {
+        match &self.attrs {
+            Attrs::Lent(l) => l.authority,
+            Attrs::Full(n) => n.authority.as_deref(),
+        }
+    }
+
+    /// The request's attributes as a [`Normalized`] (borrowed when the digest holds one).
+    pub fn normalized(&self) -> Cow<'_, Normalized<'r>> {
+        match &self.attrs {
+            Attrs::Lent(l) => Cow::Owned(l.to_normalized()),
+            Attrs::Full(n) => Cow::Borrowed(n),
+        }
+    }
+}
