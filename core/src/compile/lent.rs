@@ -332,3 +332,131 @@ impl<'r> Digest<'r> {
         }
     }
 }
+
+/// Asserts that every accessor gives what [`Digest::normalized`] holds in the field of
+/// the same name (the prepare tests call it on fresh digests and on memo hits).
+#[cfg(test)]
+pub(super) fn assert_accessors_read_normalized(d: &Digest<'_>) {
+    let n = d.normalized();
+    assert_eq!(d.peer_uri(), n.peer_uri.as_deref(), "peer_uri");
+    assert_eq!(d.namespace(), n.namespace.as_deref(), "namespace");
+    assert_eq!(d.cluster(), n.cluster.as_deref(), "cluster");
+    assert_eq!(d.jwt(), n.jwt.as_deref(), "jwt");
+    assert_eq!(d.source_ip(), n.source_ip, "source_ip");
+    assert_eq!(d.remote_ip(), n.remote_ip, "remote_ip");
+    assert_eq!(d.destination_ip(), n.destination_ip, "destination_ip");
+    assert_eq!(d.port(), n.port, "port");
+    assert_eq!(d.method(), n.method.as_deref(), "method");
+    assert_eq!(d.path(), n.path.as_deref(), "path");
+    assert_eq!(d.headers(), &n.headers, "headers");
+    assert_eq!(d.sni(), n.sni.as_deref(), "sni");
+    assert_eq!(d.custom(), &*n.custom, "custom");
+    assert_eq!(d.workload(), n.workload.as_deref(), "workload");
+    assert_eq!(d.authority(), n.authority.as_deref(), "authority");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::{Compiled, Prepared};
+    use crate::request::{HeaderValue, Request};
+    use crate::Engine;
+
+    /// What `decide` reads of a digest, through the accessors (the headers only when
+    /// some rule reads them: `Prepared::new` always folds them, an engine only then).
+    fn read(p: &Prepared<'_>, headers: bool) -> String {
+        let Prepared::Ready(d) = p else {
+            return format!("{p:?}");
+        };
+        assert_accessors_read_normalized(d);
+        format!(
+            "{:?}",
+            (
+                (d.peer_uri(), d.namespace(), d.cluster(), d.jwt()),
+                (d.source_ip(), d.remote_ip(), d.destination_ip(), d.port()),
+                (
+                    d.method(),
+                    d.path(),
+                    d.headers().len() * usize::from(headers),
+                    d.sni()
+                ),
+                (d.custom(), d.workload(), d.authority_lower()),
+            )
+        )
+    }
+
+    /// Istio's egress gateway task with its plaintext sidecar-to-gateway hop (the
+    /// gateway sees no peer identity) and no RequestAuthentication (no JWT is
+    /// validated): a memo hit must read the request as the road leaves it, as a fresh
+    /// digest does.
+    #[test]
+    fn a_hit_reads_what_the_enforcing_proxy_sees() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/vectors/istio-task-egress-gateway-authz-plaintext.json"
+        );
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let vector: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        let files: Vec<(String, String)> = vector["policy_files"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(name, lines)| {
+                let lines: Vec<String> = serde_json::from_value(lines.clone()).unwrap_or_default();
+                (name.clone(), lines.join("\n"))
+            })
+            .collect();
+        let engine = Engine::from_files(files.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let model = engine.model();
+        let compiled = Compiled::new(model);
+        let base = Request {
+            host: Some("edition.cnn.com".into()),
+            method: Some("GET".into()),
+            path: Some("/politics?x=1".into()),
+            ..Request::default()
+        };
+        let mut requests = Vec::new();
+        for principal in [None, Some("cluster.local/ns/default/sa/sleep")] {
+            for jwt in [false, true] {
+                let mut r = base.clone();
+                r.source.principal = principal.map(String::from);
+                r.source.cluster = Some("east".into());
+                r.source.ip = Some("10.0.0.7".into());
+                r.source.remote_ip = Some("192.0.2.1".into());
+                r.custom.insert("ext".into(), true);
+                r.headers
+                    .insert("X-Team".into(), HeaderValue::One("a".into()));
+                if jwt {
+                    r.jwt = Some(crate::request::Jwt {
+                        principal: Some("https://issuer.example/user-1".into()),
+                        ..Default::default()
+                    });
+                }
+                requests.push(r.clone());
+                r.workload = "istio-system/app=istio-egressgateway,istio=egressgateway"
+                    .parse()
+                    .ok();
+                requests.push(r);
+            }
+        }
+        let mut peers_hidden = 0;
+        for pass in ["first sight", "hit"] {
+            for r in &requests {
+                let fresh = Prepared::new(r, model);
+                let memo = Prepared::for_engine(&r.view(), model, &compiled);
+                let headers = compiled.route_reads.any_headers;
+                assert_eq!(read(&fresh, headers), read(&memo, headers), "{pass}: {r:?}");
+                if let Prepared::Ready(d) = &memo {
+                    let lent = matches!(d.attrs, Attrs::Lent(_));
+                    assert_eq!(lent, pass == "hit", "{pass}: {r:?}");
+                    peers_hidden +=
+                        usize::from(r.source.principal.is_some() && d.peer_uri().is_none());
+                }
+            }
+        }
+        // The case the test is for: the gateway does not see the sender's identity.
+        assert!(peers_hidden > 0);
+    }
+}

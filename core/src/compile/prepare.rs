@@ -646,6 +646,11 @@ mod tests {
                 let fresh = Prepared::new(request, model);
                 let memo = Prepared::for_engine(&request.view(), model, &compiled);
                 assert_eq!(summary(&fresh), summary(&memo), "{pass}: {request:?}");
+                for p in [&fresh, &memo] {
+                    if let Prepared::Ready(d) = p {
+                        super::super::lent::assert_accessors_read_normalized(d);
+                    }
+                }
             }
         }
         assert!(compiled.memoized_roads() > 0);
