@@ -118,6 +118,12 @@ impl Engine {
         eval::explain(&self.inner.model, request)
     }
 
+    /// The compiled engine (tests reach its internals).
+    #[cfg(test)]
+    pub(crate) fn compiled(&self) -> &crate::compile::Compiled {
+        &self.inner.compiled
+    }
+
     /// The loaded model.
     pub fn model(&self) -> &Model {
         &self.inner.model

@@ -133,7 +133,7 @@ impl Compiled {
             }
         };
         // The memo's index keys belong to this engine's index only (as the point does).
-        let index_keys = req.index_keys.filter(|_| point.info.is_some());
+        let index_keys = req.index_keys(self.id);
         self.index
             .candidates(req, point.namespace, index_keys, &mut visit);
 

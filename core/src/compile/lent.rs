@@ -82,7 +82,7 @@ impl KnownOwned {
 
 /// `authority` lower-cased, when it has upper-case letters.
 #[inline(always)]
-pub(super) fn lowered(authority: Option<&str>) -> Option<String> {
+fn lowered(authority: Option<&str>) -> Option<String> {
     authority
         .filter(|a| a.bytes().any(|b| b.is_ascii_uppercase()))
         .map(str::to_ascii_lowercase)

@@ -468,13 +468,10 @@ impl Compiled {
         if model.assumptions.is_empty() {
             return;
         }
-        let End::Enforce(enforcement) = &digest.road.end else {
+        let End::Enforce(enforcement) = &digest.road().end else {
             return;
         };
-        let info = match &digest.point {
-            Some((engine, info)) if *engine == self.id => Some(info.as_ref()),
-            _ => None,
-        };
+        let info = digest.point(self.id);
         let point = PointRef {
             namespace: &enforcement.point.namespace,
             labels: &enforcement.point.labels,
@@ -490,7 +487,7 @@ impl Compiled {
             };
             let attached = match info {
                 Some(info) if cp.attachment == Attachment::PointRef => info.attached(index),
-                _ => self.attaches(model, cp, &point, digest.road.service),
+                _ => self.attaches(model, cp, &point, digest.road().service),
             };
             if !attached {
                 continue;
@@ -570,21 +567,18 @@ impl Compiled {
             Prepared::Malformed(m) => return Verdict::malformed(m),
             Prepared::Ready(digest) => digest,
         };
-        match &req.road.end {
+        match &req.road().end {
             End::Stop { .. } => Verdict::stopped(model, req),
             End::Unenforced { .. } => Verdict::passthrough(model, req),
             End::Enforce(enforcement) => {
-                let info = match &req.point {
-                    Some((engine, info)) if *engine == self.id => Some(info.as_ref()),
-                    _ => None,
-                };
+                let info = req.point(self.id);
                 let point = PointRef {
                     namespace: &enforcement.point.namespace,
                     labels: &enforcement.point.labels,
                     gateways: &enforcement.point.gateways,
                     info,
                 };
-                self.authorize(model, req, req.road.service, &point)
+                self.authorize(model, req, req.road().service, &point)
             }
         }
     }

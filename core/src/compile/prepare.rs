@@ -16,7 +16,7 @@ use crate::request::{
 use crate::road::{self, End, Road};
 
 use super::index::IndexKeys;
-use super::lent::{lowered, Attrs, KnownOwned, Lent};
+use super::lent::{Attrs, KnownOwned, Lent};
 use super::matchers::method_bit;
 use super::memo::Memo;
 use super::road_key::{KeyBytes, RoadKey};
@@ -53,9 +53,12 @@ impl Prepared<'_> {
 pub struct Digest<'r> {
     /// The request's attributes (read where they lie on a memo hit; see [`Attrs`]).
     pub(crate) attrs: Attrs<'r>,
-    /// `:authority` lower-cased when it has upper-case letters (see
-    /// [`Digest::authority_lower`]); lent by the road memo.
-    lowered_authority: Option<Cow<'r, str>>,
+    /// The walked road with its route, enforcement point, index keys and what was derived
+    /// from the road key's fields: lent by the engine's road memo, or the request's own.
+    walked: Shared<'r, Walked>,
+    /// The engine whose point and index keys `walked` holds; any other engine ignores
+    /// them.
+    engine: u64,
     /// Bit of the method in the standard set (0 for others).
     pub(crate) method_bit: u16,
     /// Whether only TCP-level attributes are visible.
@@ -63,18 +66,6 @@ pub struct Digest<'r> {
     /// Labels of the source's service account (Gloo selectors); looked up only when
     /// some rule reads them.
     pub(crate) account_labels: Option<Shared<'r, Labels>>,
-    /// The road the request takes (lent by the engine's road memo, or walked here).
-    pub(crate) road: Shared<'r, Road>,
-    /// The route an allowed request takes.
-    pub(crate) route: Option<Shared<'r, Route>>,
-    /// The engine-specific precomputed enforcement point: (engine id, point); ignored by
-    /// any other engine.
-    pub(crate) point: Option<(u64, Shared<'r, PointCache>)>,
-    /// What the index gives a request on this road (its pair keys, and the candidate
-    /// lists for the authority the road was first walked with), from the same engine's
-    /// road memo (with `point`); `decide` probes the index when absent or for another
-    /// authority.
-    pub(crate) index_keys: Option<&'r IndexKeys>,
 }
 
 /// Applies what the road decided to the request authorization sees: the port the
@@ -118,18 +109,20 @@ impl<'r> Prepared<'r> {
                 // Walk the road first: authorization then sees the port the enforcing
                 // proxy listens on, and a JWT only when that proxy validated it.
                 let mut road = road::walk(model, &normalized);
-                let route = road::route(model, &mut road).map(|r| Shared::Owned(Arc::new(r)));
-                let lowered_authority = lowered(normalized.authority.as_deref()).map(Cow::Owned);
+                let route = road::route(model, &mut road);
+                let walked = Walked {
+                    seen: seen(&road),
+                    known: KnownOwned::of(&normalized),
+                    index_keys: None,
+                    point: None,
+                    route: route.map(Box::new),
+                    road,
+                };
                 Prepared::Ready(Digest::full(
                     Box::new(normalized),
                     model,
-                    Walk {
-                        road: Shared::Owned(Arc::new(road)),
-                        route,
-                        point: None,
-                        lowered_authority,
-                        index_keys: None,
-                    },
+                    Shared::Owned(Arc::new(walked)),
+                    NO_ENGINE,
                     true,
                 ))
             }
@@ -205,7 +198,8 @@ impl<'r> Prepared<'r> {
                     Prepared::Ready(Digest::full(
                         Box::new(normalized),
                         model,
-                        Walk::lent(walked, compiled),
+                        Shared::Borrowed(walked),
+                        compiled.id(),
                         compiled.reads_account_labels,
                     ))
                 }
@@ -215,32 +209,8 @@ impl<'r> Prepared<'r> {
     }
 }
 
-/// What a digest takes from its road: the road, its route and the engine's point, the
-/// lower-cased authority and the index keys (lent by the memo or the request's own).
-struct Walk<'r> {
-    road: Shared<'r, Road>,
-    route: Option<Shared<'r, Route>>,
-    point: Option<(u64, Shared<'r, PointCache>)>,
-    lowered_authority: Option<Cow<'r, str>>,
-    index_keys: Option<&'r IndexKeys>,
-}
-
-impl<'r> Walk<'r> {
-    /// Everything lent by the memo entry `walked`.
-    #[inline(always)]
-    fn lent(walked: &'r Walked, compiled: &'r Compiled) -> Self {
-        Walk {
-            road: Shared::Borrowed(&walked.road),
-            route: walked.route.as_deref().map(Shared::Borrowed),
-            point: walked
-                .point
-                .as_deref()
-                .map(|p| (compiled.id(), Shared::Borrowed(p))),
-            lowered_authority: walked.known.lowered_authority.as_deref().map(Cow::Borrowed),
-            index_keys: walked.index_keys.as_ref(),
-        }
-    }
-}
+/// The engine id no compiled engine has (`Prepared::new` walks for none).
+const NO_ENGINE: u64 = u64::MAX;
 
 /// A walked road with its route and the engine's enforcement point: what the road memo
 /// keeps per [`RoadKey`].
@@ -360,23 +330,13 @@ impl<'r> Digest<'r> {
             compiled.reads_account_labels,
             || lent.source_labels(),
         );
-        let Walk {
-            road,
-            route,
-            point,
-            lowered_authority,
-            index_keys,
-        } = Walk::lent(walked, compiled);
         Digest {
             method_bit: lent.method().map_or(0, method_bit),
             is_tcp: known.protocol != Protocol::Http,
             attrs: Attrs::Lent(lent),
-            lowered_authority,
+            walked: Shared::Borrowed(walked),
+            engine: compiled.id(),
             account_labels,
-            road,
-            route,
-            point,
-            index_keys,
         }
     }
 
@@ -396,39 +356,35 @@ impl<'r> Digest<'r> {
         }
         let walked = walk(model, compiled, &normalized);
         let stored = Stored { key, walked };
-        let walk = match compiled.roads.insert(hash, stored) {
+        let walked = match compiled.roads.insert(hash, stored) {
             Ok(Stored { walked: stored, .. }) => {
                 // Lend the stored copies, as a hit does.
                 normalized.peer_uri = stored.known.peer_uri.as_deref().map(Cow::Borrowed);
-                Walk::lent(stored, compiled)
+                Shared::Borrowed(stored)
             }
-            Err(back) => {
-                let walked = match back {
-                    Some(Stored { walked, .. }) => walked,
-                    None => walk(model, compiled, &normalized),
-                };
-                Walk {
-                    road: Shared::Owned(Arc::new(walked.road)),
-                    route: walked.route.map(|r| Shared::Owned(Arc::new(*r))),
-                    point: walked.point.map(|p| (compiled.id(), Shared::Owned(p))),
-                    lowered_authority: walked.known.lowered_authority.map(|a| Cow::Owned(a.into())),
-                    index_keys: None,
-                }
-            }
+            Err(Some(Stored { walked, .. })) => Shared::Owned(Arc::new(walked)),
+            Err(None) => Shared::Owned(Arc::new(walk(model, compiled, &normalized))),
         };
-        Digest::full(normalized, model, walk, compiled.reads_account_labels)
+        Digest::full(
+            normalized,
+            model,
+            walked,
+            compiled.id(),
+            compiled.reads_account_labels,
+        )
     }
 
-    /// A digest of `normalized` (digested, not yet on its road) on `walk`: applies what
-    /// the road decided to the request authorization sees, and computes what `decide`
-    /// reads beyond the request.
+    /// A digest of `normalized` (digested, not yet on its road) on `walked` (whose point
+    /// and index keys are `engine`'s): applies what the road decided to the request
+    /// authorization sees, and computes what `decide` reads beyond the request.
     fn full(
         mut normalized: Box<Normalized<'r>>,
         model: &'r Model,
-        walk: Walk<'r>,
+        walked: Shared<'r, Walked>,
+        engine: u64,
         reads_account_labels: bool,
     ) -> Self {
-        apply(&walk.road, &mut normalized);
+        apply(&walked.road, &mut normalized);
         let account_labels = account_labels(
             model,
             normalized.namespace.as_deref(),
@@ -440,19 +396,51 @@ impl<'r> Digest<'r> {
             method_bit: normalized.method.as_deref().map_or(0, method_bit),
             is_tcp: normalized.protocol != Protocol::Http,
             attrs: Attrs::Full(normalized),
-            lowered_authority: walk.lowered_authority,
+            walked,
+            engine,
             account_labels,
-            road: walk.road,
-            route: walk.route,
-            point: walk.point,
-            index_keys: walk.index_keys,
         }
     }
 
     /// `:authority` lower-cased (authz `hosts` compare with it, port included).
     #[inline]
     pub(crate) fn authority_lower(&self) -> Option<&str> {
-        self.lowered_authority.as_deref().or(self.authority())
+        self.walked
+            .known
+            .lowered_authority
+            .as_deref()
+            .or(self.authority())
+    }
+
+    /// The road the request takes.
+    #[inline]
+    pub(crate) fn road(&self) -> &Road {
+        &self.walked.road
+    }
+
+    /// The route an allowed request takes.
+    #[inline]
+    pub(crate) fn route(&self) -> Option<&Route> {
+        self.walked.route.as_deref()
+    }
+
+    /// The precomputed enforcement point, when `engine` walked the road.
+    #[inline]
+    pub(crate) fn point(&self, engine: u64) -> Option<&PointCache> {
+        self.walked
+            .point
+            .as_deref()
+            .filter(|_| self.engine == engine)
+    }
+
+    /// What `engine`'s index gives a request on this road (see [`IndexKeys`]), when
+    /// `engine` walked it; `decide` probes the index otherwise (or for another authority).
+    #[inline]
+    pub(crate) fn index_keys(&self, engine: u64) -> Option<&IndexKeys> {
+        self.walked
+            .index_keys
+            .as_ref()
+            .filter(|_| self.engine == engine)
     }
 
     /// The same digest, owning everything.
@@ -463,15 +451,11 @@ impl<'r> Digest<'r> {
         };
         Digest {
             attrs: Attrs::Full(Box::new(normalized.into_owned())),
-            lowered_authority: self.lowered_authority.map(|a| Cow::Owned(a.into_owned())),
+            walked: self.walked.into_owned(),
+            engine: self.engine,
             method_bit: self.method_bit,
             is_tcp: self.is_tcp,
             account_labels: self.account_labels.map(Shared::into_owned),
-            road: self.road.into_owned(),
-            route: self.route.map(Shared::into_owned),
-            point: self.point.map(|(id, p)| (id, p.into_owned())),
-            // Borrowed from the memo: recomputed by `decide` once owned.
-            index_keys: None,
         }
     }
 }
@@ -536,8 +520,8 @@ mod tests {
                 let fresh = Prepared::new(request, model);
                 let memo = Prepared::for_engine(&request.view(), model, &compiled);
                 let (fresh, memo) = (digest(&fresh), digest(&memo));
-                assert_eq!(fresh.road, memo.road, "{profile}: {request:?}");
-                assert_eq!(fresh.route, memo.route, "{profile}: {request:?}");
+                assert_eq!(fresh.road(), memo.road(), "{profile}: {request:?}");
+                assert_eq!(fresh.route(), memo.route(), "{profile}: {request:?}");
                 assert_eq!(fresh.normalized().port, memo.normalized().port);
                 assert_eq!(fresh.normalized().jwt, memo.normalized().jwt);
             }
@@ -545,7 +529,7 @@ mod tests {
             assert!(roads > 0 && roads < w.requests.len(), "{profile}: {roads}");
             for request in &w.requests {
                 let again = Prepared::for_engine(&request.view(), model, &compiled);
-                assert!(digest(&again).point.is_some());
+                assert!(digest(&again).point(compiled.id()).is_some());
             }
             assert_eq!(compiled.memoized_roads(), roads, "{profile}: no new walks");
         }
@@ -632,8 +616,8 @@ mod tests {
                 Prepared::Malformed(m) => Err(m.clone()),
                 Prepared::Ready(d) => Ok((
                     d.normalized().into_owned().into_owned(),
-                    (*d.road).clone(),
-                    d.route.as_deref().cloned(),
+                    d.road().clone(),
+                    d.route().cloned(),
                     d.authority_lower().map(str::to_string),
                     d.account_labels.as_deref().cloned().filter(|_| labels),
                     d.method_bit,

@@ -141,7 +141,7 @@ impl<'a> Verdict<'a> {
 
     /// The answer a gateway route gives after authorization allowed (`directResponse`).
     fn answer(&self) -> Option<&'a (u16, String, ResourceRef)> {
-        match (self.kind, self.digest.map(|d| &d.road.end)) {
+        match (self.kind, self.digest.map(|d| &d.road().end)) {
             (Kind::Decided { decided, .. }, Some(End::Enforce(e))) if decided.outcome.allowed() => {
                 e.answer.as_ref()
             }
@@ -175,7 +175,7 @@ impl<'a> Verdict<'a> {
 
     /// HTTP status.
     pub fn status(&self) -> u16 {
-        match (self.kind, self.digest.map(|d| &d.road.end)) {
+        match (self.kind, self.digest.map(|d| &d.road().end)) {
             (Kind::Malformed(m), _) => m.status,
             (Kind::Stopped, Some(End::Stop { status, .. })) => *status,
             _ if self.allowed() => 200,
@@ -188,7 +188,7 @@ impl<'a> Verdict<'a> {
 
     /// Reason code.
     pub fn reason(&self) -> Reason {
-        match (self.kind, self.digest.map(|d| &d.road.end)) {
+        match (self.kind, self.digest.map(|d| &d.road().end)) {
             (Kind::Malformed(_), _) => Reason::MalformedRequest,
             (Kind::Stopped, Some(End::Stop { reason, .. })) => *reason,
             (Kind::Stopped, _) => Reason::NotInRegistry,
@@ -223,7 +223,7 @@ impl<'a> Verdict<'a> {
         if !self.allowed() {
             return None;
         }
-        let route = self.digest?.route.as_ref()?;
+        let route = self.digest?.route()?;
         Some(VerdictRoute {
             gateway: route.gateway.as_ref(),
             service: route.service.as_ref(),
@@ -256,7 +256,7 @@ impl<'a> Verdict<'a> {
     /// The owned decision, identical to the reference evaluator's.
     pub fn to_decision(&self) -> Decision {
         let policy = self.policy();
-        let road = self.digest.map(|d| &d.road);
+        let road = self.digest.map(|d| d.road());
         let mut caveats = road.map(|r| r.caveats.clone()).unwrap_or_default();
         let (message, dry_run) = match (self.kind, self.model) {
             (Kind::Malformed(m), _) => (m.message.clone(), None),

@@ -121,7 +121,7 @@ fn memoized_candidate_lists_are_the_lists_a_fresh_probe_finds() {
             let memoized = engine.prepare(request);
             let fresh = Prepared::new(request, engine.model());
             if let Prepared::Ready(d) = &memoized {
-                hits += usize::from(d.index_keys.is_some());
+                hits += usize::from(d.index_keys(engine.compiled().id()).is_some());
             }
             let (a, b) = (
                 engine.decide_prepared(&memoized),
