@@ -151,7 +151,36 @@ impl<'r> Prepared<'r> {
             }
         });
         let (hash, key) = match found {
-            Ok(walked) => return Prepared::hit(request, walked, model, compiled),
+            // A hit: only the fields outside the road key are checked; the rest is lent
+            // by the memo.
+            Ok(walked) => {
+                let known = &walked.known;
+                return match request.url {
+                    None => match check_own(request, mode, fold, known.protocol) {
+                        Ok(own) => Prepared::Ready(Digest::lent(
+                            Lent::new(request, known, own, walked.seen),
+                            walked,
+                            model,
+                            compiled,
+                        )),
+                        Err(malformed) => Prepared::Malformed(malformed),
+                    },
+                    // The URL's path is the request's own: digest in full, lend the rest.
+                    Some(_) => match digest(request, mode, fold, false) {
+                        Ok((mut normalized, _)) => {
+                            normalized.peer_uri = known.peer_uri.as_deref().map(Cow::Borrowed);
+                            Prepared::Ready(Digest::full(
+                                Box::new(normalized),
+                                model,
+                                Shared::Borrowed(walked),
+                                compiled.id(),
+                                compiled.reads_account_labels,
+                            ))
+                        }
+                        Err(malformed) => Prepared::Malformed(malformed),
+                    },
+                };
+            }
             Err(miss) => miss,
         };
         match digest(request, mode, fold, false) {
@@ -164,47 +193,6 @@ impl<'r> Prepared<'r> {
                 compiled,
             )),
             Err(malformed) => Prepared::Malformed(malformed),
-        }
-    }
-
-    /// The digest of `request` on a memo hit (`walked`): only the fields outside the
-    /// road key are checked; the rest is lent by the memo.
-    #[inline(always)]
-    fn hit(
-        request: &RequestRef<'r>,
-        walked: &'r Walked,
-        model: &'r Model,
-        compiled: &'r Compiled,
-    ) -> Self {
-        let (mode, fold) = (
-            model.mesh.path_normalization,
-            compiled.route_reads.any_headers,
-        );
-        let known = &walked.known;
-        match request.url {
-            None => match check_own(request, mode, fold, known.protocol) {
-                Ok(own) => Prepared::Ready(Digest::lent(
-                    Lent::new(request, known, own, walked.seen),
-                    walked,
-                    model,
-                    compiled,
-                )),
-                Err(malformed) => Prepared::Malformed(malformed),
-            },
-            // The URL's path is the request's own: digest in full, lend the rest.
-            Some(_) => match digest(request, mode, fold, false) {
-                Ok((mut normalized, _)) => {
-                    normalized.peer_uri = known.peer_uri.as_deref().map(Cow::Borrowed);
-                    Prepared::Ready(Digest::full(
-                        Box::new(normalized),
-                        model,
-                        Shared::Borrowed(walked),
-                        compiled.id(),
-                        compiled.reads_account_labels,
-                    ))
-                }
-                Err(malformed) => Prepared::Malformed(malformed),
-            },
         }
     }
 }
