@@ -41,6 +41,10 @@ if wants rust; then
 
   step "cargo test (unit, integration, differential 120k, doc tests)"
   cargo test --workspace
+
+  # The core's API docs: a broken or private intra-doc link fails the build.
+  step "cargo doc (the core library, warnings are errors)"
+  RUSTDOCFLAGS="-D warnings" cargo doc -p egress-policy --no-deps
 fi
 
 if wants wasm32; then

@@ -1,9 +1,11 @@
 //! Request pre-digestion: everything `decide` needs, computed once per request.
 //!
-//! The digest borrows: the request's text wherever normalisation leaves it as it was
-//! (see [`Normalized`]), and the walked road, its route and enforcement point from the
-//! engine's road memo. On a memo hit a plain request (lower-case host, a path without
-//! anything to normalise) is digested without allocating.
+//! The digest borrows: the walked road, its route, enforcement point and candidate lists
+//! from the engine's road memo, and the request's text. On a memo hit it reads the
+//! request where it lies ([`Attrs::Lent`](super::lent::Attrs)): only the fields outside
+//! the road key are checked, and a plain request (a path without anything to normalise) is
+//! digested without allocating. Elsewhere it holds a [`Normalized`] that borrows wherever
+//! normalisation leaves the text as it was.
 
 use std::borrow::Cow;
 use std::sync::Arc;

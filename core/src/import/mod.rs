@@ -5,11 +5,11 @@
 //! without errors yields a model: there is never a partial engine.
 
 //!
-//! Each vendor has an [`Importer`] (`istio`, `kubernetes`, `tsb`, `gloo`): `import` decodes
+//! Each vendor has an `Importer` (`istio`, `kubernetes`, `tsb`, `gloo`): `import` decodes
 //! the documents of its kinds, `link` resolves references between them once every document
 //! is read. What an importer keeps between the two lives in its own value, which
 //! [`Loader::load`] creates for each load. A resource no importer takes is reported by
-//! [`kinds`]. Decoding helpers shared by the importers are in [`decode`].
+//! `kinds`. Decoding helpers shared by the importers are in `decode`.
 
 pub(crate) mod decode;
 mod gloo;

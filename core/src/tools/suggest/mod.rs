@@ -1,7 +1,7 @@
 //! Suggest the least-privilege egress policy that allows exactly the observed traffic.
 //!
 //! Input: observed requests ([`Observation`], usually read from access logs with a
-//! [`LogReader`](super::replay::LogReader)). Output: one multi-document YAML text.
+//! [`LogReader`]). Output: one multi-document YAML text.
 //!
 //! # Istio (`Vendor::Istio`)
 //!
