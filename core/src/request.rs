@@ -9,7 +9,7 @@ use crate::model::Labels;
 mod normalize;
 mod path;
 mod view;
-pub(crate) use normalize::{check_own, digest, Known, Own, Seen};
+pub(crate) use normalize::{check_own, digest, lower, Known, Own, Seen};
 pub use normalize::{FoldedHeaders, Normalized, Shared};
 pub use path::normalize_path;
 pub(crate) use view::Item;

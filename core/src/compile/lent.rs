@@ -16,7 +16,7 @@ use std::net::IpAddr;
 
 use crate::model::Labels;
 use crate::request::{
-    FoldedHeaders, Jwt, Known, Normalized, Own, Protocol, RequestRef, Seen, Shared, Workload,
+    lower, FoldedHeaders, Jwt, Known, Normalized, Own, Protocol, RequestRef, Seen, Shared, Workload,
 };
 
 use super::prepare::Digest;
@@ -61,7 +61,10 @@ impl KnownOwned {
             namespace: boxed(&n.namespace),
             service_account: boxed(&n.service_account),
             destination_ip: n.destination_ip,
-            lowered_authority: lowered(n.authority.as_deref()).map(Box::from),
+            lowered_authority: match n.authority.as_deref().map(lower) {
+                Some(Cow::Owned(lowered)) => Some(lowered.into()),
+                _ => None,
+            },
         }
     }
 
@@ -80,21 +83,13 @@ impl KnownOwned {
     }
 }
 
-/// `authority` lower-cased, when it has upper-case letters.
-#[inline(always)]
-fn lowered(authority: Option<&str>) -> Option<String> {
-    authority
-        .filter(|a| a.bytes().any(|b| b.is_ascii_uppercase()))
-        .map(str::to_ascii_lowercase)
-}
-
 /// A memo hit's attributes: what the memo knows, the request's own fields as given, and
-/// what the proxy that enforces on the road makes of them (`peer`, `jwt_valid`, `port`).
+/// what the proxy that enforces on the road makes of them (`peer`, `jwt_valid`, `port`:
+/// the road's [`Seen`], kept in the form the accessors read).
 #[derive(Debug, Clone)]
 pub(crate) struct Lent<'r> {
     known: &'r KnownOwned,
     own: Own<'r>,
-    seen: Option<Seen>,
     /// Whether the enforcing proxy sees the peer's mTLS identity.
     peer: bool,
     /// Whether the enforcing proxy validated the JWT.
@@ -131,7 +126,6 @@ impl<'r> Lent<'r> {
         Lent {
             known,
             own,
-            seen,
             peer: seen.is_none_or(|s| s.peer_identity),
             jwt_valid: seen.is_none_or(|s| s.jwt_valid),
             port: seen.map_or(known.port, |s| s.port),
@@ -150,7 +144,7 @@ impl<'r> Lent<'r> {
 
     /// A part of the peer's identity, when the enforcing proxy sees it.
     #[inline(always)]
-    fn peer_part(&self, part: &'r Option<Box<str>>) -> Option<&'r str> {
+    pub(super) fn peer_part(&self, part: &'r Option<Box<str>>) -> Option<&'r str> {
         part.as_deref().filter(|_| self.peer)
     }
 
@@ -182,7 +176,13 @@ impl<'r> Lent<'r> {
             pod_labels: self.pod_labels,
             ..RequestRef::default()
         };
-        Normalized::known(&r, &self.known.borrow(), self.own.clone(), self.seen)
+        // What the road's `Seen` gave (`None` reads as this one: the request as sent).
+        let seen = Seen {
+            port: self.port,
+            jwt_valid: self.jwt_valid,
+            peer_identity: self.peer,
+        };
+        Normalized::known(&r, &self.known.borrow(), self.own.clone(), Some(seen))
     }
 }
 

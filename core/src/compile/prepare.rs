@@ -312,11 +312,10 @@ impl<'r> Digest<'r> {
     #[inline(always)]
     fn lent(lent: Lent<'r>, walked: &'r Walked, model: &'r Model, compiled: &'r Compiled) -> Self {
         let known = &walked.known;
-        let peer = walked.seen.is_none_or(|s| s.peer_identity);
         let account_labels = account_labels(
             model,
-            known.namespace.as_deref().filter(|_| peer),
-            known.service_account.as_deref().filter(|_| peer),
+            lent.peer_part(&known.namespace),
+            lent.peer_part(&known.service_account),
             compiled.reads_account_labels,
             || lent.source_labels(),
         );

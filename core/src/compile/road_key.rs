@@ -178,6 +178,9 @@ thread_local! {
     static BUFFER: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
 }
 
+/// The largest key buffer a thread keeps between requests.
+const KEPT: usize = 16 * 1024;
+
 /// One request's key, written once: its hash and the memo's comparison both read these
 /// bytes (one walk of the request instead of one per use).
 pub(crate) struct KeyBytes {
@@ -207,7 +210,10 @@ impl KeyBytes {
         key.bytes.clear();
         write(r, reads, &mut key);
         let out = f(&key);
-        let _ = BUFFER.try_with(|buffer| buffer.set(key.bytes));
+        // A buffer grown by an outsized key (long headers a route reads) is not kept.
+        if key.bytes.capacity() <= KEPT {
+            let _ = BUFFER.try_with(|buffer| buffer.set(key.bytes));
+        }
         out
     }
 
@@ -507,5 +513,19 @@ mod tests {
             ..long
         };
         assert!(!KeyBytes::with(&other_peer, reads, |k| stored.is(k)));
+        // An outsized key's buffer is dropped, not kept for the thread's next request.
+        let huge = "h".repeat(4 * KEPT);
+        let outsized = RequestRef {
+            host: Some(&huge),
+            ..long
+        };
+        KeyBytes::with(&outsized, reads, |k| assert!(k.as_slice().len() > KEPT));
+        let kept = BUFFER.with(|b| {
+            let buffer = b.take();
+            let capacity = buffer.capacity();
+            b.set(buffer);
+            capacity
+        });
+        assert!(kept <= KEPT, "{kept}");
     }
 }
