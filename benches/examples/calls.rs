@@ -9,19 +9,21 @@
 //! The difference of the two totals over 99 999 is the instructions of one call (the
 //! workload's generation, load and compile cancel out). Arguments: profile (as
 //! `egress-policy bench --profile`), rules, mode (`prepare`, `decide` — `decide_prepared`
-//! on requests prepared beforehand —, or `both`), calls. Callgrind counts are deterministic,
+//! on requests prepared beforehand —, `both`, or `prepare-on` and `both-on`: `prepare_on`
+//! the request's connection, made beforehand as a proxy makes one when a connection
+//! opens), calls. Callgrind counts are deterministic,
 //! so they compare across machines and machine states where wall-clock times do not.
 
 use std::process::ExitCode;
 
 use egress_policy::compile::Prepared;
 use egress_policy::workload::{generate_profile, Layout, Profile};
-use egress_policy::Engine;
+use egress_policy::{Connection, Engine};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [profile, rules, mode, calls] = args.as_slice() else {
-        eprintln!("usage: calls PROFILE RULES prepare|decide|both CALLS");
+        eprintln!("usage: calls PROFILE RULES prepare|decide|both|prepare-on|both-on CALLS");
         return ExitCode::from(2);
     };
     let Some(profile) = Profile::ALL.into_iter().find(|p| p.to_string() == *profile) else {
@@ -47,22 +49,49 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let prepared: Vec<Prepared> = requests.iter().map(|r| engine.prepare(r)).collect();
+    let connections: Vec<Connection> = requests
+        .iter()
+        .map(|r| Connection::new(&r.view()))
+        .collect();
+    // The mode is read once: a string match per call would be counted as the call's.
+    #[derive(Clone, Copy)]
+    enum Mode {
+        Prepare,
+        Decide,
+        Both,
+        PrepareOn,
+        BothOn,
+    }
+    let run = match mode.as_str() {
+        "prepare" => Mode::Prepare,
+        "decide" => Mode::Decide,
+        "both" => Mode::Both,
+        "prepare-on" => Mode::PrepareOn,
+        "both-on" => Mode::BothOn,
+        other => {
+            eprintln!("unknown mode `{other}`");
+            return ExitCode::from(2);
+        }
+    };
     let mut allowed = 0usize;
-    for (i, (request, ready)) in requests
+    for ((request, ready), connection) in requests
         .iter()
         .zip(&prepared)
+        .zip(&connections)
         .cycle()
         .take(calls)
-        .enumerate()
     {
-        let hit = match mode.as_str() {
-            "prepare" => matches!(engine.prepare(request), Prepared::Ready(_)),
-            "decide" => engine.decide_prepared(ready).allowed(),
-            "both" => engine.decide_prepared(&engine.prepare(request)).allowed(),
-            other => {
-                eprintln!("unknown mode `{other}` (call {i})");
-                return ExitCode::from(2);
-            }
+        let hit = match run {
+            Mode::Prepare => matches!(engine.prepare(request), Prepared::Ready(_)),
+            Mode::Decide => engine.decide_prepared(ready).allowed(),
+            Mode::Both => engine.decide_prepared(&engine.prepare(request)).allowed(),
+            Mode::PrepareOn => matches!(
+                engine.prepare_on(connection, &request.view()),
+                Prepared::Ready(_)
+            ),
+            Mode::BothOn => engine
+                .decide_prepared(&engine.prepare_on(connection, &request.view()))
+                .allowed(),
         };
         allowed += usize::from(hit);
     }

@@ -10,10 +10,10 @@
 //! deciding is deterministic, so the rebuilt decision is the one `check` decided;
 //! `tests/test_lazy_decision.py` compares both forms field by field.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use egress_policy::compile::Summary;
-use egress_policy::{Decision, Engine};
+use egress_policy::{Connection, Decision, Engine};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -41,6 +41,8 @@ enum Full {
     Lazy {
         engine: Engine,
         request: BatchItem,
+        /// The connection the request came on (`Engine.check_on`).
+        connection: Option<Arc<Connection>>,
         built: OnceLock<Box<Decision>>,
     },
 }
@@ -61,13 +63,20 @@ impl From<Decision> for PyDecision {
 }
 
 impl PyDecision {
-    /// A decision known by its summary, the rest built from `request` on first access.
-    pub fn lazy(summary: Summary, engine: &Engine, request: BatchItem) -> Self {
+    /// A decision known by its summary, the rest built from `request` (on `connection`,
+    /// when given) on first access.
+    pub fn lazy(
+        summary: Summary,
+        engine: &Engine,
+        request: BatchItem,
+        connection: Option<Arc<Connection>>,
+    ) -> Self {
         PyDecision {
             summary,
             full: Full::Lazy {
                 engine: engine.clone(),
                 request,
+                connection,
                 built: OnceLock::new(),
             },
         }
@@ -80,8 +89,9 @@ impl PyDecision {
             Full::Lazy {
                 engine,
                 request,
+                connection,
                 built,
-            } => built.get_or_init(|| Box::new(request.decide(engine))),
+            } => built.get_or_init(|| Box::new(request.decide(engine, connection.as_deref()))),
         }
     }
 }

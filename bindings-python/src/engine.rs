@@ -2,19 +2,20 @@
 
 use std::path::PathBuf;
 
-use egress_policy::{Engine, Loader, Request};
-use pyo3::exceptions::PyTypeError;
+use egress_policy::{Connection, Engine, Loader, Request};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use serde::Deserialize;
 
+use crate::connection::PyConnection;
 use crate::convert::to_python;
 use crate::de::{from_py, type_name, DeError, PyDe, RequestAccess};
 use crate::decision::PyDecision;
 use crate::errors::{io_error, load_error};
 use crate::tools::{reach, PyLint, PyReachReport};
 use crate::types::{PyDiagnostic, PyExplanation};
-use crate::view::{decide_batch, BatchItem};
+use crate::view::{decide_batch, read_item, BatchItem};
 
 /// Loaded policies, ready to decide. Immutable and safe to share between threads; pickles
 /// as its source texts (the core engine keeps them: `Engine::sources`) and is rebuilt from
@@ -205,9 +206,38 @@ impl PyEngine {
         }
         let item = BatchItem::Owned(Box::new(request_from_args(request, kwargs)?));
         Ok(PyDecision::lazy(
-            item.summary(&self.engine),
+            item.summary(&self.engine, None),
             &self.engine,
             item,
+            None,
+        ))
+    }
+
+    /// Decides one request on `connection` (`Connection(source=..., workload=...)`): the
+    /// request gives its own fields only (host, method, path, headers, addresses, JWT…),
+    /// the connection its sender and enforcing workload, read once. `ValueError` when the
+    /// request carries a sender field itself (`source.principal`, `source.namespace`,
+    /// `source.pod_labels`, `source.cluster`, `workload`); otherwise as `check`.
+    #[pyo3(signature = (connection, request = None, /, **kwargs))]
+    fn check_on(
+        &self,
+        connection: &Bound<'_, PyConnection>,
+        request: Option<&Bound<'_, PyAny>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<PyDecision> {
+        let connection = connection.get().shared();
+        let item = read_item(request, kwargs, || request_from_args(request, kwargs))?;
+        if let Some(field) = item.with_view(Connection::replaced_field) {
+            return Err(PyValueError::new_err(format!(
+                "request.{} is the connection's: a request given to check_on() carries no sender field",
+                crate::connection::request_path(field)
+            )));
+        }
+        Ok(PyDecision::lazy(
+            item.summary(&self.engine, Some(&connection)),
+            &self.engine,
+            item,
+            Some(connection),
         ))
     }
 

@@ -10,6 +10,7 @@
 //! written in this crate still fails the build. So no override (and no
 //! `#![allow(unsafe_code)]`, which `forbid` would reject anyway) is needed.
 
+mod connection;
 mod convert;
 mod de;
 mod decision;
@@ -25,6 +26,8 @@ use pyo3::prelude::*;
 /// The native module; `egress_policy` re-exports every item.
 #[pymodule(gil_used = false)]
 mod _native {
+    #[pymodule_export]
+    use super::connection::PyConnection;
     #[pymodule_export]
     use super::decision::{_decision_from_json, PyDecision};
     #[pymodule_export]

@@ -11,9 +11,9 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use egress_policy::compile::Summary;
+use egress_policy::compile::{Prepared, Summary};
 use egress_policy::request::{Headers, Protocol, RequestRef, Workload};
-use egress_policy::{Decision, Engine};
+use egress_policy::{Connection, Decision, Engine};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBool, PyDict, PyInt, PyString};
@@ -320,7 +320,37 @@ pub fn check_fast(
     kwargs: Option<&Bound<'_, PyDict>>,
 ) -> Option<PyDecision> {
     let item = BatchItem::InPlace(read(request, kwargs)?);
-    Some(PyDecision::lazy(item.summary(engine), engine, item))
+    Some(PyDecision::lazy(
+        item.summary(engine, None),
+        engine,
+        item,
+        None,
+    ))
+}
+
+/// The request of `check(request, **kwargs)`: read in place when it has the fast shape,
+/// else by the serde reader (`owned`).
+pub fn read_item(
+    request: Option<&Bound<'_, PyAny>>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+    owned: impl FnOnce() -> PyResult<egress_policy::Request>,
+) -> PyResult<BatchItem> {
+    Ok(match read(request, kwargs) {
+        Some(parts) => BatchItem::InPlace(parts),
+        None => BatchItem::Owned(Box::new(owned()?)),
+    })
+}
+
+/// `request` prepared for `engine`, on `connection` when given.
+fn prepare<'r>(
+    engine: &'r Engine,
+    connection: Option<&'r Connection>,
+    request: &RequestRef<'r>,
+) -> Prepared<'r> {
+    match connection {
+        Some(connection) => engine.prepare_on(connection, request),
+        None => engine.prepare_ref(request),
+    }
 }
 
 /// One request of a batch (or of `check`): read in place, or by the serde reader. A lazy
@@ -346,7 +376,7 @@ impl BatchItem {
     }
 
     /// Hands the request's view to `with` (the header pairs live on this stack frame).
-    fn with_view<T>(&self, with: impl FnOnce(&RequestRef<'_>) -> T) -> T {
+    pub fn with_view<T>(&self, with: impl FnOnce(&RequestRef<'_>) -> T) -> T {
         match self {
             BatchItem::InPlace(parts) => {
                 let pairs = parts.pairs();
@@ -356,16 +386,20 @@ impl BatchItem {
         }
     }
 
-    /// The verdict's summary (nothing formatted).
-    pub fn summary(&self, engine: &Engine) -> Summary {
-        self.with_view(|view| engine.decide_prepared(&engine.prepare_ref(view)).summary())
-    }
-
-    /// The full decision.
-    pub fn decide(&self, engine: &Engine) -> Decision {
+    /// The verdict's summary (nothing formatted), on `connection` when given.
+    pub fn summary(&self, engine: &Engine, connection: Option<&Connection>) -> Summary {
         self.with_view(|view| {
             engine
-                .decide_prepared(&engine.prepare_ref(view))
+                .decide_prepared(&prepare(engine, connection, view))
+                .summary()
+        })
+    }
+
+    /// The full decision, on `connection` when given.
+    pub fn decide(&self, engine: &Engine, connection: Option<&Connection>) -> Decision {
+        self.with_view(|view| {
+            engine
+                .decide_prepared(&prepare(engine, connection, view))
                 .to_decision()
         })
     }
@@ -395,6 +429,6 @@ pub fn decide_batch(py: Python<'_>, engine: &Engine, items: Vec<BatchItem>) -> V
     summaries
         .into_iter()
         .zip(items)
-        .map(|(summary, item)| PyDecision::lazy(summary, engine, item))
+        .map(|(summary, item)| PyDecision::lazy(summary, engine, item, None))
         .collect()
 }

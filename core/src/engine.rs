@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::compile::{Compiled, Prepared, Verdict};
+use crate::compile::{Compiled, Connection, Prepared, Verdict};
 use crate::decision::{Decision, Explanation};
 use crate::diagnostic::{Diagnostic, Location};
 use crate::error::Result;
@@ -98,7 +98,24 @@ impl Engine {
     /// field is copied, and on the second sight of a road a plain request (lower-case
     /// host, a path with nothing to normalise) is digested without allocating.
     pub fn prepare_ref<'r>(&'r self, request: &RequestRef<'r>) -> Prepared<'r> {
-        Prepared::for_engine(request, &self.inner.model, &self.inner.compiled)
+        Prepared::for_engine(request, None, &self.inner.model, &self.inner.compiled)
+    }
+
+    /// [`Engine::prepare_ref`] for a request on `connection`: the connection's sender
+    /// fields (peer identity, namespace, pod labels, cluster, enforcing workload) replace
+    /// the request's, and their half of the road memo's key is not written or hashed again.
+    /// Decides exactly as `prepare_ref(&connection.view(request))`.
+    pub fn prepare_on<'r>(
+        &'r self,
+        connection: &'r Connection,
+        request: &RequestRef<'r>,
+    ) -> Prepared<'r> {
+        Prepared::for_engine(
+            &connection.view(request),
+            Some(connection.key()),
+            &self.inner.model,
+            &self.inner.compiled,
+        )
     }
 
     /// The hot path: decides a prepared request without heap allocation. The verdict

@@ -75,6 +75,7 @@ pub mod tools;
 pub mod workload;
 
 pub use batch::{BatchLine, DecideLines};
+pub use compile::Connection;
 pub use decision::{Decision, Explanation, Reason, Route};
 pub use diagnostic::{Diagnostic, Location, Severity};
 pub use engine::Engine;

@@ -77,7 +77,7 @@ fn assert_same(engines: &Three, request: &Request, what: &str) {
         yaml.decide_reference(request),
         "{what} (reference): {json}"
     );
-    for view in views::view_decisions(bundle, request) {
+    for view in views::view_decisions(bundle, plain, request) {
         assert_eq!(view, decided, "{what} (view): {json}");
     }
     let explained = bundle.explain(request);

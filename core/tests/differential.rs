@@ -705,6 +705,7 @@ fn run(models: u32, requests_per_model: usize) {
             let back = Model::from_bundle_json("model.bundle.json", &bundle).unwrap();
             prop_assert_eq!(&back, &model);
             prop_assert_eq!(back.to_bundle_json().unwrap(), bundle);
+            let on_connections = Engine::from_model(model.clone());
             let engine = Engine::from_model(model);
             for request in &requests {
                 let compiled = engine.decide(request);
@@ -715,7 +716,7 @@ fn run(models: u32, requests_per_model: usize) {
                     "request: {}",
                     serde_json::to_string(request).unwrap()
                 );
-                for other in view_decisions(&engine, request) {
+                for other in view_decisions(&engine, &on_connections, request) {
                     prop_assert_eq!(
                         &other,
                         &reference,

@@ -15,6 +15,7 @@ __all__ = [
     "_suggest_from",
     "_generate_workload",
     "PolicyError",
+    "Connection",
     "_decision_from_json",
     "Decision",
     "Diagnostic",
@@ -238,6 +239,31 @@ class Route:
     __hash__: None  # type: ignore[assignment]
 
 @final
+class Connection:
+    """Who sends (`source`: a request's `source` dict without its addresses and service
+    account labels, or the principal as a string) and which proxy enforces (`workload`),
+    read once for every request given with it to `Engine.check_on`."""
+
+    def __new__(
+        cls,
+        *,
+        source: str | Mapping[str, _JsonValue] | None = None,
+        workload: Mapping[str, _JsonValue] | None = None,
+    ) -> Connection: ...
+    @property
+    def principal(self) -> str | None:
+        """The sender's mTLS identity."""
+    @property
+    def namespace(self) -> str | None:
+        """The sender's namespace."""
+    @property
+    def cluster(self) -> str | None:
+        """The sender's cluster."""
+    @property
+    def workload_namespace(self) -> str | None:
+        """The enforcing workload's namespace (`None`: the gateway the registry routes to)."""
+
+@final
 class Decision:
     """The answer for one request. Truthy when the request may leave.
 
@@ -417,6 +443,14 @@ class Engine:
         self, request: Mapping[str, _JsonValue] | None = None, /, **fields: _JsonValue
     ) -> Decision:
         """Decides one request (the README's request JSON as a dict, and/or keywords)."""
+    def check_on(
+        self,
+        connection: Connection,
+        request: Mapping[str, _JsonValue] | None = None,
+        /,
+        **fields: _JsonValue,
+    ) -> Decision:
+        """Decides one request on `connection` (the request without sender fields)."""
     def _check_fast(self, request: Mapping[str, _JsonValue]) -> Decision | None:
         """`check`'s in-place reader alone (test hook): `None` when it leaves the request to the serde reader."""
     def check_many(self, requests: Iterable[Mapping[str, _JsonValue]]) -> list[Decision]:

@@ -385,6 +385,11 @@ impl Index {
     /// Calls `visit` with the candidate lists of `req` enforced in `namespace` (together a
     /// superset of the rules that can match and attach; some more than once), each in
     /// order: other classes first, then ALLOW rules by id.
+    ///
+    /// Inlined into `decide` for the memo's lists, the common case; the probe of the index
+    /// stays out of line ([`Index::probe`]), so that how much the compiler inlines does not
+    /// depend on the size of the rest of the crate.
+    #[inline(always)]
     pub(crate) fn candidates(
         &self,
         req: &Digest,
@@ -403,6 +408,21 @@ impl Index {
             }
             return;
         }
+        self.probe(req, namespace, known, authority, visit);
+    }
+
+    /// [`Index::candidates`] without the memo's lists: probes the index.
+    #[inline(never)]
+    fn probe(
+        &self,
+        req: &Digest,
+        namespace: &str,
+        known: Option<&IndexKeys>,
+        authority: Option<&str>,
+        visit: &mut impl FnMut(&[Candidate]),
+    ) {
+        let tcp = req.is_tcp;
+        let index = if tcp { &self.tcp } else { &self.http };
         let peer_uri = req.peer_uri();
         // The request's (source, scope) pair keys, computed once for every host (or once
         // per road, by the road memo).

@@ -445,7 +445,7 @@ mod tests {
         for pass in ["first sight", "hit"] {
             for r in &requests {
                 let fresh = Prepared::new(r, model);
-                let memo = Prepared::for_engine(&r.view(), model, &compiled);
+                let memo = Prepared::for_engine(&r.view(), None, model, &compiled);
                 let headers = compiled.route_reads.any_headers;
                 assert_eq!(read(&fresh, headers), read(&memo, headers), "{pass}: {r:?}");
                 if let Prepared::Ready(d) = &memo {

@@ -13,6 +13,7 @@
 //! matching id per action; no merge (and no allocation) is needed.
 
 mod authorize;
+mod connection;
 pub(crate) mod hash;
 mod index;
 mod lent;
@@ -33,6 +34,7 @@ use crate::request::Request;
 use crate::road::End;
 
 use authorize::CompiledOutcome;
+pub use connection::Connection;
 use matchers::{labels_subset, CRule};
 pub use prepare::ROADS;
 pub use prepare::{Digest, Prepared};
@@ -598,6 +600,6 @@ static NEXT_ENGINE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU
 /// Compiles, then decides a request end to end (convenience for callers holding a
 /// [`Request`]).
 pub fn decide_request(compiled: &Compiled, model: &Model, request: &Request) -> crate::Decision {
-    let prepared = Prepared::for_engine(&request.view(), model, compiled);
+    let prepared = Prepared::for_engine(&request.view(), None, model, compiled);
     compiled.decide(model, &prepared).to_decision()
 }

@@ -21,7 +21,7 @@ use super::index::IndexKeys;
 use super::lent::{Attrs, KnownOwned, Lent};
 use super::matchers::method_bit;
 use super::memo::Memo;
-use super::road_key::{KeyBytes, RoadKey};
+use super::road_key::{KeyBytes, RoadKey, SenderKey};
 use super::{Compiled, PointCache};
 
 /// A request digested for the compiled engine; it borrows from the request and the
@@ -136,8 +136,12 @@ impl<'r> Prepared<'r> {
     /// memo (walked on first sight of the raw fields the road reads, see [`RoadKey`])
     /// together with the engine's precomputed enforcement point and what the first digest
     /// derived from those fields. Another engine ignores the point.
+    ///
+    /// `sender`: the sender's half of the key, written and hashed once per connection
+    /// (`request` then carries the connection's sender fields: `Connection::view`).
     pub(crate) fn for_engine(
         request: &RequestRef<'r>,
+        sender: Option<&SenderKey>,
         model: &'r Model,
         compiled: &'r Compiled,
     ) -> Self {
@@ -145,7 +149,7 @@ impl<'r> Prepared<'r> {
             model.mesh.path_normalization,
             compiled.route_reads.any_headers,
         );
-        let found = KeyBytes::with(request, compiled.route_reads, |key| {
+        let found = KeyBytes::with(sender, request, compiled.route_reads, |key| {
             let hash = key.hash();
             match compiled.roads.find(hash, |s| s.key.is(key)) {
                 Some(Stored { walked, .. }) => Ok(walked),
@@ -507,7 +511,7 @@ mod tests {
             let compiled = Compiled::new(model);
             for request in &w.requests {
                 let fresh = Prepared::new(request, model);
-                let memo = Prepared::for_engine(&request.view(), model, &compiled);
+                let memo = Prepared::for_engine(&request.view(), None, model, &compiled);
                 let (fresh, memo) = (digest(&fresh), digest(&memo));
                 assert_eq!(fresh.road(), memo.road(), "{profile}: {request:?}");
                 assert_eq!(fresh.route(), memo.route(), "{profile}: {request:?}");
@@ -517,7 +521,7 @@ mod tests {
             let roads = compiled.memoized_roads();
             assert!(roads > 0 && roads < w.requests.len(), "{profile}: {roads}");
             for request in &w.requests {
-                let again = Prepared::for_engine(&request.view(), model, &compiled);
+                let again = Prepared::for_engine(&request.view(), None, model, &compiled);
                 assert!(digest(&again).point(compiled.id()).is_some());
             }
             assert_eq!(compiled.memoized_roads(), roads, "{profile}: no new walks");
@@ -617,7 +621,7 @@ mod tests {
         for pass in ["first sight", "hit"] {
             for request in &requests {
                 let fresh = Prepared::new(request, model);
-                let memo = Prepared::for_engine(&request.view(), model, &compiled);
+                let memo = Prepared::for_engine(&request.view(), None, model, &compiled);
                 assert_eq!(summary(&fresh), summary(&memo), "{pass}: {request:?}");
                 for p in [&fresh, &memo] {
                     if let Prepared::Ready(d) = p {

@@ -92,23 +92,26 @@ trait KeyOut {
     }
 }
 
-/// Writes the key of `r`: transport, port, URL, authority, SNI and destination address
-/// (registry name, ambient capture), sender (principal, source namespace, pod labels,
-/// cluster), named workload, the JWT's issuer, and method, path and headers only when
-/// some route match reads them.
-fn write(r: &RequestRef<'_>, reads: RouteReads, out: &mut impl KeyOut) {
-    out.bytes(&[r.protocol.map_or(0, |p| 1 + p as u8)]);
-    match r.port {
-        None => out.bytes(&[0]),
-        Some(port) => {
-            out.bytes(&[1]);
-            out.bytes(&port.to_le_bytes());
-        }
-    }
-    out.text(r.url.map(|url| url_key(url, reads.path)));
-    out.text(r.host);
-    out.text(r.sni);
-    out.text(r.destination_ip);
+/// Writes the key of `r`: first the sender's half ([`write_sender`]: principal, source
+/// namespace, pod labels, cluster, named workload; fixed per connection in a proxy, so a
+/// [`Sender`](super::sender::Sender) writes and hashes it once), then the request's
+/// ([`write_request`]).
+///
+/// One function for both halves (they are inlined into it and into [`write_rest`]):
+/// calling the two in turn costs ~70 instructions more per request.
+fn write(r: &RequestRef<'_>, reads: RouteReads, out: &mut KeyBytes) {
+    write_sender(r, out);
+    write_request(r, reads, out);
+}
+
+/// The request's half alone, after a [`SenderKey`]'s copy.
+fn write_rest(r: &RequestRef<'_>, reads: RouteReads, out: &mut KeyBytes) {
+    write_request(r, reads, out);
+}
+
+/// The sender's half of the key (self-delimiting: every text is length-prefixed).
+#[inline(always)]
+fn write_sender(r: &RequestRef<'_>, out: &mut KeyBytes) {
     out.text(r.principal);
     out.text(r.source_namespace);
     out.labels(r.pod_labels);
@@ -121,6 +124,25 @@ fn write(r: &RequestRef<'_>, reads: RouteReads, out: &mut impl KeyOut) {
             out.labels(Some(&w.labels));
         }
     }
+}
+
+/// The request's half of the key: transport, port, URL, authority, SNI and destination
+/// address (registry name, ambient capture), the JWT's issuer, and method, path and
+/// headers only when some route match reads them.
+#[inline(always)]
+fn write_request(r: &RequestRef<'_>, reads: RouteReads, out: &mut KeyBytes) {
+    out.bytes(&[r.protocol.map_or(0, |p| 1 + p as u8)]);
+    match r.port {
+        None => out.bytes(&[0]),
+        Some(port) => {
+            out.bytes(&[1]);
+            out.bytes(&port.to_le_bytes());
+        }
+    }
+    out.text(r.url.map(|url| url_key(url, reads.path)));
+    out.text(r.host);
+    out.text(r.sni);
+    out.text(r.destination_ip);
     // The issuer part of the JWT principal (`iss/sub`), as the road's JWT check reads it.
     match r.jwt {
         None => out.bytes(&[0]),
@@ -185,6 +207,10 @@ const KEPT: usize = 16 * 1024;
 /// bytes (one walk of the request instead of one per use).
 pub(crate) struct KeyBytes {
     bytes: Vec<u8>,
+    /// The hash of `bytes[..hashed]`: a [`SenderKey`]'s, when one began the key
+    /// (`hashed` is a multiple of eight).
+    state: FxHasher,
+    hashed: usize,
 }
 
 impl KeyOut for KeyBytes {
@@ -195,20 +221,32 @@ impl KeyOut for KeyBytes {
 }
 
 impl KeyBytes {
-    /// Writes the key of `r` and calls `f` with it. The bytes live in this thread's
-    /// buffer; a nested call (none today) or a thread being torn down writes into a
-    /// buffer of its own.
+    /// Writes the key of `r` and calls `f` with it: the sender's half copied from
+    /// `sender` (already hashed) when given, else written from `r`. The bytes live in this
+    /// thread's buffer; a nested call (none today) or a thread being torn down writes into
+    /// a buffer of its own.
     #[inline]
     pub(crate) fn with<T>(
+        sender: Option<&SenderKey>,
         r: &RequestRef<'_>,
         reads: RouteReads,
         f: impl FnOnce(&KeyBytes) -> T,
     ) -> T {
         let mut key = KeyBytes {
             bytes: BUFFER.try_with(Cell::take).unwrap_or_default(),
+            state: FxHasher::default(),
+            hashed: 0,
         };
         key.bytes.clear();
-        write(r, reads, &mut key);
+        match sender {
+            Some(sender) => {
+                key.bytes.extend_from_slice(&sender.prefix);
+                key.state = sender.state;
+                key.hashed = sender.hashed;
+                write_rest(r, reads, &mut key);
+            }
+            None => write(r, reads, &mut key),
+        }
         let out = f(&key);
         // A buffer grown by an outsized key (long headers a route reads) is not kept.
         if key.bytes.capacity() <= KEPT {
@@ -220,9 +258,17 @@ impl KeyBytes {
     /// The key of `r`.
     #[cfg(test)]
     pub(crate) fn of(r: &RequestRef<'_>, reads: RouteReads) -> Self {
-        let mut key = KeyBytes { bytes: Vec::new() };
+        let mut key = KeyBytes::empty();
         write(r, reads, &mut key);
         key
+    }
+
+    fn empty() -> Self {
+        KeyBytes {
+            bytes: Vec::new(),
+            state: FxHasher::default(),
+            hashed: 0,
+        }
     }
 
     /// The key's bytes.
@@ -231,11 +277,13 @@ impl KeyBytes {
         &self.bytes
     }
 
-    /// The memo's hash of the key.
+    /// The memo's hash of the key: the same whether a [`SenderKey`] hashed the first
+    /// bytes or not ([`FxHasher`] takes eight bytes at a time, and the sender's hashed bytes
+    /// are whole words).
     #[inline]
     pub(crate) fn hash(&self) -> u64 {
-        let mut h = FxHasher::default();
-        h.write(self.as_slice());
+        let mut h = self.state;
+        h.write(self.bytes.get(self.hashed..).unwrap_or_default());
         // The memo's table uses the hash as it is: spread the bits.
         let mut x = h.finish();
         x ^= x >> 33;
@@ -274,6 +322,35 @@ impl RoadKey {
     #[cfg(test)]
     pub(crate) fn same(&self, r: &RequestRef<'_>, reads: RouteReads) -> bool {
         self.is(&KeyBytes::of(r, reads))
+    }
+}
+
+/// The sender's half of road keys, written and hashed once ([`Sender`]): a request's key
+/// then starts with a copy of these bytes and hashes only its own half.
+///
+/// [`Sender`]: super::sender::Sender
+#[derive(Debug, Clone)]
+pub(crate) struct SenderKey {
+    prefix: Box<[u8]>,
+    /// The hash of `prefix[..hashed]`, its whole eight-byte words: what [`KeyBytes::hash`]
+    /// has hashed when it reaches the rest of the key.
+    state: FxHasher,
+    hashed: usize,
+}
+
+impl SenderKey {
+    /// The sender's half of the key of `r` (its sender fields; the rest is not read).
+    pub(crate) fn of(r: &RequestRef<'_>) -> Self {
+        let mut key = KeyBytes::empty();
+        write_sender(r, &mut key);
+        let hashed = key.bytes.len() - key.bytes.len() % 8;
+        let mut state = FxHasher::default();
+        state.write(key.bytes.get(..hashed).unwrap_or_default());
+        SenderKey {
+            prefix: key.bytes.into_boxed_slice(),
+            state,
+            hashed,
+        }
     }
 }
 
@@ -493,15 +570,16 @@ mod tests {
             ..long
         };
         // A short key written after a long one is the short key alone.
-        let stored = KeyBytes::with(&long, reads, KeyBytes::to_key);
+        let stored = KeyBytes::with(None, &long, reads, KeyBytes::to_key);
         assert!(stored.is(&KeyBytes::of(&long, reads)));
-        let (bytes, hash) = KeyBytes::with(&short, reads, |k| (k.as_slice().to_vec(), k.hash()));
+        let (bytes, hash) =
+            KeyBytes::with(None, &short, reads, |k| (k.as_slice().to_vec(), k.hash()));
         let alone = KeyBytes::of(&short, reads);
         assert_eq!(bytes, alone.as_slice());
         assert_eq!(hash, alone.hash());
         // A key written while another is lent gets its own buffer.
-        KeyBytes::with(&long, reads, |outer| {
-            KeyBytes::with(&short, reads, |inner| {
+        KeyBytes::with(None, &long, reads, |outer| {
+            KeyBytes::with(None, &short, reads, |inner| {
                 assert!(stored.is(outer));
                 assert!(!stored.is(inner));
                 assert_eq!(inner.as_slice(), alone.as_slice());
@@ -512,14 +590,16 @@ mod tests {
             principal: Some("cluster.local/ns/x/sa/z"),
             ..long
         };
-        assert!(!KeyBytes::with(&other_peer, reads, |k| stored.is(k)));
+        assert!(!KeyBytes::with(None, &other_peer, reads, |k| stored.is(k)));
         // An outsized key's buffer is dropped, not kept for the thread's next request.
         let huge = "h".repeat(4 * KEPT);
         let outsized = RequestRef {
             host: Some(&huge),
             ..long
         };
-        KeyBytes::with(&outsized, reads, |k| assert!(k.as_slice().len() > KEPT));
+        KeyBytes::with(None, &outsized, reads, |k| {
+            assert!(k.as_slice().len() > KEPT)
+        });
         let kept = BUFFER.with(|b| {
             let buffer = b.take();
             let capacity = buffer.capacity();
@@ -527,5 +607,65 @@ mod tests {
             capacity
         });
         assert!(kept <= KEPT, "{kept}");
+    }
+
+    /// A key begun by a connection's `SenderKey` is the request's own key, byte for byte
+    /// and hash for hash, whatever the length of the sender's half (a multiple of eight
+    /// bytes or not) and whether a route reads headers.
+    #[test]
+    fn a_connections_key_is_the_requests_own_key() {
+        let labels: Labels = [("app".to_string(), "a".repeat(37))].into();
+        let workload = crate::request::Workload {
+            namespace: "istio-system".into(),
+            labels: [("istio".to_string(), "egressgateway".to_string())].into(),
+        };
+        let pairs = [("x-a", "1"), ("X-B", "2")];
+        for principal in [
+            None,
+            Some("p"),
+            Some("cluster.local/ns/x/sa/y"),
+            Some("a-much-longer/ns/x/sa/y"),
+        ] {
+            for pod_labels in [None, Some(&labels)] {
+                for workload in [None, Some(&workload)] {
+                    let r = RequestRef {
+                        principal,
+                        pod_labels,
+                        workload,
+                        cluster: principal.map(|_| "east"),
+                        source_namespace: Some("x"),
+                        host: Some("a.com"),
+                        method: Some("GET"),
+                        headers: Headers::Pairs(&pairs),
+                        ..RequestRef::default()
+                    };
+                    let sender = SenderKey::of(&r);
+                    assert_eq!(sender.hashed % 8, 0);
+                    for reads in [
+                        RouteReads::default(),
+                        RouteReads {
+                            method: true,
+                            headers: true,
+                            ..RouteReads::default()
+                        },
+                    ] {
+                        let alone = KeyBytes::of(&r, reads);
+                        KeyBytes::with(Some(&sender), &r, reads, |k| {
+                            assert_eq!(k.as_slice(), alone.as_slice(), "{r:?}");
+                            assert_eq!(k.hash(), alone.hash(), "{r:?}");
+                        });
+                        // The connection's half is the request's only through it: another
+                        // sender's half makes another key.
+                        let other = SenderKey::of(&RequestRef {
+                            principal: Some("cluster.local/ns/x/sa/other"),
+                            ..r
+                        });
+                        KeyBytes::with(Some(&other), &r, reads, |k| {
+                            assert!(k.as_slice() != alone.as_slice());
+                        });
+                    }
+                }
+            }
+        }
     }
 }

@@ -614,12 +614,13 @@ pub fn run_road(models: u32, requests_per_model: usize) {
                     return Ok(());
                 }
             };
+            let on_connections = Engine::from_model(engine.model().clone());
             for json in &requests {
                 let request: Request = serde_json::from_value(json.clone()).unwrap();
                 let compiled = engine.decide(&request);
                 let reference = engine.decide_reference(&request);
                 prop_assert_eq!(&compiled, &reference, "\n{}\nrequest: {}", yaml, json);
-                for other in super::views::view_decisions(&engine, &request) {
+                for other in super::views::view_decisions(&engine, &on_connections, &request) {
                     prop_assert_eq!(&other, &reference, "view\n{}\nrequest: {}", yaml, json);
                 }
                 count(&reasons, reference.reason.to_string());

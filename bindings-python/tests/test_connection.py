@@ -1,0 +1,115 @@
+"""`Engine.check_on(connection, request)`: the sender and enforcing workload read once
+(`Connection(source=..., workload=...)`), the request giving only its own fields. It must
+decide as `check` of the same request carrying the connection's fields, every decision
+field included (src/connection.rs, the core's `Engine::prepare_on`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+import egress_policy
+from egress_policy._native import _generate_workload
+from conftest import VECTORS
+
+SENDER = ("principal", "namespace", "cluster", "pod_labels")
+
+
+def _split(request: dict[str, Any]) -> tuple[egress_policy.Connection, dict[str, Any]]:
+    """The request's connection, and the request without the connection's fields."""
+    source = request.get("source")
+    if isinstance(source, str):
+        source = {"principal": source}
+    source = dict(source or {})
+    sender = {k: source.pop(k) for k in SENDER if k in source}
+    own = {k: v for k, v in request.items() if k not in ("source", "workload")}
+    if source:
+        own["source"] = source
+    connection = egress_policy.Connection(source=sender or None, workload=request.get("workload"))
+    return connection, own
+
+
+def _cases() -> list[tuple[egress_policy.Engine, dict[str, Any]]]:
+    cases: list[tuple[egress_policy.Engine, dict[str, Any]]] = []
+    files, requests = _generate_workload(300, 7)
+    engine = egress_policy.Engine(files)
+    cases += [(engine, request) for request in requests[:800]]
+    generated = len(cases)
+    for path in sorted(VECTORS.glob("*.json")):
+        vector = json.loads(path.read_text(encoding="utf-8"))
+        if "policy_paths" not in vector:
+            continue
+        engine = egress_policy.Engine.from_paths(*[VECTORS.parents[1] / p for p in vector["policy_paths"]])
+        cases += [(engine, case["request"]) for case in vector["cases"]]
+    assert generated > 500 and len(cases) - generated > 50, (generated, len(cases))
+    return cases
+
+
+def test_a_request_on_its_connection_decides_as_the_whole_request() -> None:
+    cases = _cases()
+    for engine, request in cases:
+        connection, own = _split(request)
+        on = engine.check_on(connection, own)
+        whole = engine.check(request)
+        assert (on.allowed, on.status, on.reason) == (whole.allowed, whole.status, whole.reason), request
+        assert on.to_dict() == whole.to_dict(), request
+        # Keywords as in `check`.
+        assert engine.check_on(connection, **own).to_dict() == whole.to_dict(), request
+
+
+def test_one_connection_serves_requests_of_every_host() -> None:
+    files, requests = _generate_workload(200, 3)
+    engine = egress_policy.Engine(files)
+    first = requests[0]
+    connection, _ = _split(first)
+    for request in requests[:300]:
+        mine = dict(request, source=first["source"], workload=first.get("workload"))
+        _, own = _split(mine)
+        assert engine.check_on(connection, own).to_dict() == engine.check(mine).to_dict()
+
+
+def test_a_request_on_a_connection_carries_no_sender_field() -> None:
+    engine = egress_policy.Engine(_generate_workload(20, 1)[0])
+    connection = egress_policy.Connection(source="cluster.local/ns/a/sa/b")
+    for request, field in [
+        ({"host": "a.com", "source": {"principal": "cluster.local/ns/x/sa/y"}}, "source.principal"),
+        ({"host": "a.com", "source": {"namespace": "x"}}, "source.namespace"),
+        ({"host": "a.com", "source": {"cluster": "east"}}, "source.cluster"),
+        ({"host": "a.com", "source": {"pod_labels": {"app": "x"}}}, "source.pod_labels"),
+        ({"host": "a.com", "workload": {"namespace": "istio-system"}}, "workload"),
+    ]:
+        with pytest.raises(ValueError, match=f"request.{field} is the connection's"):
+            engine.check_on(connection, request)
+    with pytest.raises(ValueError, match="request.source.principal is the connection's"):
+        engine.check_on(connection, host="a.com", source="cluster.local/ns/x/sa/y")
+    # The request's own source fields are welcome.
+    decision = engine.check_on(connection, {"host": "a.com", "source": {"ip": "10.0.0.1"}})
+    assert decision.status in (200, 403, 502)
+
+
+def test_a_connection_takes_only_sender_fields() -> None:
+    connection = egress_policy.Connection(
+        source={"principal": "cluster.local/ns/shop/sa/cart", "namespace": "shop", "cluster": "east"},
+        workload={"namespace": "istio-system", "labels": {"istio": "egressgateway"}},
+    )
+    assert connection.principal == "cluster.local/ns/shop/sa/cart"
+    assert connection.namespace == "shop"
+    assert connection.cluster == "east"
+    assert connection.workload_namespace == "istio-system"
+    assert repr(connection) == (
+        "Connection(principal='cluster.local/ns/shop/sa/cart', namespace='shop', "
+        "cluster='east', workload_namespace='istio-system')"
+    )
+    assert egress_policy.Connection().principal is None
+    assert egress_policy.Connection(source="cluster.local/ns/a/sa/b").principal == "cluster.local/ns/a/sa/b"
+    for field in ("ip", "remote_ip"):
+        with pytest.raises(ValueError, match=f"source.{field} is the request's own"):
+            egress_policy.Connection(source={"principal": "p", field: "10.0.0.1"})
+    with pytest.raises(ValueError, match="source.labels is the request's own"):
+        egress_policy.Connection(source={"labels": {"team": "a"}})
+    with pytest.raises(ValueError, match="unknown field"):
+        egress_policy.Connection(source={"principle": "typo"})
+    with pytest.raises(TypeError):
+        egress_policy.Connection(workload={"namespace": 3})
