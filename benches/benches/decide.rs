@@ -18,7 +18,9 @@ use criterion::{criterion_group, BenchmarkId, Criterion};
 use egress_policy::compile::Prepared;
 use egress_policy::workload::{generate_profile, Layout, Profile};
 use egress_policy::{Engine, Loader};
-use egress_policy_benches::{show, time_compiled, time_prepare, HostMapBaseline, Latency};
+use egress_policy_benches::{
+    show, time_compiled, time_prepare, time_prepare_on, HostMapBaseline, Latency,
+};
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 
 #[global_allocator]
@@ -93,8 +95,8 @@ fn table() {
     let profiles = env_list("EGRESS_BENCH_PROFILES", &Profile::ALL);
     let sizes = env_list("EGRESS_BENCH_SIZES", &SIZES);
     println!();
-    println!("| profile | rules | YAML load | compile | engine memory | prepare p50 | prepare+decide p50 | prepare+decide p99 | decide p50 | decide p99 | HashMap baseline p50 | longest posting | candidates p50 / max |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| profile | rules | YAML load | compile | engine memory | prepare p50 | prepare+decide p50 | prepare+decide p99 | on a connection: prepare p50 | prepare+decide p50 / p99 | decide p50 | decide p99 | HashMap baseline p50 | longest posting | candidates p50 / max |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for profile in &profiles {
         for &n in &sizes {
             let loaded = load(n, *profile);
@@ -103,16 +105,20 @@ fn table() {
                 loaded.requests.iter().map(|r| engine.prepare(r)).collect();
             let decide = time_compiled(engine, &prepared, 200_000);
             let (prepare, both) = time_prepare(engine, &loaded.requests, 100_000);
+            let (on, on_both) = time_prepare_on(engine, &loaded.requests, 100_000);
             let base = baseline(engine, &loaded.requests, 50_000);
             let examined = egress_policy::bench::candidates(engine, &prepared);
             println!(
-                "| {profile} | {n} | {} | {} | {:.1} MB | {} | {} | {} | {} | {} | {} | {} | {} / {} |",
+                "| {profile} | {n} | {} | {} | {:.1} MB | {} | {} | {} | {} | {} / {} | {} | {} | {} | {} | {} / {} |",
                 show(loaded.load_time),
                 show(loaded.compile_time),
                 loaded.engine_bytes as f64 / 1_048_576.0,
                 show(prepare.p50),
                 show(both.p50),
                 show(both.p99),
+                show(on.p50),
+                show(on_both.p50),
+                show(on_both.p99),
                 show(decide.p50),
                 show(decide.p99),
                 show(base.p50),
@@ -216,6 +222,31 @@ fn criterion_prepare(c: &mut Criterion) {
                 std::hint::black_box(engine.prepare(&requests[i]));
             })
         });
+        // On a connection: the views without their sender fields, each on its request's
+        // connection (made beforehand, as a proxy makes one when a connection opens).
+        let connections: Vec<egress_policy::Connection> =
+            views.iter().map(egress_policy::Connection::new).collect();
+        let own: Vec<egress_policy::request::RequestRef> = views
+            .iter()
+            .map(|v| egress_policy::request::RequestRef {
+                principal: None,
+                source_namespace: None,
+                pod_labels: None,
+                cluster: None,
+                workload: None,
+                ..*v
+            })
+            .collect();
+        group.bench_function(
+            BenchmarkId::new("view-on-connection", profile.name()),
+            |b| {
+                let mut i = 0usize;
+                b.iter(|| {
+                    i = (i + 1) % own.len();
+                    std::hint::black_box(engine.prepare_on(&connections[i], &own[i]));
+                })
+            },
+        );
         group.bench_function(BenchmarkId::new("detached", profile.name()), |b| {
             let mut i = 0usize;
             b.iter(|| {

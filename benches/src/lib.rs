@@ -11,7 +11,7 @@ use egress_policy::model::{Action, Model, Rule, Source, StringPattern};
 use egress_policy::Request;
 
 pub use egress_policy::bench::{
-    peak_rss, show, time_compiled, time_prepare, time_reference, Latency,
+    peak_rss, show, time_compiled, time_prepare, time_prepare_on, time_reference, Latency,
 };
 
 /// The obvious design a proxy author would write first: a `HashMap` from each host pattern

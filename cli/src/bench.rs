@@ -18,7 +18,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use egress_policy::bench::{
-    candidates, peak_rss, show, time_compiled, time_prepare, time_reference, Candidates, Latency,
+    candidates, peak_rss, show, time_compiled, time_prepare, time_prepare_on, time_reference,
+    Candidates, Latency,
 };
 use egress_policy::compile::Prepared;
 use egress_policy::workload::{generate_profile, Layout, Profile};
@@ -185,6 +186,9 @@ struct Report {
     prepare: Duration,
     warm_prepare: Latency,
     prepare_decide: Latency,
+    /// The same on connections (`Engine::prepare_on`).
+    prepare_on: Latency,
+    prepare_on_decide: Latency,
     peak_rss: Option<u64>,
     decisions: usize,
     compiled: Latency,
@@ -220,6 +224,7 @@ fn measure(args: &BenchArgs) -> Result<ExitCode> {
 
     let decisions = args.decisions.max(1);
     let (warm_prepare, prepare_decide) = time_prepare(&engine, &requests, decisions);
+    let (prepare_on, prepare_on_decide) = time_prepare_on(&engine, &requests, decisions);
     let compiled = time_compiled(&engine, &prepared, decisions);
     let reference = args.reference.then(|| {
         let agree = requests
@@ -237,6 +242,8 @@ fn measure(args: &BenchArgs) -> Result<ExitCode> {
         prepare,
         warm_prepare,
         prepare_decide,
+        prepare_on,
+        prepare_on_decide,
         peak_rss: peak,
         decisions,
         compiled,
@@ -288,6 +295,8 @@ fn human(r: &Report) -> String {
     };
     series("prepare", &r.warm_prepare);
     series("prepare+decide", &r.prepare_decide);
+    series("prepare on a connection", &r.prepare_on);
+    series("prepare+decide on a connection", &r.prepare_on_decide);
     series("compiled", &r.compiled);
     if let Some((reference, agree)) = &r.reference {
         series("reference", reference);
@@ -333,6 +342,8 @@ fn json(r: &Report) -> Value {
         "peak_rss_bytes": r.peak_rss,
         "prepare": latency_json(&r.warm_prepare),
         "prepare_decide": latency_json(&r.prepare_decide),
+        "prepare_on": latency_json(&r.prepare_on),
+        "prepare_on_decide": latency_json(&r.prepare_on_decide),
         "decisions": r.decisions,
         "compiled": latency_json(&r.compiled),
         "candidates": {

@@ -165,6 +165,9 @@ fn profiles_generate_loadable_workloads_and_report_prepare() {
         assert!(report["prepare_decide"]["p99_ns"]
             .as_u64()
             .is_some_and(|n| n > 0));
+        for on in ["prepare_on", "prepare_on_decide"] {
+            assert!(report[on]["p50_ns"].as_u64().is_some_and(|n| n > 0), "{on}");
+        }
     }
     let output = run(
         &["bench", "--generate", "10", "/tmp/x", "--profile", "nope"],

@@ -116,39 +116,83 @@ pub fn time_prepare(
     requests: &[crate::Request],
     decisions: usize,
 ) -> (Latency, Latency) {
+    time_pairs(
+        requests,
+        decisions,
+        |r| {
+            std::hint::black_box(engine.prepare(std::hint::black_box(r)));
+        },
+        |r| {
+            let prepared = engine.prepare(std::hint::black_box(r));
+            std::hint::black_box(engine.decide_prepared(&prepared).allowed());
+        },
+    )
+}
+
+/// [`time_prepare`] for requests on connections: each request's
+/// [`Connection`](crate::Connection) (its sender fields) is made beforehand, as a proxy
+/// makes one when a connection opens, and every call is
+/// [`Engine::prepare_on`](crate::Engine::prepare_on) of the request's borrowed view.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+pub fn time_prepare_on(
+    engine: &crate::Engine,
+    requests: &[crate::Request],
+    decisions: usize,
+) -> (Latency, Latency) {
+    let on: Vec<(crate::Connection, &crate::Request)> = requests
+        .iter()
+        .map(|r| (crate::Connection::new(&r.view()), r))
+        .collect();
+    time_pairs(
+        &on,
+        decisions,
+        |(c, r)| {
+            std::hint::black_box(engine.prepare_on(c, &std::hint::black_box(*r).view()));
+        },
+        |(c, r)| {
+            let prepared = engine.prepare_on(c, &std::hint::black_box(*r).view());
+            std::hint::black_box(engine.decide_prepared(&prepared).allowed());
+        },
+    )
+}
+
+/// Times `prepare` and `both` over `items` (see [`time_prepare`]).
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+fn time_pairs<T>(
+    items: &[T],
+    decisions: usize,
+    prepare: impl Fn(&T),
+    both: impl Fn(&T),
+) -> (Latency, Latency) {
     use std::time::Instant;
 
     const BATCH: usize = 16;
-    if requests.is_empty() {
+    if items.is_empty() {
         return (Latency::default(), Latency::default());
     }
-    for r in requests {
-        std::hint::black_box(engine.decide_prepared(&engine.prepare(r)).allowed());
-    }
-    let mut prepare = Vec::with_capacity(decisions / BATCH + 1);
-    let mut both = Vec::with_capacity(decisions / BATCH + 1);
+    items.iter().for_each(&both);
+    let mut prepared = Vec::with_capacity(decisions / BATCH + 1);
+    let mut decided = Vec::with_capacity(decisions / BATCH + 1);
     let mut done = 0;
     while done < decisions {
-        for chunk in requests.chunks(BATCH) {
+        for chunk in items.chunks(BATCH) {
             let per = |d: Duration| d / u32::try_from(chunk.len()).unwrap_or(1);
             let start = Instant::now();
-            for r in chunk {
-                std::hint::black_box(engine.prepare(std::hint::black_box(r)));
-            }
-            prepare.push(per(start.elapsed()));
+            chunk.iter().for_each(&prepare);
+            prepared.push(per(start.elapsed()));
             let start = Instant::now();
-            for r in chunk {
-                let prepared = engine.prepare(std::hint::black_box(r));
-                std::hint::black_box(engine.decide_prepared(&prepared).allowed());
-            }
-            both.push(per(start.elapsed()));
+            chunk.iter().for_each(&both);
+            decided.push(per(start.elapsed()));
             done += chunk.len();
             if done >= decisions {
                 break;
             }
         }
     }
-    (Latency::from_samples(prepare), Latency::from_samples(both))
+    (
+        Latency::from_samples(prepared),
+        Latency::from_samples(decided),
+    )
 }
 
 /// How many candidate rules the index handed to the matcher per decision
@@ -265,6 +309,9 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{e}"));
         let (prepare, both) = time_prepare(&engine, &workload.requests, 320);
         assert_eq!(prepare.samples, 20);
+        let (on, on_both) = time_prepare_on(&engine, &workload.requests, 320);
+        assert_eq!((on.samples, on_both.samples), (20, 20));
+        assert!(on.p50 > Duration::ZERO && on_both.p50 > Duration::ZERO);
         assert_eq!(both.samples, 20);
         assert!(prepare.p50 > Duration::ZERO && both.p50 >= Duration::ZERO);
         assert_eq!(time_prepare(&engine, &[], 10).0, Latency::default());
