@@ -149,13 +149,15 @@ impl<'r> Prepared<'r> {
             model.mesh.path_normalization,
             compiled.route_reads.any_headers,
         );
-        let found = KeyBytes::with(sender, request, compiled.route_reads, |key| {
-            let hash = key.hash();
-            match compiled.roads.find(hash, |s| s.key.is(key)) {
+        let found = KeyBytes::with(
+            sender,
+            request,
+            compiled.route_reads,
+            |key, hash| match compiled.roads.find(hash, |s| s.key.is(key)) {
                 Some(Stored { walked, .. }) => Ok(walked),
                 None => Err((hash, key.to_key())),
-            }
-        });
+            },
+        );
         let (hash, key) = match found {
             // A hit: only the fields outside the road key are checked; the rest is lent
             // by the memo.

@@ -207,10 +207,6 @@ const KEPT: usize = 16 * 1024;
 /// bytes (one walk of the request instead of one per use).
 pub(crate) struct KeyBytes {
     bytes: Vec<u8>,
-    /// The hash of `bytes[..hashed]`: a [`SenderKey`]'s, when one began the key
-    /// (`hashed` is a multiple of eight).
-    state: FxHasher,
-    hashed: usize,
 }
 
 impl KeyOut for KeyBytes {
@@ -221,33 +217,37 @@ impl KeyOut for KeyBytes {
 }
 
 impl KeyBytes {
-    /// Writes the key of `r` and calls `f` with it: the sender's half copied from
-    /// `sender` (already hashed) when given, else written from `r`. The bytes live in this
-    /// thread's buffer; a nested call (none today) or a thread being torn down writes into
-    /// a buffer of its own.
+    /// Writes the key of `r` and calls `f` with it and its hash ([`KeyBytes::hash`]): the
+    /// sender's half copied from `sender` and hashed from where it left off when given, else
+    /// all written from `r` and hashed whole. The bytes live in this thread's buffer; a
+    /// nested call (none today) or a thread being torn down writes into a buffer of its own.
     #[inline]
     pub(crate) fn with<T>(
         sender: Option<&SenderKey>,
         r: &RequestRef<'_>,
         reads: RouteReads,
-        f: impl FnOnce(&KeyBytes) -> T,
+        f: impl FnOnce(&KeyBytes, u64) -> T,
     ) -> T {
         let mut key = KeyBytes {
             bytes: BUFFER.try_with(Cell::take).unwrap_or_default(),
-            state: FxHasher::default(),
-            hashed: 0,
         };
         key.bytes.clear();
-        match sender {
+        let hash = match sender {
             Some(sender) => {
                 key.bytes.extend_from_slice(&sender.prefix);
-                key.state = sender.state;
-                key.hashed = sender.hashed;
                 write_rest(r, reads, &mut key);
+                // The sender's whole words are hashed already: the same hash as the whole
+                // key's (`FxHasher` takes eight bytes at a time).
+                let mut h = sender.state;
+                h.write(key.bytes.get(sender.hashed..).unwrap_or_default());
+                spread(h.finish())
             }
-            None => write(r, reads, &mut key),
-        }
-        let out = f(&key);
+            None => {
+                write(r, reads, &mut key);
+                key.hash()
+            }
+        };
+        let out = f(&key, hash);
         // A buffer grown by an outsized key (long headers a route reads) is not kept.
         if key.bytes.capacity() <= KEPT {
             let _ = BUFFER.try_with(|buffer| buffer.set(key.bytes));
@@ -264,11 +264,7 @@ impl KeyBytes {
     }
 
     fn empty() -> Self {
-        KeyBytes {
-            bytes: Vec::new(),
-            state: FxHasher::default(),
-            hashed: 0,
-        }
+        KeyBytes { bytes: Vec::new() }
     }
 
     /// The key's bytes.
@@ -277,18 +273,12 @@ impl KeyBytes {
         &self.bytes
     }
 
-    /// The memo's hash of the key: the same whether a [`SenderKey`] hashed the first
-    /// bytes or not ([`FxHasher`] takes eight bytes at a time, and the sender's hashed bytes
-    /// are whole words).
+    /// The memo's hash of the key.
     #[inline]
     pub(crate) fn hash(&self) -> u64 {
-        let mut h = self.state;
-        h.write(self.bytes.get(self.hashed..).unwrap_or_default());
-        // The memo's table uses the hash as it is: spread the bits.
-        let mut x = h.finish();
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        x ^ (x >> 33)
+        let mut h = FxHasher::default();
+        h.write(self.as_slice());
+        spread(h.finish())
     }
 
     /// The key to store in the memo (a miss).
@@ -297,6 +287,14 @@ impl KeyBytes {
             bytes: self.as_slice().into(),
         }
     }
+}
+
+/// The memo's table uses a hash as it is: spread the bits.
+#[inline(always)]
+fn spread(mut x: u64) -> u64 {
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^ (x >> 33)
 }
 
 /// A stored road key (built on a memo miss only).
@@ -325,15 +323,15 @@ impl RoadKey {
     }
 }
 
-/// The sender's half of road keys, written and hashed once ([`Sender`]): a request's key
-/// then starts with a copy of these bytes and hashes only its own half.
+/// The sender's half of road keys, written and hashed once ([`Connection`]): a request's
+/// key then starts with a copy of these bytes and hashes only its own half.
 ///
-/// [`Sender`]: super::sender::Sender
+/// [`Connection`]: super::connection::Connection
 #[derive(Debug, Clone)]
 pub(crate) struct SenderKey {
     prefix: Box<[u8]>,
     /// The hash of `prefix[..hashed]`, its whole eight-byte words: what [`KeyBytes::hash`]
-    /// has hashed when it reaches the rest of the key.
+    /// has hashed of them when it reaches the rest of the key.
     state: FxHasher,
     hashed: usize,
 }
@@ -570,16 +568,15 @@ mod tests {
             ..long
         };
         // A short key written after a long one is the short key alone.
-        let stored = KeyBytes::with(None, &long, reads, KeyBytes::to_key);
+        let stored = KeyBytes::with(None, &long, reads, |k, _| k.to_key());
         assert!(stored.is(&KeyBytes::of(&long, reads)));
-        let (bytes, hash) =
-            KeyBytes::with(None, &short, reads, |k| (k.as_slice().to_vec(), k.hash()));
+        let (bytes, hash) = KeyBytes::with(None, &short, reads, |k, h| (k.as_slice().to_vec(), h));
         let alone = KeyBytes::of(&short, reads);
         assert_eq!(bytes, alone.as_slice());
         assert_eq!(hash, alone.hash());
         // A key written while another is lent gets its own buffer.
-        KeyBytes::with(None, &long, reads, |outer| {
-            KeyBytes::with(None, &short, reads, |inner| {
+        KeyBytes::with(None, &long, reads, |outer, _| {
+            KeyBytes::with(None, &short, reads, |inner, _| {
                 assert!(stored.is(outer));
                 assert!(!stored.is(inner));
                 assert_eq!(inner.as_slice(), alone.as_slice());
@@ -590,14 +587,14 @@ mod tests {
             principal: Some("cluster.local/ns/x/sa/z"),
             ..long
         };
-        assert!(!KeyBytes::with(None, &other_peer, reads, |k| stored.is(k)));
+        assert!(!KeyBytes::with(None, &other_peer, reads, |k, _| stored.is(k)));
         // An outsized key's buffer is dropped, not kept for the thread's next request.
         let huge = "h".repeat(4 * KEPT);
         let outsized = RequestRef {
             host: Some(&huge),
             ..long
         };
-        KeyBytes::with(None, &outsized, reads, |k| {
+        KeyBytes::with(None, &outsized, reads, |k, _| {
             assert!(k.as_slice().len() > KEPT)
         });
         let kept = BUFFER.with(|b| {
@@ -650,9 +647,9 @@ mod tests {
                         },
                     ] {
                         let alone = KeyBytes::of(&r, reads);
-                        KeyBytes::with(Some(&sender), &r, reads, |k| {
+                        KeyBytes::with(Some(&sender), &r, reads, |k, hash| {
                             assert_eq!(k.as_slice(), alone.as_slice(), "{r:?}");
-                            assert_eq!(k.hash(), alone.hash(), "{r:?}");
+                            assert_eq!(hash, alone.hash(), "{r:?}");
                         });
                         // The connection's half is the request's only through it: another
                         // sender's half makes another key.
@@ -660,7 +657,7 @@ mod tests {
                             principal: Some("cluster.local/ns/x/sa/other"),
                             ..r
                         });
-                        KeyBytes::with(Some(&other), &r, reads, |k| {
+                        KeyBytes::with(Some(&other), &r, reads, |k, _| {
                             assert!(k.as_slice() != alone.as_slice());
                         });
                     }
