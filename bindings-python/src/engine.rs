@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use egress_policy::{Connection, Engine, Loader, Request};
+use egress_policy::{Engine, Loader, Request};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
@@ -227,18 +227,18 @@ impl PyEngine {
     ) -> PyResult<PyDecision> {
         let connection = connection.get().shared();
         let item = read_item(request, kwargs, || request_from_args(request, kwargs))?;
-        if let Some(field) = item.with_view(Connection::replaced_field) {
-            return Err(PyValueError::new_err(format!(
+        match item.summary_on(&self.engine, &connection) {
+            Ok(summary) => Ok(PyDecision::lazy(
+                summary,
+                &self.engine,
+                item,
+                Some(connection),
+            )),
+            Err(field) => Err(PyValueError::new_err(format!(
                 "request.{} is the connection's: a request given to check_on() carries no sender field",
                 crate::connection::request_path(field)
-            )));
+            ))),
         }
-        Ok(PyDecision::lazy(
-            item.summary(&self.engine, Some(&connection)),
-            &self.engine,
-            item,
-            Some(connection),
-        ))
     }
 
     /// The in-place reader alone (a test hook): the decision when `request` has the fast

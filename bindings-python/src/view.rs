@@ -376,7 +376,7 @@ impl BatchItem {
     }
 
     /// Hands the request's view to `with` (the header pairs live on this stack frame).
-    pub fn with_view<T>(&self, with: impl FnOnce(&RequestRef<'_>) -> T) -> T {
+    fn with_view<T>(&self, with: impl FnOnce(&RequestRef<'_>) -> T) -> T {
         match self {
             BatchItem::InPlace(parts) => {
                 let pairs = parts.pairs();
@@ -392,6 +392,21 @@ impl BatchItem {
             engine
                 .decide_prepared(&prepare(engine, connection, view))
                 .summary()
+        })
+    }
+
+    /// The verdict's summary on `connection`; `Err` names the sender field the request
+    /// carries itself (`Connection::replaced_field`), which a request on a connection may not.
+    pub fn summary_on(
+        &self,
+        engine: &Engine,
+        connection: &Connection,
+    ) -> Result<Summary, &'static str> {
+        self.with_view(|view| match Connection::replaced_field(view) {
+            Some(field) => Err(field),
+            None => Ok(engine
+                .decide_prepared(&engine.prepare_on(connection, view))
+                .summary()),
         })
     }
 
