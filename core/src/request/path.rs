@@ -67,35 +67,8 @@ pub(super) fn normalize_path_split(
     raw: &str,
     mode: PathNormalization,
 ) -> Result<(Cow<'_, str>, Option<&str>), Malformed> {
-    // One pass, a table lookup per byte: the path ends at the first `?` or `#`; on the
-    // way, NUL (raw or `%00`) and whether anything needs normalising (an escape, a
-    // backslash, a `.` or `/` right after a `/`).
     let raw_bytes = raw.as_bytes();
-    let mut end = raw.len();
-    let mut nul = false;
-    let mut plain = true;
-    let mut after_slash = false;
-    for (i, &b) in raw_bytes.iter().enumerate() {
-        let class = PATH_BYTES.get(usize::from(b)).copied().unwrap_or(0);
-        if class == 0 {
-            after_slash = false;
-            continue;
-        }
-        if class & PATH_END != 0 {
-            end = i;
-            break;
-        }
-        if class & (PATH_SLASH | PATH_DOT) != 0 && after_slash {
-            plain = false;
-        }
-        if class & PATH_PERCENT != 0 {
-            plain = false;
-            nul |= raw_bytes.get(i + 1..i + 3) == Some(b"00".as_slice());
-        }
-        nul |= class & PATH_NUL != 0;
-        plain &= class & PATH_BACKSLASH == 0;
-        after_slash = class & PATH_SLASH != 0;
-    }
+    let Scan { end, nul, plain } = scan(raw_bytes);
     let path = raw.get(..end).unwrap_or(raw);
     let query = match raw_bytes.get(end) {
         Some(b'?') => raw.get(end + 1..).map(|rest| {
@@ -118,6 +91,83 @@ pub(super) fn normalize_path_split(
         return Ok((Cow::Borrowed(path), query));
     }
     Ok((Cow::Owned(normalize_in_full(path, mode)), query))
+}
+
+/// What one pass over a raw path finds: where the path ends (the first `?` or `#`), whether
+/// it holds a NUL (raw or `%00`), and whether nothing in it needs normalising (no escape, no
+/// backslash, no `.` or `/` right after a `/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Scan {
+    end: usize,
+    nul: bool,
+    plain: bool,
+}
+
+/// Eight bytes at a time while they hold none of `?#%\` or NUL (most of a path: a word
+/// then costs a few masks instead of eight table lookups), then a table lookup per byte
+/// ([`scan_bytes`]) from the first word that holds one.
+#[inline]
+fn scan(raw: &[u8]) -> Scan {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The high bit of every byte of `w` equal to `b` (exact: no carry crosses a byte).
+    let equal = |w: u64, b: u8| {
+        let x = w ^ (LOW * u64::from(b));
+        !(((x & !HIGH).wrapping_add(!HIGH)) | x) & HIGH
+    };
+    let mut plain = true;
+    let mut after_slash = false;
+    let mut at = 0;
+    for chunk in raw.chunks_exact(8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let special =
+            equal(w, b'?') | equal(w, b'#') | equal(w, b'%') | equal(w, b'\\') | equal(w, 0);
+        if special != 0 {
+            break;
+        }
+        let slash = equal(w, b'/');
+        let dot_or_slash = slash | equal(w, b'.');
+        // A `/` followed by `.` or `/` (little endian: the next byte is the next 8 bits),
+        // within the word or across from the previous one.
+        if (slash << 8) & dot_or_slash != 0 || (after_slash && dot_or_slash & 0x80 != 0) {
+            plain = false;
+        }
+        after_slash = slash >> 63 != 0;
+        at += 8;
+    }
+    scan_bytes(raw, at, after_slash, plain)
+}
+
+/// The scan from byte `from` on, a table lookup per byte; `after_slash`: the byte before
+/// `from` is a `/`; `plain`: nothing before `from` needs normalising (and nothing there
+/// ends the path or holds a NUL).
+fn scan_bytes(raw: &[u8], from: usize, mut after_slash: bool, mut plain: bool) -> Scan {
+    let mut nul = false;
+    let mut end = raw.len();
+    for (i, &b) in raw.iter().enumerate().skip(from) {
+        let class = PATH_BYTES.get(usize::from(b)).copied().unwrap_or(0);
+        if class == 0 {
+            after_slash = false;
+            continue;
+        }
+        if class & PATH_END != 0 {
+            end = i;
+            break;
+        }
+        if class & (PATH_SLASH | PATH_DOT) != 0 && after_slash {
+            plain = false;
+        }
+        if class & PATH_PERCENT != 0 {
+            plain = false;
+            nul |= raw.get(i + 1..i + 3) == Some(b"00".as_slice());
+        }
+        nul |= class & PATH_NUL != 0;
+        plain &= class & PATH_BACKSLASH == 0;
+        after_slash = class & PATH_SLASH != 0;
+    }
+    Scan { end, nul, plain }
 }
 
 /// The normalisation of `mode` applied step by step (what the fast path must agree with).
@@ -270,6 +320,48 @@ mod tests {
                     let (matched, q) = got.unwrap_or_else(|e| panic!("{text:?}: {e:?}"));
                     assert_eq!(q, query, "{text:?}");
                     assert_eq!(matched, normalize_in_full(path, mode), "{text:?} {mode:?}");
+                }
+            }
+        }
+    }
+
+    /// The word-at-a-time scan agrees with the byte-at-a-time one on paths up to 40 bytes
+    /// over the bytes that matter, with every special byte at every position of a word
+    /// (a deterministic sample of 200 000 paths, and each special byte alone at each offset).
+    #[test]
+    fn the_word_scan_agrees_with_the_byte_scan() {
+        let alphabet = [
+            b'/', b'.', b'a', b'b', b'/', b'a', b'%', b'0', b'\\', b'?', b'#', 0u8,
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut raw = Vec::new();
+        for _ in 0..200_000 {
+            raw.clear();
+            let len = (next() % 41) as usize;
+            // Mostly plain bytes, so that whole words reach the word scan.
+            let specials = next() % 4;
+            for _ in 0..len {
+                let pick = if next() % 8 < specials {
+                    alphabet[(next() % alphabet.len() as u64) as usize]
+                } else {
+                    alphabet[(next() % 6) as usize]
+                };
+                raw.push(pick);
+            }
+            assert_eq!(scan(&raw), scan_bytes(&raw, 0, false, true), "{raw:?}");
+        }
+        for special in [b'?', b'#', b'%', b'\\', 0u8, b'.', b'/'] {
+            for at in 0..24 {
+                for fill in [b'a', b'/'] {
+                    let mut raw = vec![fill; 24];
+                    raw[at] = special;
+                    assert_eq!(scan(&raw), scan_bytes(&raw, 0, false, true), "{raw:?}");
                 }
             }
         }
