@@ -126,7 +126,7 @@ impl<'r> Lent<'r> {
         Lent {
             known,
             own,
-            peer: seen.is_none_or(|s| s.peer_identity),
+            peer: Lent::sees_peer(seen),
             jwt_valid: seen.is_none_or(|s| s.jwt_valid),
             port: seen.map_or(known.port, |s| s.port),
             authority: r.host,
@@ -142,22 +142,29 @@ impl<'r> Lent<'r> {
         }
     }
 
+    /// Whether the proxy that makes `seen` of a request sees the peer's mTLS identity
+    /// (`None`: as sent).
+    #[inline(always)]
+    pub(super) fn sees_peer(seen: Option<Seen>) -> bool {
+        seen.is_none_or(|s| s.peer_identity)
+    }
+
     /// A part of the peer's identity, when the enforcing proxy sees it.
     #[inline(always)]
     pub(super) fn peer_part(&self, part: &'r Option<Box<str>>) -> Option<&'r str> {
-        part.as_deref().filter(|_| self.peer)
+        Lent::part_if(part, self.peer)
     }
 
-    /// The source labels the request claims (none: empty).
+    /// `part`, when `peer` (the enforcing proxy sees the peer's identity).
     #[inline(always)]
-    pub(super) fn source_labels(&self) -> Shared<'r, Labels> {
-        Shared::Borrowed(self.source_labels.unwrap_or(&NO_LABELS))
+    pub(super) fn part_if(part: &'r Option<Box<str>>, peer: bool) -> Option<&'r str> {
+        part.as_deref().filter(|_| peer)
     }
 
-    /// `:method`.
+    /// The source labels `claimed` (none: empty).
     #[inline(always)]
-    pub(super) fn method(&self) -> Option<&'r str> {
-        self.method
+    pub(super) fn claimed_labels(claimed: Option<&'r Labels>) -> Shared<'r, Labels> {
+        Shared::Borrowed(claimed.unwrap_or(&NO_LABELS))
     }
 
     /// The same attributes as a [`Normalized`] (what `digest` and the road make of the

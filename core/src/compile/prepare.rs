@@ -13,7 +13,7 @@ use std::sync::Arc;
 use crate::decision::Route;
 use crate::model::{Condition, Labels, Model};
 use crate::request::{
-    check_own, digest, Malformed, Normalized, Protocol, Request, RequestRef, Seen, Shared,
+    check_own, digest, Malformed, Normalized, Own, Protocol, Request, RequestRef, Seen, Shared,
 };
 use crate::road::{self, End, Road};
 
@@ -165,12 +165,9 @@ impl<'r> Prepared<'r> {
                 let known = &walked.known;
                 return match request.url {
                     None => match check_own(request, mode, fold, known.protocol) {
-                        Ok(own) => Prepared::Ready(Digest::lent(
-                            Lent::new(request, known, own, walked.seen),
-                            walked,
-                            model,
-                            compiled,
-                        )),
+                        Ok(own) => {
+                            Prepared::Ready(Digest::lent(request, own, walked, model, compiled))
+                        }
                         Err(malformed) => Prepared::Malformed(malformed),
                     },
                     // The URL's path is the request's own: digest in full, lend the rest.
@@ -311,24 +308,32 @@ pub(crate) fn walk(model: &Model, compiled: &Compiled, n: &Normalized<'_>) -> Wa
 }
 
 impl<'r> Digest<'r> {
-    /// The digest of a memo hit on a request without `url`: its attributes `lent`, and
-    /// everything else lent by the memo entry `walked`, in one expression so that it is
-    /// built where it is returned. Agrees with [`Digest::full`] on the same request (the
-    /// prepare tests compare them).
+    /// The digest of a memo hit on a request without `url`: its attributes lent
+    /// (`Lent::new` of `request` and what `check_own` made of it, built in place: computing
+    /// the service-account labels first saves moving the ~250-byte `Lent` into the digest),
+    /// and everything else lent by the memo entry `walked`. Agrees with [`Digest::full`] on
+    /// the same request (the prepare tests compare them).
     #[inline(always)]
-    fn lent(lent: Lent<'r>, walked: &'r Walked, model: &'r Model, compiled: &'r Compiled) -> Self {
+    fn lent(
+        request: &RequestRef<'r>,
+        own: Own<'r>,
+        walked: &'r Walked,
+        model: &'r Model,
+        compiled: &'r Compiled,
+    ) -> Self {
         let known = &walked.known;
+        let peer = Lent::sees_peer(walked.seen);
         let account_labels = account_labels(
             model,
-            lent.peer_part(&known.namespace),
-            lent.peer_part(&known.service_account),
+            Lent::part_if(&known.namespace, peer),
+            Lent::part_if(&known.service_account, peer),
             compiled.reads_account_labels,
-            || lent.source_labels(),
+            || Lent::claimed_labels(request.source_labels),
         );
         Digest {
-            method_bit: lent.method().map_or(0, method_bit),
+            method_bit: request.method.map_or(0, method_bit),
             is_tcp: known.protocol != Protocol::Http,
-            attrs: Attrs::Lent(lent),
+            attrs: Attrs::Lent(Lent::new(request, known, own, walked.seen)),
             walked: Shared::Borrowed(walked),
             engine: compiled.id(),
             account_labels,

@@ -42,6 +42,7 @@ impl<P> Field<P> {
 
     /// Evaluates the field with `matches` deciding one value; `None` attribute means the
     /// request does not carry it (positive values fail, negative values hold).
+    #[inline]
     pub fn holds(&self, mut matches: impl FnMut(&P) -> bool) -> bool {
         (self.values.is_empty() || self.values.iter().any(&mut matches))
             && !self.not_values.iter().any(matches)
