@@ -5,14 +5,13 @@ field included (src/connection.rs, the core's `Engine::prepare_on`)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 import egress_policy
 from egress_policy._native import _generate_workload
-from conftest import VECTORS
+from conftest import generated_and_vector_cases
 
 SENDER = ("principal", "namespace", "cluster", "pod_labels")
 
@@ -32,17 +31,8 @@ def _split(request: dict[str, Any]) -> tuple[egress_policy.Connection, dict[str,
 
 
 def _cases() -> list[tuple[egress_policy.Engine, dict[str, Any]]]:
-    cases: list[tuple[egress_policy.Engine, dict[str, Any]]] = []
-    files, requests = _generate_workload(300, 7)
-    engine = egress_policy.Engine(files)
-    cases += [(engine, request) for request in requests[:800]]
-    generated = len(cases)
-    for path in sorted(VECTORS.glob("*.json")):
-        vector = json.loads(path.read_text(encoding="utf-8"))
-        if "policy_paths" not in vector:
-            continue
-        engine = egress_policy.Engine.from_paths(*[VECTORS.parents[1] / p for p in vector["policy_paths"]])
-        cases += [(engine, case["request"]) for case in vector["cases"]]
+    cases = generated_and_vector_cases(300, 7, 800)
+    generated = sum(1 for engine, _ in cases if engine is cases[0][0])
     assert generated > 500 and len(cases) - generated > 50, (generated, len(cases))
     return cases
 

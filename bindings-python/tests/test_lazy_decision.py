@@ -14,7 +14,7 @@ from typing import Any
 
 import egress_policy
 from egress_policy._native import _generate_workload
-from conftest import VECTORS
+from conftest import generated_and_vector_cases
 
 SUMMARY = ("allowed", "status", "reason", "rule", "audit")
 
@@ -24,17 +24,7 @@ def _summary(decision: egress_policy.Decision) -> dict[str, Any]:
 
 
 def _cases() -> list[tuple[egress_policy.Engine, dict[str, Any]]]:
-    cases: list[tuple[egress_policy.Engine, dict[str, Any]]] = []
-    files, requests = _generate_workload(200, 5)
-    engine = egress_policy.Engine(files)
-    cases += [(engine, request) for request in requests[:600]]
-    for path in sorted(VECTORS.glob("*.json")):
-        vector = json.loads(path.read_text(encoding="utf-8"))
-        if "policy_paths" not in vector:
-            continue
-        engine = egress_policy.Engine.from_paths(*[VECTORS.parents[1] / p for p in vector["policy_paths"]])
-        cases += [(engine, case["request"]) for case in vector["cases"]]
-    return cases
+    return generated_and_vector_cases(200, 5, 600)
 
 
 def test_every_field_equals_the_reference_decision() -> None:
