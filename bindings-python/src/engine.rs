@@ -201,10 +201,7 @@ impl PyEngine {
         // The common shape is read in place; anything else (and every error) goes through
         // the serde path. Either way the decision formats its message, route and hops only
         // when asked (`crate::decision`).
-        if let Some(decision) = crate::view::check_fast(&self.engine, request, kwargs) {
-            return Ok(decision);
-        }
-        let item = BatchItem::Owned(Box::new(request_from_args(request, kwargs)?));
+        let item = read_item(request, kwargs, || request_from_args(request, kwargs))?;
         Ok(PyDecision::lazy(
             item.summary(&self.engine, None),
             &self.engine,

@@ -369,10 +369,7 @@ impl BatchItem {
         item: &Bound<'_, PyAny>,
         owned: impl FnOnce() -> PyResult<egress_policy::Request>,
     ) -> PyResult<Self> {
-        Ok(match read(Some(item), None) {
-            Some(parts) => BatchItem::InPlace(parts),
-            None => BatchItem::Owned(Box::new(owned()?)),
-        })
+        read_item(Some(item), None, owned)
     }
 
     /// Hands the request's view to `with` (the header pairs live on this stack frame).

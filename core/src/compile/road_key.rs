@@ -94,7 +94,7 @@ trait KeyOut {
 
 /// Writes the key of `r`: first the sender's half ([`write_sender`]: principal, source
 /// namespace, pod labels, cluster, named workload; fixed per connection in a proxy, so a
-/// [`Sender`](super::sender::Sender) writes and hashes it once), then the request's
+/// [`Connection`](super::connection::Connection) writes and hashes it once), then the request's
 /// ([`write_request`]).
 ///
 /// One function for both halves (they are inlined into it and into [`write_rest`]):
