@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use serde::Deserialize;
 
+use crate::batch::check_batch;
 use crate::connection::PyConnection;
 use crate::convert::to_python;
 use crate::de::{from_py, type_name, DeError, PyDe, RequestAccess};
@@ -15,7 +16,7 @@ use crate::decision::PyDecision;
 use crate::errors::{io_error, load_error};
 use crate::tools::{reach, PyLint, PyReachReport};
 use crate::types::{PyDiagnostic, PyExplanation};
-use crate::view::{decide_batch, read_item, BatchItem};
+use crate::view::{read_item, BatchItem};
 
 /// Loaded policies, ready to decide. Immutable and safe to share between threads; pickles
 /// as its source texts (the core engine keeps them: `Engine::sources`) and is rebuilt from
@@ -50,6 +51,15 @@ fn request_from_args(
     RequestAccess::new(request, kwargs)
         .and_then(Request::deserialize)
         .map_err(|e| e.within("request", None).into_pyerr())
+}
+
+/// The error for a request given on a connection that carries a sender `field` itself;
+/// `at` is where the request is (`request`, `requests[3]`).
+fn sender_field_error(at: &str, field: &str) -> PyErr {
+    PyValueError::new_err(format!(
+        "{at}.{} is the connection's: a request given on a connection carries no sender field",
+        crate::connection::request_path(field)
+    ))
 }
 
 /// The `(name, text)` pairs of `Engine(files)`: a mapping, or an iterable of pairs.
@@ -231,10 +241,7 @@ impl PyEngine {
                 item,
                 Some(connection),
             )),
-            Err(field) => Err(PyValueError::new_err(format!(
-                "request.{} is the connection's: a request given to check_on() carries no sender field",
-                crate::connection::request_path(field)
-            ))),
+            Err(field) => Err(sender_field_error("request", field)),
         }
     }
 
@@ -244,20 +251,44 @@ impl PyEngine {
         crate::view::check_fast(&self.engine, Some(request), None)
     }
 
-    /// Decides many requests (an iterable of request dicts), in order. The core runs without
-    /// the GIL, on several threads for large batches.
+    /// Decides many requests (an iterable of request dicts), in order. Requests are
+    /// decided without the GIL, on a thread per core, while the rest are still being read.
     fn check_many(&self, py: Python<'_>, requests: &Bound<'_, PyAny>) -> PyResult<Vec<PyDecision>> {
         // Each request is read in place when it has the common shape (the views borrow its
-        // strings), else by the serde reader; the core then decides without the GIL.
-        let mut items = Vec::with_capacity(requests.len().unwrap_or(0));
-        for (index, item) in requests.try_iter()?.enumerate() {
-            let item = item?;
-            items.push(BatchItem::read(&item, || {
-                Request::deserialize(PyDe { obj: &item })
+        // strings), else by the serde reader.
+        check_batch(py, &self.engine, None, requests, |index, item| {
+            BatchItem::read(item, || {
+                Request::deserialize(PyDe { obj: item })
                     .map_err(|e| e.within("requests", Some(index)).into_pyerr())
-            })?);
-        }
-        Ok(decide_batch(py, &self.engine, items))
+            })
+        })
+    }
+
+    /// Decides many requests on `connection`, in order: `check_many` as `check_on` is
+    /// `check`. `ValueError` when a request carries a sender field itself.
+    fn check_many_on(
+        &self,
+        py: Python<'_>,
+        connection: &Bound<'_, PyConnection>,
+        requests: &Bound<'_, PyAny>,
+    ) -> PyResult<Vec<PyDecision>> {
+        let connection = connection.get().shared();
+        check_batch(
+            py,
+            &self.engine,
+            Some(connection),
+            requests,
+            |index, item| {
+                let item = BatchItem::read(item, || {
+                    Request::deserialize(PyDe { obj: item })
+                        .map_err(|e| e.within("requests", Some(index)).into_pyerr())
+                })?;
+                match item.replaced_field() {
+                    None => Ok(item),
+                    Some(field) => Err(sender_field_error(&format!("requests[{index}]"), field)),
+                }
+            },
+        )
     }
 
     /// What the loaded policies mention: `{trust_domain, outbound, identities, hosts,

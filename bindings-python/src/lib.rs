@@ -10,6 +10,7 @@
 //! written in this crate still fails the build. So no override (and no
 //! `#![allow(unsafe_code)]`, which `forbid` would reject anyway) is needed.
 
+mod batch;
 mod connection;
 mod convert;
 mod de;

@@ -392,6 +392,12 @@ impl BatchItem {
         })
     }
 
+    /// The sender field this request carries itself (`Connection::replaced_field`), which
+    /// a request on a connection may not.
+    pub fn replaced_field(&self) -> Option<&'static str> {
+        self.with_view(Connection::replaced_field)
+    }
+
     /// The verdict's summary on `connection`; `Err` names the sender field the request
     /// carries itself (`Connection::replaced_field`), which a request on a connection may not.
     pub fn summary_on(
@@ -415,32 +421,4 @@ impl BatchItem {
                 .to_decision()
         })
     }
-}
-
-/// Decides a batch on the core's threads without the GIL (the views borrow the Python
-/// strings, which the caller's items keep alive); each decision is lazy.
-pub fn decide_batch(py: Python<'_>, engine: &Engine, items: Vec<BatchItem>) -> Vec<PyDecision> {
-    let pairs: Vec<Vec<(&str, &str)>> = items
-        .iter()
-        .map(|item| match item {
-            BatchItem::InPlace(parts) => parts.pairs(),
-            BatchItem::Owned(_) => Vec::new(),
-        })
-        .collect();
-    let views: Vec<RequestRef<'_>> = items
-        .iter()
-        .zip(&pairs)
-        .map(|(item, pairs)| match item {
-            BatchItem::InPlace(parts) => parts.view(pairs),
-            BatchItem::Owned(request) => request.view(),
-        })
-        .collect();
-    let summaries = py.detach(|| engine.summarize_many_ref(&views));
-    drop(views);
-    drop(pairs);
-    summaries
-        .into_iter()
-        .zip(items)
-        .map(|(summary, item)| PyDecision::lazy(summary, engine, item, None))
-        .collect()
 }

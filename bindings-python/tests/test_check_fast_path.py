@@ -160,6 +160,25 @@ def test_check_many_errors_name_the_index() -> None:
     engine = egress_policy.Engine(files)
     with pytest.raises(ValueError, match=r"requests\[2\]"):
         engine.check_many([requests[0], requests[1], {"hots": "x"}])
+    # Past the first chunks (src/batch.rs hands them to worker threads as it reads): the
+    # error still names its index, and the engine still decides afterwards.
+    batch = (requests * (2000 // len(requests) + 1))[:2000]
+    with pytest.raises(ValueError, match=r"requests\[2000\]"):
+        engine.check_many([*batch, {"hots": "x"}, *batch])
+    assert engine.check_many(batch[:2]) == [engine.check(r) for r in batch[:2]]
+
+
+def test_check_many_keeps_order_across_chunks() -> None:
+    """5 000 requests: many chunks, decided by the worker threads and by the reader once it
+    has read them all; every decision in its request's place."""
+    files, requests = _generate_workload(200, 9)
+    engine = egress_policy.Engine(files)
+    batch = (requests * (5000 // len(requests) + 1))[:5000]
+    singles = [engine.check(r) for r in requests]
+    many = engine.check_many(r for r in batch)
+    assert len(many) == 5000
+    for i, decision in enumerate(many):
+        assert decision == singles[i % len(requests)], i
 
 
 class _OddHash(str):

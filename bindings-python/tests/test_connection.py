@@ -103,3 +103,39 @@ def test_a_connection_takes_only_sender_fields() -> None:
         egress_policy.Connection(source={"principle": "typo"})
     with pytest.raises(TypeError):
         egress_policy.Connection(workload={"namespace": 3})
+
+
+def test_check_many_on_decides_each_request_as_check_on_in_order() -> None:
+    """A batch long enough for several chunks (the reader hands full chunks to worker
+    threads, src/batch.rs) and a short one decided on the calling thread."""
+    files, requests = _generate_workload(300, 11)
+    engine = egress_policy.Engine(files)
+    connection, _ = _split(requests[0])
+    owns = []
+    for request in requests:
+        mine = dict(request, source=requests[0]["source"], workload=requests[0].get("workload"))
+        owns.append(_split(mine)[1])
+    batch = (owns * (5000 // len(owns) + 1))[:5000]
+    many = engine.check_many_on(connection, batch)
+    assert len(many) == len(batch)
+    singles = {i: engine.check_on(connection, own) for i, own in enumerate(owns)}
+    for i, decision in enumerate(many):
+        assert decision == singles[i % len(owns)], i
+    assert engine.check_many_on(connection, iter(batch[:3])) == many[:3]
+    assert engine.check_many_on(connection, []) == []
+    # The lazy decision rebuilt on its connection equals the one `check` builds whole.
+    whole = dict(owns[1], source=requests[0]["source"], workload=requests[0].get("workload"))
+    assert many[1].to_dict() == engine.check(whole).to_dict()
+
+
+def test_check_many_on_refuses_a_sender_field_naming_its_index() -> None:
+    files, requests = _generate_workload(50, 5)
+    engine = egress_policy.Engine(files)
+    connection, own = _split(requests[0])
+    batch = [own] * 1500 + [dict(own, source={"principal": "cluster.local/ns/x/sa/y"})]
+    with pytest.raises(ValueError, match=r"requests\[1500\]\.source\.principal is the connection's"):
+        engine.check_many_on(connection, batch)
+    with pytest.raises(ValueError, match=r"requests\[2\]\.workload is the connection's"):
+        engine.check_many_on(connection, [own, own, dict(own, workload={"namespace": "a"})])
+    # The engine still decides after a refused batch.
+    assert engine.check_many_on(connection, [own]) == [engine.check_on(connection, own)]

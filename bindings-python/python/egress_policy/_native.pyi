@@ -455,6 +455,10 @@ class Engine:
         """`check`'s in-place reader alone (test hook): `None` when it leaves the request to the serde reader."""
     def check_many(self, requests: Iterable[Mapping[str, _JsonValue]]) -> list[Decision]:
         """Decides many requests, in order, without holding the GIL."""
+    def check_many_on(
+        self, connection: Connection, requests: Iterable[Mapping[str, _JsonValue]]
+    ) -> list[Decision]:
+        """Decides many requests on `connection`, in order: `check_many` as `check_on` is `check`."""
     def inventory(self) -> dict[str, _JsonValue]:
         """What the policies mention: identities, hosts, gateways, policies (`egress-policy inventory --json`)."""
     def eval_lines(self, text: str) -> list[dict[str, _JsonValue]]:
