@@ -128,6 +128,9 @@ pub fn check_batch(
     let (sender, receiver) = mpsc::channel();
     let queue = Mutex::new(receiver);
     std::thread::scope(|scope| {
+        // Moved in, so an unwinding reader drops it too and the workers stop: the scope
+        // waits for them before the panic goes on.
+        let sender = sender;
         let mut workers: Option<Workers<'_>> = None;
         let mut chunk = Vec::with_capacity(CHUNK);
         let mut count = 0;
