@@ -21,17 +21,6 @@ pub struct PyConnection {
     connection: Arc<Connection>,
 }
 
-/// The request JSON path of a core sender field (`Connection::replaced_field`).
-pub fn request_path(field: &str) -> &'static str {
-    match field {
-        "principal" => "source.principal",
-        "source_namespace" => "source.namespace",
-        "pod_labels" => "source.pod_labels",
-        "cluster" => "source.cluster",
-        _ => "workload",
-    }
-}
-
 impl PyConnection {
     /// The core connection, shared with the decisions made on it.
     pub fn shared(&self) -> Arc<Connection> {
@@ -57,18 +46,13 @@ impl PyConnection {
         let request = RequestAccess::new(None, Some(&fields))
             .and_then(Request::deserialize)
             .map_err(|e| e.within("connection", None).into_pyerr())?;
-        let own = [
-            ("source.ip", request.source.ip.is_some()),
-            ("source.remote_ip", request.source.remote_ip.is_some()),
-            ("source.labels", !request.source.labels.is_empty()),
-        ];
-        if let Some((field, _)) = own.iter().find(|(_, given)| *given) {
-            return Err(PyValueError::new_err(format!(
+        let connection = Connection::from_sender(&request).map_err(|field| {
+            PyValueError::new_err(format!(
                 "connection: {field} is the request's own (it may change from one request to the next): give it to check_on()"
-            )));
-        }
+            ))
+        })?;
         Ok(PyConnection {
-            connection: Arc::new(Connection::new(&request.view())),
+            connection: Arc::new(connection),
         })
     }
 

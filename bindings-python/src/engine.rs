@@ -58,7 +58,7 @@ fn request_from_args(
 fn sender_field_error(at: &str, field: &str) -> PyErr {
     PyValueError::new_err(format!(
         "{at}.{} is the connection's: a request given on a connection carries no sender field",
-        crate::connection::request_path(field)
+        egress_policy::Connection::field_path(field)
     ))
 }
 

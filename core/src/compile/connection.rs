@@ -5,7 +5,7 @@
 //! hashed once per connection instead of once per request.
 
 use crate::model::Labels;
-use crate::request::{RequestRef, Workload};
+use crate::request::{Request, RequestRef, Workload};
 
 use super::road_key::SenderKey;
 
@@ -73,6 +73,44 @@ impl Connection {
             cluster: view.cluster.map(Box::from),
             workload: view.workload.cloned(),
             key: SenderKey::of(view),
+        }
+    }
+
+    /// The connection of the sender fields a front end was given as a request JSON holding
+    /// `source` and `workload` (Python's `Connection(source=..., workload=...)`, WASM's
+    /// `new Connection({source, workload})`). `Err` names, as a request JSON path, the
+    /// first field that is the request's own rather than the connection's: `source.ip`,
+    /// `source.remote_ip` and `source.labels` may change from one request to the next, and
+    /// so may every field outside `source` and `workload` (`request`).
+    pub fn from_sender(request: &Request) -> Result<Self, &'static str> {
+        let own = [
+            ("source.ip", request.source.ip.is_some()),
+            ("source.remote_ip", request.source.remote_ip.is_some()),
+            ("source.labels", !request.source.labels.is_empty()),
+        ];
+        if let Some((field, _)) = own.iter().find(|(_, given)| *given) {
+            return Err(field);
+        }
+        let sender = Request {
+            source: request.source.clone(),
+            workload: request.workload.clone(),
+            ..Request::default()
+        };
+        if *request != sender {
+            return Err("request");
+        }
+        Ok(Connection::new(&request.view()))
+    }
+
+    /// The request JSON path of a field [`Connection::replaced_field`] names
+    /// (`"principal"` → `"source.principal"`), for front ends' messages.
+    pub fn field_path(field: &str) -> &'static str {
+        match field {
+            "principal" => "source.principal",
+            "source_namespace" => "source.namespace",
+            "pod_labels" => "source.pod_labels",
+            "cluster" => "source.cluster",
+            _ => "workload",
         }
     }
 
@@ -242,5 +280,52 @@ mod tests {
             ..RequestRef::default()
         });
         assert_eq!(none.pod_labels(), None);
+    }
+
+    #[test]
+    fn a_connection_from_sender_fields_refuses_the_requests_own() {
+        let read = |json: &str| -> Request { serde_json::from_str(json).expect("request JSON") };
+        let c = Connection::from_sender(&read(
+            r#"{"source": {"principal": "cluster.local/ns/shop/sa/cart", "namespace": "shop"},
+                "workload": {"namespace": "istio-system", "labels": {"istio": "egressgateway"}}}"#,
+        ))
+        .expect("sender fields only");
+        assert_eq!(c.principal(), Some("cluster.local/ns/shop/sa/cart"));
+        assert_eq!(c.source_namespace(), Some("shop"));
+        assert_eq!(
+            c.workload().map(|w| w.namespace.as_str()),
+            Some("istio-system")
+        );
+        for (json, field) in [
+            (r#"{"source": {"ip": "10.0.0.1"}}"#, "source.ip"),
+            (
+                r#"{"source": {"remote_ip": "10.0.0.1"}}"#,
+                "source.remote_ip",
+            ),
+            (
+                r#"{"source": {"labels": {"app": "cart"}}}"#,
+                "source.labels",
+            ),
+            (r#"{"host": "a.com"}"#, "request"),
+            (
+                r#"{"source": {"principal": "p"}, "custom": {"opa": true}}"#,
+                "request",
+            ),
+        ] {
+            assert_eq!(
+                Connection::from_sender(&read(json)).err(),
+                Some(field),
+                "{json}"
+            );
+        }
+        for (field, path) in [
+            ("principal", "source.principal"),
+            ("source_namespace", "source.namespace"),
+            ("pod_labels", "source.pod_labels"),
+            ("cluster", "source.cluster"),
+            ("workload", "workload"),
+        ] {
+            assert_eq!(Connection::field_path(field), path);
+        }
     }
 }
