@@ -7,5 +7,5 @@ import { createRequire } from "node:module";
 const require = createRequire(import.meta.url);
 const glue = require("./egress_policy_wasm_bundle.js");
 
-export const { Engine, PreparedRequests, version } = glue;
+export const { Engine, Connection, PreparedRequests, version } = glue;
 export const { PolicyError } = require("./policy-error.js");

@@ -6,7 +6,7 @@ import { createRequire } from "node:module";
 const require = createRequire(import.meta.url);
 const glue = require("./egress_policy_wasm.js");
 
-export const { Engine, PreparedRequests, validate, version } = glue;
+export const { Engine, Connection, PreparedRequests, validate, version } = glue;
 export const { PolicyError } = require("./policy-error.js");
 
 /** The tools module (`egress-policy-wasm/tools`: its own `Engine` with every tool, `lint`,

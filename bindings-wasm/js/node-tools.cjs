@@ -5,6 +5,7 @@ const { PolicyError } = require("./policy-error.js");
 
 module.exports = {
   Engine: glue.Engine,
+  Connection: glue.Connection,
   PreparedRequests: glue.PreparedRequests,
   validate: glue.validate,
   version: glue.version,

@@ -7,5 +7,5 @@ import { createRequire } from "node:module";
 const require = createRequire(import.meta.url);
 const glue = require("./egress_policy_wasm_tools.js");
 
-export const { Engine, PreparedRequests, validate, version, lint, lintCodes, runTests, diff, suggest } = glue;
+export const { Engine, Connection, PreparedRequests, validate, version, lint, lintCodes, runTests, diff, suggest } = glue;
 export const { PolicyError } = require("./policy-error.js");

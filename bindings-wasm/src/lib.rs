@@ -18,6 +18,7 @@
 //!   module, built without `yaml` (no YAML parser, no importers); also in the tools module,
 //!   not in the engine module (its size);
 //! * `engine.check(request)`, `engine.checkMany(requests)`, `engine.explain(request)`,
+//!   `new Connection({source, workload})` and `engine.checkOn(connection, request)`,
 //!   `engine.evalLines(jsonl)`, `engine.inventory()`, `engine.warnings`, `engine.ruleCount`,
 //!   `engine.requestClasses({workload?})`;
 //! * `validate(text | {name: text}, name?)` — every error and warning, never throws for
@@ -30,6 +31,7 @@
 //!   options?)`, `engine.replayChange(before, log, options?)`, `suggest(log, options?)`,
 //!   `engine.suggestMissing(log, options?)`.
 
+mod connection;
 #[cfg(feature = "tools")]
 mod replay;
 #[cfg(feature = "tools")]
@@ -48,6 +50,7 @@ use egress_policy::{Engine as CoreEngine, Error as CoreError, Request};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+pub use connection::Connection;
 pub use egress_policy::tools::inventory::{inventory, Inventory};
 #[cfg(feature = "tools")]
 pub use testfile::run_test_files;

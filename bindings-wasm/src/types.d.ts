@@ -32,6 +32,14 @@ export interface RequestSource {
   pod_labels?: Record<string, string>;
 }
 
+/** What `new Connection(fields)` takes: the sender (without the request's own `ip`,
+ * `remote_ip`, `labels`) and the enforcing proxy, fixed for the requests given to
+ * `engine.checkOn(connection, request)`. */
+export interface ConnectionFields {
+  source?: Pick<RequestSource, "principal" | "namespace" | "cluster" | "pod_labels">;
+  workload?: Workload | null;
+}
+
 /** The enforcing proxy: namespace and pod labels. */
 export interface Workload {
   namespace: string;

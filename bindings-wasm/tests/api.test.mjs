@@ -236,3 +236,45 @@ test("the web flavour runs too (initSync with the module bytes)", async () => {
   assert.equal(engine.check({ source: { principal: PRODUCTPAGE }, method: "GET", url: "http://httpbin.org/get" }).allowed, true);
   assert.throws(() => web.Engine.fromYaml("a: ["), web.PolicyError);
 });
+
+test("checkOn decides as check of the request carrying the connection's fields", async () => {
+  const { Connection } = await import("egress-policy-wasm");
+  const engine = waypoint();
+  const sender = { source: { principal: PRODUCTPAGE, namespace: "bookinfo" } };
+  const connection = new Connection(sender);
+  assert.equal(connection.principal, PRODUCTPAGE);
+  assert.equal(connection.namespace, "bookinfo");
+  assert.equal(connection.workloadNamespace, undefined);
+  for (const url of ["http://httpbin.org/get", "https://httpbin.org/get", "http://example.com/"]) {
+    for (const method of ["GET", "POST"]) {
+      const own = { url, method };
+      assert.deepEqual(engine.checkOn(connection, own), engine.check({ ...own, ...sender }), `${method} ${url}`);
+    }
+  }
+  // The same answer from the CommonJS entry's class.
+  const cjs = createRequire(import.meta.url)("egress-policy-wasm");
+  assert.equal(cjs.Connection, Connection);
+});
+
+test("checkOn refuses sender fields in the request; Connection refuses the request's own", async () => {
+  const { Connection } = await import("egress-policy-wasm");
+  const engine = waypoint();
+  const connection = new Connection({ source: { principal: PRODUCTPAGE } });
+  assert.throws(
+    () => engine.checkOn(connection, { url: "http://httpbin.org/get", source: { principal: PRODUCTPAGE } }),
+    (e) => e instanceof TypeError && /source\.principal is the connection's/.test(e.message),
+  );
+  assert.throws(
+    () => engine.checkOn(connection, { url: "http://httpbin.org/get", workload: { namespace: "a" } }),
+    (e) => e instanceof TypeError && /workload is the connection's/.test(e.message),
+  );
+  assert.throws(
+    () => new Connection({ source: { ip: "10.0.0.1" } }),
+    (e) => e instanceof TypeError && /source\.ip is the request's own/.test(e.message),
+  );
+  assert.throws(() => new Connection({ host: "a.com" }), (e) => e instanceof TypeError && /unknown field `host`/.test(e.message));
+  assert.throws(() => new Connection([]), TypeError);
+  // A request's own source fields stay the request's.
+  const own = engine.checkOn(connection, { url: "http://httpbin.org/get", method: "GET", source: { ip: "10.0.0.9" } });
+  assert.deepEqual(own, engine.check({ url: "http://httpbin.org/get", method: "GET", source: { ip: "10.0.0.9", principal: PRODUCTPAGE } }));
+});

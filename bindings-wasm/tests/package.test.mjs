@@ -29,7 +29,7 @@ test("node ESM, CommonJS and web entries export the same API", async () => {
   const esm = await import("egress-policy-wasm");
   const cjs = createRequire(import.meta.url)("egress-policy-wasm");
   const web = await import("egress-policy-wasm/web");
-  const api = ["Engine", "PolicyError", "validate", "version", "loadTools"];
+  const api = ["Engine", "Connection", "PolicyError", "validate", "version", "loadTools"];
   for (const name of api) {
     assert.equal(typeof esm[name], "function", `esm ${name}`);
     assert.equal(typeof cjs[name], "function", `cjs ${name}`);
@@ -44,7 +44,7 @@ test("node ESM, CommonJS and web tools entries export the same API", async () =>
   const esm = await import("egress-policy-wasm/tools");
   const cjs = createRequire(import.meta.url)("egress-policy-wasm/tools");
   const web = await import("egress-policy-wasm/web/tools");
-  const api = ["Engine", "PolicyError", "validate", "version", "lint", "lintCodes", "runTests", "diff", "suggest"];
+  const api = ["Engine", "Connection", "PolicyError", "validate", "version", "lint", "lintCodes", "runTests", "diff", "suggest"];
   for (const name of api) {
     assert.equal(typeof esm[name], "function", `esm ${name}`);
     assert.equal(typeof cjs[name], "function", `cjs ${name}`);
@@ -58,7 +58,7 @@ test("node ESM, CommonJS and web bundle entries export the same API", async () =
   const esm = await import("egress-policy-wasm/bundle");
   const cjs = createRequire(import.meta.url)("egress-policy-wasm/bundle");
   const web = await import("egress-policy-wasm/web/bundle");
-  for (const name of ["Engine", "PolicyError", "version"]) {
+  for (const name of ["Engine", "Connection", "PolicyError", "version"]) {
     assert.equal(typeof esm[name], "function", `esm ${name}`);
     assert.equal(typeof cjs[name], "function", `cjs ${name}`);
     assert.equal(typeof web[name], "function", `web ${name}`);
