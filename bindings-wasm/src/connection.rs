@@ -43,8 +43,8 @@ impl Connection {
             return Err(invalid("invalid connection: expected an object".into()));
         }
         let text = json_text(&fields, "connection")?;
-        let fields: SenderFields = serde_json::from_str(&text)
-            .map_err(|e| invalid(format!("invalid connection: {e}")))?;
+        let fields: SenderFields =
+            serde_json::from_str(&text).map_err(|e| invalid(format!("invalid connection: {e}")))?;
         let request = egress_policy::Request {
             source: fields.source,
             workload: fields.workload,
