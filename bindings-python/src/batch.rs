@@ -3,9 +3,10 @@
 //! Reading a request dict needs the GIL, so it runs on the calling thread, one request after
 //! the other; deciding does not. Before, a batch was read whole and then decided on the
 //! core's threads: the cores waited for the reader, and the reader for the cores. Here the
-//! reader hands each full chunk of requests to a worker thread (round robin) and goes on
-//! reading; the workers decide without the GIL. When the reader is done it lets go of the
-//! GIL, waits for the workers, and builds the lazy `Decision`s in order.
+//! reader queues each full chunk of requests for the worker threads and goes on reading;
+//! the workers decide without the GIL. When the reader is done it lets go of the GIL,
+//! decides what is still queued alongside the workers, waits for them, and builds the lazy
+//! `Decision`s in order.
 //!
 //! The request objects (`BatchItem`: Python strings held by `PyBackedStr`, or an owned
 //! `Request`) travel to a worker and back to the calling thread, which drops them with the
@@ -165,8 +166,10 @@ pub fn check_batch(
         // On an error the requests read so far are dropped here, with the GIL held.
         read_all?;
         let mut decisions = Vec::with_capacity(count);
-        let last_place = decided.len();
-        for (_, items, summaries) in decided.into_iter().chain([(last_place, chunk, last)]) {
+        let chunks = decided
+            .into_iter()
+            .map(|(_, items, summaries)| (items, summaries));
+        for (items, summaries) in chunks.chain([(chunk, last)]) {
             decisions.extend(items.into_iter().zip(summaries).map(|(item, summary)| {
                 PyDecision::lazy(summary, engine, item, connection.clone())
             }));

@@ -53,6 +53,15 @@ fn request_from_args(
         .map_err(|e| e.within("request", None).into_pyerr())
 }
 
+/// The request at `index` of a batch: in place when it has the common shape (the views
+/// borrow its strings), else by the serde reader, whose errors name the index.
+fn batch_item(index: usize, item: &Bound<'_, PyAny>) -> PyResult<BatchItem> {
+    BatchItem::read(item, || {
+        Request::deserialize(PyDe { obj: item })
+            .map_err(|e| e.within("requests", Some(index)).into_pyerr())
+    })
+}
+
 /// The error for a request given on a connection that carries a sender `field` itself;
 /// `at` is where the request is (`request`, `requests[3]`).
 fn sender_field_error(at: &str, field: &str) -> PyErr {
@@ -254,14 +263,7 @@ impl PyEngine {
     /// Decides many requests (an iterable of request dicts), in order. Requests are
     /// decided without the GIL, on a thread per core, while the rest are still being read.
     fn check_many(&self, py: Python<'_>, requests: &Bound<'_, PyAny>) -> PyResult<Vec<PyDecision>> {
-        // Each request is read in place when it has the common shape (the views borrow its
-        // strings), else by the serde reader.
-        check_batch(py, &self.engine, None, requests, |index, item| {
-            BatchItem::read(item, || {
-                Request::deserialize(PyDe { obj: item })
-                    .map_err(|e| e.within("requests", Some(index)).into_pyerr())
-            })
-        })
+        check_batch(py, &self.engine, None, requests, batch_item)
     }
 
     /// Decides many requests on `connection`, in order: `check_many` as `check_on` is
@@ -279,10 +281,7 @@ impl PyEngine {
             Some(connection),
             requests,
             |index, item| {
-                let item = BatchItem::read(item, || {
-                    Request::deserialize(PyDe { obj: item })
-                        .map_err(|e| e.within("requests", Some(index)).into_pyerr())
-                })?;
+                let item = batch_item(index, item)?;
                 match item.replaced_field() {
                     None => Ok(item),
                     Some(field) => Err(sender_field_error(&format!("requests[{index}]"), field)),
