@@ -6,10 +6,9 @@ use std::sync::Arc;
 use egress_policy::{Connection, Request};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 use serde::Deserialize;
 
-use crate::de::RequestAccess;
+use crate::de::{Keywords, RequestAccess};
 use crate::types::py_repr_opt;
 
 /// Who sends (`source`: the principal, namespace, cluster and pod labels of the peer, as
@@ -36,14 +35,10 @@ impl PyConnection {
     #[new]
     #[pyo3(signature = (*, source = None, workload = None))]
     fn new(
-        py: Python<'_>,
         source: Option<&Bound<'_, PyAny>>,
         workload: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let fields = PyDict::new(py);
-        fields.set_item("source", source)?;
-        fields.set_item("workload", workload)?;
-        let request = RequestAccess::new(None, Some(&fields))
+        let request = RequestAccess::new(None, &Keywords::sender(source, workload))
             .and_then(Request::deserialize)
             .map_err(|e| e.within("connection", None).into_pyerr())?;
         let connection = Connection::from_sender(&request).map_err(|field| {

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::batch::check_batch;
 use crate::connection::PyConnection;
 use crate::convert::to_python;
-use crate::de::{from_py, type_name, DeError, PyDe, RequestAccess};
+use crate::de::{from_py, type_name, DeError, Keywords, PyDe, RequestAccess};
 use crate::decision::PyDecision;
 use crate::errors::{io_error, load_error};
 use crate::tools::{reach, PyLint, PyReachReport};
@@ -43,12 +43,12 @@ impl PyEngine {
     }
 }
 
-/// Converts `check(request, **kwargs)` arguments into the core request.
+/// Converts `check(request, **keywords)` arguments into the core request.
 fn request_from_args(
     request: Option<&Bound<'_, PyAny>>,
-    kwargs: Option<&Bound<'_, PyDict>>,
+    keywords: &Keywords<'_, '_>,
 ) -> PyResult<Request> {
-    RequestAccess::new(request, kwargs)
+    RequestAccess::new(request, keywords)
         .and_then(Request::deserialize)
         .map_err(|e| e.within("request", None).into_pyerr())
 }
@@ -206,21 +206,53 @@ impl PyEngine {
             .collect()
     }
 
-    /// Decides one request. `request` is the README's request JSON as a dict; keywords add
-    /// or give fields (`source="cluster.local/ns/a/sa/b"` means the principal; `None`
-    /// keywords are ignored). Never raises for a malformed request — that is a 400
-    /// decision — only for one of the wrong shape (`TypeError` for a wrong type,
-    /// `ValueError` for an unknown or duplicate field or an out-of-range value).
-    #[pyo3(signature = (request = None, /, **kwargs))]
+    /// Decides one request. `request` is the README's request JSON as a dict; the
+    /// keywords, one per top-level field, add or give fields
+    /// (`source="cluster.local/ns/a/sa/b"` means the principal; `None` keywords are
+    /// ignored). Never raises for a malformed request — that is a 400 decision — only for
+    /// one of the wrong shape (`TypeError` for a wrong type or an unknown keyword,
+    /// `ValueError` for an unknown key in a dict, a field given both in the dict and as a
+    /// keyword, or an out-of-range value).
+    #[pyo3(signature = (request = None, /, *, source = None, workload = None, protocol = None, url = None, host = None, port = None, method = None, path = None, headers = None, sni = None, jwt = None, custom = None, destination_ip = None))]
+    #[allow(clippy::too_many_arguments)]
     fn check(
         &self,
         request: Option<&Bound<'_, PyAny>>,
-        kwargs: Option<&Bound<'_, PyDict>>,
+        source: Option<&Bound<'_, PyAny>>,
+        workload: Option<&Bound<'_, PyAny>>,
+        protocol: Option<&Bound<'_, PyAny>>,
+        url: Option<&Bound<'_, PyAny>>,
+        host: Option<&Bound<'_, PyAny>>,
+        port: Option<&Bound<'_, PyAny>>,
+        method: Option<&Bound<'_, PyAny>>,
+        path: Option<&Bound<'_, PyAny>>,
+        headers: Option<&Bound<'_, PyAny>>,
+        sni: Option<&Bound<'_, PyAny>>,
+        jwt: Option<&Bound<'_, PyAny>>,
+        custom: Option<&Bound<'_, PyAny>>,
+        destination_ip: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyDecision> {
+        let keywords = Keywords {
+            values: [
+                source,
+                workload,
+                protocol,
+                url,
+                host,
+                port,
+                method,
+                path,
+                headers,
+                sni,
+                jwt,
+                custom,
+                destination_ip,
+            ],
+        };
         // The common shape is read in place; anything else (and every error) goes through
         // the serde path. Either way the decision formats its message, route and hops only
         // when asked (`crate::decision`).
-        let item = read_item(request, kwargs, || request_from_args(request, kwargs))?;
+        let item = read_item(request, &keywords, || request_from_args(request, &keywords))?;
         Ok(PyDecision::lazy(
             item.summary(&self.engine, None),
             &self.engine,
@@ -234,15 +266,45 @@ impl PyEngine {
     /// the connection its sender and enforcing workload, read once. `ValueError` when the
     /// request carries a sender field itself (`source.principal`, `source.namespace`,
     /// `source.pod_labels`, `source.cluster`, `workload`); otherwise as `check`.
-    #[pyo3(signature = (connection, request = None, /, **kwargs))]
+    #[pyo3(signature = (connection, request = None, /, *, source = None, workload = None, protocol = None, url = None, host = None, port = None, method = None, path = None, headers = None, sni = None, jwt = None, custom = None, destination_ip = None))]
+    #[allow(clippy::too_many_arguments)]
     fn check_on(
         &self,
         connection: &Bound<'_, PyConnection>,
         request: Option<&Bound<'_, PyAny>>,
-        kwargs: Option<&Bound<'_, PyDict>>,
+        source: Option<&Bound<'_, PyAny>>,
+        workload: Option<&Bound<'_, PyAny>>,
+        protocol: Option<&Bound<'_, PyAny>>,
+        url: Option<&Bound<'_, PyAny>>,
+        host: Option<&Bound<'_, PyAny>>,
+        port: Option<&Bound<'_, PyAny>>,
+        method: Option<&Bound<'_, PyAny>>,
+        path: Option<&Bound<'_, PyAny>>,
+        headers: Option<&Bound<'_, PyAny>>,
+        sni: Option<&Bound<'_, PyAny>>,
+        jwt: Option<&Bound<'_, PyAny>>,
+        custom: Option<&Bound<'_, PyAny>>,
+        destination_ip: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyDecision> {
+        let keywords = Keywords {
+            values: [
+                source,
+                workload,
+                protocol,
+                url,
+                host,
+                port,
+                method,
+                path,
+                headers,
+                sni,
+                jwt,
+                custom,
+                destination_ip,
+            ],
+        };
         let connection = connection.get().shared();
-        let item = read_item(request, kwargs, || request_from_args(request, kwargs))?;
+        let item = read_item(request, &keywords, || request_from_args(request, &keywords))?;
         match item.summary_on(&self.engine, &connection) {
             Ok(summary) => Ok(PyDecision::lazy(
                 summary,
@@ -257,7 +319,7 @@ impl PyEngine {
     /// The in-place reader alone (a test hook): the decision when `request` has the fast
     /// shape, `None` when `check` would hand it to the serde reader.
     fn _check_fast(&self, request: &Bound<'_, PyAny>) -> Option<PyDecision> {
-        crate::view::check_fast(&self.engine, Some(request), None)
+        crate::view::check_fast(&self.engine, Some(request), &Keywords::default())
     }
 
     /// Decides many requests (an iterable of request dicts), in order. Requests are
@@ -313,13 +375,43 @@ impl PyEngine {
     /// Decides one request and explains why: the gateway, the registry entry, the pipeline
     /// steps, and every attached policy with each rule's verdict and first failing field.
     /// Takes the same arguments as `check`.
-    #[pyo3(signature = (request = None, /, **kwargs))]
+    #[pyo3(signature = (request = None, /, *, source = None, workload = None, protocol = None, url = None, host = None, port = None, method = None, path = None, headers = None, sni = None, jwt = None, custom = None, destination_ip = None))]
+    #[allow(clippy::too_many_arguments)]
     fn explain(
         &self,
         request: Option<&Bound<'_, PyAny>>,
-        kwargs: Option<&Bound<'_, PyDict>>,
+        source: Option<&Bound<'_, PyAny>>,
+        workload: Option<&Bound<'_, PyAny>>,
+        protocol: Option<&Bound<'_, PyAny>>,
+        url: Option<&Bound<'_, PyAny>>,
+        host: Option<&Bound<'_, PyAny>>,
+        port: Option<&Bound<'_, PyAny>>,
+        method: Option<&Bound<'_, PyAny>>,
+        path: Option<&Bound<'_, PyAny>>,
+        headers: Option<&Bound<'_, PyAny>>,
+        sni: Option<&Bound<'_, PyAny>>,
+        jwt: Option<&Bound<'_, PyAny>>,
+        custom: Option<&Bound<'_, PyAny>>,
+        destination_ip: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyExplanation> {
-        let request = request_from_args(request, kwargs)?;
+        let keywords = Keywords {
+            values: [
+                source,
+                workload,
+                protocol,
+                url,
+                host,
+                port,
+                method,
+                path,
+                headers,
+                sni,
+                jwt,
+                custom,
+                destination_ip,
+            ],
+        };
+        let request = request_from_args(request, &keywords)?;
         Ok(PyExplanation(self.engine.explain(&request)))
     }
 

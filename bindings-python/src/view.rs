@@ -18,6 +18,7 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBool, PyDict, PyInt, PyString};
 
+use crate::de::Keywords;
 use crate::decision::PyDecision;
 
 /// The values of one request, held as Python strings (no copy of their text).
@@ -194,13 +195,8 @@ fn headers(parts: &mut Parts, value: &Bound<'_, PyAny>) -> Option<()> {
 /// Reads one `key: value` item; `None` when it is outside the fast shape. `keyword`:
 /// the item is a keyword argument, where `None` means absent and `source` may be the
 /// principal alone.
-fn item(
-    parts: &mut Parts,
-    key: &Bound<'_, PyAny>,
-    value: &Bound<'_, PyAny>,
-    keyword: bool,
-) -> Option<()> {
-    let key = key_text(key)?;
+#[inline(always)]
+fn item(parts: &mut Parts, key: &str, value: &Bound<'_, PyAny>, keyword: bool) -> Option<()> {
     if value.is_none() {
         // A keyword set to `None` is absent; in a dict only the optional fields may be
         // `None` (the serde reader refuses it for `source`, `headers`, `custom`).
@@ -252,21 +248,22 @@ fn item(
 
 /// The parts of a request given as one dict or as keywords (not both), when it has the
 /// fast shape.
-fn read(
-    request: Option<&Bound<'_, PyAny>>,
-    kwargs: Option<&Bound<'_, PyDict>>,
-) -> Option<Box<Parts>> {
+fn read(request: Option<&Bound<'_, PyAny>>, keywords: &Keywords<'_, '_>) -> Option<Box<Parts>> {
     let request = request.filter(|r| !r.is_none());
-    let kwargs = kwargs.filter(|k| !k.is_empty());
-    let (dict, keyword) = match (request, kwargs) {
-        (Some(r), None) => (r.cast::<PyDict>().ok()?.clone(), false),
-        (None, Some(k)) => (k.clone(), true),
-        _ => return None,
-    };
     // Built in place: `Parts` is a few hundred bytes, moved nowhere.
     let mut parts = Box::<Parts>::default();
-    for (key, value) in dict.iter() {
-        item(&mut parts, &key, &value, keyword)?;
+    match (request, keywords.is_empty()) {
+        (Some(request), true) => {
+            for (key, value) in request.cast::<PyDict>().ok()?.iter() {
+                item(&mut parts, key_text(&key)?, &value, false)?;
+            }
+        }
+        (None, false) => {
+            for (key, value) in keywords.given() {
+                item(&mut parts, key, value, true)?;
+            }
+        }
+        _ => return None,
     }
     // Names equal but for case are joined in name order by the serde path (a sorted map)
     // and would be joined in dict order here: leave them to it.
@@ -317,9 +314,9 @@ impl Parts {
 pub fn check_fast(
     engine: &egress_policy::Engine,
     request: Option<&Bound<'_, PyAny>>,
-    kwargs: Option<&Bound<'_, PyDict>>,
+    keywords: &Keywords<'_, '_>,
 ) -> Option<PyDecision> {
-    let item = BatchItem::InPlace(read(request, kwargs)?);
+    let item = BatchItem::InPlace(read(request, keywords)?);
     Some(PyDecision::lazy(
         item.summary(engine, None),
         engine,
@@ -328,14 +325,14 @@ pub fn check_fast(
     ))
 }
 
-/// The request of `check(request, **kwargs)`: read in place when it has the fast shape,
+/// The request of `check(request, **keywords)`: read in place when it has the fast shape,
 /// else by the serde reader (`owned`).
 pub fn read_item(
     request: Option<&Bound<'_, PyAny>>,
-    kwargs: Option<&Bound<'_, PyDict>>,
+    keywords: &Keywords<'_, '_>,
     owned: impl FnOnce() -> PyResult<egress_policy::Request>,
 ) -> PyResult<BatchItem> {
-    Ok(match read(request, kwargs) {
+    Ok(match read(request, keywords) {
         Some(parts) => BatchItem::InPlace(parts),
         None => BatchItem::Owned(Box::new(owned()?)),
     })
@@ -369,7 +366,7 @@ impl BatchItem {
         item: &Bound<'_, PyAny>,
         owned: impl FnOnce() -> PyResult<egress_policy::Request>,
     ) -> PyResult<Self> {
-        read_item(Some(item), None, owned)
+        read_item(Some(item), &Keywords::default(), owned)
     }
 
     /// Hands the request's view to `with` (the header pairs live on this stack frame).

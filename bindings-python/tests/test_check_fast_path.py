@@ -74,6 +74,56 @@ def test_keywords_decide_like_the_dict(istio_waypoint: egress_policy.Engine) -> 
     assert by_keywords.allowed
 
 
+# One value per top-level field of the request JSON, each different enough to change the
+# decision or its explanation if it were read as another field.
+EVERY_FIELD: dict[str, Any] = {
+    "source": {"principal": "cluster.local/ns/bookinfo/sa/bookinfo-productpage", "namespace": "bookinfo"},
+    "workload": {"namespace": "istio-egress", "labels": {"istio.io/gateway-name": "egress-waypoint"}},
+    "protocol": "http",
+    "url": "http://httpbin.org/get?q=1",
+    "host": "httpbin.org",
+    "port": 80,
+    "method": "GET",
+    "path": "/get",
+    "headers": {"x-a": ["1", "2"], "user-agent": "curl"},
+    "sni": "sni.example.com",
+    "jwt": {"principal": "https://issuer.example.com/u1", "audiences": ["a"]},
+    "custom": {"ext": True},
+    "destination_ip": "10.0.0.9",
+}
+
+
+def test_every_keyword_is_its_own_field(istio_waypoint: egress_policy.Engine) -> None:
+    """`check`, `check_on` and `explain` name each request field as a keyword (Python's fast
+    calling convention): each keyword is read as its own field."""
+    reference = istio_waypoint.check(MappingProxyType(EVERY_FIELD))
+    explained = istio_waypoint.explain(MappingProxyType(EVERY_FIELD)).to_dict()
+    assert istio_waypoint.check(**EVERY_FIELD) == reference
+    assert istio_waypoint.explain(**EVERY_FIELD).to_dict() == explained
+    for field, value in EVERY_FIELD.items():
+        rest = {k: v for k, v in EVERY_FIELD.items() if k != field}
+        # The field alone as a keyword, the rest as the dict (the serde reader merges them).
+        assert istio_waypoint.check(rest, **{field: value}) == reference, field
+        assert istio_waypoint.explain(rest, **{field: value}).to_dict() == explained, field
+        # A value of no request type is refused under the keyword's own name.
+        wrong: dict[str, Any] = {field: object()}
+        for call in (istio_waypoint.check, istio_waypoint.explain):
+            with pytest.raises(TypeError, match=rf"^request\.{field}: invalid type"):
+                call(**wrong)
+    # Only the request's own fields on a connection; the sender's come from it.
+    sender = EVERY_FIELD["source"]
+    connection = egress_policy.Connection(source=sender, workload=EVERY_FIELD["workload"])
+    own = {k: v for k, v in EVERY_FIELD.items() if k not in ("source", "workload")}
+    assert istio_waypoint.check_on(connection, **own) == reference
+    assert istio_waypoint.check_on(connection, own) == reference
+    for keyword in ("bogus", "connection"):
+        unknown: dict[str, Any] = {keyword: 1}
+        with pytest.raises(TypeError, match=f"unexpected keyword argument '{keyword}'"):
+            istio_waypoint.check(**unknown)
+    with pytest.raises(TypeError, match="positional-only arguments passed as keyword arguments: 'request'"):
+        istio_waypoint.check(request={"host": "httpbin.org"})  # type: ignore[call-arg]
+
+
 @pytest.mark.parametrize(
     "request_dict",
     [

@@ -2,7 +2,7 @@
 the runtime by `python -m mypy.stubtest egress_policy`)."""
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypeAlias, final
 
 
@@ -440,15 +440,44 @@ class Engine:
     def warnings(self) -> list[Diagnostic]:
         """Warnings found while loading."""
     def check(
-        self, request: Mapping[str, _JsonValue] | None = None, /, **fields: _JsonValue
+        self,
+        request: Mapping[str, _JsonValue] | None = None,
+        /,
+        *,
+        source: str | Mapping[str, _JsonValue] | None = None,
+        workload: Mapping[str, _JsonValue] | None = None,
+        protocol: str | None = None,
+        url: str | None = None,
+        host: str | None = None,
+        port: int | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        headers: Mapping[str, str | Sequence[str]] | None = None,
+        sni: str | None = None,
+        jwt: Mapping[str, _JsonValue] | None = None,
+        custom: Mapping[str, bool] | None = None,
+        destination_ip: str | None = None,
     ) -> Decision:
-        """Decides one request (the README's request JSON as a dict, and/or keywords)."""
+        """Decides one request (the README's request JSON as a dict, or its fields as keywords)."""
     def check_on(
         self,
         connection: Connection,
         request: Mapping[str, _JsonValue] | None = None,
         /,
-        **fields: _JsonValue,
+        *,
+        source: str | Mapping[str, _JsonValue] | None = None,
+        workload: Mapping[str, _JsonValue] | None = None,
+        protocol: str | None = None,
+        url: str | None = None,
+        host: str | None = None,
+        port: int | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        headers: Mapping[str, str | Sequence[str]] | None = None,
+        sni: str | None = None,
+        jwt: Mapping[str, _JsonValue] | None = None,
+        custom: Mapping[str, bool] | None = None,
+        destination_ip: str | None = None,
     ) -> Decision:
         """Decides one request on `connection` (the request without sender fields)."""
     def _check_fast(self, request: Mapping[str, _JsonValue]) -> Decision | None:
@@ -464,7 +493,23 @@ class Engine:
     def eval_lines(self, text: str) -> list[dict[str, _JsonValue]]:
         """Decides JSON lines like `egress-policy eval`: `{"line", "decision", "error"}` dicts."""
     def explain(
-        self, request: Mapping[str, _JsonValue] | None = None, /, **fields: _JsonValue
+        self,
+        request: Mapping[str, _JsonValue] | None = None,
+        /,
+        *,
+        source: str | Mapping[str, _JsonValue] | None = None,
+        workload: Mapping[str, _JsonValue] | None = None,
+        protocol: str | None = None,
+        url: str | None = None,
+        host: str | None = None,
+        port: int | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        headers: Mapping[str, str | Sequence[str]] | None = None,
+        sni: str | None = None,
+        jwt: Mapping[str, _JsonValue] | None = None,
+        custom: Mapping[str, bool] | None = None,
+        destination_ip: str | None = None,
     ) -> Explanation:
         """Decides one request and explains why."""
     def lint(self) -> list[Lint]:
