@@ -1,8 +1,9 @@
 """Batch throughput: `check_many` and `check_many_on` on the core's generated workload.
 
-    .venv/bin/python bindings-python/bench/batch.py --rules 100 --rounds 15
+    .venv/bin/python bindings-python/bench/batch.py --rules 100 --rounds 15 [--profile P,Q]
 
-Builds `Engine(files)` from `_native._generate_workload(rules, 42)`, compacts the requests
+Builds `Engine(files)` from `_native._generate_workload(rules, 42, profile)` for each
+profile (the names of `egress-policy bench --generate N DIR --profile P`), compacts the requests
 (as a client sends them), then times, per round, `check_many` of the requests repeated to
 `--size`, and `check_many_on` of the same requests' own fields on the first request's
 connection. Prints decisions per second (wall): median, best and every round, since single
@@ -38,19 +39,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rules", type=int, default=100)
     parser.add_argument("--size", type=int, default=100_000, help="requests per call")
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--profile", default="today", help="comma-separated profile names")
     args = parser.parse_args(argv)
+    for profile in args.profile.split(","):
+        if "," in args.profile:
+            print(f"{profile}:")
+        run(args.rules, args.size, args.rounds, profile)
+    return 0
 
-    files, requests = _native._generate_workload(args.rules, 42)
+
+def run(rules: int, size: int, rounds: int, profile: str) -> None:
+    """Times both batch calls on one profile's workload and prints their rates."""
+    files, requests = _native._generate_workload(rules, 42, profile)
     engine = egress_policy.Engine(files)
     requests = [compact(r) for r in requests]
-    batch = (requests * (args.size // len(requests) + 1))[: args.size]
+    batch = (requests * (size // len(requests) + 1))[:size]
     first = requests[0]
     source = {k: v for k, v in (first.get("source") or {}).items() if k in SENDER}
     connection = egress_policy.Connection(source=source or None, workload=first.get("workload"))
     own = [own_fields(r) for r in batch]
 
     rates: dict[str, list[float]] = {"check_many": [], "check_many_on": []}
-    for _ in range(args.rounds):
+    for _ in range(rounds):
         start = time.perf_counter()
         decisions = engine.check_many(batch)
         rates["check_many"].append(len(decisions) / (time.perf_counter() - start) / 1e6)
@@ -62,7 +72,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, values in rates.items():
         every = " ".join(f"{v:.2f}" for v in values)
         print(f"{name}: median {statistics.median(values):.2f} best {max(values):.2f} M/s ({every})")
-    return 0
 
 
 if __name__ == "__main__":

@@ -461,17 +461,22 @@ impl PyEngine {
     }
 }
 
-/// The core's seeded benchmark workload (`egress_policy::workload::generate`): `rules`
-/// Istio rules as `{file name: YAML}` and the requests (hits and misses) as request dicts.
-/// For `bench/bench.py`; not part of the public API.
+/// The core's seeded benchmark workload (`egress_policy::workload::generate_profile`):
+/// `rules` Istio rules of `profile` (`egress-policy bench --generate N DIR --profile P`'s
+/// names; `ValueError` for another) as `{file name: YAML}` and the requests (hits and
+/// misses) as request dicts. For `bench/bench.py` and `bench/batch.py`; not part of the
+/// public API.
 #[pyfunction]
-#[pyo3(signature = (rules, seed = 42))]
+#[pyo3(signature = (rules, seed = 42, profile = "today"))]
 pub fn _generate_workload<'py>(
     py: Python<'py>,
     rules: usize,
     seed: u64,
+    profile: &str,
 ) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyList>)> {
-    let workload = py.detach(|| egress_policy::workload::generate(rules, seed));
+    use egress_policy::workload::{generate_profile, Layout, Profile};
+    let profile: Profile = profile.parse().map_err(PyValueError::new_err)?;
+    let workload = py.detach(|| generate_profile(rules, seed, profile, Layout::Files));
     let files = PyDict::new(py);
     for (name, text) in &workload.files {
         files.set_item(name, text)?;

@@ -528,7 +528,9 @@ class Engine:
 def _decision_from_json(text: str) -> Decision:
     """Rebuilds a decision from its JSON (used by pickle)."""
 
-def _generate_workload(rules: int, seed: int = 42) -> tuple[dict[str, str], list[dict[str, Any]]]:
+def _generate_workload(
+    rules: int, seed: int = 42, profile: str = "today"
+) -> tuple[dict[str, str], list[dict[str, Any]]]:
     """The core's seeded benchmark workload: `{file name: YAML}` and request dicts."""
 
 @final
