@@ -43,7 +43,8 @@ impl PyConnection {
             .map_err(|e| e.within("connection", None).into_pyerr())?;
         let connection = Connection::from_sender(&request).map_err(|field| {
             PyValueError::new_err(format!(
-                "connection: {field} is the request's own (it may change from one request to the next): give it to check_on()"
+                "connection: {}",
+                Connection::own_field_message(field)
             ))
         })?;
         Ok(PyConnection {

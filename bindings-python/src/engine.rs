@@ -66,8 +66,8 @@ fn batch_item(index: usize, item: &Bound<'_, PyAny>) -> PyResult<BatchItem> {
 /// `at` is where the request is (`request`, `requests[3]`).
 fn sender_field_error(at: &str, field: &str) -> PyErr {
     PyValueError::new_err(format!(
-        "{at}.{} is the connection's: a request given on a connection carries no sender field",
-        egress_policy::Connection::field_path(field)
+        "{at}.{}",
+        egress_policy::Connection::sender_field_message(field)
     ))
 }
 

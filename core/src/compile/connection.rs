@@ -114,6 +114,26 @@ impl Connection {
         }
     }
 
+    /// Why a front end refuses a connection given `field` (a request JSON path that
+    /// [`Connection::from_sender`] names), worded once for every front end, which puts
+    /// where it was given in front.
+    pub fn own_field_message(field: &str) -> String {
+        format!(
+            "{field} is the request's own (it may change from one request to the next): give it with each request"
+        )
+    }
+
+    /// Why a front end refuses a request on a connection that sets the sender `field`
+    /// itself (a name [`Connection::replaced_field`] gives), as a request JSON path first:
+    /// the front end puts where the request was given in front (`request.`,
+    /// `requests[3].`).
+    pub fn sender_field_message(field: &str) -> String {
+        format!(
+            "{} is the connection's: a request given on a connection carries no sender field",
+            Self::field_path(field)
+        )
+    }
+
     /// `request` on this connection: its sender fields replaced by the connection's.
     #[inline]
     pub fn view<'a>(&'a self, request: &RequestRef<'a>) -> RequestRef<'a> {
@@ -326,6 +346,10 @@ mod tests {
             ("workload", "workload"),
         ] {
             assert_eq!(Connection::field_path(field), path);
+            assert!(Connection::sender_field_message(field)
+                .starts_with(&format!("{path} is the connection's: ")));
         }
+        assert!(Connection::own_field_message("source.ip")
+            .starts_with("source.ip is the request's own (it may change"));
     }
 }
