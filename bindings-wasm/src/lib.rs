@@ -32,6 +32,8 @@
 //!   `engine.suggestMissing(log, options?)`.
 
 mod connection;
+mod encode;
+mod fast;
 #[cfg(feature = "tools")]
 mod replay;
 #[cfg(feature = "tools")]
@@ -274,14 +276,25 @@ impl Engine {
 
     /// Decides one request. Never fails for a valid Request object: malformed requests
     /// are denied with status 400. Throws `TypeError` for an object that is not a Request
-    /// (unknown field, wrong type).
+    /// (unknown field, wrong type). A request of the common shape is read without JSON
+    /// (`src/fast.rs`), anything else through its JSON; the decision comes back through the
+    /// compact encoding (`src/encode.rs`): the same values either way.
     #[wasm_bindgen(unchecked_return_type = "Decision")]
     pub fn check(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Request")] request: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let request = request_from(&request, "request")?;
-        to_js(&self.inner.decide(&request))
+        let engine = &self.inner;
+        let decided = fast::with_request(&request, |view| {
+            engine
+                .decide_prepared(&engine.prepare_ref(view))
+                .to_decision()
+        });
+        let decision = match decided {
+            Some(decision) => decision,
+            None => engine.decide(&request_from(&request, "request")?),
+        };
+        encode::to_js_value(&decision)
     }
 
     /// Decides many requests; the decisions come back in the same order.
@@ -290,8 +303,17 @@ impl Engine {
         &self,
         #[wasm_bindgen(unchecked_param_type = "Request[]")] requests: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let parsed = requests_from(&requests)?;
-        to_js(&self.inner.decide_many(&parsed))
+        let engine = &self.inner;
+        let decided = fast::with_requests(&requests, |view| {
+            engine
+                .decide_prepared(&engine.prepare_ref(view))
+                .to_decision()
+        });
+        let decisions = match decided {
+            Some(decisions) => decisions,
+            None => engine.decide_many(&requests_from(&requests)?),
+        };
+        encode::to_js_value(&decisions)
     }
 
     /// Digests requests once for [`Engine::decide_prepared`] (the hot path that
