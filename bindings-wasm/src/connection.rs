@@ -9,7 +9,7 @@ use egress_policy::{Connection as CoreConnection, Decision};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
-use crate::{encode, fast, json_text, request_from, Engine};
+use crate::{decide, encode, fast, json_text, request_from, Engine};
 
 /// `{source, workload}`: what `new Connection(fields)` takes.
 #[derive(Deserialize)]
@@ -96,21 +96,19 @@ impl Engine {
         #[wasm_bindgen(unchecked_param_type = "Request")] request: JsValue,
     ) -> Result<JsValue, JsValue> {
         let engine = &self.inner;
-        let decide = |view: &RequestRef<'_>| {
+        let on = |view: &RequestRef<'_>| {
             match CoreConnection::replaced_field(view) {
             Some(field) => Err(js_sys::TypeError::new(&format!(
                 "invalid request: {} is the connection's: a request given on a connection carries no sender field",
                 CoreConnection::field_path(field)
             ))
             .into()),
-            None => Ok(engine
-                .decide_prepared(&engine.prepare_on(&connection.inner, view))
-                .to_decision()),
+            None => Ok(decide(engine, Some(&connection.inner), view)),
         }
         };
-        let decision: Result<Decision, JsValue> = match fast::with_request(&request, decide) {
+        let decision: Result<Decision, JsValue> = match fast::with_request(&request, on) {
             Some(decided) => decided,
-            None => decide(&request_from(&request, "request")?.view()),
+            None => on(&request_from(&request, "request")?.view()),
         };
         encode::to_js_value(&decision?)
     }

@@ -172,6 +172,7 @@ impl Encoder {
         self.tape.push(tag | payload << SHIFT);
     }
 
+    #[inline(never)]
     fn string(&mut self, text: &str) -> Result<(), Unsupported> {
         let units = units(text)?;
         self.word(STR, units);
@@ -179,6 +180,7 @@ impl Encoder {
         Ok(())
     }
 
+    #[inline(never)]
     fn atom(&mut self, text: &'static str) -> Result<(), Unsupported> {
         match self.atoms.id(text) {
             Ok(id) => self.word(ATOM, id),
@@ -192,6 +194,7 @@ impl Encoder {
         Ok(())
     }
 
+    #[inline(never)]
     fn unsigned(&mut self, value: u64) {
         match u32::try_from(value) {
             Ok(small) if value < PAYLOAD_LIMIT => self.word(INT, small),
@@ -207,6 +210,7 @@ impl Encoder {
         }
     }
 
+    #[inline(never)]
     fn float(&mut self, value: f64) {
         if value.is_finite() {
             let bits = value.to_bits();

@@ -213,8 +213,26 @@ impl<'a> Reader<'a> {
         }
         // The Request's headers are a map sorted by name: the engine checks and folds them
         // in that order (which invalid name it reports, how names equal but for case join).
-        parts.headers.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        if parts.headers.len() > MAX_HEADERS {
+            return None;
+        }
+        sort_by_name(&mut parts.headers);
         Some(parts)
+    }
+}
+
+/// More headers than this are left to the JSON path ([`sort_by_name`] is quadratic).
+const MAX_HEADERS: usize = 64;
+
+/// Insertion sort by name: a request has a few headers, and the standard sorts would add
+/// kilobytes of code to the module for them.
+fn sort_by_name(pairs: &mut [(&str, &str)]) {
+    for end in 1..pairs.len() {
+        let mut at = end;
+        while at > 0 && pairs.get(at - 1).map(|p| p.0) > pairs.get(at).map(|p| p.0) {
+            pairs.swap(at - 1, at);
+            at -= 1;
+        }
     }
 }
 
@@ -240,12 +258,14 @@ fn shared_workload(namespace: &str, labels: &[(&str, &str)]) -> Rc<Workload> {
         if let Some(found) = kept.iter().find(|w| same(w)) {
             return found.clone();
         }
+        // Inserted one by one: `collect` into a map would bring in a sort (kilobytes).
+        let mut map = Labels::new();
+        for (name, value) in labels {
+            map.insert(name.to_string(), value.to_string());
+        }
         let workload = Rc::new(Workload {
             namespace: namespace.to_string(),
-            labels: labels
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            labels: map,
         });
         kept.truncate(SHARED_WORKLOADS - 1);
         kept.insert(0, workload.clone());

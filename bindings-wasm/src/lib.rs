@@ -46,9 +46,10 @@ mod tools;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use egress_policy::compile::Prepared;
+use egress_policy::request::RequestRef;
+use egress_policy::{Decision, Engine as CoreEngine, Error as CoreError, Request};
 #[cfg(feature = "yaml")]
 use egress_policy::{Diagnostic, Loader};
-use egress_policy::{Engine as CoreEngine, Error as CoreError, Request};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -121,6 +122,22 @@ fn requests_from(requests: &JsValue) -> Result<Vec<Request>, JsValue> {
         }
         Err(js_sys::TypeError::new(&format!("invalid requests: {error}")).into())
     })
+}
+
+/// The decision for `view`, on `connection` when given: one body for `check`, `checkMany`
+/// and `checkOn`, whichever path read the request (kept out of line so that the module
+/// holds one copy of the decision path).
+#[inline(never)]
+fn decide(
+    engine: &CoreEngine,
+    connection: Option<&egress_policy::Connection>,
+    view: &RequestRef<'_>,
+) -> Decision {
+    let prepared = match connection {
+        Some(connection) => engine.prepare_on(connection, view),
+        None => engine.prepare_ref(view),
+    };
+    engine.decide_prepared(&prepared).to_decision()
 }
 
 /// The `PolicyError` thrown when policies do not load.
@@ -285,14 +302,9 @@ impl Engine {
         #[wasm_bindgen(unchecked_param_type = "Request")] request: JsValue,
     ) -> Result<JsValue, JsValue> {
         let engine = &self.inner;
-        let decided = fast::with_request(&request, |view| {
-            engine
-                .decide_prepared(&engine.prepare_ref(view))
-                .to_decision()
-        });
-        let decision = match decided {
+        let decision = match fast::with_request(&request, |view| decide(engine, None, view)) {
             Some(decision) => decision,
-            None => engine.decide(&request_from(&request, "request")?),
+            None => decide(engine, None, &request_from(&request, "request")?.view()),
         };
         encode::to_js_value(&decision)
     }
@@ -304,14 +316,12 @@ impl Engine {
         #[wasm_bindgen(unchecked_param_type = "Request[]")] requests: JsValue,
     ) -> Result<JsValue, JsValue> {
         let engine = &self.inner;
-        let decided = fast::with_requests(&requests, |view| {
-            engine
-                .decide_prepared(&engine.prepare_ref(view))
-                .to_decision()
-        });
-        let decisions = match decided {
+        let decisions = match fast::with_requests(&requests, |view| decide(engine, None, view)) {
             Some(decisions) => decisions,
-            None => engine.decide_many(&requests_from(&requests)?),
+            None => requests_from(&requests)?
+                .iter()
+                .map(|request| decide(engine, None, &request.view()))
+                .collect(),
         };
         encode::to_js_value(&decisions)
     }
