@@ -15,6 +15,7 @@
 const END = 10;
 const scratch = new DataView(new ArrayBuffer(8));
 let tape;
+let size = 0;
 let pos = 0;
 let text = "";
 let at = 0;
@@ -48,6 +49,7 @@ function key(word) {
 }
 
 function value() {
+  if (pos >= size) throw new Error("codec: cut short");
   const word = tape[pos++];
   switch (word & 15) {
     case 0:
@@ -70,6 +72,7 @@ function value() {
       return atom(word);
     case 8: {
       const array = [];
+      // (value() throws at the end of the tape: no endless loop on a cut tape.)
       while (tape[pos] !== END) array.push(value());
       pos++;
       return array;
@@ -94,17 +97,21 @@ function value() {
   }
 }
 
-/** The value of `words` (a view of the module's memory), `strings` and the atoms known so far. */
+/** The value of `words` (a view of the module's memory), `strings` and the atoms known so
+ *  far; `undefined` (the wasm side then takes JSON) for a tape it cannot read. Never throws:
+ *  an exception would unwind through the wasm frames. */
 export function decodeValue(words, strings, known) {
   tape = words;
+  size = words.length;
   pos = 0;
   text = strings;
   at = 0;
   atoms = known;
   try {
     const result = value();
-    if (pos !== words.length || at !== strings.length) throw new Error("codec: trailing data");
-    return result;
+    return pos === words.length && at === strings.length ? result : undefined;
+  } catch {
+    return undefined;
   } finally {
     tape = undefined;
     text = "";
@@ -236,22 +243,31 @@ function primitivesPlain() {
   return String.prototype.toJSON === undefined && Number.prototype.toJSON === undefined;
 }
 
-/** One request of the common shape as a string, or `undefined`. */
+/** One request of the common shape as a string, or `undefined` (also when a getter throws:
+ *  the JSON path then meets the same getter and reports it as before). Never throws. */
 export function packRequest(request) {
-  if (!primitivesPlain()) return undefined;
-  const out = fields(request);
-  return out !== undefined && wellFormed(out) ? out : undefined;
+  try {
+    if (!primitivesPlain()) return undefined;
+    const out = fields(request);
+    return out !== undefined && wellFormed(out) ? out : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
-/** An array of requests of the common shape, each ended by `.`, or `undefined`. */
+/** An array of requests of the common shape, each ended by `.`, or `undefined`. Never throws. */
 export function packRequests(requests) {
-  if (!Array.isArray(requests) || getPrototypeOf(requests) !== Array.prototype || requests.toJSON !== undefined) return undefined;
-  if (!primitivesPlain()) return undefined;
-  let out = "";
-  for (let i = 0; i < requests.length; i++) {
-    const one = fields(requests[i]);
-    if (one === undefined) return undefined;
-    out += one + ".";
+  try {
+    if (!Array.isArray(requests) || getPrototypeOf(requests) !== Array.prototype || requests.toJSON !== undefined) return undefined;
+    if (!primitivesPlain()) return undefined;
+    let out = "";
+    for (let i = 0; i < requests.length; i++) {
+      const one = fields(requests[i]);
+      if (one === undefined) return undefined;
+      out += one + ".";
+    }
+    return wellFormed(out) ? out : undefined;
+  } catch {
+    return undefined;
   }
-  return wellFormed(out) ? out : undefined;
 }

@@ -37,9 +37,10 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(raw_module = "./codec.js")]
 extern "C" {
-    /// `decodeValue(tape, strings, atoms)` of `js/codec.js`.
-    #[wasm_bindgen(js_name = decodeValue, catch)]
-    fn decode_value(tape: &[u32], strings: &str, atoms: &JsValue) -> Result<JsValue, JsValue>;
+    /// `decodeValue(tape, strings, atoms)` of `js/codec.js`: the value, or `undefined` for a
+    /// tape it cannot read (it never throws).
+    #[wasm_bindgen(js_name = decodeValue)]
+    fn decode_value(tape: &[u32], strings: &str, atoms: &JsValue) -> JsValue;
 }
 
 const NULL: u32 = 0;
@@ -236,7 +237,12 @@ pub(crate) fn to_js_value<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, J
         encoder.tape.clear();
         encoder.strings.clear();
         let decoded = match value.serialize(&mut *encoder) {
-            Ok(()) => decode_value(&encoder.tape, &encoder.strings, &encoder.atoms.js).ok(),
+            Ok(()) => Some(decode_value(
+                &encoder.tape,
+                &encoder.strings,
+                &encoder.atoms.js,
+            ))
+            .filter(|value| !value.is_undefined()),
             Err(Unsupported) => None,
         };
         if decoded.is_none() {

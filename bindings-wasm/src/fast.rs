@@ -30,12 +30,12 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(raw_module = "./codec.js")]
 extern "C" {
-    /// `packRequest(request)` of `js/codec.js`.
-    #[wasm_bindgen(js_name = packRequest, catch)]
-    fn pack_request(request: &JsValue) -> Result<Option<String>, JsValue>;
-    /// `packRequests(requests)` of `js/codec.js`.
-    #[wasm_bindgen(js_name = packRequests, catch)]
-    fn pack_requests(requests: &JsValue) -> Result<Option<String>, JsValue>;
+    /// `packRequest(request)` of `js/codec.js` (it never throws).
+    #[wasm_bindgen(js_name = packRequest)]
+    fn pack_request(request: &JsValue) -> Option<String>;
+    /// `packRequests(requests)` of `js/codec.js` (it never throws).
+    #[wasm_bindgen(js_name = packRequests)]
+    fn pack_requests(requests: &JsValue) -> Option<String>;
 }
 
 /// One request's fields, borrowed from the packed string.
@@ -279,7 +279,7 @@ pub(crate) fn with_request<T>(
     request: &JsValue,
     with: impl FnOnce(&RequestRef<'_>) -> T,
 ) -> Option<T> {
-    let packed = pack_request(request).ok()??;
+    let packed = pack_request(request)?;
     let mut reader = Reader {
         text: &packed,
         at: 0,
@@ -297,7 +297,7 @@ pub(crate) fn with_requests<T>(
     requests: &JsValue,
     mut with: impl FnMut(&RequestRef<'_>) -> T,
 ) -> Option<Vec<T>> {
-    let packed = pack_requests(requests).ok()??;
+    let packed = pack_requests(requests)?;
     let mut reader = Reader {
         text: &packed,
         at: 0,
