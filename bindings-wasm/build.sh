@@ -105,6 +105,14 @@ cp "$here/js/node-tools.mjs" "$pkg/node/tools.mjs"
 cp "$here/js/node-tools.cjs" "$pkg/node/tools.cjs"
 cp "$here/js/node-tools.d.ts" "$pkg/node/tools.d.ts"
 cp "$here/js/policy-error.mjs" "$pkg/web/policy-error.js"
+# codec.js (the decoder of decisions and the packer of requests, imported by the glue): ES
+# module for the web, the same code as CommonJS for Node (`export` dropped, module.exports).
+cp "$here/js/codec.js" "$pkg/web/codec.js"
+{
+  printf '"use strict";\n'
+  sed 's/^export function /function /' "$here/js/codec.js"
+  printf 'module.exports = { decodeValue, packRequest, packRequests };\n'
+} > "$pkg/node/codec.js"
 cp "$here/js/policy-error.d.ts" "$pkg/web/policy-error.d.ts"
 cp "$here/js/web-index.js" "$pkg/web/index.js"
 cp "$here/js/web-index.d.ts" "$pkg/web/index.d.ts"

@@ -19,7 +19,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Engine } from "egress-policy-wasm";
+import { Connection, Engine } from "egress-policy-wasm";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const arg = (name, fallback) => {
@@ -62,6 +62,24 @@ try {
     process.exit(1);
   }
 
+  // checkOn: each request's sender (source principal, namespace, cluster, pod labels and
+  // the workload) as a Connection made once per distinct sender, the request without them.
+  const connections = new Map();
+  const onConnection = requests.map((request) => {
+    const { source = {}, workload, ...own } = request;
+    const { principal, namespace, cluster, pod_labels, ...sourceOwn } = source;
+    const fields = { source: { principal, namespace, cluster, pod_labels }, workload };
+    const key = JSON.stringify(fields);
+    if (!connections.has(key)) connections.set(key, new Connection(fields));
+    return [connections.get(key), Object.keys(sourceOwn).length ? { ...own, source: sourceOwn } : own];
+  });
+  for (const [i, [connection, own]] of onConnection.entries()) {
+    if (JSON.stringify(engine.checkOn(connection, own)) !== JSON.stringify(wasm[i])) {
+      console.error(`checkOn of request ${i} differs from check`);
+      process.exit(1);
+    }
+  }
+
   const prepared = engine.prepare(requests);
   // On-CPU time of the main thread (Linux), so that waiting for a core on a busy machine
   // does not count; the native side measures the same way. Wall time elsewhere.
@@ -89,6 +107,7 @@ try {
     keep("wasm_prepared", perDecision(() => engine.decidePrepared(prepared)));
     keep("wasm_check", perDecision(() => { for (const r of requests) engine.check(r); }));
     keep("wasm_check_many", perDecision(() => engine.checkMany(requests)));
+    keep("wasm_check_on", perDecision(() => { for (const [connection, own] of onConnection) engine.checkOn(connection, own); }));
   }
 
   const dps = (ns) => Math.round(1e9 / ns);
@@ -97,9 +116,10 @@ try {
     ["hot path, as egress-policy bench reports it", "engine.decidePrepared(prepared)", best.wasm_prepared, "egress-policy bench (compiled mean)", best.native_cli_compiled],
     ["request object in, decision object out", "engine.check(request)", best.wasm_check, "JSON text -> decide -> JSON text", best.native_json],
     ["batch of 10 000", "engine.checkMany(requests)", best.wasm_check_many, "JSON text -> decide -> JSON text", best.native_json],
+    [`on a connection (${connections.size} senders)`, "engine.checkOn(connection, request)", best.wasm_check_on, "JSON text -> decide -> JSON text", best.native_json],
   ];
   console.log(`workload: ${rules} rules (seed ${seed}), ${requests.length} requests, ${rounds} rounds (best of each), package load ${loadMs.toFixed(0)} ms`);
-  console.log(`agreement: all ${wasm.length} decisions equal to egress-policy eval`);
+  console.log(`agreement: all ${wasm.length} decisions equal to egress-policy eval (checkOn: equal to check)`);
   console.log("| path | Node (wasm) | decisions/s | native | decisions/s | ratio |");
   console.log("| --- | --- | ---: | --- | ---: | ---: |");
   for (const [what, wcall, wns, ncall, nns] of rows) {

@@ -4,12 +4,12 @@
 //! fields; which fields belong to the connection is the core's rule
 //! ([`egress_policy::Connection::from_sender`]).
 
-use egress_policy::request::{RequestSource, Workload};
-use egress_policy::Connection as CoreConnection;
+use egress_policy::request::{RequestRef, RequestSource, Workload};
+use egress_policy::{Connection as CoreConnection, Decision};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
-use crate::{json_text, request_from, to_js, Engine};
+use crate::{decide, encode, fast, json_text, request_from, Engine};
 
 /// `{source, workload}`: what `new Connection(fields)` takes.
 #[derive(Deserialize)]
@@ -95,20 +95,21 @@ impl Engine {
         connection: &Connection,
         #[wasm_bindgen(unchecked_param_type = "Request")] request: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let request = request_from(&request, "request")?;
-        let view = request.view();
-        if let Some(field) = CoreConnection::replaced_field(&view) {
-            return Err(js_sys::TypeError::new(&format!(
+        let engine = &self.inner;
+        let on = |view: &RequestRef<'_>| {
+            match CoreConnection::replaced_field(view) {
+            Some(field) => Err(js_sys::TypeError::new(&format!(
                 "invalid request: {} is the connection's: a request given on a connection carries no sender field",
                 CoreConnection::field_path(field)
             ))
-            .into());
+            .into()),
+            None => Ok(decide(engine, Some(&connection.inner), view)),
         }
-        let engine = &self.inner;
-        to_js(
-            &engine
-                .decide_prepared(&engine.prepare_on(&connection.inner, &view))
-                .to_decision(),
-        )
+        };
+        let decision: Result<Decision, JsValue> = match fast::with_request(&request, on) {
+            Some(decided) => decided,
+            None => on(&request_from(&request, "request")?.view()),
+        };
+        encode::to_js_value(&decision?)
     }
 }

@@ -32,6 +32,8 @@
 //!   `engine.suggestMissing(log, options?)`.
 
 mod connection;
+mod encode;
+mod fast;
 #[cfg(feature = "tools")]
 mod replay;
 #[cfg(feature = "tools")]
@@ -44,9 +46,10 @@ mod tools;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use egress_policy::compile::Prepared;
+use egress_policy::request::RequestRef;
+use egress_policy::{Decision, Engine as CoreEngine, Error as CoreError, Request};
 #[cfg(feature = "yaml")]
 use egress_policy::{Diagnostic, Loader};
-use egress_policy::{Engine as CoreEngine, Error as CoreError, Request};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -119,6 +122,22 @@ fn requests_from(requests: &JsValue) -> Result<Vec<Request>, JsValue> {
         }
         Err(js_sys::TypeError::new(&format!("invalid requests: {error}")).into())
     })
+}
+
+/// The decision for `view`, on `connection` when given: one body for `check`, `checkMany`
+/// and `checkOn`, whichever path read the request (kept out of line so that the module
+/// holds one copy of the decision path).
+#[inline(never)]
+fn decide(
+    engine: &CoreEngine,
+    connection: Option<&egress_policy::Connection>,
+    view: &RequestRef<'_>,
+) -> Decision {
+    let prepared = match connection {
+        Some(connection) => engine.prepare_on(connection, view),
+        None => engine.prepare_ref(view),
+    };
+    engine.decide_prepared(&prepared).to_decision()
 }
 
 /// The `PolicyError` thrown when policies do not load.
@@ -274,14 +293,20 @@ impl Engine {
 
     /// Decides one request. Never fails for a valid Request object: malformed requests
     /// are denied with status 400. Throws `TypeError` for an object that is not a Request
-    /// (unknown field, wrong type).
+    /// (unknown field, wrong type). A request of the common shape is read without JSON
+    /// (`src/fast.rs`), anything else through its JSON; the decision comes back through the
+    /// compact encoding (`src/encode.rs`): the same values either way.
     #[wasm_bindgen(unchecked_return_type = "Decision")]
     pub fn check(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Request")] request: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let request = request_from(&request, "request")?;
-        to_js(&self.inner.decide(&request))
+        let engine = &self.inner;
+        let decision = match fast::with_request(&request, |view| decide(engine, None, view)) {
+            Some(decision) => decision,
+            None => decide(engine, None, &request_from(&request, "request")?.view()),
+        };
+        encode::to_js_value(&decision)
     }
 
     /// Decides many requests; the decisions come back in the same order.
@@ -290,8 +315,15 @@ impl Engine {
         &self,
         #[wasm_bindgen(unchecked_param_type = "Request[]")] requests: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let parsed = requests_from(&requests)?;
-        to_js(&self.inner.decide_many(&parsed))
+        let engine = &self.inner;
+        let decisions = match fast::with_requests(&requests, |view| decide(engine, None, view)) {
+            Some(decisions) => decisions,
+            None => requests_from(&requests)?
+                .iter()
+                .map(|request| decide(engine, None, &request.view()))
+                .collect(),
+        };
+        encode::to_js_value(&decisions)
     }
 
     /// Digests requests once for [`Engine::decide_prepared`] (the hot path that

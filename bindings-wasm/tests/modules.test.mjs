@@ -32,8 +32,9 @@ const TARGET_KB = 450;
 // serializers, 11 KB) are now in the bundle and tools modules only; 655 KiB (671,207 bytes)
 // without them (bindings-wasm/README.md, "Size and speed"). Session 9's decide path, with its
 // candidate-list walk and road-key writer inlined for the native engine's speed, made it
-// 666 KiB (681,770 bytes).
-const CEILING_KB = 680;
+// 666 KiB (681,770 bytes). Session 10's `check` without JSON (src/encode.rs, src/fast.rs:
+// 1.7x faster `check`) made it 682 KiB (698,162 bytes; the bundle module +4.4 KB).
+const CEILING_KB = 685;
 
 test(`the bundle module (the engine alone) is at most ${TARGET_KB} KB gzip`, () => {
   assert.equal(sizes.bundle.raw, wasm("egress_policy_wasm_bundle").length, "size.json's bundle entry is the bundle module's");
