@@ -52,7 +52,8 @@ impl Connection {
         };
         let inner = CoreConnection::from_sender(&request).map_err(|field| {
             invalid(format!(
-                "invalid connection: {field} is the request's own (it may change from one request to the next): give it to checkOn()"
+                "invalid connection: {}",
+                CoreConnection::own_field_message(field)
             ))
         })?;
         Ok(Connection { inner })
@@ -96,15 +97,13 @@ impl Engine {
         #[wasm_bindgen(unchecked_param_type = "Request")] request: JsValue,
     ) -> Result<JsValue, JsValue> {
         let engine = &self.inner;
-        let on = |view: &RequestRef<'_>| {
-            match CoreConnection::replaced_field(view) {
+        let on = |view: &RequestRef<'_>| match CoreConnection::replaced_field(view) {
             Some(field) => Err(js_sys::TypeError::new(&format!(
-                "invalid request: {} is the connection's: a request given on a connection carries no sender field",
-                CoreConnection::field_path(field)
+                "invalid request: {}",
+                CoreConnection::sender_field_message(field)
             ))
             .into()),
             None => Ok(decide(engine, Some(&connection.inner), view)),
-        }
         };
         let decision: Result<Decision, JsValue> = match fast::with_request(&request, on) {
             Some(decided) => decided,
