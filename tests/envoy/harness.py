@@ -124,8 +124,18 @@ def _tail(path: Path, lines: int = 40) -> str:
 class Envoy:
     """One Envoy process (`--concurrency 1`, no hot restart) with a generated config."""
 
-    def __init__(self, config: dict[str, Any], workdir: Path, name: str = "envoy", concurrency: int = 1):
+    def __init__(
+        self,
+        config: dict[str, Any],
+        workdir: Path,
+        name: str = "envoy",
+        concurrency: int = 1,
+        wrapper: list[str] | None = None,
+    ):
+        """`wrapper` goes before Envoy's own command line (the overhead benchmark runs Envoy
+        under `valgrind --tool=callgrind` to count its instructions)."""
         self.config = config
+        self.wrapper = list(wrapper or [])
         self.workdir = workdir
         self.name = name
         self.concurrency = concurrency
@@ -137,6 +147,7 @@ class Envoy:
 
     def command(self, *extra: str) -> list[str]:
         return [
+            *self.wrapper,
             envoy_binary(),
             "-c",
             str(self.config_path),

@@ -1,9 +1,9 @@
 //! The request header map, read from Envoy in one host call and parsed in place.
 //!
-//! The SDK's `get_http_request_headers` turns every name and value into its own `String`
-//! (two allocations per header, about a sixth of this filter's per-request cost, and a
-//! panic — a dead VM — on a header value that is not UTF-8); here the serialized map stays
-//! one buffer and only the values the decision needs are copied.
+//! The proxy-wasm SDK's `get_http_request_headers` turned every name and value into its own
+//! `String` (two allocations per header, about a sixth of this filter's per-request cost,
+//! and a panic — a dead VM — on a header value that is not UTF-8); here the serialized map
+//! stays one buffer and only the values the decision needs are copied.
 //!
 //! Serialized form (proxy-wasm ABI 0.2.1): `u32` pair count, then per pair the `u32`
 //! name and value lengths, then per pair the name bytes, a NUL, the value bytes, a NUL;
@@ -70,56 +70,6 @@ impl HeaderMap {
 fn read_u32(bytes: &[u8], at: usize) -> Option<usize> {
     let raw: [u8; 4] = bytes.get(at..at.checked_add(4)?)?.try_into().ok()?;
     usize::try_from(u32::from_le_bytes(raw)).ok()
-}
-
-/// Reads the request headers from Envoy.
-#[cfg(target_arch = "wasm32")]
-pub fn request_headers() -> HeaderMap {
-    host::request_headers()
-}
-
-/// Outside Envoy there is no host to ask (native builds only run the unit tests).
-#[cfg(not(target_arch = "wasm32"))]
-pub fn request_headers() -> HeaderMap {
-    HeaderMap::default()
-}
-
-/// The one host call this crate makes itself (every other one goes through the SDK).
-#[cfg(target_arch = "wasm32")]
-#[allow(unsafe_code)]
-mod host {
-    use super::HeaderMap;
-
-    /// `MapType::HttpRequestHeaders` in the proxy-wasm ABI.
-    const HTTP_REQUEST_HEADERS: u32 = 0;
-    /// `Status::Ok` in the proxy-wasm ABI.
-    const STATUS_OK: u32 = 0;
-
-    #[link(wasm_import_module = "env")]
-    extern "C" {
-        fn proxy_get_header_map_pairs(
-            map_type: u32,
-            return_map_data: *mut *mut u8,
-            return_map_size: *mut usize,
-        ) -> u32;
-    }
-
-    pub(super) fn request_headers() -> HeaderMap {
-        let mut data: *mut u8 = std::ptr::null_mut();
-        let mut size: usize = 0;
-        // SAFETY: the host writes a pointer and a length into the two out-parameters,
-        // which point to live locals. It does not keep them.
-        let status =
-            unsafe { proxy_get_header_map_pairs(HTTP_REQUEST_HEADERS, &mut data, &mut size) };
-        if status != STATUS_OK || data.is_null() {
-            return HeaderMap::default();
-        }
-        // SAFETY: the host obtained `data` from this module's `proxy_on_memory_allocate`
-        // (the SDK's: a `Box<[u8]>` of exactly `size` bytes, leaked) and filled all `size`
-        // bytes; ownership passes to us, as in the SDK's own `hostcalls::get_map`.
-        let buffer = unsafe { Vec::from_raw_parts(data, size, size) };
-        HeaderMap::from_serialized(buffer)
-    }
 }
 
 #[cfg(test)]

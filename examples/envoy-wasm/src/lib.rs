@@ -22,55 +22,112 @@
 //! Build: `cargo build -p egress-policy-envoy-wasm --target wasm32-wasip1 --release`
 //! (output `target/wasm32-wasip1/release/egress_policy_envoy_wasm.wasm`).
 
+//! * The proxy-wasm ABI (version 0.2.1) is spoken by this crate itself (`src/abi.rs`, built
+//!   for `wasm32` only): the module exports only the callbacks the filter uses, because
+//!   Envoy calls every exported callback on every request, and each call into the Wasm VM
+//!   costs about a thousand instructions whether it does anything or not (the SDK exports
+//!   all of them; see [`Host`]).
+
 pub mod config;
 pub mod headers;
 pub mod mapping;
 
+#[cfg(target_arch = "wasm32")]
+mod abi;
+#[cfg(test)]
+mod filter_tests;
+
 use std::rc::Rc;
 
-use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType, LogLevel};
-
 use crate::config::Settings;
+use crate::headers::HeaderMap;
 use crate::mapping::Connection;
 
-/// The module's entry point (`_initialize`, exported by `proxy_wasm::main!`). Private so
-/// that the generated function needs no documentation; the export does not depend on it.
-mod start {
-    use super::{LogLevel, Root, RootContext};
+/// Envoy's log levels (proxy-wasm ABI `LogLevel`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    /// `trace`
+    Trace = 0,
+    /// `debug`
+    Debug = 1,
+    /// `info`
+    Info = 2,
+    /// `warn`
+    Warn = 3,
+    /// `error`
+    Error = 4,
+    /// `critical`
+    Critical = 5,
+}
 
-    proxy_wasm::main! {{
-        proxy_wasm::set_log_level(LogLevel::Info);
-        proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root::default()) });
-    }}
+/// A host call that did not succeed: the proxy-wasm ABI status Envoy returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostStatus(pub u32);
+
+/// The host calls the filter makes: Envoy's proxy-wasm ABI inside the VM (`src/abi.rs`),
+/// a recording fake in the tests. Calls on the request act on the request whose callback
+/// is running.
+pub trait Host {
+    /// The plugin configuration (`configuration` of the Wasm filter), empty when there is none.
+    fn plugin_configuration(&self) -> Vec<u8>;
+    /// A property (`["connection", "uri_san_peer_certificate"]`, ...): `Ok(None)` when
+    /// Envoy has no value for it.
+    fn property(&self, path: &[&str]) -> Result<Option<Vec<u8>>, HostStatus>;
+    /// The request's headers, pseudo-headers included, serialized as Envoy lists them.
+    fn request_headers(&self) -> Result<HeaderMap, HostStatus>;
+    /// Answers the request locally.
+    fn send_local_response(
+        &self,
+        status: u32,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<(), HostStatus>;
+    /// Appends a request header.
+    fn add_request_header(&self, name: &str, value: &str) -> Result<(), HostStatus>;
+    /// Replaces a request header (adds it when absent).
+    fn replace_request_header(&self, name: &str, value: &str) -> Result<(), HostStatus>;
+    /// Removes a request header.
+    fn remove_request_header(&self, name: &str) -> Result<(), HostStatus>;
+    /// Writes to Envoy's log (component `wasm`).
+    fn log(&self, level: LogLevel, message: &str);
+}
+
+/// What Envoy does with the request after the filter's callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Go on to the next filter.
+    Continue = 0,
+    /// Stop here (the filter answered locally).
+    Pause = 1,
 }
 
 /// The plugin's root context: holds the compiled policies.
-#[derive(Default)]
-struct Root {
+#[derive(Debug, Default)]
+pub struct Root {
     settings: Option<Rc<Settings>>,
 }
 
-impl Context for Root {}
-
-impl RootContext for Root {
-    fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
-        let bytes = self.get_plugin_configuration().unwrap_or_default();
+impl Root {
+    /// Compiles the plugin configuration (`proxy_on_configure`). On failure every located
+    /// error goes to Envoy's log, no settings are kept (the requests of an HTTP context
+    /// created anyway are answered 503) and `false` makes Envoy refuse the plugin.
+    pub fn configure(&mut self, host: &impl Host) -> bool {
+        let bytes = host.plugin_configuration();
         let loaded = config::load(&bytes).and_then(|mut settings| {
             // Decide as this proxy: the configured workload, else the node's identity.
-            config::resolve_workload(&mut settings, |path| self.node_metadata(path))?;
+            config::resolve_workload(&mut settings, |path| node_metadata(host, path))?;
             Ok(settings)
         });
         match loaded {
             Ok(settings) => {
                 for warning in &settings.warnings {
-                    log(LogLevel::Warn, &format!("egress-policy: {warning}"));
+                    host.log(LogLevel::Warn, &format!("egress-policy: {warning}"));
                 }
                 let at = settings.workload.as_ref().map_or_else(
                     || "the gateway the registry routes each host to".to_string(),
                     |w| format!("workload {} {:?}", w.namespace, w.labels),
                 );
-                log(
+                host.log(
                     LogLevel::Info,
                     &format!(
                         "egress-policy: loaded {} rules from the plugin configuration; deciding at {at}",
@@ -81,10 +138,8 @@ impl RootContext for Root {
                 true
             }
             Err(error) => {
-                // Keep no settings: Envoy refuses the plugin, and should it create HTTP
-                // contexts anyway they deny everything.
                 self.settings = None;
-                log(
+                host.log(
                     LogLevel::Critical,
                     &format!("egress-policy: configuration rejected:\n{error}"),
                 );
@@ -93,142 +148,152 @@ impl RootContext for Root {
         }
     }
 
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(Filter {
-            settings: self.settings.clone(),
-        }))
-    }
-
-    fn get_type(&self) -> Option<ContextType> {
-        Some(ContextType::HttpContext)
+    /// The compiled policies, once configured.
+    pub fn settings(&self) -> Option<Rc<Settings>> {
+        self.settings.clone()
     }
 }
 
-/// One request's filter instance.
-struct Filter {
-    settings: Option<Rc<Settings>>,
+/// A string of Envoy's node metadata (`xds.node.metadata.NAMESPACE`,
+/// `xds.node.metadata.LABELS.app`; `node.` without the `xds.` prefix on Envoy versions
+/// before the prefix was introduced).
+fn node_metadata(host: &impl Host, path: &[&str]) -> Option<String> {
+    ["xds", ""].iter().find_map(|prefix| {
+        let mut full: Vec<&str> = Vec::new();
+        if !prefix.is_empty() {
+            full.push(prefix);
+        }
+        full.extend(["node", "metadata"]);
+        full.extend_from_slice(path);
+        host.property(&full)
+            .ok()
+            .flatten()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .filter(|s| !s.is_empty())
+    })
 }
 
-impl Context for Filter {}
-
-impl HttpContext for Filter {
-    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        let Some(settings) = self.settings.clone() else {
-            // Fail closed: no policies were loaded.
-            self.send_http_response(
-                503,
-                vec![(mapping::REASON_HEADER, "not_configured")],
-                Some(b"egress-policy: not configured"),
-            );
-            return Action::Pause;
-        };
-        // Each property read is a host call: read only what the policies can use.
-        let needs = &settings.needs;
-        let connection = Connection {
-            peer_uri_san: self.property_string(&["connection", "uri_san_peer_certificate"]),
-            source_address: needs
-                .source_ip
-                .then(|| self.property_string(&["source", "address"]))
-                .flatten(),
-            destination_address: needs
-                .destination_ip
-                .then(|| self.property_string(&["destination", "address"]))
-                .flatten(),
-            sni: needs
-                .sni
-                .then(|| self.property_string(&["connection", "requested_server_name"]))
-                .flatten(),
-        };
-        let map = headers::request_headers();
-        let action = match map.pairs() {
-            // The request is read in place from the header map (no `Request` built).
-            Some(pairs) => match mapping::decide_headers(&settings, pairs, &connection) {
-                Ok(action) => action,
-                Err(denial) => {
-                    log(
-                        LogLevel::Debug,
-                        &format!("egress-policy: {}: {}", denial.status, denial.body),
-                    );
-                    mapping::deny(denial)
-                }
-            },
-            // An unreadable header map: fail closed.
-            None => {
-                log(
-                    LogLevel::Warn,
-                    "egress-policy: 400: unreadable request headers",
-                );
-                mapping::malformed()
-            }
-        };
-        match action {
-            mapping::Action::Allow {
-                add,
-                set,
-                remove,
-                path,
-            } => {
-                for name in &remove {
-                    self.remove_http_request_header(name);
-                }
-                for (name, value) in &set {
-                    self.set_http_request_header(name, Some(value));
-                }
-                for (name, value) in &add {
-                    self.add_http_request_header(name, value);
-                }
-                if let Some(path) = &path {
-                    self.set_http_request_header(":path", Some(path));
-                }
-                Action::Continue
-            }
-            mapping::Action::Deny {
-                status,
-                body,
-                policy,
-                reason,
-            } => {
-                self.send_http_response(
-                    status,
-                    vec![
-                        (mapping::POLICY_HEADER, policy.as_str()),
-                        (mapping::REASON_HEADER, reason),
-                    ],
-                    Some(body.as_bytes()),
-                );
-                Action::Pause
+/// Decides one request (`proxy_on_request_headers`) and acts on the decision: the route's
+/// header changes and `Continue`, or a local reply and `Pause`. No settings (the
+/// configuration was refused), an unreadable header map or a failed host call: a local
+/// reply (fail closed).
+pub fn on_request_headers(settings: Option<&Settings>, host: &impl Host) -> Flow {
+    let Some(settings) = settings else {
+        return answer(
+            host,
+            503,
+            &[(mapping::REASON_HEADER, "not_configured")],
+            b"egress-policy: not configured",
+        );
+    };
+    match decide(settings, host) {
+        Ok(mapping::Action::Allow {
+            add,
+            set,
+            remove,
+            path,
+        }) => {
+            let changed = remove
+                .iter()
+                .try_for_each(|name| host.remove_request_header(name))
+                .and_then(|()| {
+                    set.iter()
+                        .try_for_each(|(name, value)| host.replace_request_header(name, value))
+                })
+                .and_then(|()| {
+                    add.iter()
+                        .try_for_each(|(name, value)| host.add_request_header(name, value))
+                })
+                .and_then(|()| {
+                    path.as_deref()
+                        .map_or(Ok(()), |path| host.replace_request_header(":path", path))
+                });
+            match changed {
+                Ok(()) => Flow::Continue,
+                // A request must not leave without the changes its route makes (the
+                // stand-in identity header among them).
+                Err(status) => host_failure(host, "changing the request headers", status),
             }
         }
+        Ok(mapping::Action::Deny {
+            status,
+            body,
+            policy,
+            reason,
+        }) => answer(
+            host,
+            status,
+            &[
+                (mapping::POLICY_HEADER, policy.as_str()),
+                (mapping::REASON_HEADER, reason),
+            ],
+            body.as_bytes(),
+        ),
+        Err(status) => host_failure(host, "reading the request", status),
     }
 }
 
-impl Root {
-    /// A string of Envoy's node metadata (`xds.node.metadata.NAMESPACE`,
-    /// `xds.node.metadata.LABELS.app`; `node.` without the `xds.` prefix on Envoy versions
-    /// before the prefix was introduced).
-    fn node_metadata(&self, path: &[&str]) -> Option<String> {
-        ["xds", ""].iter().find_map(|prefix| {
-            let mut full: Vec<&str> = Vec::new();
-            if !prefix.is_empty() {
-                full.push(prefix);
+/// The decision on the request the host shows; `Err` when a host call failed.
+fn decide(settings: &Settings, host: &impl Host) -> Result<mapping::Action, HostStatus> {
+    let string = |path: &[&str]| -> Result<Option<String>, HostStatus> {
+        Ok(host
+            .property(path)?
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .filter(|s| !s.is_empty()))
+    };
+    // Each property read is a host call: read only what the policies can use.
+    let needs = &settings.needs;
+    let read = |needed: bool, path: &[&str]| if needed { string(path) } else { Ok(None) };
+    let connection = Connection {
+        peer_uri_san: string(&["connection", "uri_san_peer_certificate"])?,
+        source_address: read(needs.source_ip, &["source", "address"])?,
+        destination_address: read(needs.destination_ip, &["destination", "address"])?,
+        sni: read(needs.sni, &["connection", "requested_server_name"])?,
+    };
+    let map = host.request_headers()?;
+    Ok(match map.pairs() {
+        // The request is read in place from the header map (no `Request` built).
+        Some(pairs) => match mapping::decide_headers(settings, pairs, &connection) {
+            Ok(action) => action,
+            Err(denial) => {
+                host.log(
+                    LogLevel::Debug,
+                    &format!("egress-policy: {}: {}", denial.status, denial.body),
+                );
+                mapping::deny(denial)
             }
-            full.extend(["node", "metadata"]);
-            full.extend_from_slice(path);
-            self.get_property(full)
-                .and_then(|bytes| String::from_utf8(bytes).ok())
-                .filter(|s| !s.is_empty())
-        })
-    }
+        },
+        None => {
+            host.log(
+                LogLevel::Warn,
+                "egress-policy: 400: unreadable request headers",
+            );
+            mapping::malformed()
+        }
+    })
 }
 
-impl Filter {
-    fn property_string(&self, path: &[&str]) -> Option<String> {
-        let bytes = self.get_property(path.to_vec())?;
-        String::from_utf8(bytes).ok().filter(|s| !s.is_empty())
+/// A local reply; `Pause` whether or not Envoy took it (nothing else is left to do).
+fn answer(host: &impl Host, status: u32, headers: &[(&str, &str)], body: &[u8]) -> Flow {
+    if let Err(HostStatus(code)) = host.send_local_response(status, headers, body) {
+        host.log(
+            LogLevel::Error,
+            &format!("egress-policy: the local reply {status} failed (host status {code})"),
+        );
     }
+    Flow::Pause
 }
 
-fn log(level: LogLevel, message: &str) {
-    // Logging can only fail when the host is gone; nothing useful is left to do then.
-    let _ = proxy_wasm::hostcalls::log(level, message);
+/// A host call failed mid-request: answer 503 rather than decide on what could not be read.
+fn host_failure(host: &impl Host, doing: &str, HostStatus(code): HostStatus) -> Flow {
+    host.log(
+        LogLevel::Error,
+        &format!("egress-policy: 503: a host call failed while {doing} (status {code})"),
+    );
+    answer(
+        host,
+        503,
+        &[(mapping::REASON_HEADER, "host_error")],
+        b"egress-policy: host call failed",
+    )
 }
