@@ -98,7 +98,7 @@ impl Host for FakeHost {
 
 /// The seed scenario's waypoint (GET /get to httpbin.org allowed, a VirtualService header
 /// added), with the stand-in identity header.
-fn configuration(extra: serde_json::Value) -> Vec<u8> {
+fn configuration() -> serde_json::Value {
     let dir = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../policies/istio-waypoint-tls"
@@ -114,15 +114,19 @@ fn configuration(extra: serde_json::Value) -> Vec<u8> {
         let text = std::fs::read_to_string(format!("{dir}/{name}")).unwrap();
         files.insert(name.into(), text.into());
     }
-    let mut config = serde_json::json!({
+    serde_json::json!({
         "files": files,
         "source_header": "x-egress-source",
         "workload": "istio-egress/egress-waypoint",
-    });
-    if let (Some(config), Some(extra)) = (config.as_object_mut(), extra.as_object()) {
-        config.extend(extra.clone());
+    })
+}
+
+/// A host serving `configuration`.
+fn host_with(configuration: &serde_json::Value) -> FakeHost {
+    FakeHost {
+        configuration: configuration.to_string().into_bytes(),
+        ..FakeHost::default()
     }
-    config.to_string().into_bytes()
 }
 
 fn request(method: &str, path: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -148,10 +152,7 @@ fn configured(host: &FakeHost) -> Root {
 
 #[test]
 fn an_allowed_request_gets_its_routes_changes_and_loses_the_stand_in_identity() {
-    let mut host = FakeHost {
-        configuration: configuration(serde_json::json!({})),
-        ..FakeHost::default()
-    };
+    let mut host = host_with(&configuration());
     let root = configured(&host);
     assert!(host
         .logs
@@ -180,10 +181,7 @@ fn an_allowed_request_gets_its_routes_changes_and_loses_the_stand_in_identity() 
 
 #[test]
 fn a_denied_request_is_answered_locally_with_the_decisions_status_and_reason() {
-    let mut host = FakeHost {
-        configuration: configuration(serde_json::json!({})),
-        ..FakeHost::default()
-    };
+    let mut host = host_with(&configuration());
     let root = configured(&host);
     host.headers = request("POST", "/post", &[("x-egress-source", PRODUCTPAGE)]);
     host.calls.borrow_mut().clear();
@@ -203,8 +201,7 @@ fn a_denied_request_is_answered_locally_with_the_decisions_status_and_reason() {
 
 #[test]
 fn the_peer_certificate_is_the_identity_when_there_is_one() {
-    let mut config: serde_json::Value =
-        serde_json::from_slice(&configuration(serde_json::json!({}))).unwrap();
+    let mut config = configuration();
     let authz = config["files"]["httpbin-authz.yaml"]
         .as_str()
         .unwrap_or_default();
@@ -215,10 +212,7 @@ fn the_peer_certificate_is_the_identity_when_there_is_one() {
     );
     assert_ne!(productpage_only, authz, "the seed policy changed shape");
     config["files"]["httpbin-authz.yaml"] = productpage_only.into();
-    let mut host = FakeHost {
-        configuration: config.to_string().into_bytes(),
-        ..FakeHost::default()
-    };
+    let mut host = host_with(&config);
     let root = configured(&host);
     host.properties.insert(
         "connection.uri_san_peer_certificate".into(),
@@ -273,10 +267,7 @@ fn failures_answer_rather_than_let_through() {
         .last()
         .is_some_and(|c| c.starts_with("reply 503") && c.contains("not_configured")));
 
-    let mut host = FakeHost {
-        configuration: configuration(serde_json::json!({})),
-        ..FakeHost::default()
-    };
+    let mut host = host_with(&configuration());
     let root = configured(&host);
     let settings = root.settings();
     // An unreadable header map: 400.
@@ -318,13 +309,9 @@ fn what_the_policies_read_decides_which_properties_are_asked_for() {
         1,
     );
     assert_ne!(with_ip, authz, "the seed policy changed shape");
-    let mut config: serde_json::Value =
-        serde_json::from_slice(&configuration(serde_json::json!({}))).unwrap();
+    let mut config = configuration();
     config["files"]["httpbin-authz.yaml"] = with_ip.into();
-    let mut host = FakeHost {
-        configuration: config.to_string().into_bytes(),
-        ..FakeHost::default()
-    };
+    let mut host = host_with(&config);
     let root = configured(&host);
     host.headers = request("GET", "/get", &[("x-egress-source", PRODUCTPAGE)]);
     host.calls.borrow_mut().clear();
@@ -349,15 +336,11 @@ fn what_the_policies_read_decides_which_properties_are_asked_for() {
 
 #[test]
 fn without_a_workload_the_filter_decides_as_the_node() {
-    let mut config: serde_json::Value =
-        serde_json::from_slice(&configuration(serde_json::json!({}))).unwrap();
+    let mut config = configuration();
     if let Some(config) = config.as_object_mut() {
         config.remove("workload");
     }
-    let mut host = FakeHost {
-        configuration: config.to_string().into_bytes(),
-        ..FakeHost::default()
-    };
+    let mut host = host_with(&config);
     // No node metadata: refused.
     assert!(!Root::default().configure(&host));
     // Istio's node metadata (with the `xds.` prefix of current Envoy versions).

@@ -19,14 +19,14 @@
 //! * The filter decides as the proxy it runs in ([`config::resolve_workload`]) and
 //!   refuses to start when its policies attach nothing there.
 //!
-//! Build: `cargo build -p egress-policy-envoy-wasm --target wasm32-wasip1 --release`
-//! (output `target/wasm32-wasip1/release/egress_policy_envoy_wasm.wasm`).
-
 //! * The proxy-wasm ABI (version 0.2.1) is spoken by this crate itself (`src/abi.rs`, built
 //!   for `wasm32` only): the module exports only the callbacks the filter uses, because
 //!   Envoy calls every exported callback on every request, and each call into the Wasm VM
 //!   costs about a thousand instructions whether it does anything or not (the SDK exports
 //!   all of them; see [`Host`]).
+//!
+//! Build: `cargo build -p egress-policy-envoy-wasm --target wasm32-wasip1 --release`
+//! (output `target/wasm32-wasip1/release/egress_policy_envoy_wasm.wasm`).
 
 pub mod config;
 pub mod headers;
@@ -138,6 +138,8 @@ impl Root {
                 true
             }
             Err(error) => {
+                // Keep no settings: Envoy refuses the plugin, and should it create HTTP
+                // contexts anyway they answer 503.
                 self.settings = None;
                 host.log(
                     LogLevel::Critical,
@@ -193,21 +195,7 @@ pub fn on_request_headers(settings: Option<&Settings>, host: &impl Host) -> Flow
             remove,
             path,
         }) => {
-            let changed = remove
-                .iter()
-                .try_for_each(|name| host.remove_request_header(name))
-                .and_then(|()| {
-                    set.iter()
-                        .try_for_each(|(name, value)| host.replace_request_header(name, value))
-                })
-                .and_then(|()| {
-                    add.iter()
-                        .try_for_each(|(name, value)| host.add_request_header(name, value))
-                })
-                .and_then(|()| {
-                    path.as_deref()
-                        .map_or(Ok(()), |path| host.replace_request_header(":path", path))
-                });
+            let changed = change_request(host, &remove, &set, &add, path.as_deref());
             match changed {
                 Ok(()) => Flow::Continue,
                 // A request must not leave without the changes its route makes (the
@@ -231,6 +219,30 @@ pub fn on_request_headers(settings: Option<&Settings>, host: &impl Host) -> Flow
         ),
         Err(status) => host_failure(host, "reading the request", status),
     }
+}
+
+/// The route's changes to an allowed request, in Envoy's order: removals, replacements,
+/// additions, then the normalised `:path`.
+fn change_request(
+    host: &impl Host,
+    remove: &[String],
+    set: &[(String, String)],
+    add: &[(String, String)],
+    path: Option<&str>,
+) -> Result<(), HostStatus> {
+    for name in remove {
+        host.remove_request_header(name)?;
+    }
+    for (name, value) in set {
+        host.replace_request_header(name, value)?;
+    }
+    for (name, value) in add {
+        host.add_request_header(name, value)?;
+    }
+    if let Some(path) = path {
+        host.replace_request_header(":path", path)?;
+    }
+    Ok(())
 }
 
 /// The decision on the request the host shows; `Err` when a host call failed.
