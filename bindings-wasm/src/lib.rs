@@ -31,12 +31,6 @@
 //!   options?)`, `engine.replayChange(before, log, options?)`, `suggest(log, options?)`,
 //!   `engine.suggestMissing(log, options?)`.
 
-/// Talc instead of dlmalloc, Rust's default on wasm32: faster on the small strings a
-/// decision allocates, and smaller. Single-threaded modules only (no `atomics`), as all three are.
-#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
-#[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
-
 mod connection;
 mod encode;
 mod fast;
