@@ -137,3 +137,78 @@ fn memoized_candidate_lists_are_the_lists_a_fresh_probe_finds() {
         assert!(hits > w.requests.len() / 2, "{profile}: {hits} memo hits");
     }
 }
+
+/// One list of 80 ALLOW rules under `*` with no `from`, in runs of one method set and
+/// path: a request whose method or path every run but one excludes steps over the runs
+/// instead of the rules, and is decided as the reference evaluator decides it — allowed
+/// by the lowest matching rule even when a later run holds a lower id than the run it was
+/// found in, denied when nothing matches.
+#[test]
+fn runs_of_one_method_and_path_are_skipped_whole() {
+    const METHODS: [&str; 4] = ["GET", "POST", "PUT", "PATCH"];
+    const PATHS: [&str; 5] = ["/a/one", "/b/two", "/c/three", "/d/four", "/e/*"];
+    let policy = |name: &str, method: &str, path: &str| {
+        format!(
+            "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {{name: {name}, namespace: istio-egress}}\nspec:\n  selector: {{matchLabels: {{app: gw}}}}\n  action: ALLOW\n  rules:\n  - to: [{{operation: {{hosts: [\"*\"], methods: [{method}], paths: [\"{path}\"]}}}}]\n---\n"
+        )
+    };
+    // Runs that `GET /a/one` also matches: `/a/o*` holds the lowest rule id, `/a/*` a
+    // middle and the highest one. Runs are visited by path head, `/a/` before `/a/o`:
+    // leaving the list at the `/a/` run's settled second rule, instead of the run, would
+    // allow by `allow-mid`.
+    let mut yaml = policy("allow-first", "GET", "/a/o*");
+    for i in 0..80 {
+        if i == 40 {
+            yaml.push_str(&policy("allow-mid", "GET", "/a/*"));
+        }
+        // Method and path vary fastest by rule, so each run's ids interleave with the others'.
+        let (method, path) = (METHODS[i % 4], PATHS[(i / 4) % 5]);
+        yaml.push_str(&policy(&format!("allow-{i:02}"), method, path));
+    }
+    yaml.push_str(&policy("allow-last", "GET", "/a/*"));
+    let engine = Engine::from_yaml("runs.yaml", &yaml).unwrap_or_else(|e| panic!("{e}"));
+    let compiled = Compiled::new(engine.model());
+    let lists = compiled.index.http.lists();
+    let runs: Vec<u16> = lists
+        .iter()
+        .flat_map(|list| list.iter().map(|c| c.run))
+        .collect();
+    // 20 runs (4 methods × 5 paths) of 4 rules each, counted down to each run's end, the
+    // `/a/*` run of two and the `/a/o*` run of one.
+    assert_eq!(runs.len(), 83, "{runs:?}");
+    assert_eq!(runs.iter().filter(|r| **r == 4).count(), 20, "{runs:?}");
+    let workload: crate::request::Workload = "istio-egress/app=gw"
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cases = [
+        // (method, path, allowed, most candidates examined)
+        ("GET", "/a/one", true, 2),
+        ("GET", "/a/other", true, 2),
+        ("PATCH", "/e/anything", true, 1),
+        ("DELETE", "/a/one", false, 0),
+        ("GET", "/z/none", false, 0),
+        ("POST", "/c/three/x", false, 4),
+    ];
+    for (method, path, allowed, most) in cases {
+        let request = crate::Request {
+            host: Some("api.example.com".into()),
+            method: Some(method.into()),
+            path: Some(path.into()),
+            workload: Some(workload.clone()),
+            ..crate::Request::default()
+        };
+        let prepared = engine.prepare(&request);
+        let verdict = engine.decide_prepared(&prepared);
+        assert_eq!(verdict.allowed(), allowed, "{method} {path}");
+        assert!(
+            verdict.candidates_examined() <= most,
+            "{method} {path}: {} candidates",
+            verdict.candidates_examined()
+        );
+        assert_eq!(
+            verdict.to_decision(),
+            engine.decide_reference(&request),
+            "{method} {path}"
+        );
+    }
+}
