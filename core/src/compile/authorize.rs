@@ -121,31 +121,15 @@ impl Compiled {
                 best.record(c.class, id, c.dry_run);
             }
         };
-        // A list's ALLOW candidates come last, in runs of one method mask and path head,
-        // each by rule id (`index::HostIndex::build`). A run the request's method or path
-        // excludes is skipped whole (`check` would drop each of its candidates on those two
-        // fields alone); once both ALLOW slots hold a rule at or below a run's next
-        // candidate, neither it nor any later candidate of the run can lower them.
+        // A list's ALLOW candidates come last and by rule id (`index::HostIndex::build`):
+        // once both ALLOW slots hold a rule at or below an ALLOW candidate, neither it nor
+        // any later candidate of its list can lower them (and it is not examined).
         let mut visit = |list: &[index::Candidate]| {
-            let mut at = 0;
-            while let Some(c) = list.get(at) {
-                if c.class != PolicyClass::Allow {
-                    check(c, &mut best);
-                    at += 1;
-                    continue;
+            for c in list {
+                if c.class == PolicyClass::Allow && best.allow_settled(c.rule) {
+                    break;
                 }
-                let end = at + usize::from(c.run.max(1));
-                let excluded = (method_bit != 0 && c.methods & method_bit == 0)
-                    || path_head.is_some_and(|head| !c.path.admits(head));
-                if !excluded {
-                    for c in list.get(at..end).unwrap_or_default() {
-                        if best.allow_settled(c.rule) {
-                            break;
-                        }
-                        check(c, &mut best);
-                    }
-                }
-                at = end;
+                check(c, &mut best);
             }
         };
         // The memo's index keys belong to this engine's index only (as the point does).

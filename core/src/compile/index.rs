@@ -105,11 +105,6 @@ pub(crate) struct Candidate {
     /// Whether the policy's attachment depends only on the enforcement point (then the
     /// point's bitset answers it).
     pub(crate) point_ref: bool,
-    /// For an ALLOW candidate: how many candidates from this one to the end of its run (the
-    /// ALLOW candidates of its list with its method mask and path head, by rule id; at most
-    /// `u16::MAX`), so that decide skips a run its request's method or path excludes in one
-    /// step ([`HostIndex::build`]). 0 for the other classes.
-    pub(crate) run: u16,
 }
 
 /// A host bucket: its entries and its filter over their pair keys.
@@ -170,51 +165,13 @@ fn pair_key(source: u64, scope: u64) -> u64 {
     hash::combine(ANY, source, scope)
 }
 
-/// Sets each ALLOW candidate's [`Candidate::run`] in `triples` (sorted as `HostIndex::build`
-/// sorts them): the candidates left in its run, counting itself. A run ends where the list,
-/// the method mask or the path head changes, or at `u16::MAX` candidates (a cut inside a run
-/// leaves two runs, each still in rule order).
-fn mark_runs(triples: &mut [(u64, u64, Candidate)]) {
-    let mut left = 0u16;
-    let mut next: Option<(u64, u64, u16, PathHead)> = None;
-    for (h, k, c) in triples.iter_mut().rev() {
-        if c.class != PolicyClass::Allow {
-            c.run = 0;
-            left = 0;
-            next = None;
-            continue;
-        }
-        let here = (*h, *k, c.methods, c.path);
-        left = if next == Some(here) && left < u16::MAX {
-            left + 1
-        } else {
-            1
-        };
-        next = Some(here);
-        c.run = left;
-    }
-}
-
 impl HostIndex {
     /// Builds from `(host key, pair key, candidate)` triples.
     fn build(mut triples: Vec<(u64, u64, Candidate)>) -> Self {
-        // Within a list, ALLOW candidates come last, in runs of one method mask and path
-        // head, each run in rule order: a run the request's method or path excludes is
-        // skipped whole, and once a request has a matching ALLOW rule below a run's next
-        // candidate, decide leaves that run (`compile::authorize`). A list where every rule
-        // names different routes (the `notx` profile's `*` hosts: ~170 ALLOW rules per
-        // gateway) no longer costs a request that matches none of them a step per rule.
-        triples.sort_unstable_by_key(|(h, k, c)| {
-            let allow = c.class == PolicyClass::Allow;
-            let signature = if allow {
-                (c.methods, c.path)
-            } else {
-                (0, PathHead::ANY)
-            };
-            (*h, *k, allow, signature, c.rule)
-        });
+        // Within a list, ALLOW candidates come last, in rule order: once a request has its
+        // first matching ALLOW rule below them, `visit` stops the list there.
+        triples.sort_unstable_by_key(|(h, k, c)| (*h, *k, c.class == PolicyClass::Allow, c.rule));
         triples.dedup_by_key(|(h, k, c)| (*h, *k, c.rule));
-        mark_runs(&mut triples);
         let mut index = HostIndex {
             candidates: Vec::with_capacity(triples.len()),
             ..HostIndex::default()
@@ -321,15 +278,6 @@ impl HostIndex {
             .unwrap_or_default()
     }
 
-    /// Every candidate list, in entry order (for tests).
-    #[cfg(test)]
-    pub(crate) fn lists(&self) -> Vec<&[Candidate]> {
-        self.entries
-            .iter()
-            .map(|e| self.list((e.offset, e.len)))
-            .collect()
-    }
-
     /// The largest candidate list of one entry (the worst case a probe can scan).
     fn longest(&self) -> usize {
         self.entries
@@ -388,7 +336,6 @@ impl Index {
                 class: policy.map_or(PolicyClass::Audit, |p| p.class),
                 dry_run: policy.is_some_and(|p| p.dry_run),
                 point_ref: policy.is_some_and(|p| p.attachment == Attachment::PointRef),
-                run: 0,
             };
             let narrows =
                 policy.is_some_and(|p| matches!(p.class, PolicyClass::Allow | PolicyClass::Custom));

@@ -11,7 +11,7 @@
 use crate::model::{PathPattern, StringPattern, TemplatePart};
 
 /// Up to 8 leading bytes of a path, packed little-endian, and how many there are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct PathHead {
     bytes: u64,
     len: u8,
