@@ -12,7 +12,8 @@
 //! over 10 000 requests takes about one tick. Prints one JSON object: for each path the best (lowest) mean nanoseconds per
 //! decision over the rounds (`prepared`: `decide_prepared` on prepared requests, the hot path of
 //! `egress-policy bench`; `request`: `Engine::decide` on parsed requests; `json`: request
-//! JSON text → `Engine::decide` → decision JSON text, what `engine.check` does inside wasm).
+//! JSON text → `prepare` → `decide_prepared` → the verdict's borrowed view → decision JSON
+//! text, what `engine.check` does inside wasm).
 
 use std::time::Instant;
 
@@ -109,7 +110,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut bytes = 0usize;
             for line in &lines {
                 let request: Request = serde_json::from_str(line)?;
-                bytes += serde_json::to_string(&engine.decide(&request))?.len();
+                let prepared = engine.prepare(&request);
+                let verdict = engine.decide_prepared(&prepared);
+                bytes += serde_json::to_string(&verdict.view())?.len();
             }
             assert!(bytes > 0);
             Ok(lines.len())

@@ -5,11 +5,11 @@
 //! ([`egress_policy::Connection::from_sender`]).
 
 use egress_policy::request::{RequestRef, RequestSource, Workload};
-use egress_policy::{Connection as CoreConnection, Decision};
+use egress_policy::Connection as CoreConnection;
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
-use crate::{decide, encode, fast, json_text, request_from, Engine};
+use crate::{decide_to_js, fast, json_text, request_from, Engine};
 
 /// `{source, workload}`: what `new Connection(fields)` takes.
 #[derive(Deserialize)]
@@ -103,12 +103,11 @@ impl Engine {
                 CoreConnection::sender_field_message(field)
             ))
             .into()),
-            None => Ok(decide(engine, Some(&connection.inner), view)),
+            None => decide_to_js(engine, Some(&connection.inner), view),
         };
-        let decision: Result<Decision, JsValue> = match fast::with_request(&request, on) {
+        match fast::with_request(&request, on) {
             Some(decided) => decided,
             None => on(&request_from(&request, "request")?.view()),
-        };
-        encode::to_js_value(&decision?)
+        }
     }
 }

@@ -334,6 +334,16 @@ impl ser::Serializer for &mut Encoder {
     fn serialize_str(self, v: &str) -> Result<(), Unsupported> {
         self.string(v)
     }
+    /// Written straight into the string buffer: the core's lazily worded fields (a hop's
+    /// outcome) make no `String` of their own.
+    fn collect_str<T: fmt::Display + ?Sized>(self, value: &T) -> Result<(), Unsupported> {
+        let start = self.strings.len();
+        fmt::Write::write_fmt(&mut self.strings, format_args!("{value}"))
+            .map_err(|_| Unsupported)?;
+        let units = self.strings.get(start..).map_or(Err(Unsupported), units)?;
+        self.word(STR, units);
+        Ok(())
+    }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Unsupported> {
         self.tape.push(ARRAY);
         for byte in v {

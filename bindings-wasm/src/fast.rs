@@ -291,12 +291,13 @@ pub(crate) fn with_request<T>(
     Some(with(&parts.view()))
 }
 
-/// [`with_request`] for an array of requests: `with` gets each view in order; `None` when
-/// some request is not of the common shape (the caller reads the whole array as before).
+/// [`with_request`] for an array of requests: `with` gets all their views, in order;
+/// `None` when some request is not of the common shape (the caller reads the whole array
+/// as before).
 pub(crate) fn with_requests<T>(
     requests: &JsValue,
-    mut with: impl FnMut(&RequestRef<'_>) -> T,
-) -> Option<Vec<T>> {
+    with: impl FnOnce(&[RequestRef<'_>]) -> T,
+) -> Option<T> {
     let packed = pack_requests(requests)?;
     let mut reader = Reader {
         text: &packed,
@@ -311,5 +312,6 @@ pub(crate) fn with_requests<T>(
         reader.at += 1;
         all.push(parts);
     }
-    Some(all.iter().map(|parts| with(&parts.view())).collect())
+    let views: Vec<RequestRef<'_>> = all.iter().map(|parts| parts.view()).collect();
+    Some(with(&views))
 }

@@ -45,11 +45,11 @@ mod tools;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use egress_policy::compile::Prepared;
+use egress_policy::compile::{Prepared, Verdict};
 use egress_policy::request::RequestRef;
-use egress_policy::{Decision, Engine as CoreEngine, Error as CoreError, Request};
 #[cfg(feature = "yaml")]
 use egress_policy::{Diagnostic, Loader};
+use egress_policy::{Engine as CoreEngine, Error as CoreError, Request};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -124,20 +124,60 @@ fn requests_from(requests: &JsValue) -> Result<Vec<Request>, JsValue> {
     })
 }
 
-/// The decision for `view`, on `connection` when given: one body for `check`, `checkMany`
-/// and `checkOn`, whichever path read the request (kept out of line so that the module
-/// holds one copy of the decision path).
+/// Decides `view`, on `connection` when given, and hands the verdict to `finish`: one
+/// body for `check`, `checkMany` and `checkOn`, whichever path read the request (kept out
+/// of line, `finish` as a trait object, so that the module holds one copy of the decision
+/// path).
 #[inline(never)]
 fn decide(
     engine: &CoreEngine,
     connection: Option<&egress_policy::Connection>,
     view: &RequestRef<'_>,
-) -> Decision {
+    finish: &mut dyn FnMut(Verdict<'_>),
+) {
     let prepared = match connection {
         Some(connection) => engine.prepare_on(connection, view),
         None => engine.prepare_ref(view),
     };
-    engine.decide_prepared(&prepared).to_decision()
+    finish(engine.decide_prepared(&prepared));
+}
+
+/// The decision for `view` as a JavaScript value, written from the borrowed verdict
+/// (`Verdict::view`: no owned copy of the road, route and names first).
+fn decide_to_js(
+    engine: &CoreEngine,
+    connection: Option<&egress_policy::Connection>,
+    view: &RequestRef<'_>,
+) -> Result<JsValue, JsValue> {
+    let mut out = Ok(JsValue::UNDEFINED);
+    decide(engine, connection, view, &mut |verdict| {
+        out = encode::to_js_value(&verdict.view());
+    });
+    out
+}
+
+/// The decisions for `views`, in order, serialized as a sequence while they are made:
+/// each verdict's borrowed view is written before the next request is digested, so that
+/// `checkMany` writes all decisions in one encoding without owned copies of them.
+struct DecidedMany<'e, 'v> {
+    engine: &'e CoreEngine,
+    views: &'v [RequestRef<'v>],
+}
+
+impl Serialize for DecidedMany<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = serializer.serialize_seq(Some(self.views.len()))?;
+        let mut written = Ok(());
+        for view in self.views {
+            decide(self.engine, None, view, &mut |verdict| {
+                written = seq.serialize_element(&verdict.view());
+            });
+            written?;
+            written = Ok(());
+        }
+        seq.end()
+    }
 }
 
 /// The `PolicyError` thrown when policies do not load.
@@ -302,11 +342,10 @@ impl Engine {
         #[wasm_bindgen(unchecked_param_type = "Request")] request: JsValue,
     ) -> Result<JsValue, JsValue> {
         let engine = &self.inner;
-        let decision = match fast::with_request(&request, |view| decide(engine, None, view)) {
+        match fast::with_request(&request, |view| decide_to_js(engine, None, view)) {
             Some(decision) => decision,
-            None => decide(engine, None, &request_from(&request, "request")?.view()),
-        };
-        encode::to_js_value(&decision)
+            None => decide_to_js(engine, None, &request_from(&request, "request")?.view()),
+        }
     }
 
     /// Decides many requests; the decisions come back in the same order.
@@ -316,14 +355,16 @@ impl Engine {
         #[wasm_bindgen(unchecked_param_type = "Request[]")] requests: JsValue,
     ) -> Result<JsValue, JsValue> {
         let engine = &self.inner;
-        let decisions = match fast::with_requests(&requests, |view| decide(engine, None, view)) {
+        let decide_all =
+            |views: &[RequestRef<'_>]| encode::to_js_value(&DecidedMany { engine, views });
+        match fast::with_requests(&requests, decide_all) {
             Some(decisions) => decisions,
-            None => requests_from(&requests)?
-                .iter()
-                .map(|request| decide(engine, None, &request.view()))
-                .collect(),
-        };
-        encode::to_js_value(&decisions)
+            None => {
+                let requests = requests_from(&requests)?;
+                let views: Vec<RequestRef<'_>> = requests.iter().map(Request::view).collect();
+                decide_all(&views)
+            }
+        }
     }
 
     /// Digests requests once for [`Engine::decide_prepared`] (the hot path that

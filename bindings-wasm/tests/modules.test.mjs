@@ -33,8 +33,10 @@ const TARGET_KB = 450;
 // without them (bindings-wasm/README.md, "Size and speed"). Session 9's decide path, with its
 // candidate-list walk and road-key writer inlined for the native engine's speed, made it
 // 666 KiB (681,770 bytes). Session 10's `check` without JSON (src/encode.rs, src/fast.rs:
-// 1.7x faster `check`) made it 682 KiB (698,162 bytes; the bundle module +4.4 KB).
-const CEILING_KB = 685;
+// 1.7x faster `check`) made it 682 KiB (698,162 bytes; the bundle module +4.4 KB). Session
+// 18's `check` from the borrowed verdict (`Verdict::view`, hop outcomes worded as they are
+// written) made it 687 KiB (703,284 bytes; the bundle module +4.7 KB, 439 KiB).
+const CEILING_KB = 690;
 
 test(`the bundle module (the engine alone) is at most ${TARGET_KB} KB gzip`, () => {
   assert.equal(sizes.bundle.raw, wasm("egress_policy_wasm_bundle").length, "size.json's bundle entry is the bundle module's");

@@ -21,6 +21,14 @@ fn decide(engine: &Engine, request: serde_json::Value) -> Decision {
     let compiled = engine.decide(&request);
     let reference = engine.decide_reference(&request);
     assert_eq!(compiled, reference, "compiled and reference disagree");
+    // The borrowed view the bindings serialize writes the same JSON.
+    let prepared = engine.prepare(&request);
+    let view = engine.decide_prepared(&prepared).view();
+    assert_eq!(
+        serde_json::to_string(&view).expect("view"),
+        serde_json::to_string(&compiled).expect("decision"),
+        "the view's JSON differs"
+    );
     compiled
 }
 

@@ -23,6 +23,7 @@ mod path_head;
 mod prepare;
 mod road_key;
 mod verdict;
+mod view;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -40,6 +41,7 @@ pub use prepare::ROADS;
 pub use prepare::{Digest, Prepared};
 use prepare::{RoadMemo, RouteReads};
 pub use verdict::{CustomNote, Summary, Verdict, VerdictRoute, VerdictTls};
+pub use view::{CaveatsView, DecisionView, HopsView, RouteTlsView, RouteView};
 
 /// Action class of a policy, for per-action minima.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -465,6 +467,7 @@ impl Compiled {
         &self,
         model: &Model,
         digest: &Digest,
+        road: &[crate::model::Caveat],
         caveats: &mut Vec<crate::model::Caveat>,
     ) {
         if model.assumptions.is_empty() {
@@ -495,7 +498,7 @@ impl Compiled {
                 continue;
             }
             for caveat in model.assumptions_of(&policy.id) {
-                if !caveats.contains(caveat) {
+                if !road.contains(caveat) && !caveats.contains(caveat) {
                     caveats.push(caveat.clone());
                 }
             }

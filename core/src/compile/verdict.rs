@@ -1,10 +1,13 @@
 //! The compiled engine's answer: borrowed, allocation-free, convertible to a [`Decision`].
 
 use crate::decision::ACCESS_DENIED;
-use crate::decision::{Decision, DryRunOutcome, Reason, Route, RouteTls};
+use std::borrow::Cow;
+
+use crate::decision::{Decision, DryRunOutcome, Reason};
 use crate::model::{HeaderMutations, Model, ResourceRef, TlsMode};
 use crate::road::End;
 
+use super::view::{CaveatsView, DecisionView, HopsView, RouteTlsView, RouteView};
 use super::{Compiled, CompiledOutcome, Digest};
 
 /// Why a CUSTOM provider denied.
@@ -255,29 +258,51 @@ impl<'a> Verdict<'a> {
 
     /// The owned decision, identical to the reference evaluator's.
     pub fn to_decision(&self) -> Decision {
+        self.view().to_decision()
+    }
+
+    /// The decision as a borrowed view: serialized, the same JSON as
+    /// [`Verdict::to_decision`]'s, without copying the resource names, road and route
+    /// the engine and the request already hold.
+    ///
+    /// ```
+    /// use egress_policy::Engine;
+    ///
+    /// let engine = Engine::from_yaml("p.yaml", "")?;
+    /// let request = egress_policy::Request { host: Some("httpbin.org".into()), ..Default::default() };
+    /// let prepared = engine.prepare(&request);
+    /// let verdict = engine.decide_prepared(&prepared);
+    /// assert_eq!(
+    ///     serde_json::to_string(&verdict.view()).unwrap(),
+    ///     serde_json::to_string(&verdict.to_decision()).unwrap(),
+    /// );
+    /// # Ok::<(), egress_policy::Error>(())
+    /// ```
+    pub fn view(&self) -> DecisionView<'a> {
         let policy = self.policy();
         let road = self.digest.map(|d| d.road());
-        let mut caveats = road.map(|r| r.caveats.clone()).unwrap_or_default();
-        let (message, dry_run) = match (self.kind, self.model) {
-            (Kind::Malformed(m), _) => (m.message.clone(), None),
+        let caveats_road: &'a [crate::decision::Caveat] = road.map_or(&[], |r| &r.caveats);
+        let mut added = Vec::new();
+        let (message, dry_run): (Cow<'a, str>, _) = match (self.kind, self.model) {
+            (Kind::Malformed(m), _) => (Cow::Borrowed(&m.message), None),
             (Kind::Stopped, _) => match road.map(|r| &r.end) {
-                Some(End::Stop { message, .. }) => (message.clone(), None),
-                _ => (String::new(), None),
+                Some(End::Stop { message, .. }) => (Cow::Borrowed(message), None),
+                _ => (Cow::Borrowed(""), None),
             },
-            (Kind::Passthrough, _) => (crate::eval::PASSTHROUGH.to_string(), None),
+            (Kind::Passthrough, _) => (Cow::Borrowed(crate::eval::PASSTHROUGH), None),
             (Kind::Decided { compiled, decided }, Some(model)) => {
                 let message = match (self.answer(), decided.outcome, policy) {
-                    (Some((status, text, _)), _, _) => format!("{status}: {text}"),
+                    (Some((status, text, _)), _, _) => Cow::Owned(format!("{status}: {text}")),
                     (None, CompiledOutcome::Allow(_), Some((p, Some(rule)))) => {
-                        allowed_message(p, rule)
+                        Cow::Owned(allowed_message(p, rule))
                     }
                     (None, CompiledOutcome::Allow(_) | CompiledOutcome::NoAllowPolicies, _) => {
-                        "allowed: no ALLOW policy applies".to_string()
+                        Cow::Borrowed("allowed: no ALLOW policy applies")
                     }
                     (None, CompiledOutcome::Custom(id, note), _) => {
-                        custom_message(compiled, model, id, note)
+                        Cow::Owned(custom_message(compiled, model, id, note))
                     }
-                    _ => ACCESS_DENIED.to_string(),
+                    _ => Cow::Borrowed(ACCESS_DENIED),
                 };
                 let dry_run = decided.dry_run.map(|o| {
                     let p = policy_of(compiled, model, o);
@@ -289,11 +314,11 @@ impl<'a> Verdict<'a> {
                     }
                 });
                 if let Some(digest) = self.digest {
-                    compiled.attached_caveats(model, digest, &mut caveats);
+                    compiled.attached_caveats(model, digest, caveats_road, &mut added);
                 }
                 if let (Some(End::Enforce(e)), true) = (road.map(|r| &r.end), decided.no_proxy) {
                     let point = crate::eval::EnforcementPoint::from_spec(model, &e.point);
-                    caveats.push(crate::eval::no_proxy_caveat(&point));
+                    added.push(crate::eval::no_proxy_caveat(&point));
                 }
                 if model.mesh.extension_providers.is_none() {
                     if let Some(provider) = decided
@@ -304,7 +329,7 @@ impl<'a> Verdict<'a> {
                             _ => None,
                         })
                     {
-                        caveats.push(crate::decision::Caveat {
+                        added.push(crate::decision::Caveat {
                             code: "extension_providers_unknown".to_string(),
                             message: format!(
                                 "no mesh config is loaded, so whether CUSTOM provider `{provider}` is declared in \
@@ -316,21 +341,9 @@ impl<'a> Verdict<'a> {
                 }
                 (message, dry_run)
             }
-            (Kind::Decided { .. }, None) => (String::new(), None),
+            (Kind::Decided { .. }, None) => (Cow::Borrowed(""), None),
         };
-        let route = self.route().map(|r| Route {
-            gateway: r.gateway.cloned(),
-            service: r.service.cloned(),
-            host: r.host.to_string(),
-            port: r.port,
-            tls: r.tls.map(|t| RouteTls {
-                mode: t.mode,
-                sni: t.sni.to_string(),
-                origin: t.origin.clone(),
-            }),
-            headers: r.headers.map(|(_, h)| h.clone()).unwrap_or_default(),
-            virtual_service: r.headers.map(|(vs, _)| vs.clone()),
-        });
+        let route = self.route();
         let authz = match self.kind {
             Kind::Decided { decided, .. } => Some(crate::road::AuthzSummary {
                 allowed: decided.outcome.allowed(),
@@ -339,21 +352,52 @@ impl<'a> Verdict<'a> {
             }),
             _ => None,
         };
-        let hops = road
-            .map(|r| crate::road::hops(r, authz, route.as_ref()))
-            .unwrap_or_default();
-        Decision {
+        let hops = match road {
+            Some(road) => HopsView {
+                road: &road.hops,
+                closing: crate::road::closing_hops(
+                    road,
+                    authz,
+                    route.map(|r| crate::road::RouteParts {
+                        host: r.host,
+                        port: r.port,
+                        service: r.service,
+                        tls: r.tls.map(|t| (t.mode, t.sni, t.origin)),
+                    }),
+                ),
+            },
+            None => HopsView::default(),
+        };
+        DecisionView {
             allowed: self.allowed(),
             status: self.status(),
             reason: self.reason(),
             message,
-            policy: policy.map(|(p, _)| p.clone()),
+            policy: policy.map(|(p, _)| p),
             rule: policy.and_then(|(_, r)| r),
             dry_run,
             audit: self.audit(),
-            route,
+            route: route.map(|r| RouteView {
+                gateway: r.gateway,
+                service: r.service,
+                host: r.host,
+                port: r.port,
+                tls: r.tls.map(|t| RouteTlsView {
+                    mode: t.mode,
+                    sni: t.sni,
+                    origin: t.origin,
+                }),
+                headers: r.headers.map_or_else(
+                    || Cow::Owned(HeaderMutations::default()),
+                    |(_, h)| Cow::Borrowed(h),
+                ),
+                virtual_service: r.headers.map(|(vs, _)| vs),
+            }),
             hops,
-            caveats,
+            caveats: CaveatsView {
+                road: caveats_road,
+                added,
+            },
         }
     }
 }

@@ -2,6 +2,10 @@
 //! (TLS origination included) and the final hops. Both evaluators call these, so the
 //! decision's road reads the same whichever evaluator produced it.
 
+use std::fmt;
+
+use serde::Serialize;
+
 use crate::decision::{Hop, HopStep, ProxyKind, Reason, Route, RouteTls};
 use crate::model::{registry_host_matches, Model, ResourceRef, TlsMode};
 
@@ -164,61 +168,211 @@ pub struct AuthzSummary<'a> {
     pub policy: Option<(&'a ResourceRef, Option<usize>)>,
 }
 
+/// What the closing hops read of an allowed request's route, borrowed from either
+/// evaluator's form of it.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteParts<'a> {
+    /// Upstream host.
+    pub host: &'a str,
+    /// Upstream port.
+    pub port: u16,
+    /// The registry entry that matched the host.
+    pub service: Option<&'a ResourceRef>,
+    /// TLS origination: mode, SNI and the resource that asked for it.
+    pub tls: Option<(TlsMode, &'a str, &'a ResourceRef)>,
+}
+
+impl<'a> From<&'a Route> for RouteParts<'a> {
+    fn from(route: &'a Route) -> Self {
+        RouteParts {
+            host: &route.host,
+            port: route.port,
+            service: route.service.as_ref(),
+            tls: route
+                .tls
+                .as_ref()
+                .map(|t| (t.mode, t.sni.as_str(), &t.origin)),
+        }
+    }
+}
+
+/// A hop authorization adds after the road's own: serialized exactly as the [`Hop`] that
+/// [`ClosingHop::to_hop`] makes, with its place and outcome written out only when
+/// serialized (serde's `collect_str`: no intermediate `String` for serializers that
+/// write text directly, as `serde_json` does).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClosingHop<'a> {
+    /// Where it happens.
+    pub proxy: ProxyKind,
+    /// The place in words.
+    pub at: HopPlace<'a>,
+    /// What happens.
+    pub step: HopStep,
+    /// The outcome in plain words.
+    pub outcome: HopOutcome<'a>,
+    /// The resource that decided this hop.
+    pub resource: Option<&'a ResourceRef>,
+}
+
+impl ClosingHop<'_> {
+    /// The owned hop.
+    pub fn to_hop(&self) -> Hop {
+        Hop {
+            proxy: self.proxy,
+            at: self.at.to_string(),
+            step: self.step,
+            outcome: self.outcome.to_string(),
+            resource: self.resource.cloned(),
+        }
+    }
+}
+
+/// Where a closing hop happens: the enforcing proxy, or the upstream `host:port`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HopPlace<'a> {
+    /// A place already in words (the enforcing proxy).
+    Named(&'a str),
+    /// The upstream host and port.
+    Upstream(&'a str, u16),
+}
+
+impl fmt::Display for HopPlace<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HopPlace::Named(text) => f.write_str(text),
+            HopPlace::Upstream(host, port) => write!(f, "{host}:{port}"),
+        }
+    }
+}
+
+impl Serialize for HopPlace<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            HopPlace::Named(text) => serializer.serialize_str(text),
+            HopPlace::Upstream(..) => serializer.collect_str(self),
+        }
+    }
+}
+
+/// What a closing hop did, in the words [`fmt::Display`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HopOutcome<'a> {
+    /// `allowed (reason) by policy rule N, port P` (or `denied …`).
+    Authorization {
+        /// The authorization summary.
+        allowed: bool,
+        /// Its reason.
+        reason: Reason,
+        /// The deciding policy and rule.
+        policy: Option<(&'a ResourceRef, Option<usize>)>,
+        /// The port the proxy enforced on.
+        port: u16,
+    },
+    /// `answers STATUS: message` (a direct response).
+    Response(u16, &'a str),
+    /// `originates TLS (MODE, SNI sni)`.
+    Tls(TlsMode, &'a str),
+    /// `leaves the mesh from PLACE`.
+    Leave(&'a str),
+}
+
+impl fmt::Display for HopOutcome<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HopOutcome::Authorization {
+                allowed,
+                reason,
+                policy,
+                port,
+            } => {
+                f.write_str(if *allowed { "allowed (" } else { "denied (" })?;
+                write!(f, "{reason})")?;
+                match policy {
+                    Some((p, Some(rule))) => write!(f, " by {p} rule {rule}")?,
+                    Some((p, None)) => write!(f, " by {p}")?,
+                    None => {}
+                }
+                write!(f, ", port {port}")
+            }
+            HopOutcome::Response(status, message) => write!(f, "answers {status}: {message}"),
+            HopOutcome::Tls(mode, sni) => write!(f, "originates TLS ({mode}, SNI {sni})"),
+            HopOutcome::Leave(from) => write!(f, "leaves the mesh from {from}"),
+        }
+    }
+}
+
+impl Serialize for HopOutcome<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 /// The road's hops with the authorization hop and the final hop appended.
 pub fn hops(road: &Road, authz: Option<AuthzSummary>, route: Option<&Route>) -> Vec<Hop> {
-    let mut hops = road.hops.clone();
+    let closing = closing_hops(road, authz, route.map(RouteParts::from));
+    let mut hops = Vec::with_capacity(road.hops.len() + closing.len());
+    hops.extend_from_slice(&road.hops);
+    hops.extend(closing.iter().map(ClosingHop::to_hop));
+    hops
+}
+
+/// The hops authorization appends to the road's: the authorization hop, then a direct
+/// response, or TLS origination and the exit. None when the road did not reach an
+/// enforcing proxy or authorization did not run.
+pub fn closing_hops<'a>(
+    road: &'a Road,
+    authz: Option<AuthzSummary<'a>>,
+    route: Option<RouteParts<'a>>,
+) -> Vec<ClosingHop<'a>> {
+    let mut hops = Vec::new();
     let End::Enforce(enforcement) = &road.end else {
         return hops;
     };
     let Some(authz) = authz else {
         return hops;
     };
-    let decided_by = match authz.policy {
-        Some((p, Some(rule))) => format!(" by {p} rule {rule}"),
-        Some((p, None)) => format!(" by {p}"),
-        None => String::new(),
-    };
-    hops.push(Hop {
+    hops.reserve(3);
+    hops.push(ClosingHop {
         proxy: enforcement.proxy,
-        at: enforcement.at.clone(),
+        at: HopPlace::Named(&enforcement.at),
         step: HopStep::Authorization,
-        outcome: format!(
-            "{} ({}){decided_by}, port {}",
-            if authz.allowed { "allowed" } else { "denied" },
-            authz.reason,
-            enforcement.port
-        ),
-        resource: authz.policy.map(|(p, _)| p.clone()),
+        outcome: HopOutcome::Authorization {
+            allowed: authz.allowed,
+            reason: authz.reason,
+            policy: authz.policy,
+            port: enforcement.port,
+        },
+        resource: authz.policy.map(|(p, _)| p),
     });
     if !authz.allowed {
         return hops;
     }
     if let Some((status, message, resource)) = &enforcement.answer {
-        hops.push(Hop {
+        hops.push(ClosingHop {
             proxy: enforcement.proxy,
-            at: enforcement.at.clone(),
+            at: HopPlace::Named(&enforcement.at),
             step: HopStep::Response,
-            outcome: format!("answers {status}: {message}"),
-            resource: Some(resource.clone()),
+            outcome: HopOutcome::Response(*status, message),
+            resource: Some(resource),
         });
         return hops;
     }
     if let Some(route) = route {
-        if let Some(tls) = &route.tls {
-            hops.push(Hop {
+        if let Some((mode, sni, origin)) = route.tls {
+            hops.push(ClosingHop {
                 proxy: enforcement.proxy,
-                at: enforcement.at.clone(),
+                at: HopPlace::Named(&enforcement.at),
                 step: HopStep::Tls,
-                outcome: format!("originates TLS ({}, SNI {})", tls.mode, tls.sni),
-                resource: Some(tls.origin.clone()),
+                outcome: HopOutcome::Tls(mode, sni),
+                resource: Some(origin),
             });
         }
-        hops.push(Hop {
+        hops.push(ClosingHop {
             proxy: ProxyKind::Upstream,
-            at: format!("{}:{}", route.host, route.port),
+            at: HopPlace::Upstream(route.host, route.port),
             step: HopStep::Leave,
-            outcome: format!("leaves the mesh from {}", enforcement.at),
-            resource: route.service.clone(),
+            outcome: HopOutcome::Leave(&enforcement.at),
+            resource: route.service,
         });
     }
     hops

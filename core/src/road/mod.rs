@@ -18,7 +18,9 @@ use crate::model::{
 };
 use crate::request::{Normalized, Protocol};
 
-pub use finish::{hops, route, AuthzSummary};
+pub use finish::{
+    closing_hops, hops, route, AuthzSummary, ClosingHop, HopOutcome, HopPlace, RouteParts,
+};
 pub use gateway::GatewayArrival;
 
 /// The proxy where authorization happens, by model indices (owned, so a prepared request

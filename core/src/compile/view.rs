@@ -1,0 +1,192 @@
+//! The decision as a borrowed view: what [`Verdict::view`](super::Verdict::view) builds
+//! and serializes exactly as the owned [`Decision`] serializes, while borrowing the
+//! engine's resource names, the road's hops and caveats and the route from the verdict
+//! instead of copying them. A binding that only writes the decision out (JSON text, a
+//! JavaScript object) serializes the view; [`DecisionView::to_decision`] makes the owned
+//! decision, so that both forms come from one computation.
+
+use std::borrow::Cow;
+
+use serde::ser::{Serialize, SerializeSeq, Serializer};
+
+use crate::decision::{Caveat, Decision, DryRunOutcome, Hop, Reason, Route, RouteTls};
+use crate::model::{HeaderMutations, ResourceRef, TlsMode};
+use crate::road::ClosingHop;
+
+/// A decision that borrows from the engine and the request: the same fields, in the same
+/// order, serialized to the same JSON as [`Decision`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DecisionView<'a> {
+    /// Whether the request may leave.
+    pub allowed: bool,
+    /// HTTP status.
+    pub status: u16,
+    /// Stable reason code.
+    pub reason: Reason,
+    /// What the client sees, or a short summary.
+    pub message: Cow<'a, str>,
+    /// The deciding policy.
+    pub policy: Option<&'a ResourceRef>,
+    /// The deciding rule's index in that policy.
+    pub rule: Option<usize>,
+    /// Outcome of dry-run policies, when any applied (rare: owned).
+    pub dry_run: Option<DryRunOutcome>,
+    /// Whether an AUDIT policy matched.
+    pub audit: bool,
+    /// The route, when allowed.
+    pub route: Option<RouteView<'a>>,
+    /// The road, hop by hop.
+    pub hops: HopsView<'a>,
+    /// Every assumption made.
+    pub caveats: CaveatsView<'a>,
+}
+
+impl DecisionView<'_> {
+    /// The owned decision.
+    pub fn to_decision(&self) -> Decision {
+        Decision {
+            allowed: self.allowed,
+            status: self.status,
+            reason: self.reason,
+            message: self.message.to_string(),
+            policy: self.policy.cloned(),
+            rule: self.rule,
+            dry_run: self.dry_run.clone(),
+            audit: self.audit,
+            route: self.route.as_ref().map(RouteView::to_route),
+            hops: self.hops.to_vec(),
+            caveats: self.caveats.to_vec(),
+        }
+    }
+}
+
+/// TLS origination, serialized as [`RouteTls`].
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct RouteTlsView<'a> {
+    /// Mode.
+    pub mode: TlsMode,
+    /// SNI sent upstream.
+    pub sni: &'a str,
+    /// The resource that asked for it.
+    pub origin: &'a ResourceRef,
+}
+
+/// The route, serialized as [`Route`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RouteView<'a> {
+    /// The gateway that carries the request.
+    pub gateway: Option<&'a ResourceRef>,
+    /// The registry entry that matched the host.
+    pub service: Option<&'a ResourceRef>,
+    /// Upstream host.
+    pub host: &'a str,
+    /// Upstream port.
+    pub port: u16,
+    /// TLS origination.
+    pub tls: Option<RouteTlsView<'a>>,
+    /// Request header mutations (empty when no VirtualService sets any).
+    pub headers: Cow<'a, HeaderMutations>,
+    /// The VirtualService that supplied the header mutations.
+    pub virtual_service: Option<&'a ResourceRef>,
+}
+
+impl RouteView<'_> {
+    /// The owned route.
+    pub fn to_route(&self) -> Route {
+        Route {
+            gateway: self.gateway.cloned(),
+            service: self.service.cloned(),
+            host: self.host.to_string(),
+            port: self.port,
+            tls: self.tls.map(|t| RouteTls {
+                mode: t.mode,
+                sni: t.sni.to_string(),
+                origin: t.origin.clone(),
+            }),
+            headers: self.headers.clone().into_owned(),
+            virtual_service: self.virtual_service.cloned(),
+        }
+    }
+}
+
+/// The hops: the road's own, borrowed, then those authorization closes it with.
+#[derive(Debug, Clone, Default)]
+pub struct HopsView<'a> {
+    /// The road's hops up to the enforcing proxy.
+    pub road: &'a [Hop],
+    /// Authorization, then a response, or TLS origination and the exit.
+    pub closing: Vec<ClosingHop<'a>>,
+}
+
+impl HopsView<'_> {
+    /// How many hops.
+    pub fn len(&self) -> usize {
+        self.road.len() + self.closing.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The owned hops.
+    pub fn to_vec(&self) -> Vec<Hop> {
+        let mut hops = Vec::with_capacity(self.len());
+        hops.extend_from_slice(self.road);
+        hops.extend(self.closing.iter().map(ClosingHop::to_hop));
+        hops
+    }
+}
+
+impl Serialize for HopsView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.len()))?;
+        for hop in self.road {
+            seq.serialize_element(hop)?;
+        }
+        for hop in &self.closing {
+            seq.serialize_element(hop)?;
+        }
+        seq.end()
+    }
+}
+
+/// The caveats: the road's, borrowed, then those the deciding proxy's policies add.
+#[derive(Debug, Clone, Default)]
+pub struct CaveatsView<'a> {
+    /// The road's caveats.
+    pub road: &'a [Caveat],
+    /// Added after the road: assumptions of the attached policies, a workload without a
+    /// proxy, an undeclared CUSTOM provider.
+    pub added: Vec<Caveat>,
+}
+
+impl CaveatsView<'_> {
+    /// How many caveats.
+    pub fn len(&self) -> usize {
+        self.road.len() + self.added.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The owned caveats.
+    pub fn to_vec(&self) -> Vec<Caveat> {
+        let mut caveats = Vec::with_capacity(self.len());
+        caveats.extend_from_slice(self.road);
+        caveats.extend_from_slice(&self.added);
+        caveats
+    }
+}
+
+impl Serialize for CaveatsView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.len()))?;
+        for caveat in self.road.iter().chain(&self.added) {
+            seq.serialize_element(caveat)?;
+        }
+        seq.end()
+    }
+}
