@@ -7,7 +7,7 @@ use crate::decision::{Decision, DryRunOutcome, Reason};
 use crate::model::{HeaderMutations, Model, ResourceRef, TlsMode};
 use crate::road::End;
 
-use super::view::{CaveatsView, DecisionView, HopsView, RouteTlsView, RouteView};
+use super::view::{CaveatsView, DecisionView, HopsView};
 use super::{Compiled, CompiledOutcome, Digest};
 
 /// Why a CUSTOM provider denied.
@@ -24,8 +24,8 @@ pub enum CustomNote {
     Undeclared,
 }
 
-/// TLS origination of a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// TLS origination of a route; serialized as [`RouteTls`](crate::decision::RouteTls).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct VerdictTls<'a> {
     /// Mode.
     pub mode: TlsMode,
@@ -35,7 +35,8 @@ pub struct VerdictTls<'a> {
     pub origin: &'a ResourceRef,
 }
 
-/// The route of an allowed request.
+/// The route of an allowed request; serialized as [`Route`](crate::decision::Route)
+/// (`src/compile/view.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VerdictRoute<'a> {
     /// Gateway.
@@ -377,22 +378,7 @@ impl<'a> Verdict<'a> {
             rule: policy.and_then(|(_, r)| r),
             dry_run,
             audit: self.audit(),
-            route: route.map(|r| RouteView {
-                gateway: r.gateway,
-                service: r.service,
-                host: r.host,
-                port: r.port,
-                tls: r.tls.map(|t| RouteTlsView {
-                    mode: t.mode,
-                    sni: t.sni,
-                    origin: t.origin,
-                }),
-                headers: r.headers.map_or_else(
-                    || Cow::Owned(HeaderMutations::default()),
-                    |(_, h)| Cow::Borrowed(h),
-                ),
-                virtual_service: r.headers.map(|(vs, _)| vs),
-            }),
+            route,
             hops,
             caveats: CaveatsView {
                 road: caveats_road,

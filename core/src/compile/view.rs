@@ -7,11 +7,13 @@
 
 use std::borrow::Cow;
 
-use serde::ser::{Serialize, SerializeSeq, Serializer};
+use serde::ser::{Serialize, SerializeSeq, SerializeStruct, Serializer};
 
 use crate::decision::{Caveat, Decision, DryRunOutcome, Hop, Reason, Route, RouteTls};
-use crate::model::{HeaderMutations, ResourceRef, TlsMode};
+use crate::model::{HeaderMutations, ResourceRef};
 use crate::road::ClosingHop;
+
+use super::VerdictRoute;
 
 /// A decision that borrows from the engine and the request: the same fields, in the same
 /// order, serialized to the same JSON as [`Decision`].
@@ -34,7 +36,7 @@ pub struct DecisionView<'a> {
     /// Whether an AUDIT policy matched.
     pub audit: bool,
     /// The route, when allowed.
-    pub route: Option<RouteView<'a>>,
+    pub route: Option<VerdictRoute<'a>>,
     /// The road, hop by hop.
     pub hops: HopsView<'a>,
     /// Every assumption made.
@@ -53,44 +55,14 @@ impl DecisionView<'_> {
             rule: self.rule,
             dry_run: self.dry_run.clone(),
             audit: self.audit,
-            route: self.route.as_ref().map(RouteView::to_route),
+            route: self.route.as_ref().map(VerdictRoute::to_route),
             hops: self.hops.to_vec(),
             caveats: self.caveats.to_vec(),
         }
     }
 }
 
-/// TLS origination, serialized as [`RouteTls`].
-#[derive(Debug, Clone, Copy, serde::Serialize)]
-pub struct RouteTlsView<'a> {
-    /// Mode.
-    pub mode: TlsMode,
-    /// SNI sent upstream.
-    pub sni: &'a str,
-    /// The resource that asked for it.
-    pub origin: &'a ResourceRef,
-}
-
-/// The route, serialized as [`Route`].
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct RouteView<'a> {
-    /// The gateway that carries the request.
-    pub gateway: Option<&'a ResourceRef>,
-    /// The registry entry that matched the host.
-    pub service: Option<&'a ResourceRef>,
-    /// Upstream host.
-    pub host: &'a str,
-    /// Upstream port.
-    pub port: u16,
-    /// TLS origination.
-    pub tls: Option<RouteTlsView<'a>>,
-    /// Request header mutations (empty when no VirtualService sets any).
-    pub headers: Cow<'a, HeaderMutations>,
-    /// The VirtualService that supplied the header mutations.
-    pub virtual_service: Option<&'a ResourceRef>,
-}
-
-impl RouteView<'_> {
+impl VerdictRoute<'_> {
     /// The owned route.
     pub fn to_route(&self) -> Route {
         Route {
@@ -103,9 +75,28 @@ impl RouteView<'_> {
                 sni: t.sni.to_string(),
                 origin: t.origin.clone(),
             }),
-            headers: self.headers.clone().into_owned(),
-            virtual_service: self.virtual_service.cloned(),
+            headers: self.headers.map(|(_, h)| h.clone()).unwrap_or_default(),
+            virtual_service: self.headers.map(|(vs, _)| vs.clone()),
         }
+    }
+}
+
+/// The same fields, in the same order, as [`Route`]'s derived form: the header mutations
+/// (empty without a VirtualService) and the VirtualService apart.
+impl Serialize for VerdictRoute<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut route = serializer.serialize_struct("Route", 7)?;
+        route.serialize_field("gateway", &self.gateway)?;
+        route.serialize_field("service", &self.service)?;
+        route.serialize_field("host", self.host)?;
+        route.serialize_field("port", &self.port)?;
+        route.serialize_field("tls", &self.tls)?;
+        match self.headers {
+            Some((_, headers)) => route.serialize_field("headers", headers)?,
+            None => route.serialize_field("headers", &HeaderMutations::default())?,
+        }
+        route.serialize_field("virtual_service", &self.headers.map(|(vs, _)| vs))?;
+        route.end()
     }
 }
 
