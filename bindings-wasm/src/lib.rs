@@ -158,7 +158,9 @@ fn decide_to_js(
 
 /// The decisions for `views`, in order, serialized as a sequence while they are made:
 /// each verdict's borrowed view is written before the next request is digested, so that
-/// `checkMany` writes all decisions in one encoding without owned copies of them.
+/// `checkMany` writes all decisions in one encoding without owned copies of them. (When the
+/// compact encoding cannot write a value, `encode::to_js_value` serializes this again
+/// through JSON: the requests are decided a second time, to the same decisions.)
 struct DecidedMany<'e, 'v> {
     engine: &'e CoreEngine,
     views: &'v [RequestRef<'v>],
@@ -173,8 +175,7 @@ impl Serialize for DecidedMany<'_, '_> {
             decide(self.engine, None, view, &mut |verdict| {
                 written = seq.serialize_element(&verdict.view());
             });
-            written?;
-            written = Ok(());
+            std::mem::replace(&mut written, Ok(()))?;
         }
         seq.end()
     }

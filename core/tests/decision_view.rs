@@ -5,14 +5,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
-
 use egress_policy::workload::{generate_profile, Layout, Profile};
-use egress_policy::{Engine, Loader, Request};
+use egress_policy::{Engine, Request};
 
-fn root() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
+mod common;
+use common::root;
 
 /// The view's JSON equals the owned decision's, and the owned decision it makes is
 /// the verdict's.
@@ -42,25 +39,7 @@ fn the_view_serializes_as_the_decision_on_every_vector() {
         .collect();
     files.sort();
     for path in files {
-        let vector: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let mut loader = Loader::new();
-        if let Some(files) = vector["policy_files"].as_object() {
-            for (file, lines) in files {
-                let lines: Vec<&str> = lines
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|l| l.as_str().unwrap())
-                    .collect();
-                loader.add_str(file, &format!("{}\n", lines.join("\n")));
-            }
-        }
-        if let Some(paths) = vector["policy_paths"].as_array() {
-            for p in paths {
-                loader.add_path(root().join(p.as_str().unwrap())).unwrap();
-            }
-        }
+        let (vector, loader) = common::vector_loader(&path, false);
         let Ok(model) = loader.load() else { continue };
         let engine = Engine::from_model(model);
         for case in vector["cases"].as_array().unwrap() {

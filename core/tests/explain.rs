@@ -17,6 +17,8 @@ use egress_policy::decision::{ProxyKind, RuleVerdict};
 use egress_policy::tools::render;
 use egress_policy::{Engine, Explanation, Loader, Request};
 
+mod common;
+
 fn root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
@@ -32,20 +34,7 @@ fn example(dir: &str) -> Engine {
 
 /// An engine over the policy files of a test vector, and the vector's cases.
 fn vector(name: &str, keep_sources: bool) -> (Engine, Vec<serde_json::Value>) {
-    let path = root().join("tests/vectors").join(format!("{name}.json"));
-    let text = std::fs::read_to_string(path).unwrap();
-    let vector: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let mut loader = Loader::new();
-    loader.keep_sources(keep_sources);
-    for (file, lines) in vector["policy_files"].as_object().unwrap() {
-        let lines: Vec<&str> = lines
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| l.as_str().unwrap())
-            .collect();
-        loader.add_str(file, &format!("{}\n", lines.join("\n")));
-    }
+    let (vector, loader) = common::vector_loader(&common::vector_path(name), keep_sources);
     let cases = vector["cases"].as_array().unwrap().clone();
     (Engine::from_model(loader.load().unwrap()), cases)
 }

@@ -41,7 +41,7 @@ pub use prepare::ROADS;
 pub use prepare::{Digest, Prepared};
 use prepare::{RoadMemo, RouteReads};
 pub use verdict::{CustomNote, Summary, Verdict, VerdictRoute, VerdictTls};
-pub use view::{CaveatsView, DecisionView, HopsView};
+pub use view::{CaveatsView, DecisionView, HopsView, RoadThen, ToItem};
 
 /// Action class of a policy, for per-action minima.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

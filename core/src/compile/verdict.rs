@@ -1,9 +1,8 @@
 //! The compiled engine's answer: borrowed, allocation-free, convertible to a [`Decision`].
 
-use crate::decision::ACCESS_DENIED;
 use std::borrow::Cow;
 
-use crate::decision::{Decision, DryRunOutcome, Reason};
+use crate::decision::{Decision, DryRunOutcome, Reason, ACCESS_DENIED};
 use crate::model::{HeaderMutations, Model, ResourceRef, TlsMode};
 use crate::road::End;
 
@@ -356,7 +355,7 @@ impl<'a> Verdict<'a> {
         let hops = match road {
             Some(road) => HopsView {
                 road: &road.hops,
-                closing: crate::road::closing_hops(
+                added: crate::road::closing_hops(
                     road,
                     authz,
                     route.map(|r| crate::road::RouteParts {

@@ -100,60 +100,53 @@ impl Serialize for VerdictRoute<'_> {
     }
 }
 
-/// The hops: the road's own, borrowed, then those authorization closes it with.
-#[derive(Debug, Clone, Default)]
-pub struct HopsView<'a> {
-    /// The road's hops up to the enforcing proxy.
-    pub road: &'a [Hop],
-    /// Authorization, then a response, or TLS origination and the exit.
-    pub closing: Vec<ClosingHop<'a>>,
+/// The hops: the road's own, borrowed, then those authorization closes it with
+/// (authorization, then a response, or TLS origination and the exit).
+pub type HopsView<'a> = RoadThen<'a, Hop, ClosingHop<'a>>;
+
+/// The caveats: the road's, borrowed, then those the deciding proxy adds (assumptions of
+/// the attached policies, a workload without a proxy, an undeclared CUSTOM provider).
+pub type CaveatsView<'a> = RoadThen<'a, Caveat, Caveat>;
+
+/// A list the road began, borrowed, and what the verdict added after it; serialized as
+/// one sequence, the road's items first.
+#[derive(Debug, Clone)]
+pub struct RoadThen<'a, T, U> {
+    /// The road's items.
+    pub road: &'a [T],
+    /// Added after the road.
+    pub added: Vec<U>,
 }
 
-impl HopsView<'_> {
-    /// How many hops.
-    pub fn len(&self) -> usize {
-        self.road.len() + self.closing.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The owned hops.
-    pub fn to_vec(&self) -> Vec<Hop> {
-        let mut hops = Vec::with_capacity(self.len());
-        hops.extend_from_slice(self.road);
-        hops.extend(self.closing.iter().map(ClosingHop::to_hop));
-        hops
-    }
-}
-
-impl Serialize for HopsView<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.len()))?;
-        for hop in self.road {
-            seq.serialize_element(hop)?;
+impl<T, U> Default for RoadThen<'_, T, U> {
+    fn default() -> Self {
+        RoadThen {
+            road: &[],
+            added: Vec::new(),
         }
-        for hop in &self.closing {
-            seq.serialize_element(hop)?;
-        }
-        seq.end()
     }
 }
 
-/// The caveats: the road's, borrowed, then those the deciding proxy's policies add.
-#[derive(Debug, Clone, Default)]
-pub struct CaveatsView<'a> {
-    /// The road's caveats.
-    pub road: &'a [Caveat],
-    /// Added after the road: assumptions of the attached policies, a workload without a
-    /// proxy, an undeclared CUSTOM provider.
-    pub added: Vec<Caveat>,
+/// An added item's owned form.
+pub trait ToItem<T> {
+    /// The owned item.
+    fn to_item(&self) -> T;
 }
 
-impl CaveatsView<'_> {
-    /// How many caveats.
+impl ToItem<Hop> for ClosingHop<'_> {
+    fn to_item(&self) -> Hop {
+        self.to_hop()
+    }
+}
+
+impl ToItem<Caveat> for Caveat {
+    fn to_item(&self) -> Caveat {
+        self.clone()
+    }
+}
+
+impl<T: Clone, U: ToItem<T>> RoadThen<'_, T, U> {
+    /// How many items.
     pub fn len(&self) -> usize {
         self.road.len() + self.added.len()
     }
@@ -163,20 +156,23 @@ impl CaveatsView<'_> {
         self.len() == 0
     }
 
-    /// The owned caveats.
-    pub fn to_vec(&self) -> Vec<Caveat> {
-        let mut caveats = Vec::with_capacity(self.len());
-        caveats.extend_from_slice(self.road);
-        caveats.extend_from_slice(&self.added);
-        caveats
+    /// The owned items.
+    pub fn to_vec(&self) -> Vec<T> {
+        let mut items = Vec::with_capacity(self.len());
+        items.extend_from_slice(self.road);
+        items.extend(self.added.iter().map(ToItem::to_item));
+        items
     }
 }
 
-impl Serialize for CaveatsView<'_> {
+impl<T: Serialize, U: Serialize> Serialize for RoadThen<'_, T, U> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.len()))?;
-        for caveat in self.road.iter().chain(&self.added) {
-            seq.serialize_element(caveat)?;
+        let mut seq = serializer.serialize_seq(Some(self.road.len() + self.added.len()))?;
+        for item in self.road {
+            seq.serialize_element(item)?;
+        }
+        for item in &self.added {
+            seq.serialize_element(item)?;
         }
         seq.end()
     }
